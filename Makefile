@@ -1,0 +1,59 @@
+# sioserver — `make run` starts the example, `make test` runs every test. Both install what they need first.
+CXX      ?= g++
+CXXFLAGS ?= -std=c++17 -O2 -g -Wall -Wextra
+HTTPLIB   = $(shell pkg-config --cflags --libs cpp-httplib 2>/dev/null)
+LDLIBS    = $(HTTPLIB) -pthread
+BUILD     = build
+PORT     ?= 3000
+
+DEB_PACKAGES = g++ make pkg-config libcpp-httplib-dev picojson-dev doctest-dev
+HEADER = sioserver.hpp
+
+.PHONY: all run test unit interop deps clean
+all: $(BUILD)/engine_echo $(BUILD)/unit_tests
+
+# ---- set-up: Debian packages (apt-get as root, otherwise the exact command to run) and npm packages (lockfile)
+$(BUILD)/.deps: Makefile
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing || exit 1; \
+	  else \
+	    echo "missing Debian packages. Run:  sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+	@mkdir -p $(BUILD) && touch $@
+
+node_modules/.package-lock.json: package-lock.json | $(BUILD)/.deps
+	npm ci --no-audit --no-fund
+	@touch $@
+
+deps: $(BUILD)/.deps node_modules/.package-lock.json
+
+# ---- builds
+$(BUILD)/engine_echo: examples/engine_echo.cpp $(HEADER) | $(BUILD)/.deps
+	$(CXX) $(CXXFLAGS) -o $@ $< $(LDLIBS)
+
+UNIT_SOURCES = $(wildcard tests/unit/*.cpp)
+$(BUILD)/unit_tests: $(UNIT_SOURCES) $(HEADER) | $(BUILD)/.deps
+	$(CXX) $(CXXFLAGS) -I. -o $@ $(UNIT_SOURCES) $(LDLIBS)
+
+# ---- the two commands of the README
+run: $(BUILD)/engine_echo
+	@echo "Engine.IO echo server: http://localhost:$(PORT)/engine.io/  (Ctrl-C stops it)"
+	./$(BUILD)/engine_echo --port $(PORT)
+
+test: unit interop
+
+unit: $(BUILD)/unit_tests
+	./$(BUILD)/unit_tests
+
+interop: $(BUILD)/engine_echo node_modules/.package-lock.json
+	node --test --test-concurrency=2 tests/interop/
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,68 @@
+// An Engine.IO echo server: every message goes back to its sender as it came (text as text, binary as binary).
+// It is what the interop tests drive with the official engine.io-client.
+//   engine_echo [--host H] [--port N|0] [--path P] [--ping-interval MS] [--ping-timeout MS]
+//               [--upgrade-timeout MS] [--max-payload BYTES] [--transports polling,websocket]
+//               [--allow-origin ORIGIN]
+#include "../sioserver.hpp"
+
+#include <csignal>
+#include <iostream>
+
+int main(int argc, char** argv) {
+    sio::EngineOptions opt;
+    opt.cors.origins = {"*"};  // open to every origin
+    opt.cors.credentials = true;
+    std::string host = "0.0.0.0", allowed_origin;
+    int port = 3000;
+    for (int i = 1; i < argc; ++i) {
+        std::string flag = argv[i];
+        if (i + 1 >= argc) { std::cerr << "missing value for " << flag << "\n"; return 2; }
+        std::string value = argv[++i];
+        if (flag == "--host") host = value;
+        else if (flag == "--port") port = std::stoi(value);
+        else if (flag == "--path") opt.path = value;
+        else if (flag == "--ping-interval") opt.pingInterval = std::stoi(value);
+        else if (flag == "--ping-timeout") opt.pingTimeout = std::stoi(value);
+        else if (flag == "--upgrade-timeout") opt.upgradeTimeout = std::stoi(value);
+        else if (flag == "--max-payload") opt.maxHttpBufferSize = std::stoul(value);
+        else if (flag == "--allow-origin") allowed_origin = value;
+        else if (flag == "--transports") {
+            opt.transports.clear();
+            for (size_t start = 0, end; start <= value.size(); start = end + 1) {
+                end = value.find(',', start);
+                if (end == std::string::npos) end = value.size();
+                opt.transports.push_back(value.substr(start, end - start));
+            }
+        } else { std::cerr << "unknown flag " << flag << "\n"; return 2; }
+    }
+    if (!allowed_origin.empty())
+        opt.allowRequest = [allowed_origin](const httplib::Request& req, std::string&) {
+            return !req.has_header("Origin") || req.get_header_value("Origin") == allowed_origin;
+        };
+
+    // SIGINT/SIGTERM are taken by a thread of our own (blocked everywhere else), which closes the server.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+    sio::eio::Server server(opt);
+    server.on_connection([](const sio::eio::SocketPtr& socket) {
+        std::weak_ptr<sio::eio::Socket> weak = socket;
+        socket->on_message([weak](const sio::eio::Packet& message) {
+            if (auto s = weak.lock()) message.binary ? s->send_binary(message.data) : s->send(message.data);
+        });
+    });
+    int bound = server.start(host, port);
+    if (bound < 0) { std::cerr << "cannot listen on " << host << ":" << port << "\n"; return 1; }
+    std::cout << "listening on http://" << host << ":" << bound << server.options().path << std::endl;
+
+    std::thread stopper([&] {
+        int sig = 0;
+        sigwait(&signals, &sig);
+        server.close();
+    });
+    server.wait();
+    stopper.join();
+}

@@ -1,0 +1,1899 @@
+// sioserver.hpp — a single-header Socket.IO / Engine.IO server for C++17.
+//
+// WHAT   An Engine.IO v4 server (HTTP long-polling, WebSocket, the upgrade between them, heartbeats) that the
+//        official clients talk to as if it were Node's `engine.io` 6.x. The Socket.IO v5 layer builds on it.
+// USE    #include "sioserver.hpp" in one or many translation units (everything is inline).
+//        g++ -std=c++17 -O2 app.cpp $(pkg-config --cflags --libs cpp-httplib) -pthread
+// NEEDS  cpp-httplib (Debian's libcpp-httplib-dev 0.11.4 is enough: this header brings its own WebSocket
+//        support and its own thread-per-connection task queue), picojson, POSIX sockets, Linux (eventfd).
+// READ   The file is a guided tour, top to bottom; each layer uses only the ones above it:
+//          1. public types and options            4. the Engine.IO session (eio::Socket) and eio::Server core
+//          2. wire codecs (pure, no I/O)          5. Socket.IO (namespaces, sockets, rooms) — see below
+//          3. transports (polling, WebSocket)     6. server and HTTP glue (cpp-httplib, threads, CORS)
+// DEBUG  Run any program built with it as `SIO_DEBUG=1 ./app` to print every packet in and out on stderr.
+// KNOBS  #define before including (defaults in brackets):
+//          SIOSERVER_THREAD_STACK_SIZE   stack of each connection thread in bytes [524288]
+//          SIOSERVER_KEEPALIVE_MAX_COUNT HTTP requests served on one keep-alive connection [1000]
+// LICENSE MIT. Copyright (c) 2026 the sioserver authors.
+#pragma once
+
+#include <httplib.h>
+#include <picojson.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#ifndef SIOSERVER_THREAD_STACK_SIZE
+#define SIOSERVER_THREAD_STACK_SIZE (512 * 1024)
+#endif
+#ifndef SIOSERVER_KEEPALIVE_MAX_COUNT
+#define SIOSERVER_KEEPALIVE_MAX_COUNT 1000
+#endif
+
+namespace sio {
+
+// =====================================================================================================================
+// 1. PUBLIC TYPES AND OPTIONS
+// Every knob carries the reference server's name and default, so options port over from Node by reading them.
+// =====================================================================================================================
+
+// Cross-origin resource sharing, as the `cors` option of the reference server. Empty `origins` = no CORS headers.
+struct CorsOptions {
+    std::vector<std::string> origins;  // allowed origins; {"*"} allows any (the request's Origin is echoed back)
+    bool credentials = false;          // Access-Control-Allow-Credentials: true
+    std::vector<std::string> methods = {"GET", "POST"};
+    std::vector<std::string> allowedHeaders;  // empty: echo Access-Control-Request-Headers
+    int maxAge = -1;                          // seconds for Access-Control-Max-Age; -1 leaves it out
+};
+
+// Decides whether a handshake may go on; return false (and optionally set `message`) to refuse with 403.
+using AllowRequest = std::function<bool(const httplib::Request& req, std::string& message)>;
+
+// The options of the Engine.IO layer (npm `engine.io`). Under Socket.IO the path defaults to "/socket.io/".
+struct EngineOptions {
+    std::string path = "/engine.io/";
+    int pingInterval = 25000;  // ms between two server pings
+    int pingTimeout = 20000;   // ms the client has to answer a ping before the session is closed
+    int upgradeTimeout = 10000;            // ms a probing WebSocket has to complete the upgrade
+    size_t maxHttpBufferSize = 1000000;    // bytes: largest POST body or WebSocket message accepted
+    std::vector<std::string> transports = {"polling", "websocket"};
+    bool allowUpgrades = true;
+    CorsOptions cors;
+    AllowRequest allowRequest;  // called for each handshake (the request without a sid)
+    // Not in the reference server: the most bytes waiting for a slow client before its session is closed.
+    size_t maxBufferedBytes = 16u * 1024 * 1024;
+    // User handlers run one at a time (like Node's event loop) unless this is false; see the README.
+    bool serializeHandlers = true;
+};
+
+// Close reasons, spelled as the reference server spells them.
+namespace reason {
+inline constexpr const char* TransportClose = "transport close";
+inline constexpr const char* TransportError = "transport error";
+inline constexpr const char* PingTimeout = "ping timeout";
+inline constexpr const char* ParseError = "parse error";
+inline constexpr const char* ForcedClose = "forced close";
+inline constexpr const char* ServerShuttingDown = "server shutting down";
+}  // namespace reason
+
+// =====================================================================================================================
+// 2. WIRE CODECS — pure functions, no I/O. Each one is small and tested alone in tests/unit/.
+// =====================================================================================================================
+
+// ---- 2a. base64 (RFC 4648 §4) ---------------------------------------------------------------------------------------
+// Engine.IO carries binary packets over long-polling as "b" + base64; the WebSocket handshake needs it too.
+namespace base64 {
+
+inline std::string encode(std::string_view in) {
+    static const char* const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    out.reserve((in.size() + 2) / 3 * 4);
+    size_t i = 0;
+    for (; i + 2 < in.size(); i += 3) {
+        uint32_t n = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
+        out += alphabet[n >> 18];
+        out += alphabet[(n >> 12) & 63];
+        out += alphabet[(n >> 6) & 63];
+        out += alphabet[n & 63];
+    }
+    if (i + 1 == in.size()) {
+        uint32_t n = uint8_t(in[i]) << 16;
+        out += alphabet[n >> 18];
+        out += alphabet[(n >> 12) & 63];
+        out += "==";
+    } else if (i + 2 == in.size()) {
+        uint32_t n = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
+        out += alphabet[n >> 18];
+        out += alphabet[(n >> 12) & 63];
+        out += alphabet[(n >> 6) & 63];
+        out += '=';
+    }
+    return out;
+}
+
+// Strict decoding: the length must be a multiple of 4 and only the last two characters may be '='.
+// Returns false on any other input (it came from the network).
+inline bool decode(std::string_view in, std::string& out) {
+    auto value = [](char c) -> int {
+        if (c >= 'A' && c <= 'Z') return c - 'A';
+        if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+        if (c >= '0' && c <= '9') return c - '0' + 52;
+        if (c == '+') return 62;
+        if (c == '/') return 63;
+        return -1;
+    };
+    out.clear();
+    if (in.size() % 4 != 0) return false;
+    out.reserve(in.size() / 4 * 3);
+    for (size_t i = 0; i < in.size(); i += 4) {
+        bool last = i + 4 == in.size();
+        int a = value(in[i]), b = value(in[i + 1]);
+        int c = in[i + 2] == '=' && last && in[i + 3] == '=' ? -2 : value(in[i + 2]);
+        int d = in[i + 3] == '=' && last ? -2 : value(in[i + 3]);
+        if (a < 0 || b < 0 || c == -1 || d == -1) return false;
+        out += char((a << 2) | (b >> 4));
+        if (c >= 0) out += char(((b & 15) << 4) | (c >> 2));
+        if (c >= 0 && d >= 0) out += char(((c & 3) << 6) | d);
+    }
+    return true;
+}
+
+}  // namespace base64
+
+// ---- 2b. SHA-1 (FIPS 180-4) -----------------------------------------------------------------------------------------
+// Only for the WebSocket handshake's Sec-WebSocket-Accept (RFC 6455 §4.2.2); not for anything secret.
+inline std::string sha1(std::string_view message) {
+    uint32_t h[5] = {0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0};
+    auto rol = [](uint32_t x, int n) { return (x << n) | (x >> (32 - n)); };
+    std::string m(message);
+    uint64_t bit_length = uint64_t(message.size()) * 8;
+    m += char(0x80);
+    while (m.size() % 64 != 56) m += char(0);
+    for (int i = 7; i >= 0; --i) m += char((bit_length >> (i * 8)) & 0xff);
+    for (size_t chunk = 0; chunk < m.size(); chunk += 64) {
+        uint32_t w[80];
+        for (int i = 0; i < 16; ++i) {
+            const auto* p = reinterpret_cast<const uint8_t*>(m.data() + chunk + i * 4);
+            w[i] = (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
+        }
+        for (int i = 16; i < 80; ++i) w[i] = rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+        uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
+        for (int i = 0; i < 80; ++i) {
+            uint32_t f, k;
+            if (i < 20) { f = (b & c) | (~b & d); k = 0x5A827999; }
+            else if (i < 40) { f = b ^ c ^ d; k = 0x6ED9EBA1; }
+            else if (i < 60) { f = (b & c) | (b & d) | (c & d); k = 0x8F1BBCDC; }
+            else { f = b ^ c ^ d; k = 0xCA62C1D6; }
+            uint32_t t = rol(a, 5) + f + e + k + w[i];
+            e = d; d = c; c = rol(b, 30); b = a; a = t;
+        }
+        h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e;
+    }
+    std::string digest;
+    for (uint32_t v : h)
+        for (int i = 3; i >= 0; --i) digest += char((v >> (i * 8)) & 0xff);
+    return digest;
+}
+
+// ---- 2c. UTF-8 validation (RFC 3629) --------------------------------------------------------------------------------
+// A WebSocket text message must be valid UTF-8 (RFC 6455 §8.1); otherwise the connection fails with 1007.
+inline bool is_valid_utf8(std::string_view s) {
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    const auto* end = p + s.size();
+    while (p < end) {
+        unsigned char c = *p;
+        if (c < 0x80) { ++p; continue; }
+        size_t n;
+        uint32_t cp;
+        if ((c & 0xE0) == 0xC0) { n = 1; cp = c & 0x1F; }
+        else if ((c & 0xF0) == 0xE0) { n = 2; cp = c & 0x0F; }
+        else if ((c & 0xF8) == 0xF0) { n = 3; cp = c & 0x07; }
+        else return false;
+        if (size_t(end - p) <= n) return false;
+        for (size_t i = 1; i <= n; ++i) {
+            if ((p[i] & 0xC0) != 0x80) return false;
+            cp = (cp << 6) | (p[i] & 0x3F);
+        }
+        static const uint32_t smallest[4] = {0, 0x80, 0x800, 0x10000};  // anything below is an overlong form
+        if (cp < smallest[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+        p += n + 1;
+    }
+    return true;
+}
+
+// ---- 2d. Engine.IO packets and payloads (engine.io-protocol v4, "Packet encoding") ----------------------------------
+// A packet is one type digit followed by its data: 0 open, 1 close, 2 ping, 3 pong, 4 message, 5 upgrade, 6 noop.
+// Over WebSocket a text packet is one text frame ("4hello") and a binary message is one binary frame (raw bytes).
+// Over long-polling packets are joined into a payload with the record separator \x1e, and a binary message is
+// written "b" + base64 of its bytes.
+namespace eio {
+
+enum class PacketType : uint8_t { Open = 0, Close = 1, Ping = 2, Pong = 3, Message = 4, Upgrade = 5, Noop = 6 };
+
+inline const char* packet_type_name(PacketType t) {
+    static const char* const names[] = {"open", "close", "ping", "pong", "message", "upgrade", "noop"};
+    return names[static_cast<int>(t)];
+}
+
+struct Packet {
+    PacketType type = PacketType::Message;
+    std::string data;
+    bool binary = false;  // only for messages: the data is bytes, not text
+};
+
+inline constexpr char kRecordSeparator = '\x1e';
+
+// The text form of a packet: what a WebSocket text frame carries, and one record of a polling payload.
+inline std::string encode_packet(const Packet& p) {
+    if (p.binary) return "b" + base64::encode(p.data);
+    std::string out;
+    out.reserve(p.data.size() + 1);
+    out += char('0' + static_cast<int>(p.type));
+    out += p.data;
+    return out;
+}
+
+// Decodes one text packet. Returns false for an unknown type or bad base64 (the session ends with "parse error").
+inline bool decode_packet(std::string_view in, Packet& out) {
+    if (in.empty()) return false;
+    if (in[0] == 'b') {
+        out.type = PacketType::Message;
+        out.binary = true;
+        return base64::decode(in.substr(1), out.data);
+    }
+    if (in[0] < '0' || in[0] > '6') return false;
+    out.type = static_cast<PacketType>(in[0] - '0');
+    out.binary = false;
+    out.data.assign(in.substr(1));
+    return true;
+}
+
+inline std::string encode_payload(const std::vector<Packet>& packets) {
+    std::string out;
+    for (size_t i = 0; i < packets.size(); ++i) {
+        if (i) out += kRecordSeparator;
+        out += encode_packet(packets[i]);
+    }
+    return out;
+}
+
+inline bool decode_payload(std::string_view in, std::vector<Packet>& out) {
+    out.clear();
+    size_t start = 0;
+    while (start <= in.size()) {
+        size_t end = in.find(kRecordSeparator, start);
+        if (end == std::string_view::npos) end = in.size();
+        Packet p;
+        if (!decode_packet(in.substr(start, end - start), p)) return false;
+        out.push_back(std::move(p));
+        start = end + 1;
+    }
+    return true;
+}
+
+}  // namespace eio
+
+// ---- 2e. WebSocket frames (RFC 6455 §5) -----------------------------------------------------------------------------
+//  0               1               2               3
+//  |F|R|R|R| opcode|M| length(7)   | length 16 or 64 bits if 126/127 | mask key (4, client->server) | payload
+// Client frames must be masked; server frames are not. A message may be split into a first frame and
+// continuation frames; control frames (close, ping, pong) are at most 125 bytes, never fragmented, and may arrive
+// between the fragments of a message.
+namespace ws {
+
+enum class Opcode : uint8_t { Continuation = 0x0, Text = 0x1, Binary = 0x2, Close = 0x8, Ping = 0x9, Pong = 0xA };
+
+namespace close_code {
+inline constexpr uint16_t Normal = 1000;
+inline constexpr uint16_t GoingAway = 1001;
+inline constexpr uint16_t ProtocolError = 1002;
+inline constexpr uint16_t NoStatus = 1005;      // never sent: "the close frame had no code"
+inline constexpr uint16_t InvalidPayload = 1007;  // e.g. invalid UTF-8 in a text message
+inline constexpr uint16_t MessageTooBig = 1009;
+inline constexpr uint16_t InternalError = 1011;
+}  // namespace close_code
+
+// The GUID of RFC 6455 §1.3, appended to the client's key before hashing.
+inline std::string accept_key(std::string_view client_key) {
+    return base64::encode(sha1(std::string(client_key) + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"));
+}
+
+// One frame. The server never masks; `mask` is for clients (the tests use it to play the client).
+inline std::string encode_frame(Opcode op, std::string_view payload, bool fin = true, const uint8_t* mask = nullptr) {
+    std::string out;
+    out.reserve(payload.size() + 14);
+    out += char((fin ? 0x80 : 0) | static_cast<uint8_t>(op));
+    uint8_t mask_bit = mask ? 0x80 : 0;
+    if (payload.size() < 126) {
+        out += char(mask_bit | payload.size());
+    } else if (payload.size() <= 0xFFFF) {
+        out += char(mask_bit | 126);
+        out += char(payload.size() >> 8);
+        out += char(payload.size() & 0xff);
+    } else {
+        out += char(mask_bit | 127);
+        for (int i = 7; i >= 0; --i) out += char((uint64_t(payload.size()) >> (i * 8)) & 0xff);
+    }
+    if (!mask) {
+        out += payload;
+        return out;
+    }
+    out.append(reinterpret_cast<const char*>(mask), 4);
+    for (size_t i = 0; i < payload.size(); ++i) out += char(payload[i] ^ mask[i % 4]);
+    return out;
+}
+
+inline std::string encode_close(uint16_t code, std::string_view why = {}) {
+    std::string payload;
+    payload += char(code >> 8);
+    payload += char(code & 0xff);
+    payload += why.substr(0, 123);
+    return encode_frame(Opcode::Close, payload);
+}
+
+// What the parser hands out: a whole data message (text or binary, fragments joined) or one control frame.
+struct Message {
+    Opcode opcode = Opcode::Text;
+    std::string data;
+};
+
+// An incremental parser for the bytes a client sends. feed() what arrives, then call next() until it says
+// NeedMore. On Error, close_code() and error() say why; the connection must then be closed with that code.
+class FrameParser {
+public:
+    enum class Result { NeedMore, Message, Error };
+
+    explicit FrameParser(size_t max_message_size, bool require_mask = true)
+        : max_message_(max_message_size), require_mask_(require_mask) {}
+
+    void feed(const char* data, size_t size) {
+        if (pos_ > 0 && (pos_ == buf_.size() || pos_ >= 65536)) {  // drop what was parsed, now and then
+            buf_.erase(0, pos_);
+            pos_ = 0;
+        }
+        buf_.append(data, size);
+    }
+
+    Result next(Message& out) {
+        while (true) {
+            if (failed_) return Result::Error;
+            size_t avail = buf_.size() - pos_;
+            const auto* p = reinterpret_cast<const uint8_t*>(buf_.data() + pos_);
+            if (avail < 2) return Result::NeedMore;
+            bool fin = p[0] & 0x80;
+            uint8_t opcode = p[0] & 0x0F;
+            bool masked = p[1] & 0x80;
+            uint64_t len = p[1] & 0x7F;
+            size_t header = 2;
+            if (p[0] & 0x70) return fail(close_code::ProtocolError, "reserved bits set");
+            bool control = opcode & 0x8;
+            if ((opcode > 0x2 && opcode < 0x8) || opcode > 0xA) return fail(close_code::ProtocolError, "unknown opcode");
+            if (control && (!fin || len > 125)) return fail(close_code::ProtocolError, "bad control frame");
+            if (require_mask_ && !masked) return fail(close_code::ProtocolError, "unmasked client frame");
+            if (len == 126) {
+                if (avail < 4) return Result::NeedMore;
+                len = (uint64_t(p[2]) << 8) | p[3];
+                header = 4;
+            } else if (len == 127) {
+                if (avail < 10) return Result::NeedMore;
+                len = 0;
+                for (int i = 0; i < 8; ++i) len = (len << 8) | p[2 + i];
+                header = 10;
+                if (len >> 63) return fail(close_code::ProtocolError, "64-bit length with the top bit set");
+            }
+            if (!control) {
+                if (opcode == 0 && !in_message_) return fail(close_code::ProtocolError, "continuation without a start");
+                if (opcode != 0 && in_message_) return fail(close_code::ProtocolError, "new message inside a fragmented one");
+                uint64_t so_far = in_message_ ? message_.size() : 0;
+                if (len > max_message_ || so_far + len > max_message_)
+                    return fail(close_code::MessageTooBig, "message too big");
+            }
+            if (masked) header += 4;
+            if (avail < header || avail - header < len) return Result::NeedMore;
+            const uint8_t* mask = masked ? p + header - 4 : nullptr;
+            std::string payload(reinterpret_cast<const char*>(p + header), size_t(len));
+            if (mask)
+                for (size_t i = 0; i < payload.size(); ++i) payload[i] = char(payload[i] ^ mask[i % 4]);
+            pos_ += header + size_t(len);
+
+            if (control) {
+                if (opcode == uint8_t(Opcode::Close)) {
+                    if (payload.size() == 1) return fail(close_code::ProtocolError, "close payload of one byte");
+                    if (payload.size() >= 2) {
+                        uint16_t code = uint16_t((uint8_t(payload[0]) << 8) | uint8_t(payload[1]));
+                        bool valid = (code >= 1000 && code <= 1014 && code != 1004 && code != 1005 && code != 1006) ||
+                                     (code >= 3000 && code <= 4999);
+                        if (!valid) return fail(close_code::ProtocolError, "invalid close code");
+                        if (!is_valid_utf8(std::string_view(payload).substr(2)))
+                            return fail(close_code::InvalidPayload, "invalid UTF-8 in close reason");
+                    }
+                }
+                out.opcode = static_cast<Opcode>(opcode);
+                out.data = std::move(payload);
+                return Result::Message;
+            }
+            if (opcode != 0) {
+                in_message_ = true;
+                message_opcode_ = static_cast<Opcode>(opcode);
+                message_ = std::move(payload);
+            } else {
+                message_ += payload;
+            }
+            if (!fin) continue;
+            in_message_ = false;
+            if (message_opcode_ == Opcode::Text && !is_valid_utf8(message_))
+                return fail(close_code::InvalidPayload, "invalid UTF-8 in a text message");
+            out.opcode = message_opcode_;
+            out.data = std::move(message_);
+            message_.clear();
+            return Result::Message;
+        }
+    }
+
+    uint16_t close_code() const { return close_code_; }
+    const std::string& error() const { return error_; }
+    // Bytes received but not yet parsed (including a partly received message); bounds memory per connection.
+    size_t buffered() const { return buf_.size() - pos_ + message_.size(); }
+
+private:
+    Result fail(uint16_t code, const char* why) {
+        failed_ = true;
+        close_code_ = code;
+        error_ = why;
+        return Result::Error;
+    }
+
+    size_t max_message_;
+    bool require_mask_;
+    std::string buf_;
+    size_t pos_ = 0;
+    bool in_message_ = false;
+    Opcode message_opcode_ = Opcode::Text;
+    std::string message_;
+    bool failed_ = false;
+    uint16_t close_code_ = 0;
+    std::string error_;
+};
+
+}  // namespace ws
+
+// =====================================================================================================================
+// 3. TRANSPORTS — turning bytes into Engine.IO packets and back.
+// =====================================================================================================================
+
+// ---- 3a. Plumbing the transports and sessions share: the wire trace, random ids, one timer thread ---------------------
+namespace detail {
+
+// SIO_DEBUG=1 prints every packet in and out. Read once; when off, a trace costs one branch.
+inline bool trace_enabled() {
+    static const bool on = [] {
+        const char* v = std::getenv("SIO_DEBUG");
+        return v && *v && std::string(v) != "0";
+    }();
+    return on;
+}
+
+inline std::string printable(std::string_view s, size_t limit = 200) {
+    std::string out;
+    for (char c : s.substr(0, limit)) {
+        if (c == '\x1e') out += "\\x1e";
+        else if (uint8_t(c) < 0x20 || c == 0x7f) { char b[8]; std::snprintf(b, sizeof b, "\\x%02x", uint8_t(c)); out += b; }
+        else out += c;
+    }
+    if (s.size() > limit) out += "...(" + std::to_string(s.size()) + " bytes)";
+    return out;
+}
+
+// One line per packet: "[sio] <sid> <transport> <- 4hello" (<- in, -> out).
+inline void trace(const std::string& sid, const char* transport, const char* direction, const std::string& what) {
+    std::fprintf(stderr, "[sio] %s %-9s %s %s\n", sid.c_str(), transport, direction, what.c_str());
+}
+
+// Session ids: 15 bytes from the kernel's CSPRNG, base64url — the shape of the reference server's ids.
+inline std::string random_id() {
+    unsigned char bytes[15];
+    size_t got = 0;
+    while (got < sizeof bytes) {
+        ssize_t n = getrandom(bytes + got, sizeof bytes - got, 0);
+        if (n > 0) got += size_t(n);
+        else if (errno != EINTR) throw std::runtime_error("getrandom failed");
+    }
+    std::string id = base64::encode(std::string_view(reinterpret_cast<char*>(bytes), sizeof bytes));
+    for (char& c : id) c = c == '+' ? '-' : c == '/' ? '_' : c;
+    return id;
+}
+
+// One thread runs every heartbeat and time-out. Callbacks run on it without its lock held, so they may schedule
+// or cancel timers; they must be short (they send a packet or close a session).
+class Timers {
+public:
+    using Id = uint64_t;
+    using Clock = std::chrono::steady_clock;
+
+    Timers() : thread_([this] { loop(); }) {}
+    ~Timers() { stop(); }
+
+    Id after(int milliseconds, std::function<void()> fn) {
+        std::lock_guard<std::mutex> lk(mu_);
+        Id id = ++last_id_;
+        auto when = Clock::now() + std::chrono::milliseconds(milliseconds);
+        queue_.emplace(std::make_pair(when, id), std::move(fn));
+        index_.emplace(id, when);
+        cv_.notify_one();
+        return id;
+    }
+
+    void cancel(Id id) {
+        if (!id) return;
+        std::lock_guard<std::mutex> lk(mu_);
+        auto it = index_.find(id);
+        if (it == index_.end()) return;
+        queue_.erase(std::make_pair(it->second, id));
+        index_.erase(it);
+    }
+
+    void stop() {
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            stopping_ = true;
+            queue_.clear();
+            index_.clear();
+        }
+        cv_.notify_one();
+        if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+    }
+
+    size_t pending() const {
+        std::lock_guard<std::mutex> lk(mu_);
+        return queue_.size();
+    }
+
+private:
+    void loop() {
+        std::unique_lock<std::mutex> lk(mu_);
+        while (!stopping_) {
+            if (queue_.empty()) { cv_.wait(lk); continue; }
+            auto first = queue_.begin();
+            if (first->first.first > Clock::now()) { cv_.wait_until(lk, first->first.first); continue; }
+            auto fn = std::move(first->second);
+            index_.erase(first->first.second);
+            queue_.erase(first);
+            lk.unlock();
+            fn();
+            lk.lock();
+        }
+    }
+
+    mutable std::mutex mu_;
+    std::condition_variable cv_;
+    std::map<std::pair<Clock::time_point, Id>, std::function<void()>> queue_;
+    std::unordered_map<Id, Clock::time_point> index_;
+    Id last_id_ = 0;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+}  // namespace detail
+
+namespace eio {
+
+// A packet on its way out, encoded once however many sessions it goes to (a broadcast shares one).
+struct Outgoing {
+    Packet packet;
+    std::string ws_frame;  // the whole WebSocket frame that carries it
+
+    explicit Outgoing(Packet p) : packet(std::move(p)) {
+        ws_frame = packet.binary ? ws::encode_frame(ws::Opcode::Binary, packet.data)
+                                 : ws::encode_frame(ws::Opcode::Text, encode_packet(packet));
+    }
+};
+using OutgoingPtr = std::shared_ptr<const Outgoing>;
+
+inline OutgoingPtr make_outgoing(PacketType type, std::string data = {}, bool binary = false) {
+    Packet p;
+    p.type = type;
+    p.data = std::move(data);
+    p.binary = binary;
+    return std::make_shared<const Outgoing>(std::move(p));
+}
+
+// ---- 3b. HTTP long-polling (engine.io-protocol v4, "HTTP long-polling") ----------------------------------------------
+// The client keeps one GET open to receive (the server answers it when it has packets) and POSTs what it sends.
+// Bodies are text in v4: binary rides as "b" + base64, and a POST marked application/octet-stream is refused.
+// Waiting for packets is the session's business (layer 4); this part only turns HTTP bodies into packets and back.
+namespace polling {
+
+inline constexpr const char* kContentType = "text/plain; charset=UTF-8";
+
+inline std::string encode_response(const std::vector<OutgoingPtr>& packets) {
+    std::string out;
+    for (size_t i = 0; i < packets.size(); ++i) {
+        if (i) out += kRecordSeparator;
+        out += encode_packet(packets[i]->packet);
+    }
+    return out;
+}
+
+// False when the request's Content-Type says the body is binary, which v4 clients never send.
+inline bool acceptable_content_type(const std::string& content_type) {
+    return content_type.rfind("application/octet-stream", 0) != 0;
+}
+
+}  // namespace polling
+
+// ---- 3c. WebSocket (RFC 6455, server side) --------------------------------------------------------------------------
+// After the HTTP upgrade the connection's own thread runs run(): it reads frames, answers pings, and hands each data
+// message to the session. Any thread may send(): the bytes go straight to the socket when the kernel takes them
+// (no thread wake-up), and only what the kernel refuses is kept in a bounded buffer that the connection thread
+// flushes when the socket becomes writable (it is woken through an eventfd once, when the buffer stops being empty).
+class WebSocketTransport {
+public:
+    struct End {
+        const char* reason;       // a close reason of the session ("transport close", "transport error", ...)
+        std::string description;  // what happened, for the trace and the close handler
+    };
+    // Handles one data message; returns nullptr to go on, or a close reason to end the connection.
+    using MessageHandler = std::function<const char*(ws::Message&)>;
+
+    WebSocketTransport(int fd, size_t max_message, size_t max_buffered)
+        : fd_(fd), wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)), max_buffered_(max_buffered),
+          parser_(max_message) {}
+    ~WebSocketTransport() {
+        if (wake_fd_ >= 0) ::close(wake_fd_);
+    }
+    WebSocketTransport(const WebSocketTransport&) = delete;
+    WebSocketTransport& operator=(const WebSocketTransport&) = delete;
+
+    static const char* name() { return "websocket"; }
+
+    // Any thread. False when the connection is closed or the client is so slow that the buffer cap is exceeded.
+    bool send(const std::string& frame) {
+        std::lock_guard<std::mutex> lk(mu_);
+        return write_locked(frame);
+    }
+
+    // Any thread: the close frame goes after everything already sent, then the connection thread hangs up.
+    void close(uint16_t code, std::string_view why = {}) {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (!open_ || closing_) return;
+        write_locked(ws::encode_close(code, why));
+        closing_ = true;
+        wake();
+    }
+
+    // True when a packet sent now would reach the kernel at once (what a `volatile` emit asks).
+    bool writable() const {
+        std::lock_guard<std::mutex> lk(mu_);
+        return open_ && !closing_ && pending_.size() == pending_off_;
+    }
+
+    // The connection thread. `leftover` holds bytes read past the HTTP request; `stop_fd` becomes readable when the
+    // server shuts down. Returns when the connection is over; the fd stays open (its owner closes it).
+    End run(const std::string& leftover, const MessageHandler& on_message, int stop_fd) {
+        int flags = fcntl(fd_, F_GETFL, 0);
+        fcntl(fd_, F_SETFL, flags | O_NONBLOCK);
+        End end = loop(leftover, on_message, stop_fd);
+        std::lock_guard<std::mutex> lk(mu_);
+        open_ = false;  // from here on nobody writes to this fd, which its owner is about to close
+        pending_.clear();
+        pending_off_ = 0;
+        return end;
+    }
+
+private:
+    End loop(const std::string& leftover, const MessageHandler& on_message, int stop_fd) {
+        if (!leftover.empty()) parser_.feed(leftover.data(), leftover.size());
+        char buf[16384];
+        while (true) {
+            End end{nullptr, {}};
+            if (drain_parser(on_message, end)) return finish(end);
+            bool want_write;
+            {
+                std::lock_guard<std::mutex> lk(mu_);
+                want_write = pending_.size() > pending_off_;
+                if (closing_ && !want_write) return finish({reason::TransportClose, "closed by the server"});
+            }
+            pollfd fds[3] = {{fd_, short(POLLIN | (want_write ? POLLOUT : 0)), 0}, {wake_fd_, POLLIN, 0},
+                             {stop_fd, POLLIN, 0}};
+            int n = ::poll(fds, stop_fd >= 0 ? 3 : 2, -1);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                return {reason::TransportError, "poll failed"};
+            }
+            if (fds[1].revents & POLLIN) {
+                uint64_t v;
+                (void)!::read(wake_fd_, &v, sizeof v);
+            }
+            if (stop_fd >= 0 && (fds[2].revents & POLLIN)) {
+                close(ws::close_code::GoingAway);  // the session is being closed too; this only makes sure
+                continue;
+            }
+            if (fds[0].revents & POLLOUT) {
+                std::lock_guard<std::mutex> lk(mu_);
+                if (!flush_locked()) return {reason::TransportError, "write failed"};
+            }
+            if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+                ssize_t got = ::recv(fd_, buf, sizeof buf, 0);
+                if (got == 0) return {reason::TransportClose, "connection closed by the client"};
+                if (got < 0) {
+                    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) continue;
+                    return {reason::TransportError, std::strerror(errno)};
+                }
+                parser_.feed(buf, size_t(got));
+            }
+        }
+    }
+
+    // Parses every complete frame. Returns true (with `end` set) when the connection must end.
+    bool drain_parser(const MessageHandler& on_message, End& end) {
+        ws::Message m;
+        while (true) {
+            auto r = parser_.next(m);
+            if (r == ws::FrameParser::Result::NeedMore) return false;
+            if (r == ws::FrameParser::Result::Error) {
+                close(parser_.close_code(), parser_.error());
+                end = {reason::TransportError, parser_.error()};
+                return true;
+            }
+            switch (m.opcode) {
+            case ws::Opcode::Ping: send(ws::encode_frame(ws::Opcode::Pong, m.data)); break;
+            case ws::Opcode::Pong: break;
+            case ws::Opcode::Close: {
+                uint16_t code = ws::close_code::Normal;
+                if (m.data.size() >= 2) code = uint16_t((uint8_t(m.data[0]) << 8) | uint8_t(m.data[1]));
+                close(code);  // echo the client's close
+                end = {reason::TransportClose, "close frame " + std::to_string(code)};
+                return true;
+            }
+            default:
+                if (const char* why = on_message(m)) {
+                    close(std::strcmp(why, reason::ParseError) == 0 ? ws::close_code::ProtocolError : ws::close_code::Normal);
+                    end = {why, "ended by the session"};
+                    return true;
+                }
+            }
+        }
+    }
+
+    // Sends what is still buffered (the close frame last), then waits a bounded time for the client to hang up.
+    End finish(End end) {
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+        char sink[4096];
+        bool write_shut = false;
+        while (std::chrono::steady_clock::now() < deadline) {
+            bool want_write;
+            {
+                std::lock_guard<std::mutex> lk(mu_);
+                if (!flush_locked()) break;
+                want_write = pending_.size() > pending_off_;
+            }
+            if (!want_write && !write_shut) {
+                ::shutdown(fd_, SHUT_WR);
+                write_shut = true;
+            }
+            int left = int(std::chrono::duration_cast<std::chrono::milliseconds>(
+                               deadline - std::chrono::steady_clock::now()).count());
+            pollfd pfd{fd_, short(POLLIN | (want_write ? POLLOUT : 0)), 0};
+            if (::poll(&pfd, 1, std::max(left, 0)) <= 0) break;
+            if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
+                ssize_t got = ::recv(fd_, sink, sizeof sink, 0);
+                if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) break;
+            }
+        }
+        return end;
+    }
+
+    bool write_locked(const std::string& frame) {
+        if (!open_ || closing_) return false;
+        if (pending_.size() == pending_off_) {  // nothing waiting: write through
+            size_t done = 0;
+            while (done < frame.size()) {
+                ssize_t n = ::send(fd_, frame.data() + done, frame.size() - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n > 0) { done += size_t(n); continue; }
+                if (n < 0 && errno == EINTR) continue;
+                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+                return false;  // the connection is broken; the reading side will notice and end it
+            }
+            if (done == frame.size()) return true;
+            pending_.assign(frame, done, std::string::npos);
+            pending_off_ = 0;
+            wake();
+            return pending_.size() <= max_buffered_;
+        }
+        pending_ += frame;
+        return pending_.size() - pending_off_ <= max_buffered_;
+    }
+
+    bool flush_locked() {
+        while (pending_off_ < pending_.size()) {
+            ssize_t n = ::send(fd_, pending_.data() + pending_off_, pending_.size() - pending_off_,
+                               MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (n > 0) { pending_off_ += size_t(n); continue; }
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+            return false;
+        }
+        pending_.clear();
+        pending_off_ = 0;
+        return true;
+    }
+
+    void wake() {
+        uint64_t one = 1;
+        (void)!::write(wake_fd_, &one, sizeof one);
+    }
+
+    int fd_;
+    int wake_fd_;
+    size_t max_buffered_;
+    ws::FrameParser parser_;  // only the connection thread touches it
+    mutable std::mutex mu_;   // guards everything below
+    std::string pending_;
+    size_t pending_off_ = 0;
+    bool open_ = true;
+    bool closing_ = false;
+};
+
+}  // namespace eio
+
+// =====================================================================================================================
+// 4. THE ENGINE.IO SESSION — eio::Socket (sid, heartbeat, outbound queue, upgrade, close) and eio::Engine (the
+//    session table and the request dispatcher). Usable on its own, like npm `engine.io`; layer 6 gives it a port.
+// =====================================================================================================================
+namespace eio {
+
+// The reference server's request errors: HTTP 400 (403 for Forbidden) with {"code":N,"message":"..."}.
+enum class ErrorCode { UnknownTransport = 0, UnknownSid = 1, BadHandshakeMethod = 2, BadRequest = 3, Forbidden = 4,
+                       UnsupportedProtocolVersion = 5 };
+
+inline const char* error_message(ErrorCode code) {
+    static const char* const messages[] = {"Transport unknown", "Session ID unknown", "Bad handshake method",
+                                           "Bad request", "Forbidden", "Unsupported protocol version"};
+    return messages[static_cast<int>(code)];
+}
+
+inline void abort_request(httplib::Response& res, ErrorCode code, const std::string& message = {}) {
+    picojson::object body;
+    body["code"] = picojson::value(double(static_cast<int>(code)));
+    body["message"] = picojson::value(message.empty() ? std::string(error_message(code)) : message);
+    res.status = code == ErrorCode::Forbidden ? 403 : 400;
+    res.set_content(picojson::value(body).serialize(), "application/json");
+}
+
+// What the engine needs from the HTTP connection a request came on (layer 6 implements it).
+class HttpExchange {
+public:
+    virtual ~HttpExchange() = default;
+    // Reads exactly `length` bytes of the request body; false if the client went away or was too slow.
+    virtual bool read_body(size_t length, std::string& out) = 0;
+    // Writes `response` (a raw 101) as soon as the handler returns, then runs `run` on the same socket and thread.
+    virtual void take_over(std::string response, std::function<void(int fd, const std::string& leftover)> run) = 0;
+    // The connection is closed after this response (used when the request body was not read).
+    virtual void close_after_response() = 0;
+};
+
+class Engine;
+
+// One Engine.IO session: what npm engine.io calls a Socket. Created by the engine on a handshake; handed to the
+// connection handler; lives until closed. Every public member may be called from any thread.
+class Socket : public std::enable_shared_from_this<Socket> {
+public:
+    enum class ReadyState { Open, Closing, Closed };
+    using MessageHandler = std::function<void(const Packet& message)>;  // message.binary tells text from bytes
+    using CloseHandler = std::function<void(const std::string& reason, const std::string& description)>;
+
+    // `ws` is the transport of a session opened directly over WebSocket; null for one opened by long-polling.
+    Socket(Engine& engine, std::string id, const httplib::Request& handshake, std::shared_ptr<WebSocketTransport> ws)
+        : engine_(engine), id_(std::move(id)), request_(handshake), websocket_(ws != nullptr), ws_(std::move(ws)) {}
+
+    const std::string& id() const { return id_; }
+    // The handshake request: headers, query (`params`), remote_addr, path.
+    const httplib::Request& request() const { return request_; }
+    std::string transport() const {
+        std::lock_guard<std::mutex> lk(mu_);
+        return transport_name();
+    }
+    bool upgraded() const {
+        std::lock_guard<std::mutex> lk(mu_);
+        return upgraded_;
+    }
+    ReadyState ready_state() const {
+        std::lock_guard<std::mutex> lk(mu_);
+        return state_;
+    }
+
+    bool send(std::string text) { return send(make_outgoing(PacketType::Message, std::move(text))); }
+    bool send_binary(std::string bytes) { return send(make_outgoing(PacketType::Message, std::move(bytes), true)); }
+    inline bool send(const OutgoingPtr& packet);
+    // Whether a packet sent now leaves at once (WebSocket not backed up, or a long-poll GET waiting).
+    inline bool writable() const;
+    // Closes the session from the server side ("forced close"); what was already sent is delivered first.
+    inline void close();
+
+    void on_message(MessageHandler h) {
+        std::lock_guard<std::mutex> lk(mu_);
+        on_message_ = std::move(h);
+    }
+    void on_close(CloseHandler h) {
+        std::lock_guard<std::mutex> lk(mu_);
+        on_close_ = std::move(h);
+    }
+    void on_upgrade(std::function<void()> h) {
+        std::lock_guard<std::mutex> lk(mu_);
+        on_upgrade_ = std::move(h);
+    }
+
+    // ---- used by the engine (requests and transports) ----
+    inline void on_open();
+    inline void handle_poll(httplib::Response& res);
+    inline void handle_data(const httplib::Request& req, httplib::Response& res, HttpExchange& http);
+    inline void run_websocket(const std::shared_ptr<WebSocketTransport>& ws, const std::string& leftover);
+    inline bool can_upgrade() const;
+    inline void close_with(const char* why, const std::string& description = {});
+
+private:
+    const char* transport_name() const { return websocket_ ? WebSocketTransport::name() : "polling"; }
+    inline void on_packet(Packet& packet);
+    inline const char* on_websocket_message(const std::shared_ptr<WebSocketTransport>& ws, ws::Message& m);
+    inline const char* on_probe_packet(const std::shared_ptr<WebSocketTransport>& ws, const Packet& packet);
+    inline void complete_upgrade(const std::shared_ptr<WebSocketTransport>& ws);
+    inline void schedule_ping();
+    inline void trace_packet(const char* direction, const Packet& p, const char* transport) const;
+
+    Engine& engine_;
+    const std::string id_;
+    const httplib::Request request_;
+
+    mutable std::mutex mu_;  // lock order: Engine::mu_ -> Socket::mu_ -> WebSocketTransport's own lock
+    std::condition_variable poll_cv_;
+    ReadyState state_ = ReadyState::Open;
+    bool websocket_;                           // the transport in use
+    std::shared_ptr<WebSocketTransport> ws_;   // when websocket_
+    std::shared_ptr<WebSocketTransport> probe_;  // a WebSocket that is upgrading this polling session
+    bool probe_answered_ = false;              // "3probe" went out: release the pending GET with a noop
+    bool upgraded_ = false;
+    std::deque<OutgoingPtr> queue_;            // polling: what the next GET takes
+    size_t queued_bytes_ = 0;
+    bool poll_pending_ = false, data_pending_ = false;
+    detail::Timers::Id ping_timer_ = 0, ping_timeout_timer_ = 0, upgrade_timer_ = 0, closing_timer_ = 0;
+    MessageHandler on_message_;
+    CloseHandler on_close_;
+    std::function<void()> on_upgrade_;
+};
+
+using SocketPtr = std::shared_ptr<Socket>;
+
+// The session table and the request dispatcher of one Engine.IO server (the protocol, without the HTTP server).
+class Engine {
+public:
+    using ConnectionHandler = std::function<void(const SocketPtr&)>;
+
+    explicit Engine(EngineOptions options) : options_(std::move(options)) {
+        if (options_.path.empty() || options_.path.back() != '/') options_.path += '/';
+        stop_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    }
+    ~Engine() {
+        shutdown();
+        timers_.stop();
+        if (stop_fd_ >= 0) ::close(stop_fd_);
+    }
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    const EngineOptions& options() const { return options_; }
+    void on_connection(ConnectionHandler h) { on_connection_ = std::move(h); }
+
+    // Whether a request path belongs to Engine.IO ("/engine.io/" and below; "/engine.io" itself too).
+    bool handles_path(const std::string& path) const {
+        return path.compare(0, options_.path.size(), options_.path) == 0 ||
+               path == options_.path.substr(0, options_.path.size() - 1);
+    }
+
+    inline void handle(const httplib::Request& req, httplib::Response& res, HttpExchange& http);
+
+    SocketPtr find(const std::string& sid) const {
+        std::lock_guard<std::mutex> lk(mu_);
+        auto it = clients_.find(sid);
+        return it == clients_.end() ? nullptr : it->second;
+    }
+    std::vector<SocketPtr> clients() const {
+        std::lock_guard<std::mutex> lk(mu_);
+        std::vector<SocketPtr> out;
+        for (auto& kv : clients_) out.push_back(kv.second);
+        return out;
+    }
+    size_t clients_count() const {
+        std::lock_guard<std::mutex> lk(mu_);
+        return clients_.size();
+    }
+
+    // Closes every session with "server shutting down" and wakes every connection thread that waits on stop_fd().
+    void shutdown() {
+        if (stopping_.exchange(true)) return;
+        uint64_t one = 1;
+        (void)!::write(stop_fd_, &one, sizeof one);
+        for (auto& s : clients()) s->close_with(reason::ServerShuttingDown);
+    }
+    bool stopping() const { return stopping_; }
+    int stop_fd() const { return stop_fd_; }
+    detail::Timers& timers() { return timers_; }
+
+    // Runs a user handler: one at a time unless options().serializeHandlers is off; an exception it throws is
+    // reported and swallowed, so it never unwinds through a connection thread.
+    template <class F>
+    void run_handler(F&& f) {
+        std::unique_lock<std::recursive_mutex> lk(handler_mu_, std::defer_lock);
+        if (options_.serializeHandlers) lk.lock();
+        try {
+            f();
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "[sio] a handler threw: %s\n", e.what());
+        } catch (...) {
+            std::fprintf(stderr, "[sio] a handler threw a non-standard exception\n");
+        }
+    }
+    std::recursive_mutex& handler_mutex() { return handler_mu_; }
+
+    void remove(const std::string& sid) {
+        std::lock_guard<std::mutex> lk(mu_);
+        clients_.erase(sid);
+    }
+
+private:
+    inline SocketPtr open_session(const httplib::Request& req, std::shared_ptr<WebSocketTransport> ws);
+    inline bool websocket_handshake(const httplib::Request& req, httplib::Response& res, std::string& response);
+    bool transport_enabled(const std::string& name) const {
+        return std::find(options_.transports.begin(), options_.transports.end(), name) != options_.transports.end();
+    }
+
+    EngineOptions options_;
+    ConnectionHandler on_connection_;
+    mutable std::mutex mu_;
+    std::unordered_map<std::string, SocketPtr> clients_;
+    std::recursive_mutex handler_mu_;
+    std::atomic<bool> stopping_{false};
+    int stop_fd_ = -1;
+    detail::Timers timers_;
+};
+
+// ---- the session: sending ---------------------------------------------------------------------------------------------
+
+inline void Socket::trace_packet(const char* direction, const Packet& p, const char* transport) const {
+    std::string what = p.binary ? "binary message (" + std::to_string(p.data.size()) + " bytes)"
+                                : std::string(packet_type_name(p.type)) + " " + detail::printable(encode_packet(p));
+    detail::trace(id_, transport, direction, what);
+}
+
+inline bool Socket::send(const OutgoingPtr& packet) {
+    std::unique_lock<std::mutex> lk(mu_);
+    if (state_ != ReadyState::Open) return false;
+    if (detail::trace_enabled()) trace_packet("->", packet->packet, transport_name());
+    if (websocket_) {
+        if (ws_->send(packet->ws_frame)) return true;
+    } else {
+        queued_bytes_ += packet->packet.data.size() + 2;
+        queue_.push_back(packet);
+        if (poll_pending_) poll_cv_.notify_one();
+        if (queued_bytes_ <= engine_.options().maxBufferedBytes) return true;
+    }
+    lk.unlock();
+    close_with(reason::TransportError, "the client does not read fast enough (maxBufferedBytes)");
+    return false;
+}
+
+inline bool Socket::writable() const {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (state_ != ReadyState::Open) return false;
+    return websocket_ ? ws_->writable() : poll_pending_;
+}
+
+// ---- the session: heartbeat (engine.io-protocol v4, "Heartbeat") ------------------------------------------------------
+// The server pings every pingInterval; a pong must come within pingTimeout, or the session ends with "ping timeout".
+
+inline void Socket::on_open() {
+    std::lock_guard<std::mutex> lk(mu_);
+    schedule_ping();
+}
+
+inline void Socket::schedule_ping() {  // with mu_ held
+    std::weak_ptr<Socket> weak = shared_from_this();
+    ping_timer_ = engine_.timers().after(engine_.options().pingInterval, [weak] {
+        auto self = weak.lock();
+        if (!self) return;
+        {
+            std::lock_guard<std::mutex> lk(self->mu_);
+            if (self->state_ != ReadyState::Open) return;
+            self->ping_timeout_timer_ = self->engine_.timers().after(self->engine_.options().pingTimeout, [weak] {
+                if (auto s = weak.lock()) s->close_with(reason::PingTimeout);
+            });
+        }
+        self->send(make_outgoing(PacketType::Ping));
+    });
+}
+
+// ---- the session: receiving ---------------------------------------------------------------------------------------------
+
+inline void Socket::on_packet(Packet& packet) {
+    if (detail::trace_enabled()) trace_packet("<-", packet, transport().c_str());
+    switch (packet.type) {
+    case PacketType::Pong: {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (state_ != ReadyState::Open) return;
+        engine_.timers().cancel(ping_timeout_timer_);
+        engine_.timers().cancel(ping_timer_);
+        ping_timeout_timer_ = 0;
+        schedule_ping();
+        return;
+    }
+    case PacketType::Message: {
+        MessageHandler handler;
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            if (state_ != ReadyState::Open) return;
+            handler = on_message_;
+        }
+        if (handler) engine_.run_handler([&] { handler(packet); });
+        return;
+    }
+    case PacketType::Close: close_with(reason::TransportClose, "close packet from the client"); return;
+    case PacketType::Ping: close_with(reason::TransportError, "invalid heartbeat direction"); return;
+    default: return;  // open, upgrade and noop mean nothing here
+    }
+}
+
+// GET: wait until there is something to send, then send all of it as one payload.
+inline void Socket::handle_poll(httplib::Response& res) {
+    std::unique_lock<std::mutex> lk(mu_);
+    if (poll_pending_) {
+        lk.unlock();
+        close_with(reason::TransportError, "overlap from client");
+        abort_request(res, ErrorCode::BadRequest);
+        return;
+    }
+    poll_pending_ = true;
+    poll_cv_.wait(lk, [&] {
+        return !queue_.empty() || state_ != ReadyState::Open || probe_answered_ || upgraded_;
+    });
+    std::vector<OutgoingPtr> out(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
+    queue_.clear();
+    queued_bytes_ = 0;
+    poll_pending_ = false;
+    bool finish_closing = state_ == ReadyState::Closing;
+    if (state_ != ReadyState::Open) out.push_back(make_outgoing(PacketType::Close));
+    else if (out.empty()) out.push_back(make_outgoing(PacketType::Noop));  // releases the GET for an upgrade
+    bool closing = state_ != ReadyState::Open;
+    lk.unlock();
+    if (detail::trace_enabled() && closing) trace_packet("->", out.back()->packet, "polling");
+    res.set_content(polling::encode_response(out), polling::kContentType);
+    if (finish_closing) close_with(reason::ForcedClose);
+}
+
+// POST: decode the payload and handle its packets in order, then answer "ok".
+inline void Socket::handle_data(const httplib::Request& req, httplib::Response& res, HttpExchange& http) {
+    auto refuse = [&](const char* why, const char* description, int status) {
+        http.close_after_response();  // the body was not read: this connection cannot carry another request
+        close_with(why, description);
+        if (status == 400) abort_request(res, ErrorCode::BadRequest);
+        else res.status = status;
+    };
+    if (!polling::acceptable_content_type(req.get_header_value("Content-Type")))
+        return refuse(reason::TransportError, "invalid content", 400);
+    bool overlap;
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        overlap = data_pending_;
+        data_pending_ = true;
+    }
+    if (overlap) return refuse(reason::TransportError, "data request overlap from client", 400);
+    struct Done {
+        Socket& s;
+        ~Done() {
+            std::lock_guard<std::mutex> lk(s.mu_);
+            s.data_pending_ = false;
+        }
+    } done{*this};
+
+    if (req.has_header("Transfer-Encoding")) return refuse(reason::TransportError, "chunked body", 400);
+    const std::string length_text = req.get_header_value("Content-Length");
+    if (length_text.size() > 15 || length_text.find_first_not_of("0123456789") != std::string::npos)
+        return refuse(reason::TransportError, "bad Content-Length", 400);
+    size_t length = length_text.empty() ? 0 : size_t(std::stoull(length_text));
+    if (length > engine_.options().maxHttpBufferSize) return refuse(reason::TransportError, "payload too large", 413);
+    std::string body;
+    if (!http.read_body(length, body)) return refuse(reason::TransportError, "request body not received", 400);
+    std::vector<Packet> packets;
+    if (!decode_payload(body, packets)) {
+        close_with(reason::ParseError, "bad payload: " + detail::printable(body, 60));
+        return abort_request(res, ErrorCode::BadRequest);
+    }
+    for (auto& p : packets) {
+        if (ready_state() != ReadyState::Open) break;
+        on_packet(p);
+    }
+    res.set_content("ok", "text/html");
+}
+
+// ---- the session: WebSocket, directly or as an upgrade (engine.io-protocol v4, "Upgrade") -------------------------------
+// A polling session upgrades like this: the client opens a WebSocket with the session's sid and sends "2probe"; the
+// server answers "3probe" on it and releases the pending GET with a "6" noop; the client, its polling paused, sends
+// "5" on the WebSocket; from then on every packet — starting with whatever was still queued — goes over it.
+
+inline bool Socket::can_upgrade() const {
+    std::lock_guard<std::mutex> lk(mu_);
+    return state_ == ReadyState::Open && !websocket_ && !probe_ && !upgraded_;
+}
+
+inline void Socket::run_websocket(const std::shared_ptr<WebSocketTransport>& ws, const std::string& leftover) {
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (ws != ws_) {  // a probe for an upgrade
+            if (state_ != ReadyState::Open || websocket_ || probe_ || upgraded_) return;  // its fd is just closed
+            probe_ = ws;
+            probe_answered_ = false;
+            std::weak_ptr<Socket> weak = shared_from_this();
+            std::weak_ptr<WebSocketTransport> weak_ws = ws;
+            upgrade_timer_ = engine_.timers().after(engine_.options().upgradeTimeout, [weak, weak_ws] {
+                auto self = weak.lock();
+                auto probe = weak_ws.lock();
+                if (!self || !probe) return;
+                std::lock_guard<std::mutex> lk2(self->mu_);
+                if (self->probe_ == probe) probe->close(ws::close_code::Normal, "upgrade timeout");
+            });
+        }
+    }
+    auto end = ws->run(leftover, [&](ws::Message& m) { return on_websocket_message(ws, m); }, engine_.stop_fd());
+    bool active;
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        active = ws == ws_;
+        if (!active && probe_ == ws) {  // the upgrade failed: polling goes on as before
+            probe_.reset();
+            probe_answered_ = false;
+            engine_.timers().cancel(upgrade_timer_);
+        }
+    }
+    if (active) close_with(end.reason, end.description);
+}
+
+inline const char* Socket::on_websocket_message(const std::shared_ptr<WebSocketTransport>& ws, ws::Message& m) {
+    Packet p;
+    if (m.opcode == ws::Opcode::Binary) {
+        p.type = PacketType::Message;
+        p.binary = true;
+        p.data = std::move(m.data);
+    } else if (m.data.empty() || m.data[0] == 'b' || !decode_packet(m.data, p)) {  // "b" is for polling only
+        if (detail::trace_enabled()) detail::trace(id_, "websocket", "<-", "bad packet " + detail::printable(m.data));
+        bool probe;
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            probe = ws != ws_;
+        }
+        if (probe) return reason::TransportError;
+        close_with(reason::ParseError, "bad packet: " + detail::printable(m.data, 60));
+        return nullptr;
+    }
+    bool probe;
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        probe = ws != ws_;
+    }
+    if (probe) return on_probe_packet(ws, p);
+    on_packet(p);
+    return nullptr;
+}
+
+inline const char* Socket::on_probe_packet(const std::shared_ptr<WebSocketTransport>& ws, const Packet& packet) {
+    if (detail::trace_enabled()) trace_packet("<-", packet, "websocket");
+    if (packet.type == PacketType::Ping && packet.data == "probe") {
+        auto pong = make_outgoing(PacketType::Pong, "probe");
+        if (detail::trace_enabled()) trace_packet("->", pong->packet, "websocket");
+        ws->send(pong->ws_frame);
+        std::lock_guard<std::mutex> lk(mu_);
+        probe_answered_ = true;
+        poll_cv_.notify_all();  // a waiting GET answers "6" so that the client can pause polling
+        return nullptr;
+    }
+    if (packet.type == PacketType::Upgrade) {
+        complete_upgrade(ws);
+        return nullptr;
+    }
+    return reason::TransportError;  // anything else on a probe ends the probe, not the session
+}
+
+inline void Socket::complete_upgrade(const std::shared_ptr<WebSocketTransport>& ws) {
+    bool ok = true;
+    std::function<void()> handler;
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (state_ != ReadyState::Open || probe_ != ws) return;
+        engine_.timers().cancel(upgrade_timer_);
+        websocket_ = true;
+        upgraded_ = true;
+        ws_ = ws;
+        probe_.reset();
+        for (auto& p : queue_) ok = ok && ws->send(p->ws_frame);  // in order, before anything sent later
+        queue_.clear();
+        queued_bytes_ = 0;
+        poll_cv_.notify_all();
+        handler = on_upgrade_;
+    }
+    if (detail::trace_enabled()) detail::trace(id_, "websocket", "--", "upgraded from polling");
+    if (!ok) return close_with(reason::TransportError, "write failed during the upgrade");
+    if (handler) engine_.run_handler(handler);
+}
+
+// ---- the session: closing ---------------------------------------------------------------------------------------------
+
+inline void Socket::close() {
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (state_ != ReadyState::Open) return;
+        if (!websocket_ && !queue_.empty() && !poll_pending_) {
+            // Let the next GET carry what is queued, then the close packet; don't wait forever for it.
+            state_ = ReadyState::Closing;
+            engine_.timers().cancel(ping_timer_);
+            engine_.timers().cancel(ping_timeout_timer_);
+            std::weak_ptr<Socket> weak = shared_from_this();
+            closing_timer_ = engine_.timers().after(engine_.options().pingTimeout, [weak] {
+                if (auto self = weak.lock()) self->close_with(reason::ForcedClose);
+            });
+            return;
+        }
+    }
+    close_with(reason::ForcedClose);
+}
+
+inline void Socket::close_with(const char* why, const std::string& description) {
+    std::shared_ptr<WebSocketTransport> ws, probe;
+    CloseHandler handler;
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (state_ == ReadyState::Closed) return;
+        state_ = ReadyState::Closed;
+        for (auto id : {ping_timer_, ping_timeout_timer_, upgrade_timer_, closing_timer_}) engine_.timers().cancel(id);
+        ws = websocket_ ? ws_ : nullptr;
+        probe = probe_;
+        handler = std::move(on_close_);
+        on_message_ = nullptr;
+        on_upgrade_ = nullptr;
+        poll_cv_.notify_all();  // a waiting GET answers with what is queued and the close packet
+    }
+    engine_.remove(id_);
+    if (ws) ws->close(ws::close_code::Normal);
+    if (probe) probe->close(ws::close_code::Normal);
+    if (detail::trace_enabled())
+        detail::trace(id_, transport().c_str(), "--", std::string("closed: ") + why +
+                                                         (description.empty() ? "" : " (" + description + ")"));
+    if (handler) engine_.run_handler([&] { handler(why, description); });
+}
+
+// ---- the engine: requests --------------------------------------------------------------------------------------------
+
+inline SocketPtr Engine::open_session(const httplib::Request& req, std::shared_ptr<WebSocketTransport> ws) {
+    bool websocket = ws != nullptr;
+    auto s = std::make_shared<Socket>(*this, detail::random_id(), req, std::move(ws));
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        clients_[s->id()] = s;
+    }
+    picojson::array upgrades;
+    if (!websocket && options_.allowUpgrades && transport_enabled("websocket"))
+        upgrades.push_back(picojson::value("websocket"));
+    picojson::object open;
+    open["sid"] = picojson::value(s->id());
+    open["upgrades"] = picojson::value(upgrades);
+    open["pingInterval"] = picojson::value(double(options_.pingInterval));
+    open["pingTimeout"] = picojson::value(double(options_.pingTimeout));
+    open["maxPayload"] = picojson::value(double(options_.maxHttpBufferSize));
+    s->send(make_outgoing(PacketType::Open, picojson::value(open).serialize()));
+    s->on_open();
+    if (on_connection_) run_handler([&] { on_connection_(s); });
+    return s;
+}
+
+inline bool Engine::websocket_handshake(const httplib::Request& req, httplib::Response& res, std::string& response) {
+    auto lower = [](std::string v) {
+        for (char& c : v) c = char(std::tolower(uint8_t(c)));
+        return v;
+    };
+    std::string key = req.get_header_value("Sec-WebSocket-Key"), decoded;
+    bool ok = lower(req.get_header_value("Upgrade")) == "websocket" &&
+              lower(req.get_header_value("Connection")).find("upgrade") != std::string::npos &&
+              req.get_header_value("Sec-WebSocket-Version") == "13" && base64::decode(key, decoded) &&
+              decoded.size() == 16;
+    if (!ok) {
+        abort_request(res, ErrorCode::BadRequest);
+        return false;
+    }
+    response = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Accept: " + ws::accept_key(key) + "\r\n\r\n";
+    return true;
+}
+
+// Every request under the Engine.IO path lands here (CORS headers are already on `res`).
+inline void Engine::handle(const httplib::Request& req, httplib::Response& res, HttpExchange& http) {
+    if (req.method == "OPTIONS") {  // a CORS preflight
+        res.status = 204;
+        return;
+    }
+    const std::string transport = req.get_param_value("transport");
+    if ((transport != "polling" && transport != "websocket") || !transport_enabled(transport))
+        return abort_request(res, ErrorCode::UnknownTransport);
+    if (req.get_param_value("EIO") != "4") return abort_request(res, ErrorCode::UnsupportedProtocolVersion);
+    std::string upgrade = req.get_header_value("Upgrade");
+    std::transform(upgrade.begin(), upgrade.end(), upgrade.begin(), [](unsigned char c) { return std::tolower(c); });
+    const bool websocket_request = upgrade == "websocket";
+
+    if (req.has_param("sid")) {
+        SocketPtr s = find(req.get_param_value("sid"));
+        if (!s) return abort_request(res, ErrorCode::UnknownSid);
+        if (websocket_request) {
+            if (transport != "websocket" || !options_.allowUpgrades || !s->can_upgrade())
+                return abort_request(res, ErrorCode::BadRequest);
+            std::string response;
+            if (!websocket_handshake(req, res, response)) return;
+            http.take_over(response, [this, s](int fd, const std::string& leftover) {
+                s->run_websocket(
+                    std::make_shared<WebSocketTransport>(fd, options_.maxHttpBufferSize, options_.maxBufferedBytes),
+                    leftover);
+            });
+            return;
+        }
+        if (transport != s->transport()) return abort_request(res, ErrorCode::BadRequest);  // e.g. after upgrade
+        if (req.method == "GET") return s->handle_poll(res);
+        if (req.method == "POST") return s->handle_data(req, res, http);
+        return abort_request(res, ErrorCode::BadRequest);
+    }
+
+    // A handshake.
+    if (req.method != "GET") return abort_request(res, ErrorCode::BadHandshakeMethod);
+    if (transport == "websocket" && !websocket_request) return abort_request(res, ErrorCode::BadRequest);
+    if (stopping_) return abort_request(res, ErrorCode::BadRequest, "Server shutting down");
+    if (options_.allowRequest) {
+        std::string message;
+        bool allowed = false;
+        run_handler([&] { allowed = options_.allowRequest(req, message); });
+        if (!allowed) return abort_request(res, ErrorCode::Forbidden, message);
+    }
+    if (transport == "polling") return open_session(req, nullptr)->handle_poll(res);
+    std::string response;
+    if (!websocket_handshake(req, res, response)) return;
+    http.take_over(response, [this, req](int fd, const std::string& leftover) {
+        auto ws = std::make_shared<WebSocketTransport>(fd, options_.maxHttpBufferSize, options_.maxBufferedBytes);
+        open_session(req, ws)->run_websocket(ws, leftover);
+    });
+}
+
+}  // namespace eio
+
+// =====================================================================================================================
+// 5. SOCKET.IO — see the next part of this file (namespaces, sockets, rooms, broadcasting) once it lands.
+// =====================================================================================================================
+
+// =====================================================================================================================
+// 6. SERVER AND HTTP GLUE — cpp-httplib, a thread per connection, the WebSocket takeover, CORS, listen and close.
+// =====================================================================================================================
+namespace detail {
+
+// ---- 6a. CORS (the reference server's `cors` option) -------------------------------------------------------------------
+inline void apply_cors(const CorsOptions& cors, const httplib::Request& req, httplib::Response& res) {
+    if (cors.origins.empty()) return;
+    const std::string origin = req.get_header_value("Origin");
+    bool any = std::find(cors.origins.begin(), cors.origins.end(), "*") != cors.origins.end();
+    if (any && !cors.credentials) {
+        res.set_header("Access-Control-Allow-Origin", "*");
+    } else if (!origin.empty() && (any || std::find(cors.origins.begin(), cors.origins.end(), origin) != cors.origins.end())) {
+        res.set_header("Access-Control-Allow-Origin", origin);
+        res.set_header("Vary", "Origin");
+    } else {
+        return;  // an origin not on the list gets no CORS headers: the browser refuses the response
+    }
+    if (cors.credentials) res.set_header("Access-Control-Allow-Credentials", "true");
+    if (req.method != "OPTIONS") return;
+    std::string methods;
+    for (auto& m : cors.methods) methods += (methods.empty() ? "" : ",") + m;
+    res.set_header("Access-Control-Allow-Methods", methods);
+    std::string headers;
+    for (auto& h : cors.allowedHeaders) headers += (headers.empty() ? "" : ",") + h;
+    if (headers.empty()) headers = req.get_header_value("Access-Control-Request-Headers");
+    if (!headers.empty()) res.set_header("Access-Control-Allow-Headers", headers);
+    if (cors.maxAge >= 0) res.set_header("Access-Control-Max-Age", std::to_string(cors.maxAge));
+}
+
+// ---- 6b. One thread per connection --------------------------------------------------------------------------------------
+// httplib's own pool has a few threads, and a long-poll GET or a WebSocket holds its thread for as long as it lives,
+// so each accepted connection gets a thread of its own (with a smaller stack than the 8 MB default). Finished
+// threads are joined by the next enqueue and by shutdown(), so none is left behind.
+class ThreadPerConnection : public httplib::TaskQueue {
+public:
+    void enqueue(std::function<void()> fn) override {
+        reap();
+        auto* task = new Task{this, std::move(fn)};
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setstacksize(&attr, SIOSERVER_THREAD_STACK_SIZE);
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            ++active_;
+        }
+        pthread_t thread;
+        int rc = pthread_create(&thread, &attr, &ThreadPerConnection::entry, task);
+        pthread_attr_destroy(&attr);
+        if (rc != 0) {  // out of threads: serve this connection on the accepting thread rather than drop it
+            std::unique_ptr<Task> owned(task);
+            owned->fn();
+            std::lock_guard<std::mutex> lk(mu_);
+            --active_;
+        }
+    }
+
+    void shutdown() override {
+        {
+            std::unique_lock<std::mutex> lk(mu_);
+            cv_.wait(lk, [&] { return active_ == 0; });
+        }
+        reap();
+    }
+
+private:
+    struct Task {
+        ThreadPerConnection* owner;
+        std::function<void()> fn;
+    };
+
+    static void* entry(void* arg) {
+        std::unique_ptr<Task> task(static_cast<Task*>(arg));
+        task->fn();
+        std::lock_guard<std::mutex> lk(task->owner->mu_);
+        task->owner->finished_.push_back(pthread_self());
+        --task->owner->active_;
+        task->owner->cv_.notify_all();
+        return nullptr;
+    }
+
+    void reap() {
+        std::vector<pthread_t> done;
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            done.swap(finished_);
+        }
+        for (auto t : done) pthread_join(t, nullptr);
+    }
+
+    std::mutex mu_;
+    std::condition_variable cv_;
+    size_t active_ = 0;
+    std::vector<pthread_t> finished_;
+};
+
+// ---- 6c. The connection: an httplib::Stream of our own ------------------------------------------------------------------
+// THE SEAM WITH CPP-HTTPLIB. Debian's httplib 0.11.4 has no WebSocket support, so HttpServer overrides its (private,
+// virtual) process_and_close_socket() and drives the keep-alive loop itself with this stream, calling the protected
+// process_request(). The Engine.IO pre-routing handler reaches the stream through a thread-local pointer: it reads
+// POST bodies itself (so it can refuse one that is too big before reading it), and for a WebSocket upgrade it
+// writes the 101 and marks the stream taken over — httplib's own response is then swallowed, and once
+// process_request() returns the same thread runs the WebSocket on the same fd. Moving to an httplib with native
+// WebSocket support touches only 6c and 6d.
+class ConnStream final : public httplib::Stream, public eio::HttpExchange {
+public:
+    ConnStream(int fd, int stop_fd, int read_timeout_ms, int write_timeout_ms)
+        : fd_(fd), stop_fd_(stop_fd), read_timeout_ms_(read_timeout_ms), write_timeout_ms_(write_timeout_ms) {}
+
+    // httplib::Stream
+    bool is_readable() const override { return rpos_ < rbuf_.size() || wait(POLLIN, read_timeout_ms_); }
+    bool is_writable() const override { return wait(POLLOUT, write_timeout_ms_); }
+    ssize_t read(char* ptr, size_t size) override {
+        if (rpos_ == rbuf_.size()) {
+            ssize_t got = fill(read_timeout_ms_);
+            if (got <= 0) return got;
+        }
+        size_t n = std::min(size, rbuf_.size() - rpos_);
+        std::memcpy(ptr, rbuf_.data() + rpos_, n);
+        rpos_ += n;
+        return ssize_t(n);
+    }
+    ssize_t write(const char* ptr, size_t size) override {
+        if (takeover_) return ssize_t(size);  // httplib's response to an upgraded request: already answered
+        return write_all(ptr, size) ? ssize_t(size) : -1;
+    }
+    void get_remote_ip_and_port(std::string& ip, int& port) const override { address(getpeername, ip, port); }
+    void get_local_ip_and_port(std::string& ip, int& port) const override { address(getsockname, ip, port); }
+    socket_t socket() const override { return fd_; }
+
+    // eio::HttpExchange
+    bool read_body(size_t length, std::string& out) override {
+        out.clear();
+        out.reserve(length);
+        while (out.size() < length) {
+            if (rpos_ == rbuf_.size() && fill(read_timeout_ms_) <= 0) return false;
+            size_t n = std::min(length - out.size(), rbuf_.size() - rpos_);
+            out.append(rbuf_, rpos_, n);
+            rpos_ += n;
+        }
+        return true;
+    }
+    void take_over(std::string response, std::function<void(int, const std::string&)> run) override {
+        if (!write_all(response.data(), response.size())) return;
+        takeover_ = std::move(run);
+    }
+    void close_after_response() override { close_after_ = true; }
+
+    // The keep-alive loop's questions.
+    bool wait_request(int timeout_ms) const { return rpos_ < rbuf_.size() || wait(POLLIN, timeout_ms); }
+    bool closing() const { return close_after_; }
+    bool taken_over() const { return bool(takeover_); }
+    void run_takeover() { takeover_(fd_, rbuf_.substr(rpos_)); }
+
+    // Hangs up without losing the last response: a close() with unread input would send a reset instead.
+    void linger_close() {
+        ::shutdown(fd_, SHUT_WR);
+        char sink[4096];
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+        for (int i = 0; i < 256 && std::chrono::steady_clock::now() < deadline; ++i) {
+            pollfd pfd{fd_, POLLIN, 0};
+            if (::poll(&pfd, 1, 200) <= 0) break;
+            ssize_t n = ::recv(fd_, sink, sizeof sink, 0);
+            if (n <= 0) break;
+        }
+    }
+
+private:
+    // Waits for `events` on the socket; false on time-out, error, or server shutdown (for reads).
+    bool wait(short events, int timeout_ms) const {
+        pollfd fds[2] = {{fd_, events, 0}, {stop_fd_, POLLIN, 0}};
+        int count = events == POLLIN && stop_fd_ >= 0 ? 2 : 1;
+        while (true) {
+            int n = ::poll(fds, nfds_t(count), timeout_ms);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) return false;
+            if (count == 2 && (fds[1].revents & POLLIN)) return false;
+            return fds[0].revents != 0;
+        }
+    }
+
+    ssize_t fill(int timeout_ms) {
+        if (!wait(POLLIN, timeout_ms)) return -1;
+        if (rpos_ == rbuf_.size()) {
+            rbuf_.clear();
+            rpos_ = 0;
+        }
+        char buf[16384];
+        ssize_t n;
+        do n = ::recv(fd_, buf, sizeof buf, 0);
+        while (n < 0 && errno == EINTR);
+        if (n > 0) rbuf_.append(buf, size_t(n));
+        return n;
+    }
+
+    bool write_all(const char* p, size_t size) {
+        size_t done = 0;
+        while (done < size) {
+            ssize_t n = ::send(fd_, p + done, size - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (n > 0) { done += size_t(n); continue; }
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && wait(POLLOUT, write_timeout_ms_)) continue;
+            return false;
+        }
+        return true;
+    }
+
+    template <class Fn>
+    void address(Fn fn, std::string& ip, int& port) const {
+        sockaddr_storage addr{};
+        socklen_t len = sizeof addr;
+        ip.clear();
+        port = 0;
+        if (fn(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return;
+        char text[INET6_ADDRSTRLEN] = {};
+        if (addr.ss_family == AF_INET) {
+            auto* a = reinterpret_cast<sockaddr_in*>(&addr);
+            inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
+            port = ntohs(a->sin_port);
+        } else if (addr.ss_family == AF_INET6) {
+            auto* a = reinterpret_cast<sockaddr_in6*>(&addr);
+            inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof text);
+            port = ntohs(a->sin6_port);
+        }
+        ip = text;
+    }
+
+    int fd_;
+    int stop_fd_;
+    int read_timeout_ms_, write_timeout_ms_;
+    std::string rbuf_;
+    size_t rpos_ = 0;
+    std::function<void(int, const std::string&)> takeover_;
+    bool close_after_ = false;
+};
+
+// ---- 6d. The HTTP server: httplib with the Engine.IO path routed to the engine -----------------------------------------
+class HttpServer : public httplib::Server {
+public:
+    explicit HttpServer(eio::Engine& engine) : engine_(engine) {
+        new_task_queue = [] { return new ThreadPerConnection(); };
+        set_keep_alive_max_count(SIOSERVER_KEEPALIVE_MAX_COUNT);
+        set_tcp_nodelay(true);
+        set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+            if (!engine_.handles_path(req.path)) return HandlerResponse::Unhandled;
+            apply_cors(engine_.options().cors, req, res);
+            ConnStream* conn = current();
+            if (!conn) {
+                res.status = 500;
+                return HandlerResponse::Handled;
+            }
+            engine_.handle(req, res, *conn);
+            return HandlerResponse::Handled;
+        });
+    }
+
+    // Stops accepting. Unlike httplib's stop(), this also works before the accept loop has started.
+    void stop_listening() {
+        socket_t s = svr_sock_.exchange(INVALID_SOCKET);
+        if (s == INVALID_SOCKET) return;
+        ::shutdown(s, SHUT_RDWR);
+        ::close(s);
+    }
+    // httplib listens with a backlog of 5; many clients connecting at once need more.
+    void widen_backlog() { ::listen(svr_sock_, 1024); }
+
+    size_t open_connections() const { return connections_; }
+
+private:
+    static ConnStream*& current() {
+        thread_local ConnStream* stream = nullptr;
+        return stream;
+    }
+
+    bool process_and_close_socket(socket_t sock) override {
+        ++connections_;
+        int one = 1;
+        setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        bool ok = true;
+        {
+            ConnStream strm(sock, engine_.stop_fd(), int(read_timeout_sec_ * 1000 + read_timeout_usec_ / 1000),
+                            int(write_timeout_sec_ * 1000 + write_timeout_usec_ / 1000));
+            size_t count = keep_alive_max_count_;
+            while (!engine_.stopping() && count > 0 && strm.wait_request(int(keep_alive_timeout_sec_ * 1000))) {
+                bool connection_closed = false;
+                current() = &strm;
+                ok = process_request(strm, count == 1, connection_closed, nullptr);
+                current() = nullptr;
+                if (strm.taken_over()) {
+                    try {
+                        strm.run_takeover();
+                    } catch (const std::exception& e) {
+                        std::fprintf(stderr, "[sio] websocket connection ended by an exception: %s\n", e.what());
+                    }
+                    break;
+                }
+                if (!ok || connection_closed || strm.closing()) {
+                    if (strm.closing()) strm.linger_close();
+                    break;
+                }
+                --count;
+            }
+        }
+        ::shutdown(sock, SHUT_RDWR);
+        ::close(sock);
+        --connections_;
+        return ok;
+    }
+
+    eio::Engine& engine_;
+    std::atomic<size_t> connections_{0};
+};
+
+// Starts, waits for and stops an HttpServer on a thread of its own; shared by eio::Server and sio::Server.
+class Listener {
+public:
+    explicit Listener(HttpServer& http) : http_(http) {}
+    ~Listener() { stop(); }
+
+    int start(const std::string& host, int port) {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (thread_.joinable() || stopped_) return -1;
+        int bound = port == 0 ? http_.bind_to_any_port(host) : (http_.bind_to_port(host, port) ? port : -1);
+        if (bound < 0) return -1;
+        http_.widen_backlog();
+        thread_ = std::thread([this] { http_.listen_after_bind(); });
+        return bound;
+    }
+
+    void wait() {
+        std::unique_lock<std::mutex> lk(mu_);
+        cv_.wait(lk, [&] { return stopped_; });
+    }
+
+    // Stops accepting, then waits until every connection thread has ended (httplib's accept loop joins its queue).
+    void stop() {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (stopped_) return;
+        http_.stop_listening();
+        if (thread_.joinable()) thread_.join();
+        stopped_ = true;
+        cv_.notify_all();
+    }
+
+private:
+    HttpServer& http_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::thread thread_;
+    bool stopped_ = false;
+};
+
+}  // namespace detail
+
+namespace eio {
+
+// A standalone Engine.IO server, like npm `engine.io` listening on its own port.
+//   sio::eio::Server server;                     // options: sio::EngineOptions (path "/engine.io/")
+//   server.on_connection([](const sio::eio::SocketPtr& socket) {
+//       socket->on_message([socket](const sio::eio::Packet& m) { m.binary ? socket->send_binary(m.data)
+//                                                                         : socket->send(m.data); });
+//   });
+//   server.listen("0.0.0.0", 3000);
+class Server {
+public:
+    explicit Server(EngineOptions options = {}) : engine_(std::move(options)), http_(engine_), listener_(http_) {}
+    ~Server() { close(); }
+
+    void on_connection(Engine::ConnectionHandler h) { engine_.on_connection(std::move(h)); }
+    // The HTTP server underneath, for routes of your own on the same port (don't replace its pre-routing handler).
+    httplib::Server& http() { return http_; }
+    Engine& engine() { return engine_; }
+    const EngineOptions& options() const { return engine_.options(); }
+    std::vector<SocketPtr> clients() const { return engine_.clients(); }
+    size_t clients_count() const { return engine_.clients_count(); }
+
+    // Binds and serves on a background thread; returns the port (the chosen one when `port` is 0), or -1.
+    int start(const std::string& host, int port) { return listener_.start(host, port); }
+    // Serves until close() is called from another thread.
+    bool listen(const std::string& host, int port) {
+        if (start(host, port) < 0) return false;
+        listener_.wait();
+        return true;
+    }
+    void wait() { listener_.wait(); }
+    // Ends every session ("server shutting down"), stops accepting, and joins every thread it started.
+    void close() {
+        engine_.shutdown();
+        listener_.stop();
+        engine_.timers().stop();
+    }
+
+private:
+    Engine engine_;
+    detail::HttpServer http_;
+    detail::Listener listener_;
+};
+
+}  // namespace eio
+}  // namespace sio

@@ -1,0 +1,147 @@
+// The polling -> websocket upgrade driven by hand (raw HTTP + ws).
+
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startServerFor, RawPolling, openWs, eioWsUrl, nextText, withTimeout, decodePayload,
+  parseJsonBody,
+} from './harness.mjs';
+
+describe('upgrade by hand', () => {
+  test('probe, noop release of the pending GET, upgrade; then polling refused and second websocket refused', async (t) => {
+    const srv = await startServerFor(t);
+    const poll = new RawPolling(srv);
+    await poll.handshake();
+
+    // a GET is pending while the upgrade starts
+    const pending = poll.get({ timeout: 5000 });
+
+    const sock = openWs(eioWsUrl(srv, poll.sid));
+    t.after(() => sock.ws.terminate());
+    await withTimeout(sock.opened, 3000, 'websocket open');
+    sock.ws.send('2probe');
+    const pong = await nextText(sock.messages, 3000);
+    assert.deepEqual(pong, { data: '3probe', isBinary: false });
+
+    // the pending GET is released with a noop
+    const released = await pending;
+    assert.equal(released.status, 200);
+    const types = decodePayload(released.body).map((p) => p.type);
+    assert.ok(types.length >= 1 && types.every((x) => x === '6'),
+      `pending GET should be released with noop "6", got ${JSON.stringify(released.body)}`);
+
+    sock.ws.send('5');
+    sock.ws.send('4after upgrade');
+    const echo = await nextText(sock.messages, 3000, { skipPings: true });
+    assert.deepEqual(echo, { data: '4after upgrade', isBinary: false });
+    sock.ws.send(Buffer.from([9, 8, 7]));
+    const binEcho = await sock.messages.next(3000);
+    assert.equal(binEcho.isBinary, true);
+    assert.deepEqual([...binEcho.data], [9, 8, 7]);
+
+    // polling with that sid is now a bad request
+    const get = await poll.get();
+    assert.equal(get.status, 400);
+    assert.deepEqual(parseJsonBody(get), { code: 3, message: 'Bad request' });
+
+    // a second websocket for the same sid is refused: no 101, or closed
+    // right away without ever echoing anything
+    const dup = openWs(eioWsUrl(srv, poll.sid));
+    t.after(() => dup.ws.terminate());
+    let dupOpened = false;
+    try {
+      await withTimeout(dup.opened, 3000, 'second websocket');
+      dupOpened = true;
+    } catch (err) {
+      assert.doesNotMatch(err.message, /^timeout/, 'second websocket must be refused, not left hanging');
+    }
+    if (dupOpened) {
+      dup.ws.send('4dup');
+      const closed = await withTimeout(dup.closed, 3000, 'server closing the duplicate websocket');
+      assert.ok(closed, 'duplicate closed');
+      const leftovers = [];
+      while (dup.messages.items.length) leftovers.push(dup.messages.items.shift());
+      assert.deepEqual(leftovers.filter((m) => m.data === '4dup'), [], 'duplicate websocket must not echo');
+    }
+
+    // the upgraded websocket still works
+    sock.ws.send('4still upgraded');
+    const again = await nextText(sock.messages, 3000, { skipPings: true });
+    assert.equal(again.data, '4still upgraded');
+  });
+
+  test('messages queued on the polling side before the upgrade are not lost', async (t) => {
+    const srv = await startServerFor(t);
+    const poll = new RawPolling(srv);
+    await poll.handshake();
+    // Echoes of these are queued for polling (no GET in flight)
+    assert.equal((await poll.post(['4q1', '4q2', '4q3'].join('\x1e'))).body, 'ok');
+
+    const sock = openWs(eioWsUrl(srv, poll.sid));
+    t.after(() => sock.ws.terminate());
+    await withTimeout(sock.opened, 3000, 'websocket open');
+    sock.ws.send('2probe');
+    assert.equal((await nextText(sock.messages, 3000)).data, '3probe');
+
+    // drain polling until a noop shows up; collect messages seen meanwhile
+    const seen = [];
+    let sawNoop = false;
+    for (let i = 0; i < 10 && !sawNoop; i++) {
+      const res = await poll.get({ timeout: 3000 });
+      assert.equal(res.status, 200, res.body);
+      for (const p of decodePayload(res.body)) {
+        if (p.type === '4') seen.push(p.raw);
+        if (p.type === '6') sawNoop = true;
+      }
+    }
+    assert.ok(sawNoop, 'polling was never released with a noop during the upgrade');
+    sock.ws.send('5');
+    sock.ws.send('4q4');
+    // whatever was not delivered over polling must come over the websocket
+    for (let i = 0; i < 10 && !seen.includes('4q4'); i++) {
+      const m = await nextText(sock.messages, 3000, { skipPings: true });
+      seen.push(m.data);
+    }
+    assert.deepEqual(seen, ['4q1', '4q2', '4q3', '4q4']);
+  });
+
+  test('--upgrade-timeout 500: a websocket that never sends "5" is closed, polling keeps working', async (t) => {
+    const srv = await startServerFor(t, ['--upgrade-timeout', '500']);
+    const poll = new RawPolling(srv);
+    await poll.handshake();
+    const sock = openWs(eioWsUrl(srv, poll.sid));
+    t.after(() => sock.ws.terminate());
+    await withTimeout(sock.opened, 3000, 'websocket open');
+    const started = Date.now();
+    sock.ws.send('2probe');
+    assert.equal((await nextText(sock.messages, 3000)).data, '3probe');
+
+    const closed = await withTimeout(sock.closed, 500 + 3000, 'server closing the unfinished upgrade');
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed >= 300, `websocket closed after only ${elapsed} ms (upgrade timeout is 500 ms)`);
+    assert.ok(closed);
+
+    // polling session still alive and echoing
+    const post = await poll.post('4still polling');
+    assert.equal(post.status, 200, post.body);
+    assert.equal(post.body, 'ok');
+    const [m] = await poll.collect(1, 3000);
+    assert.equal(m.raw, '4still polling');
+  });
+
+  test('a probe on a session id that does not exist is refused', async (t) => {
+    const srv = await startServerFor(t);
+    const sock = openWs(eioWsUrl(srv, 'doesnotexist123456'));
+    t.after(() => sock.ws.terminate());
+    try {
+      await withTimeout(sock.opened, 3000, 'websocket with unknown sid');
+    } catch (err) {
+      assert.doesNotMatch(err.message, /^timeout/, 'must be refused, not left hanging');
+      return;
+    }
+    // opened: it must be closed without any echo
+    sock.ws.send('2probe');
+    await withTimeout(sock.closed, 3000, 'server closing the websocket');
+    assert.deepEqual(sock.messages.items, []);
+  });
+});
