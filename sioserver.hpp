@@ -32,11 +32,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <regex>
 #include <set>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -102,6 +105,221 @@ inline constexpr const char* ParseError = "parse error";
 inline constexpr const char* ForcedClose = "forced close";
 inline constexpr const char* ServerShuttingDown = "server shutting down";
 }  // namespace reason
+
+// Socket.IO's extra options (npm `socket.io`), on top of Engine.IO's.
+struct Options : EngineOptions {
+    Options() { path = "/socket.io/"; }
+    int connectTimeout = 45000;  // ms a new connection has to join a namespace before it is closed
+};
+
+// Socket.IO's disconnect reasons add these to the Engine.IO close reasons above.
+namespace reason {
+inline constexpr const char* ServerDisconnect = "io server disconnect";
+inline constexpr const char* ClientDisconnect = "io client disconnect";
+inline constexpr const char* ServerNamespaceDisconnect = "server namespace disconnect";
+inline constexpr const char* ClientNamespaceDisconnect = "client namespace disconnect";
+}  // namespace reason
+
+// ---- Value: what an event argument can be — JSON, plus binary buffers anywhere inside ---------------------------------
+// Build one from C++ values: sio::Value(42), sio::Value("hi"), sio::Object{{"a", 1}}, sio::Array{1, "two"},
+// sio::Binary{"\x01\x02"}. Read it with is_*() / as_*() and operator[] (a missing key or index reads as null).
+struct Binary {
+    std::string bytes;
+};
+
+class Value {
+public:
+    enum class Type { Null, Bool, Number, String, Binary, Array, Object };
+    using Array = std::vector<Value>;
+    using Object = std::map<std::string, Value>;
+
+    Value() = default;
+    Value(std::nullptr_t) {}
+    Value(bool b) : type_(Type::Bool), bool_(b) {}
+    template <class N, std::enable_if_t<std::is_arithmetic_v<N> && !std::is_same_v<N, bool>, int> = 0>
+    Value(N n) : type_(Type::Number), number_(double(n)) {}
+    Value(const char* s) : type_(Type::String), string_(s) {}
+    Value(std::string s) : type_(Type::String), string_(std::move(s)) {}
+    Value(std::string_view s) : type_(Type::String), string_(s) {}
+    Value(sio::Binary b) : type_(Type::Binary), string_(std::move(b.bytes)) {}
+    Value(Array a) : type_(Type::Array), array_(std::make_shared<Array>(std::move(a))) {}
+    Value(Object o) : type_(Type::Object), object_(std::make_shared<Object>(std::move(o))) {}
+    Value(std::initializer_list<Value> items) : Value(Array(items)) {}
+
+    Type type() const { return type_; }
+    bool is_null() const { return type_ == Type::Null; }
+    bool is_bool() const { return type_ == Type::Bool; }
+    bool is_number() const { return type_ == Type::Number; }
+    bool is_string() const { return type_ == Type::String; }
+    bool is_binary() const { return type_ == Type::Binary; }
+    bool is_array() const { return type_ == Type::Array; }
+    bool is_object() const { return type_ == Type::Object; }
+
+    bool as_bool() const { return type_ == Type::Bool && bool_; }
+    double as_number() const { return type_ == Type::Number ? number_ : 0; }
+    long long as_int() const { return (long long)as_number(); }
+    // The text of a string, or the bytes of a binary buffer; empty for anything else.
+    const std::string& as_string() const { return type_ == Type::String || type_ == Type::Binary ? string_ : empty_string(); }
+    const std::string& as_binary() const { return as_string(); }
+    const Array& as_array() const { return type_ == Type::Array ? *array_ : empty_array(); }
+    const Object& as_object() const { return type_ == Type::Object ? *object_ : empty_object(); }
+
+    size_t size() const { return is_array() ? array_->size() : is_object() ? object_->size() : 0; }
+    bool contains(const std::string& key) const { return is_object() && object_->count(key) > 0; }
+    const Value& operator[](size_t i) const { return is_array() && i < array_->size() ? (*array_)[i] : null_value(); }
+    const Value& operator[](const std::string& key) const {
+        if (!is_object()) return null_value();
+        auto it = object_->find(key);
+        return it == object_->end() ? null_value() : it->second;
+    }
+    const Value& operator[](const char* key) const { return (*this)[std::string(key)]; }
+    const Value& operator[](int i) const { return i < 0 ? null_value() : (*this)[size_t(i)]; }
+    // Writable access turns a null into an object or array, like assigning socket.data.name in JavaScript.
+    Value& operator[](const std::string& key) {
+        if (is_null()) *this = Object{};
+        if (!is_object()) throw std::logic_error("sio::Value: not an object");
+        return mutable_object()[key];
+    }
+    Value& operator[](const char* key) { return (*this)[std::string(key)]; }
+    void push_back(Value v) {
+        if (is_null()) *this = Array{};
+        if (!is_array()) throw std::logic_error("sio::Value: not an array");
+        mutable_array().push_back(std::move(v));
+    }
+
+    bool operator==(const Value& o) const {
+        if (type_ != o.type_) return false;
+        switch (type_) {
+        case Type::Null: return true;
+        case Type::Bool: return bool_ == o.bool_;
+        case Type::Number: return number_ == o.number_;
+        case Type::String: case Type::Binary: return string_ == o.string_;
+        case Type::Array: return *array_ == *o.array_;
+        case Type::Object: return *object_ == *o.object_;
+        }
+        return false;
+    }
+    bool operator!=(const Value& o) const { return !(*this == o); }
+
+    // JSON text; a binary buffer is written as {"_placeholder":true,"num":N} with its bytes appended to
+    // `attachments` (the Socket.IO encoding), or as {"_binary":<size>} when `attachments` is null (for printing).
+    std::string to_json(std::vector<std::string>* attachments = nullptr) const {
+        return to_picojson(attachments).serialize();
+    }
+    picojson::value to_picojson(std::vector<std::string>* attachments = nullptr) const {
+        switch (type_) {
+        case Type::Null: return picojson::value();
+        case Type::Bool: return picojson::value(bool_);
+        case Type::Number: return picojson::value(number_);
+        case Type::String: return picojson::value(string_);
+        case Type::Binary: {
+            picojson::object o;
+            if (!attachments) {
+                o["_binary"] = picojson::value(double(string_.size()));
+                return picojson::value(o);
+            }
+            o["_placeholder"] = picojson::value(true);
+            o["num"] = picojson::value(double(attachments->size()));
+            attachments->push_back(string_);
+            return picojson::value(o);
+        }
+        case Type::Array: {
+            picojson::array a;
+            for (auto& v : *array_) a.push_back(v.to_picojson(attachments));
+            return picojson::value(a);
+        }
+        case Type::Object: {
+            picojson::object o;
+            for (auto& kv : *object_) o[kv.first] = kv.second.to_picojson(attachments);
+            return picojson::value(o);
+        }
+        }
+        return picojson::value();
+    }
+    // From parsed JSON. With `attachments`, placeholders become those buffers; false if one points nowhere.
+    static bool from_picojson(const picojson::value& j, Value& out, const std::vector<std::string>* attachments = nullptr) {
+        if (j.is<picojson::null>()) out = Value();
+        else if (j.is<bool>()) out = Value(j.get<bool>());
+        else if (j.is<double>()) out = Value(j.get<double>());
+        else if (j.is<std::string>()) out = Value(j.get<std::string>());
+        else if (j.is<picojson::array>()) {
+            Array a;
+            for (auto& item : j.get<picojson::array>()) {
+                a.emplace_back();
+                if (!from_picojson(item, a.back(), attachments)) return false;
+            }
+            out = Value(std::move(a));
+        } else {
+            const auto& o = j.get<picojson::object>();
+            auto placeholder = o.find("_placeholder");
+            if (attachments && o.size() == 2 && placeholder != o.end() && placeholder->second.is<bool>() &&
+                placeholder->second.get<bool>() && o.count("num")) {
+                const auto& num = o.at("num");
+                if (!num.is<double>()) return false;
+                double n = num.get<double>();
+                if (n < 0 || n != double(size_t(n)) || size_t(n) >= attachments->size()) return false;
+                out = Value(sio::Binary{(*attachments)[size_t(n)]});
+                return true;
+            }
+            Object obj;
+            for (auto& kv : o)
+                if (!from_picojson(kv.second, obj[kv.first], attachments)) return false;
+            out = Value(std::move(obj));
+        }
+        return true;
+    }
+    bool has_binary() const {
+        if (is_binary()) return true;
+        if (is_array()) return std::any_of(array_->begin(), array_->end(), [](const Value& v) { return v.has_binary(); });
+        if (is_object()) return std::any_of(object_->begin(), object_->end(), [](auto& kv) { return kv.second.has_binary(); });
+        return false;
+    }
+
+private:
+    // Arrays and objects share their storage when copied (a broadcast copies arguments cheaply); writing through a
+    // shared one copies it first.
+    Array& mutable_array() {
+        if (array_.use_count() > 1) array_ = std::make_shared<Array>(*array_);
+        return *array_;
+    }
+    Object& mutable_object() {
+        if (object_.use_count() > 1) object_ = std::make_shared<Object>(*object_);
+        return *object_;
+    }
+    static const Value& null_value() { static const Value v; return v; }
+    static const std::string& empty_string() { static const std::string s; return s; }
+    static const Array& empty_array() { static const Array a; return a; }
+    static const Object& empty_object() { static const Object o; return o; }
+
+    Type type_ = Type::Null;
+    bool bool_ = false;
+    double number_ = 0;
+    std::string string_;
+    std::shared_ptr<Array> array_;
+    std::shared_ptr<Object> object_;
+};
+
+using Array = Value::Array;
+using Object = Value::Object;
+
+// The arguments of an event or an acknowledgement. Passing an Args to emit() spreads it: io.emit("x", ev.args())
+// relays every argument, like emit("x", ...args) in JavaScript. (An Array is one argument: a JSON array.)
+struct Args : std::vector<Value> {
+    using std::vector<Value>::vector;
+    Args() = default;
+    explicit Args(std::vector<Value> v) : std::vector<Value>(std::move(v)) {}
+    const Value& operator[](size_t i) const {
+        static const Value null;
+        return i < size() ? std::vector<Value>::operator[](i) : null;
+    }
+    Value& operator[](size_t i) { return std::vector<Value>::operator[](i); }
+};
+
+// The error an acknowledgement callback gets when no answer came in time ("operation has timed out").
+struct Error {
+    std::string message;
+    explicit operator bool() const { return !message.empty(); }
+};
 
 // =====================================================================================================================
 // 2. WIRE CODECS — pure functions, no I/O. Each one is small and tested alone in tests/unit/.
@@ -483,6 +701,125 @@ private:
 };
 
 }  // namespace ws
+
+// ---- 2f. Socket.IO packets (socket.io-protocol v5, "Packet encoding") -----------------------------------------------
+//   <type>[<attachments>-][<namespace>,][<ack id>][<JSON data>]        e.g.  2/chat,12["chat message","hi"]
+// Types: 0 CONNECT, 1 DISCONNECT, 2 EVENT, 3 ACK, 4 CONNECT_ERROR, 5 BINARY_EVENT, 6 BINARY_ACK. The namespace is
+// left out when it is "/". A packet whose data holds binary buffers becomes BINARY_EVENT/BINARY_ACK: each buffer is
+// replaced by {"_placeholder":true,"num":N} and sent after the text as its own Engine.IO binary message.
+namespace packet {
+
+enum class Type : uint8_t { Connect = 0, Disconnect = 1, Event = 2, Ack = 3, ConnectError = 4, BinaryEvent = 5,
+                            BinaryAck = 6 };
+
+inline const char* type_name(Type t) {
+    static const char* const names[] = {"CONNECT", "DISCONNECT", "EVENT", "ACK", "CONNECT_ERROR", "BINARY_EVENT",
+                                        "BINARY_ACK"};
+    return names[static_cast<int>(t)];
+}
+
+// Event names a server must not emit and a client must not send (the reference parser refuses them too).
+inline bool is_reserved_event(const std::string& name) {
+    static const char* const reserved[] = {"connect", "connect_error", "disconnect", "disconnecting", "newListener",
+                                           "removeListener"};
+    return std::any_of(std::begin(reserved), std::end(reserved), [&](const char* r) { return name == r; });
+}
+
+struct Packet {
+    Type type = Type::Event;
+    std::string nsp = "/";
+    long long id = -1;  // ack id, -1 when there is none
+    bool has_data = false;
+    Value data;
+};
+
+// The text part and the binary attachments of an encoded packet.
+struct Encoded {
+    std::string text;
+    std::vector<std::string> attachments;
+};
+
+inline Encoded encode(const Packet& p) {
+    Encoded out;
+    std::string json = p.has_data ? p.data.to_json(&out.attachments) : std::string();
+    Type type = p.type;
+    if (!out.attachments.empty() && type == Type::Event) type = Type::BinaryEvent;
+    if (!out.attachments.empty() && type == Type::Ack) type = Type::BinaryAck;
+    out.text += char('0' + static_cast<int>(type));
+    if (type == Type::BinaryEvent || type == Type::BinaryAck) out.text += std::to_string(out.attachments.size()) + "-";
+    if (p.nsp != "/") out.text += p.nsp + ",";
+    if (p.id >= 0) out.text += std::to_string(p.id);
+    out.text += json;
+    return out;
+}
+
+// Whether the data suits the packet type (the reference parser's rules).
+inline bool valid_payload(const Packet& p) {
+    switch (p.type) {
+    case Type::Connect: return !p.has_data || p.data.is_object();
+    case Type::Disconnect: return !p.has_data;
+    case Type::ConnectError: return p.has_data && (p.data.is_object() || p.data.is_string());
+    case Type::Event: case Type::BinaryEvent:
+        return p.has_data && p.data.is_array() && p.data.size() > 0 &&
+               (p.data[0].is_number() || (p.data[0].is_string() && !is_reserved_event(p.data[0].as_string())));
+    case Type::Ack: case Type::BinaryAck: return p.has_data && p.data.is_array() && p.id >= 0;
+    }
+    return false;
+}
+
+// Decodes the text part. For a binary type, `attachments` is how many binary messages follow, and the data keeps
+// its placeholders until reconstruct() gets them. Returns false (with `error`) for anything malformed.
+inline bool decode(std::string_view in, Packet& out, size_t& attachments, std::string& error) {
+    auto fail = [&](const char* why) { error = why; return false; };
+    attachments = 0;
+    out = Packet();
+    if (in.empty() || in[0] < '0' || in[0] > '6') return fail("unknown packet type");
+    out.type = static_cast<Type>(in[0] - '0');
+    size_t i = 1;
+    if (out.type == Type::BinaryEvent || out.type == Type::BinaryAck) {
+        size_t start = i;
+        while (i < in.size() && in[i] >= '0' && in[i] <= '9' && i - start < 9) ++i;
+        if (i == start || i >= in.size() || in[i] != '-') return fail("illegal attachments");
+        attachments = size_t(std::stoul(std::string(in.substr(start, i - start))));
+        ++i;
+    }
+    if (i < in.size() && in[i] == '/') {
+        size_t comma = in.find(',', i);
+        size_t end = comma == std::string_view::npos ? in.size() : comma;
+        out.nsp.assign(in.substr(i, end - i));
+        i = comma == std::string_view::npos ? in.size() : comma + 1;
+    }
+    size_t id_start = i;
+    while (i < in.size() && in[i] >= '0' && in[i] <= '9' && i - id_start < 15) ++i;
+    if (i > id_start) out.id = std::stoll(std::string(in.substr(id_start, i - id_start)));
+    if (i < in.size()) {
+        picojson::value json;
+        std::string json_error;
+        picojson::parse(json, in.begin() + i, in.end(), &json_error);
+        if (!json_error.empty()) return fail("invalid payload");
+        // Placeholders stay as they are until the attachments arrive.
+        if (!Value::from_picojson(json, out.data)) return fail("invalid payload");
+        out.has_data = true;
+    }
+    if (!valid_payload(out)) return fail("invalid payload");
+    return true;
+}
+
+// Puts the attachments in place of their placeholders; false when a placeholder points past them.
+inline bool reconstruct(Packet& p, const std::vector<std::string>& attachments) {
+    return Value::from_picojson(p.data.to_picojson(), p.data, &attachments);
+}
+
+// A short human-readable form for the wire trace: "EVENT /chat ack=3 ["chat message","hi"]".
+inline std::string describe(const Packet& p) {
+    std::string out = type_name(p.type);
+    out += " " + p.nsp;
+    if (p.id >= 0) out += " ack=" + std::to_string(p.id);
+    if (p.has_data) out += " " + p.data.to_json();
+    return out;
+}
+
+}  // namespace packet
 
 // =====================================================================================================================
 // 3. TRANSPORTS — turning bytes into Engine.IO packets and back.
@@ -931,7 +1268,10 @@ public:
 
     bool send(std::string text) { return send(make_outgoing(PacketType::Message, std::move(text))); }
     bool send_binary(std::string bytes) { return send(make_outgoing(PacketType::Message, std::move(bytes), true)); }
-    inline bool send(const OutgoingPtr& packet);
+    bool send(const OutgoingPtr& packet) { return send_all(&packet, 1); }
+    // Sends packets back to back (nothing from another thread comes between them: a Socket.IO packet and its
+    // binary attachments). With `only_if_writable` (a volatile emit) they are dropped unless they leave at once.
+    inline bool send_all(const OutgoingPtr* packets, size_t count, bool only_if_writable = false);
     // Whether a packet sent now leaves at once (WebSocket not backed up, or a long-poll GET waiting).
     inline bool writable() const;
     // Closes the session from the server side ("forced close"); what was already sent is delivered first.
@@ -1091,18 +1431,24 @@ inline void Socket::trace_packet(const char* direction, const Packet& p, const c
     detail::trace(id_, transport, direction, what);
 }
 
-inline bool Socket::send(const OutgoingPtr& packet) {
+inline bool Socket::send_all(const OutgoingPtr* packets, size_t count, bool only_if_writable) {
     std::unique_lock<std::mutex> lk(mu_);
     if (state_ != ReadyState::Open) return false;
-    if (detail::trace_enabled()) trace_packet("->", packet->packet, transport_name());
-    if (websocket_) {
-        if (ws_->send(packet->ws_frame)) return true;
-    } else {
-        queued_bytes_ += packet->packet.data.size() + 2;
-        queue_.push_back(packet);
-        if (poll_pending_) poll_cv_.notify_one();
-        if (queued_bytes_ <= engine_.options().maxBufferedBytes) return true;
+    if (only_if_writable && !(websocket_ ? ws_->writable() : poll_pending_)) return false;
+    bool ok = true;
+    for (size_t i = 0; i < count && ok; ++i) {
+        const OutgoingPtr& packet = packets[i];
+        if (detail::trace_enabled()) trace_packet("->", packet->packet, transport_name());
+        if (websocket_) {
+            ok = ws_->send(packet->ws_frame);
+        } else {
+            queued_bytes_ += packet->packet.data.size() + 2;
+            queue_.push_back(packet);
+            ok = queued_bytes_ <= engine_.options().maxBufferedBytes;
+        }
     }
+    if (!websocket_ && poll_pending_) poll_cv_.notify_one();
+    if (ok) return true;
     lk.unlock();
     close_with(reason::TransportError, "the client does not read fast enough (maxBufferedBytes)");
     return false;
@@ -1494,8 +1840,1145 @@ inline void Engine::handle(const httplib::Request& req, httplib::Response& res, 
 }  // namespace eio
 
 // =====================================================================================================================
-// 5. SOCKET.IO — see the next part of this file (namespaces, sockets, rooms, broadcasting) once it lands.
+// 5. SOCKET.IO — npm `socket.io` on top of the Engine.IO session: a Client per Engine.IO session multiplexes
+//    namespaces; each connected namespace is a Socket; the Adapter is the global room map; a BroadcastOperator
+//    picks recipients (to / in / except) and encodes a packet once for all of them.
 // =====================================================================================================================
+class Server;
+class Namespace;
+class Socket;
+class Client;
+using SocketPtr = std::shared_ptr<Socket>;
+using AckCallback = std::function<void(const Error& err, const Args& response)>;
+using ListenerId = uint64_t;
+
+// What a middleware passes to next() to refuse a connection; the client gets it in its connect_error event.
+struct ConnectError {
+    std::string message;
+    Value data;
+};
+
+// The `next` of a middleware: next() lets the connection go on, next(ConnectError{...}) refuses it.
+class Next {
+public:
+    explicit Next(std::function<void(const ConnectError*)> fn) : fn_(std::move(fn)) {}
+    void operator()() const { fn_(nullptr); }
+    void operator()(const ConnectError& error) const { fn_(&error); }
+
+private:
+    std::function<void(const ConnectError*)> fn_;
+};
+using Middleware = std::function<void(Socket& socket, Next next)>;
+
+// socket.handshake in JavaScript: the request that opened the connection, and the auth of the CONNECT packet.
+struct Handshake {
+    std::map<std::string, std::string> headers;  // names in lower case
+    std::string time;                            // when the connection was made, as text
+    std::string address;                         // the client's address
+    bool xdomain = false;                        // the request came with an Origin header
+    bool secure = false;                         // over TLS
+    long long issued = 0;                        // milliseconds since the epoch
+    std::string url;                             // path and query of the handshake request
+    std::map<std::string, std::string> query;
+    Value auth;                                  // the CONNECT packet's payload ({} when none)
+};
+
+namespace detail {
+
+// emit(event, a, b, ..., [ack]) — the arguments of an emit; an Args among them is spread; a callable last
+// argument is the acknowledgement callback, taking (const Args&) or (const Error&, const Args&).
+template <class T>
+inline constexpr bool is_ack_callback_v =
+    std::is_invocable_v<T, const Error&, const Args&> || std::is_invocable_v<T, const Args&>;
+
+template <class T>
+AckCallback to_ack_callback(T&& fn) {
+    if constexpr (std::is_invocable_v<T, const Error&, const Args&>) return AckCallback(std::forward<T>(fn));
+    else return [f = std::forward<T>(fn)](const Error&, const Args& response) mutable { f(response); };
+}
+
+inline void collect_args(Args&, AckCallback&) {}
+template <class T, class... Rest>
+void collect_args(Args& args, AckCallback& ack, T&& first, Rest&&... rest) {
+    if constexpr (sizeof...(Rest) == 0 && is_ack_callback_v<T>) {
+        ack = to_ack_callback(std::forward<T>(first));
+    } else {
+        if constexpr (std::is_same_v<std::decay_t<T>, Args>) args.insert(args.end(), first.begin(), first.end());
+        else args.emplace_back(std::forward<T>(first));
+        collect_args(args, ack, std::forward<Rest>(rest)...);
+    }
+}
+
+// A Socket.IO packet as the Engine.IO messages that carry it: the text, then one binary message per attachment.
+inline std::vector<eio::OutgoingPtr> to_outgoing(const packet::Packet& p) {
+    auto encoded = packet::encode(p);
+    std::vector<eio::OutgoingPtr> out;
+    out.push_back(eio::make_outgoing(eio::PacketType::Message, std::move(encoded.text)));
+    for (auto& a : encoded.attachments) out.push_back(eio::make_outgoing(eio::PacketType::Message, std::move(a), true));
+    return out;
+}
+
+inline packet::Packet event_packet(const std::string& nsp, const std::string& event, const Args& args, long long id) {
+    if (packet::is_reserved_event(event))
+        throw std::invalid_argument("\"" + event + "\" is a reserved event name");
+    packet::Packet p;
+    p.type = packet::Type::Event;
+    p.nsp = nsp;
+    p.id = id;
+    p.has_data = true;
+    Value::Array data;
+    data.reserve(args.size() + 1);
+    data.emplace_back(event);
+    data.insert(data.end(), args.begin(), args.end());
+    p.data = Value(std::move(data));
+    return p;
+}
+
+}  // namespace detail
+
+// What an event handler receives: the event's name and arguments, the socket, and (when the client asked for one)
+// the acknowledgement to answer.
+class Event {
+public:
+    Event(Socket& socket, std::string name, Args args, std::function<void(Args)> ack = nullptr)
+        : socket_(socket), name_(std::move(name)), args_(std::move(args)), ack_(std::move(ack)) {}
+
+    const std::string& name() const { return name_; }
+    const Args& args() const { return args_; }
+    Args& args() { return args_; }
+    const Value& operator[](size_t i) const { return args_[i]; }
+    Socket& socket() const { return socket_; }
+    // Whether the client waits for an acknowledgement (it passed a callback to its emit).
+    bool has_ack() const { return bool(ack_); }
+    // Answers the client's acknowledgement (once; later calls do nothing): ev.ack("ok", 42) or ev.ack(ev.args()).
+    template <class... A>
+    void ack(A&&... values) {
+        if (!ack_) return;
+        Args response;
+        AckCallback unused;
+        detail::collect_args(response, unused, std::forward<A>(values)...);
+        auto fn = std::move(ack_);
+        ack_ = nullptr;
+        fn(std::move(response));
+    }
+
+private:
+    Socket& socket_;
+    std::string name_;
+    Args args_;
+    std::function<void(Args)> ack_;
+};
+
+// ---- 5a. The Adapter: the global room map ---------------------------------------------------------------------------
+// For every namespace: room -> socket ids, and socket id -> (socket, rooms). Each socket is also in the room named
+// after its id. One mutex guards it all; it is never held while sending or running a handler.
+class Adapter {
+public:
+    inline void add_all(const std::string& nsp, const SocketPtr& socket, const std::vector<std::string>& rooms);
+    void del(const std::string& nsp, const std::string& sid, const std::string& room) {
+        std::lock_guard<std::mutex> lk(mu_);
+        auto& space = spaces_[nsp];
+        auto it = space.sids.find(sid);
+        if (it == space.sids.end()) return;
+        it->second.rooms.erase(room);
+        remove_from_room(space, room, sid);
+    }
+    void del_all(const std::string& nsp, const std::string& sid) {
+        std::lock_guard<std::mutex> lk(mu_);
+        auto& space = spaces_[nsp];
+        auto it = space.sids.find(sid);
+        if (it == space.sids.end()) return;
+        for (auto& room : it->second.rooms) remove_from_room(space, room, sid);
+        space.sids.erase(it);
+    }
+    std::set<std::string> socket_rooms(const std::string& nsp, const std::string& sid) const {
+        std::lock_guard<std::mutex> lk(mu_);
+        auto space = spaces_.find(nsp);
+        if (space == spaces_.end()) return {};
+        auto it = space->second.sids.find(sid);
+        return it == space->second.sids.end() ? std::set<std::string>{} : it->second.rooms;
+    }
+    // Every room of a namespace with its members (a snapshot).
+    std::map<std::string, std::set<std::string>> rooms(const std::string& nsp) const {
+        std::lock_guard<std::mutex> lk(mu_);
+        std::map<std::string, std::set<std::string>> out;
+        auto space = spaces_.find(nsp);
+        if (space == spaces_.end()) return out;
+        for (auto& kv : space->second.rooms) out[kv.first] = std::set<std::string>(kv.second.begin(), kv.second.end());
+        return out;
+    }
+    // The sockets in any of `rooms` (all of the namespace's when empty) and in none of `except`, each once.
+    inline std::vector<SocketPtr> select(const std::string& nsp, const std::set<std::string>& rooms,
+                                         const std::set<std::string>& except) const;
+
+private:
+    struct Member {
+        SocketPtr socket;
+        std::set<std::string> rooms;
+    };
+    struct Space {
+        std::unordered_map<std::string, std::unordered_set<std::string>> rooms;
+        std::unordered_map<std::string, Member> sids;
+    };
+    static void remove_from_room(Space& space, const std::string& room, const std::string& sid) {
+        auto r = space.rooms.find(room);
+        if (r == space.rooms.end()) return;
+        r->second.erase(sid);
+        if (r->second.empty()) space.rooms.erase(r);
+    }
+
+    mutable std::mutex mu_;
+    std::unordered_map<std::string, Space> spaces_;
+};
+
+// ---- 5b. The BroadcastOperator: to / in / except / timeout / volatile, then emit to the chosen sockets -------------
+struct BroadcastFlags {
+    int timeout = -1;  // ms for the acknowledgements of a broadcast; -1: wait for all
+    bool volatile_ = false;
+    bool local = false;
+    bool compress = true;
+};
+
+class BroadcastOperator {
+public:
+    using Flags = BroadcastFlags;
+
+    explicit BroadcastOperator(Namespace& nsp, std::set<std::string> rooms = {}, std::set<std::string> except = {},
+                               Flags flags = {})
+        : nsp_(&nsp), rooms_(std::move(rooms)), except_(std::move(except)), flags_(flags) {}
+
+    BroadcastOperator to(const std::string& room) const { return with_rooms({room}, true); }
+    BroadcastOperator to(const std::vector<std::string>& rooms) const { return with_rooms(rooms, true); }
+    BroadcastOperator in(const std::string& room) const { return to(room); }
+    BroadcastOperator in(const std::vector<std::string>& rooms) const { return to(rooms); }
+    BroadcastOperator except(const std::string& room) const { return with_rooms({room}, false); }
+    BroadcastOperator except(const std::vector<std::string>& rooms) const { return with_rooms(rooms, false); }
+    BroadcastOperator timeout(int ms) const { auto b = *this; b.flags_.timeout = ms; return b; }
+    BroadcastOperator volatile_() const { auto b = *this; b.flags_.volatile_ = true; return b; }
+    BroadcastOperator local() const { auto b = *this; b.flags_.local = true; return b; }  // one server: all local
+    BroadcastOperator compress(bool on) const { auto b = *this; b.flags_.compress = on; return b; }
+
+    // emit(event, args..., [callback(err, responses)]): the packet is encoded once for every recipient.
+    template <class... A>
+    bool emit(const std::string& event, A&&... values) const {
+        Args args;
+        AckCallback ack;
+        detail::collect_args(args, ack, std::forward<A>(values)...);
+        return emit_args(event, args, std::move(ack));
+    }
+    inline bool emit_args(const std::string& event, const Args& args, AckCallback ack = nullptr) const;
+
+    inline std::vector<SocketPtr> fetchSockets() const;
+    inline void socketsJoin(const std::vector<std::string>& rooms) const;
+    void socketsJoin(const std::string& room) const { socketsJoin(std::vector<std::string>{room}); }
+    inline void socketsLeave(const std::vector<std::string>& rooms) const;
+    void socketsLeave(const std::string& room) const { socketsLeave(std::vector<std::string>{room}); }
+    inline void disconnectSockets(bool close = false) const;
+
+private:
+    BroadcastOperator with_rooms(const std::vector<std::string>& rooms, bool include) const {
+        auto b = *this;
+        (include ? b.rooms_ : b.except_).insert(rooms.begin(), rooms.end());
+        return b;
+    }
+
+    Namespace* nsp_;
+    std::set<std::string> rooms_, except_;
+    Flags flags_;
+};
+
+// ---- 5c. The Socket: one client in one namespace --------------------------------------------------------------------
+class Socket : public std::enable_shared_from_this<Socket> {
+public:
+    using Handler = std::function<void(Event&)>;
+
+    // An emitter with flags: socket.timeout(5000).emit(...), socket.volatile_().emit(...).
+    class Emitter {
+    public:
+        Emitter(Socket& s, int timeout, bool volatile_) : socket_(s), timeout_(timeout), volatile__(volatile_) {}
+        Emitter timeout(int ms) const { return Emitter(socket_, ms, volatile__); }
+        Emitter volatile_() const { return Emitter(socket_, timeout_, true); }
+        Emitter compress(bool) const { return *this; }
+        template <class... A>
+        bool emit(const std::string& event, A&&... values) const {
+            Args args;
+            AckCallback ack;
+            detail::collect_args(args, ack, std::forward<A>(values)...);
+            return socket_.emit_args(event, args, std::move(ack), timeout_, volatile__);
+        }
+
+    private:
+        Socket& socket_;
+        int timeout_;
+        bool volatile__;
+    };
+
+    Socket(Namespace& nsp, const std::shared_ptr<Client>& client, Handshake handshake)
+        : nsp_(nsp), client_(client), id_(detail::random_id()), handshake_(std::move(handshake)) {}
+
+    const std::string& id() const { return id_; }
+    Namespace& nsp() const { return nsp_; }
+    const Handshake& handshake() const { return handshake_; }
+    // Your own per-socket state (socket.data in JavaScript): socket.data()["nickname"] = "ann".
+    Value& data() { return data_; }
+    bool connected() const { return connected_; }
+    inline std::set<std::string> rooms() const;
+    // The Engine.IO session underneath (socket.conn in JavaScript).
+    inline eio::Socket& conn() const;
+
+    // ---- listeners (on / once / off, onAny / prependAny / offAny, onAnyOutgoing / prependAnyOutgoing / offAnyOutgoing)
+    ListenerId on(const std::string& event, Handler h) { return add_listener(event, std::move(h), false); }
+    ListenerId once(const std::string& event, Handler h) { return add_listener(event, std::move(h), true); }
+    // Removes one listener (by the id on/once returned), or all of the event's when id is 0.
+    void off(const std::string& event, ListenerId id = 0) {
+        std::lock_guard<std::mutex> lk(mu_);
+        auto it = listeners_.find(event);
+        if (it == listeners_.end()) return;
+        if (!id) return (void)listeners_.erase(it);
+        auto& v = it->second;
+        v.erase(std::remove_if(v.begin(), v.end(), [&](const Listener& l) { return l.id == id; }), v.end());
+    }
+    ListenerId onAny(Handler h) { return add_any(any_, std::move(h), false); }
+    ListenerId prependAny(Handler h) { return add_any(any_, std::move(h), true); }
+    void offAny(ListenerId id = 0) { remove_any(any_, id); }
+    ListenerId onAnyOutgoing(Handler h) { return add_any(any_outgoing_, std::move(h), false); }
+    ListenerId prependAnyOutgoing(Handler h) { return add_any(any_outgoing_, std::move(h), true); }
+    void offAnyOutgoing(ListenerId id = 0) { remove_any(any_outgoing_, id); }
+
+    // ---- emitting
+    // emit(event, args..., [ack callback]); throws std::invalid_argument for a reserved event name.
+    template <class... A>
+    bool emit(const std::string& event, A&&... values) {
+        return Emitter(*this, -1, false).emit(event, std::forward<A>(values)...);
+    }
+    Emitter timeout(int ms) { return Emitter(*this, ms, false); }
+    Emitter volatile_() { return Emitter(*this, -1, true); }
+    Emitter compress(bool) { return Emitter(*this, -1, false); }
+    inline bool emit_args(const std::string& event, const Args& args, AckCallback ack = nullptr, int timeout = -1,
+                          bool volatile_ = false);
+
+    // ---- rooms and broadcasting (the sender itself left out)
+    inline BroadcastOperator to(const std::string& room);
+    inline BroadcastOperator to(const std::vector<std::string>& rooms);
+    BroadcastOperator in(const std::string& room) { return to(room); }
+    BroadcastOperator in(const std::vector<std::string>& rooms) { return to(rooms); }
+    inline BroadcastOperator except(const std::string& room);
+    inline BroadcastOperator broadcast();  // socket.broadcast in JavaScript
+    inline void join(const std::string& room);
+    inline void join(const std::vector<std::string>& rooms);
+    inline void leave(const std::string& room);
+
+    // Disconnects from this namespace ("server namespace disconnect"); with close, ends the whole connection.
+    inline Socket& disconnect(bool close = false);
+
+    // ---- used by the Client and the Namespace
+    inline void on_connect();
+    inline void on_event(packet::Packet& p);
+    inline void on_ack(packet::Packet& p);
+    inline void on_close(const std::string& why, const std::string& description);
+    inline void send_packet(const packet::Packet& p, bool volatile_ = false);
+    // Registers the callback for acknowledgement `id` (shared by all recipients of a broadcast).
+    inline void expect_ack(long long id, AckCallback cb, int timeout);
+    std::shared_ptr<Client> client() const { return client_.lock(); }
+
+private:
+    struct Listener {
+        ListenerId id;
+        Handler fn;
+        bool once;
+    };
+    ListenerId add_listener(const std::string& event, Handler h, bool once) {
+        std::lock_guard<std::mutex> lk(mu_);
+        listeners_[event].push_back({++last_listener_id_, std::move(h), once});
+        return last_listener_id_;
+    }
+    ListenerId add_any(std::vector<Listener>& list, Handler h, bool prepend) {
+        std::lock_guard<std::mutex> lk(mu_);
+        Listener l{++last_listener_id_, std::move(h), false};
+        if (prepend) list.insert(list.begin(), std::move(l));
+        else list.push_back(std::move(l));
+        return l.id ? last_listener_id_ : last_listener_id_;
+    }
+    void remove_any(std::vector<Listener>& list, ListenerId id) {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (!id) return list.clear();
+        list.erase(std::remove_if(list.begin(), list.end(), [&](const Listener& l) { return l.id == id; }), list.end());
+    }
+    // Runs the listeners of `event` (and, when `any` is given, those listeners first), dropping "once" ones.
+    inline void dispatch(Event& ev, const std::vector<Listener>* any);
+
+    Namespace& nsp_;
+    std::weak_ptr<Client> client_;
+    const std::string id_;
+    const Handshake handshake_;
+    Value data_;
+    std::atomic<bool> connected_{false};
+    bool closing_ = false;
+    mutable std::mutex mu_;  // guards the listeners and the pending acknowledgements
+    std::map<std::string, std::vector<Listener>> listeners_;
+    std::vector<Listener> any_, any_outgoing_;
+    ListenerId last_listener_id_ = 0;
+    struct PendingAck {
+        AckCallback cb;
+        detail::Timers::Id timer;
+    };
+    std::map<long long, PendingAck> acks_;
+};
+
+// ---- 5d. The Namespace ----------------------------------------------------------------------------------------------
+class Namespace {
+public:
+    using ConnectionHandler = std::function<void(Socket&)>;
+
+    Namespace(Server& server, std::string name) : server_(server), name_(std::move(name)) {}
+    virtual ~Namespace() = default;
+
+    const std::string& name() const { return name_; }
+    Server& server() const { return server_; }
+
+    void on_connection(ConnectionHandler h) {
+        std::lock_guard<std::mutex> lk(mu_);
+        connection_handlers_.push_back(std::move(h));
+    }
+    void on_connect(ConnectionHandler h) { on_connection(std::move(h)); }
+    void use(Middleware m) {
+        std::lock_guard<std::mutex> lk(mu_);
+        middlewares_.push_back(std::move(m));
+    }
+
+    BroadcastOperator to(const std::string& room) { return BroadcastOperator(*this).to(room); }
+    BroadcastOperator to(const std::vector<std::string>& rooms) { return BroadcastOperator(*this).to(rooms); }
+    BroadcastOperator in(const std::string& room) { return to(room); }
+    BroadcastOperator in(const std::vector<std::string>& rooms) { return to(rooms); }
+    BroadcastOperator except(const std::string& room) { return BroadcastOperator(*this).except(room); }
+    BroadcastOperator except(const std::vector<std::string>& rooms) { return BroadcastOperator(*this).except(rooms); }
+    BroadcastOperator timeout(int ms) { return BroadcastOperator(*this).timeout(ms); }
+    BroadcastOperator volatile_() { return BroadcastOperator(*this).volatile_(); }
+    BroadcastOperator local() { return BroadcastOperator(*this).local(); }
+    BroadcastOperator compress(bool on) { return BroadcastOperator(*this).compress(on); }
+    template <class... A>
+    bool emit(const std::string& event, A&&... values) {
+        return BroadcastOperator(*this).emit(event, std::forward<A>(values)...);
+    }
+
+    // The connected sockets by id (a snapshot): io.of("/chat").sockets in JavaScript.
+    std::map<std::string, SocketPtr> sockets() const {
+        std::lock_guard<std::mutex> lk(mu_);
+        return sockets_;
+    }
+    std::vector<SocketPtr> fetchSockets() { return BroadcastOperator(*this).fetchSockets(); }
+    void socketsJoin(const std::string& room) { BroadcastOperator(*this).socketsJoin(room); }
+    void socketsJoin(const std::vector<std::string>& rooms) { BroadcastOperator(*this).socketsJoin(rooms); }
+    void socketsLeave(const std::string& room) { BroadcastOperator(*this).socketsLeave(room); }
+    void socketsLeave(const std::vector<std::string>& rooms) { BroadcastOperator(*this).socketsLeave(rooms); }
+    void disconnectSockets(bool close = false) { BroadcastOperator(*this).disconnectSockets(close); }
+
+    // ---- used by the Client and the Server
+    inline void add(const std::shared_ptr<Client>& client, const Value& auth);
+    void remove(const std::string& sid) {
+        std::lock_guard<std::mutex> lk(mu_);
+        sockets_.erase(sid);
+    }
+    long long next_ack_id() { return next_ack_id_++; }
+    // A child of a dynamic namespace starts with its parent's middlewares and handlers.
+    void inherit(const Namespace& parent) {
+        std::lock_guard<std::mutex> lk(parent.mu_);
+        middlewares_ = parent.middlewares_;
+        connection_handlers_ = parent.connection_handlers_;
+    }
+
+protected:
+    Server& server_;
+    const std::string name_;
+    mutable std::mutex mu_;
+    std::map<std::string, SocketPtr> sockets_;
+    std::vector<Middleware> middlewares_;
+    std::vector<ConnectionHandler> connection_handlers_;
+    std::atomic<long long> next_ack_id_{0};
+};
+
+// A dynamic namespace: io.of(std::regex("^/room-\\d+$")) or io.of([](const std::string& name, const Value& auth)
+// { return ...; }). Each matching name becomes a child Namespace with this one's middlewares and handlers;
+// emit() here reaches every child.
+class ParentNamespace : public Namespace {
+public:
+    using Matcher = std::function<bool(const std::string& name, const Value& auth)>;
+    ParentNamespace(Server& server, Matcher matcher) : Namespace(server, "(dynamic)"), matcher_(std::move(matcher)) {}
+
+    bool matches(const std::string& name, const Value& auth) const { return matcher_(name, auth); }
+    void add_child(Namespace* child) {
+        std::lock_guard<std::mutex> lk(mu_);
+        children_.push_back(child);
+    }
+    std::vector<Namespace*> children() const {
+        std::lock_guard<std::mutex> lk(mu_);
+        return children_;
+    }
+    template <class... A>
+    bool emit(const std::string& event, A&&... values) {
+        bool ok = true;
+        for (auto* child : children()) ok = child->emit(event, values...) && ok;
+        return ok;
+    }
+
+private:
+    Matcher matcher_;
+    std::vector<Namespace*> children_;
+};
+
+// ---- 5e. The Client: one per Engine.IO session, multiplexing its namespaces --------------------------------------------
+class Client : public std::enable_shared_from_this<Client> {
+public:
+    Client(Server& server, eio::SocketPtr conn) : server_(server), conn_(std::move(conn)) {}
+
+    eio::Socket& conn() const { return *conn_; }
+    inline void start();  // hooks into the Engine.IO session and starts the connect time-out
+    void send(const std::vector<eio::OutgoingPtr>& parts, bool volatile_ = false) {
+        conn_->send_all(parts.data(), parts.size(), volatile_);
+    }
+    void send(const packet::Packet& p, bool volatile_ = false) {
+        if (detail::trace_enabled()) detail::trace(conn_->id(), "socket.io", "->", packet::describe(p));
+        send(detail::to_outgoing(p), volatile_);
+    }
+    void add_socket(const SocketPtr& s) {
+        std::lock_guard<std::mutex> lk(mu_);
+        sockets_[s->nsp().name()] = s;
+    }
+    void remove_socket(const std::string& nsp) {
+        std::lock_guard<std::mutex> lk(mu_);
+        sockets_.erase(nsp);
+    }
+    // Disconnects every namespace (the client sees "io server disconnect"), then closes the connection.
+    inline void disconnect_all();
+    inline Handshake make_handshake(const Value& auth) const;
+
+private:
+    inline void on_message(const eio::Packet& m);
+    inline void on_packet(packet::Packet& p);
+    inline void on_close(const std::string& why, const std::string& description);
+    inline void connect(const std::string& nsp, const Value& auth);
+    void parse_error(const std::string& what) {
+        if (detail::trace_enabled()) detail::trace(conn_->id(), "socket.io", "<-", "parse error: " + what);
+        conn_->close_with(reason::ParseError, what);
+    }
+    SocketPtr socket_for(const std::string& nsp) {
+        std::lock_guard<std::mutex> lk(mu_);
+        auto it = sockets_.find(nsp);
+        return it == sockets_.end() ? nullptr : it->second;
+    }
+
+    Server& server_;
+    eio::SocketPtr conn_;
+    std::mutex mu_;
+    std::map<std::string, SocketPtr> sockets_;  // by namespace
+    detail::Timers::Id connect_timer_ = 0;
+    // A binary packet waiting for its attachments (only the session's reading thread touches these).
+    bool reconstructing_ = false;
+    packet::Packet pending_;
+    size_t expected_attachments_ = 0;
+    std::vector<std::string> attachments_;
+};
+
+namespace detail {
+class HttpServer;
+class Listener;
+}  // namespace detail
+
+// ---- 5f. The Server (its HTTP side — http(), listen(), close() — is in layer 6) --------------------------------------
+//   sio::Server io(opt);
+//   io.on_connection([&](sio::Socket& socket) { socket.on("chat message", [&](sio::Event& ev) {
+//       io.emit("chat message", ev.args()); }); });
+//   io.listen(3000);
+class Server {
+public:
+    inline explicit Server(Options options = {});
+    inline ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    // ---- namespaces
+    inline Namespace& of(const std::string& name);
+    inline ParentNamespace& of(ParentNamespace::Matcher matcher);
+    ParentNamespace& of(const std::regex& pattern) {
+        return of([pattern](const std::string& name, const Value&) { return std::regex_match(name, pattern); });
+    }
+private:
+    Options options_;
+    std::unique_ptr<eio::Engine> engine_;
+    Adapter adapter_;
+    mutable std::mutex mu_;
+    std::map<std::string, std::unique_ptr<Namespace>> namespaces_;
+    std::vector<std::unique_ptr<ParentNamespace>> parents_;
+    std::unordered_map<std::string, std::shared_ptr<Client>> clients_;  // by Engine.IO sid
+
+public:
+    Namespace& sockets;  // the main namespace "/", as io.sockets in JavaScript
+
+    // ---- the main namespace's API, on the server as in JavaScript
+    void on_connection(Namespace::ConnectionHandler h) { sockets.on_connection(std::move(h)); }
+    void on_connect(Namespace::ConnectionHandler h) { sockets.on_connection(std::move(h)); }
+    void use(Middleware m) { sockets.use(std::move(m)); }
+    template <class... A>
+    bool emit(const std::string& event, A&&... values) { return sockets.emit(event, std::forward<A>(values)...); }
+    BroadcastOperator to(const std::string& room) { return sockets.to(room); }
+    BroadcastOperator to(const std::vector<std::string>& rooms) { return sockets.to(rooms); }
+    BroadcastOperator in(const std::string& room) { return sockets.to(room); }
+    BroadcastOperator in(const std::vector<std::string>& rooms) { return sockets.to(rooms); }
+    BroadcastOperator except(const std::string& room) { return sockets.except(room); }
+    BroadcastOperator except(const std::vector<std::string>& rooms) { return sockets.except(rooms); }
+    BroadcastOperator timeout(int ms) { return sockets.timeout(ms); }
+    BroadcastOperator volatile_() { return sockets.volatile_(); }
+    BroadcastOperator local() { return sockets.local(); }
+    BroadcastOperator compress(bool on) { return sockets.compress(on); }
+    std::vector<SocketPtr> fetchSockets() { return sockets.fetchSockets(); }
+    void socketsJoin(const std::string& room) { sockets.socketsJoin(room); }
+    void socketsJoin(const std::vector<std::string>& rooms) { sockets.socketsJoin(rooms); }
+    void socketsLeave(const std::string& room) { sockets.socketsLeave(room); }
+    void socketsLeave(const std::vector<std::string>& rooms) { sockets.socketsLeave(rooms); }
+    void disconnectSockets(bool close = false) { sockets.disconnectSockets(close); }
+
+    // ---- HTTP and life cycle (layer 6)
+    inline httplib::Server& http();  // your own routes on the same port: io.http().Get("/", ...)
+    inline int start(const std::string& host, int port);  // serves in the background; returns the port
+    inline bool listen(int port) { return listen("0.0.0.0", port); }
+    inline bool listen(const std::string& host, int port);  // serves until close()
+    inline void wait();
+    inline void close();  // every socket gets "server shutting down"; every thread is joined
+
+    const Options& options() const { return options_; }
+    eio::Engine& engine() { return *engine_; }
+    Adapter& adapter() { return adapter_; }
+    // The namespace a CONNECT asks for: an existing one, a new child of a matching dynamic one, or null.
+    inline Namespace* find_namespace(const std::string& name, const Value& auth);
+    void remove_client(const std::string& sid) {
+        std::lock_guard<std::mutex> lk(mu_);
+        clients_.erase(sid);
+    }
+
+private:
+    std::unique_ptr<detail::HttpServer> http_;
+    std::unique_ptr<detail::Listener> listener_;
+
+    static Namespace& create_main(Server& s) {
+        auto nsp = std::make_unique<Namespace>(s, "/");
+        Namespace& ref = *nsp;
+        s.namespaces_["/"] = std::move(nsp);
+        return ref;
+    }
+};
+
+// ---- the Adapter -----------------------------------------------------------------------------------------------------
+
+inline void Adapter::add_all(const std::string& nsp, const SocketPtr& socket, const std::vector<std::string>& rooms) {
+    std::lock_guard<std::mutex> lk(mu_);
+    auto& space = spaces_[nsp];
+    auto& member = space.sids[socket->id()];
+    member.socket = socket;
+    for (auto& room : rooms) {
+        member.rooms.insert(room);
+        space.rooms[room].insert(socket->id());
+    }
+}
+
+inline std::vector<SocketPtr> Adapter::select(const std::string& nsp, const std::set<std::string>& rooms,
+                                              const std::set<std::string>& except) const {
+    std::lock_guard<std::mutex> lk(mu_);
+    std::vector<SocketPtr> out;
+    auto space_it = spaces_.find(nsp);
+    if (space_it == spaces_.end()) return out;
+    const Space& space = space_it->second;
+    std::unordered_set<std::string> excluded;
+    for (auto& room : except) {
+        auto r = space.rooms.find(room);
+        if (r != space.rooms.end()) excluded.insert(r->second.begin(), r->second.end());
+    }
+    auto take = [&](const std::string& sid) {
+        if (excluded.count(sid)) return;
+        auto m = space.sids.find(sid);
+        if (m != space.sids.end()) out.push_back(m->second.socket);
+    };
+    if (rooms.empty()) {
+        out.reserve(space.sids.size());
+        for (auto& kv : space.sids) take(kv.first);
+        return out;
+    }
+    std::unordered_set<std::string> seen;  // a socket in several of the rooms gets the packet once
+    for (auto& room : rooms) {
+        auto r = space.rooms.find(room);
+        if (r == space.rooms.end()) continue;
+        for (auto& sid : r->second)
+            if (seen.insert(sid).second) take(sid);
+    }
+    return out;
+}
+
+// ---- the BroadcastOperator -------------------------------------------------------------------------------------------
+
+inline bool BroadcastOperator::emit_args(const std::string& event, const Args& args, AckCallback ack) const {
+    auto targets = nsp_->server().adapter().select(nsp_->name(), rooms_, except_);
+    long long id = ack ? nsp_->next_ack_id() : -1;
+    auto parts = detail::to_outgoing(detail::event_packet(nsp_->name(), event, args, id));
+    if (detail::trace_enabled())
+        detail::trace("*", "socket.io", "->", "broadcast to " + std::to_string(targets.size()) + " sockets: " +
+                                                 detail::printable(parts[0]->packet.data));
+    if (ack) {
+        // Collect one answer per recipient; call back when all are in, or with an error at the time-out.
+        struct Collect {
+            std::mutex mu;
+            size_t expected;
+            Args responses;
+            bool done = false;
+            AckCallback cb;
+            detail::Timers::Id timer = 0;
+        };
+        auto state = std::make_shared<Collect>();
+        state->expected = targets.size();
+        state->cb = std::move(ack);
+        auto& engine = nsp_->server().engine();
+        auto finish = [state, &engine](bool timed_out) {
+            AckCallback cb;
+            Args responses;
+            {
+                std::lock_guard<std::mutex> lk(state->mu);
+                if (state->done) return;
+                state->done = true;
+                cb = std::move(state->cb);
+                responses = state->responses;
+                if (!timed_out) engine.timers().cancel(state->timer);
+            }
+            engine.run_handler([&] { cb(timed_out ? Error{"operation has timed out"} : Error{}, responses); });
+        };
+        if (flags_.timeout >= 0)
+            state->timer = engine.timers().after(flags_.timeout, [finish] { finish(true); });
+        if (targets.empty()) finish(false);
+        for (auto& s : targets)
+            s->expect_ack(id, [state, finish](const Error&, const Args& response) {
+                bool complete;
+                {
+                    std::lock_guard<std::mutex> lk(state->mu);
+                    if (state->done) return;
+                    state->responses.push_back(response[0]);
+                    complete = state->responses.size() == state->expected;
+                }
+                if (complete) finish(false);
+            }, -1);
+    }
+    for (auto& s : targets) {
+        if (auto client = s->client()) client->send(parts, flags_.volatile_);
+    }
+    return true;
+}
+
+inline std::vector<SocketPtr> BroadcastOperator::fetchSockets() const {
+    return nsp_->server().adapter().select(nsp_->name(), rooms_, except_);
+}
+inline void BroadcastOperator::socketsJoin(const std::vector<std::string>& rooms) const {
+    for (auto& s : fetchSockets()) s->join(rooms);
+}
+inline void BroadcastOperator::socketsLeave(const std::vector<std::string>& rooms) const {
+    for (auto& s : fetchSockets())
+        for (auto& room : rooms) s->leave(room);
+}
+inline void BroadcastOperator::disconnectSockets(bool close) const {
+    for (auto& s : fetchSockets()) s->disconnect(close);
+}
+
+// ---- the Socket ------------------------------------------------------------------------------------------------------
+
+inline eio::Socket& Socket::conn() const {
+    auto c = client_.lock();
+    if (!c) throw std::logic_error("sio::Socket::conn(): the connection is gone");
+    return c->conn();
+}
+
+inline std::set<std::string> Socket::rooms() const { return nsp_.server().adapter().socket_rooms(nsp_.name(), id_); }
+
+inline BroadcastOperator Socket::to(const std::string& room) { return broadcast().to(room); }
+inline BroadcastOperator Socket::to(const std::vector<std::string>& rooms) { return broadcast().to(rooms); }
+inline BroadcastOperator Socket::except(const std::string& room) { return broadcast().except(room); }
+inline BroadcastOperator Socket::broadcast() { return BroadcastOperator(nsp_, {}, {id_}); }
+
+inline void Socket::join(const std::string& room) { join(std::vector<std::string>{room}); }
+inline void Socket::join(const std::vector<std::string>& rooms) {
+    if (!connected_) return;
+    nsp_.server().adapter().add_all(nsp_.name(), shared_from_this(), rooms);
+}
+inline void Socket::leave(const std::string& room) { nsp_.server().adapter().del(nsp_.name(), id_, room); }
+
+inline void Socket::send_packet(const packet::Packet& p, bool volatile_) {
+    if (auto c = client_.lock()) c->send(p, volatile_);
+}
+
+inline bool Socket::emit_args(const std::string& event, const Args& args, AckCallback ack, int timeout,
+                              bool volatile_) {
+    long long id = ack ? nsp_.next_ack_id() : -1;
+    packet::Packet p = detail::event_packet(nsp_.name(), event, args, id);  // throws for a reserved name
+    if (!connected_) return false;
+    std::vector<Listener> outgoing;
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        outgoing = any_outgoing_;
+    }
+    if (!outgoing.empty()) {
+        Event ev(*this, event, args);
+        for (auto& l : outgoing) l.fn(ev);
+    }
+    if (ack) expect_ack(id, std::move(ack), timeout);
+    send_packet(p, volatile_);
+    return true;
+}
+
+inline void Socket::expect_ack(long long id, AckCallback cb, int timeout) {
+    std::lock_guard<std::mutex> lk(mu_);
+    detail::Timers::Id timer = 0;
+    if (timeout >= 0) {
+        std::weak_ptr<Socket> weak = shared_from_this();
+        timer = nsp_.server().engine().timers().after(timeout, [weak, id] {
+            auto self = weak.lock();
+            if (!self) return;
+            AckCallback fn;
+            {
+                std::lock_guard<std::mutex> lk2(self->mu_);
+                auto it = self->acks_.find(id);
+                if (it == self->acks_.end()) return;
+                fn = std::move(it->second.cb);
+                self->acks_.erase(it);
+            }
+            self->nsp_.server().engine().run_handler([&] { fn(Error{"operation has timed out"}, Args{}); });
+        });
+    }
+    acks_[id] = PendingAck{std::move(cb), timer};
+}
+
+inline void Socket::on_ack(packet::Packet& p) {
+    AckCallback fn;
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        auto it = acks_.find(p.id);
+        if (it == acks_.end()) return;  // unknown or already timed out: ignored, as the reference does
+        fn = std::move(it->second.cb);
+        nsp_.server().engine().timers().cancel(it->second.timer);
+        acks_.erase(it);
+    }
+    Args response(p.data.as_array());
+    fn(Error{}, response);
+}
+
+inline void Socket::dispatch(Event& ev, const std::vector<Listener>* any) {
+    std::vector<Listener> listeners;
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (any) listeners = *any;
+        auto it = listeners_.find(ev.name());
+        if (it != listeners_.end()) {
+            listeners.insert(listeners.end(), it->second.begin(), it->second.end());
+            auto& v = it->second;
+            v.erase(std::remove_if(v.begin(), v.end(), [](const Listener& l) { return l.once; }), v.end());
+        }
+    }
+    for (auto& l : listeners) l.fn(ev);
+}
+
+inline void Socket::on_event(packet::Packet& p) {
+    const auto& data = p.data.as_array();
+    const Value& name = data[0];
+    std::string event = name.is_string() ? name.as_string() : Value(name).to_json();
+    Args args(std::vector<Value>(data.begin() + 1, data.end()));
+    std::function<void(Args)> ack;
+    if (p.id >= 0) {
+        std::weak_ptr<Socket> weak = shared_from_this();
+        long long id = p.id;
+        ack = [weak, id](Args response) {
+            auto self = weak.lock();
+            if (!self || !self->connected_) return;
+            packet::Packet reply;
+            reply.type = packet::Type::Ack;
+            reply.nsp = self->nsp_.name();
+            reply.id = id;
+            reply.has_data = true;
+            reply.data = Value(Value::Array(response.begin(), response.end()));
+            self->send_packet(reply);
+        };
+    }
+    Event ev(*this, std::move(event), std::move(args), std::move(ack));
+    std::vector<Listener> any;
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        any = any_;
+    }
+    dispatch(ev, &any);
+}
+
+inline void Socket::on_connect() {
+    connected_ = true;
+    join(id_);
+    packet::Packet p;
+    p.type = packet::Type::Connect;
+    p.nsp = nsp_.name();
+    p.has_data = true;
+    p.data = Object{{"sid", id_}};
+    send_packet(p);
+}
+
+inline Socket& Socket::disconnect(bool close) {
+    if (!connected_) return *this;
+    if (close) {
+        if (auto c = client_.lock()) c->disconnect_all();
+        return *this;
+    }
+    packet::Packet p;
+    p.type = packet::Type::Disconnect;
+    p.nsp = nsp_.name();
+    send_packet(p);
+    on_close(reason::ServerNamespaceDisconnect, "");
+    return *this;
+}
+
+// "disconnecting" (rooms still readable), then the socket leaves everything, then "disconnect".
+inline void Socket::on_close(const std::string& why, const std::string& description) {
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (!connected_ || closing_) return;
+        closing_ = true;
+    }
+    auto self = shared_from_this();  // the maps below hold the last references
+    Args args{Value(why)};
+    if (!description.empty()) args.push_back(Value(description));
+    Event disconnecting(*this, "disconnecting", args);
+    dispatch(disconnecting, nullptr);
+    nsp_.server().adapter().del_all(nsp_.name(), id_);
+    nsp_.remove(id_);
+    if (auto c = client_.lock()) c->remove_socket(nsp_.name());
+    connected_ = false;
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        for (auto& kv : acks_) nsp_.server().engine().timers().cancel(kv.second.timer);
+        acks_.clear();
+    }
+    Event disconnect(*this, "disconnect", args);
+    dispatch(disconnect, nullptr);
+}
+
+// ---- the Namespace ---------------------------------------------------------------------------------------------------
+
+// Runs the middlewares in order; the first that refuses ends the chain. next() may be called later, from any thread.
+inline void Namespace::add(const std::shared_ptr<Client>& client, const Value& auth) {
+    auto socket = std::make_shared<Socket>(*this, client, client->make_handshake(auth));
+    std::vector<Middleware> chain;
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        chain = middlewares_;
+    }
+    auto shared_chain = std::make_shared<std::vector<Middleware>>(std::move(chain));
+    auto finish = [this, socket, client](const ConnectError* error) {
+        if (client->conn().ready_state() != eio::Socket::ReadyState::Open) return;
+        if (error) {
+            packet::Packet p;
+            p.type = packet::Type::ConnectError;
+            p.nsp = name_;
+            p.has_data = true;
+            Value::Object data{{"message", error->message}};
+            if (!error->data.is_null()) data["data"] = error->data;
+            p.data = Value(std::move(data));
+            client->send(p);
+            return;
+        }
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            sockets_[socket->id()] = socket;
+        }
+        client->add_socket(socket);
+        socket->on_connect();
+        std::vector<ConnectionHandler> handlers;
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            handlers = connection_handlers_;
+        }
+        for (auto& h : handlers) h(*socket);
+    };
+    // step(i) runs middleware i; its next() runs step(i + 1) (once), under the handler lock if called later.
+    auto step = std::make_shared<std::function<void(size_t)>>();
+    std::weak_ptr<std::function<void(size_t)>> weak_step = step;
+    auto& engine = server_.engine();
+    *step = [shared_chain, socket, finish, weak_step, &engine](size_t i) {
+        if (i == shared_chain->size()) return finish(nullptr);
+        auto called = std::make_shared<std::atomic<bool>>(false);
+        auto keep = weak_step.lock();
+        (*shared_chain)[i](*socket, Next([called, keep, i, finish, &engine](const ConnectError* error) {
+            if (called->exchange(true)) return;
+            engine.run_handler([&] {
+                if (error) finish(error);
+                else (*keep)(i + 1);
+            });
+        }));
+    };
+    (*step)(0);
+}
+
+// ---- the Client ------------------------------------------------------------------------------------------------------
+
+inline Handshake Client::make_handshake(const Value& auth) const {
+    const auto& req = conn_->request();
+    Handshake h;
+    for (auto& kv : req.headers) {
+        std::string name = kv.first;
+        for (char& c : name) c = char(std::tolower(uint8_t(c)));
+        if (name == "remote_addr" || name == "remote_port" || name == "local_addr" || name == "local_port") continue;
+        h.headers[name] = kv.second;
+    }
+    auto now = std::chrono::system_clock::now();
+    h.issued = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+    std::time_t t = std::chrono::system_clock::to_time_t(now);
+    char text[64];
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    std::strftime(text, sizeof text, "%a %b %d %Y %H:%M:%S GMT", &tm);
+    h.time = text;
+    h.address = req.remote_addr;
+    h.xdomain = req.has_header("Origin");
+    h.secure = false;
+    h.url = req.target;
+    for (auto& kv : req.params) h.query[kv.first] = kv.second;
+    h.auth = auth.is_null() ? Value(Object{}) : auth;
+    return h;
+}
+
+inline void Client::start() {
+    auto self = shared_from_this();
+    // These handlers hold the Client; the session drops them when it closes, which ends the cycle.
+    conn_->on_message([self](const eio::Packet& m) { self->on_message(m); });
+    conn_->on_close([self](const std::string& why, const std::string& description) { self->on_close(why, description); });
+    std::weak_ptr<Client> weak = self;
+    connect_timer_ = server_.engine().timers().after(server_.options().connectTimeout, [weak] {
+        auto c = weak.lock();
+        if (!c) return;
+        std::lock_guard<std::mutex> lk(c->mu_);
+        if (c->sockets_.empty()) c->conn_->close();
+    });
+}
+
+inline void Client::on_message(const eio::Packet& m) {
+    if (m.binary) {
+        if (!reconstructing_) return parse_error("binary data with no pending packet");
+        attachments_.push_back(m.data);
+        if (attachments_.size() < expected_attachments_) return;
+        reconstructing_ = false;
+        if (!packet::reconstruct(pending_, attachments_)) return parse_error("attachment count does not match");
+        attachments_.clear();
+        packet::Packet p = std::move(pending_);
+        return on_packet(p);
+    }
+    if (reconstructing_) return parse_error("text packet while waiting for binary attachments");
+    packet::Packet p;
+    size_t attachments = 0;
+    std::string error;
+    if (!packet::decode(m.data, p, attachments, error)) return parse_error(error + ": " + detail::printable(m.data, 60));
+    if (attachments > 0) {
+        reconstructing_ = true;
+        expected_attachments_ = attachments;
+        pending_ = std::move(p);
+        attachments_.clear();
+        return;
+    }
+    if (p.type == packet::Type::BinaryEvent || p.type == packet::Type::BinaryAck) {
+        if (!packet::reconstruct(p, {})) return parse_error("attachment count does not match");
+    }
+    on_packet(p);
+}
+
+inline void Client::on_packet(packet::Packet& p) {
+    if (detail::trace_enabled()) detail::trace(conn_->id(), "socket.io", "<-", packet::describe(p));
+    switch (p.type) {
+    case packet::Type::Connect: return connect(p.nsp, p.has_data ? p.data : Value(Object{}));
+    case packet::Type::ConnectError: return parse_error("CONNECT_ERROR from a client");
+    default: break;
+    }
+    SocketPtr socket = socket_for(p.nsp);
+    if (!socket) return;  // not connected to that namespace: ignored, as the reference does
+    switch (p.type) {
+    case packet::Type::Disconnect: socket->on_close(reason::ClientNamespaceDisconnect, ""); break;
+    case packet::Type::Event: case packet::Type::BinaryEvent: socket->on_event(p); break;
+    case packet::Type::Ack: case packet::Type::BinaryAck: socket->on_ack(p); break;
+    default: break;
+    }
+}
+
+inline void Client::connect(const std::string& name, const Value& auth) {
+    if (socket_for(name)) return;  // already connected there
+    Namespace* nsp = server_.find_namespace(name, auth);
+    if (!nsp) {
+        packet::Packet p;
+        p.type = packet::Type::ConnectError;
+        p.nsp = name;
+        p.has_data = true;
+        p.data = Object{{"message", "Invalid namespace"}};
+        return send(p);
+    }
+    server_.engine().timers().cancel(connect_timer_);
+    nsp->add(shared_from_this(), auth);
+}
+
+inline void Client::disconnect_all() {
+    std::map<std::string, SocketPtr> sockets;
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        sockets = sockets_;
+    }
+    for (auto& kv : sockets) kv.second->disconnect(false);
+    conn_->close();
+}
+
+inline void Client::on_close(const std::string& why, const std::string& description) {
+    server_.engine().timers().cancel(connect_timer_);
+    std::map<std::string, SocketPtr> sockets;
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        sockets.swap(sockets_);
+    }
+    for (auto& kv : sockets) kv.second->on_close(why, description);
+    server_.remove_client(conn_->id());
+}
+
+// ---- the Server's Socket.IO side ---------------------------------------------------------------------------------------
+
+inline Namespace& Server::of(const std::string& requested) {
+    std::string name = requested.empty() || requested[0] != '/' ? "/" + requested : requested;
+    std::lock_guard<std::mutex> lk(mu_);
+    auto& slot = namespaces_[name];
+    if (!slot) slot = std::make_unique<Namespace>(*this, name);
+    return *slot;
+}
+
+inline ParentNamespace& Server::of(ParentNamespace::Matcher matcher) {
+    std::lock_guard<std::mutex> lk(mu_);
+    parents_.push_back(std::make_unique<ParentNamespace>(*this, std::move(matcher)));
+    return *parents_.back();
+}
+
+inline Namespace* Server::find_namespace(const std::string& name, const Value& auth) {
+    std::vector<ParentNamespace*> parents;
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        auto it = namespaces_.find(name);
+        if (it != namespaces_.end()) return it->second.get();
+        for (auto& p : parents_) parents.push_back(p.get());
+    }
+    for (auto* parent : parents) {
+        bool match = false;
+        engine().run_handler([&] { match = parent->matches(name, auth); });
+        if (!match) continue;
+        std::lock_guard<std::mutex> lk(mu_);
+        auto& slot = namespaces_[name];
+        if (!slot) {
+            slot = std::make_unique<Namespace>(*this, name);
+            slot->inherit(*parent);
+            parent->add_child(slot.get());
+        }
+        return slot.get();
+    }
+    return nullptr;
+}
+
 
 // =====================================================================================================================
 // 6. SERVER AND HTTP GLUE — cpp-httplib, a thread per connection, the WebSocket takeover, CORS, listen and close.
@@ -1896,4 +3379,35 @@ private:
 };
 
 }  // namespace eio
+
+// ---- 6e. sio::Server's HTTP side -----------------------------------------------------------------------------------------
+inline Server::Server(Options options)
+    : options_(std::move(options)), engine_(std::make_unique<eio::Engine>(options_)), sockets(create_main(*this)),
+      http_(std::make_unique<detail::HttpServer>(*engine_)), listener_(std::make_unique<detail::Listener>(*http_)) {
+    engine_->on_connection([this](const eio::SocketPtr& conn) {
+        auto client = std::make_shared<Client>(*this, conn);
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            clients_[conn->id()] = client;
+        }
+        client->start();
+    });
+}
+
+inline Server::~Server() { close(); }
+
+inline httplib::Server& Server::http() { return *http_; }
+inline int Server::start(const std::string& host, int port) { return listener_->start(host, port); }
+inline bool Server::listen(const std::string& host, int port) {
+    if (start(host, port) < 0) return false;
+    listener_->wait();
+    return true;
+}
+inline void Server::wait() { listener_->wait(); }
+inline void Server::close() {
+    engine_->shutdown();
+    listener_->stop();
+    engine_->timers().stop();
+}
+
 }  // namespace sio
