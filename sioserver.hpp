@@ -572,7 +572,9 @@ inline std::string encode_close(uint16_t code, std::string_view why = {}) {
     std::string payload;
     payload += char(code >> 8);
     payload += char(code & 0xff);
-    payload += why.substr(0, 123);
+    size_t cut = std::min<size_t>(why.size(), 123);  // a control frame's payload is at most 125 bytes
+    while (cut < why.size() && cut > 0 && (uint8_t(why[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
+    payload += why.substr(0, cut);
     return encode_frame(Opcode::Close, payload);
 }
 
@@ -1051,12 +1053,13 @@ private:
         while (true) {
             End end{nullptr, {}};
             if (drain_parser(on_message, end)) return finish(end);
-            bool want_write;
+            bool want_write, closed_by_us;
             {
                 std::lock_guard<std::mutex> lk(mu_);
                 want_write = pending_.size() > pending_off_;
-                if (closing_ && !want_write) return finish({reason::TransportClose, "closed by the server"});
+                closed_by_us = closing_ && !want_write;
             }
+            if (closed_by_us) return finish({reason::TransportClose, "closed by the server"});
             pollfd fds[3] = {{fd_, short(POLLIN | (want_write ? POLLOUT : 0)), 0}, {wake_fd_, POLLIN, 0},
                              {stop_fd, POLLIN, 0}};
             int n = ::poll(fds, stop_fd >= 0 ? 3 : 2, -1);
@@ -1142,9 +1145,21 @@ private:
             if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
                 ssize_t got = ::recv(fd_, sink, sizeof sink, 0);
                 if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) break;
+                if (got > 0 && client_closed(sink, size_t(got))) break;  // the closing handshake is complete
             }
         }
         return end;
+    }
+
+    // Whether these bytes complete a close frame from the client (other frames are dropped while closing).
+    bool client_closed(const char* data, size_t size) {
+        parser_.feed(data, size);
+        ws::Message m;
+        while (true) {
+            auto r = parser_.next(m);
+            if (r != ws::FrameParser::Result::Message) return r == ws::FrameParser::Result::Error;
+            if (m.opcode == ws::Opcode::Close) return true;
+        }
     }
 
     bool write_locked(const std::string& frame) {

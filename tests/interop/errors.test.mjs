@@ -46,7 +46,7 @@ describe('HTTP errors', () => {
   test('code 3 "Bad request": polling GET/POST with the sid of a session upgraded to websocket', async (t) => {
     const srv = await startServerFor(t);
     const { poll, sock } = await rawUpgradedSession(srv);
-    t.after(() => sock.ws.terminate());
+    srv.defer(() => sock.ws.terminate());
     assertError(await poll.get(), 3);
     assertError(await poll.post('4nope'), 3);
     // the websocket session itself is unaffected

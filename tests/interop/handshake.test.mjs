@@ -54,7 +54,7 @@ describe('handshake', () => {
   test('websocket handshake without sid: first frame is the open packet with upgrades []', async (t) => {
     const srv = await startServerFor(t, FLAGS);
     const sock = openWs(eioWsUrl(srv));
-    t.after(() => sock.ws.terminate());
+    srv.defer(() => sock.ws.terminate());
     await withTimeout(sock.opened, 3000, 'websocket open');
     const first = await sock.messages.next(3000);
     assert.equal(first.isBinary, false, 'open packet must be a text frame');
@@ -71,7 +71,7 @@ describe('handshake', () => {
     const res = await httpRequest(`${srv.url}?EIO=4&transport=polling`);
     assert.deepEqual(JSON.parse(res.body.slice(1)).upgrades, []);
     const sock = openWs(eioWsUrl(srv));
-    t.after(() => sock.ws.terminate());
+    srv.defer(() => sock.ws.terminate());
     await assert.rejects(withTimeout(sock.opened, 5000, 'websocket refusal'), (err) => {
       assert.doesNotMatch(err.message, /^timeout/, 'the upgrade must be refused, not left hanging');
       return true;

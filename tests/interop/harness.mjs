@@ -48,8 +48,10 @@ process.on('exit', () => {
 
 /**
  * Start the server under test with `--host 127.0.0.1 --port 0` plus `flags`.
- * Resolves with {url, port, path, host, stop()} once the `listening on` line
- * has been printed.
+ * Resolves once the `listening on` line has been printed with
+ * {url, wsUrl, host, port, path, line, pid, stop(), defer(fn), exited,
+ * stdout, stderr}. stop() runs the defer()ed client cleanups, sends SIGTERM
+ * to this PID only and awaits the exit (SIGKILL after 5 s).
  */
 export async function startServer(flags = []) {
   const parts = ENGINE_ECHO.split(' ').filter(Boolean);
@@ -73,10 +75,22 @@ export async function startServer(flags = []) {
     });
   });
 
+  // Client cleanups registered with srv.defer(); they run (last first)
+  // before the server is signalled, so that lingering client connections
+  // never delay the server's exit.
+  const deferred = [];
   let stopping = null;
   const stop = () => {
     if (stopping) return stopping;
     stopping = (async () => {
+      while (deferred.length) {
+        const fn = deferred.pop();
+        try {
+          await withTimeout(Promise.resolve().then(fn), 2000, 'client cleanup');
+        } catch {
+          // cleanup failures must not keep the server running
+        }
+      }
       if (child.exitCode !== null || child.signalCode !== null) return exited;
       child.kill('SIGTERM');
       let timer;
@@ -93,6 +107,7 @@ export async function startServer(flags = []) {
     return stopping;
   };
 
+  let stdout = '';
   try {
     const line = await new Promise((resolve, reject) => {
       let buf = '';
@@ -104,10 +119,11 @@ export async function startServer(flags = []) {
       const onData = (d) => {
         buf += d;
         const lines = buf.split('\n');
-        for (const l of lines.slice(0, -1)) {
-          if (l.startsWith('listening on ')) {
+        for (let i = 0; i < lines.length - 1; i++) {
+          if (lines[i].startsWith('listening on ')) {
             cleanup();
-            resolve(l.trim());
+            stdout = buf;
+            resolve(lines[i].trim());
             return;
           }
         }
@@ -135,7 +151,9 @@ export async function startServer(flags = []) {
       child.once('exit', onExit);
     });
     // keep draining stdout so that the pipe never fills up
-    child.stdout.on('data', () => {});
+    child.stdout.on('data', (d) => {
+      if (stdout.length < 64 * 1024) stdout += d;
+    });
 
     const m = /^listening on http:\/\/([^:/]+):(\d+)(\/.*)$/.exec(line);
     if (!m) throw new Error(`unexpected listening line: ${JSON.stringify(line)}`);
@@ -151,8 +169,18 @@ export async function startServer(flags = []) {
       line,
       pid: child.pid,
       stop,
+      /** Register a client cleanup to run before the server is stopped. */
+      defer(fn) {
+        deferred.push(fn);
+      },
+      /** Resolves with {code, signal} when the process exits. */
+      exited,
       get stderr() {
         return stderr;
+      },
+      /** Everything printed on stdout so far (bounded). */
+      get stdout() {
+        return stdout;
       },
     };
   } catch (err) {
@@ -166,6 +194,17 @@ export async function startServerFor(t, flags = []) {
   const srv = await startServer(flags);
   t.after(() => srv.stop());
   return srv;
+}
+
+/**
+ * Close an engine.io-client Socket for test cleanup; also drops the
+ * underlying TCP connection of a websocket transport so that the server's
+ * shutdown never waits on it.
+ */
+export function closeClient(socket) {
+  const ws = socket.transport && socket.transport.ws;
+  socket.close();
+  if (ws && typeof ws.terminate === 'function') ws.terminate();
 }
 
 // ---------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Socket } from 'engine.io-client';
 import {
-  startServerFor, waitFor, collectMessages, RawPolling, openWs, eioWsUrl, withTimeout,
+  startServerFor, waitFor, collectMessages, closeClient, RawPolling, openWs, eioWsUrl, withTimeout,
   decodePayload, parseJsonBody,
 } from './harness.mjs';
 
@@ -20,7 +20,7 @@ describe('heartbeat with engine.io-client (answers pings automatically)', () => 
     test(`${transports.join('+')}: stays open across several ping intervals`, async (t) => {
       const srv = await startServerFor(t, FLAGS);
       const socket = new Socket(`http://${srv.host}:${srv.port}`, { path: srv.path, transports });
-      t.after(() => socket.close());
+      srv.defer(() => closeClient(socket));
       let closed = null;
       socket.on('close', (reason) => { closed = reason; });
       await waitFor(socket, 'open', 5000, { failOn: ['close', 'error'] });
@@ -52,7 +52,7 @@ describe('heartbeat with raw clients', () => {
   test('raw websocket that answers "3" stays open; pings are "2" text frames', async (t) => {
     const srv = await startServerFor(t, FLAGS);
     const sock = openWs(eioWsUrl(srv));
-    t.after(() => sock.ws.terminate());
+    srv.defer(() => sock.ws.terminate());
     await withTimeout(sock.opened, 3000, 'websocket open');
     const open = await sock.messages.next(3000);
     assert.equal(open.data[0], '0');
@@ -76,7 +76,7 @@ describe('heartbeat with raw clients', () => {
   test('raw websocket that never answers is closed by the server', async (t) => {
     const srv = await startServerFor(t, FLAGS);
     const sock = openWs(eioWsUrl(srv));
-    t.after(() => sock.ws.terminate());
+    srv.defer(() => sock.ws.terminate());
     await withTimeout(sock.opened, 3000, 'websocket open');
     const opened = Date.now();
     const open = await sock.messages.next(3000);

@@ -167,7 +167,7 @@ describe('polling request overlap', () => {
       });
       slow.on('error', (err) => resolve({ err }));
     });
-    t.after(() => slow.destroy());
+    srv.defer(() => slow.destroy());
     await new Promise((resolve) => slow.write(`4${'a'.repeat(200)}`, resolve));
 
     // Second POST on another connection. If it happened to be processed

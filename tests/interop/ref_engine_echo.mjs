@@ -95,7 +95,9 @@ const engine = new Server({
   },
 });
 
-engine.attach(httpServer, { path: opts.path });
+// engine.io serves "<path without trailing slash>/"; report exactly that.
+const servedPath = `${opts.path.replace(/\/$/, '')}/`;
+engine.attach(httpServer, { path: servedPath });
 
 engine.on('connection', (socket) => {
   socket.on('message', (data) => {
@@ -130,5 +132,5 @@ httpServer.on('error', (err) => {
 
 httpServer.listen(opts.port, opts.host, () => {
   const addr = httpServer.address();
-  process.stdout.write(`listening on http://${opts.host}:${addr.port}${opts.path}\n`);
+  process.stdout.write(`listening on http://${opts.host}:${addr.port}${servedPath}\n`);
 });

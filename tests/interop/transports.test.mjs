@@ -4,7 +4,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Socket } from 'engine.io-client';
-import { startServerFor, waitFor, collectMessages } from './harness.mjs';
+import { startServerFor, waitFor, collectMessages, closeClient } from './harness.mjs';
 
 const MODES = {
   polling: { transports: ['polling'], upgrade: false },
@@ -18,7 +18,7 @@ function newClient(t, srv, opts) {
     reconnection: false,
     ...opts,
   });
-  t.after(() => socket.close());
+  srv.defer(() => closeClient(socket));
   return socket;
 }
 

@@ -17,7 +17,7 @@ describe('upgrade by hand', () => {
     const pending = poll.get({ timeout: 5000 });
 
     const sock = openWs(eioWsUrl(srv, poll.sid));
-    t.after(() => sock.ws.terminate());
+    srv.defer(() => sock.ws.terminate());
     await withTimeout(sock.opened, 3000, 'websocket open');
     sock.ws.send('2probe');
     const pong = await nextText(sock.messages, 3000);
@@ -47,7 +47,7 @@ describe('upgrade by hand', () => {
     // a second websocket for the same sid is refused: no 101, or closed
     // right away without ever echoing anything
     const dup = openWs(eioWsUrl(srv, poll.sid));
-    t.after(() => dup.ws.terminate());
+    srv.defer(() => dup.ws.terminate());
     let dupOpened = false;
     try {
       await withTimeout(dup.opened, 3000, 'second websocket');
@@ -78,7 +78,7 @@ describe('upgrade by hand', () => {
     assert.equal((await poll.post(['4q1', '4q2', '4q3'].join('\x1e'))).body, 'ok');
 
     const sock = openWs(eioWsUrl(srv, poll.sid));
-    t.after(() => sock.ws.terminate());
+    srv.defer(() => sock.ws.terminate());
     await withTimeout(sock.opened, 3000, 'websocket open');
     sock.ws.send('2probe');
     assert.equal((await nextText(sock.messages, 3000)).data, '3probe');
@@ -110,7 +110,7 @@ describe('upgrade by hand', () => {
     const poll = new RawPolling(srv);
     await poll.handshake();
     const sock = openWs(eioWsUrl(srv, poll.sid));
-    t.after(() => sock.ws.terminate());
+    srv.defer(() => sock.ws.terminate());
     await withTimeout(sock.opened, 3000, 'websocket open');
     const started = Date.now();
     sock.ws.send('2probe');
@@ -132,7 +132,7 @@ describe('upgrade by hand', () => {
   test('a probe on a session id that does not exist is refused', async (t) => {
     const srv = await startServerFor(t);
     const sock = openWs(eioWsUrl(srv, 'doesnotexist123456'));
-    t.after(() => sock.ws.terminate());
+    srv.defer(() => sock.ws.terminate());
     try {
       await withTimeout(sock.opened, 3000, 'websocket with unknown sid');
     } catch (err) {

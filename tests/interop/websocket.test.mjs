@@ -7,7 +7,7 @@ import { startServerFor, openWs, eioWsUrl, withTimeout } from './harness.mjs';
 
 async function openEioWs(t, srv) {
   const sock = openWs(eioWsUrl(srv));
-  t.after(() => sock.ws.terminate());
+  srv.defer(() => sock.ws.terminate());
   await withTimeout(sock.opened, 3000, 'websocket open');
   const open = await sock.messages.next(3000);
   assert.equal(open.data[0], '0');

@@ -1,0 +1,265 @@
+#!/usr/bin/env node
+// Reference twin of tests/servers/sio_test_server.cpp, built on the npm
+// `socket.io` 4.8 server. Same flags, namespaces, middlewares, events, ack
+// payload shapes and "listening on" line, so that the Socket.IO interop suite
+// (tests/interop/sio_*.test.mjs) can be validated against the reference:
+//
+//   SIO_SERVER="node tests/interop/ref_sio_server.mjs" node --test tests/interop/sio_*.test.mjs
+//
+// Flags: --host H --port N|0 --path P --ping-interval MS --ping-timeout MS
+//        --connect-timeout MS --max-payload BYTES --transports polling,websocket
+
+import http from 'node:http';
+import { Server } from 'socket.io';
+
+function usage(msg) {
+  if (msg) process.stderr.write(`ref_sio_server: ${msg}\n`);
+  process.stderr.write(
+    'usage: ref_sio_server.mjs [--host H] [--port N] [--path P] [--ping-interval MS]\n' +
+      '         [--ping-timeout MS] [--connect-timeout MS] [--max-payload BYTES]\n' +
+      '         [--transports polling,websocket]\n',
+  );
+  process.exit(2);
+}
+
+function parseArgs(argv) {
+  const opts = {
+    host: '0.0.0.0',
+    port: 3000,
+    path: '/socket.io/',
+    pingInterval: 25000,
+    pingTimeout: 20000,
+    connectTimeout: 45000,
+    maxHttpBufferSize: 1000000,
+    transports: ['polling', 'websocket'],
+  };
+  const int = (flag, v) => {
+    if (!/^\d+$/.test(v ?? '')) usage(`${flag} expects a non-negative integer, got ${v}`);
+    return Number(v);
+  };
+  for (let i = 0; i + 1 < argv.length; i += 2) {
+    const flag = argv[i];
+    const value = argv[i + 1];
+    switch (flag) {
+      case '--host': opts.host = value; break;
+      case '--port': opts.port = int(flag, value); break;
+      case '--path': opts.path = value; break;
+      case '--ping-interval': opts.pingInterval = int(flag, value); break;
+      case '--ping-timeout': opts.pingTimeout = int(flag, value); break;
+      case '--connect-timeout': opts.connectTimeout = int(flag, value); break;
+      case '--max-payload': opts.maxHttpBufferSize = int(flag, value); break;
+      case '--transports': opts.transports = value.split(',').map((s) => s.trim()).filter(Boolean); break;
+      default: usage(`unknown flag ${flag}`);
+    }
+  }
+  if (argv.length % 2 !== 0) usage(`missing value for ${argv[argv.length - 1]}`);
+  return opts;
+}
+
+const opts = parseArgs(process.argv.slice(2));
+
+// "room" or ["a", "b"] -> list of room names (anything else: no room)
+const strings = (v) => (typeof v === 'string' ? [v] : Array.isArray(v) ? v.map(String) : []);
+const sorted = (iterable) => [...iterable].sort();
+// Split the trailing acknowledgement callback (if any) off an argument list.
+function splitAck(args) {
+  if (args.length && typeof args[args.length - 1] === 'function') return [args.slice(0, -1), args[args.length - 1]];
+  return [args, () => {}];
+}
+// A handler `fn(args, ack)` for an event whose client may or may not ask for an ack.
+const handler = (fn) => (...raw) => {
+  const [args, ack] = splitAck(raw);
+  fn(args, ack);
+};
+const refuse = (message, data) => Object.assign(new Error(message), data === undefined ? {} : { data });
+
+const httpServer = http.createServer();
+const io = new Server(httpServer, {
+  path: opts.path,
+  pingInterval: opts.pingInterval,
+  pingTimeout: opts.pingTimeout,
+  connectTimeout: opts.connectTimeout,
+  maxHttpBufferSize: opts.maxHttpBufferSize,
+  transports: opts.transports,
+  cors: { origin: true, credentials: true },
+});
+
+// What the tests ask about afterwards.
+const disconnectReasons = new Map(); // socket id -> reason
+const roomsWhenDisconnecting = new Map(); // socket id -> rooms seen in "disconnecting"
+
+io.use((socket, next) => {
+  if (socket.handshake.auth && socket.handshake.auth.token === 'bad') {
+    return next(refuse('not authorized', { code: 401 }));
+  }
+  next();
+});
+
+function common(socket) {
+  socket.emit('welcome', { id: socket.id, nsp: socket.nsp.name, auth: socket.handshake.auth });
+  socket.on('echo', handler((args) => socket.emit('echo', ...args)));
+  socket.on('echo-ack', handler((args, ack) => ack(...args)));
+  socket.on('disconnect', (reason) => disconnectReasons.set(socket.id, reason));
+}
+
+io.on('connection', (socket) => {
+  common(socket);
+  socket.on('disconnecting', () => roomsWhenDisconnecting.set(socket.id, sorted(socket.rooms)));
+  socket.on('join', handler(([rooms], ack) => {
+    socket.join(strings(rooms));
+    ack(sorted(socket.rooms));
+  }));
+  socket.on('leave', handler(([rooms], ack) => {
+    for (const r of strings(rooms)) socket.leave(r);
+    ack(sorted(socket.rooms));
+  }));
+  socket.on('rooms', handler((_, ack) => ack(sorted(socket.rooms))));
+  // ("to", rooms, event, ...args): socket.to(rooms).emit(event, ...args)
+  socket.on('to', handler(([rooms, event, ...rest], ack) => {
+    socket.to(strings(rooms)).emit(event, ...rest);
+    ack();
+  }));
+  socket.on('broadcast', handler(([event, ...rest], ack) => {
+    socket.broadcast.emit(event, ...rest);
+    ack();
+  }));
+  socket.on('io-emit', handler(([event, ...rest], ack) => {
+    io.emit(event, ...rest);
+    ack();
+  }));
+  // ("to-except", rooms, exceptRooms, event, payload): io.to(rooms).except(exceptRooms).emit(event, payload)
+  socket.on('to-except', handler(([rooms, except, event, payload], ack) => {
+    const op = strings(rooms).length ? io.to(strings(rooms)).except(strings(except)) : io.except(strings(except));
+    op.emit(event, payload);
+    ack();
+  }));
+  // ("server-ack", event, timeoutMs, ...args) -> the server emits with an ack and reports what came back.
+  socket.on('server-ack', handler(([event, ms, ...rest], ack) => {
+    socket.timeout(ms).emit(event, ...rest, (err, ...response) => {
+      ack({ err: err ? err.message : null, response });
+    });
+  }));
+  // ("broadcast-ack", room, timeoutMs) -> io.to(room).timeout(ms).emit("ask", cb(err, responses))
+  socket.on('broadcast-ack', handler(([room, ms], ack) => {
+    io.to(room).timeout(ms).emit('ask', (err, responses) => {
+      ack({ err: err ? err.message : null, responses });
+    });
+  }));
+  socket.on('fetch', handler(async ([rooms], ack) => {
+    const sockets = rooms == null ? await io.fetchSockets() : await io.in(strings(rooms)).fetchSockets();
+    ack(sorted(new Set(sockets.map((s) => s.id))));
+  }));
+  socket.on('sockets-join', handler(([rooms, newRooms], ack) => {
+    io.in(strings(rooms)).socketsJoin(strings(newRooms));
+    ack();
+  }));
+  socket.on('sockets-leave', handler(([rooms, oldRooms], ack) => {
+    io.in(strings(rooms)).socketsLeave(strings(oldRooms));
+    ack();
+  }));
+  socket.on('disconnect-sockets', handler(([rooms, close]) => io.in(strings(rooms)).disconnectSockets(!!close)));
+  socket.on('disconnect-me', handler(([close]) => socket.disconnect(!!close)));
+  socket.on('drop-transport', handler(() => socket.conn.close()));
+  socket.on('emit-reserved', handler(([name], ack) => {
+    try {
+      socket.emit(String(name));
+      ack(null);
+    } catch (e) {
+      ack(e.message);
+    }
+  }));
+  socket.on('data-set', handler(([key, value], ack) => {
+    socket.data[key] = value;
+    ack();
+  }));
+  socket.on('data-get', handler(([key], ack) => ack(socket.data[key] ?? null)));
+  socket.on('handshake', handler((_, ack) => {
+    const h = socket.handshake;
+    ack({
+      headers: h.headers,
+      time: h.time,
+      address: h.address,
+      xdomain: h.xdomain,
+      secure: h.secure,
+      issued: h.issued,
+      url: h.url,
+      query: h.query,
+      auth: h.auth,
+    });
+  }));
+  socket.on('disconnect-reason', handler(([id], ack) => {
+    ack(disconnectReasons.get(id) ?? null, roomsWhenDisconnecting.get(id) ?? null);
+  }));
+  // once / off / onAny / offAny / onAnyOutgoing bookkeeping
+  const counts = { once: 0, off: 0 };
+  socket.once('ping-once', () => counts.once++);
+  const onPingOff = () => counts.off++;
+  socket.on('ping-off', onPingOff);
+  socket.on('remove-ping-off', handler((_, ack) => {
+    socket.off('ping-off', onPingOff);
+    ack();
+  }));
+  const anyLog = [];
+  const onAnyLog = (event) => anyLog.push(event);
+  socket.onAny(onAnyLog);
+  socket.prependAny((event) => {
+    if (event === 'prepend-check') anyLog.push('first');
+  });
+  socket.on('off-any', handler((_, ack) => {
+    socket.offAny(onAnyLog);
+    ack();
+  }));
+  const outgoingLog = [];
+  socket.onAnyOutgoing((event) => outgoingLog.push(event));
+  socket.on('counts', handler((_, ack) => {
+    ack({ once: counts.once, off: counts.off, any: [...anyLog], outgoing: [...outgoingLog] });
+  }));
+  socket.on('volatile', handler(([payload], ack) => {
+    socket.volatile.emit('volatile', payload);
+    ack();
+  }));
+  socket.on('binary-nested', handler((_, ack) => {
+    socket.emit('binary-nested', {
+      deep: { buf: Buffer.from([0x00, 0x01, 0xff]) },
+      list: [Buffer.from('ab'), 1, 'x'],
+    });
+    ack(Buffer.from('ack-bytes'));
+  }));
+});
+
+const custom = io.of('/custom');
+custom.use((socket, next) => {
+  const auth = socket.handshake.auth;
+  if (!auth || typeof auth !== 'object' || !Object.prototype.hasOwnProperty.call(auth, 'user')) {
+    return next(refuse('user required'));
+  }
+  next();
+});
+custom.on('connection', (socket) => {
+  common(socket);
+  socket.join('room1');
+  socket.on('rooms', handler((_, ack) => ack(sorted(socket.rooms))));
+});
+
+io.of(/^\/dyn-\d+$/).on('connection', (socket) => common(socket));
+
+io.of('/refuse').use((socket, next) => next(refuse('refused', { reason: 'test' })));
+
+let shuttingDown = false;
+function shutdown() {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  io.close();
+  if (typeof httpServer.closeAllConnections === 'function') httpServer.closeAllConnections();
+  process.exit(0);
+}
+process.on('SIGTERM', shutdown);
+process.on('SIGINT', shutdown);
+
+httpServer.on('error', (err) => {
+  process.stderr.write(`cannot listen on ${opts.host}:${opts.port}: ${err.message}\n`);
+  process.exit(1);
+});
+httpServer.listen(opts.port, opts.host, () => {
+  process.stdout.write(`listening on http://${opts.host}:${httpServer.address().port}${opts.path}\n`);
+});

@@ -1,0 +1,217 @@
+// The Socket.IO server the interop tests drive (tests/interop/sio_*.test.mjs): every feature behind an event.
+// Flags: --host H --port N|0 --path P --ping-interval MS --ping-timeout MS --connect-timeout MS
+//        --max-payload BYTES --transports polling,websocket
+// Prints "listening on http://<host>:<port><path>" when ready; SIGINT/SIGTERM close it.
+#include "../../sioserver.hpp"
+
+#include <csignal>
+#include <iostream>
+
+using sio::Args;
+using sio::Event;
+using sio::Object;
+using sio::Value;
+
+static std::vector<std::string> strings(const Value& v) {  // "room" or ["a","b"]
+    std::vector<std::string> out;
+    if (v.is_string()) out.push_back(v.as_string());
+    for (auto& item : v.as_array()) out.push_back(item.as_string());
+    return out;
+}
+
+static Value string_list(const std::set<std::string>& items) {
+    sio::Array a;
+    for (auto& s : items) a.push_back(s);
+    return a;
+}
+
+static Value socket_ids(const std::vector<sio::SocketPtr>& sockets) {
+    std::set<std::string> ids;
+    for (auto& s : sockets) ids.insert(s->id());
+    return string_list(ids);
+}
+
+int main(int argc, char** argv) {
+    sio::Options opt;
+    opt.cors.origins = {"*"};
+    opt.cors.credentials = true;
+    std::string host = "0.0.0.0";
+    int port = 3000;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        std::string flag = argv[i], value = argv[i + 1];
+        if (flag == "--host") host = value;
+        else if (flag == "--port") port = std::stoi(value);
+        else if (flag == "--path") opt.path = value;
+        else if (flag == "--ping-interval") opt.pingInterval = std::stoi(value);
+        else if (flag == "--ping-timeout") opt.pingTimeout = std::stoi(value);
+        else if (flag == "--connect-timeout") opt.connectTimeout = std::stoi(value);
+        else if (flag == "--max-payload") opt.maxHttpBufferSize = std::stoul(value);
+        else if (flag == "--transports") {
+            opt.transports.clear();
+            std::stringstream ss(value);
+            for (std::string t; std::getline(ss, t, ',');) opt.transports.push_back(t);
+        } else { std::cerr << "unknown flag " << flag << "\n"; return 2; }
+    }
+
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+    sio::Server io(opt);
+    // What the tests ask about afterwards (handlers run one at a time: no locks needed).
+    std::map<std::string, std::string> disconnect_reasons;  // socket id -> reason
+    std::map<std::string, Value> rooms_when_disconnecting;   // socket id -> rooms seen in "disconnecting"
+
+    io.use([](sio::Socket& socket, sio::Next next) {
+        if (socket.handshake().auth["token"].as_string() == "bad")
+            return next(sio::ConnectError{"not authorized", Object{{"code", 401}}});
+        next();
+    });
+
+    auto common = [&](sio::Socket& socket) {
+        socket.emit("welcome", Object{{"id", socket.id()}, {"nsp", socket.nsp().name()},
+                                      {"auth", socket.handshake().auth}});
+        socket.on("echo", [&socket](Event& ev) { socket.emit("echo", ev.args()); });
+        socket.on("echo-ack", [](Event& ev) { ev.ack(ev.args()); });
+        socket.on("disconnect", [&, id = socket.id()](Event& ev) { disconnect_reasons[id] = ev[0].as_string(); });
+    };
+
+    io.on_connection([&](sio::Socket& socket) {
+        common(socket);
+        socket.on("disconnecting", [&](Event& ev) {
+            rooms_when_disconnecting[ev.socket().id()] = string_list(ev.socket().rooms());
+        });
+        socket.on("join", [&socket](Event& ev) {
+            socket.join(strings(ev[0]));
+            ev.ack(string_list(socket.rooms()));
+        });
+        socket.on("leave", [&socket](Event& ev) {
+            for (auto& r : strings(ev[0])) socket.leave(r);
+            ev.ack(string_list(socket.rooms()));
+        });
+        socket.on("rooms", [&socket](Event& ev) { ev.ack(string_list(socket.rooms())); });
+        // ("to", rooms, event, ...args): socket.to(rooms).emit(event, ...args)
+        socket.on("to", [&socket](Event& ev) {
+            Args rest(ev.args().begin() + 2, ev.args().end());
+            socket.to(strings(ev[0])).emit(ev[1].as_string(), rest);
+            ev.ack();
+        });
+        socket.on("broadcast", [&socket](Event& ev) {
+            Args rest(ev.args().begin() + 1, ev.args().end());
+            socket.broadcast().emit(ev[0].as_string(), rest);
+            ev.ack();
+        });
+        socket.on("io-emit", [&](Event& ev) {
+            Args rest(ev.args().begin() + 1, ev.args().end());
+            io.emit(ev[0].as_string(), rest);
+            ev.ack();
+        });
+        // ("to-except", rooms, exceptRooms, event, payload): io.to(rooms).except(exceptRooms).emit(event, payload)
+        socket.on("to-except", [&](Event& ev) {
+            auto op = io.sockets.to(strings(ev[0])).except(strings(ev[1]));
+            if (strings(ev[0]).empty()) op = io.except(strings(ev[1]));
+            op.emit(ev[2].as_string(), ev[3]);
+            ev.ack();
+        });
+        // ("server-ack", event, timeoutMs, ...args) → the server emits with an ack and reports what came back.
+        socket.on("server-ack", [&socket](Event& ev) {
+            Args rest(ev.args().begin() + 2, ev.args().end());
+            auto ack = ev.args().size() ? std::make_shared<Event>(ev) : nullptr;
+            socket.timeout(int(ev[1].as_int())).emit(ev[0].as_string(), rest,
+                [ack](const sio::Error& err, const Args& response) {
+                    Value result = Object{{"err", err ? Value(err.message) : Value()},
+                                          {"response", sio::Array(response.begin(), response.end())}};
+                    ack->ack(result);
+                });
+        });
+        // ("broadcast-ack", room, timeoutMs) → io.to(room).timeout(ms).emit("ask", cb(err, responses))
+        socket.on("broadcast-ack", [&](Event& ev) {
+            auto ack = std::make_shared<Event>(ev);
+            io.to(ev[0].as_string()).timeout(int(ev[1].as_int())).emit("ask", [ack](const sio::Error& err, const Args& responses) {
+                ack->ack(Object{{"err", err ? Value(err.message) : Value()},
+                                {"responses", sio::Array(responses.begin(), responses.end())}});
+            });
+        });
+        socket.on("fetch", [&](Event& ev) {
+            ev.ack(socket_ids(ev[0].is_null() ? io.fetchSockets() : io.in(strings(ev[0])).fetchSockets()));
+        });
+        socket.on("sockets-join", [&](Event& ev) { io.in(strings(ev[0])).socketsJoin(strings(ev[1])); ev.ack(); });
+        socket.on("sockets-leave", [&](Event& ev) { io.in(strings(ev[0])).socketsLeave(strings(ev[1])); ev.ack(); });
+        socket.on("disconnect-sockets", [&](Event& ev) { io.in(strings(ev[0])).disconnectSockets(ev[1].as_bool()); });
+        socket.on("disconnect-me", [&socket](Event& ev) { socket.disconnect(ev[0].as_bool()); });
+        socket.on("drop-transport", [&socket](Event&) { socket.conn().close(); });
+        socket.on("emit-reserved", [&socket](Event& ev) {
+            try {
+                socket.emit(ev[0].as_string());
+                ev.ack(Value());
+            } catch (const std::invalid_argument& e) {
+                ev.ack(e.what());
+            }
+        });
+        socket.on("data-set", [&socket](Event& ev) { socket.data()[ev[0].as_string()] = ev[1]; ev.ack(); });
+        socket.on("data-get", [&socket](Event& ev) { ev.ack(socket.data()[ev[0].as_string()]); });
+        socket.on("handshake", [&socket](Event& ev) {
+            auto& h = socket.handshake();
+            Object headers, query;
+            for (auto& kv : h.headers) headers[kv.first] = kv.second;
+            for (auto& kv : h.query) query[kv.first] = kv.second;
+            ev.ack(Object{{"headers", headers}, {"time", h.time}, {"address", h.address}, {"xdomain", h.xdomain},
+                          {"secure", h.secure}, {"issued", double(h.issued)}, {"url", h.url}, {"query", query},
+                          {"auth", h.auth}});
+        });
+        socket.on("disconnect-reason", [&](Event& ev) {
+            auto it = disconnect_reasons.find(ev[0].as_string());
+            auto rooms = rooms_when_disconnecting.find(ev[0].as_string());
+            ev.ack(it == disconnect_reasons.end() ? Value() : Value(it->second),
+                   rooms == rooms_when_disconnecting.end() ? Value() : rooms->second);
+        });
+        // once / off / onAny / offAny / onAnyOutgoing bookkeeping
+        auto counts = std::make_shared<std::map<std::string, int>>();
+        socket.once("ping-once", [counts](Event&) { (*counts)["once"]++; });
+        auto id = socket.on("ping-off", [counts](Event&) { (*counts)["off"]++; });
+        socket.on("remove-ping-off", [&socket, id](Event& ev) { socket.off("ping-off", id); ev.ack(); });
+        auto any_log = std::make_shared<sio::Array>();
+        auto any_id = socket.onAny([any_log](Event& ev) { any_log->push_back(ev.name()); });
+        socket.prependAny([any_log](Event& ev) { if (ev.name() == "prepend-check") any_log->push_back("first"); });
+        socket.on("off-any", [&socket, any_id](Event& ev) { socket.offAny(any_id); ev.ack(); });
+        auto outgoing_log = std::make_shared<sio::Array>();
+        socket.onAnyOutgoing([outgoing_log](Event& ev) { outgoing_log->push_back(ev.name()); });
+        socket.on("counts", [counts, any_log, outgoing_log](Event& ev) {
+            ev.ack(Object{{"once", (*counts)["once"]}, {"off", (*counts)["off"]}, {"any", *any_log},
+                          {"outgoing", *outgoing_log}});
+        });
+        socket.on("volatile", [&socket](Event& ev) { socket.volatile_().emit("volatile", ev[0]); ev.ack(); });
+        socket.on("binary-nested", [&socket](Event& ev) {
+            socket.emit("binary-nested", Object{{"deep", Object{{"buf", sio::Binary{std::string("\x00\x01\xff", 3)}}}},
+                                                {"list", sio::Array{sio::Binary{"ab"}, 1, "x"}}});
+            ev.ack(sio::Binary{"ack-bytes"});
+        });
+    });
+
+    io.of("/custom").use([](sio::Socket& socket, sio::Next next) {
+        if (!socket.handshake().auth.contains("user")) return next(sio::ConnectError{"user required", Value()});
+        next();
+    });
+    io.of("/custom").on_connection([&](sio::Socket& socket) {
+        common(socket);
+        socket.join("room1");
+        socket.on("rooms", [&socket](Event& ev) { ev.ack(string_list(socket.rooms())); });
+    });
+    io.of(std::regex("^/dyn-\\d+$")).on_connection([&](sio::Socket& socket) { common(socket); });
+    io.of("/refuse").use([](sio::Socket&, sio::Next next) {
+        next(sio::ConnectError{"refused", Object{{"reason", "test"}}});
+    });
+
+    int bound = io.start(host, port);
+    if (bound < 0) { std::cerr << "cannot listen on " << host << ":" << port << "\n"; return 1; }
+    std::cout << "listening on http://" << host << ":" << bound << io.options().path << std::endl;
+    std::thread stopper([&] {
+        int sig = 0;
+        sigwait(&signals, &sig);
+        io.close();
+    });
+    io.wait();
+    stopper.join();
+}

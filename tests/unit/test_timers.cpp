@@ -1,0 +1,187 @@
+// sio::detail::Timers: the one thread that runs every heartbeat and time-out.
+// Synchronisation is always a condition variable with a bounded wait, never a bare sleep.
+#include "sioserver.hpp"
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <vector>
+
+using sio::detail::Timers;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// A set of events the test waits for. Declare it before the Timers so that the timer thread is stopped first.
+struct Events {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<int> fired;
+
+    void add(int what) {
+        {
+            std::lock_guard<std::mutex> lk(mu);
+            fired.push_back(what);
+        }
+        cv.notify_all();
+    }
+    // Waits (at most `limit`) until `count` events have fired; false on time-out.
+    bool wait_count(size_t count, std::chrono::milliseconds limit = 5000ms) {
+        std::unique_lock<std::mutex> lk(mu);
+        return cv.wait_for(lk, limit, [&] { return fired.size() >= count; });
+    }
+    bool wait_for_event(int what, std::chrono::milliseconds limit = 5000ms) {
+        std::unique_lock<std::mutex> lk(mu);
+        return cv.wait_for(lk, limit, [&] { return std::find(fired.begin(), fired.end(), what) != fired.end(); });
+    }
+    std::vector<int> snapshot() {
+        std::lock_guard<std::mutex> lk(mu);
+        return fired;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("timers: a callback fires after (not before) its delay") {
+    Events ev;
+    Timers timers;
+    auto start = Clock::now();
+    Clock::time_point fired_at{};
+    timers.after(50, [&] {
+        fired_at = Clock::now();  // written before add(), read after wait_count(): ordered by the mutex
+        ev.add(1);
+    });
+    REQUIRE(ev.wait_count(1));
+    CHECK(fired_at - start >= 50ms);
+    CHECK(timers.pending() == 0u);
+}
+
+TEST_CASE("timers: a zero delay fires promptly") {
+    Events ev;
+    Timers timers;
+    timers.after(0, [&] { ev.add(7); });
+    REQUIRE(ev.wait_count(1));
+    CHECK(ev.snapshot() == std::vector<int>{7});
+}
+
+TEST_CASE("timers: cancel before firing prevents the callback (a later sentinel proves it would have fired)") {
+    Events ev;
+    Timers timers;
+    auto cancelled = timers.after(30, [&] { ev.add(1); });
+    timers.cancel(cancelled);
+    timers.after(60, [&] { ev.add(2); });  // the sentinel: scheduled after the cancelled one, due later
+    REQUIRE(ev.wait_for_event(2));
+    CHECK(ev.snapshot() == std::vector<int>{2});
+}
+
+TEST_CASE("timers: cancel of an unknown, zero or already fired id is harmless") {
+    Events ev;
+    Timers timers;
+    auto first = timers.after(1, [&] { ev.add(1); });
+    REQUIRE(ev.wait_count(1));
+    timers.cancel(first);  // already fired
+    timers.cancel(0);
+    timers.cancel(123456);
+    timers.after(1, [&] { ev.add(2); });
+    REQUIRE(ev.wait_count(2));
+    CHECK(ev.snapshot() == (std::vector<int>{1, 2}));
+}
+
+TEST_CASE("timers: pending() counts scheduled timers and cancel() removes exactly one") {
+    Events ev;
+    Timers timers;
+    auto a = timers.after(60000, [&] { ev.add(1); });
+    auto b = timers.after(60000, [&] { ev.add(2); });
+    CHECK(a != b);
+    CHECK(timers.pending() == 2u);
+    timers.cancel(a);
+    CHECK(timers.pending() == 1u);
+    timers.cancel(a);
+    CHECK(timers.pending() == 1u);
+    timers.stop();  // does not wait a minute for b
+    CHECK(timers.pending() == 0u);
+    CHECK(ev.snapshot().empty());
+}
+
+TEST_CASE("timers: callbacks fire in time order, not in the order they were scheduled") {
+    Events ev;
+    Timers timers;
+    timers.after(90, [&] { ev.add(3); });
+    timers.after(30, [&] { ev.add(1); });
+    timers.after(60, [&] { ev.add(2); });
+    REQUIRE(ev.wait_count(3));
+    CHECK(ev.snapshot() == (std::vector<int>{1, 2, 3}));
+}
+
+TEST_CASE("timers: a callback may schedule another timer") {
+    Events ev;
+    Timers timers;
+    timers.after(5, [&] {
+        ev.add(1);
+        timers.after(5, [&] { ev.add(2); });
+    });
+    REQUIRE(ev.wait_count(2));
+    CHECK(ev.snapshot() == (std::vector<int>{1, 2}));
+}
+
+TEST_CASE("timers: a callback may cancel a later timer") {
+    Events ev;
+    Timers timers;
+    Timers::Id victim = timers.after(40, [&] { ev.add(2); });
+    timers.after(10, [&] {
+        timers.cancel(victim);
+        ev.add(1);
+    });
+    timers.after(80, [&] { ev.add(3); });  // sentinel, due after the victim would have fired
+    REQUIRE(ev.wait_for_event(3));
+    CHECK(ev.snapshot() == (std::vector<int>{1, 3}));
+}
+
+TEST_CASE("timers: stop() joins the thread, waiting for a running callback to finish") {
+    Events ev;
+    std::atomic<bool> finished{false};
+    Timers timers;
+    timers.after(0, [&] {
+        ev.add(1);  // tells the test the callback is running
+        std::unique_lock<std::mutex> lk(ev.mu);
+        // Keeps running for a while; the bounded wait is the callback's own duration, not a test synchronisation.
+        ev.cv.wait_for(lk, 100ms, [] { return false; });
+        finished = true;
+    });
+    REQUIRE(ev.wait_count(1));
+    timers.stop();
+    CHECK(finished.load());  // stop() returned only after the callback (and the thread) ended
+    timers.stop();           // a second stop is harmless
+}
+
+TEST_CASE("timers: stop() drops pending callbacks; they never run") {
+    Events ev;
+    std::atomic<int> ran{0};
+    {
+        Timers timers;
+        timers.after(30, [&] { ++ran; });
+        timers.after(60, [&] { ++ran; });
+        timers.stop();
+        CHECK(timers.pending() == 0u);
+    }
+    // The timer thread is gone, so nothing can run later; a fresh Timers proves time has passed beyond both delays.
+    Timers later;
+    later.after(100, [&] { ev.add(1); });
+    REQUIRE(ev.wait_count(1));
+    CHECK(ran.load() == 0);
+}
+
+TEST_CASE("timers: stop() called from inside a callback does not deadlock") {
+    Events ev;
+    Timers timers;
+    timers.after(0, [&] {
+        timers.stop();
+        ev.add(1);
+    });
+    REQUIRE(ev.wait_count(1));
+    // The destructor then joins from this thread.
+}
