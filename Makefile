@@ -10,7 +10,7 @@ DEB_PACKAGES = g++ make pkg-config libcpp-httplib-dev picojson-dev doctest-dev
 HEADER = sioserver.hpp
 
 .PHONY: all run test unit interop deps clean
-all: $(BUILD)/engine_echo $(BUILD)/unit_tests
+all: $(BUILD)/engine_echo $(BUILD)/sio_test_server $(BUILD)/unit_tests
 
 # ---- set-up: Debian packages (apt-get as root, otherwise the exact command to run) and npm packages (lockfile)
 $(BUILD)/.deps: Makefile
@@ -38,6 +38,9 @@ deps: $(BUILD)/.deps node_modules/.package-lock.json
 $(BUILD)/engine_echo: examples/engine_echo.cpp $(HEADER) | $(BUILD)/.deps
 	$(CXX) $(CXXFLAGS) -o $@ $< $(LDLIBS)
 
+$(BUILD)/sio_test_server: tests/servers/sio_test_server.cpp $(HEADER) | $(BUILD)/.deps
+	$(CXX) $(CXXFLAGS) -o $@ $< $(LDLIBS)
+
 UNIT_SOURCES = $(wildcard tests/unit/*.cpp)
 $(BUILD)/unit_tests: $(UNIT_SOURCES) $(HEADER) | $(BUILD)/.deps
 	$(CXX) $(CXXFLAGS) -I. -o $@ $(UNIT_SOURCES) $(LDLIBS)
@@ -52,7 +55,7 @@ test: unit interop
 unit: $(BUILD)/unit_tests
 	./$(BUILD)/unit_tests
 
-interop: $(BUILD)/engine_echo node_modules/.package-lock.json
+interop: $(BUILD)/engine_echo $(BUILD)/sio_test_server node_modules/.package-lock.json
 	node --test --test-concurrency=2 tests/interop/
 
 clean:
