@@ -10,7 +10,8 @@ DEB_PACKAGES = g++ make pkg-config libcpp-httplib-dev picojson-dev doctest-dev
 HEADER = sioserver.hpp
 
 .PHONY: all run test unit interop deps clean
-all: $(BUILD)/engine_echo $(BUILD)/sio_test_server $(BUILD)/unit_tests
+EXAMPLE  ?= chat
+all: $(BUILD)/chat $(BUILD)/engine_echo $(BUILD)/sio_test_server $(BUILD)/unit_tests
 
 # ---- set-up: Debian packages (apt-get as root, otherwise the exact command to run) and npm packages (lockfile)
 $(BUILD)/.deps: Makefile
@@ -38,6 +39,9 @@ deps: $(BUILD)/.deps node_modules/.package-lock.json
 $(BUILD)/engine_echo: examples/engine_echo.cpp $(HEADER) | $(BUILD)/.deps
 	$(CXX) $(CXXFLAGS) -o $@ $< $(LDLIBS)
 
+$(BUILD)/chat: examples/chat/chat.cpp $(HEADER) | $(BUILD)/.deps
+	$(CXX) $(CXXFLAGS) -o $@ $< $(LDLIBS)
+
 $(BUILD)/sio_test_server: tests/servers/sio_test_server.cpp $(HEADER) | $(BUILD)/.deps
 	$(CXX) $(CXXFLAGS) -o $@ $< $(LDLIBS)
 
@@ -46,9 +50,10 @@ $(BUILD)/unit_tests: $(UNIT_SOURCES) $(HEADER) | $(BUILD)/.deps
 	$(CXX) $(CXXFLAGS) -I. -o $@ $(UNIT_SOURCES) $(LDLIBS)
 
 # ---- the two commands of the README
-run: $(BUILD)/engine_echo
-	@echo "Engine.IO echo server: http://localhost:$(PORT)/engine.io/  (Ctrl-C stops it)"
-	./$(BUILD)/engine_echo --port $(PORT)
+# make run [EXAMPLE=chat|chatroom] [PORT=3000]
+run: $(BUILD)/$(EXAMPLE) node_modules/.package-lock.json
+	@echo "starting examples/$(EXAMPLE): open http://localhost:$(PORT) in two browser tabs (Ctrl-C stops it)"
+	PORT=$(PORT) ./$(BUILD)/$(EXAMPLE)
 
 test: unit interop
 

@@ -1,15 +1,16 @@
 // sioserver.hpp — a single-header Socket.IO / Engine.IO server for C++17.
 //
-// WHAT   An Engine.IO v4 server (HTTP long-polling, WebSocket, the upgrade between them, heartbeats) that the
-//        official clients talk to as if it were Node's `engine.io` 6.x. The Socket.IO v5 layer builds on it.
+// WHAT   A Socket.IO v5 server (namespaces, events, acks, binary, rooms, broadcasting, middleware) on an Engine.IO
+//        v4 server (HTTP long-polling, WebSocket, the upgrade between them, heartbeats) that the official clients
+//        talk to as if it were Node's `socket.io` 4.8 / `engine.io` 6.x.
 // USE    #include "sioserver.hpp" in one or many translation units (everything is inline).
 //        g++ -std=c++17 -O2 app.cpp $(pkg-config --cflags --libs cpp-httplib) -pthread
 // NEEDS  cpp-httplib (Debian's libcpp-httplib-dev 0.11.4 is enough: this header brings its own WebSocket
 //        support and its own thread-per-connection task queue), picojson, POSIX sockets, Linux (eventfd).
 // READ   The file is a guided tour, top to bottom; each layer uses only the ones above it:
 //          1. public types and options            4. the Engine.IO session (eio::Socket) and eio::Server core
-//          2. wire codecs (pure, no I/O)          5. Socket.IO (namespaces, sockets, rooms) — see below
-//          3. transports (polling, WebSocket)     6. server and HTTP glue (cpp-httplib, threads, CORS)
+//          2. wire codecs (pure, no I/O)          5. Socket.IO (namespaces, sockets, rooms, acks, sio::Server)
+//          3. transports (polling, WebSocket)     6. server and HTTP glue (cpp-httplib, threads, CORS, bundle)
 // DEBUG  Run any program built with it as `SIO_DEBUG=1 ./app` to print every packet in and out on stderr.
 // KNOBS  #define before including (defaults in brackets):
 //          SIOSERVER_THREAD_STACK_SIZE   stack of each connection thread in bytes [524288]
@@ -28,6 +29,7 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -110,6 +112,10 @@ inline constexpr const char* ServerShuttingDown = "server shutting down";
 struct Options : EngineOptions {
     Options() { path = "/socket.io/"; }
     int connectTimeout = 45000;  // ms a new connection has to join a namespace before it is closed
+    // Serve the browser client at <path>socket.io.js (and .min.js, .js.map), as the reference server does. The
+    // files come from the socket.io-client npm package; `clientDir` is its dist/ folder.
+    bool serveClient = true;
+    std::string clientDir = "node_modules/socket.io-client/dist";
 };
 
 // Socket.IO's disconnect reasons add these to the Engine.IO close reasons above.
@@ -3025,7 +3031,72 @@ inline void apply_cors(const CorsOptions& cors, const httplib::Request& req, htt
     if (cors.maxAge >= 0) res.set_header("Access-Control-Max-Age", std::to_string(cors.maxAge));
 }
 
-// ---- 6b. One thread per connection --------------------------------------------------------------------------------------
+// ---- 6b. The browser client bundle (serveClient) ----------------------------------------------------------------------
+// <path>socket.io.js and <path>socket.io.min.js answer with the minified bundle, and their .map with its source map,
+// read once from `clientDir`. Only these names are served, so no request can walk out of that folder.
+class ClientBundle {
+public:
+    ClientBundle(std::string dir, std::string path) : dir_(std::move(dir)), path_(std::move(path)) {}
+
+    // True when the request was for the bundle (and `res` holds the answer).
+    bool serve(const httplib::Request& req, httplib::Response& res) {
+        if (req.method != "GET" && req.method != "HEAD") return false;
+        if (req.path.compare(0, path_.size(), path_) != 0) return false;
+        const std::string name = req.path.substr(path_.size());
+        const char* file = name == "socket.io.js" || name == "socket.io.min.js" ? "socket.io.min.js"
+                           : name == "socket.io.js.map" || name == "socket.io.min.js.map" ? "socket.io.min.js.map"
+                           : nullptr;
+        if (!file) return false;
+        const File& f = load(file);
+        if (f.missing) {
+            res.status = 404;
+            res.set_content("socket.io client bundle not found: " + dir_ + "/" + file +
+                            " (install the socket.io-client npm package, or set Options::clientDir)\n", "text/plain");
+            return true;
+        }
+        res.set_header("ETag", f.etag);
+        res.set_header("Cache-Control", "public, max-age=0");
+        if (req.get_header_value("If-None-Match") == f.etag) {
+            res.status = 304;
+            return true;
+        }
+        res.set_content(f.content, std::strstr(file, ".map") ? "application/json" : "application/javascript; charset=utf-8");
+        return true;
+    }
+
+private:
+    struct File {
+        bool loaded = false, missing = true;
+        std::string content, etag;
+    };
+
+    const File& load(const std::string& name) {
+        std::lock_guard<std::mutex> lk(mu_);
+        File& f = files_[name];
+        if (f.loaded) return f;
+        f.loaded = true;
+        std::ifstream in(dir_ + "/" + name, std::ios::binary);
+        if (!in) {
+            std::fprintf(stderr, "[sio] cannot serve the client bundle: %s/%s is missing (run `npm ci`, or set "
+                                 "Options::clientDir, or serveClient = false)\n", dir_.c_str(), name.c_str());
+            return f;
+        }
+        f.content.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+        f.missing = false;
+        // A strong validator from the bytes themselves: the first 8 bytes of their SHA-1, in hex.
+        std::string digest = sha1(f.content);
+        char hex[17];
+        for (int i = 0; i < 8; ++i) std::snprintf(hex + i * 2, 3, "%02x", uint8_t(digest[i]));
+        f.etag = "\"" + std::string(hex) + "\"";
+        return f;
+    }
+
+    std::string dir_, path_;
+    std::mutex mu_;
+    std::map<std::string, File> files_;
+};
+
+// ---- 6c. One thread per connection --------------------------------------------------------------------------------------
 // httplib's own pool has a few threads, and a long-poll GET or a WebSocket holds its thread for as long as it lives,
 // so each accepted connection gets a thread of its own (with a smaller stack than the 8 MB default). Finished
 // threads are joined by the next enqueue and by shutdown(), so none is left behind.
@@ -3091,14 +3162,14 @@ private:
     std::vector<pthread_t> finished_;
 };
 
-// ---- 6c. The connection: an httplib::Stream of our own ------------------------------------------------------------------
+// ---- 6d. The connection: an httplib::Stream of our own ------------------------------------------------------------------
 // THE SEAM WITH CPP-HTTPLIB. Debian's httplib 0.11.4 has no WebSocket support, so HttpServer overrides its (private,
 // virtual) process_and_close_socket() and drives the keep-alive loop itself with this stream, calling the protected
 // process_request(). The Engine.IO pre-routing handler reaches the stream through a thread-local pointer: it reads
 // POST bodies itself (so it can refuse one that is too big before reading it), and for a WebSocket upgrade it
 // writes the 101 and marks the stream taken over — httplib's own response is then swallowed, and once
 // process_request() returns the same thread runs the WebSocket on the same fd. Moving to an httplib with native
-// WebSocket support touches only 6c and 6d.
+// WebSocket support touches only 6d and 6e.
 class ConnStream final : public httplib::Stream, public eio::HttpExchange {
 public:
     ConnStream(int fd, int stop_fd, int read_timeout_ms, int write_timeout_ms)
@@ -3231,7 +3302,7 @@ private:
     bool close_after_ = false;
 };
 
-// ---- 6d. The HTTP server: httplib with the Engine.IO path routed to the engine -----------------------------------------
+// ---- 6e. The HTTP server: httplib with the Engine.IO path routed to the engine -----------------------------------------
 class HttpServer : public httplib::Server {
 public:
     explicit HttpServer(eio::Engine& engine) : engine_(engine) {
@@ -3240,6 +3311,7 @@ public:
         set_tcp_nodelay(true);
         set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
             if (!engine_.handles_path(req.path)) return HandlerResponse::Unhandled;
+            if (bundle_ && bundle_->serve(req, res)) return HandlerResponse::Handled;
             apply_cors(engine_.options().cors, req, res);
             ConnStream* conn = current();
             if (!conn) {
@@ -3262,6 +3334,7 @@ public:
     void widen_backlog() { ::listen(svr_sock_, 1024); }
 
     size_t open_connections() const { return connections_; }
+    void serve_client(const std::string& dir) { bundle_ = std::make_unique<ClientBundle>(dir, engine_.options().path); }
 
 private:
     static ConnStream*& current() {
@@ -3305,6 +3378,7 @@ private:
     }
 
     eio::Engine& engine_;
+    std::unique_ptr<ClientBundle> bundle_;
     std::atomic<size_t> connections_{0};
 };
 
@@ -3395,10 +3469,11 @@ private:
 
 }  // namespace eio
 
-// ---- 6e. sio::Server's HTTP side -----------------------------------------------------------------------------------------
+// ---- 6f. sio::Server's HTTP side -----------------------------------------------------------------------------------------
 inline Server::Server(Options options)
     : options_(std::move(options)), engine_(std::make_unique<eio::Engine>(options_)), sockets(create_main(*this)),
       http_(std::make_unique<detail::HttpServer>(*engine_)), listener_(std::make_unique<detail::Listener>(*http_)) {
+    if (options_.serveClient) http_->serve_client(options_.clientDir);
     engine_->on_connection([this](const eio::SocketPtr& conn) {
         auto client = std::make_shared<Client>(*this, conn);
         {
