@@ -6,16 +6,27 @@ LDLIBS    = $(HTTPLIB) -pthread
 BUILD     = build
 PORT     ?= 3000
 
-DEB_PACKAGES = g++ make pkg-config libcpp-httplib-dev picojson-dev doctest-dev
+DEB_PACKAGES  = g++ make pkg-config libcpp-httplib-dev picojson-dev doctest-dev
+TEST_PACKAGES = chromium
 HEADER = sioserver.hpp
 
-.PHONY: all run test unit interop deps clean
+.PHONY: all run test unit interop browser deps clean
 EXAMPLE  ?= chat
 all: $(BUILD)/chat $(BUILD)/engine_echo $(BUILD)/sio_test_server $(BUILD)/unit_tests
 
 # ---- set-up: Debian packages (apt-get as root, otherwise the exact command to run) and npm packages (lockfile)
 $(BUILD)/.deps: Makefile
-	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@$(call install_missing,$(DEB_PACKAGES))
+	@mkdir -p $(BUILD) && touch $@
+
+# The browser tests drive Debian's Chromium (never a browser downloaded by a test tool).
+$(BUILD)/.test-deps: Makefile | $(BUILD)/.deps
+	@$(call install_missing,$(TEST_PACKAGES))
+	@touch $@
+
+# install_missing(packages): apt-get install what dpkg does not have (as root), or print the command to run.
+define install_missing
+	missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
 	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
@@ -27,7 +38,7 @@ $(BUILD)/.deps: Makefile
 	    echo "missing Debian packages. Run:  sudo apt-get install -y$$missing"; exit 1; \
 	  fi; \
 	fi
-	@mkdir -p $(BUILD) && touch $@
+endef
 
 node_modules/.package-lock.json: package-lock.json | $(BUILD)/.deps
 	npm ci --no-audit --no-fund
@@ -55,13 +66,16 @@ run: $(BUILD)/$(EXAMPLE) node_modules/.package-lock.json
 	@echo "starting examples/$(EXAMPLE): open http://localhost:$(PORT) in two browser tabs (Ctrl-C stops it)"
 	PORT=$(PORT) ./$(BUILD)/$(EXAMPLE)
 
-test: unit interop
+test: unit interop browser
 
 unit: $(BUILD)/unit_tests
 	./$(BUILD)/unit_tests
 
 interop: $(BUILD)/engine_echo $(BUILD)/sio_test_server node_modules/.package-lock.json
 	node --test --test-concurrency=2 tests/interop/
+
+browser: $(BUILD)/chat $(BUILD)/.test-deps node_modules/.package-lock.json
+	node --test --test-concurrency=1 tests/browser/
 
 clean:
 	rm -rf $(BUILD)
