@@ -1879,6 +1879,15 @@ struct ConnectError {
     Value data;
 };
 
+// One room or several: to("room"), to(name), to({"a", "b"}), to(vector_of_names).
+struct Rooms {
+    std::vector<std::string> names;
+    Rooms(const char* room) : names{room} {}
+    Rooms(std::string room) : names{std::move(room)} {}
+    Rooms(std::initializer_list<std::string> rooms) : names(rooms) {}
+    Rooms(std::vector<std::string> rooms) : names(std::move(rooms)) {}
+};
+
 // The `next` of a middleware: next() lets the connection go on, next(ConnectError{...}) refuses it.
 class Next {
 public:
@@ -2068,12 +2077,9 @@ public:
                                Flags flags = {})
         : nsp_(&nsp), rooms_(std::move(rooms)), except_(std::move(except)), flags_(flags) {}
 
-    BroadcastOperator to(const std::string& room) const { return with_rooms({room}, true); }
-    BroadcastOperator to(const std::vector<std::string>& rooms) const { return with_rooms(rooms, true); }
-    BroadcastOperator in(const std::string& room) const { return to(room); }
-    BroadcastOperator in(const std::vector<std::string>& rooms) const { return to(rooms); }
-    BroadcastOperator except(const std::string& room) const { return with_rooms({room}, false); }
-    BroadcastOperator except(const std::vector<std::string>& rooms) const { return with_rooms(rooms, false); }
+    BroadcastOperator to(const Rooms& rooms) const { return with_rooms(rooms.names, true); }
+    BroadcastOperator in(const Rooms& rooms) const { return to(rooms); }
+    BroadcastOperator except(const Rooms& rooms) const { return with_rooms(rooms.names, false); }
     BroadcastOperator timeout(int ms) const { auto b = *this; b.flags_.timeout = ms; return b; }
     BroadcastOperator volatile_() const { auto b = *this; b.flags_.volatile_ = true; return b; }
     BroadcastOperator local() const { auto b = *this; b.flags_.local = true; return b; }  // one server: all local
@@ -2090,10 +2096,8 @@ public:
     inline bool emit_args(const std::string& event, const Args& args, AckCallback ack = nullptr) const;
 
     inline std::vector<SocketPtr> fetchSockets() const;
-    inline void socketsJoin(const std::vector<std::string>& rooms) const;
-    void socketsJoin(const std::string& room) const { socketsJoin(std::vector<std::string>{room}); }
-    inline void socketsLeave(const std::vector<std::string>& rooms) const;
-    void socketsLeave(const std::string& room) const { socketsLeave(std::vector<std::string>{room}); }
+    inline void socketsJoin(const Rooms& rooms) const;
+    inline void socketsLeave(const Rooms& rooms) const;
     inline void disconnectSockets(bool close = false) const;
 
 private:
@@ -2179,14 +2183,11 @@ public:
                           bool volatile_ = false);
 
     // ---- rooms and broadcasting (the sender itself left out)
-    inline BroadcastOperator to(const std::string& room);
-    inline BroadcastOperator to(const std::vector<std::string>& rooms);
-    BroadcastOperator in(const std::string& room) { return to(room); }
-    BroadcastOperator in(const std::vector<std::string>& rooms) { return to(rooms); }
-    inline BroadcastOperator except(const std::string& room);
+    inline BroadcastOperator to(const Rooms& rooms);
+    BroadcastOperator in(const Rooms& rooms) { return to(rooms); }
+    inline BroadcastOperator except(const Rooms& rooms);
     inline BroadcastOperator broadcast();  // socket.broadcast in JavaScript
-    inline void join(const std::string& room);
-    inline void join(const std::vector<std::string>& rooms);
+    inline void join(const Rooms& rooms);
     inline void leave(const std::string& room);
 
     // Disconnects from this namespace ("server namespace disconnect"); with close, ends the whole connection.
@@ -2267,12 +2268,9 @@ public:
         middlewares_.push_back(std::move(m));
     }
 
-    BroadcastOperator to(const std::string& room) { return BroadcastOperator(*this).to(room); }
-    BroadcastOperator to(const std::vector<std::string>& rooms) { return BroadcastOperator(*this).to(rooms); }
-    BroadcastOperator in(const std::string& room) { return to(room); }
-    BroadcastOperator in(const std::vector<std::string>& rooms) { return to(rooms); }
-    BroadcastOperator except(const std::string& room) { return BroadcastOperator(*this).except(room); }
-    BroadcastOperator except(const std::vector<std::string>& rooms) { return BroadcastOperator(*this).except(rooms); }
+    BroadcastOperator to(const Rooms& rooms) { return BroadcastOperator(*this).to(rooms); }
+    BroadcastOperator in(const Rooms& rooms) { return to(rooms); }
+    BroadcastOperator except(const Rooms& rooms) { return BroadcastOperator(*this).except(rooms); }
     BroadcastOperator timeout(int ms) { return BroadcastOperator(*this).timeout(ms); }
     BroadcastOperator volatile_() { return BroadcastOperator(*this).volatile_(); }
     BroadcastOperator local() { return BroadcastOperator(*this).local(); }
@@ -2288,10 +2286,8 @@ public:
         return sockets_;
     }
     std::vector<SocketPtr> fetchSockets() { return BroadcastOperator(*this).fetchSockets(); }
-    void socketsJoin(const std::string& room) { BroadcastOperator(*this).socketsJoin(room); }
-    void socketsJoin(const std::vector<std::string>& rooms) { BroadcastOperator(*this).socketsJoin(rooms); }
-    void socketsLeave(const std::string& room) { BroadcastOperator(*this).socketsLeave(room); }
-    void socketsLeave(const std::vector<std::string>& rooms) { BroadcastOperator(*this).socketsLeave(rooms); }
+    void socketsJoin(const Rooms& rooms) { BroadcastOperator(*this).socketsJoin(rooms); }
+    void socketsLeave(const Rooms& rooms) { BroadcastOperator(*this).socketsLeave(rooms); }
     void disconnectSockets(bool close = false) { BroadcastOperator(*this).disconnectSockets(close); }
 
     // ---- used by the Client and the Server
@@ -2441,21 +2437,16 @@ public:
     void use(Middleware m) { sockets.use(std::move(m)); }
     template <class... A>
     bool emit(const std::string& event, A&&... values) { return sockets.emit(event, std::forward<A>(values)...); }
-    BroadcastOperator to(const std::string& room) { return sockets.to(room); }
-    BroadcastOperator to(const std::vector<std::string>& rooms) { return sockets.to(rooms); }
-    BroadcastOperator in(const std::string& room) { return sockets.to(room); }
-    BroadcastOperator in(const std::vector<std::string>& rooms) { return sockets.to(rooms); }
-    BroadcastOperator except(const std::string& room) { return sockets.except(room); }
-    BroadcastOperator except(const std::vector<std::string>& rooms) { return sockets.except(rooms); }
+    BroadcastOperator to(const Rooms& rooms) { return sockets.to(rooms); }
+    BroadcastOperator in(const Rooms& rooms) { return sockets.to(rooms); }
+    BroadcastOperator except(const Rooms& rooms) { return sockets.except(rooms); }
     BroadcastOperator timeout(int ms) { return sockets.timeout(ms); }
     BroadcastOperator volatile_() { return sockets.volatile_(); }
     BroadcastOperator local() { return sockets.local(); }
     BroadcastOperator compress(bool on) { return sockets.compress(on); }
     std::vector<SocketPtr> fetchSockets() { return sockets.fetchSockets(); }
-    void socketsJoin(const std::string& room) { sockets.socketsJoin(room); }
-    void socketsJoin(const std::vector<std::string>& rooms) { sockets.socketsJoin(rooms); }
-    void socketsLeave(const std::string& room) { sockets.socketsLeave(room); }
-    void socketsLeave(const std::vector<std::string>& rooms) { sockets.socketsLeave(rooms); }
+    void socketsJoin(const Rooms& rooms) { sockets.socketsJoin(rooms); }
+    void socketsLeave(const Rooms& rooms) { sockets.socketsLeave(rooms); }
     void disconnectSockets(bool close = false) { sockets.disconnectSockets(close); }
 
     // ---- HTTP and life cycle (layer 6)
@@ -2593,12 +2584,12 @@ inline bool BroadcastOperator::emit_args(const std::string& event, const Args& a
 inline std::vector<SocketPtr> BroadcastOperator::fetchSockets() const {
     return nsp_->server().adapter().select(nsp_->name(), rooms_, except_);
 }
-inline void BroadcastOperator::socketsJoin(const std::vector<std::string>& rooms) const {
+inline void BroadcastOperator::socketsJoin(const Rooms& rooms) const {
     for (auto& s : fetchSockets()) s->join(rooms);
 }
-inline void BroadcastOperator::socketsLeave(const std::vector<std::string>& rooms) const {
+inline void BroadcastOperator::socketsLeave(const Rooms& rooms) const {
     for (auto& s : fetchSockets())
-        for (auto& room : rooms) s->leave(room);
+        for (auto& room : rooms.names) s->leave(room);
 }
 inline void BroadcastOperator::disconnectSockets(bool close) const {
     for (auto& s : fetchSockets()) s->disconnect(close);
@@ -2614,15 +2605,13 @@ inline eio::Socket& Socket::conn() const {
 
 inline std::set<std::string> Socket::rooms() const { return nsp_.server().adapter().socket_rooms(nsp_.name(), id_); }
 
-inline BroadcastOperator Socket::to(const std::string& room) { return broadcast().to(room); }
-inline BroadcastOperator Socket::to(const std::vector<std::string>& rooms) { return broadcast().to(rooms); }
-inline BroadcastOperator Socket::except(const std::string& room) { return broadcast().except(room); }
+inline BroadcastOperator Socket::to(const Rooms& rooms) { return broadcast().to(rooms); }
+inline BroadcastOperator Socket::except(const Rooms& rooms) { return broadcast().except(rooms); }
 inline BroadcastOperator Socket::broadcast() { return BroadcastOperator(nsp_, {}, {id_}); }
 
-inline void Socket::join(const std::string& room) { join(std::vector<std::string>{room}); }
-inline void Socket::join(const std::vector<std::string>& rooms) {
+inline void Socket::join(const Rooms& rooms) {
     if (!connected_) return;
-    nsp_.server().adapter().add_all(nsp_.name(), shared_from_this(), rooms);
+    nsp_.server().adapter().add_all(nsp_.name(), shared_from_this(), rooms.names);
 }
 inline void Socket::leave(const std::string& room) { nsp_.server().adapter().del(nsp_.name(), id_, room); }
 
