@@ -1552,10 +1552,12 @@ inline void Socket::handle_poll(httplib::Response& res) {
     queue_.clear();
     queued_bytes_ = 0;
     poll_pending_ = false;
-    bool finish_closing = state_ == ReadyState::Closing;
-    if (state_ != ReadyState::Open) out.push_back(make_outgoing(PacketType::Close));
+    // Closing: this GET drains the queue, and the close packet goes alone in the next one (as the reference does:
+    // the client handles what it got, e.g. a Socket.IO DISCONNECT, before it learns that the transport is gone).
+    bool finish_closing = state_ == ReadyState::Closing && out.empty();
+    if (state_ == ReadyState::Closed || finish_closing) out.push_back(make_outgoing(PacketType::Close));
     else if (out.empty()) out.push_back(make_outgoing(PacketType::Noop));  // releases the GET for an upgrade
-    bool closing = state_ != ReadyState::Open;
+    bool closing = state_ == ReadyState::Closed || finish_closing;
     lk.unlock();
     if (detail::trace_enabled() && closing) trace_packet("->", out.back()->packet, "polling");
     res.set_content(polling::encode_response(out), polling::kContentType);
@@ -1722,8 +1724,8 @@ inline void Socket::close() {
     {
         std::lock_guard<std::mutex> lk(mu_);
         if (state_ != ReadyState::Open) return;
-        if (!websocket_ && !queue_.empty() && !poll_pending_) {
-            // Let the next GET carry what is queued, then the close packet; don't wait forever for it.
+        if (!websocket_ && !queue_.empty()) {
+            // Let the next GETs carry what is queued, then the close packet; don't wait forever for them.
             state_ = ReadyState::Closing;
             engine_.timers().cancel(ping_timer_);
             engine_.timers().cancel(ping_timeout_timer_);
@@ -1731,6 +1733,7 @@ inline void Socket::close() {
             closing_timer_ = engine_.timers().after(engine_.options().pingTimeout, [weak] {
                 if (auto self = weak.lock()) self->close_with(reason::ForcedClose);
             });
+            poll_cv_.notify_all();
             return;
         }
     }
@@ -2862,8 +2865,12 @@ inline void Client::start() {
     connect_timer_ = server_.engine().timers().after(server_.options().connectTimeout, [weak] {
         auto c = weak.lock();
         if (!c) return;
-        std::lock_guard<std::mutex> lk(c->mu_);
-        if (c->sockets_.empty()) c->conn_->close();
+        bool joined;
+        {
+            std::lock_guard<std::mutex> lk(c->mu_);
+            joined = !c->sockets_.empty();
+        }
+        if (!joined) c->conn_->close();  // not under mu_: closing calls back into on_close()
     });
 }
 
@@ -2904,7 +2911,10 @@ inline void Client::on_packet(packet::Packet& p) {
     default: break;
     }
     SocketPtr socket = socket_for(p.nsp);
-    if (!socket) return;  // not connected to that namespace: ignored, as the reference does
+    if (!socket) {  // a packet for a namespace it is not connected to: the reference closes the connection
+        if (detail::trace_enabled()) detail::trace(conn_->id(), "socket.io", "<-", "invalid state: closing");
+        return conn_->close();
+    }
     switch (p.type) {
     case packet::Type::Disconnect: socket->on_close(reason::ClientNamespaceDisconnect, ""); break;
     case packet::Type::Event: case packet::Type::BinaryEvent: socket->on_event(p); break;
@@ -2914,7 +2924,7 @@ inline void Client::on_packet(packet::Packet& p) {
 }
 
 inline void Client::connect(const std::string& name, const Value& auth) {
-    if (socket_for(name)) return;  // already connected there
+    if (socket_for(name)) return conn_->close();  // a second CONNECT: invalid state, as in the reference
     Namespace* nsp = server_.find_namespace(name, auth);
     if (!nsp) {
         packet::Packet p;

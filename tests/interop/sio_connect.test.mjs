@@ -8,7 +8,7 @@ import {
 describe('Socket.IO default transports (polling then upgrade)', () => {
   let srv;
   before(async () => { srv = await startSio(); });
-  after(() => srv.stop());
+  after(() => srv?.stop());
 
   test('connects over polling, upgrades to websocket and still exchanges events', async (t) => {
     const c = await connect(t, srv, { auth: { token: 'ok' } });
@@ -31,7 +31,7 @@ for (const transport of TRANSPORTS) {
   describe(`Socket.IO connection and namespaces (${transport})`, () => {
     let srv;
     before(async () => { srv = await startSio(); });
-    after(() => srv.stop());
+    after(() => srv?.stop());
 
     test('main namespace with auth: welcome matches the socket, handshake details', async (t) => {
       const auth = { token: 'good', n: 1, nested: { a: [1, 'b'] } };
@@ -171,7 +171,7 @@ for (const transport of TRANSPORTS) {
 for (const transport of TRANSPORTS) {
   test(`server process exits on SIGTERM while a ${transport} client is still connected`, async (t) => {
     const srv = await startSio();
-    t.after(() => srv.stop());
+    t.after(() => srv?.stop());
     const c = await connect(t, srv, { transport });
     assert.deepEqual(await c.ack('echo-ack', 1), [1]);
     const t0 = Date.now();

@@ -12,7 +12,7 @@ for (const transport of TRANSPORTS) {
   describe(`Socket.IO disconnections (${transport})`, () => {
     let srv;
     before(async () => { srv = await startSio(); });
-    after(() => srv.stop());
+    after(() => srv?.stop());
 
     test('client socket.disconnect() → "client namespace disconnect", rooms still known in "disconnecting"', async (t) => {
       const asker = await connect(t, srv, { transport, label: 'asker' });

@@ -30,7 +30,7 @@ for (const transport of TRANSPORTS) {
   describe(`Socket.IO reserved names and bad packets (${transport})`, () => {
     let srv;
     before(async () => { srv = await startSio(); });
-    after(() => srv.stop());
+    after(() => srv?.stop());
 
     async function assertHealthy(t, healthy, what) {
       assertAlive(srv);

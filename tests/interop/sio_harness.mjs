@@ -12,17 +12,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { io, Manager } from 'socket.io-client';
 import { Socket as EioSocket } from 'engine.io-client';
-import { withTimeout } from './harness.mjs';
 
-export { io, Manager, EioSocket, withTimeout };
+export { io, Manager, EioSocket };
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = path.resolve(here, '..', '..');
 const DEFAULT_SERVER = path.join(REPO_ROOT, 'build', 'sio_test_server');
 const SIO_SERVER = (process.env.SIO_SERVER || DEFAULT_SERVER).trim();
-
-/** True when the suite runs against the npm reference server. */
-export const IS_REFERENCE = SIO_SERVER.includes('ref_sio_server');
 
 /** Transports every feature is tested on. */
 export const TRANSPORTS = ['websocket', 'polling'];
@@ -176,6 +172,15 @@ export function assertAlive(srv) {
 
 // ---------------------------------------------------------------------------
 // Waiting helpers
+
+/** Reject with a clear message after `ms` unless `promise` settles first. */
+export function withTimeout(promise, ms, what = 'operation') {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timeout after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
 
 /** Poll `fn` (async) until it returns a truthy value; bounded by `ms`. Returns that value. */
 export async function eventually(fn, ms = T, what = 'condition', every = 20) {

@@ -26,7 +26,7 @@ for (const transport of TRANSPORTS) {
   describe(`Socket.IO rooms and broadcasts (${transport})`, () => {
     let srv;
     before(async () => { srv = await startSio(); });
-    after(() => srv.stop());
+    after(() => srv?.stop());
 
     test('join / leave / rooms acknowledgements', async (t) => {
       const c = await connect(t, srv, { transport });
@@ -127,7 +127,7 @@ for (const transport of TRANSPORTS) {
   describe(`Socket.IO server-side socket management (${transport})`, () => {
     let srv;
     before(async () => { srv = await startSio(); });
-    after(() => srv.stop());
+    after(() => srv?.stop());
 
     test('fetchSockets (all and by room), socketsJoin, socketsLeave', async (t) => {
       // the first test on a fresh server: the main namespace holds exactly these sockets
