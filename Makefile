@@ -10,7 +10,7 @@ DEB_PACKAGES  = g++ make pkg-config libcpp-httplib-dev picojson-dev doctest-dev
 TEST_PACKAGES = chromium
 HEADER = sioserver.hpp
 
-.PHONY: all run test unit interop browser deps clean
+.PHONY: all run test unit interop browser deps clean test-asan test-tsan
 EXAMPLE  ?= chat
 all: $(BUILD)/chat $(BUILD)/engine_echo $(BUILD)/sio_test_server $(BUILD)/unit_tests
 
@@ -76,6 +76,42 @@ interop: $(BUILD)/engine_echo $(BUILD)/sio_test_server node_modules/.package-loc
 
 browser: $(BUILD)/chat $(BUILD)/.test-deps node_modules/.package-lock.json
 	node --test --test-concurrency=1 tests/browser/
+
+# ---- sanitizers: the unit tests and the servers the interop tests drive, built instrumented; any report fails
+ASAN_FLAGS = -std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+TSAN_FLAGS = -std=c++17 -O1 -g -fsanitize=thread
+
+define sanitized_build
+$(BUILD)/$(1)/engine_echo: examples/engine_echo.cpp $(HEADER) | $(BUILD)/.deps
+	@mkdir -p $$(@D)
+	$(CXX) $(2) -o $$@ $$< $$(LDLIBS)
+$(BUILD)/$(1)/sio_test_server: tests/servers/sio_test_server.cpp $(HEADER) | $(BUILD)/.deps
+	@mkdir -p $$(@D)
+	$(CXX) $(2) -o $$@ $$< $$(LDLIBS)
+$(BUILD)/$(1)/unit_tests: $$(UNIT_SOURCES) $(HEADER) | $(BUILD)/.deps
+	@mkdir -p $$(@D)
+	$(CXX) $(2) -I. -o $$@ $$(UNIT_SOURCES) $$(LDLIBS)
+endef
+$(eval $(call sanitized_build,asan,$(ASAN_FLAGS)))
+$(eval $(call sanitized_build,tsan,$(TSAN_FLAGS)))
+
+# run_sanitized(kind, options): unit tests and interop tests against the instrumented servers; the reports are
+# written under build/<kind>/reports/ and any report fails the target.
+define run_sanitized
+	@rm -rf $(BUILD)/$(1)/reports && mkdir -p $(BUILD)/$(1)/reports
+	$(2) ./$(BUILD)/$(1)/unit_tests
+	$(2) ENGINE_ECHO=$(CURDIR)/$(BUILD)/$(1)/engine_echo SIO_SERVER=$(CURDIR)/$(BUILD)/$(1)/sio_test_server \
+	  node --test --test-concurrency=1 tests/interop/
+	@if ls $(BUILD)/$(1)/reports/* >/dev/null 2>&1; then cat $(BUILD)/$(1)/reports/*; \
+	  echo "$(1): sanitizer reports above"; exit 1; else echo "$(1): no sanitizer reports"; fi
+endef
+
+test-asan: $(BUILD)/asan/unit_tests $(BUILD)/asan/engine_echo $(BUILD)/asan/sio_test_server node_modules/.package-lock.json
+	$(call run_sanitized,asan,ASAN_OPTIONS=detect_leaks=1:log_path=$(CURDIR)/$(BUILD)/asan/reports/asan \
+	  UBSAN_OPTIONS=print_stacktrace=1:log_path=$(CURDIR)/$(BUILD)/asan/reports/ubsan)
+
+test-tsan: $(BUILD)/tsan/unit_tests $(BUILD)/tsan/engine_echo $(BUILD)/tsan/sio_test_server node_modules/.package-lock.json
+	$(call run_sanitized,tsan,TSAN_OPTIONS=second_deadlock_stack=1:log_path=$(CURDIR)/$(BUILD)/tsan/reports/tsan)
 
 clean:
 	rm -rf $(BUILD)

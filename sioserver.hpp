@@ -15,6 +15,7 @@
 // KNOBS  #define before including (defaults in brackets):
 //          SIOSERVER_THREAD_STACK_SIZE   stack of each connection thread in bytes [524288]
 //          SIOSERVER_KEEPALIVE_MAX_COUNT HTTP requests served on one keep-alive connection [1000]
+//          SIOSERVER_HEADERS_TIMEOUT_MS  time a client has to send a request's line and headers [10000]
 // LICENSE MIT. Copyright (c) 2026 the sioserver authors.
 #pragma once
 
@@ -35,6 +36,7 @@
 #include <memory>
 #include <mutex>
 #include <regex>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -60,6 +62,9 @@
 #endif
 #ifndef SIOSERVER_KEEPALIVE_MAX_COUNT
 #define SIOSERVER_KEEPALIVE_MAX_COUNT 1000
+#endif
+#ifndef SIOSERVER_HEADERS_TIMEOUT_MS
+#define SIOSERVER_HEADERS_TIMEOUT_MS 10000
 #endif
 
 namespace sio {
@@ -94,6 +99,9 @@ struct EngineOptions {
     AllowRequest allowRequest;  // called for each handshake (the request without a sid)
     // Not in the reference server: the most bytes waiting for a slow client before its session is closed.
     size_t maxBufferedBytes = 16u * 1024 * 1024;
+    // Not in the reference server: the most sessions at once (0: no limit); past it a handshake gets HTTP 503
+    // {"code":3,"message":"Too many connections"} and the sessions already open go on.
+    size_t maxConnections = 0;
     // User handlers run one at a time (like Node's event loop) unless this is false; see the README.
     bool serializeHandlers = true;
 };
@@ -775,6 +783,9 @@ inline bool valid_payload(const Packet& p) {
     return false;
 }
 
+// More buffers than this in one packet is refused (the reference sets no bound; memory here must have one).
+inline constexpr size_t kMaxAttachments = 1000;
+
 // Decodes the text part. For a binary type, `attachments` is how many binary messages follow, and the data keeps
 // its placeholders until reconstruct() gets them. Returns false (with `error`) for anything malformed.
 inline bool decode(std::string_view in, Packet& out, size_t& attachments, std::string& error) {
@@ -789,6 +800,7 @@ inline bool decode(std::string_view in, Packet& out, size_t& attachments, std::s
         while (i < in.size() && in[i] >= '0' && in[i] <= '9' && i - start < 9) ++i;
         if (i == start || i >= in.size() || in[i] != '-') return fail("illegal attachments");
         attachments = size_t(std::stoul(std::string(in.substr(start, i - start))));
+        if (attachments > kMaxAttachments) return fail("too many attachments");
         ++i;
     }
     if (i < in.size() && in[i] == '/') {
@@ -1724,8 +1736,9 @@ inline void Socket::close() {
     {
         std::lock_guard<std::mutex> lk(mu_);
         if (state_ != ReadyState::Open) return;
-        if (!websocket_ && !queue_.empty()) {
-            // Let the next GETs carry what is queued, then the close packet; don't wait forever for them.
+        if (!websocket_) {
+            // Polling: the next GETs carry what is queued, then the close packet (a client whose next GET found
+            // the session gone would see an error instead of a close); don't wait forever for them.
             state_ = ReadyState::Closing;
             engine_.timers().cancel(ping_timer_);
             engine_.timers().cancel(ping_timeout_timer_);
@@ -1846,6 +1859,11 @@ inline void Engine::handle(const httplib::Request& req, httplib::Response& res, 
     if (req.method != "GET") return abort_request(res, ErrorCode::BadHandshakeMethod);
     if (transport == "websocket" && !websocket_request) return abort_request(res, ErrorCode::BadRequest);
     if (stopping_) return abort_request(res, ErrorCode::BadRequest, "Server shutting down");
+    if (options_.maxConnections && clients_count() >= options_.maxConnections) {
+        abort_request(res, ErrorCode::BadRequest, "Too many connections");
+        res.status = 503;
+        return;
+    }
     if (options_.allowRequest) {
         std::string message;
         bool allowed = false;
@@ -2397,6 +2415,7 @@ private:
     packet::Packet pending_;
     size_t expected_attachments_ = 0;
     std::vector<std::string> attachments_;
+    size_t attachment_bytes_ = 0;  // a packet's attachments together may not exceed maxHttpBufferSize
 };
 
 namespace detail {
@@ -2877,6 +2896,9 @@ inline void Client::start() {
 inline void Client::on_message(const eio::Packet& m) {
     if (m.binary) {
         if (!reconstructing_) return parse_error("binary data with no pending packet");
+        attachment_bytes_ += m.data.size();
+        if (attachment_bytes_ > server_.options().maxHttpBufferSize)
+            return parse_error("attachments larger than maxHttpBufferSize");
         attachments_.push_back(m.data);
         if (attachments_.size() < expected_attachments_) return;
         reconstructing_ = false;
@@ -2895,6 +2917,7 @@ inline void Client::on_message(const eio::Packet& m) {
         expected_attachments_ = attachments;
         pending_ = std::move(p);
         attachments_.clear();
+        attachment_bytes_ = 0;
         return;
     }
     if (p.type == packet::Type::BinaryEvent || p.type == packet::Type::BinaryAck) {
@@ -3215,6 +3238,11 @@ public:
 
     // The keep-alive loop's questions.
     bool wait_request(int timeout_ms) const { return rpos_ < rbuf_.size() || wait(POLLIN, timeout_ms); }
+    // From the first byte of a request until its headers are in, the client has SIOSERVER_HEADERS_TIMEOUT_MS.
+    void start_head() {
+        head_deadline_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(SIOSERVER_HEADERS_TIMEOUT_MS);
+    }
+    void end_head() { head_deadline_.reset(); }
     bool closing() const { return close_after_; }
     bool taken_over() const { return bool(takeover_); }
     void run_takeover() { takeover_(fd_, rbuf_.substr(rpos_)); }
@@ -3233,8 +3261,15 @@ public:
     }
 
 private:
-    // Waits for `events` on the socket; false on time-out, error, or server shutdown (for reads).
+    // Waits for `events` on the socket; false on time-out, error, or server shutdown (for reads). While a request's
+    // head is being read, the head's deadline bounds every wait (a client sending a byte a second is dropped).
     bool wait(short events, int timeout_ms) const {
+        if (head_deadline_) {
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                *head_deadline_ - std::chrono::steady_clock::now()).count();
+            if (left <= 0) return false;
+            if (timeout_ms < 0 || left < timeout_ms) timeout_ms = int(left);
+        }
         pollfd fds[2] = {{fd_, events, 0}, {stop_fd_, POLLIN, 0}};
         int count = events == POLLIN && stop_fd_ >= 0 ? 2 : 1;
         while (true) {
@@ -3299,6 +3334,7 @@ private:
     size_t rpos_ = 0;
     std::function<void(int, const std::string&)> takeover_;
     bool close_after_ = false;
+    std::optional<std::chrono::steady_clock::time_point> head_deadline_;
 };
 
 // ---- 6e. The HTTP server: httplib with the Engine.IO path routed to the engine -----------------------------------------
@@ -3309,6 +3345,7 @@ public:
         set_keep_alive_max_count(SIOSERVER_KEEPALIVE_MAX_COUNT);
         set_tcp_nodelay(true);
         set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+            if (ConnStream* conn = current()) conn->end_head();  // the headers are in
             if (!engine_.handles_path(req.path)) return HandlerResponse::Unhandled;
             if (bundle_ && bundle_->serve(req, res)) return HandlerResponse::Handled;
             apply_cors(engine_.options().cors, req, res);
@@ -3353,7 +3390,9 @@ private:
             while (!engine_.stopping() && count > 0 && strm.wait_request(int(keep_alive_timeout_sec_ * 1000))) {
                 bool connection_closed = false;
                 current() = &strm;
+                strm.start_head();
                 ok = process_request(strm, count == 1, connection_closed, nullptr);
+                strm.end_head();
                 current() = nullptr;
                 if (strm.taken_over()) {
                     try {
