@@ -145,6 +145,16 @@ io.on('connection', (socket) => {
       ack({ err: err ? err.message : null, responses });
     });
   }));
+  // ("ticker", room, count): emits "tick" 0..count-1 to the room from outside any handler (timers), then acks.
+  socket.on('ticker', handler(([room, count], ack) => {
+    let i = 0;
+    const step = () => {
+      for (let k = 0; k < 10 && i < count; k++, i++) io.to(room).emit('tick', i);
+      if (i < count) setImmediate(step);
+      else ack(count);
+    };
+    setImmediate(step);
+  }));
   socket.on('fetch', handler(async ([rooms], ack) => {
     const sockets = rooms == null ? await io.fetchSockets() : await io.in(strings(rooms)).fetchSockets();
     ack(sorted(new Set(sockets.map((s) => s.id))));

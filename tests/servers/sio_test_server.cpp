@@ -190,6 +190,21 @@ int main(int argc, char** argv) {
         });
     });
 
+    // ("ticker", room, count): a thread of the server's own (not a handler) emits "tick" 0..count-1 to the room,
+    // as a live-figures feed would; the ack comes when it is done.
+    std::vector<std::thread> tickers;
+    io.on_connection([&](sio::Socket& socket) {
+        socket.on("ticker", [&](Event& ev) {
+            auto ack = std::make_shared<Event>(ev);
+            std::string room = ev[0].as_string();
+            int count = int(ev[1].as_int());
+            tickers.emplace_back([&io, ack, room, count] {
+                for (int i = 0; i < count; ++i) io.to(room).emit("tick", i);
+                ack->ack(count);
+            });
+        });
+    });
+
     io.of("/custom").use([](sio::Socket& socket, sio::Next next) {
         if (!socket.handshake().auth.contains("user")) return next(sio::ConnectError{"user required", Value()});
         next();
@@ -214,4 +229,5 @@ int main(int argc, char** argv) {
     });
     io.wait();
     stopper.join();
+    for (auto& t : tickers) t.join();
 }
