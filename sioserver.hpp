@@ -15,7 +15,6 @@
 // KNOBS  #define before including (defaults in brackets):
 //          SIOSERVER_THREAD_STACK_SIZE   stack of each connection thread in bytes [524288]
 //          SIOSERVER_KEEPALIVE_MAX_COUNT HTTP requests served on one keep-alive connection [1000]
-//          SIOSERVER_HEADERS_TIMEOUT_MS  time a client has to send a request's line and headers [10000]
 // LICENSE MIT. Copyright (c) 2026 the sioserver authors.
 #pragma once
 
@@ -63,9 +62,7 @@
 #ifndef SIOSERVER_KEEPALIVE_MAX_COUNT
 #define SIOSERVER_KEEPALIVE_MAX_COUNT 1000
 #endif
-#ifndef SIOSERVER_HEADERS_TIMEOUT_MS
-#define SIOSERVER_HEADERS_TIMEOUT_MS 10000
-#endif
+
 
 namespace sio {
 
@@ -102,6 +99,9 @@ struct EngineOptions {
     // Not in the reference server: the most sessions at once (0: no limit); past it a handshake gets HTTP 503
     // {"code":3,"message":"Too many connections"} and the sessions already open go on.
     size_t maxConnections = 0;
+    // ms a client has to send a request's line and headers (Node's http.Server headersTimeout); a client that
+    // trickles them in (slowloris) is dropped and its thread freed.
+    int headersTimeout = 10000;
     // User handlers run one at a time (like Node's event loop) unless this is false; see the README.
     bool serializeHandlers = true;
 };
@@ -2478,6 +2478,7 @@ public:
     inline bool listen(const std::string& host, int port);  // serves until close()
     inline void wait();
     inline void close();  // every socket gets "server shutting down"; every thread is joined
+    inline size_t connections_count() const;  // TCP connections open right now (each has a thread)
 
     const Options& options() const { return options_; }
     eio::Engine& engine() { return *engine_; }
@@ -2651,9 +2652,11 @@ inline bool Socket::emit_args(const std::string& event, const Args& args, AckCal
         std::lock_guard<std::mutex> lk(mu_);
         outgoing = any_outgoing_;
     }
-    if (!outgoing.empty()) {
+    if (!outgoing.empty()) {  // listeners are handlers: one at a time, even when emit() comes from another thread
         Event ev(*this, event, args);
-        for (auto& l : outgoing) l.fn(ev);
+        nsp_.server().engine().run_handler([&] {
+            for (auto& l : outgoing) l.fn(ev);
+        });
     }
     if (ack) expect_ack(id, std::move(ack), timeout);
     send_packet(p, volatile_);
@@ -2754,15 +2757,18 @@ inline void Socket::on_connect() {
 
 inline Socket& Socket::disconnect(bool close) {
     if (!connected_) return *this;
-    if (close) {
-        if (auto c = client_.lock()) c->disconnect_all();
-        return *this;
-    }
-    packet::Packet p;
-    p.type = packet::Type::Disconnect;
-    p.nsp = nsp_.name();
-    send_packet(p);
-    on_close(reason::ServerNamespaceDisconnect, "");
+    // "disconnecting" and "disconnect" handlers run here: under the handler lock, whichever thread calls.
+    nsp_.server().engine().run_handler([&] {
+        if (close) {
+            if (auto c = client_.lock()) c->disconnect_all();
+            return;
+        }
+        packet::Packet p;
+        p.type = packet::Type::Disconnect;
+        p.nsp = nsp_.name();
+        send_packet(p);
+        on_close(reason::ServerNamespaceDisconnect, "");
+    });
     return *this;
 }
 
@@ -3238,9 +3244,9 @@ public:
 
     // The keep-alive loop's questions.
     bool wait_request(int timeout_ms) const { return rpos_ < rbuf_.size() || wait(POLLIN, timeout_ms); }
-    // From the first byte of a request until its headers are in, the client has SIOSERVER_HEADERS_TIMEOUT_MS.
-    void start_head() {
-        head_deadline_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(SIOSERVER_HEADERS_TIMEOUT_MS);
+    // From the first byte of a request until its headers are in, the client has `timeout_ms` (headersTimeout).
+    void start_head(int timeout_ms) {
+        head_deadline_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     }
     void end_head() { head_deadline_.reset(); }
     bool closing() const { return close_after_; }
@@ -3390,7 +3396,7 @@ private:
             while (!engine_.stopping() && count > 0 && strm.wait_request(int(keep_alive_timeout_sec_ * 1000))) {
                 bool connection_closed = false;
                 current() = &strm;
-                strm.start_head();
+                strm.start_head(engine_.options().headersTimeout);
                 ok = process_request(strm, count == 1, connection_closed, nullptr);
                 strm.end_head();
                 current() = nullptr;
@@ -3482,6 +3488,8 @@ public:
     const EngineOptions& options() const { return engine_.options(); }
     std::vector<SocketPtr> clients() const { return engine_.clients(); }
     size_t clients_count() const { return engine_.clients_count(); }
+    // TCP connections open right now (each has a thread).
+    size_t connections_count() const { return http_.open_connections(); }
 
     // Binds and serves on a background thread; returns the port (the chosen one when `port` is 0), or -1.
     int start(const std::string& host, int port) { return listener_.start(host, port); }
@@ -3532,6 +3540,7 @@ inline bool Server::listen(const std::string& host, int port) {
     return true;
 }
 inline void Server::wait() { listener_->wait(); }
+inline size_t Server::connections_count() const { return http_->open_connections(); }
 inline void Server::close() {
     engine_->shutdown();
     listener_->stop();

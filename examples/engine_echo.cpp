@@ -2,7 +2,9 @@
 // It is what the interop tests drive with the official engine.io-client.
 //   engine_echo [--host H] [--port N|0] [--path P] [--ping-interval MS] [--ping-timeout MS]
 //               [--upgrade-timeout MS] [--max-payload BYTES] [--transports polling,websocket]
-//               [--allow-origin ORIGIN]
+//               [--allow-origin ORIGIN] [--allow-cookie NAME=VALUE] [--headers-timeout MS]
+//               [--max-buffered BYTES] [--max-connections N]
+// GET /stats answers {"clients":<sessions>,"connections":<TCP connections>} (for the tests' resource checks).
 #include "../sioserver.hpp"
 
 #include <csignal>
@@ -12,7 +14,7 @@ int main(int argc, char** argv) {
     sio::EngineOptions opt;
     opt.cors.origins = {"*"};  // open to every origin
     opt.cors.credentials = true;
-    std::string host = "0.0.0.0", allowed_origin;
+    std::string host = "0.0.0.0", allowed_origin, allowed_cookie;
     int port = 3000;
     for (int i = 1; i < argc; ++i) {
         std::string flag = argv[i];
@@ -26,6 +28,10 @@ int main(int argc, char** argv) {
         else if (flag == "--upgrade-timeout") opt.upgradeTimeout = std::stoi(value);
         else if (flag == "--max-payload") opt.maxHttpBufferSize = std::stoul(value);
         else if (flag == "--allow-origin") allowed_origin = value;
+        else if (flag == "--allow-cookie") allowed_cookie = value;
+        else if (flag == "--headers-timeout") opt.headersTimeout = std::stoi(value);
+        else if (flag == "--max-buffered") opt.maxBufferedBytes = std::stoul(value);
+        else if (flag == "--max-connections") opt.maxConnections = std::stoul(value);
         else if (flag == "--transports") {
             opt.transports.clear();
             for (size_t start = 0, end; start <= value.size(); start = end + 1) {
@@ -35,9 +41,14 @@ int main(int argc, char** argv) {
             }
         } else { std::cerr << "unknown flag " << flag << "\n"; return 2; }
     }
-    if (!allowed_origin.empty())
-        opt.allowRequest = [allowed_origin](const httplib::Request& req, std::string&) {
-            return !req.has_header("Origin") || req.get_header_value("Origin") == allowed_origin;
+    // allowRequest: refuse by Origin (requests without one pass) and/or by a cookie that must be present.
+    if (!allowed_origin.empty() || !allowed_cookie.empty())
+        opt.allowRequest = [allowed_origin, allowed_cookie](const httplib::Request& req, std::string&) {
+            if (!allowed_origin.empty() && req.has_header("Origin") && req.get_header_value("Origin") != allowed_origin)
+                return false;
+            if (allowed_cookie.empty()) return true;
+            std::string cookies = "; " + req.get_header_value("Cookie") + ";";
+            return cookies.find("; " + allowed_cookie + ";") != std::string::npos;
         };
 
     // SIGINT/SIGTERM are taken by a thread of our own (blocked everywhere else), which closes the server.
@@ -53,6 +64,10 @@ int main(int argc, char** argv) {
         socket->on_message([weak](const sio::eio::Packet& message) {
             if (auto s = weak.lock()) message.binary ? s->send_binary(message.data) : s->send(message.data);
         });
+    });
+    server.http().Get("/stats", [&server](const httplib::Request&, httplib::Response& res) {
+        res.set_content("{\"clients\":" + std::to_string(server.clients_count()) + ",\"connections\":" +
+                            std::to_string(server.connections_count()) + "}", "application/json");
     });
     int bound = server.start(host, port);
     if (bound < 0) { std::cerr << "cannot listen on " << host << ":" << port << "\n"; return 1; }

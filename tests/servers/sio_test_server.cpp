@@ -1,6 +1,8 @@
 // The Socket.IO server the interop tests drive (tests/interop/sio_*.test.mjs): every feature behind an event.
 // Flags: --host H --port N|0 --path P --ping-interval MS --ping-timeout MS --connect-timeout MS
-//        --max-payload BYTES --transports polling,websocket
+//        --max-payload BYTES --transports polling,websocket --cors-origin ORIGIN (repeatable; default any)
+//        --max-connections N
+// GET /stats answers {"clients":<Engine.IO sessions>,"connections":<TCP connections>}.
 // Prints "listening on http://<host>:<port><path>" when ready; SIGINT/SIGTERM close it.
 #include "../../sioserver.hpp"
 
@@ -46,6 +48,11 @@ int main(int argc, char** argv) {
         else if (flag == "--ping-timeout") opt.pingTimeout = std::stoi(value);
         else if (flag == "--connect-timeout") opt.connectTimeout = std::stoi(value);
         else if (flag == "--max-payload") opt.maxHttpBufferSize = std::stoul(value);
+        else if (flag == "--max-connections") opt.maxConnections = std::stoul(value);
+        else if (flag == "--cors-origin") {
+            if (opt.cors.origins == std::vector<std::string>{"*"}) opt.cors.origins.clear();
+            opt.cors.origins.push_back(value);
+        }
         else if (flag == "--transports") {
             opt.transports.clear();
             std::stringstream ss(value);
@@ -219,6 +226,10 @@ int main(int argc, char** argv) {
         next(sio::ConnectError{"refused", Object{{"reason", "test"}}});
     });
 
+    io.http().Get("/stats", [&io](const httplib::Request&, httplib::Response& res) {
+        res.set_content("{\"clients\":" + std::to_string(io.engine().clients_count()) + ",\"connections\":" +
+                            std::to_string(io.connections_count()) + "}", "application/json");
+    });
     int bound = io.start(host, port);
     if (bound < 0) { std::cerr << "cannot listen on " << host << ":" << port << "\n"; return 1; }
     std::cout << "listening on http://" << host << ":" << bound << io.options().path << std::endl;
