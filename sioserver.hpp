@@ -938,7 +938,8 @@ private:
         while (!stopping_) {
             if (queue_.empty()) { cv_.wait(lk); continue; }
             auto first = queue_.begin();
-            if (first->first.first > Clock::now()) { cv_.wait_until(lk, first->first.first); continue; }
+            const Clock::time_point due = first->first.first;  // a copy: the entry may be cancelled while we wait
+            if (due > Clock::now()) { cv_.wait_until(lk, due); continue; }
             auto fn = std::move(first->second);
             index_.erase(first->first.second);
             queue_.erase(first);
