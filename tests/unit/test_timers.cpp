@@ -185,3 +185,24 @@ TEST_CASE("timers: stop() called from inside a callback does not deadlock") {
     REQUIRE(ev.wait_count(1));
     // The destructor then joins from this thread.
 }
+
+// Regression (found by AddressSanitizer in the interop tests): the timer thread waited on a reference to the due
+// time stored in the queue entry of the earliest timer; cancelling that timer from another thread while the timer
+// thread waited freed the entry under it. The thread must wait on a copy. A 1 ms timer tells this thread that the
+// timer thread is about to wait for the victim; cancelling then (nearly always) hits it mid-wait. A sentinel proves
+// the thread is alive and still in order. Under AddressSanitizer (make test-asan) the old code fails at once.
+TEST_CASE("timers: cancelling the earliest timer while the thread waits on it is safe") {
+    Events events;
+    Timers timers;
+    for (int round = 0; round < 20; ++round) {
+        Timers::Id victim = timers.after(60, [&] { events.add(-1); });
+        timers.after(1, [&, round] { events.add(1000 + round); });
+        REQUIRE(events.wait_for_event(1000 + round));
+        timers.cancel(victim);
+        timers.after(5, [&, round] { events.add(round); });
+        REQUIRE(events.wait_for_event(round));
+    }
+    std::lock_guard<std::mutex> lk(events.mu);
+    CHECK(std::find(events.fired.begin(), events.fired.end(), -1) == events.fired.end());
+    CHECK(events.fired.size() == 40);
+}
