@@ -10,9 +10,9 @@ DEB_PACKAGES  = g++ make pkg-config libcpp-httplib-dev picojson-dev doctest-dev
 TEST_PACKAGES = chromium
 HEADER = sioserver.hpp
 
-.PHONY: all run test unit interop browser deps clean test-asan test-tsan
+.PHONY: all run test unit interop browser deps clean test-asan test-tsan run-asan run-tsan
 EXAMPLE  ?= chat
-all: $(BUILD)/chat $(BUILD)/engine_echo $(BUILD)/sio_test_server $(BUILD)/unit_tests
+all: $(BUILD)/chat $(BUILD)/chatroom $(BUILD)/engine_echo $(BUILD)/sio_test_server $(BUILD)/unit_tests
 
 # ---- set-up: Debian packages (apt-get as root, otherwise the exact command to run) and npm packages (lockfile)
 $(BUILD)/.deps: Makefile
@@ -53,12 +53,20 @@ $(BUILD)/engine_echo: examples/engine_echo.cpp $(HEADER) | $(BUILD)/.deps
 $(BUILD)/chat: examples/chat/chat.cpp $(HEADER) | $(BUILD)/.deps
 	$(CXX) $(CXXFLAGS) -o $@ $< $(LDLIBS)
 
+$(BUILD)/chatroom: examples/chatroom/chatroom.cpp $(HEADER) | $(BUILD)/.deps
+	$(CXX) $(CXXFLAGS) -o $@ $< $(LDLIBS)
+
 $(BUILD)/sio_test_server: tests/servers/sio_test_server.cpp $(HEADER) | $(BUILD)/.deps
 	$(CXX) $(CXXFLAGS) -o $@ $< $(LDLIBS)
 
+# The unit tests: one object per file, so that `make -j` compiles them side by side.
 UNIT_SOURCES = $(wildcard tests/unit/*.cpp)
-$(BUILD)/unit_tests: $(UNIT_SOURCES) $(HEADER) | $(BUILD)/.deps
-	$(CXX) $(CXXFLAGS) -I. -o $@ $(UNIT_SOURCES) $(LDLIBS)
+unit_objects = $(patsubst tests/unit/%.cpp,$(BUILD)/$(1)/%.o,$(UNIT_SOURCES))
+$(BUILD)/unit/%.o: tests/unit/%.cpp $(HEADER) | $(BUILD)/.deps
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) -I. -c -o $@ $<
+$(BUILD)/unit_tests: $(call unit_objects,unit)
+	$(CXX) $(CXXFLAGS) -o $@ $^ $(LDLIBS)
 
 # ---- the two commands of the README
 # make run [EXAMPLE=chat|chatroom] [PORT=3000]
@@ -66,7 +74,12 @@ run: $(BUILD)/$(EXAMPLE) node_modules/.package-lock.json
 	@echo "starting examples/$(EXAMPLE): open http://localhost:$(PORT) in two browser tabs (Ctrl-C stops it)"
 	PORT=$(PORT) ./$(BUILD)/$(EXAMPLE)
 
-test: unit interop browser
+# Builds side by side (two cores), then runs the suites one after another (they must not compete for the CPU).
+test:
+	$(MAKE) -j2 all
+	$(MAKE) unit
+	$(MAKE) interop
+	$(MAKE) browser
 
 unit: $(BUILD)/unit_tests
 	./$(BUILD)/unit_tests
@@ -74,7 +87,7 @@ unit: $(BUILD)/unit_tests
 interop: $(BUILD)/engine_echo $(BUILD)/sio_test_server node_modules/.package-lock.json
 	node --test --test-concurrency=2 tests/interop/
 
-browser: $(BUILD)/chat $(BUILD)/.test-deps node_modules/.package-lock.json
+browser: $(BUILD)/chat $(BUILD)/chatroom $(BUILD)/.test-deps node_modules/.package-lock.json
 	node --test --test-concurrency=1 tests/browser/
 
 # ---- sanitizers: the unit tests and the servers the interop tests drive, built instrumented; any report fails
@@ -88,9 +101,11 @@ $(BUILD)/$(1)/engine_echo: examples/engine_echo.cpp $(HEADER) | $(BUILD)/.deps
 $(BUILD)/$(1)/sio_test_server: tests/servers/sio_test_server.cpp $(HEADER) | $(BUILD)/.deps
 	@mkdir -p $$(@D)
 	$(CXX) $(2) -o $$@ $$< $$(LDLIBS)
-$(BUILD)/$(1)/unit_tests: $$(UNIT_SOURCES) $(HEADER) | $(BUILD)/.deps
+$(BUILD)/$(1)/unit/%.o: tests/unit/%.cpp $(HEADER) | $(BUILD)/.deps
 	@mkdir -p $$(@D)
-	$(CXX) $(2) -I. -o $$@ $$(UNIT_SOURCES) $$(LDLIBS)
+	$(CXX) $(2) -I. -c -o $$@ $$<
+$(BUILD)/$(1)/unit_tests: $$(call unit_objects,$(1)/unit)
+	$(CXX) $(2) -o $$@ $$^ $$(LDLIBS)
 endef
 $(eval $(call sanitized_build,asan,$(ASAN_FLAGS)))
 $(eval $(call sanitized_build,tsan,$(TSAN_FLAGS)))
@@ -106,11 +121,17 @@ define run_sanitized
 	  echo "$(1): sanitizer reports above"; exit 1; else echo "$(1): no sanitizer reports"; fi
 endef
 
-test-asan: $(BUILD)/asan/unit_tests $(BUILD)/asan/engine_echo $(BUILD)/asan/sio_test_server node_modules/.package-lock.json
+test-asan:
+	$(MAKE) -j2 $(BUILD)/asan/unit_tests $(BUILD)/asan/engine_echo $(BUILD)/asan/sio_test_server
+	$(MAKE) run-asan
+run-asan: $(BUILD)/asan/unit_tests $(BUILD)/asan/engine_echo $(BUILD)/asan/sio_test_server node_modules/.package-lock.json
 	$(call run_sanitized,asan,ASAN_OPTIONS=detect_leaks=1:log_path=$(CURDIR)/$(BUILD)/asan/reports/asan \
 	  UBSAN_OPTIONS=print_stacktrace=1:log_path=$(CURDIR)/$(BUILD)/asan/reports/ubsan)
 
-test-tsan: $(BUILD)/tsan/unit_tests $(BUILD)/tsan/engine_echo $(BUILD)/tsan/sio_test_server node_modules/.package-lock.json
+test-tsan:
+	$(MAKE) -j2 $(BUILD)/tsan/unit_tests $(BUILD)/tsan/engine_echo $(BUILD)/tsan/sio_test_server
+	$(MAKE) run-tsan
+run-tsan: $(BUILD)/tsan/unit_tests $(BUILD)/tsan/engine_echo $(BUILD)/tsan/sio_test_server node_modules/.package-lock.json
 	$(call run_sanitized,tsan,TSAN_OPTIONS=second_deadlock_stack=1:log_path=$(CURDIR)/$(BUILD)/tsan/reports/tsan)
 
 clean:

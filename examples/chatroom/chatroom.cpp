@@ -1,0 +1,393 @@
+// chatroom — the Socket.IO chat tutorial with its homework done, plus rooms, on sioserver.hpp.
+//
+// Nicknames (unique among the connected users, case-insensitive), three rooms with live user counts, join and
+// leave notices, "is typing", private messages, the last 50 messages of a room on joining it, and reconnection
+// that gives a page back its nickname and room. Every payload is checked; a bad one is answered with an error
+// acknowledgement {ok:false, error} and goes no further.
+//
+//   PORT=3000 ./build/chatroom        then open http://localhost:3000 in a few browser tabs
+//
+// What the page sends (each answered with {ok:true, ...} or {ok:false, error} when it asks for an answer):
+//   "login"            {nick, room}      enter the chat
+//   "switch room"      room
+//   "chat message"     text              to the others in your room (you show your own at once)
+//   "private message"  {to, text}        to one user
+//   "typing"           true | false
+// What it gets: "rooms" [{name, users}], "session" {nick, room, token}, "login failed" {error},
+//   "room" {room, users, history}, "users" {room, users}, "notice" {room, text, time},
+//   "chat message" {id, room, from, text, time}, "private message" {from, to, text, time},
+//   "typing" {nick, typing}, "replaced".
+// Reconnecting: the page keeps what "session" gave it and sends it as the auth payload of every connection;
+// the server logs it in again straight away, before any buffered message of the page is handled.
+//
+// sioserver runs handlers one at a time, so the state is plain maps without locks.
+#include "../../sioserver.hpp"
+
+#include <chrono>
+#include <cstdlib>
+#include <deque>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <sstream>
+
+namespace {
+
+const std::vector<std::string> kRooms = {"lobby", "tech", "random"};
+constexpr size_t kHistory = 50;        // messages kept per room
+constexpr long kMaxNickChars = 20;
+constexpr long kMaxMessageChars = 500;
+
+// ---- checking what clients send -------------------------------------------------------------------------------------
+
+std::string trim(const std::string& s) {
+    const char* space = " \t\r\n\f\v";
+    size_t first = s.find_first_not_of(space);
+    if (first == std::string::npos) return "";
+    return s.substr(first, s.find_last_not_of(space) - first + 1);
+}
+
+std::string lower(std::string s) {  // ASCII only: "Ann" and "ANN" are the same nickname
+    for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+bool is_control(char32_t c) { return c < 0x20 || (c >= 0x7F && c <= 0x9F); }
+
+// Invisible characters that could make two nicknames look alike (zero-width, bidirectional overrides).
+bool is_invisible(char32_t c) {
+    return (c >= 0x200B && c <= 0x200F) || (c >= 0x202A && c <= 0x202E) || (c >= 0x2060 && c <= 0x206F) ||
+           c == 0xFEFF;
+}
+
+// Decodes UTF-8 into code points; false when `s` is not valid UTF-8.
+bool decode_utf8(const std::string& s, std::u32string& out) {
+    for (size_t i = 0; i < s.size();) {
+        unsigned char lead = s[i];
+        int extra = lead < 0x80 ? 0 : lead < 0xC0 ? -1 : lead < 0xE0 ? 1 : lead < 0xF0 ? 2 : lead < 0xF8 ? 3 : -1;
+        if (extra < 0 || i + extra >= s.size()) return false;
+        char32_t c = extra == 0 ? lead : lead & (0x3F >> extra);
+        for (int k = 1; k <= extra; ++k) {
+            unsigned char next = s[i + k];
+            if ((next & 0xC0) != 0x80) return false;
+            c = (c << 6) | (next & 0x3F);
+        }
+        static const char32_t smallest[] = {0, 0x80, 0x800, 0x10000};
+        if (c < smallest[extra] || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return false;
+        out.push_back(c);
+        i += extra + 1;
+    }
+    return true;
+}
+
+// Why `nick` (already trimmed) cannot be a nickname, or "" when it can.
+std::string nick_error(const std::string& nick) {
+    std::u32string chars;
+    if (nick.empty()) return "Please choose a nickname.";
+    if (!decode_utf8(nick, chars)) return "That nickname is not valid text.";
+    if (long(chars.size()) > kMaxNickChars) return "A nickname can have at most 20 characters.";
+    for (char32_t c : chars)
+        if (is_control(c) || is_invisible(c)) return "A nickname cannot contain control or invisible characters.";
+    return "";
+}
+
+// Reads a message's text into `text` (trimmed); returns why it is not acceptable, or "".
+std::string read_text(const sio::Value& v, std::string& text) {
+    if (!v.is_string()) return "A message must be text.";
+    text = trim(v.as_string());
+    std::u32string chars;
+    if (text.empty()) return "The message is empty.";
+    if (!decode_utf8(text, chars)) return "The message is not valid text.";
+    if (long(chars.size()) > kMaxMessageChars) return "A message can have at most 500 characters.";
+    for (char32_t c : chars)
+        if (is_control(c) && c != '\n' && c != '\t') return "A message cannot contain control characters.";
+    return "";
+}
+
+bool known_room(const sio::Value& v) {
+    return v.is_string() && std::find(kRooms.begin(), kRooms.end(), v.as_string()) != kRooms.end();
+}
+
+double now_ms() {
+    using namespace std::chrono;
+    return double(duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
+}
+
+// A secret the page keeps to prove, when it reconnects, that it is the one who holds its nickname.
+std::string new_token() {
+    static std::random_device random;
+    static const char* hex = "0123456789abcdef";
+    std::string token;
+    for (int i = 0; i < 8; ++i) {
+        unsigned bits = random();
+        for (int k = 0; k < 4; ++k, bits >>= 4) token += hex[bits & 15];
+    }
+    return token;
+}
+
+// A successful answer: ev.ack(ok({...})). (ev.ack() does nothing when the client passed no callback.)
+sio::Object ok(sio::Object fields = {}) {
+    fields["ok"] = true;
+    return fields;
+}
+
+// Answers a request that failed (when the client asked for an answer at all).
+void fail(sio::Event& ev, const std::string& error) {
+    if (ev.has_ack()) ev.ack(sio::Object{{"ok", false}, {"error", error}});
+}
+
+// ---- the chat -------------------------------------------------------------------------------------------------------
+
+struct User {
+    std::string nick;
+    std::string room;
+    std::string token;
+};
+
+class Chat {
+public:
+    explicit Chat(sio::Server& io) : io_(io) {}
+
+    void on_connection(sio::Socket& socket) {
+        socket.on("login", [this](sio::Event& ev) { login(ev); });
+        socket.on("switch room", [this](sio::Event& ev) { switch_room(ev); });
+        socket.on("chat message", [this](sio::Event& ev) { chat_message(ev); });
+        socket.on("private message", [this](sio::Event& ev) { private_message(ev); });
+        socket.on("typing", [this](sio::Event& ev) { typing(ev); });
+        socket.on("disconnect", [this](sio::Event& ev) { leave_chat(ev.socket()); });
+
+        socket.emit("rooms", room_list());  // the login form shows the rooms too
+        // A page that was logged in before sends its session as the auth payload: let it straight back in.
+        const sio::Value& auth = socket.handshake().auth;
+        if (auth.contains("nick")) {
+            std::string error = admit(socket, auth["nick"], auth["room"], auth["token"]);
+            if (!error.empty()) socket.emit("login failed", sio::Object{{"error", error}});
+        }
+    }
+
+private:
+    // ---- event handlers
+
+    void login(sio::Event& ev) {
+        const sio::Value& form = ev[0];  // {nick, room}; anything else reads as nulls
+        std::string error = admit(ev.socket(), form["nick"], form["room"], sio::Value());
+        if (!error.empty()) return fail(ev, error);
+        ev.ack(ok());
+    }
+
+    void switch_room(sio::Event& ev) {
+        User* user = user_of(ev.socket());
+        if (!user) return fail(ev, "Log in first.");
+        if (!known_room(ev[0])) return fail(ev, "There is no such room.");
+        std::string room = ev[0].as_string();
+        if (room != user->room) {
+            User before = *user;
+            user->room = room;  // no longer counted in the old room
+            ev.socket().leave(before.room);
+            announce_departure(before);
+            enter_room(ev.socket(), room);
+            send_room_list();
+        }
+        ev.ack(ok({{"room", room}}));
+    }
+
+    void chat_message(sio::Event& ev) {
+        User* user = user_of(ev.socket());
+        if (!user) return fail(ev, "Log in first.");
+        std::string text;
+        if (std::string error = read_text(ev[0], text); !error.empty()) return fail(ev, error);
+
+        sio::Object message{{"id", ++last_message_id_}, {"room", user->room}, {"from", user->nick},
+                            {"text", text}, {"time", now_ms()}};
+        auto& history = history_[user->room];
+        history.push_back(message);
+        if (history.size() > kHistory) history.pop_front();
+        ev.socket().to(user->room).emit("chat message", message);  // not back to the sender: it shows its own
+        ev.ack(ok({{"id", message["id"]}, {"time", message["time"]}}));
+    }
+
+    void private_message(sio::Event& ev) {
+        User* user = user_of(ev.socket());
+        if (!user) return fail(ev, "Log in first.");
+        const sio::Value& to = ev[0]["to"];
+        std::string text;
+        if (std::string error = read_text(ev[0]["text"], text); !error.empty()) return fail(ev, error);
+        std::string target = to.is_string() ? find_by_nick(trim(to.as_string())) : "";
+        if (target.empty()) return fail(ev, "Nobody with that nickname is online.");
+        if (target == ev.socket().id()) return fail(ev, "That is you.");
+
+        const User& peer = users_[target];
+        sio::Object message{{"from", user->nick}, {"to", peer.nick}, {"text", text}, {"time", now_ms()}};
+        io_.to(target).emit("private message", message);  // every socket is in a room named after its id
+        ev.ack(ok({{"to", peer.nick}, {"time", message["time"]}}));
+    }
+
+    void typing(sio::Event& ev) {
+        User* user = user_of(ev.socket());
+        if (!user) return fail(ev, "Log in first.");
+        if (!ev[0].is_bool()) return fail(ev, "Expected true or false.");
+        ev.socket().to(user->room).emit("typing", sio::Object{{"nick", user->nick}, {"typing", ev[0].as_bool()}});
+    }
+
+    // On "disconnect" the socket has already left its rooms; the others hear that the user left.
+    void leave_chat(sio::Socket& socket) {
+        auto it = users_.find(socket.id());
+        if (it == users_.end()) return;  // never logged in, or replaced by a newer connection
+        User user = it->second;
+        users_.erase(it);
+        announce_departure(user);
+        send_room_list();
+        std::cout << user.nick << " left" << std::endl;
+    }
+
+    // ---- entering and leaving
+
+    // Lets `socket` in as `nick` in `room` (lobby when null); returns why not, or "" when it is in. A matching
+    // `token` (from an earlier "session") takes the nickname back from the same person's older connection,
+    // one the server has not yet seen die.
+    std::string admit(sio::Socket& socket, const sio::Value& nick_arg, const sio::Value& room_arg,
+                      const sio::Value& token) {
+        if (user_of(socket)) return "You are already in the chat.";
+        if (!nick_arg.is_string()) return "Please choose a nickname.";
+        std::string nick = trim(nick_arg.as_string());
+        if (std::string error = nick_error(nick); !error.empty()) return error;
+        if (!room_arg.is_null() && !known_room(room_arg)) return "There is no such room.";
+        std::string room = room_arg.is_null() ? kRooms[0] : room_arg.as_string();
+
+        if (std::string holder = find_by_nick(nick); !holder.empty()) {
+            bool same_person = token.is_string() && token.as_string() == users_[holder].token;
+            if (!same_person) return "The nickname \"" + nick + "\" is taken. Please choose another one.";
+            replace(holder);
+        }
+        User& user = users_[socket.id()];
+        user.nick = nick;
+        user.token = new_token();
+        socket.emit("session", sio::Object{{"nick", nick}, {"room", room}, {"token", user.token}});
+        enter_room(socket, room);
+        send_room_list();
+        std::cout << nick << " joined #" << room << std::endl;
+        return "";
+    }
+
+    // The person behind the user at `sid` came back on a newer connection: the old one goes.
+    void replace(const std::string& sid) {
+        User old = users_[sid];
+        users_.erase(sid);  // first, so that its "disconnect" below finds nothing to do
+        auto sockets = io_.sockets.sockets();
+        auto it = sockets.find(sid);
+        if (it != sockets.end()) it->second->leave(old.room);
+        announce_departure(old);
+        if (it != sockets.end()) {
+            it->second->emit("replaced");
+            it->second->disconnect();
+        }
+    }
+
+    void enter_room(sio::Socket& socket, const std::string& room) {
+        User& user = users_[socket.id()];
+        user.room = room;
+        socket.join(room);
+        const auto& history = history_[room];
+        socket.emit("room", sio::Object{{"room", room}, {"users", nicks_in(room)},
+                                        {"history", sio::Array(history.begin(), history.end())}});
+        socket.to(room).emit("notice", notice(room, user.nick + " joined"));
+        send_users(room);
+    }
+
+    // Tells the room of `user` (which the user has already left) that the user is gone.
+    void announce_departure(const User& user) {
+        io_.to(user.room).emit("notice", notice(user.room, user.nick + " left"));
+        send_users(user.room);
+    }
+
+    // ---- what everybody sees
+
+    void send_users(const std::string& room) {
+        io_.to(room).emit("users", sio::Object{{"room", room}, {"users", nicks_in(room)}});
+    }
+    void send_room_list() { io_.emit("rooms", room_list()); }
+
+    sio::Array room_list() const {
+        sio::Array list;
+        for (const auto& room : kRooms) list.push_back(sio::Object{{"name", room}, {"users", count_in(room)}});
+        return list;
+    }
+
+    sio::Array nicks_in(const std::string& room) const {
+        std::vector<std::string> nicks;
+        for (const auto& entry : users_)
+            if (entry.second.room == room) nicks.push_back(entry.second.nick);
+        std::sort(nicks.begin(), nicks.end(),
+                  [](const std::string& a, const std::string& b) { return lower(a) < lower(b); });
+        return sio::Array(nicks.begin(), nicks.end());
+    }
+
+    size_t count_in(const std::string& room) const {
+        return std::count_if(users_.begin(), users_.end(),
+                             [&](const auto& entry) { return entry.second.room == room; });
+    }
+
+    static sio::Object notice(const std::string& room, const std::string& text) {
+        return {{"room", room}, {"text", text}, {"time", now_ms()}};
+    }
+
+    // ---- looking users up
+
+    User* user_of(const sio::Socket& socket) {
+        auto it = users_.find(socket.id());
+        return it == users_.end() ? nullptr : &it->second;
+    }
+
+    // The socket id of the user called `nick` (in any case), or "".
+    std::string find_by_nick(const std::string& nick) const {
+        for (const auto& entry : users_)
+            if (lower(entry.second.nick) == lower(nick)) return entry.first;
+        return "";
+    }
+
+    sio::Server& io_;
+    std::map<std::string, User> users_;                      // by socket id: everyone who is logged in
+    std::map<std::string, std::deque<sio::Value>> history_;  // by room: its last kHistory messages
+    long long last_message_id_ = 0;
+};
+
+// Serves one file of this example's folder (read on every request, so edits show on reload).
+void serve_file(sio::Server& io, const std::string& route, const std::string& path, const std::string& type) {
+    io.http().Get(route, [path, type](const httplib::Request&, httplib::Response& res) {
+        std::ifstream file(path);
+        if (!file) {
+            res.status = 404;
+            return;
+        }
+        std::stringstream content;
+        content << file.rdbuf();
+        res.set_content(content.str(), type + "; charset=utf-8");
+        res.set_header("X-Content-Type-Options", "nosniff");
+        // Only this server's own scripts and styles: even injected HTML could not run anything.
+        res.set_header("Content-Security-Policy",
+                       "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'");
+    });
+}
+
+}  // namespace
+
+int main() {
+    int port = std::getenv("PORT") ? std::atoi(std::getenv("PORT")) : 3000;  // PORT=0 picks a free port
+    std::string dir = std::string(__FILE__).substr(0, std::string(__FILE__).rfind('/') + 1);
+
+    sio::Server io;  // serves /socket.io/socket.io.js itself
+    serve_file(io, "/", dir + "index.html", "text/html");
+    serve_file(io, "/chatroom.css", dir + "chatroom.css", "text/css");
+    serve_file(io, "/chatroom.js", dir + "chatroom.js", "text/javascript");
+
+    Chat chat(io);
+    io.on_connection([&chat](sio::Socket& socket) { chat.on_connection(socket); });
+
+    int bound = io.start("0.0.0.0", port);
+    if (bound < 0) {
+        std::cerr << "cannot listen on port " << port << std::endl;
+        return 1;
+    }
+    std::cout << "listening on http://localhost:" << bound << std::endl;
+    io.wait();
+}
