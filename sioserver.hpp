@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <cmath>
 #include <deque>
 #include <fstream>
 #include <functional>
@@ -159,6 +160,20 @@ public:
     Value(Array a) : type_(Type::Array), array_(std::make_shared<Array>(std::move(a))) {}
     Value(Object o) : type_(Type::Object), object_(std::make_shared<Object>(std::move(o))) {}
     Value(std::initializer_list<Value> items) : Value(Array(items)) {}
+    // Copies are deep: a reference taken into one value never changes another.
+    Value(const Value& o) { *this = o; }
+    Value(Value&&) noexcept = default;
+    Value& operator=(Value&&) noexcept = default;
+    Value& operator=(const Value& o) {
+        if (this == &o) return *this;
+        type_ = o.type_;
+        bool_ = o.bool_;
+        number_ = o.number_;
+        string_ = o.string_;
+        array_ = o.array_ ? std::make_shared<Array>(*o.array_) : nullptr;
+        object_ = o.object_ ? std::make_shared<Object>(*o.object_) : nullptr;
+        return *this;
+    }
 
     Type type() const { return type_; }
     bool is_null() const { return type_ == Type::Null; }
@@ -188,6 +203,9 @@ public:
     }
     const Value& operator[](const char* key) const { return (*this)[std::string(key)]; }
     const Value& operator[](int i) const { return i < 0 ? null_value() : (*this)[size_t(i)]; }
+    // Reading by index on a non-const value (without these, v[0] would also match operator[](const char*)).
+    const Value& operator[](int i) { return static_cast<const Value&>(*this)[i]; }
+    const Value& operator[](size_t i) { return static_cast<const Value&>(*this)[i]; }
     // Writable access turns a null into an object or array, like assigning socket.data.name in JavaScript.
     Value& operator[](const std::string& key) {
         if (is_null()) *this = Object{};
@@ -224,7 +242,7 @@ public:
         switch (type_) {
         case Type::Null: return picojson::value();
         case Type::Bool: return picojson::value(bool_);
-        case Type::Number: return picojson::value(number_);
+        case Type::Number: return std::isfinite(number_) ? picojson::value(number_) : picojson::value();  // as JSON
         case Type::String: return picojson::value(string_);
         case Type::Binary: {
             picojson::object o;
@@ -271,7 +289,7 @@ public:
                 const auto& num = o.at("num");
                 if (!num.is<double>()) return false;
                 double n = num.get<double>();
-                if (n < 0 || n != double(size_t(n)) || size_t(n) >= attachments->size()) return false;
+                if (!(n >= 0 && n < double(attachments->size()) && n == std::floor(n))) return false;
                 out = Value(sio::Binary{(*attachments)[size_t(n)]});
                 return true;
             }
@@ -290,16 +308,8 @@ public:
     }
 
 private:
-    // Arrays and objects share their storage when copied (a broadcast copies arguments cheaply); writing through a
-    // shared one copies it first.
-    Array& mutable_array() {
-        if (array_.use_count() > 1) array_ = std::make_shared<Array>(*array_);
-        return *array_;
-    }
-    Object& mutable_object() {
-        if (object_.use_count() > 1) object_ = std::make_shared<Object>(*object_);
-        return *object_;
-    }
+    Array& mutable_array() { return *array_; }
+    Object& mutable_object() { return *object_; }
     static const Value& null_value() { static const Value v; return v; }
     static const std::string& empty_string() { static const std::string s; return s; }
     static const Array& empty_array() { static const Array a; return a; }
@@ -815,8 +825,16 @@ inline bool decode(std::string_view in, Packet& out, size_t& attachments, std::s
     if (i < in.size()) {
         picojson::value json;
         std::string json_error;
-        picojson::parse(json, in.begin() + i, in.end(), &json_error);
+        const char* end = in.data() + in.size();
+        const char* parsed_to = end;
+        try {  // picojson throws for numbers beyond a double (1e999)
+            parsed_to = picojson::parse(json, in.data() + i, end, &json_error);
+        } catch (const std::exception&) {
+            return fail("invalid payload");
+        }
         if (!json_error.empty()) return fail("invalid payload");
+        while (parsed_to != end && std::strchr(" \t\r\n", *parsed_to)) ++parsed_to;
+        if (parsed_to != end) return fail("invalid payload");  // text after the JSON value
         // Placeholders stay as they are until the attachments arrive.
         if (!Value::from_picojson(json, out.data)) return fail("invalid payload");
         out.has_data = true;
