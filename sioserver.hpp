@@ -103,6 +103,9 @@ struct EngineOptions {
     // ms a client has to send a request's line and headers (Node's http.Server headersTimeout); a client that
     // trickles them in (slowloris) is dropped and its thread freed.
     int headersTimeout = 10000;
+    // Bytes a request's line and headers may take (Node's http.Server maxHeaderSize); past it the connection is
+    // closed. cpp-httplib bounds each line to 8 KB but not their number.
+    size_t maxHeaderSize = 16384;
     // User handlers run one at a time (like Node's event loop) unless this is false; see the README.
     bool serializeHandlers = true;
 };
@@ -3231,6 +3234,7 @@ public:
             if (got <= 0) return got;
         }
         size_t n = std::min(size, rbuf_.size() - rpos_);
+        if (head_deadline_ && (head_bytes_ += n) > max_head_bytes_) return -1;  // a request head too large
         std::memcpy(ptr, rbuf_.data() + rpos_, n);
         rpos_ += n;
         return ssize_t(n);
@@ -3263,11 +3267,17 @@ public:
 
     // The keep-alive loop's questions.
     bool wait_request(int timeout_ms) const { return rpos_ < rbuf_.size() || wait(POLLIN, timeout_ms); }
-    // From the first byte of a request until its headers are in, the client has `timeout_ms` (headersTimeout).
-    void start_head(int timeout_ms) {
+    // From the first byte of a request until its headers are in, the client has `timeout_ms` (headersTimeout) and
+    // `max_bytes` (maxHeaderSize). end_head() is called when the request reaches routing: a request that did not
+    // (httplib refused its head) leaves in_head() true, and its connection must be closed — httplib would otherwise
+    // read what follows the bad head (its body, say) as the next request.
+    void start_head(int timeout_ms, size_t max_bytes) {
         head_deadline_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+        head_bytes_ = 0;
+        max_head_bytes_ = max_bytes;
     }
     void end_head() { head_deadline_.reset(); }
+    bool in_head() const { return head_deadline_.has_value(); }
     bool closing() const { return close_after_; }
     bool taken_over() const { return bool(takeover_); }
     void run_takeover() { takeover_(fd_, rbuf_.substr(rpos_)); }
@@ -3360,6 +3370,7 @@ private:
     std::function<void(int, const std::string&)> takeover_;
     bool close_after_ = false;
     std::optional<std::chrono::steady_clock::time_point> head_deadline_;
+    size_t head_bytes_ = 0, max_head_bytes_ = 0;
 };
 
 // ---- 6e. The HTTP server: httplib with the Engine.IO path routed to the engine -----------------------------------------
@@ -3415,10 +3426,15 @@ private:
             while (!engine_.stopping() && count > 0 && strm.wait_request(int(keep_alive_timeout_sec_ * 1000))) {
                 bool connection_closed = false;
                 current() = &strm;
-                strm.start_head(engine_.options().headersTimeout);
+                strm.start_head(engine_.options().headersTimeout, engine_.options().maxHeaderSize);
                 ok = process_request(strm, count == 1, connection_closed, nullptr);
+                bool refused_head = strm.in_head();
                 strm.end_head();
                 current() = nullptr;
+                if (refused_head) {  // never read past a request head that httplib refused
+                    strm.linger_close();
+                    break;
+                }
                 if (strm.taken_over()) {
                     try {
                         strm.run_takeover();
