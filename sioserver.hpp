@@ -403,6 +403,8 @@ inline bool decode(std::string_view in, std::string& out) {
         int c = in[i + 2] == '=' && last && in[i + 3] == '=' ? -2 : value(in[i + 2]);
         int d = in[i + 3] == '=' && last ? -2 : value(in[i + 3]);
         if (a < 0 || b < 0 || c == -1 || d == -1) return false;
+        // Bits under the padding must be zero (RFC 4648 §3.5), so that every input has one decoding and back.
+        if ((c == -2 && (b & 15)) || (c >= 0 && d == -2 && (c & 3))) return false;
         out += char((a << 2) | (b >> 4));
         if (c >= 0) out += char(((b & 15) << 4) | (c >> 2));
         if (c >= 0 && d >= 0) out += char(((c & 3) << 6) | d);
@@ -836,7 +838,8 @@ inline bool decode(std::string_view in, Packet& out, size_t& attachments, std::s
             return fail("invalid payload");
         }
         if (!json_error.empty()) return fail("invalid payload");
-        while (parsed_to != end && std::strchr(" \t\r\n", *parsed_to)) ++parsed_to;
+        auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+        while (parsed_to != end && is_space(*parsed_to)) ++parsed_to;
         if (parsed_to != end) return fail("invalid payload");  // text after the JSON value
         // Placeholders stay as they are until the attachments arrive.
         if (!Value::from_picojson(json, out.data)) return fail("invalid payload");
@@ -1464,6 +1467,7 @@ public:
 private:
     inline SocketPtr open_session(const httplib::Request& req, std::shared_ptr<WebSocketTransport> ws);
     inline bool websocket_handshake(const httplib::Request& req, httplib::Response& res, std::string& response);
+    inline void dispatch(const httplib::Request& req, httplib::Response& res, HttpExchange& http, bool& body_consumed);
     bool transport_enabled(const std::string& name) const {
         return std::find(options_.transports.begin(), options_.transports.end(), name) != options_.transports.end();
     }
@@ -1829,7 +1833,7 @@ inline bool Engine::websocket_handshake(const httplib::Request& req, httplib::Re
         return v;
     };
     std::string key = req.get_header_value("Sec-WebSocket-Key"), decoded;
-    bool ok = lower(req.get_header_value("Upgrade")) == "websocket" &&
+    bool ok = req.method == "GET" && lower(req.get_header_value("Upgrade")) == "websocket" &&
               lower(req.get_header_value("Connection")).find("upgrade") != std::string::npos &&
               req.get_header_value("Sec-WebSocket-Version") == "13" && base64::decode(key, decoded) &&
               decoded.size() == 16;
@@ -1842,8 +1846,19 @@ inline bool Engine::websocket_handshake(const httplib::Request& req, httplib::Re
     return true;
 }
 
-// Every request under the Engine.IO path lands here (CORS headers are already on `res`).
+// Every request under the Engine.IO path lands here (CORS headers are already on `res`). Only a POST to a polling
+// session reads its body; when any other request comes with one, its connection is closed after the answer, or
+// the unread body would be taken for the next request on it.
 inline void Engine::handle(const httplib::Request& req, httplib::Response& res, HttpExchange& http) {
+    bool body_consumed = false;
+    dispatch(req, res, http, body_consumed);
+    bool has_body = req.has_header("Transfer-Encoding") ||
+                    (req.has_header("Content-Length") && req.get_header_value("Content-Length") != "0");
+    if (has_body && !body_consumed) http.close_after_response();
+}
+
+inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res, HttpExchange& http,
+                             bool& body_consumed) {
     if (req.method == "OPTIONS") {  // a CORS preflight
         res.status = 204;
         return;
@@ -1873,7 +1888,10 @@ inline void Engine::handle(const httplib::Request& req, httplib::Response& res, 
         }
         if (transport != s->transport()) return abort_request(res, ErrorCode::BadRequest);  // e.g. after upgrade
         if (req.method == "GET") return s->handle_poll(res);
-        if (req.method == "POST") return s->handle_data(req, res, http);
+        if (req.method == "POST") {
+            body_consumed = true;  // read, or its connection closed, by handle_data
+            return s->handle_data(req, res, http);
+        }
         return abort_request(res, ErrorCode::BadRequest);
     }
 
