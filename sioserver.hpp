@@ -2181,8 +2181,8 @@ public:
     // An emitter with flags: socket.timeout(5000).emit(...), socket.volatile_().emit(...).
     class Emitter {
     public:
-        Emitter(Socket& s, int timeout, bool volatile_) : socket_(s), timeout_(timeout), volatile__(volatile_) {}
-        Emitter timeout(int ms) const { return Emitter(socket_, ms, volatile__); }
+        Emitter(Socket& s, int timeout, bool volatile_) : socket_(s), timeout_(timeout), is_volatile_(volatile_) {}
+        Emitter timeout(int ms) const { return Emitter(socket_, ms, is_volatile_); }
         Emitter volatile_() const { return Emitter(socket_, timeout_, true); }
         Emitter compress(bool) const { return *this; }
         template <class... A>
@@ -2190,13 +2190,13 @@ public:
             Args args;
             AckCallback ack;
             detail::collect_args(args, ack, std::forward<A>(values)...);
-            return socket_.emit_args(event, args, std::move(ack), timeout_, volatile__);
+            return socket_.emit_args(event, args, std::move(ack), timeout_, is_volatile_);
         }
 
     private:
         Socket& socket_;
         int timeout_;
-        bool volatile__;
+        bool is_volatile_;
     };
 
     Socket(Namespace& nsp, const std::shared_ptr<Client>& client, Handshake handshake)
@@ -2280,7 +2280,7 @@ private:
         Listener l{++last_listener_id_, std::move(h), false};
         if (prepend) list.insert(list.begin(), std::move(l));
         else list.push_back(std::move(l));
-        return l.id ? last_listener_id_ : last_listener_id_;
+        return last_listener_id_;
     }
     void remove_any(std::vector<Listener>& list, ListenerId id) {
         std::lock_guard<std::mutex> lk(mu_);
