@@ -1735,11 +1735,14 @@ inline const char* Socket::on_probe_packet(const std::shared_ptr<WebSocketTransp
 }
 
 inline void Socket::complete_upgrade(const std::shared_ptr<WebSocketTransport>& ws) {
-    bool ok = true;
+    bool ok = true, closing;
     std::function<void()> handler;
     {
         std::lock_guard<std::mutex> lk(mu_);
-        if (state_ != ReadyState::Open || probe_ != ws) return;
+        // A session closed by the server during the upgrade (Closing) still upgrades: what it queued for the
+        // client (say a Socket.IO DISCONNECT) goes over the WebSocket — polling is paused — and then it closes.
+        if (state_ == ReadyState::Closed || probe_ != ws) return;
+        closing = state_ == ReadyState::Closing;
         engine_.timers().cancel(upgrade_timer_);
         websocket_ = true;
         upgraded_ = true;
@@ -1753,6 +1756,7 @@ inline void Socket::complete_upgrade(const std::shared_ptr<WebSocketTransport>& 
     }
     if (detail::trace_enabled()) detail::trace(id_, "websocket", "--", "upgraded from polling");
     if (!ok) return close_with(reason::TransportError, "write failed during the upgrade");
+    if (closing) return close_with(reason::ForcedClose);
     if (handler) engine_.run_handler(handler);
 }
 
