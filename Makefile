@@ -10,7 +10,7 @@ DEB_PACKAGES  = g++ make pkg-config libcpp-httplib-dev picojson-dev doctest-dev
 TEST_PACKAGES = chromium
 HEADER = sioserver.hpp
 
-.PHONY: all run test unit interop browser deps clean test-asan test-tsan run-asan run-tsan
+.PHONY: all run test unit interop browser deps clean test-asan test-tsan run-asan run-tsan soak
 EXAMPLE  ?= chat
 all: $(BUILD)/chat $(BUILD)/chatroom $(BUILD)/engine_echo $(BUILD)/sio_test_server $(BUILD)/unit_tests
 
@@ -133,6 +133,12 @@ test-tsan:
 	$(MAKE) run-tsan
 run-tsan: $(BUILD)/tsan/unit_tests $(BUILD)/tsan/engine_echo $(BUILD)/tsan/sio_test_server node_modules/.package-lock.json
 	$(call run_sanitized,tsan,TSAN_OPTIONS=second_deadlock_stack=1:log_path=$(CURDIR)/$(BUILD)/tsan/reports/tsan)
+
+# ---- soak: connect / emit / disconnect cycles (mixed transports, abrupt drops, ping time-outs) against the test
+# server; threads, fds and RSS must come back and every message to a connected client arrive once, in order.
+SOAK_CYCLES ?= 10000
+soak: $(BUILD)/sio_test_server node_modules/.package-lock.json
+	node tests/soak/soak.mjs --cycles $(SOAK_CYCLES)
 
 clean:
 	rm -rf $(BUILD)
