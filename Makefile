@@ -8,9 +8,10 @@ PORT     ?= 3000
 
 DEB_PACKAGES  = g++ make pkg-config libcpp-httplib-dev picojson-dev doctest-dev
 TEST_PACKAGES = chromium
+FUZZ_PACKAGES = clang libclang-rt-14-dev
 HEADER = sioserver.hpp
 
-.PHONY: all run test unit interop browser deps clean test-asan test-tsan run-asan run-tsan soak
+.PHONY: all run test unit interop browser deps clean test-asan test-tsan run-asan run-tsan soak fuzz
 EXAMPLE  ?= chat
 all: $(BUILD)/chat $(BUILD)/chatroom $(BUILD)/engine_echo $(BUILD)/sio_test_server $(BUILD)/unit_tests
 
@@ -133,6 +134,15 @@ test-tsan:
 	$(MAKE) run-tsan
 run-tsan: $(BUILD)/tsan/unit_tests $(BUILD)/tsan/engine_echo $(BUILD)/tsan/sio_test_server node_modules/.package-lock.json
 	$(call run_sanitized,tsan,TSAN_OPTIONS=second_deadlock_stack=1:log_path=$(CURDIR)/$(BUILD)/tsan/reports/tsan)
+
+# ---- fuzzing: libFuzzer targets for every decoder of network input (tests/fuzz/), each run for FUZZ_SECONDS after
+# replaying the saved crash inputs of tests/fuzz/regressions/.
+FUZZ_SECONDS ?= 60
+$(BUILD)/.fuzz-deps: Makefile | $(BUILD)/.deps
+	@$(call install_missing,$(FUZZ_PACKAGES))
+	@touch $@
+fuzz: $(BUILD)/.fuzz-deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_REGRESSIONS=1 bash tests/fuzz/run.sh
 
 # ---- soak: connect / emit / disconnect cycles (mixed transports, abrupt drops, ping time-outs) against the test
 # server; threads, fds and RSS must come back and every message to a connected client arrive once, in order.

@@ -1,5 +1,5 @@
 // Regressions found by the fuzz targets of tests/fuzz/ (their inputs are in tests/fuzz/regressions/<target>/).
-// No main(): this file is meant to be linked into the unit-test binary (tests/unit/main.cpp has doctest's main).
+// Part of the unit tests (tests/unit/main.cpp has doctest's main).
 // Each case failed before its fix in the header.
 #include "sioserver.hpp"
 
