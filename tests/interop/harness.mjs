@@ -7,17 +7,15 @@
 // command mentions ref_engine_echo): a few tests assert required behaviour
 // that the reference server does not have and are skipped for it.
 
-import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { WebSocket } from 'ws';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-export const REPO_ROOT = path.resolve(here, '..', '..');
+import { REPO_ROOT, startServerProcess } from './server_process.mjs';
+
+export { REPO_ROOT };
 
 const ENGINE_ECHO = (process.env.ENGINE_ECHO || 'build/engine_echo').trim();
 
@@ -30,163 +28,14 @@ export function skipForReference(why) {
   return IS_REFERENCE ? `reference engine.io differs: ${why}` : false;
 }
 
-const START_TIMEOUT_MS = 10_000;
-const STOP_KILL_AFTER_MS = 5_000;
-
-const running = new Set();
-process.on('exit', () => {
-  // Last resort if a test process dies without stopping its servers: only
-  // the PIDs started here are signalled.
-  for (const child of running) {
-    try {
-      process.kill(child.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-});
-
 /**
  * Start the server under test with `--host 127.0.0.1 --port 0` plus `flags`.
  * Resolves once the `listening on` line has been printed with
  * {url, wsUrl, host, port, path, line, pid, stop(), defer(fn), exited,
- * stdout, stderr}. stop() runs the defer()ed client cleanups, sends SIGTERM
- * to this PID only and awaits the exit (SIGKILL after 5 s).
+ * stdout, stderr} (see server_process.mjs).
  */
-export async function startServer(flags = []) {
-  const parts = ENGINE_ECHO.split(' ').filter(Boolean);
-  let cmd = parts[0];
-  if (cmd.includes('/') && !path.isAbsolute(cmd)) cmd = path.resolve(REPO_ROOT, cmd);
-  const args = [...parts.slice(1), '--host', '127.0.0.1', '--port', '0', ...flags.map(String)];
-
-  const child = spawn(cmd, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
-
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (d) => {
-    if (stderr.length < 64 * 1024) stderr += d;
-  });
-
-  const exited = new Promise((resolve) => {
-    child.once('exit', (code, signal) => {
-      running.delete(child);
-      resolve({ code, signal });
-    });
-  });
-
-  // Client cleanups registered with srv.defer(); they run (last first)
-  // before the server is signalled, so that lingering client connections
-  // never delay the server's exit.
-  const deferred = [];
-  let stopping = null;
-  const stop = () => {
-    if (stopping) return stopping;
-    stopping = (async () => {
-      while (deferred.length) {
-        const fn = deferred.pop();
-        try {
-          await withTimeout(Promise.resolve().then(fn), 2000, 'client cleanup');
-        } catch {
-          // cleanup failures must not keep the server running
-        }
-      }
-      if (child.exitCode !== null || child.signalCode !== null) return exited;
-      child.kill('SIGTERM');
-      let timer;
-      const killed = new Promise((resolve) => {
-        timer = setTimeout(() => {
-          if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-          resolve();
-        }, STOP_KILL_AFTER_MS);
-      });
-      await Promise.race([exited, killed]);
-      clearTimeout(timer);
-      return exited;
-    })();
-    return stopping;
-  };
-
-  let stdout = '';
-  try {
-    const line = await new Promise((resolve, reject) => {
-      let buf = '';
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`server did not print "listening on" within ${START_TIMEOUT_MS} ms ` +
-          `(cmd: ${cmd} ${args.join(' ')}); stdout so far: ${JSON.stringify(buf)}; stderr: ${stderr}`));
-      }, START_TIMEOUT_MS);
-      const onData = (d) => {
-        buf += d;
-        const lines = buf.split('\n');
-        for (let i = 0; i < lines.length - 1; i++) {
-          if (lines[i].startsWith('listening on ')) {
-            cleanup();
-            stdout = buf;
-            resolve(lines[i].trim());
-            return;
-          }
-        }
-        if (buf.length > 64 * 1024) buf = buf.slice(-1024);
-      };
-      const onError = (err) => {
-        cleanup();
-        reject(new Error(`cannot start ${cmd}: ${err.message}`));
-      };
-      const onExit = (code, signal) => {
-        cleanup();
-        // give stderr a moment to be read: 'exit' may precede the last data
-        setImmediate(() => reject(new Error(`server exited early (code ${code}, signal ${signal}) ` +
-          `(cmd: ${cmd} ${args.join(' ')}); stdout: ${JSON.stringify(buf)}; stderr: ${stderr}`)));
-      };
-      const cleanup = () => {
-        clearTimeout(timer);
-        child.stdout.off('data', onData);
-        child.off('error', onError);
-        child.off('exit', onExit);
-      };
-      child.stdout.setEncoding('utf8');
-      child.stdout.on('data', onData);
-      child.once('error', onError);
-      child.once('exit', onExit);
-    });
-    // keep draining stdout so that the pipe never fills up
-    child.stdout.on('data', (d) => {
-      if (stdout.length < 64 * 1024) stdout += d;
-    });
-
-    const m = /^listening on http:\/\/([^:/]+):(\d+)(\/.*)$/.exec(line);
-    if (!m) throw new Error(`unexpected listening line: ${JSON.stringify(line)}`);
-    const port = Number(m[2]);
-    if (!(port > 0)) throw new Error(`listening line reports port ${m[2]}`);
-    const p = m[3];
-    return {
-      host: '127.0.0.1',
-      port,
-      path: p,
-      url: `http://127.0.0.1:${port}${p}`,
-      wsUrl: `ws://127.0.0.1:${port}${p}`,
-      line,
-      pid: child.pid,
-      stop,
-      /** Register a client cleanup to run before the server is stopped. */
-      defer(fn) {
-        deferred.push(fn);
-      },
-      /** Resolves with {code, signal} when the process exits. */
-      exited,
-      get stderr() {
-        return stderr;
-      },
-      /** Everything printed on stdout so far (bounded). */
-      get stdout() {
-        return stdout;
-      },
-    };
-  } catch (err) {
-    await stop();
-    throw err;
-  }
+export function startServer(flags = []) {
+  return startServerProcess(ENGINE_ECHO, flags);
 }
 
 /** Start a server and register its stop() with the node:test context. */

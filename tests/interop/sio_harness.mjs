@@ -6,17 +6,16 @@
 //
 //   SIO_SERVER="node tests/interop/ref_sio_server.mjs" node --test tests/interop/sio_*.test.mjs
 
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { io, Manager } from 'socket.io-client';
 import { Socket as EioSocket } from 'engine.io-client';
 
 export { io, Manager, EioSocket };
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-export const REPO_ROOT = path.resolve(here, '..', '..');
+import { REPO_ROOT, startServerProcess } from './server_process.mjs';
+
+export { REPO_ROOT };
 const DEFAULT_SERVER = path.join(REPO_ROOT, 'build', 'sio_test_server');
 const SIO_SERVER = (process.env.SIO_SERVER || DEFAULT_SERVER).trim();
 
@@ -26,136 +25,16 @@ export const TRANSPORTS = ['websocket', 'polling'];
 /** Default bound for every wait (ms). */
 export const T = 3000;
 
-const START_TIMEOUT_MS = 10_000;
-const STOP_KILL_AFTER_MS = 5_000;
-
-const running = new Set();
-process.on('exit', () => {
-  // Last resort when a test process dies without stopping its servers: only our own PIDs.
-  for (const child of running) {
-    try {
-      process.kill(child.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-});
-
 /**
  * Start the server under test with `--host 127.0.0.1 --port 0` plus `flags`.
- * Resolves with {port, path, url, pid, stop(), stderr} once it printed its
- * `listening on` line.
+ * Resolves with {port, path, origin, url, pid, stop(), alive, stderr} once it printed its
+ * `listening on` line (see server_process.mjs).
  */
-export async function startSio(flags = []) {
-  const parts = SIO_SERVER.split(' ').filter(Boolean);
-  let cmd = parts[0];
-  if (cmd.includes('/') && !path.isAbsolute(cmd)) cmd = path.resolve(REPO_ROOT, cmd);
-  if (cmd === DEFAULT_SERVER && !fs.existsSync(cmd)) {
-    throw new Error(`${cmd} does not exist; build it with: g++ -std=c++17 -O0 -g -o build/sio_test_server ` +
-      'tests/servers/sio_test_server.cpp $(pkg-config --cflags --libs cpp-httplib) -pthread');
+export function startSio(flags = []) {
+  if (SIO_SERVER === DEFAULT_SERVER && !fs.existsSync(DEFAULT_SERVER)) {
+    throw new Error(`${DEFAULT_SERVER} does not exist; build it with: make build/sio_test_server`);
   }
-  const args = [...parts.slice(1), '--host', '127.0.0.1', '--port', '0', ...flags.map(String)];
-  const child = spawn(cmd, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
-
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (d) => {
-    if (stderr.length < 64 * 1024) stderr += d;
-  });
-  const exited = new Promise((resolve) => {
-    child.once('exit', (code, signal) => {
-      running.delete(child);
-      resolve({ code, signal });
-    });
-  });
-
-  let stopping = null;
-  const stop = () => {
-    if (stopping) return stopping;
-    stopping = (async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return exited;
-      child.kill('SIGTERM');
-      let timer;
-      const killed = new Promise((resolve) => {
-        timer = setTimeout(() => {
-          if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-          resolve();
-        }, STOP_KILL_AFTER_MS);
-      });
-      await Promise.race([exited, killed]);
-      clearTimeout(timer);
-      return exited;
-    })();
-    return stopping;
-  };
-
-  const describeCmd = `${cmd} ${args.join(' ')}`;
-  try {
-    const line = await new Promise((resolve, reject) => {
-      let buf = '';
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`server did not print "listening on" within ${START_TIMEOUT_MS} ms (cmd: ${describeCmd}); ` +
-          `stdout: ${JSON.stringify(buf)}; stderr: ${stderr}`));
-      }, START_TIMEOUT_MS);
-      const onData = (d) => {
-        buf += d;
-        for (const l of buf.split('\n').slice(0, -1)) {
-          if (l.startsWith('listening on ')) {
-            cleanup();
-            resolve(l.trim());
-            return;
-          }
-        }
-      };
-      const onError = (err) => {
-        cleanup();
-        reject(new Error(`cannot start ${describeCmd}: ${err.message}`));
-      };
-      const onExit = (code, signal) => {
-        cleanup();
-        setImmediate(() => reject(new Error(`server exited early (code ${code}, signal ${signal}) (cmd: ${describeCmd}); ` +
-          `stdout: ${JSON.stringify(buf)}; stderr: ${stderr}`)));
-      };
-      const cleanup = () => {
-        clearTimeout(timer);
-        child.stdout.off('data', onData);
-        child.off('error', onError);
-        child.off('exit', onExit);
-      };
-      child.stdout.setEncoding('utf8');
-      child.stdout.on('data', onData);
-      child.once('error', onError);
-      child.once('exit', onExit);
-    });
-    child.stdout.on('data', () => {}); // keep draining
-
-    const m = /^listening on http:\/\/([^:/]+):(\d+)(\/.*)$/.exec(line);
-    if (!m) throw new Error(`unexpected listening line: ${JSON.stringify(line)}`);
-    const port = Number(m[2]);
-    if (!(port > 0)) throw new Error(`listening line reports port ${m[2]}`);
-    return {
-      host: '127.0.0.1',
-      port,
-      path: m[3],
-      origin: `http://127.0.0.1:${port}`,
-      url: `http://127.0.0.1:${port}${m[3]}`,
-      line,
-      pid: child.pid,
-      stop,
-      /** Whether the process is still running (a crash shows up here). */
-      get alive() {
-        return child.exitCode === null && child.signalCode === null;
-      },
-      get stderr() {
-        return stderr;
-      },
-    };
-  } catch (err) {
-    await stop();
-    throw err;
-  }
+  return startServerProcess(SIO_SERVER, flags);
 }
 
 /** Start a server and stop it when the node:test context `t` ends. */
