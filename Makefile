@@ -77,8 +77,8 @@ run: $(BUILD)/$(EXAMPLE) node_modules/.package-lock.json
 
 # Builds side by side (two cores), then runs the suites one after another (they must not compete for the CPU).
 test:
-	$(MAKE) -j2 all
-	$(MAKE) unit
+	$(MAKE) -j2 all $(BUILD)/bench_unit_tests
+	$(MAKE) unit bench-unit
 	$(MAKE) interop
 	$(MAKE) browser
 
@@ -152,3 +152,6 @@ soak: $(BUILD)/sio_test_server node_modules/.package-lock.json
 
 clean:
 	rm -rf $(BUILD)
+
+# ---- benchmarks against Node's socket.io: make bench, make bench-quick (and bench-unit, run by make test)
+include bench/Makefile.inc

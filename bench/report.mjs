@@ -1,0 +1,282 @@
+// bench/report.mjs — turns the load generator's JSON lines into bench/RESULTS.md and the chart's data file.
+//   node bench/report.mjs --raw bench/out/raw-full.jsonl --mode full --command "bash bench/run.sh" \
+//        --out bench/RESULTS.md --dat bench/out/latency-full.dat [--pin 0] [--elapsed 600]
+// Every figure is the median over the rounds (each round ran both servers, sio first, on fresh processes).
+import fs from 'node:fs';
+import os from 'node:os';
+import { execSync } from 'node:child_process';
+
+const args = {};
+for (let i = 2; i + 1 < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
+const rows = fs.readFileSync(args.raw, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l))
+  .filter((r) => !r.error);
+
+const median = (xs) => {
+  const v = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (!v.length) return NaN;
+  const m = Math.floor(v.length / 2);
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+};
+const pick = (filter) => rows.filter((r) => Object.entries(filter).every(([k, v]) => r[k] === v));
+const med = (filter, field) => median(pick(filter).map((r) => r[field]));
+const rounds = (filter) => pick(filter).length;
+// "lo–hi" of a field over the rounds: how much the rounds disagree (the machine may be shared)
+const spread = (filter, field, scale = 1, digits = 0) => {
+  const v = pick(filter).map((r) => r[field] / scale).filter(Number.isFinite);
+  if (!v.length) return 'n/a';
+  return `${fmt(Math.min(...v), digits)}–${fmt(Math.max(...v), digits)}`;
+};
+
+const fmt = (x, digits = 0) => {
+  if (x === undefined || x === null || Number.isNaN(x)) return 'n/a';
+  if (Math.abs(x) >= 1e5 && digits === 0) return Math.round(x).toLocaleString('en-US');
+  return x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+};
+const ms = (us) => (Number.isNaN(us) ? 'n/a' : fmt(us / 1000, us < 10000 ? 2 : 1));
+const ratio = (a, b) => (Number.isNaN(a) || Number.isNaN(b) || b === 0 ? 'n/a' : `${fmt(a / b, 2)}×`);
+const sh = (cmd) => {
+  try { return execSync(cmd, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(); } catch { return '?'; }
+};
+
+// ---- the table -----------------------------------------------------------------------------------------------------
+const lines = [];
+const table = [];
+const targets = [];
+const row = (what, s, n, r = ratio(s, n), note = '') => table.push(`| ${what} | ${s} | ${n} | ${r} | ${note} |`);
+const S = 'sio';
+const N = 'node';
+
+const fan = (clients, transport, phase, param) => ({ scenario: 'fanout', transport, clients, phase, param });
+const phaseParams = (clients, transport, phase) =>
+  [...new Set(pick({ scenario: 'fanout', transport, clients, phase }).map((r) => r.param))].sort((a, b) => a - b);
+
+for (const [clients, transport] of [[100, 'websocket'], [1000, 'websocket'], [5000, 'websocket'], [100, 'polling']]) {
+  const label = transport === 'polling' ? `polling fan-out C=${clients}` : `fan-out C=${clients}`;
+  for (const w of phaseParams(clients, transport, 'window')) {
+    const f = fan(clients, transport, 'window', w);
+    const s = med({ ...f, server: S }, 'delivered_per_s');
+    const n = med({ ...f, server: N }, 'delivered_per_s');
+    row(`**${label}: delivered msg/s at saturation** (${w} broadcasts in flight)`, `**${fmt(s)}**`, `**${fmt(n)}**`,
+      `**${ratio(s, n)}**`, `rounds: sio ${spread({ ...f, server: S }, 'delivered_per_s')}, node ${spread({ ...f, server: N }, 'delivered_per_s')}`);
+    row(`${label}: p50 / p99 latency at saturation (ms)`,
+      `${ms(med({ ...f, server: S }, 'p50_us'))} / ${ms(med({ ...f, server: S }, 'p99_us'))}`,
+      `${ms(med({ ...f, server: N }, 'p50_us'))} / ${ms(med({ ...f, server: N }, 'p99_us'))}`, '');
+    const sc = med({ ...f, server: S }, 'server_cpu_us_per_msg');
+    const nc = med({ ...f, server: N }, 'server_cpu_us_per_msg');
+    row(`${label}: server CPU per delivered message at saturation (µs, user+sys)`, fmt(sc, 2), fmt(nc, 2),
+      ratio(sc, nc), 'lower is better');
+    row(`${label}: load generator CPU per delivered message (µs)`,
+      fmt(med({ ...f, server: S }, 'loadgen_cpu_us_per_msg'), 2),
+      fmt(med({ ...f, server: N }, 'loadgen_cpu_us_per_msg'), 2), '', 'the client side of the same run');
+    if (clients === 1000 && transport === 'websocket')
+      targets.push(['fan-out C=1000: ≥ 3× Node\'s delivered msg/s', s / n >= 3, `${ratio(s, n)}`]);
+    if (transport === 'polling') targets.push(['polling C=100: ≥ Node\'s throughput', s >= n, `${ratio(s, n)}`]);
+  }
+  // from an open-loop sweep: the highest offered rate still delivered in full (≥ 98 %) with p99 under one second
+  const sweep = phaseParams(clients, transport, 'rate');
+  if (sweep.length > 2) {
+    const sustained = (srv) => {
+      let best = NaN;
+      for (const r of sweep) {
+        const f = fan(clients, transport, 'rate', r);
+        const d = med({ ...f, server: srv }, 'delivered_per_s');
+        const p99 = med({ ...f, server: srv }, 'p99_us');
+        if (d >= 0.98 * r * clients && p99 < 1e6) best = r * clients;
+      }
+      return best;
+    };
+    const s = sustained(S);
+    const n = sustained(N);
+    row(`${label}: highest offered rate delivered in full with p99 < 1 s (open-loop sweep, deliveries/s)`, fmt(s), fmt(n),
+      ratio(s, n), 'see the sweep table below');
+  }
+  // the fixed rate of the table: the one rate phase when there is one, else the sweep's FIX rate (given in run.sh)
+  const rates = phaseParams(clients, transport, 'rate');
+  const fixed = rates.length === 1 ? rates[0] : rates.includes(20) ? 20 : rates[Math.floor(rates.length / 2)];
+  if (fixed !== undefined) {
+    const f = fan(clients, transport, 'rate', fixed);
+    const g = (srv, k) => med({ ...f, server: srv }, k);
+    row(`${label}: latency p50 / p99 / max at a fixed ${fixed} msg/s = ${fmt(fixed * clients)} deliveries/s (ms)`,
+      `${ms(g(S, 'p50_us'))} / **${ms(g(S, 'p99_us'))}** / ${ms(g(S, 'max_us'))}`,
+      `${ms(g(N, 'p50_us'))} / **${ms(g(N, 'p99_us'))}** / ${ms(g(N, 'max_us'))}`,
+      `p99 ${ratio(g(S, 'p99_us'), g(N, 'p99_us'))}`,
+      `p99 rounds: sio ${spread({ ...f, server: S }, 'p99_us', 1000, 1)}, node ${spread({ ...f, server: N }, 'p99_us', 1000, 1)} ms`);
+    row(`${label}: server CPU per delivered message at ${fixed} msg/s (µs)`, fmt(g(S, 'server_cpu_us_per_msg'), 2),
+      fmt(g(N, 'server_cpu_us_per_msg'), 2), ratio(g(S, 'server_cpu_us_per_msg'), g(N, 'server_cpu_us_per_msg')),
+      'lower is better');
+    if (clients === 1000 && transport === 'websocket')
+      targets.push(['fan-out C=1000: p99 ≤ ½ of Node\'s (fixed rate)', g(S, 'p99_us') <= 0.5 * g(N, 'p99_us'),
+        `${ms(g(S, 'p99_us'))} ms vs ${ms(g(N, 'p99_us'))} ms`]);
+  }
+}
+
+{
+  const f = { scenario: 'ack', clients: 100 };
+  const s = med({ ...f, server: S }, 'delivered_per_s');
+  const n = med({ ...f, server: N }, 'delivered_per_s');
+  if (!Number.isNaN(s) || !Number.isNaN(n)) {
+    row('**ack round-trip C=100 (1 outstanding each): acks/s**', `**${fmt(s)}**`, `**${fmt(n)}**`, `**${ratio(s, n)}**`,
+      `rounds: sio ${spread({ ...f, server: S }, 'delivered_per_s')}, node ${spread({ ...f, server: N }, 'delivered_per_s')}`);
+    row('ack round-trip: p50 / p99 (ms)',
+      `${ms(med({ ...f, server: S }, 'p50_us'))} / ${ms(med({ ...f, server: S }, 'p99_us'))}`,
+      `${ms(med({ ...f, server: N }, 'p50_us'))} / ${ms(med({ ...f, server: N }, 'p99_us'))}`, '');
+    row('ack round-trip: server CPU per ack (µs)', fmt(med({ ...f, server: S }, 'server_cpu_us_per_msg'), 2),
+      fmt(med({ ...f, server: N }, 'server_cpu_us_per_msg'), 2),
+      ratio(med({ ...f, server: S }, 'server_cpu_us_per_msg'), med({ ...f, server: N }, 'server_cpu_us_per_msg')),
+      'lower is better');
+    targets.push(['ack round-trip: ≥ 2× Node\'s', s / n >= 2, ratio(s, n)]);
+  }
+}
+
+{
+  const f = { scenario: 'connections' };
+  const c = pick(f);
+  if (c.length) {
+    const clients = c[0].clients;
+    const g = (srv, k) => med({ ...f, server: srv }, k);
+    const perRound = (srv, k) => pick({ ...f, server: srv }).map((r) => fmt(r[k])).join(', ');
+    const minOf = (srv, k) => Math.min(...pick({ ...f, server: srv }).map((r) => r[k]));
+    row(`**connections: ${fmt(clients)} WebSocket clients connected / held** (held = got one broadcast; worst round, then each round)`,
+      `${fmt(minOf(S, 'connected'))} / ${fmt(minOf(S, 'held'))} (${perRound(S, 'held')})`,
+      `${fmt(minOf(N, 'connected'))} / ${fmt(minOf(N, 'held'))} (${perRound(N, 'held')})`, '');
+    row('connections: time to connect all (s, 256 handshakes at once)', fmt(g(S, 'connect_s'), 2),
+      fmt(g(N, 'connect_s'), 2), ratio(g(S, 'connect_s'), g(N, 'connect_s')), 'lower is better');
+    row('connections: server RSS before → idle with all connected (MB)',
+      `${fmt(g(S, 'rss_base_kb') / 1024, 1)} → ${fmt(g(S, 'rss_idle_kb') / 1024, 1)}`,
+      `${fmt(g(N, 'rss_base_kb') / 1024, 1)} → ${fmt(g(N, 'rss_idle_kb') / 1024, 1)}`, '');
+    row('**connections: RSS per idle connection (KB)**', `**${fmt(g(S, 'rss_per_conn_bytes') / 1024, 1)}**`,
+      `**${fmt(g(N, 'rss_per_conn_bytes') / 1024, 1)}**`, `**${ratio(g(S, 'rss_per_conn_bytes'), g(N, 'rss_per_conn_bytes'))}**`,
+      `lower is better; rounds: sio ${spread({ ...f, server: S }, 'rss_per_conn_bytes', 1024, 1)}, node ${spread({ ...f, server: N }, 'rss_per_conn_bytes', 1024, 1)} KB`);
+    row('connections: server threads before → idle', `${fmt(g(S, 'threads_base'))} → ${fmt(g(S, 'threads_idle'))}`,
+      `${fmt(g(N, 'threads_base'))} → ${fmt(g(N, 'threads_idle'))}`, '');
+    row('connections: server fds before → idle (each round)', `${fmt(g(S, 'fds_base'))} → ${perRound(S, 'fds_idle')}`,
+      `${fmt(g(N, 'fds_base'))} → ${perRound(N, 'fds_idle')}`, '', 'the fd limit here is 20,000 (hard)');
+    row('connections: one broadcast to all (s)', fmt(g(S, 'broadcast_s'), 2), fmt(g(N, 'broadcast_s'), 2),
+      ratio(g(S, 'broadcast_s'), g(N, 'broadcast_s')), 'lower is better');
+    row('after closing all: threads / fds (time to release, s)',
+      `${fmt(g(S, 'threads_closed'))} / ${fmt(g(S, 'fds_closed'))} (${fmt(g(S, 'release_s'), 2)})`,
+      `${fmt(g(N, 'threads_closed'))} / ${fmt(g(N, 'fds_closed'))} (${fmt(g(N, 'release_s'), 2)})`, '');
+    row('after closing all: RSS (MB) → after one more connection',
+      `${fmt(g(S, 'rss_closed_kb') / 1024, 1)} → ${fmt(g(S, 'rss_after_extra_kb') / 1024, 1)}`,
+      `${fmt(g(N, 'rss_closed_kb') / 1024, 1)} → ${fmt(g(N, 'rss_after_extra_kb') / 1024, 1)}`, '',
+      'sioserver joins finished threads on its next accept');
+    const held = minOf(S, 'held') >= clients && minOf(S, 'connected') >= clients;
+    targets.push([`${fmt(clients)} clients held (every round)`, held,
+      `${perRound(S, 'held')} of ${fmt(clients)} in the ${rounds({ ...f, server: S })} rounds`]);
+    targets.push(['RSS per idle connection ≤ Node\'s', g(S, 'rss_per_conn_bytes') <= g(N, 'rss_per_conn_bytes'),
+      `${fmt(g(S, 'rss_per_conn_bytes') / 1024, 1)} KB vs ${fmt(g(N, 'rss_per_conn_bytes') / 1024, 1)} KB`]);
+    const released = g(S, 'threads_closed') <= g(S, 'threads_base') + 2 && g(S, 'fds_closed') <= g(S, 'fds_base') + 2;
+    const rssBack = g(S, 'rss_after_extra_kb') - g(S, 'rss_base_kb');
+    targets.push(['everything released on close (threads, fds; RSS)', released && rssBack < 0.1 * (g(S, 'rss_idle_kb') - g(S, 'rss_base_kb')),
+      `threads ${fmt(g(S, 'threads_closed'))}, fds ${fmt(g(S, 'fds_closed'))}; RSS ${fmt(g(S, 'rss_after_extra_kb') / 1024, 1)} MB ` +
+      `vs ${fmt(g(S, 'rss_base_kb') / 1024, 1)} MB at start`]);
+  }
+}
+
+// ---- machine and versions ------------------------------------------------------------------------------------------
+const cpuModel = (fs.readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/) || [])[1] || '?';
+const other = median(rows.filter((r) => r.other_cpu_cores !== undefined).map((r) => r.other_cpu_cores));
+const otherMax = Math.max(...rows.filter((r) => r.other_cpu_cores !== undefined).map((r) => r.other_cpu_cores), 0);
+const sioVersion = JSON.parse(fs.readFileSync('node_modules/socket.io/package.json', 'utf8')).version;
+const commit = sh('git rev-parse --short HEAD') + (sh('git status --porcelain sioserver.hpp') ? ' (sioserver.hpp modified)' : '');
+
+lines.push('# Benchmark: sioserver vs Node socket.io');
+lines.push('');
+lines.push(`Generated by \`${args.command}\` (${args.mode} run, ${args.elapsed || '?'} s) on ${new Date().toISOString()}.`);
+lines.push('');
+lines.push('| machine | |');
+lines.push('|---|---|');
+lines.push(`| CPU | ${os.cpus().length} × ${cpuModel} (nproc ${sh('nproc')}) |`);
+lines.push(`| memory | ${fmt(os.totalmem() / 2 ** 30, 1)} GiB; \`ulimit -n\` ${sh('bash -c "ulimit -Hn"')} (hard) |`);
+lines.push(`| kernel | ${os.release()} |`);
+lines.push(`| sioserver | sioserver.hpp at ${commit}, g++ ${sh('g++ -dumpfullversion')} -O2 -DNDEBUG, cpp-httplib ${sh('pkg-config --modversion cpp-httplib')}, 64 KiB thread stacks |`);
+lines.push(`| Node | node ${process.version}, socket.io ${sioVersion} (ws transport, no perMessageDeflate) |`);
+lines.push(`| placement | ${args.pin === '1' ? 'server pinned to CPU 0, load generator to CPU 1 (taskset)' : 'not pinned: server and load generator share the 2 cores'} |`);
+lines.push(`| other load on the machine | median ${fmt(other, 2)} of the 2 cores busy with other processes during the measurements (max ${fmt(otherMax, 2)}) — the figures below are what was left for server + load generator |`);
+lines.push('');
+lines.push('Each figure is the median of the rounds; every round started a fresh server process, and the servers ran ' +
+  'alternately (sio, node, sio, node, …). Ratio = sio / node. Bold rows are the ones the targets are about.');
+lines.push('');
+lines.push('| measurement | sioserver | Node socket.io 4.8 | ratio | note |');
+lines.push('|---|---|---|---|---|');
+lines.push(...table);
+lines.push('');
+lines.push('## Targets');
+lines.push('');
+lines.push('| target | met? | measured |');
+lines.push('|---|---|---|');
+for (const [what, ok, detail] of targets) lines.push(`| ${what} | ${ok ? 'yes' : '**no**'} | ${detail} |`);
+lines.push('');
+lines.push('## Latency against offered rate (fan-out, C = 1000)');
+lines.push('');
+lines.push('![p50 and p99 latency against offered deliveries per second](results.png)');
+lines.push('');
+
+// chart data: offered deliveries/s, then p50 and p99 (ms) of each server
+const rates = phaseParams(1000, 'websocket', 'rate');
+const dat = ['# offered_deliveries_per_s sio_p50_ms sio_p99_ms node_p50_ms node_p99_ms sio_delivered node_delivered'];
+lines.push('| offered (deliveries/s) | sio delivered/s | sio p50 / p99 (ms) | node delivered/s | node p50 / p99 (ms) |');
+lines.push('|---|---|---|---|---|');
+for (const r of rates) {
+  const f = fan(1000, 'websocket', 'rate', r);
+  const v = (srv, k) => med({ ...f, server: srv }, k);
+  const offered = r * 1000;
+  dat.push([offered, v(S, 'p50_us') / 1000, v(S, 'p99_us') / 1000, v(N, 'p50_us') / 1000, v(N, 'p99_us') / 1000,
+    v(S, 'delivered_per_s'), v(N, 'delivered_per_s')].map((x) => (Number.isNaN(x) ? '?' : String(x))).join(' '));
+  lines.push(`| ${fmt(offered)} | ${fmt(v(S, 'delivered_per_s'))} | ${ms(v(S, 'p50_us'))} / ${ms(v(S, 'p99_us'))} | ` +
+    `${fmt(v(N, 'delivered_per_s'))} | ${ms(v(N, 'p50_us'))} / ${ms(v(N, 'p99_us'))} |`);
+}
+fs.writeFileSync(args.dat, dat.join('\n') + '\n');
+lines.push('');
+
+lines.push('## How it was measured');
+lines.push('');
+lines.push('- **Load generator** (`bench/loadgen.cpp`): one process, one epoll thread, speaking Engine.IO v4 / Socket.IO v5 ' +
+  'itself (masked WebSocket frames on `/socket.io/?EIO=4&transport=websocket`, or HTTP/1.1 keep-alive long-polling ' +
+  'with a GET and a POST connection per client). Each message carries `{"t":<CLOCK_MONOTONIC ns>,"seq":N}`; latency ' +
+  'is the clock when the bytes are read minus `t` (same machine, same clock). In rate phases `t` is the *scheduled* ' +
+  'send time, so a late sender counts against the latency instead of hiding it.');
+lines.push('- **Fan-out**: every client joins room `bench`; client 0 emits `chat message`; the server relays it to the room ' +
+  '(sender included), so one emit is C deliveries. *Saturation* keeps W broadcasts in flight (the next emit goes out ' +
+  'when one has reached all C clients) and reports delivered messages per second; the *fixed rate* is a rate both ' +
+  'servers sustain. Each phase has a warm-up that is not measured.');
+lines.push('- **Ack round-trip**: 100 clients each keep one `echo` event with an ack outstanding (closed loop).');
+lines.push('- **Connections**: at most 256 handshakes in flight; *held* = clients that received one broadcast after 2 s ' +
+  'idle; RSS per connection = (RSS idle − RSS before) / connections; then every client closes and the load generator ' +
+  'waits for the server\'s threads and fds to come back.');
+lines.push('- **CPU**: the server\'s utime+stime from `/proc/PID/stat`, RSS and Threads from `/proc/PID/status`, fds from ' +
+  '`/proc/PID/fd`; the load generator\'s own CPU from `getrusage`. *Other load* is the machine\'s busy time ' +
+  '(`/proc/stat`) minus both: this machine can be shared, and a busy neighbour shows there.');
+lines.push('- Raw data: one JSON line per measured phase in `bench/out/raw-*.jsonl`.');
+lines.push('');
+lines.push('Commands:');
+lines.push('');
+lines.push('```sh');
+lines.push('bash bench/run.sh            # full run: 3 rounds (< 15 minutes)');
+lines.push('bash bench/run.sh --quick    # 1 round, shorter phases (< 2 minutes)');
+lines.push('# what it runs: the builds, then per scenario and round a fresh server and one load generator run');
+lines.push('g++ -std=c++17 -O2 -DNDEBUG -o build/sio_bench bench/servers/sio_bench.cpp $(pkg-config --cflags --libs cpp-httplib) -pthread');
+lines.push('g++ -std=c++17 -O2 -g -Wall -Wextra -Ibench -o build/loadgen bench/loadgen.cpp');
+lines.push('build/sio_bench --port 0      # or: node bench/servers/node_bench.js --port 0');
+if (args.commands && fs.existsSync(args.commands)) {
+  // exactly what run.sh ran: each line once per round and server, with that run's port, pid, name and round
+  for (const c of fs.readFileSync(args.commands, 'utf8').split('\n').filter(Boolean)) lines.push(c);
+} else {
+  const cmds = [...new Set(rows.map((r) => r.scenario + '|' + (r.transport || '') + '|' + r.clients))];
+  for (const c of cmds) {
+    const [scenario, transport, clients] = c.split('|');
+    const ph = [...new Set(pick({ scenario, transport, clients: Number(clients) }).map((r) => r.phase && `${r.phase}:${r.param}:${r.seconds}`).filter(Boolean))];
+    lines.push(`build/loadgen --port PORT --server-pid PID --scenario ${scenario}` +
+      (transport === 'polling' ? ' --transport polling' : '') + ` --clients ${clients}` +
+      (ph.length ? ` --phases ${ph.join(',')}` : ''));
+  }
+}
+lines.push('```');
+lines.push('');
+
+if (fs.existsSync('bench/where_the_time_goes.md')) {
+  lines.push(fs.readFileSync('bench/where_the_time_goes.md', 'utf8').trim());
+  lines.push('');
+}
+fs.writeFileSync(args.out, lines.join('\n'));
+process.stdout.write(lines.filter((l) => l.startsWith('|')).slice(0, 0).join('\n'));

@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# bench/run.sh [--quick] [--pin] [--list] — sioserver (bench/servers/sio_bench.cpp) against Node's socket.io 4.8
+# (bench/servers/node_bench.js), same protocol, same load, on this machine, over 127.0.0.1 only.
+#
+# Builds what it needs (build/loadgen, build/sio_bench, build/bench_unit_tests), installs what is missing (Debian
+# packages with apt-get when run as root, npm packages from the lockfile), then for every scenario runs the two
+# servers alternately (sio node sio node ...: ROUNDS rounds, a fresh server process each time) and reports the
+# median of the rounds in bench/RESULTS.md, with bench/results.png (latency against offered rate).
+#   full run : 3 rounds, fan-out C=100/1000/5000, ack C=100, 10,000 connections, polling C=100   (< 15 minutes)
+#   --quick  : 1 round, shorter phases, fan-out C=100/1000, 2,000 connections                   (< 2 minutes)
+#   --pin    : server on CPU 0, load generator on CPU 1 (default: the scheduler decides)
+#   --list   : only write the exact load generator commands to bench/out/commands-<mode>.txt and print them
+# Raw results (one JSON line per measured phase) go to bench/out/raw-<mode>.jsonl, logs to bench/out/*.log.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+QUICK=0
+PIN=0
+LIST=0
+for arg in "$@"; do
+  case "$arg" in
+    --quick) QUICK=1 ;;
+    --pin) PIN=1 ;;
+    --list) LIST=1 ;;
+    *) echo "usage: bash bench/run.sh [--quick] [--pin] [--list]" >&2; exit 2 ;;
+  esac
+done
+
+BUILD=build
+OUT=bench/out
+MODE=$([ $QUICK = 1 ] && echo quick || echo full)
+RAW=$OUT/raw-$MODE.jsonl
+LGLOG=$OUT/loadgen-$MODE.log
+CMDS=$OUT/commands-$MODE.txt
+T_START=$(date +%s)
+mkdir -p "$BUILD" "$OUT"
+: >"$CMDS"
+if [ $LIST = 0 ]; then
+  : >"$RAW"
+  : >"$LGLOG"
+fi
+
+say() { printf '[bench %4ds] %s\n' $(( $(date +%s) - T_START )) "$*"; }
+
+if [ $LIST = 0 ]; then
+# ---- what the benchmark needs ----------------------------------------------------------------------------------------
+need_debs=""
+for p in g++ make pkg-config libcpp-httplib-dev picojson-dev doctest-dev gnuplot-nox util-linux; do
+  dpkg -s "$p" >/dev/null 2>&1 || need_debs="$need_debs $p"
+done
+command -v node >/dev/null 2>&1 || need_debs="$need_debs nodejs"
+command -v npm >/dev/null 2>&1 || need_debs="$need_debs npm"
+if [ -n "$need_debs" ]; then
+  if [ "$(id -u)" = 0 ]; then
+    say "installing Debian packages:$need_debs"
+    DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $need_debs >/dev/null
+  else
+    echo "missing Debian packages. Run:  sudo apt-get install -y$need_debs" >&2
+    exit 1
+  fi
+fi
+if [ ! -f node_modules/socket.io/package.json ]; then
+  say "installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund >/dev/null
+fi
+
+# ---- builds (in parallel; each only when its sources changed) --------------------------------------------------------
+HTTPLIB="$(pkg-config --cflags --libs cpp-httplib)"
+newer() { local target=$1; shift; [ ! -e "$target" ] && return 0; for s in "$@"; do [ "$s" -nt "$target" ] && return 0; done; return 1; }
+pids=()
+if newer $BUILD/loadgen bench/loadgen.cpp bench/loadgen_protocol.hpp; then
+  g++ -std=c++17 -O2 -g -Wall -Wextra -Ibench -o $BUILD/loadgen bench/loadgen.cpp & pids+=($!)
+fi
+if newer $BUILD/sio_bench bench/servers/sio_bench.cpp sioserver.hpp; then
+  # shellcheck disable=SC2086
+  g++ -std=c++17 -O2 -DNDEBUG -o $BUILD/sio_bench bench/servers/sio_bench.cpp $HTTPLIB -pthread & pids+=($!)
+fi
+if newer $BUILD/bench_unit_tests bench/test_loadgen_protocol.cpp bench/loadgen_protocol.hpp; then
+  g++ -std=c++17 -O2 -Ibench bench/test_loadgen_protocol.cpp -o $BUILD/bench_unit_tests & pids+=($!)
+fi
+if [ ${#pids[@]} -gt 0 ]; then
+  say "building (${#pids[@]} targets)"
+  for p in "${pids[@]}"; do wait "$p"; done
+fi
+$BUILD/bench_unit_tests >/dev/null || { echo "bench unit tests failed" >&2; exit 1; }
+
+# ---- servers ---------------------------------------------------------------------------------------------------------
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+SERVER_PID=""
+PORT=""
+SERVER_CPU=()
+LG_CPU=()
+if [ $PIN = 1 ]; then SERVER_CPU=(taskset -c 0); LG_CPU=(taskset -c 1); fi
+
+start_server() {  # start_server sio|node -> SERVER_PID, PORT
+  local name=$1 log=$OUT/server-$1.log
+  : >"$log"
+  if [ "$name" = sio ]; then
+    "${SERVER_CPU[@]}" $BUILD/sio_bench --port 0 >"$log" 2>&1 &
+  else
+    "${SERVER_CPU[@]}" node bench/servers/node_bench.js --port 0 >"$log" 2>&1 &
+  fi
+  SERVER_PID=$!
+  PORT=""
+  for _ in $(seq 1 150); do
+    PORT=$(sed -n 's#^listening on http://127\.0\.0\.1:\([0-9][0-9]*\)/socket\.io/$#\1#p' "$log" | head -1)
+    [ -n "$PORT" ] && break
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -z "$PORT" ]; then
+    echo "server $name did not start:" >&2
+    cat "$log" >&2
+    stop_server
+    return 1
+  fi
+}
+
+stop_server() {
+  [ -n "$SERVER_PID" ] || return 0
+  kill -TERM "$SERVER_PID" 2>/dev/null || true
+  for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+}
+trap stop_server EXIT
+trap 'stop_server; exit 130' INT TERM
+fi  # LIST
+
+# run_case NAME ROUND TIMEOUT loadgen-args... : one fresh server, one load generator run, results appended to RAW
+run_case() {
+  local name=$1 round=$2 limit=$3
+  shift 3
+  start_server "$name"
+  sleep 0.3
+  if ! timeout "$limit" "${LG_CPU[@]}" $BUILD/loadgen --port "$PORT" --server-pid "$SERVER_PID" --server-name "$name" \
+        --round "$round" "$@" >>"$RAW" 2>>"$LGLOG"; then
+    say "  $name round $round: the load generator failed or timed out ($*)"
+  fi
+  stop_server
+}
+
+# both TIMEOUT loadgen-args... : A B A B ... (ROUNDS rounds) with a fresh server each time
+both() {
+  local limit=$1
+  shift
+  echo "build/loadgen --port PORT --server-pid PID --server-name sio|node --round N $*" >>"$CMDS"
+  [ $LIST = 1 ] && return 0
+  for r in $(seq 1 "$ROUNDS"); do
+    for s in sio node; do run_case "$s" "$r" "$limit" "$@"; done
+  done
+}
+
+# ---- the scenarios ---------------------------------------------------------------------------------------------------
+# Rates are messages emitted per second by the one emitting client; each is delivered to all C clients. The fixed
+# rates (FIX_*) are ones both servers sustain on this machine; the sweep at C=1000 draws bench/results.png; window:W
+# keeps W broadcasts in flight to find the delivered rate at saturation.
+if [ $QUICK = 1 ]; then
+  ROUNDS=1; PH=1.5; WARM=0.3; CONNS=2000
+  SWEEP_1000="5 10 20 40 80"
+else
+  ROUNDS=3; PH=3; WARM=0.5; CONNS=10000
+  SWEEP_1000="5 10 20 40 60 80 100 120"
+fi
+FIX_100=100; FIX_1000=20; FIX_5000=4; FIX_POLL=50
+W_100=64; W_1000=8; W_5000=2; W_POLL=16
+
+sweep=""
+for r in $SWEEP_1000; do sweep="$sweep,rate:$r:$PH"; done
+sweep=${sweep#,}
+
+[ $LIST = 1 ] || say "fan-out C=100 ($ROUNDS rounds, A B A B)"
+both 90 --scenario fanout --clients 100 --warmup $WARM --phases "rate:$FIX_100:$PH,window:$W_100:$PH"
+[ $LIST = 1 ] || say "fan-out C=1000 (rate sweep for the chart, then saturation)"
+both 200 --scenario fanout --clients 1000 --warmup $WARM --phases "$sweep,window:$W_1000:$PH"
+if [ $QUICK = 0 ]; then
+  [ $LIST = 1 ] || say "fan-out C=5000"
+  both 120 --scenario fanout --clients 5000 --warmup $WARM --phases "rate:$FIX_5000:$PH,window:$W_5000:$PH"
+fi
+[ $LIST = 1 ] || say "ack round-trip C=100"
+both 60 --scenario ack --clients 100 --warmup $WARM --phases "ack:1:$PH"
+[ $LIST = 1 ] || say "polling fan-out C=100"
+both 90 --scenario fanout --transport polling --clients 100 --warmup $WARM --phases "rate:$FIX_POLL:$PH,window:$W_POLL:$PH"
+[ $LIST = 1 ] || say "connections: $CONNS clients"
+both 150 --scenario connections --clients $CONNS --concurrency 256 --idle 2 --release-timeout 30
+
+if [ $LIST = 1 ]; then cat "$CMDS"; exit 0; fi
+
+# ---- the report --------------------------------------------------------------------------------------------------------
+CMDLINE="bash bench/run.sh $*"
+node bench/report.mjs --raw "$RAW" --mode "$MODE" --command "$CMDLINE" --pin "$PIN" \
+  --elapsed "$(( $(date +%s) - T_START ))" --commands "$CMDS" --out bench/RESULTS.md --dat "$OUT/latency-$MODE.dat"
+gnuplot -e "datafile='$OUT/latency-$MODE.dat'; outfile='bench/results.png'" bench/results.gp
+say "done in $(( $(date +%s) - T_START )) s: bench/RESULTS.md, bench/results.png (raw: $RAW)"

@@ -1,0 +1,46 @@
+// The benchmark server on npm socket.io 4.8; bench/servers/sio_bench.cpp is its twin on sioserver.hpp.
+//   node bench/servers/node_bench.js --port 0   -> prints "listening on http://127.0.0.1:<port>/socket.io/"
+// Every client joins room "bench"; "chat message" is relayed to the room (sender included); "echo" is acknowledged
+// with its payload. Options are the defaults written out (pingInterval 25000, maxHttpBufferSize 1e6, no CORS) and
+// the client bundle is not served. (ESM: the repository's package.json says "type": "module".)
+import http from 'node:http';
+import { Server } from 'socket.io';
+
+let host = '127.0.0.1';
+let port = 0;
+const argv = process.argv.slice(2);
+for (let i = 0; i + 1 < argv.length; i += 2) {
+  if (argv[i] === '--port') port = Number(argv[i + 1]);
+  else if (argv[i] === '--host') host = argv[i + 1];
+  else {
+    process.stderr.write('usage: node_bench.js [--host 127.0.0.1] [--port 0]\n');
+    process.exit(2);
+  }
+}
+
+const httpServer = http.createServer();
+const io = new Server(httpServer, {
+  pingInterval: 25000,
+  pingTimeout: 20000,
+  maxHttpBufferSize: 1e6,
+  serveClient: false,
+});
+
+io.on('connection', (socket) => {
+  socket.join('bench');
+  socket.on('chat message', (payload) => io.to('bench').emit('chat message', payload));
+  socket.on('echo', (payload, ack) => {
+    if (typeof ack === 'function') ack(payload);
+  });
+});
+
+httpServer.listen(port, host, () => {
+  process.stdout.write(`listening on http://${host}:${httpServer.address().port}/socket.io/\n`);
+});
+
+const stop = () => {
+  io.close();
+  process.exit(0);
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
