@@ -1081,7 +1081,8 @@ public:
     End run(const std::string& leftover, const MessageHandler& on_message, int stop_fd) {
         int flags = fcntl(fd_, F_GETFL, 0);
         fcntl(fd_, F_SETFL, flags | O_NONBLOCK);
-        End end = loop(leftover, on_message, stop_fd);
+        End end = wake_fd_ < 0 ? End{reason::TransportError, "no eventfd (out of file descriptors?)"}
+                               : loop(leftover, on_message, stop_fd);
         std::lock_guard<std::mutex> lk(mu_);
         open_ = false;  // from here on nobody writes to this fd, which its owner is about to close
         pending_.clear();
@@ -1092,7 +1093,7 @@ public:
 private:
     End loop(const std::string& leftover, const MessageHandler& on_message, int stop_fd) {
         if (!leftover.empty()) parser_.feed(leftover.data(), leftover.size());
-        char buf[16384];
+        char buf[4096];  // small: every connection thread's stack keeps what it touched
         while (true) {
             End end{nullptr, {}};
             if (drain_parser(on_message, end)) return finish(end);
@@ -2581,6 +2582,13 @@ inline std::vector<SocketPtr> Adapter::select(const std::string& nsp, const std:
         for (auto& kv : space.sids) take(kv.first);
         return out;
     }
+    if (rooms.size() == 1) {  // the common case: one room, nothing to de-duplicate
+        auto r = space.rooms.find(*rooms.begin());
+        if (r == space.rooms.end()) return out;
+        out.reserve(r->second.size());
+        for (auto& sid : r->second) take(sid);
+        return out;
+    }
     std::unordered_set<std::string> seen;  // a socket in several of the rooms gets the packet once
     for (auto& room : rooms) {
         auto r = space.rooms.find(room);
@@ -3265,8 +3273,17 @@ public:
         if (takeover_) return ssize_t(size);  // httplib's response to an upgraded request: already answered
         return write_all(ptr, size) ? ssize_t(size) : -1;
     }
-    void get_remote_ip_and_port(std::string& ip, int& port) const override { address(getpeername, ip, port); }
-    void get_local_ip_and_port(std::string& ip, int& port) const override { address(getsockname, ip, port); }
+    // httplib asks for both on every request; they do not change on a connection, so they are looked up once.
+    void get_remote_ip_and_port(std::string& ip, int& port) const override {
+        if (remote_port_ < 0) address(getpeername, remote_ip_, remote_port_);
+        ip = remote_ip_;
+        port = remote_port_;
+    }
+    void get_local_ip_and_port(std::string& ip, int& port) const override {
+        if (local_port_ < 0) address(getsockname, local_ip_, local_port_);
+        ip = local_ip_;
+        port = local_port_;
+    }
     socket_t socket() const override { return fd_; }
 
     // eio::HttpExchange
@@ -3344,7 +3361,7 @@ private:
             rbuf_.clear();
             rpos_ = 0;
         }
-        char buf[16384];
+        char buf[4096];  // small: every connection thread's stack keeps what it touched
         ssize_t n;
         do n = ::recv(fd_, buf, sizeof buf, 0);
         while (n < 0 && errno == EINTR);
@@ -3393,6 +3410,8 @@ private:
     bool close_after_ = false;
     std::optional<std::chrono::steady_clock::time_point> head_deadline_;
     size_t head_bytes_ = 0, max_head_bytes_ = 0;
+    mutable std::string remote_ip_, local_ip_;
+    mutable int remote_port_ = -1, local_port_ = -1;
 };
 
 // ---- 6e. The HTTP server: httplib with the Engine.IO path routed to the engine -----------------------------------------
