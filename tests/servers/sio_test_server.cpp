@@ -1,7 +1,7 @@
 // The Socket.IO server the interop tests drive (tests/interop/sio_*.test.mjs): every feature behind an event.
 // Flags: --host H --port N|0 --path P --ping-interval MS --ping-timeout MS --connect-timeout MS
 //        --max-payload BYTES --transports polling,websocket --cors-origin ORIGIN (repeatable; default any)
-//        --max-connections N
+//        --max-connections N --client-dir DIR (where the browser bundle is served from)
 // GET /stats answers {"clients":<Engine.IO sessions>,"connections":<TCP connections>}.
 // Prints "listening on http://<host>:<port><path>" when ready; SIGINT/SIGTERM close it.
 #include "../../sioserver.hpp"
@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
         else if (flag == "--connect-timeout") opt.connectTimeout = std::stoi(value);
         else if (flag == "--max-payload") opt.maxHttpBufferSize = std::stoul(value);
         else if (flag == "--max-connections") opt.maxConnections = std::stoul(value);
+        else if (flag == "--client-dir") opt.clientDir = value;
         else if (flag == "--cors-origin") {
             if (opt.cors.origins == std::vector<std::string>{"*"}) opt.cors.origins.clear();
             opt.cors.origins.push_back(value);
