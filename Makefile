@@ -133,7 +133,7 @@ test-tsan:
 	$(MAKE) -j2 $(BUILD)/tsan/unit_tests $(BUILD)/tsan/engine_echo $(BUILD)/tsan/sio_test_server
 	$(MAKE) run-tsan
 run-tsan: $(BUILD)/tsan/unit_tests $(BUILD)/tsan/engine_echo $(BUILD)/tsan/sio_test_server node_modules/.package-lock.json
-	$(call run_sanitized,tsan,TSAN_OPTIONS=second_deadlock_stack=1:log_path=$(CURDIR)/$(BUILD)/tsan/reports/tsan)
+	$(call run_sanitized,tsan,TSAN_OPTIONS=second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp:log_path=$(CURDIR)/$(BUILD)/tsan/reports/tsan)
 
 # ---- fuzzing: libFuzzer targets for every decoder of network input (tests/fuzz/), each run for FUZZ_SECONDS after
 # replaying the saved crash inputs of tests/fuzz/regressions/.
