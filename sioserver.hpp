@@ -892,6 +892,11 @@ inline std::string printable(std::string_view s, size_t limit = 200) {
     return out;
 }
 
+inline std::string lowercase(std::string s) {
+    for (char& c : s) c = char(std::tolower(uint8_t(c)));
+    return s;
+}
+
 // One line per packet: "[sio] <sid> <transport> <- 4hello" (<- in, -> out).
 inline void trace(const std::string& sid, const char* transport, const char* direction, const std::string& what) {
     std::fprintf(stderr, "[sio] %s %-9s %s %s\n", sid.c_str(), transport, direction, what.c_str());
@@ -1691,6 +1696,11 @@ inline void Socket::run_websocket(const std::shared_ptr<WebSocketTransport>& ws,
 }
 
 inline const char* Socket::on_websocket_message(const std::shared_ptr<WebSocketTransport>& ws, ws::Message& m) {
+    bool probe;  // only this thread turns its probe into the session's transport (complete_upgrade)
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        probe = ws != ws_;
+    }
     Packet p;
     if (m.opcode == ws::Opcode::Binary) {
         p.type = PacketType::Message;
@@ -1698,19 +1708,9 @@ inline const char* Socket::on_websocket_message(const std::shared_ptr<WebSocketT
         p.data = std::move(m.data);
     } else if (m.data.empty() || m.data[0] == 'b' || !decode_packet(m.data, p)) {  // "b" is for polling only
         if (detail::trace_enabled()) detail::trace(id_, "websocket", "<-", "bad packet " + detail::printable(m.data));
-        bool probe;
-        {
-            std::lock_guard<std::mutex> lk(mu_);
-            probe = ws != ws_;
-        }
-        if (probe) return reason::TransportError;
+        if (probe) return reason::TransportError;  // a bad probe ends the probe, not the session
         close_with(reason::ParseError, "bad packet: " + detail::printable(m.data, 60));
         return nullptr;
-    }
-    bool probe;
-    {
-        std::lock_guard<std::mutex> lk(mu_);
-        probe = ws != ws_;
     }
     if (probe) return on_probe_packet(ws, p);
     on_packet(p);
@@ -1833,13 +1833,10 @@ inline SocketPtr Engine::open_session(const httplib::Request& req, std::shared_p
 }
 
 inline bool Engine::websocket_handshake(const httplib::Request& req, httplib::Response& res, std::string& response) {
-    auto lower = [](std::string v) {
-        for (char& c : v) c = char(std::tolower(uint8_t(c)));
-        return v;
-    };
+    using detail::lowercase;
     std::string key = req.get_header_value("Sec-WebSocket-Key"), decoded;
-    bool ok = req.method == "GET" && lower(req.get_header_value("Upgrade")) == "websocket" &&
-              lower(req.get_header_value("Connection")).find("upgrade") != std::string::npos &&
+    bool ok = req.method == "GET" && lowercase(req.get_header_value("Upgrade")) == "websocket" &&
+              lowercase(req.get_header_value("Connection")).find("upgrade") != std::string::npos &&
               req.get_header_value("Sec-WebSocket-Version") == "13" && base64::decode(key, decoded) &&
               decoded.size() == 16;
     if (!ok) {
@@ -1872,9 +1869,7 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
     if ((transport != "polling" && transport != "websocket") || !transport_enabled(transport))
         return abort_request(res, ErrorCode::UnknownTransport);
     if (req.get_param_value("EIO") != "4") return abort_request(res, ErrorCode::UnsupportedProtocolVersion);
-    std::string upgrade = req.get_header_value("Upgrade");
-    std::transform(upgrade.begin(), upgrade.end(), upgrade.begin(), [](unsigned char c) { return std::tolower(c); });
-    const bool websocket_request = upgrade == "websocket";
+    const bool websocket_request = detail::lowercase(req.get_header_value("Upgrade")) == "websocket";
 
     if (req.has_param("sid")) {
         SocketPtr s = find(req.get_param_value("sid"));
@@ -2911,8 +2906,7 @@ inline Handshake Client::make_handshake(const Value& auth) const {
     const auto& req = conn_->request();
     Handshake h;
     for (auto& kv : req.headers) {
-        std::string name = kv.first;
-        for (char& c : name) c = char(std::tolower(uint8_t(c)));
+        std::string name = detail::lowercase(kv.first);
         if (name == "remote_addr" || name == "remote_port" || name == "local_addr" || name == "local_port") continue;
         h.headers[name] = kv.second;
     }
