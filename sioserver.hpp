@@ -1364,6 +1364,8 @@ public:
 
 private:
     const char* transport_name() const { return websocket_ ? WebSocketTransport::name() : "polling"; }
+    // With mu_ held: a packet sent now leaves at once (WebSocket not backed up, or a long-poll GET waiting).
+    bool writable_locked() const { return websocket_ ? ws_->writable() : poll_pending_; }
     inline void on_packet(Packet& packet);
     inline const char* on_websocket_message(const std::shared_ptr<WebSocketTransport>& ws, ws::Message& m);
     inline const char* on_probe_packet(const std::shared_ptr<WebSocketTransport>& ws, const Packet& packet);
@@ -1499,7 +1501,7 @@ inline void Socket::trace_packet(const char* direction, const Packet& p, const c
 inline bool Socket::send_all(const OutgoingPtr* packets, size_t count, bool only_if_writable) {
     std::unique_lock<std::mutex> lk(mu_);
     if (state_ != ReadyState::Open) return false;
-    if (only_if_writable && !(websocket_ ? ws_->writable() : poll_pending_)) return false;
+    if (only_if_writable && !writable_locked()) return false;
     bool ok = true;
     for (size_t i = 0; i < count && ok; ++i) {
         const OutgoingPtr& packet = packets[i];
@@ -1521,8 +1523,7 @@ inline bool Socket::send_all(const OutgoingPtr* packets, size_t count, bool only
 
 inline bool Socket::writable() const {
     std::lock_guard<std::mutex> lk(mu_);
-    if (state_ != ReadyState::Open) return false;
-    return websocket_ ? ws_->writable() : poll_pending_;
+    return state_ == ReadyState::Open && writable_locked();
 }
 
 // ---- the session: heartbeat (engine.io-protocol v4, "Heartbeat") ------------------------------------------------------
