@@ -15,6 +15,8 @@
 // KNOBS  #define before including (defaults in brackets):
 //          SIOSERVER_THREAD_STACK_SIZE   stack of each connection thread in bytes [524288]
 //          SIOSERVER_KEEPALIVE_MAX_COUNT HTTP requests served on one keep-alive connection [1000]
+//          SIOSERVER_IDLE_STACK_TRIM_MS  ms a WebSocket waits idle before its thread gives back the stack pages
+//                                        its handlers touched (0: never) [1000]
 // LICENSE MIT. Copyright (c) 2026 the sioserver authors.
 #pragma once
 
@@ -52,9 +54,12 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #ifndef SIOSERVER_THREAD_STACK_SIZE
@@ -62,6 +67,9 @@
 #endif
 #ifndef SIOSERVER_KEEPALIVE_MAX_COUNT
 #define SIOSERVER_KEEPALIVE_MAX_COUNT 1000
+#endif
+#ifndef SIOSERVER_IDLE_STACK_TRIM_MS
+#define SIOSERVER_IDLE_STACK_TRIM_MS 1000
 #endif
 
 
@@ -916,6 +924,24 @@ inline std::string random_id() {
     return id;
 }
 
+// Each connection has a thread, and a thread keeps every stack page it ever touched: an idle connection would cost
+// the deepest request it ever handled. Layer 6 records where a connection thread's stack ends; an idle WebSocket
+// then gives back the pages below its current frame (they are zero-filled again if a later message needs them).
+inline char*& connection_stack_low() {
+    thread_local char* low = nullptr;  // null: not a connection thread (nothing is released)
+    return low;
+}
+
+__attribute__((noinline)) inline void release_stack_below_here() {
+    const uintptr_t low = reinterpret_cast<uintptr_t>(connection_stack_low());
+    if (!low) return;
+    const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+    // 1 KiB under this frame stays: madvise()'s own call needs a little stack.
+    const uintptr_t here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0)) - 1024;
+    const uintptr_t begin = (low + page - 1) & ~(page - 1), end = here & ~(page - 1);
+    if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
 // One thread runs every heartbeat and time-out. Callbacks run on it without its lock held, so they may schedule
 // or cancel timers; they must be short (they send a packet or close a session).
 class Timers {
@@ -1036,11 +1062,82 @@ inline bool acceptable_content_type(const std::string& content_type) {
 }  // namespace polling
 
 // ---- 3c. WebSocket (RFC 6455, server side) --------------------------------------------------------------------------
-// After the HTTP upgrade the connection's own thread runs run(): it reads frames, answers pings, and hands each data
-// message to the session. Any thread may send(): the bytes go straight to the socket when the kernel takes them
-// (no thread wake-up), and only what the kernel refuses is kept in a bounded buffer that the connection thread
-// flushes when the socket becomes writable (it is woken through an eventfd once, when the buffer stops being empty).
-class WebSocketTransport {
+// After the HTTP upgrade the connection's own thread runs run(): it sleeps in a blocking recv(), reads frames,
+// answers pings, and hands each data message to the session. Any thread may send(): the bytes go straight to the
+// socket when the kernel takes them (no thread wake-up). What the kernel refuses waits in a bounded buffer, and the
+// engine's one Flusher thread writes it when the socket drains — so a connection needs no descriptor besides its
+// socket, and its thread is woken only by what the client sends.
+class WebSocketTransport;
+
+// One thread and one epoll for every WebSocket that has bytes the kernel could not take at once. watch() arms a
+// one-shot EPOLLOUT for the socket; when it fires, the transport writes what it can (and re-arms if it must).
+// Started on first use; the transports are held weakly, and each one forgets its fd before the fd is closed.
+class Flusher {
+public:
+    Flusher() = default;
+    ~Flusher() { stop(); }
+    Flusher(const Flusher&) = delete;
+    Flusher& operator=(const Flusher&) = delete;
+
+    // Any thread. False when the flusher is stopped or epoll refuses the fd.
+    inline bool watch(int fd, const std::weak_ptr<WebSocketTransport>& ws);
+    // Before the fd is closed.
+    void forget(int fd) {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (watched_.erase(fd) && epoll_fd_ >= 0) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+    }
+    void stop() {
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            if (stopped_) return;
+            stopped_ = true;
+            if (stop_fd_ >= 0) {
+                uint64_t one = 1;
+                (void)!::write(stop_fd_, &one, sizeof one);
+            }
+        }
+        if (thread_.joinable()) thread_.join();
+        std::lock_guard<std::mutex> lk(mu_);
+        watched_.clear();
+        for (int* fd : {&epoll_fd_, &stop_fd_}) {
+            if (*fd >= 0) ::close(*fd);
+            *fd = -1;
+        }
+    }
+
+private:
+    inline void loop();
+
+    std::mutex mu_;  // lock order: WebSocketTransport's lock -> this one (never the other way round)
+    int epoll_fd_ = -1, stop_fd_ = -1;
+    bool stopped_ = false;
+    std::unordered_map<int, std::weak_ptr<WebSocketTransport>> watched_;
+    std::thread thread_;
+};
+
+// While a thread handles the messages of one read (or one polling POST), what it sends to WebSockets is gathered
+// and written when they are done: a recipient of several broadcasts gets them in one send() instead of one each,
+// which saves a syscall on both ends per message when messages come faster than one at a time. Sends from other
+// threads to a gathered socket join the same write. Nested batches are one batch.
+class SendBatch {
+public:
+    inline SendBatch();
+    inline ~SendBatch();
+    SendBatch(const SendBatch&) = delete;
+    SendBatch& operator=(const SendBatch&) = delete;
+
+    // The batch open on this thread, or null.
+    static std::vector<std::shared_ptr<WebSocketTransport>>*& current() {
+        thread_local std::vector<std::shared_ptr<WebSocketTransport>>* batch = nullptr;
+        return batch;
+    }
+
+private:
+    std::vector<std::shared_ptr<WebSocketTransport>> members_;
+    bool outer_ = false;
+};
+
+class WebSocketTransport : public std::enable_shared_from_this<WebSocketTransport> {
 public:
     struct End {
         const char* reason;       // a close reason of the session ("transport close", "transport error", ...)
@@ -1049,12 +1146,11 @@ public:
     // Handles one data message; returns nullptr to go on, or a close reason to end the connection.
     using MessageHandler = std::function<const char*(ws::Message&)>;
 
-    WebSocketTransport(int fd, size_t max_message, size_t max_buffered)
-        : fd_(fd), wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)), max_buffered_(max_buffered),
-          parser_(max_message) {}
-    ~WebSocketTransport() {
-        if (wake_fd_ >= 0) ::close(wake_fd_);
-    }
+    // How long a client has to answer our close frame before its connection is cut.
+    static constexpr int kCloseGraceMs = 1000;
+
+    WebSocketTransport(int fd, size_t max_message, size_t max_buffered, detail::Timers& timers, Flusher& flusher)
+        : fd_(fd), max_buffered_(max_buffered), parser_(max_message), timers_(timers), flusher_(flusher) {}
     WebSocketTransport(const WebSocketTransport&) = delete;
     WebSocketTransport& operator=(const WebSocketTransport&) = delete;
 
@@ -1066,78 +1162,127 @@ public:
         return write_locked(frame);
     }
 
-    // Any thread: the close frame goes after everything already sent, then the connection thread hangs up.
+    // Any thread: the close frame goes after everything already sent. The client's own close frame then ends the
+    // connection thread's recv(); a client that does not answer within kCloseGraceMs is cut off.
     void close(uint16_t code, std::string_view why = {}) {
         std::lock_guard<std::mutex> lk(mu_);
         if (!open_ || closing_) return;
         write_locked(ws::encode_close(code, why));
         closing_ = true;
-        wake();
+        std::weak_ptr<WebSocketTransport> weak = weak_from_this();
+        hang_up_timer_ = timers_.after(kCloseGraceMs, [weak] {
+            if (auto self = weak.lock()) self->hang_up();
+        });
     }
 
-    // True when a packet sent now would reach the kernel at once (what a `volatile` emit asks).
+    // True when a packet sent now would reach the kernel at once, or with the batch it joins (a `volatile` emit).
     bool writable() const {
         std::lock_guard<std::mutex> lk(mu_);
-        return open_ && !closing_ && pending_.size() == pending_off_;
+        return open_ && !closing_ && (pending_.size() == pending_off_ || batched_);
     }
 
-    // The connection thread. `leftover` holds bytes read past the HTTP request; `stop_fd` becomes readable when the
-    // server shuts down. Returns when the connection is over; the fd stays open (its owner closes it).
-    End run(const std::string& leftover, const MessageHandler& on_message, int stop_fd) {
+    // The connection thread. `leftover` holds bytes read past the HTTP request. Returns when the connection is
+    // over; the fd stays open (its owner closes it).
+    End run(const std::string& leftover, const MessageHandler& on_message) {
         int flags = fcntl(fd_, F_GETFL, 0);
-        fcntl(fd_, F_SETFL, flags | O_NONBLOCK);
-        End end = wake_fd_ < 0 ? End{reason::TransportError, "no eventfd (out of file descriptors?)"}
-                               : loop(leftover, on_message, stop_fd);
-        std::lock_guard<std::mutex> lk(mu_);
-        open_ = false;  // from here on nobody writes to this fd, which its owner is about to close
-        pending_.clear();
-        pending_off_ = 0;
+        fcntl(fd_, F_SETFL, flags & ~O_NONBLOCK);  // the thread sleeps in recv(); senders pass MSG_DONTWAIT
+        End end = loop(leftover, on_message);
+        detail::Timers::Id timer;
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            open_ = false;  // from here on nobody writes to this fd, which its owner is about to close
+            pending_.clear();
+            pending_off_ = 0;
+            timer = hang_up_timer_;
+        }
+        flusher_.forget(fd_);
+        timers_.cancel(timer);
         return end;
     }
 
+    // The Flusher: the socket can take more bytes.
+    void on_writable() {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (!open_) return;
+        if (!flush_locked()) ::shutdown(fd_, SHUT_RDWR);  // broken: the connection thread's recv() sees it
+    }
+
+    // SendBatch: write what this thread gathered.
+    void end_batch() {
+        std::lock_guard<std::mutex> lk(mu_);
+        batched_ = false;
+        if (open_ && !flush_locked()) ::shutdown(fd_, SHUT_RDWR);
+    }
+
 private:
-    End loop(const std::string& leftover, const MessageHandler& on_message, int stop_fd) {
+    enum class Step { Go, Idle, Finish, End };
+
+    End loop(const std::string& leftover, const MessageHandler& on_message) {
         if (!leftover.empty()) parser_.feed(leftover.data(), leftover.size());
-        char buf[4096];  // small: every connection thread's stack keeps what it touched
+        bool trimmed = false;
+        set_receive_timeout(SIOSERVER_IDLE_STACK_TRIM_MS);
         while (true) {
             End end{nullptr, {}};
-            if (drain_parser(on_message, end)) return finish(end);
-            bool want_write, closed_by_us;
-            {
-                std::lock_guard<std::mutex> lk(mu_);
-                want_write = pending_.size() > pending_off_;
-                closed_by_us = closing_ && !want_write;
-            }
-            if (closed_by_us) return finish({reason::TransportClose, "closed by the server"});
-            pollfd fds[3] = {{fd_, short(POLLIN | (want_write ? POLLOUT : 0)), 0}, {wake_fd_, POLLIN, 0},
-                             {stop_fd, POLLIN, 0}};
-            int n = ::poll(fds, stop_fd >= 0 ? 3 : 2, -1);
-            if (n < 0) {
-                if (errno == EINTR) continue;
-                return {reason::TransportError, "poll failed"};
-            }
-            if (fds[1].revents & POLLIN) {
-                uint64_t v;
-                (void)!::read(wake_fd_, &v, sizeof v);
-            }
-            if (stop_fd >= 0 && (fds[2].revents & POLLIN)) {
-                close(ws::close_code::GoingAway);  // the session is being closed too; this only makes sure
-                continue;
-            }
-            if (fds[0].revents & POLLOUT) {
-                std::lock_guard<std::mutex> lk(mu_);
-                if (!flush_locked()) return {reason::TransportError, "write failed"};
-            }
-            if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-                ssize_t got = ::recv(fd_, buf, sizeof buf, 0);
-                if (got == 0) return {reason::TransportClose, "connection closed by the client"};
-                if (got < 0) {
-                    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) continue;
-                    return {reason::TransportError, std::strerror(errno)};
-                }
-                parser_.feed(buf, size_t(got));
+            switch (receive(on_message, end)) {
+            case Step::Go:
+                if (trimmed) set_receive_timeout(SIOSERVER_IDLE_STACK_TRIM_MS);
+                trimmed = false;
+                break;
+            case Step::Idle:  // no message for a while: give back the stack the handlers touched, then sleep
+                detail::release_stack_below_here();
+                set_receive_timeout(0);
+                trimmed = true;
+                break;
+            case Step::Finish: return finish(end);
+            case Step::End: return end;
             }
         }
+    }
+
+    // Handles the frames already read (as one SendBatch), then waits for more. Not inlined into loop(): its
+    // receive buffer and whatever the handlers use lie below loop()'s frame, which an idle connection gives back.
+    __attribute__((noinline)) Step receive(const MessageHandler& on_message, End& end) {
+        {
+            SendBatch batch;
+            if (drain_parser(on_message, end)) return Step::Finish;
+        }
+        if (closing()) {
+            end = {reason::TransportClose, "closed by the server"};
+            return Step::Finish;
+        }
+        char buf[4096];
+        ssize_t got = ::recv(fd_, buf, sizeof buf, 0);
+        if (got > 0) {
+            parser_.feed(buf, size_t(got));
+            return Step::Go;
+        }
+        if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Step::Idle;  // the receive time-out
+        if (got < 0 && errno == EINTR) return Step::Go;
+        if (closing()) {  // hang_up() or our own close
+            end = {reason::TransportClose, "closed by the server"};
+            return Step::Finish;
+        }
+        if (got == 0) end = {reason::TransportClose, "connection closed by the client"};
+        else end = {reason::TransportError, std::strerror(errno)};
+        return Step::End;
+    }
+
+    bool closing() const {
+        std::lock_guard<std::mutex> lk(mu_);
+        return closing_;
+    }
+
+    // SO_RCVTIMEO: recv() returns EAGAIN after `ms` without data (0: never).
+    void set_receive_timeout(int ms) {
+        if (SIOSERVER_IDLE_STACK_TRIM_MS <= 0) return;
+        timeval tv{ms / 1000, (ms % 1000) * 1000};
+        setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    }
+
+    // Timers: the client did not answer our close frame in time.
+    void hang_up() {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (open_) ::shutdown(fd_, SHUT_RDWR);
     }
 
     // Parses every complete frame. Returns true (with `end` set) when the connection must end.
@@ -1173,7 +1318,7 @@ private:
 
     // Sends what is still buffered (the close frame last), then waits a bounded time for the client to hang up.
     End finish(End end) {
-        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kCloseGraceMs);
         char sink[4096];
         bool write_shut = false;
         while (std::chrono::steady_clock::now() < deadline) {
@@ -1192,7 +1337,7 @@ private:
             pollfd pfd{fd_, short(POLLIN | (want_write ? POLLOUT : 0)), 0};
             if (::poll(&pfd, 1, std::max(left, 0)) <= 0) break;
             if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
-                ssize_t got = ::recv(fd_, sink, sizeof sink, 0);
+                ssize_t got = ::recv(fd_, sink, sizeof sink, MSG_DONTWAIT);
                 if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) break;
                 if (got > 0 && client_closed(sink, size_t(got))) break;  // the closing handshake is complete
             }
@@ -1213,54 +1358,114 @@ private:
 
     bool write_locked(const std::string& frame) {
         if (!open_ || closing_) return false;
-        if (pending_.size() == pending_off_) {  // nothing waiting: write through
-            size_t done = 0;
-            while (done < frame.size()) {
-                ssize_t n = ::send(fd_, frame.data() + done, frame.size() - done, MSG_NOSIGNAL | MSG_DONTWAIT);
-                if (n > 0) { done += size_t(n); continue; }
-                if (n < 0 && errno == EINTR) continue;
-                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-                return false;  // the connection is broken; the reading side will notice and end it
-            }
-            if (done == frame.size()) return true;
-            pending_.assign(frame, done, std::string::npos);
-            pending_off_ = 0;
-            wake();
-            return pending_.size() <= max_buffered_;
+        if (pending_.size() > pending_off_) {  // behind a batch or a back-up: keep the order
+            pending_ += frame;
+            return pending_.size() - pending_off_ <= max_buffered_;
         }
-        pending_ += frame;
-        return pending_.size() - pending_off_ <= max_buffered_;
+        if (auto* batch = SendBatch::current()) {  // written when the batch ends
+            pending_.assign(frame);
+            pending_off_ = 0;
+            batched_ = true;
+            batch->push_back(shared_from_this());
+            return true;
+        }
+        size_t done = 0;
+        while (done < frame.size()) {
+            ssize_t n = ::send(fd_, frame.data() + done, frame.size() - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (n > 0) { done += size_t(n); continue; }
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+            return false;  // the connection is broken; the reading side will notice and end it
+        }
+        if (done == frame.size()) return true;
+        pending_.assign(frame, done, std::string::npos);
+        pending_off_ = 0;
+        return flusher_.watch(fd_, weak_from_this()) && pending_.size() <= max_buffered_;
     }
 
+    // Writes what the kernel takes; the rest waits for the Flusher (unless a batch still holds it). False when the
+    // connection is broken.
     bool flush_locked() {
         while (pending_off_ < pending_.size()) {
             ssize_t n = ::send(fd_, pending_.data() + pending_off_, pending_.size() - pending_off_,
                                MSG_NOSIGNAL | MSG_DONTWAIT);
             if (n > 0) { pending_off_ += size_t(n); continue; }
             if (n < 0 && errno == EINTR) continue;
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                return batched_ || flusher_.watch(fd_, weak_from_this());
             return false;
         }
+        if (pending_.capacity() > 65536) std::string().swap(pending_);  // a back-up's buffer is not kept
         pending_.clear();
         pending_off_ = 0;
         return true;
     }
 
-    void wake() {
-        uint64_t one = 1;
-        (void)!::write(wake_fd_, &one, sizeof one);
-    }
-
     int fd_;
-    int wake_fd_;
     size_t max_buffered_;
     ws::FrameParser parser_;  // only the connection thread touches it
+    detail::Timers& timers_;
+    Flusher& flusher_;
     mutable std::mutex mu_;   // guards everything below
     std::string pending_;
     size_t pending_off_ = 0;
+    bool batched_ = false;    // pending_ waits for a SendBatch, not for the socket to drain
     bool open_ = true;
     bool closing_ = false;
+    detail::Timers::Id hang_up_timer_ = 0;
 };
+
+inline SendBatch::SendBatch() {
+    if (current()) return;
+    outer_ = true;
+    current() = &members_;
+}
+
+inline SendBatch::~SendBatch() {
+    if (!outer_) return;
+    current() = nullptr;  // before the writes: they must go out, not into this batch again
+    for (auto& ws : members_) ws->end_batch();
+}
+
+inline bool Flusher::watch(int fd, const std::weak_ptr<WebSocketTransport>& ws) {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (stopped_) return false;
+    if (epoll_fd_ < 0) {
+        epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+        stop_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (epoll_fd_ < 0 || stop_fd_ < 0) return false;
+        epoll_event stop{};
+        stop.events = EPOLLIN;
+        stop.data.fd = stop_fd_;
+        if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, stop_fd_, &stop) != 0) return false;
+        thread_ = std::thread([this] { loop(); });
+    }
+    epoll_event ev{};
+    ev.events = EPOLLOUT | EPOLLONESHOT;
+    ev.data.fd = fd;
+    bool known = watched_.count(fd) > 0;
+    if (epoll_ctl(epoll_fd_, known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) != 0) return false;
+    watched_[fd] = ws;
+    return true;
+}
+
+inline void Flusher::loop() {
+    epoll_event events[64];
+    while (true) {
+        int n = epoll_wait(epoll_fd_, events, 64, -1);
+        if (n < 0 && errno != EINTR) return;
+        for (int i = 0; i < n; ++i) {
+            std::shared_ptr<WebSocketTransport> ws;
+            {
+                std::lock_guard<std::mutex> lk(mu_);
+                if (events[i].data.fd == stop_fd_) return;
+                auto it = watched_.find(events[i].data.fd);
+                if (it != watched_.end()) ws = it->second.lock();
+            }
+            if (ws) ws->on_writable();  // a forgotten fd's late event finds nothing (or a live transport: harmless)
+        }
+    }
+}
 
 }  // namespace eio
 
@@ -1407,6 +1612,7 @@ public:
     }
     ~Engine() {
         shutdown();
+        flusher_.stop();
         timers_.stop();
         if (stop_fd_ >= 0) ::close(stop_fd_);
     }
@@ -1474,6 +1680,10 @@ public:
 
 private:
     inline SocketPtr open_session(const httplib::Request& req, std::shared_ptr<WebSocketTransport> ws);
+    std::shared_ptr<WebSocketTransport> make_websocket(int fd) {
+        return std::make_shared<WebSocketTransport>(fd, options_.maxHttpBufferSize, options_.maxBufferedBytes, timers_,
+                                                    flusher_);
+    }
     inline bool websocket_handshake(const httplib::Request& req, httplib::Response& res, std::string& response);
     inline void dispatch(const httplib::Request& req, httplib::Response& res, HttpExchange& http, bool& body_consumed);
     bool transport_enabled(const std::string& name) const {
@@ -1488,6 +1698,7 @@ private:
     std::atomic<bool> stopping_{false};
     int stop_fd_ = -1;
     detail::Timers timers_;
+    Flusher flusher_;  // writes what back-pressured WebSockets could not send at once
 };
 
 // ---- the session: sending ---------------------------------------------------------------------------------------------
@@ -1647,9 +1858,12 @@ inline void Socket::handle_data(const httplib::Request& req, httplib::Response& 
         close_with(reason::ParseError, "bad payload: " + detail::printable(body, 60));
         return abort_request(res, ErrorCode::BadRequest);
     }
-    for (auto& p : packets) {
-        if (ready_state() != ReadyState::Open) break;
-        on_packet(p);
+    {
+        SendBatch batch;  // what the handlers send to WebSockets leaves together when the payload is handled
+        for (auto& p : packets) {
+            if (ready_state() != ReadyState::Open) break;
+            on_packet(p);
+        }
     }
     res.set_content("ok", "text/html");
 }
@@ -1682,7 +1896,7 @@ inline void Socket::run_websocket(const std::shared_ptr<WebSocketTransport>& ws,
             });
         }
     }
-    auto end = ws->run(leftover, [&](ws::Message& m) { return on_websocket_message(ws, m); }, engine_.stop_fd());
+    auto end = ws->run(leftover, [&](ws::Message& m) { return on_websocket_message(ws, m); });
     bool active;
     {
         std::lock_guard<std::mutex> lk(mu_);
@@ -1814,9 +2028,11 @@ inline void Socket::close_with(const char* why, const std::string& description) 
 inline SocketPtr Engine::open_session(const httplib::Request& req, std::shared_ptr<WebSocketTransport> ws) {
     bool websocket = ws != nullptr;
     auto s = std::make_shared<Socket>(*this, detail::random_id(), req, std::move(ws));
+    bool late;  // shutdown() began after this handshake was let in: it may have missed the session
     {
         std::lock_guard<std::mutex> lk(mu_);
         clients_[s->id()] = s;
+        late = stopping_;
     }
     picojson::array upgrades;
     if (!websocket && options_.allowUpgrades && transport_enabled("websocket"))
@@ -1830,6 +2046,7 @@ inline SocketPtr Engine::open_session(const httplib::Request& req, std::shared_p
     s->send(make_outgoing(PacketType::Open, picojson::value(open).serialize()));
     s->on_open();
     if (on_connection_) run_handler([&] { on_connection_(s); });
+    if (late) s->close_with(reason::ServerShuttingDown);
     return s;
 }
 
@@ -1881,9 +2098,7 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
             std::string response;
             if (!websocket_handshake(req, res, response)) return;
             http.take_over(response, [this, s](int fd, const std::string& leftover) {
-                s->run_websocket(
-                    std::make_shared<WebSocketTransport>(fd, options_.maxHttpBufferSize, options_.maxBufferedBytes),
-                    leftover);
+                s->run_websocket(make_websocket(fd), leftover);
             });
             return;
         }
@@ -1915,7 +2130,7 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
     std::string response;
     if (!websocket_handshake(req, res, response)) return;
     http.take_over(response, [this, req](int fd, const std::string& leftover) {
-        auto ws = std::make_shared<WebSocketTransport>(fd, options_.maxHttpBufferSize, options_.maxBufferedBytes);
+        auto ws = make_websocket(fd);
         open_session(req, ws)->run_websocket(ws, leftover);
     });
 }
@@ -3214,6 +3429,13 @@ private:
 
     static void* entry(void* arg) {
         std::unique_ptr<Task> task(static_cast<Task*>(arg));
+        pthread_attr_t attr;  // where this stack ends, for an idle WebSocket to give pages back (layer 3a)
+        if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+            void* low = nullptr;
+            size_t size = 0;
+            if (pthread_attr_getstack(&attr, &low, &size) == 0) detail::connection_stack_low() = static_cast<char*>(low);
+            pthread_attr_destroy(&attr);
+        }
         task->fn();
         std::lock_guard<std::mutex> lk(task->owner->mu_);
         task->owner->finished_.push_back(pthread_self());
