@@ -1250,10 +1250,13 @@ private:
             end = {reason::TransportClose, "closed by the server"};
             return Step::Finish;
         }
-        char buf[4096];
+        // The thread sleeps here, so this frame stays small (an idle connection keeps every page from here up);
+        // a full read means more is waiting, which read_more() takes with a larger buffer.
+        char buf[512];
         ssize_t got = ::recv(fd_, buf, sizeof buf, 0);
         if (got > 0) {
             parser_.feed(buf, size_t(got));
+            if (size_t(got) == sizeof buf) read_more();
             return Step::Go;
         }
         if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Step::Idle;  // the receive time-out
@@ -1265,6 +1268,17 @@ private:
         if (got == 0) end = {reason::TransportClose, "connection closed by the client"};
         else end = {reason::TransportError, std::strerror(errno)};
         return Step::End;
+    }
+
+    // Takes what else the kernel has for us now (up to 64 KiB), without waiting; errors are left for recv().
+    __attribute__((noinline)) void read_more() {
+        char buf[4096];
+        for (int i = 0; i < 16; ++i) {
+            ssize_t got = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
+            if (got <= 0) return;
+            parser_.feed(buf, size_t(got));
+            if (size_t(got) < sizeof buf) return;
+        }
     }
 
     bool closing() const {
@@ -1516,8 +1530,9 @@ public:
     using CloseHandler = std::function<void(const std::string& reason, const std::string& description)>;
 
     // `ws` is the transport of a session opened directly over WebSocket; null for one opened by long-polling.
-    Socket(Engine& engine, std::string id, const httplib::Request& handshake, std::shared_ptr<WebSocketTransport> ws)
-        : engine_(engine), id_(std::move(id)), request_(handshake), websocket_(ws != nullptr), ws_(std::move(ws)) {}
+    Socket(Engine& engine, std::string id, httplib::Request handshake, std::shared_ptr<WebSocketTransport> ws)
+        : engine_(engine), id_(std::move(id)), request_(std::move(handshake)), websocket_(ws != nullptr),
+          ws_(std::move(ws)) {}
 
     const std::string& id() const { return id_; }
     // The handshake request: headers, query (`params`), remote_addr, path.
@@ -1590,7 +1605,7 @@ private:
     std::shared_ptr<WebSocketTransport> probe_;  // a WebSocket that is upgrading this polling session
     bool probe_answered_ = false;              // "3probe" went out: release the pending GET with a noop
     bool upgraded_ = false;
-    std::deque<OutgoingPtr> queue_;            // polling: what the next GET takes
+    std::vector<OutgoingPtr> queue_;           // polling: what the next GET takes (a deque costs 576 bytes empty)
     size_t queued_bytes_ = 0;
     bool poll_pending_ = false, data_pending_ = false;
     detail::Timers::Id ping_timer_ = 0, ping_timeout_timer_ = 0, upgrade_timer_ = 0, closing_timer_ = 0;
@@ -1679,7 +1694,7 @@ public:
     }
 
 private:
-    inline SocketPtr open_session(const httplib::Request& req, std::shared_ptr<WebSocketTransport> ws);
+    inline SocketPtr open_session(httplib::Request req, std::shared_ptr<WebSocketTransport> ws);
     std::shared_ptr<WebSocketTransport> make_websocket(int fd) {
         return std::make_shared<WebSocketTransport>(fd, options_.maxHttpBufferSize, options_.maxBufferedBytes, timers_,
                                                     flusher_);
@@ -1804,8 +1819,8 @@ inline void Socket::handle_poll(httplib::Response& res) {
     poll_cv_.wait(lk, [&] {
         return !queue_.empty() || state_ != ReadyState::Open || probe_answered_ || upgraded_;
     });
-    std::vector<OutgoingPtr> out(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
-    queue_.clear();
+    std::vector<OutgoingPtr> out;
+    out.swap(queue_);
     queued_bytes_ = 0;
     poll_pending_ = false;
     // Closing: this GET drains the queue, and the close packet goes alone in the next one (as the reference does:
@@ -1965,7 +1980,7 @@ inline void Socket::complete_upgrade(const std::shared_ptr<WebSocketTransport>& 
         ws_ = ws;
         probe_.reset();
         for (auto& p : queue_) ok = ok && ws->send(p->ws_frame);  // in order, before anything sent later
-        queue_.clear();
+        std::vector<OutgoingPtr>().swap(queue_);
         queued_bytes_ = 0;
         poll_cv_.notify_all();
         handler = on_upgrade_;
@@ -2025,9 +2040,9 @@ inline void Socket::close_with(const char* why, const std::string& description) 
 
 // ---- the engine: requests --------------------------------------------------------------------------------------------
 
-inline SocketPtr Engine::open_session(const httplib::Request& req, std::shared_ptr<WebSocketTransport> ws) {
+inline SocketPtr Engine::open_session(httplib::Request req, std::shared_ptr<WebSocketTransport> ws) {
     bool websocket = ws != nullptr;
-    auto s = std::make_shared<Socket>(*this, detail::random_id(), req, std::move(ws));
+    auto s = std::make_shared<Socket>(*this, detail::random_id(), std::move(req), std::move(ws));
     bool late;  // shutdown() began after this handshake was let in: it may have missed the session
     {
         std::lock_guard<std::mutex> lk(mu_);
@@ -2129,9 +2144,9 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
     if (transport == "polling") return open_session(req, nullptr)->handle_poll(res);
     std::string response;
     if (!websocket_handshake(req, res, response)) return;
-    http.take_over(response, [this, req](int fd, const std::string& leftover) {
+    http.take_over(response, [this, req](int fd, const std::string& leftover) mutable {
         auto ws = make_websocket(fd);
-        open_session(req, ws)->run_websocket(ws, leftover);
+        open_session(std::move(req), ws)->run_websocket(ws, leftover);  // one copy of the request is kept, not two
     });
 }
 
@@ -3536,7 +3551,12 @@ public:
     bool in_head() const { return head_deadline_.has_value(); }
     bool closing() const { return close_after_; }
     bool taken_over() const { return bool(takeover_); }
-    void run_takeover() { takeover_(fd_, rbuf_.substr(rpos_)); }
+    void run_takeover() {
+        std::string leftover = rbuf_.substr(rpos_);
+        std::string().swap(rbuf_);  // the HTTP read buffer is not needed for as long as the WebSocket lives
+        rpos_ = 0;
+        takeover_(fd_, leftover);
+    }
 
     // Hangs up without losing the last response: a close() with unread input would send a reset instead.
     void linger_close() {
