@@ -1115,29 +1115,45 @@ private:
     std::thread thread_;
 };
 
-// While a thread handles the messages of one read (or one polling POST), what it sends to WebSockets is gathered
-// and written when they are done: a recipient of several broadcasts gets them in one send() instead of one each,
-// which saves a syscall on both ends per message when messages come faster than one at a time. Sends from other
-// threads to a gathered socket join the same write. Nested batches are one batch.
+// While a thread handles the messages of one read (or one polling POST), what it sends is gathered and let go when
+// they are done: a WebSocket that gets several broadcasts gets them in one send() instead of one each, and a
+// waiting long-poll GET is woken once, to answer with all of them. That saves a syscall (or a thread wake-up) on
+// both ends per message when messages come faster than one at a time. Sends from other threads to a gathered
+// recipient join the same write. Nested batches are one batch.
 class SendBatch {
 public:
-    inline SendBatch();
-    inline ~SendBatch();
+    // What a batch can hold: a WebSocket with bytes to write, a polling session with a GET to wake.
+    struct Member {
+        virtual ~Member() = default;
+        virtual void end_batch() = 0;
+    };
+    using Members = std::vector<std::shared_ptr<Member>>;
+
+    SendBatch() {
+        if (current()) return;
+        outer_ = true;
+        current() = &members_;
+    }
+    ~SendBatch() {
+        if (!outer_) return;
+        current() = nullptr;  // before letting go: what the members do now must not join this batch again
+        for (auto& m : members_) m->end_batch();
+    }
     SendBatch(const SendBatch&) = delete;
     SendBatch& operator=(const SendBatch&) = delete;
 
     // The batch open on this thread, or null.
-    static std::vector<std::shared_ptr<WebSocketTransport>>*& current() {
-        thread_local std::vector<std::shared_ptr<WebSocketTransport>>* batch = nullptr;
+    static Members*& current() {
+        thread_local Members* batch = nullptr;
         return batch;
     }
 
 private:
-    std::vector<std::shared_ptr<WebSocketTransport>> members_;
+    Members members_;
     bool outer_ = false;
 };
 
-class WebSocketTransport : public std::enable_shared_from_this<WebSocketTransport> {
+class WebSocketTransport : public SendBatch::Member, public std::enable_shared_from_this<WebSocketTransport> {
 public:
     struct End {
         const char* reason;       // a close reason of the session ("transport close", "transport error", ...)
@@ -1208,7 +1224,7 @@ public:
     }
 
     // SendBatch: write what this thread gathered.
-    void end_batch() {
+    void end_batch() override {
         std::lock_guard<std::mutex> lk(mu_);
         batched_ = false;
         if (open_ && !flush_locked()) ::shutdown(fd_, SHUT_RDWR);
@@ -1429,18 +1445,6 @@ private:
     detail::Timers::Id hang_up_timer_ = 0;
 };
 
-inline SendBatch::SendBatch() {
-    if (current()) return;
-    outer_ = true;
-    current() = &members_;
-}
-
-inline SendBatch::~SendBatch() {
-    if (!outer_) return;
-    current() = nullptr;  // before the writes: they must go out, not into this batch again
-    for (auto& ws : members_) ws->end_batch();
-}
-
 inline bool Flusher::watch(int fd, const std::weak_ptr<WebSocketTransport>& ws) {
     std::lock_guard<std::mutex> lk(mu_);
     if (stopped_) return false;
@@ -1523,7 +1527,7 @@ class Engine;
 
 // One Engine.IO session: what npm engine.io calls a Socket. Created by the engine on a handshake; handed to the
 // connection handler; lives until closed. Every public member may be called from any thread.
-class Socket : public std::enable_shared_from_this<Socket> {
+class Socket : public SendBatch::Member, public std::enable_shared_from_this<Socket> {
 public:
     enum class ReadyState { Open, Closing, Closed };
     using MessageHandler = std::function<void(const Packet& message)>;  // message.binary tells text from bytes
@@ -1581,6 +1585,12 @@ public:
     inline void run_websocket(const std::shared_ptr<WebSocketTransport>& ws, const std::string& leftover);
     inline bool can_upgrade() const;
     inline void close_with(const char* why, const std::string& description = {});
+    // SendBatch: wake the waiting GET once for everything the batch queued.
+    void end_batch() override {
+        std::lock_guard<std::mutex> lk(mu_);
+        batched_ = false;
+        if (poll_pending_ && !queue_.empty()) poll_cv_.notify_one();
+    }
 
 private:
     const char* transport_name() const { return websocket_ ? WebSocketTransport::name() : "polling"; }
@@ -1608,6 +1618,7 @@ private:
     std::vector<OutgoingPtr> queue_;           // polling: what the next GET takes (a deque costs 576 bytes empty)
     size_t queued_bytes_ = 0;
     bool poll_pending_ = false, data_pending_ = false;
+    bool batched_ = false;                     // a SendBatch will wake the waiting GET
     detail::Timers::Id ping_timer_ = 0, ping_timeout_timer_ = 0, upgrade_timer_ = 0, closing_timer_ = 0;
     MessageHandler on_message_;
     CloseHandler on_close_;
@@ -1740,7 +1751,14 @@ inline bool Socket::send_all(const OutgoingPtr* packets, size_t count, bool only
             ok = queued_bytes_ <= engine_.options().maxBufferedBytes;
         }
     }
-    if (!websocket_ && poll_pending_) poll_cv_.notify_one();
+    if (!websocket_ && poll_pending_) {
+        auto* batch = SendBatch::current();
+        if (!batch) poll_cv_.notify_one();
+        else if (!batched_) {
+            batched_ = true;
+            batch->push_back(shared_from_this());
+        }
+    }
     if (ok) return true;
     lk.unlock();
     close_with(reason::TransportError, "the client does not read fast enough (maxBufferedBytes)");
@@ -3489,7 +3507,7 @@ public:
 
     // httplib::Stream
     bool is_readable() const override { return rpos_ < rbuf_.size() || wait(POLLIN, read_timeout_ms_); }
-    bool is_writable() const override { return wait(POLLOUT, write_timeout_ms_); }
+    bool is_writable() const override { return true; }  // writes are gathered; flush() waits if it must
     ssize_t read(char* ptr, size_t size) override {
         if (rpos_ == rbuf_.size()) {
             ssize_t got = fill(read_timeout_ms_);
@@ -3501,9 +3519,21 @@ public:
         rpos_ += n;
         return ssize_t(n);
     }
+    // httplib writes a response's head and body separately; they are gathered and leave in one send() when the
+    // request is done (flush()) or before the next read (a "100 Continue" must reach the client first).
     ssize_t write(const char* ptr, size_t size) override {
         if (takeover_) return ssize_t(size);  // httplib's response to an upgraded request: already answered
-        return write_all(ptr, size) ? ssize_t(size) : -1;
+        if (write_failed_) return -1;
+        wbuf_.append(ptr, size);
+        if (wbuf_.size() >= 65536 && !flush()) return -1;
+        return ssize_t(size);
+    }
+    bool flush() {
+        if (wbuf_.empty()) return !write_failed_;
+        if (!write_all(wbuf_.data(), wbuf_.size())) write_failed_ = true;
+        if (wbuf_.capacity() > 65536) std::string().swap(wbuf_);
+        wbuf_.clear();
+        return !write_failed_;
     }
     // httplib asks for both on every request; they do not change on a connection, so they are looked up once.
     void get_remote_ip_and_port(std::string& ip, int& port) const override {
@@ -3531,7 +3561,7 @@ public:
         return true;
     }
     void take_over(std::string response, std::function<void(int, const std::string&)> run) override {
-        if (!write_all(response.data(), response.size())) return;
+        if (!flush() || !write_all(response.data(), response.size())) return;
         takeover_ = std::move(run);
     }
     void close_after_response() override { close_after_ = true; }
@@ -3560,6 +3590,7 @@ public:
 
     // Hangs up without losing the last response: a close() with unread input would send a reset instead.
     void linger_close() {
+        flush();
         ::shutdown(fd_, SHUT_WR);
         char sink[4096];
         auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
@@ -3593,15 +3624,20 @@ private:
     }
 
     ssize_t fill(int timeout_ms) {
-        if (!wait(POLLIN, timeout_ms)) return -1;
+        if (!flush()) return -1;
         if (rpos_ == rbuf_.size()) {
             rbuf_.clear();
             rpos_ = 0;
         }
         char buf[4096];  // small: every connection thread's stack keeps what it touched
         ssize_t n;
-        do n = ::recv(fd_, buf, sizeof buf, 0);
+        do n = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);  // usually the bytes are there: no poll() for them
         while (n < 0 && errno == EINTR);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (!wait(POLLIN, timeout_ms)) return -1;
+            do n = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
+            while (n < 0 && errno == EINTR);
+        }
         if (n > 0) rbuf_.append(buf, size_t(n));
         return n;
     }
@@ -3643,6 +3679,8 @@ private:
     int read_timeout_ms_, write_timeout_ms_;
     std::string rbuf_;
     size_t rpos_ = 0;
+    std::string wbuf_;  // what httplib wrote for the current response
+    bool write_failed_ = false;
     std::function<void(int, const std::string&)> takeover_;
     bool close_after_ = false;
     std::optional<std::chrono::steady_clock::time_point> head_deadline_;
@@ -3706,6 +3744,7 @@ private:
                 current() = &strm;
                 strm.start_head(engine_.options().headersTimeout, engine_.options().maxHeaderSize);
                 ok = process_request(strm, count == 1, connection_closed, nullptr);
+                if (!strm.flush()) ok = false;
                 bool refused_head = strm.in_head();
                 strm.end_head();
                 current() = nullptr;
