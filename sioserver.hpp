@@ -54,6 +54,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <malloc.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -3421,19 +3422,20 @@ private:
 
 // ---- 6c. One thread per connection --------------------------------------------------------------------------------------
 // httplib's own pool has a few threads, and a long-poll GET or a WebSocket holds its thread for as long as it lives,
-// so each accepted connection gets a thread of its own (with a smaller stack than the 8 MB default). Finished
-// threads are joined by the next enqueue and by shutdown(), so none is left behind.
+// so each accepted connection gets a thread of its own (with a smaller stack than the 8 MB default). The threads
+// are detached: an ended one gives its stack back at once, and shutdown() waits until none is left. When most of
+// the connections of a busy time have ended, the memory their sessions used goes back to the system (malloc_trim).
 class ThreadPerConnection : public httplib::TaskQueue {
 public:
     void enqueue(std::function<void()> fn) override {
-        reap();
         auto* task = new Task{this, std::move(fn)};
         pthread_attr_t attr;
         pthread_attr_init(&attr);
         pthread_attr_setstacksize(&attr, SIOSERVER_THREAD_STACK_SIZE);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
         {
             std::lock_guard<std::mutex> lk(mu_);
-            ++active_;
+            peak_ = std::max(peak_, ++active_);
         }
         pthread_t thread;
         int rc = pthread_create(&thread, &attr, &ThreadPerConnection::entry, task);
@@ -3441,17 +3443,13 @@ public:
         if (rc != 0) {  // out of threads: serve this connection on the accepting thread rather than drop it
             std::unique_ptr<Task> owned(task);
             owned->fn();
-            std::lock_guard<std::mutex> lk(mu_);
-            --active_;
+            owned->owner->finished();
         }
     }
 
     void shutdown() override {
-        {
-            std::unique_lock<std::mutex> lk(mu_);
-            cv_.wait(lk, [&] { return active_ == 0; });
-        }
-        reap();
+        std::unique_lock<std::mutex> lk(mu_);
+        cv_.wait(lk, [&] { return active_ == 0; });
     }
 
 private:
@@ -3470,26 +3468,31 @@ private:
             pthread_attr_destroy(&attr);
         }
         task->fn();
-        std::lock_guard<std::mutex> lk(task->owner->mu_);
-        task->owner->finished_.push_back(pthread_self());
-        --task->owner->active_;
-        task->owner->cv_.notify_all();
+        task->owner->finished();  // the last touch of the queue: shutdown() may return once it is done
         return nullptr;
     }
 
-    void reap() {
-        std::vector<pthread_t> done;
+    void finished() {
+        bool trim = false;
         {
             std::lock_guard<std::mutex> lk(mu_);
-            done.swap(finished_);
+            --active_;
+            if (peak_ >= 256 && active_ <= peak_ / 4) {  // three quarters of the busy time's connections are gone
+                trim = true;
+                peak_ = active_;
+            }
+            cv_.notify_all();
         }
-        for (auto t : done) pthread_join(t, nullptr);
+#ifdef __GLIBC__
+        if (trim) malloc_trim(0);
+#else
+        (void)trim;
+#endif
     }
 
     std::mutex mu_;
     std::condition_variable cv_;
-    size_t active_ = 0;
-    std::vector<pthread_t> finished_;
+    size_t active_ = 0, peak_ = 0;
 };
 
 // ---- 6d. The connection: an httplib::Stream of our own ------------------------------------------------------------------
