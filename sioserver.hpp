@@ -2895,6 +2895,7 @@ inline bool BroadcastOperator::emit_args(const std::string& event, const Args& a
                 if (complete) finish(false);
             }, -1);
     }
+    eio::SendBatch batch;  // one write per recipient, however many packets (attachments) it gets
     for (auto& s : targets) {
         if (auto client = s->client()) client->send(parts, flags_.volatile_);
     }
