@@ -6,7 +6,7 @@
 // USE    #include "sioserver.hpp" in one or many translation units (everything is inline).
 //        g++ -std=c++17 -O2 app.cpp $(pkg-config --cflags --libs cpp-httplib) -pthread
 // NEEDS  cpp-httplib (Debian's libcpp-httplib-dev 0.11.4 is enough: this header brings its own WebSocket
-//        support and its own thread-per-connection task queue), picojson, POSIX sockets, Linux (eventfd).
+//        support and its own thread-per-connection task queue), picojson, POSIX sockets, Linux (epoll, eventfd).
 // READ   The file is a guided tour, top to bottom; each layer uses only the ones above it:
 //          1. public types and options            4. the Engine.IO session (eio::Socket) and eio::Server core
 //          2. wire codecs (pure, no I/O)          5. Socket.IO (namespaces, sockets, rooms, acks, sio::Server)

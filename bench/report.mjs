@@ -159,7 +159,7 @@ for (const [clients, transport] of [[100, 'websocket'], [1000, 'websocket'], [50
     row('after closing all: RSS (MB) → after one more connection',
       `${fmt(g(S, 'rss_closed_kb') / 1024, 1)} → ${fmt(g(S, 'rss_after_extra_kb') / 1024, 1)}`,
       `${fmt(g(N, 'rss_closed_kb') / 1024, 1)} → ${fmt(g(N, 'rss_after_extra_kb') / 1024, 1)}`, '',
-      'sioserver joins finished threads on its next accept');
+      'sioserver detaches its threads and trims its heap when most connections have ended');
     const held = minOf(S, 'held') >= clients && minOf(S, 'connected') >= clients;
     targets.push([`${fmt(clients)} clients held (every round)`, held,
       `${perRound(S, 'held')} of ${fmt(clients)} in the ${rounds({ ...f, server: S })} rounds`]);
