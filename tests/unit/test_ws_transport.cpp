@@ -1,0 +1,110 @@
+// The WebSocket transport's write side on a real socket pair: SendBatch gathers, the Flusher finishes what the
+// kernel refused. No HTTP, no session: the transport alone.
+#include "sioserver.hpp"
+
+#include <doctest/doctest.h>
+
+#include <sys/socket.h>
+
+namespace {
+
+// Reads what arrives on `fd` until `want` bytes are in or `ms` pass without any byte.
+std::string read_until(int fd, size_t want, int ms = 2000) {
+    std::string got;
+    char buf[65536];
+    while (got.size() < want) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, ms) <= 0) break;
+        ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n <= 0) break;
+        got.append(buf, size_t(n));
+    }
+    return got;
+}
+
+bool nothing_waiting(int fd) {
+    pollfd p{fd, POLLIN, 0};
+    return ::poll(&p, 1, 0) == 0;
+}
+
+struct Pair {
+    int server = -1, client = -1;
+    Pair() {
+        int fds[2];
+        REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
+        server = fds[0];
+        client = fds[1];
+    }
+    ~Pair() {
+        ::close(server);
+        ::close(client);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("SendBatch: frames sent inside a batch leave when it ends, in order, in one write") {
+    Pair pair;
+    sio::detail::Timers timers;
+    sio::eio::Flusher flusher;
+    auto ws = std::make_shared<sio::eio::WebSocketTransport>(pair.server, 1 << 20, 1 << 20, timers, flusher);
+    const std::string a = sio::ws::encode_frame(sio::ws::Opcode::Text, "4first");
+    const std::string b = sio::ws::encode_frame(sio::ws::Opcode::Text, "4second");
+    {
+        sio::eio::SendBatch batch;
+        CHECK(ws->send(a));
+        CHECK(ws->writable());  // a batched send is not a back-up: a volatile emit still goes
+        CHECK(ws->send(b));
+        CHECK(nothing_waiting(pair.client));
+    }
+    CHECK(read_until(pair.client, a.size() + b.size()) == a + b);
+}
+
+TEST_CASE("SendBatch: outside a batch a frame is written at once") {
+    Pair pair;
+    sio::detail::Timers timers;
+    sio::eio::Flusher flusher;
+    auto ws = std::make_shared<sio::eio::WebSocketTransport>(pair.server, 1 << 20, 1 << 20, timers, flusher);
+    const std::string a = sio::ws::encode_frame(sio::ws::Opcode::Text, "4now");
+    CHECK(ws->send(a));
+    CHECK_FALSE(nothing_waiting(pair.client));
+    CHECK(read_until(pair.client, a.size()) == a);
+}
+
+TEST_CASE("Flusher: what the kernel refused is written when the reader drains the socket") {
+    Pair pair;
+    int small = 4096;
+    setsockopt(pair.server, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    sio::detail::Timers timers;
+    sio::eio::Flusher flusher;
+    auto ws = std::make_shared<sio::eio::WebSocketTransport>(pair.server, 1 << 20, 8 << 20, timers, flusher);
+    std::string expected;
+    for (int i = 0; i < 200; ++i) {  // ~400 KB: far more than the socket buffer holds
+        std::string frame = sio::ws::encode_frame(sio::ws::Opcode::Text, "4" + std::to_string(i) + std::string(2000, 'x'));
+        REQUIRE(ws->send(frame));
+        expected += frame;
+    }
+    CHECK_FALSE(ws->writable());  // backed up
+    CHECK(read_until(pair.client, expected.size()) == expected);
+    CHECK(ws->writable());
+}
+
+TEST_CASE("WebSocketTransport: a client that never answers the close frame is cut off") {
+    Pair pair;
+    sio::detail::Timers timers;
+    sio::eio::Flusher flusher;
+    auto ws = std::make_shared<sio::eio::WebSocketTransport>(pair.server, 1 << 20, 1 << 20, timers, flusher);
+    std::thread closer([&] { ws->close(sio::ws::close_code::Normal); });
+    auto start = std::chrono::steady_clock::now();
+    auto end = ws->run("", [](sio::ws::Message&) -> const char* { return nullptr; });
+    closer.join();
+    auto took = std::chrono::steady_clock::now() - start;
+    CHECK(std::string(end.reason) == sio::reason::TransportClose);
+    CHECK(took < std::chrono::seconds(5));
+    // The client got the close frame: 0x88, then the length and the code 1000.
+    std::string got = read_until(pair.client, 4);
+    REQUIRE(got.size() >= 4);
+    CHECK(uint8_t(got[0]) == 0x88);
+    CHECK(uint8_t(got[2]) == 0x03);
+    CHECK(uint8_t(got[3]) == 0xE8);
+}
