@@ -27,15 +27,23 @@ bool nothing_waiting(int fd) {
     return ::poll(&p, 1, 0) == 0;
 }
 
+// A transport on one end of a socket pair; the test reads what it writes on `client`.
 struct Pair {
     int server = -1, client = -1;
-    Pair() {
+    sio::detail::Timers timers;
+    sio::eio::Flusher flusher;
+    std::shared_ptr<sio::eio::WebSocketTransport> ws;
+    explicit Pair(size_t max_buffered = 1 << 20, int send_buffer = 0) {
         int fds[2];
         REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
         server = fds[0];
         client = fds[1];
+        if (send_buffer) setsockopt(server, SOL_SOCKET, SO_SNDBUF, &send_buffer, sizeof send_buffer);
+        ws = std::make_shared<sio::eio::WebSocketTransport>(server, 1 << 20, max_buffered, timers, flusher);
     }
     ~Pair() {
+        ws.reset();
+        flusher.stop();
         ::close(server);
         ::close(client);
     }
@@ -45,9 +53,7 @@ struct Pair {
 
 TEST_CASE("SendBatch: frames sent inside a batch leave when it ends, in order, in one write") {
     Pair pair;
-    sio::detail::Timers timers;
-    sio::eio::Flusher flusher;
-    auto ws = std::make_shared<sio::eio::WebSocketTransport>(pair.server, 1 << 20, 1 << 20, timers, flusher);
+    auto& ws = pair.ws;
     const std::string a = sio::ws::encode_frame(sio::ws::Opcode::Text, "4first");
     const std::string b = sio::ws::encode_frame(sio::ws::Opcode::Text, "4second");
     {
@@ -62,9 +68,7 @@ TEST_CASE("SendBatch: frames sent inside a batch leave when it ends, in order, i
 
 TEST_CASE("SendBatch: outside a batch a frame is written at once") {
     Pair pair;
-    sio::detail::Timers timers;
-    sio::eio::Flusher flusher;
-    auto ws = std::make_shared<sio::eio::WebSocketTransport>(pair.server, 1 << 20, 1 << 20, timers, flusher);
+    auto& ws = pair.ws;
     const std::string a = sio::ws::encode_frame(sio::ws::Opcode::Text, "4now");
     CHECK(ws->send(a));
     CHECK_FALSE(nothing_waiting(pair.client));
@@ -72,12 +76,8 @@ TEST_CASE("SendBatch: outside a batch a frame is written at once") {
 }
 
 TEST_CASE("Flusher: what the kernel refused is written when the reader drains the socket") {
-    Pair pair;
-    int small = 4096;
-    setsockopt(pair.server, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
-    sio::detail::Timers timers;
-    sio::eio::Flusher flusher;
-    auto ws = std::make_shared<sio::eio::WebSocketTransport>(pair.server, 1 << 20, 8 << 20, timers, flusher);
+    Pair pair(8 << 20, 4096);  // a small socket buffer
+    auto& ws = pair.ws;
     std::string expected;
     for (int i = 0; i < 200; ++i) {  // ~400 KB: far more than the socket buffer holds
         std::string frame = sio::ws::encode_frame(sio::ws::Opcode::Text, "4" + std::to_string(i) + std::string(2000, 'x'));
@@ -91,9 +91,7 @@ TEST_CASE("Flusher: what the kernel refused is written when the reader drains th
 
 TEST_CASE("WebSocketTransport: a client that never answers the close frame is cut off") {
     Pair pair;
-    sio::detail::Timers timers;
-    sio::eio::Flusher flusher;
-    auto ws = std::make_shared<sio::eio::WebSocketTransport>(pair.server, 1 << 20, 1 << 20, timers, flusher);
+    auto& ws = pair.ws;
     std::thread closer([&] { ws->close(sio::ws::close_code::Normal); });
     auto start = std::chrono::steady_clock::now();
     auto end = ws->run("", [](sio::ws::Message&) -> const char* { return nullptr; });
