@@ -1,6 +1,7 @@
 # sioserver — `make run` starts the example, `make test` runs every test. Both install what they need first.
 CXX      ?= g++
 CXXFLAGS ?= -std=c++17 -O2 -g -Wall -Wextra
+WARNINGS  = -Wall -Wextra -Wshadow -Wconversion -Wsign-conversion -Werror
 HTTPLIB   = $(shell pkg-config --cflags --libs cpp-httplib 2>/dev/null)
 LDLIBS    = $(HTTPLIB) -pthread
 BUILD     = build
@@ -11,7 +12,7 @@ TEST_PACKAGES = chromium
 FUZZ_PACKAGES = clang libclang-rt-14-dev
 HEADER = sioserver.hpp
 
-.PHONY: all run test unit interop browser deps clean test-asan test-tsan run-asan run-tsan soak fuzz
+.PHONY: all run test unit interop browser deps clean test-asan test-tsan run-asan run-tsan soak fuzz test-compat run-compat test-cmake
 EXAMPLE  ?= chat
 all: $(BUILD)/chat $(BUILD)/chatroom $(BUILD)/engine_echo $(BUILD)/sio_test_server $(BUILD)/unit_tests
 
@@ -134,6 +135,58 @@ test-tsan:
 	$(MAKE) run-tsan
 run-tsan: $(BUILD)/tsan/unit_tests $(BUILD)/tsan/engine_echo $(BUILD)/tsan/sio_test_server node_modules/.package-lock.json
 	$(call run_sanitized,tsan,TSAN_OPTIONS=second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp:log_path=$(CURDIR)/$(BUILD)/tsan/reports/tsan)
+
+# ---- compatibility: the header against every cpp-httplib a user may have, with both compilers.
+# Each upstream release in $(COMPAT_DIR) (header-only: -isystem, no -lcpp-httplib) and Debian's library (pkg-config)
+# builds engine_echo and sio_test_server with g++ and with clang++, warnings as errors; the interop suite runs
+# against every one of those builds. The examples and unit tests are built and run with clang++ too (make test
+# builds them with g++).
+COMPAT_DIR      ?= ../shared/compat/cpp-httplib
+COMPAT_VERSIONS := $(sort $(notdir $(wildcard $(COMPAT_DIR)/v*)))
+COMPAT_HTTPLIBS  = debian $(COMPAT_VERSIONS)
+COMPAT_BUILDS    = $(foreach c,gcc clang,$(foreach v,$(COMPAT_HTTPLIBS),$(c)-$(v)))
+compat_cxx       = $(if $(filter gcc,$(1)),g++,clang++)
+compat_flags     = $(if $(filter debian,$(1)),,-isystem $(COMPAT_DIR)/$(1))
+compat_libs      = $(if $(filter debian,$(1)),$(HTTPLIB)) -pthread
+
+# compat_server(compiler, httplib, server, source): one server of one build of the matrix, in
+# $(BUILD)/compat/<compiler>-<httplib>/
+define compat_server
+$(BUILD)/compat/$(1)-$(2)/$(3): $(4) $(HEADER) | $(BUILD)/.compat-deps
+	@mkdir -p $$(@D)
+	$(call compat_cxx,$(1)) -std=c++17 -O2 -g $$(WARNINGS) $(call compat_flags,$(2)) -o $$@ $$< $(call compat_libs,$(2))
+endef
+$(foreach c,gcc clang,$(foreach v,$(COMPAT_HTTPLIBS),\
+  $(eval $(call compat_server,$(c),$(v),engine_echo,examples/engine_echo.cpp))\
+  $(eval $(call compat_server,$(c),$(v),sio_test_server,tests/servers/sio_test_server.cpp))))
+COMPAT_TARGETS = $(foreach b,$(COMPAT_BUILDS),$(BUILD)/compat/$(b)/engine_echo $(BUILD)/compat/$(b)/sio_test_server)
+
+$(BUILD)/.compat-deps: Makefile | $(BUILD)/.deps
+	@$(call install_missing,clang)
+	@touch $@
+
+test-compat:
+	@test -n "$(COMPAT_VERSIONS)" || { echo "no cpp-httplib releases in $(COMPAT_DIR)"; exit 1; }
+	$(MAKE) -j2 $(COMPAT_TARGETS)
+	$(MAKE) -j2 CXX=clang++ BUILD=$(BUILD)/clang $(BUILD)/clang/chat $(BUILD)/clang/chatroom $(BUILD)/clang/unit_tests
+	$(MAKE) run-compat
+
+run-compat: $(COMPAT_TARGETS) node_modules/.package-lock.json
+	./$(BUILD)/clang/unit_tests
+	@for b in $(COMPAT_BUILDS); do \
+	  echo "== interop suite against $(BUILD)/compat/$$b"; \
+	  ENGINE_ECHO=$(CURDIR)/$(BUILD)/compat/$$b/engine_echo SIO_SERVER=$(CURDIR)/$(BUILD)/compat/$$b/sio_test_server \
+	    node --test --test-concurrency=2 --test-reporter=dot tests/interop/ || { echo "interop failed: $$b"; exit 1; }; \
+	done
+	@echo "test-compat: $(words $(COMPAT_BUILDS)) builds ($(COMPAT_HTTPLIBS); g++ and clang++) passed the interop suite"
+
+# ---- CMake: the INTERFACE target sioserver::sioserver (CMakeLists.txt), configured, built and run by a tiny consumer
+# project through add_subdirectory (cpp-httplib from pkg-config) and through FetchContent (from a CMake package).
+$(BUILD)/.cmake-deps: Makefile | $(BUILD)/.deps
+	@$(call install_missing,cmake)
+	@touch $@
+test-cmake: $(BUILD)/.cmake-deps
+	COMPAT_DIR=$(COMPAT_DIR) bash tests/cmake/run.sh
 
 # ---- fuzzing: libFuzzer targets for every decoder of network input (tests/fuzz/), each run for FUZZ_SECONDS after
 # replaying the saved crash inputs of tests/fuzz/regressions/.

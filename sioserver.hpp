@@ -5,8 +5,9 @@
 //        talk to as if it were Node's `socket.io` 4.8 / `engine.io` 6.x.
 // USE    #include "sioserver.hpp" in one or many translation units (everything is inline).
 //        g++ -std=c++17 -O2 app.cpp $(pkg-config --cflags --libs cpp-httplib) -pthread
-// NEEDS  cpp-httplib (Debian's libcpp-httplib-dev 0.11.4 is enough: this header brings its own WebSocket
-//        support and its own thread-per-connection task queue), picojson, POSIX sockets, Linux (epoll, eventfd).
+// NEEDS  cpp-httplib 0.11.4 to 0.53.1, as Debian's compiled library or as the upstream single header (this header
+//        brings its own WebSocket support and its own thread-per-connection task queue), picojson, POSIX sockets,
+//        Linux (epoll, eventfd). CMake: add_subdirectory() or FetchContent, then link sioserver::sioserver.
 // READ   The file is a guided tour, top to bottom; each layer uses only the ones above it:
 //          1. public types and options            4. the Engine.IO session (eio::Socket) and eio::Server core
 //          2. wire codecs (pure, no I/O)          5. Socket.IO (namespaces, sockets, rooms, acks, sio::Server)
@@ -17,8 +18,12 @@
 //          SIOSERVER_KEEPALIVE_MAX_COUNT HTTP requests served on one keep-alive connection [1000]
 //          SIOSERVER_IDLE_STACK_TRIM_MS  ms a WebSocket waits idle before its thread gives back the stack pages
 //                                        its handlers touched (0: never) [1000]
-// LICENSE MIT. Copyright (c) 2026 the sioserver authors.
+// VERSION 0.9.0: SIOSERVER_VERSION "0.9.0", and SIOSERVER_VERSION_NUM 0x000900 for #if.
+// LICENSE MIT (the full notice is at the end of this file). Copyright (c) 2026 the sioserver authors.
 #pragma once
+
+#define SIOSERVER_VERSION "0.9.0"
+#define SIOSERVER_VERSION_NUM 0x000900  // 0xMMmmpp: major, minor, patch
 
 #include <httplib.h>
 #include <picojson.h>
@@ -3421,14 +3426,65 @@ private:
     std::map<std::string, File> files_;
 };
 
-// ---- 6c. One thread per connection --------------------------------------------------------------------------------------
+// ---- 6c. The releases of cpp-httplib, and one thread per connection -----------------------------------------------------
+// THE SEAM WITH CPP-HTTPLIB (6c-6e) serves every release from 0.11.4 (Debian 12) to 0.53.1. Upstream changed the
+// declarations it rests on several times; each difference is read off the included httplib.h itself, never off its
+// version string (CPPHTTPLIB_VERSION is a string literal, which #if cannot compare):
+//   TaskQueue::enqueue          returns void, then bool ("accepted") from 0.15.0             -> EnqueueResult
+//   Server::process_request     (strm, close, closed, setup), then with the remote and local  -> call_process_request
+//                               address and port first (0.18.0), and a defaulted bool* (0.33.0)
+//   Stream::duration()          pure virtual from 0.19.0 (ms since the connection began)     -> ConnStream::duration
+//   Stream::is_writable         became wait_writable, and wait_readable was added (0.20.0);   -> kStreamWaits
+//                               from then on is_readable() only asks "is a byte buffered?"
+// From 0.33.0 httplib has a WebSocket server of its own; this header keeps its own (layer 3c), which the Engine.IO
+// upgrade and the fan-out figures rest on. A release whose shapes the seam does not know fails with one message.
+#define SIOSERVER_HTTPLIB_RANGE "cpp-httplib 0.11.4 to 0.53.1"
+
+namespace httplib_seam {
+template <class Stream, class = void>
+struct has_wait_functions : std::false_type {};
+template <class Stream>
+struct has_wait_functions<Stream, std::void_t<decltype(&Stream::wait_readable), decltype(&Stream::wait_writable)>>
+    : std::true_type {};
+template <class Stream, class = void>
+struct has_is_writable : std::false_type {};
+template <class Stream>
+struct has_is_writable<Stream, std::void_t<decltype(&Stream::is_writable)>> : std::true_type {};
+
+// True from 0.20.0: Stream has wait_readable()/wait_writable(), and is_readable() must not wait.
+inline constexpr bool kStreamWaits = has_wait_functions<httplib::Stream>::value;
+static_assert(kStreamWaits != has_is_writable<httplib::Stream>::value,
+              "sioserver: this httplib::Stream has neither is_writable() nor wait_readable()/wait_writable(); "
+              "sioserver.hpp supports " SIOSERVER_HTTPLIB_RANGE);
+
+using EnqueueResult = decltype(std::declval<httplib::TaskQueue&>().enqueue(std::declval<std::function<void()>>()));
+static_assert(std::is_void<EnqueueResult>::value || std::is_same<EnqueueResult, bool>::value,
+              "sioserver: this httplib::TaskQueue::enqueue returns neither void nor bool; sioserver.hpp supports "
+              SIOSERVER_HTTPLIB_RANGE);
+
+template <class>
+inline constexpr bool kUnknownShape = false;
+}  // namespace httplib_seam
+
 // httplib's own pool has a few threads, and a long-poll GET or a WebSocket holds its thread for as long as it lives,
 // so each accepted connection gets a thread of its own (with a smaller stack than the 8 MB default). The threads
 // are detached: an ended one gives its stack back at once, and shutdown() waits until none is left. When most of
 // the connections of a busy time have ended, the memory their sessions used goes back to the system (malloc_trim).
 class ThreadPerConnection : public httplib::TaskQueue {
 public:
-    void enqueue(std::function<void()> fn) override {
+    // Every connection is taken: a thread that cannot be started serves it on the accepting thread.
+    httplib_seam::EnqueueResult enqueue(std::function<void()> fn) override {
+        start(std::move(fn));
+        return static_cast<httplib_seam::EnqueueResult>(true);
+    }
+
+    void shutdown() override {
+        std::unique_lock<std::mutex> lk(mu_);
+        cv_.wait(lk, [&] { return active_ == 0; });
+    }
+
+private:
+    void start(std::function<void()> fn) {
         auto* task = new Task{this, std::move(fn)};
         pthread_attr_t attr;
         pthread_attr_init(&attr);
@@ -3448,12 +3504,6 @@ public:
         }
     }
 
-    void shutdown() override {
-        std::unique_lock<std::mutex> lk(mu_);
-        cv_.wait(lk, [&] { return active_ == 0; });
-    }
-
-private:
     struct Task {
         ThreadPerConnection* owner;
         std::function<void()> fn;
@@ -3509,10 +3559,22 @@ public:
     ConnStream(int fd, int stop_fd, int read_timeout_ms, int write_timeout_ms)
         : fd_(fd), stop_fd_(stop_fd), read_timeout_ms_(read_timeout_ms), write_timeout_ms_(write_timeout_ms) {}
 
-    // httplib::Stream
-    bool is_readable() const override { return rpos_ < rbuf_.size() || wait(POLLIN, read_timeout_ms_); }
-    bool is_writable() const override { return true; }  // writes are gathered; flush() waits if it must
-    ssize_t read(char* ptr, size_t size) override {
+    // httplib::Stream. Which of these functions the included httplib declares depends on its release (6c), so
+    // they are written without `override` (and so is the rest of the class, as a compiler wants all or none): the
+    // ones httplib declares override it, the others are never called. Every function that matters is pure virtual
+    // where it exists, so a missed one leaves the class abstract, which the static_assert below it reports.
+    bool is_readable() const {  // up to 0.19: "wait for input"; from 0.20: "is input buffered?"
+        if constexpr (httplib_seam::kStreamWaits) return rpos_ < rbuf_.size();
+        else return wait_readable();
+    }
+    bool wait_readable() const { return rpos_ < rbuf_.size() || wait(POLLIN, read_timeout_ms_); }
+    bool wait_writable() const { return true; }  // writes are gathered; flush() waits if it must
+    bool is_writable() const { return wait_writable(); }
+    time_t duration() const {
+        return time_t(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                           started_).count());
+    }
+    ssize_t read(char* ptr, size_t size) {
         if (rpos_ == rbuf_.size()) {
             ssize_t got = fill(read_timeout_ms_);
             if (got <= 0) return got;
@@ -3525,7 +3587,7 @@ public:
     }
     // httplib writes a response's head and body separately; they are gathered and leave in one send() when the
     // request is done (flush()) or before the next read (a "100 Continue" must reach the client first).
-    ssize_t write(const char* ptr, size_t size) override {
+    ssize_t write(const char* ptr, size_t size) {
         if (takeover_) return ssize_t(size);  // httplib's response to an upgraded request: already answered
         if (write_failed_) return -1;
         wbuf_.append(ptr, size);
@@ -3540,20 +3602,20 @@ public:
         return !write_failed_;
     }
     // httplib asks for both on every request; they do not change on a connection, so they are looked up once.
-    void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    void get_remote_ip_and_port(std::string& ip, int& port) const {
         if (remote_port_ < 0) address(getpeername, remote_ip_, remote_port_);
         ip = remote_ip_;
         port = remote_port_;
     }
-    void get_local_ip_and_port(std::string& ip, int& port) const override {
+    void get_local_ip_and_port(std::string& ip, int& port) const {
         if (local_port_ < 0) address(getsockname, local_ip_, local_port_);
         ip = local_ip_;
         port = local_port_;
     }
-    socket_t socket() const override { return fd_; }
+    socket_t socket() const { return fd_; }
 
     // eio::HttpExchange
-    bool read_body(size_t length, std::string& out) override {
+    bool read_body(size_t length, std::string& out) {
         out.clear();
         out.reserve(length);
         while (out.size() < length) {
@@ -3564,11 +3626,11 @@ public:
         }
         return true;
     }
-    void take_over(std::string response, std::function<void(int, const std::string&)> run) override {
+    void take_over(std::string response, std::function<void(int, const std::string&)> run) {
         if (!flush() || !write_all(response.data(), response.size())) return;
         takeover_ = std::move(run);
     }
-    void close_after_response() override { close_after_ = true; }
+    void close_after_response() { close_after_ = true; }
 
     // The keep-alive loop's questions.
     bool wait_request(int timeout_ms) const { return rpos_ < rbuf_.size() || wait(POLLIN, timeout_ms); }
@@ -3691,7 +3753,11 @@ private:
     size_t head_bytes_ = 0, max_head_bytes_ = 0;
     mutable std::string remote_ip_, local_ip_;
     mutable int remote_port_ = -1, local_port_ = -1;
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
+static_assert(!std::is_abstract<ConnStream>::value,
+              "sioserver: this httplib::Stream has pure virtual functions the seam does not know; sioserver.hpp "
+              "supports " SIOSERVER_HTTPLIB_RANGE);
 
 // ---- 6e. The HTTP server: httplib with the Engine.IO path routed to the engine -----------------------------------------
 class HttpServer : public httplib::Server {
@@ -3734,6 +3800,29 @@ private:
         return stream;
     }
 
+    // The included release's process_request (6c), chosen by overload resolution (0 is an int before a long):
+    // from 0.18.0 it is handed the connection's addresses, which it used to ask the stream for.
+    template <class Self>
+    static auto call_process_request(Self& self, ConnStream& strm, bool close, bool& closed, int)
+        -> decltype(self.process_request(strm, std::string(), 0, std::string(), 0, close, closed, nullptr)) {
+        std::string remote_ip, local_ip;
+        int remote_port = 0, local_port = 0;
+        strm.get_remote_ip_and_port(remote_ip, remote_port);
+        strm.get_local_ip_and_port(local_ip, local_port);
+        return self.process_request(strm, remote_ip, remote_port, local_ip, local_port, close, closed, nullptr);
+    }
+    template <class Self>
+    static auto call_process_request(Self& self, ConnStream& strm, bool close, bool& closed, long)
+        -> decltype(self.process_request(strm, close, closed, nullptr)) {
+        return self.process_request(strm, close, closed, nullptr);
+    }
+    template <class Self>
+    static bool call_process_request(Self&, ConnStream&, bool, bool&, ...) {
+        static_assert(httplib_seam::kUnknownShape<Self>, "sioserver: this httplib::Server::process_request takes "
+                      "arguments the seam does not know; sioserver.hpp supports " SIOSERVER_HTTPLIB_RANGE);
+        return false;
+    }
+
     bool process_and_close_socket(socket_t sock) override {
         ++connections_;
         int one = 1;
@@ -3747,7 +3836,7 @@ private:
                 bool connection_closed = false;
                 current() = &strm;
                 strm.start_head(engine_.options().headersTimeout, engine_.options().maxHeaderSize);
-                ok = process_request(strm, count == 1, connection_closed, nullptr);
+                ok = call_process_request(*this, strm, count == 1, connection_closed, 0);
                 if (!strm.flush()) ok = false;
                 bool refused_head = strm.in_head();
                 strm.end_head();
@@ -3904,3 +3993,22 @@ inline void Server::close() {
 }
 
 }  // namespace sio
+
+// ---- License ------------------------------------------------------------------------------------------------------
+// MIT License
+//
+// Copyright (c) 2026 the sioserver authors
+//
+// Permission is hereby granted, free of charge, to any person obtaining a copy of this software and associated
+// documentation files (the "Software"), to deal in the Software without restriction, including without limitation
+// the rights to use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies of the Software, and
+// to permit persons to whom the Software is furnished to do so, subject to the following conditions:
+//
+// The above copyright notice and this permission notice shall be included in all copies or substantial portions of
+// the Software.
+//
+// THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED, INCLUDING BUT NOT LIMITED TO
+// THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+// AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION OF
+// CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS
+// IN THE SOFTWARE.
