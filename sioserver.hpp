@@ -1616,6 +1616,7 @@ private:
     std::shared_ptr<WebSocketTransport> probe_;  // a WebSocket that is upgrading this polling session
     bool probe_answered_ = false;              // "3probe" went out: release the pending GET with a noop
     bool upgraded_ = false;
+    bool client_closed_ = false;               // the client sent a close packet
     std::vector<OutgoingPtr> queue_;           // polling: what the next GET takes (a deque costs 576 bytes empty)
     size_t queued_bytes_ = 0;
     bool poll_pending_ = false, data_pending_ = false;
@@ -1819,7 +1820,14 @@ inline void Socket::on_packet(Packet& packet) {
         if (handler) engine_.run_handler([&] { handler(packet); });
         return;
     }
-    case PacketType::Close: close_with(reason::TransportClose, "close packet from the client"); return;
+    case PacketType::Close: {
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            client_closed_ = true;
+        }
+        close_with(reason::TransportClose, "close packet from the client");
+        return;
+    }
     case PacketType::Ping: close_with(reason::TransportError, "invalid heartbeat direction"); return;
     default: return;  // open, upgrade and noop mean nothing here
     }
@@ -1844,12 +1852,13 @@ inline void Socket::handle_poll(httplib::Response& res) {
     poll_pending_ = false;
     // Closing: this GET drains the queue, and the close packet goes alone in the next one (as the reference does:
     // the client handles what it got, e.g. a Socket.IO DISCONNECT, before it learns that the transport is gone).
+    // A client that closed the session itself is told nothing new: the reference releases its GET with a noop.
     bool finish_closing = state_ == ReadyState::Closing && out.empty();
-    if (state_ == ReadyState::Closed || finish_closing) out.push_back(make_outgoing(PacketType::Close));
+    bool send_close = (state_ == ReadyState::Closed && !client_closed_) || finish_closing;
+    if (send_close) out.push_back(make_outgoing(PacketType::Close));
     else if (out.empty()) out.push_back(make_outgoing(PacketType::Noop));  // releases the GET for an upgrade
-    bool closing = state_ == ReadyState::Closed || finish_closing;
     lk.unlock();
-    if (detail::trace_enabled() && closing) trace_packet("->", out.back()->packet, "polling");
+    if (detail::trace_enabled() && send_close) trace_packet("->", out.back()->packet, "polling");
     res.set_content(polling::encode_response(out), polling::kContentType);
     if (finish_closing) close_with(reason::ForcedClose);
 }
