@@ -606,7 +606,9 @@ inline std::string encode_frame(Opcode op, std::string_view payload, bool fin = 
     return out;
 }
 
+// close_code::NoStatus gives a close frame without a code (1005 itself never goes on the wire).
 inline std::string encode_close(uint16_t code, std::string_view why = {}) {
+    if (code == close_code::NoStatus) return encode_frame(Opcode::Close, {});
     std::string payload;
     payload += char(code >> 8);
     payload += char(code & 0xff);
@@ -1584,7 +1586,6 @@ public:
     inline void handle_poll(httplib::Response& res);
     inline void handle_data(const httplib::Request& req, httplib::Response& res, HttpExchange& http);
     inline void run_websocket(const std::shared_ptr<WebSocketTransport>& ws, const std::string& leftover);
-    inline bool can_upgrade() const;
     inline void close_with(const char* why, const std::string& description = {});
     // SendBatch: wake the waiting GET once for everything the batch queued.
     void end_batch() override {
@@ -1916,16 +1917,13 @@ inline void Socket::handle_data(const httplib::Request& req, httplib::Response& 
 // server answers "3probe" on it and releases the pending GET with a "6" noop; the client, its polling paused, sends
 // "5" on the WebSocket; from then on every packet — starting with whatever was still queued — goes over it.
 
-inline bool Socket::can_upgrade() const {
-    std::lock_guard<std::mutex> lk(mu_);
-    return state_ == ReadyState::Open && !websocket_ && !probe_ && !upgraded_;
-}
-
 inline void Socket::run_websocket(const std::shared_ptr<WebSocketTransport>& ws, const std::string& leftover) {
+    bool unwanted;  // a probe, but the session is on a WebSocket already, or upgrading, or closed
     {
         std::lock_guard<std::mutex> lk(mu_);
-        if (ws != ws_) {  // a probe for an upgrade
-            if (state_ != ReadyState::Open || websocket_ || probe_ || upgraded_) return;  // its fd is just closed
+        const bool is_probe = ws != ws_;  // a probe for an upgrade
+        unwanted = is_probe && (state_ != ReadyState::Open || websocket_ || probe_ || upgraded_);
+        if (is_probe && !unwanted) {
             probe_ = ws;
             probe_answered_ = false;
             std::weak_ptr<Socket> weak = shared_from_this();
@@ -1938,6 +1936,13 @@ inline void Socket::run_websocket(const std::shared_ptr<WebSocketTransport>& ws,
                 if (self->probe_ == probe) probe->close(ws::close_code::Normal, "upgrade timeout");
             });
         }
+    }
+    if (unwanted) {
+        // As the reference does: accepted, then closed at once without a code; the session does not hear of it.
+        if (detail::trace_enabled()) detail::trace(id_, "websocket", "--", "another WebSocket for this sid: closed");
+        ws->close(ws::close_code::NoStatus);
+        ws->run(leftover, [](ws::Message&) -> const char* { return nullptr; });
+        return;
     }
     auto end = ws->run(leftover, [&](ws::Message& m) { return on_websocket_message(ws, m); });
     bool active;
@@ -2136,8 +2141,9 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
         SocketPtr s = find(req.get_param_value("sid"));
         if (!s) return abort_request(res, ErrorCode::UnknownSid);
         if (websocket_request) {
-            if (transport != "websocket" || !options_.allowUpgrades || !s->can_upgrade())
-                return abort_request(res, ErrorCode::BadRequest);
+            // A WebSocket for a session that cannot take it (already on one, or upgrading) is accepted and then
+            // closed by run_websocket(), as the reference does; refusing it here would be a client error event.
+            if (transport != "websocket" || !options_.allowUpgrades) return abort_request(res, ErrorCode::BadRequest);
             std::string response;
             if (!websocket_handshake(req, res, response)) return;
             http.take_over(response, [this, s](int fd, const std::string& leftover) {

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startServerFor, RawPolling, openWs, eioWsUrl, nextText, withTimeout, decodePayload,
-  parseJsonBody,
+  parseJsonBody, rawUpgradedSession,
 } from './harness.mjs';
 
 describe('upgrade by hand', () => {
@@ -68,6 +68,27 @@ describe('upgrade by hand', () => {
     sock.ws.send('4still upgraded');
     const again = await nextText(sock.messages, 3000, { skipPings: true });
     assert.equal(again.data, '4still upgraded');
+  });
+
+  test('a second websocket for an upgraded sid is accepted (101), then closed without a code; the first still echoes', async (t) => {
+    const srv = await startServerFor(t);
+    const { poll, sock } = await rawUpgradedSession(srv);
+    srv.defer(() => sock.ws.terminate());
+
+    const dup = openWs(eioWsUrl(srv, poll.sid));
+    srv.defer(() => dup.ws.terminate());
+    // a refusal (HTTP 400) would reject `opened`: clients report it as an error event
+    await withTimeout(dup.opened, 3000, 'the second websocket to open');
+    const closed = await withTimeout(dup.closed, 3000, 'the server to close the second websocket');
+    assert.equal(closed.code, 1005, 'the close frame carries no status code');
+    assert.deepEqual(dup.messages.items, [], 'nothing is sent on the second websocket before it is closed');
+
+    // the session and its websocket are untouched
+    sock.ws.send('4hello');
+    const echo = await nextText(sock.messages, 3000, { skipPings: true });
+    assert.deepEqual(echo, { data: '4hello', isBinary: false });
+    const get = await poll.get();
+    assert.equal(get.status, 400, 'polling stays refused after the upgrade');
   });
 
   test('messages queued on the polling side before the upgrade are not lost', async (t) => {
