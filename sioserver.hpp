@@ -1122,7 +1122,8 @@ private:
 // they are done: a WebSocket that gets several broadcasts gets them in one send() instead of one each, and a
 // waiting long-poll GET is woken once, to answer with all of them. That saves a syscall (or a thread wake-up) on
 // both ends per message when messages come faster than one at a time. Sends from other threads to a gathered
-// recipient join the same write. Nested batches are one batch.
+// recipient join the same write. Nested batches are one batch. let_go() writes what was gathered so far without
+// ending the batch: the answer to a Socket.IO CONNECT leaves alone, before the connection handler runs.
 class SendBatch {
 public:
     // What a batch can hold: a WebSocket with bytes to write, a polling session with a GET to wake.
@@ -1149,6 +1150,17 @@ public:
     static Members*& current() {
         thread_local Members* batch = nullptr;
         return batch;
+    }
+
+    // Writes (and wakes) what the batch open on this thread gathered so far; the batch stays open.
+    static void let_go() {
+        Members* batch = current();
+        if (!batch) return;
+        Members members;
+        members.swap(*batch);
+        current() = nullptr;  // as in the destructor: nothing joins the batch while its members let go
+        for (auto& m : members) m->end_batch();
+        current() = batch;
     }
 
 private:
@@ -2683,6 +2695,13 @@ public:
         if (detail::trace_enabled()) detail::trace(conn_->id(), "socket.io", "->", packet::describe(p));
         send(detail::to_outgoing(p), volatile_);
     }
+    // The answer to a CONNECT (or its CONNECT_ERROR) leaves in a write of its own before any handler runs, as Node
+    // writes it: a client that takes one message per read event would lose what a handler sends in the same read.
+    void send_connect_answer(const packet::Packet& p) {
+        eio::SendBatch::let_go();  // what this thread gathered before it leaves first
+        send(p);
+        eio::SendBatch::let_go();
+    }
     void add_socket(const SocketPtr& s) {
         std::lock_guard<std::mutex> lk(mu_);
         sockets_[s->nsp().name()] = s;
@@ -3065,7 +3084,7 @@ inline void Socket::on_connect() {
     p.nsp = nsp_.name();
     p.has_data = true;
     p.data = Object{{"sid", id_}};
-    send_packet(p);
+    if (auto c = client_.lock()) c->send_connect_answer(p);
 }
 
 inline Socket& Socket::disconnect(bool close) {
@@ -3131,7 +3150,7 @@ inline void Namespace::add(const std::shared_ptr<Client>& client, const Value& a
             Value::Object data{{"message", error->message}};
             if (!error->data.is_null()) data["data"] = error->data;
             p.data = Value(std::move(data));
-            client->send(p);
+            client->send_connect_answer(p);
             return;
         }
         {
@@ -3273,7 +3292,7 @@ inline void Client::connect(const std::string& name, const Value& auth) {
         p.nsp = name;
         p.has_data = true;
         p.data = Object{{"message", "Invalid namespace"}};
-        return send(p);
+        return send_connect_answer(p);
     }
     server_.engine().timers().cancel(connect_timer_);
     nsp->add(shared_from_this(), auth);
