@@ -611,7 +611,9 @@ inline std::string encode_frame(Opcode op, std::string_view payload, bool fin = 
     return out;
 }
 
+// close_code::NoStatus gives a close frame without a code (1005 itself never goes on the wire).
 inline std::string encode_close(uint16_t code, std::string_view why = {}) {
+    if (code == close_code::NoStatus) return encode_frame(Opcode::Close, {});
     std::string payload;
     payload += char(code >> 8);
     payload += char(code & 0xff);
@@ -1125,7 +1127,8 @@ private:
 // they are done: a WebSocket that gets several broadcasts gets them in one send() instead of one each, and a
 // waiting long-poll GET is woken once, to answer with all of them. That saves a syscall (or a thread wake-up) on
 // both ends per message when messages come faster than one at a time. Sends from other threads to a gathered
-// recipient join the same write. Nested batches are one batch.
+// recipient join the same write. Nested batches are one batch. let_go() writes what was gathered so far without
+// ending the batch: the answer to a Socket.IO CONNECT leaves alone, before the connection handler runs.
 class SendBatch {
 public:
     // What a batch can hold: a WebSocket with bytes to write, a polling session with a GET to wake.
@@ -1152,6 +1155,17 @@ public:
     static Members*& current() {
         thread_local Members* batch = nullptr;
         return batch;
+    }
+
+    // Writes (and wakes) what the batch open on this thread gathered so far; the batch stays open.
+    static void let_go() {
+        Members* batch = current();
+        if (!batch) return;
+        Members members;
+        members.swap(*batch);
+        current() = nullptr;  // as in the destructor: nothing joins the batch while its members let go
+        for (auto& m : members) m->end_batch();
+        current() = batch;
     }
 
 private:
@@ -1589,7 +1603,6 @@ public:
     inline void handle_poll(httplib::Response& res);
     inline void handle_data(const httplib::Request& req, httplib::Response& res, HttpExchange& http);
     inline void run_websocket(const std::shared_ptr<WebSocketTransport>& ws, const std::string& leftover);
-    inline bool can_upgrade() const;
     inline void close_with(const char* why, const std::string& description = {});
     // SendBatch: wake the waiting GET once for everything the batch queued.
     void end_batch() override {
@@ -1621,6 +1634,7 @@ private:
     std::shared_ptr<WebSocketTransport> probe_;  // a WebSocket that is upgrading this polling session
     bool probe_answered_ = false;              // "3probe" went out: release the pending GET with a noop
     bool upgraded_ = false;
+    bool client_closed_ = false;               // the client sent a close packet
     std::vector<OutgoingPtr> queue_;           // polling: what the next GET takes (a deque costs 576 bytes empty)
     size_t queued_bytes_ = 0;
     bool poll_pending_ = false, data_pending_ = false;
@@ -1824,7 +1838,14 @@ inline void Socket::on_packet(Packet& packet) {
         if (handler) engine_.run_handler([&] { handler(packet); });
         return;
     }
-    case PacketType::Close: close_with(reason::TransportClose, "close packet from the client"); return;
+    case PacketType::Close: {
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            client_closed_ = true;
+        }
+        close_with(reason::TransportClose, "close packet from the client");
+        return;
+    }
     case PacketType::Ping: close_with(reason::TransportError, "invalid heartbeat direction"); return;
     default: return;  // open, upgrade and noop mean nothing here
     }
@@ -1849,12 +1870,13 @@ inline void Socket::handle_poll(httplib::Response& res) {
     poll_pending_ = false;
     // Closing: this GET drains the queue, and the close packet goes alone in the next one (as the reference does:
     // the client handles what it got, e.g. a Socket.IO DISCONNECT, before it learns that the transport is gone).
+    // A client that closed the session itself is told nothing new: the reference releases its GET with a noop.
     bool finish_closing = state_ == ReadyState::Closing && out.empty();
-    if (state_ == ReadyState::Closed || finish_closing) out.push_back(make_outgoing(PacketType::Close));
+    bool send_close = (state_ == ReadyState::Closed && !client_closed_) || finish_closing;
+    if (send_close) out.push_back(make_outgoing(PacketType::Close));
     else if (out.empty()) out.push_back(make_outgoing(PacketType::Noop));  // releases the GET for an upgrade
-    bool closing = state_ == ReadyState::Closed || finish_closing;
     lk.unlock();
-    if (detail::trace_enabled() && closing) trace_packet("->", out.back()->packet, "polling");
+    if (detail::trace_enabled() && send_close) trace_packet("->", out.back()->packet, "polling");
     res.set_content(polling::encode_response(out), polling::kContentType);
     if (finish_closing) close_with(reason::ForcedClose);
 }
@@ -1912,16 +1934,13 @@ inline void Socket::handle_data(const httplib::Request& req, httplib::Response& 
 // server answers "3probe" on it and releases the pending GET with a "6" noop; the client, its polling paused, sends
 // "5" on the WebSocket; from then on every packet — starting with whatever was still queued — goes over it.
 
-inline bool Socket::can_upgrade() const {
-    std::lock_guard<std::mutex> lk(mu_);
-    return state_ == ReadyState::Open && !websocket_ && !probe_ && !upgraded_;
-}
-
 inline void Socket::run_websocket(const std::shared_ptr<WebSocketTransport>& ws, const std::string& leftover) {
+    bool unwanted;  // a probe, but the session is on a WebSocket already, or upgrading, or closed
     {
         std::lock_guard<std::mutex> lk(mu_);
-        if (ws != ws_) {  // a probe for an upgrade
-            if (state_ != ReadyState::Open || websocket_ || probe_ || upgraded_) return;  // its fd is just closed
+        const bool is_probe = ws != ws_;  // a probe for an upgrade
+        unwanted = is_probe && (state_ != ReadyState::Open || websocket_ || probe_ || upgraded_);
+        if (is_probe && !unwanted) {
             probe_ = ws;
             probe_answered_ = false;
             std::weak_ptr<Socket> weak = shared_from_this();
@@ -1934,6 +1953,13 @@ inline void Socket::run_websocket(const std::shared_ptr<WebSocketTransport>& ws,
                 if (self->probe_ == probe) probe->close(ws::close_code::Normal, "upgrade timeout");
             });
         }
+    }
+    if (unwanted) {
+        // As the reference does: accepted, then closed at once without a code; the session does not hear of it.
+        if (detail::trace_enabled()) detail::trace(id_, "websocket", "--", "another WebSocket for this sid: closed");
+        ws->close(ws::close_code::NoStatus);
+        ws->run(leftover, [](ws::Message&) -> const char* { return nullptr; });
+        return;
     }
     auto end = ws->run(leftover, [&](ws::Message& m) { return on_websocket_message(ws, m); });
     bool active;
@@ -2132,8 +2158,9 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
         SocketPtr s = find(req.get_param_value("sid"));
         if (!s) return abort_request(res, ErrorCode::UnknownSid);
         if (websocket_request) {
-            if (transport != "websocket" || !options_.allowUpgrades || !s->can_upgrade())
-                return abort_request(res, ErrorCode::BadRequest);
+            // A WebSocket for a session that cannot take it (already on one, or upgrading) is accepted and then
+            // closed by run_websocket(), as the reference does; refusing it here would be a client error event.
+            if (transport != "websocket" || !options_.allowUpgrades) return abort_request(res, ErrorCode::BadRequest);
             std::string response;
             if (!websocket_handshake(req, res, response)) return;
             http.take_over(response, [this, s](int fd, const std::string& leftover) {
@@ -2673,6 +2700,13 @@ public:
         if (detail::trace_enabled()) detail::trace(conn_->id(), "socket.io", "->", packet::describe(p));
         send(detail::to_outgoing(p), volatile_);
     }
+    // The answer to a CONNECT (or its CONNECT_ERROR) leaves in a write of its own before any handler runs, as Node
+    // writes it: a client that takes one message per read event would lose what a handler sends in the same read.
+    void send_connect_answer(const packet::Packet& p) {
+        eio::SendBatch::let_go();  // what this thread gathered before it leaves first
+        send(p);
+        eio::SendBatch::let_go();
+    }
     void add_socket(const SocketPtr& s) {
         std::lock_guard<std::mutex> lk(mu_);
         sockets_[s->nsp().name()] = s;
@@ -3055,7 +3089,7 @@ inline void Socket::on_connect() {
     p.nsp = nsp_.name();
     p.has_data = true;
     p.data = Object{{"sid", id_}};
-    send_packet(p);
+    if (auto c = client_.lock()) c->send_connect_answer(p);
 }
 
 inline Socket& Socket::disconnect(bool close) {
@@ -3121,7 +3155,7 @@ inline void Namespace::add(const std::shared_ptr<Client>& client, const Value& a
             Value::Object data{{"message", error->message}};
             if (!error->data.is_null()) data["data"] = error->data;
             p.data = Value(std::move(data));
-            client->send(p);
+            client->send_connect_answer(p);
             return;
         }
         {
@@ -3263,7 +3297,7 @@ inline void Client::connect(const std::string& name, const Value& auth) {
         p.nsp = name;
         p.has_data = true;
         p.data = Object{{"message", "Invalid namespace"}};
-        return send(p);
+        return send_connect_answer(p);
     }
     server_.engine().timers().cancel(connect_timer_);
     nsp->add(shared_from_this(), auth);

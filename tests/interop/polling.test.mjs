@@ -4,8 +4,29 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import {
-  startServerFor, decodePayload, RawPolling, skipForReference, assertSessionGone,
+  startServerFor, decodePayload, RawPolling, skipForReference, assertSessionGone, parseJsonBody, withTimeout,
 } from './harness.mjs';
+
+/**
+ * A GET on a polling session in two steps: `sent` resolves once the request is written out, `response` with
+ * {status, body} (rejects on a connection error or after `timeout` ms).
+ */
+function getInTwoSteps(poll, timeout = 5000) {
+  const u = new URL(poll.url());
+  const req = http.request({ host: u.hostname, port: u.port, path: u.pathname + u.search, agent: false });
+  const sent = new Promise((resolve) => req.once('finish', resolve));
+  const response = withTimeout(new Promise((resolve, reject) => {
+    req.once('response', (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.once('error', reject);
+  }), timeout, 'the answer to a GET').finally(() => req.destroy());
+  req.end();
+  return { sent, response };
+}
 
 describe('raw polling', () => {
   test('POST 4hello -> "ok"; next GET returns 4hello', async (t) => {
@@ -84,6 +105,35 @@ describe('raw polling', () => {
     const post = await poll.post('1');
     assert.equal(post.status, 200);
     await assertSessionGone(poll);
+  });
+
+  test('client close packet while a GET waits: the GET gets a noop "6", a later GET gets 400 "Session ID unknown"', async (t) => {
+    const srv = await startServerFor(t);
+    // The GET must be waiting when the close packet comes. One that reached the server only after it gets 400
+    // (nothing to check then), and the case is tried again on a new session.
+    let released = null;
+    for (let attempt = 0; attempt < 5 && !released; attempt++) {
+      const poll = new RawPolling(srv);
+      await poll.handshake();
+      const get = getInTwoSteps(poll);
+      await withTimeout(get.sent, 3000, 'the GET to be sent');
+      const post = await poll.post('1');
+      assert.equal(post.status, 200, post.body);
+      assert.equal(post.body, 'ok');
+      const res = await get.response;
+      if (res.status === 400) {
+        assert.deepEqual(parseJsonBody(res), { code: 1, message: 'Session ID unknown' });
+        continue;
+      }
+      released = { poll, res };
+    }
+    assert.ok(released, 'in 5 attempts, the GET never reached the server before the close packet');
+    const { poll, res } = released;
+    assert.equal(res.status, 200, res.body);
+    assert.equal(res.body, '6', 'the waiting GET is released with a noop, not with a close packet');
+    const later = await poll.get();
+    assert.equal(later.status, 400, later.body);
+    assert.deepEqual(parseJsonBody(later), { code: 1, message: 'Session ID unknown' });
   });
 });
 

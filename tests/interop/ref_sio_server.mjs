@@ -73,7 +73,36 @@ const handler = (fn) => (...raw) => {
 };
 const refuse = (message, data) => Object.assign(new Error(message), data === undefined ? {} : { data });
 
-const httpServer = http.createServer();
+// "/gated" (auth {key: K}): the connection handler waits, at most 5 s, for GET /open-gate?key=K, then emits
+// ("auth", auth). Requests outside the Socket.IO path come here (socket.io hands them on).
+const openGates = new Set();
+const gateWaiters = new Map(); // key -> resolve functions
+function gateOpened(key) {
+  if (openGates.has(key)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 5000);
+    const list = gateWaiters.get(key) || [];
+    list.push(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    gateWaiters.set(key, list);
+  });
+}
+const httpServer = http.createServer((req, res) => {
+  const url = new URL(req.url, 'http://localhost');
+  if (req.method === 'GET' && url.pathname === '/open-gate') {
+    const key = url.searchParams.get('key') ?? '';
+    openGates.add(key);
+    for (const resolve of gateWaiters.get(key) || []) resolve();
+    gateWaiters.delete(key);
+    res.writeHead(200, { 'Content-Type': 'text/plain' });
+    res.end('ok');
+    return;
+  }
+  res.writeHead(404, { 'Content-Type': 'text/plain' });
+  res.end('Not Found');
+});
 const io = new Server(httpServer, {
   path: opts.path,
   pingInterval: opts.pingInterval,
@@ -252,6 +281,12 @@ custom.on('connection', (socket) => {
 });
 
 io.of(/^\/dyn-\d+$/).on('connection', (socket) => common(socket));
+
+io.of('/gated').on('connection', async (socket) => {
+  const auth = socket.handshake.auth;
+  await gateOpened(auth && typeof auth.key === 'string' ? auth.key : '');
+  socket.emit('auth', auth);
+});
 
 io.of('/refuse').use((socket, next) => next(refuse('refused', { reason: 'test' })));
 

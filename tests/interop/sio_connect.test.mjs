@@ -1,9 +1,11 @@
 // Socket.IO v5: connection, handshake, namespaces (static, dynamic, multiplexed) and middlewares.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { WebSocket } from 'ws';
 import {
   TRANSPORTS, T, startSio, connect, connectError, manager, managerSocket, disconnectReason, once, withTimeout,
 } from './sio_harness.mjs';
+import { RawWsClient, buildFrame, OP, httpRequest } from './harness.mjs';
 
 describe('Socket.IO default transports (polling then upgrade)', () => {
   let srv;
@@ -183,3 +185,82 @@ for (const transport of TRANSPORTS) {
     await c.waitDisconnect();
   });
 }
+
+// The namespace "/gated" holds its connection handler until GET /open-gate?key=K (K from the auth); whatever the
+// client gets meanwhile was written before the handler ran. Node writes the answer to a CONNECT before the
+// connection handler runs; a server that gathers it into one write with the handler's first emit loses that emit
+// for a client that takes one message per read event.
+describe('the answer to a CONNECT is written before the handlers that come after it run', () => {
+  let srv;
+  before(async () => { srv = await startSio(); });
+  after(() => srv?.stop());
+
+  let keys = 0;
+  const newKey = (what) => `${what}-${process.pid}-${++keys}`;
+  const openGate = async (key) => {
+    const res = await httpRequest(`${srv.origin}/open-gate?key=${encodeURIComponent(key)}`);
+    assert.equal(res.status, 200, `GET /open-gate: ${res.status} ${res.body}`);
+  };
+
+  test('websocket, a client taking one message per event (ws once): the CONNECT answer, then the handler\'s emit', async (t) => {
+    const key = newKey('once');
+    const ws = new WebSocket(`${srv.wsUrl}?EIO=4&transport=websocket`, { perMessageDeflate: false });
+    ws.on('error', () => {});
+    t.after(async () => {
+      ws.terminate();
+      await openGate(key).catch(() => {});
+    });
+    // one `once` listener at a time, attached after the previous one fired
+    const nextMessage = (what) => withTimeout(new Promise((resolve) => {
+      ws.once('message', (data) => resolve(data.toString('utf8')));
+    }), T, what);
+    const first = nextMessage('the Engine.IO open packet');
+    await withTimeout(new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    }), T, 'the websocket to open');
+    assert.match(await first, /^0\{/);
+
+    const answer = nextMessage('the CONNECT answer while the connection handler waits');
+    ws.send(`40/gated,${JSON.stringify({ key })}`);
+    const connectAnswer = await answer;
+    assert.match(connectAnswer, /^40\/gated,/);
+    assert.equal(typeof JSON.parse(connectAnswer.slice('40/gated,'.length)).sid, 'string');
+
+    const emitted = nextMessage("the connection handler's emit");
+    await openGate(key);
+    assert.deepEqual(JSON.parse((await emitted).replace(/^42\/gated,/, '')), ['auth', { key }]);
+  });
+
+  test('websocket: a refused CONNECT is answered before the handler of a CONNECT in the same read runs', async (t) => {
+    const key = newKey('refused');
+    const raw = new RawWsClient(srv, 'EIO=4&transport=websocket');
+    t.after(async () => {
+      raw.destroy();
+      await openGate(key).catch(() => {});
+    });
+    await raw.connect(T);
+    assert.equal(raw.status, 101);
+    const text = async (what) => {
+      const f = await raw.nextFrame(T).catch((err) => assert.fail(`${what}: ${err.message}`));
+      assert.equal(f.opcode, OP.text, `${what}: a text frame`);
+      return f.payload.toString('utf8');
+    };
+    assert.match(await text('the Engine.IO open packet'), /^0\{/);
+
+    // both CONNECT packets in one write, so that the server handles them in one read
+    raw.send(Buffer.concat([
+      buildFrame(OP.text, '40/refuse,'),
+      buildFrame(OP.text, `40/gated,${JSON.stringify({ key })}`),
+    ]));
+    const refused = await text('the CONNECT_ERROR of /refuse while the /gated connection handler waits');
+    assert.match(refused, /^44\/refuse,/);
+    assert.deepEqual(JSON.parse(refused.slice('44/refuse,'.length)), { message: 'refused', data: { reason: 'test' } });
+    const accepted = await text('the CONNECT answer of /gated while its connection handler waits');
+    assert.match(accepted, /^40\/gated,\{"sid":"[^"]+"\}$/);
+
+    await openGate(key);
+    const emitted = await text("the /gated connection handler's emit");
+    assert.deepEqual(JSON.parse(emitted.replace(/^42\/gated,/, '')), ['auth', { key }]);
+  });
+});

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startServerFor, RawPolling, openWs, eioWsUrl, nextText, withTimeout, decodePayload,
-  parseJsonBody,
+  parseJsonBody, rawUpgradedSession, skipForReference,
 } from './harness.mjs';
 
 describe('upgrade by hand', () => {
@@ -69,6 +69,51 @@ describe('upgrade by hand', () => {
     const again = await nextText(sock.messages, 3000, { skipPings: true });
     assert.equal(again.data, '4still upgraded');
   });
+
+  test('a second websocket for an upgraded sid is accepted (101), then closed without a code; the first still echoes', async (t) => {
+    const srv = await startServerFor(t);
+    const { poll, sock } = await rawUpgradedSession(srv);
+    srv.defer(() => sock.ws.terminate());
+
+    const dup = openWs(eioWsUrl(srv, poll.sid));
+    srv.defer(() => dup.ws.terminate());
+    // a refusal (HTTP 400) would reject `opened`: clients report it as an error event
+    await withTimeout(dup.opened, 3000, 'the second websocket to open');
+    const closed = await withTimeout(dup.closed, 3000, 'the server to close the second websocket');
+    assert.equal(closed.code, 1005, 'the close frame carries no status code');
+    assert.deepEqual(dup.messages.items, [], 'nothing is sent on the second websocket before it is closed');
+
+    // the session and its websocket are untouched
+    sock.ws.send('4hello');
+    const echo = await nextText(sock.messages, 3000, { skipPings: true });
+    assert.deepEqual(echo, { data: '4hello', isBinary: false });
+    const get = await poll.get();
+    assert.equal(get.status, 400, 'polling stays refused after the upgrade');
+  });
+
+  test('a second websocket for a sid opened over websocket is accepted (101), then closed without a code; the first still echoes',
+    { skip: skipForReference('engine.io takes it for an upgrade probe: it answers 3probe and "5" moves the session') },
+    async (t) => {
+      const srv = await startServerFor(t);
+      const first = openWs(eioWsUrl(srv));
+      srv.defer(() => first.ws.terminate());
+      await withTimeout(first.opened, 3000, 'the first websocket to open');
+      const open = await nextText(first.messages, 3000);
+      assert.equal(open.data[0], '0', `expected the open packet, got ${JSON.stringify(open.data)}`);
+      const { sid } = JSON.parse(open.data.slice(1));
+
+      const dup = openWs(eioWsUrl(srv, sid));
+      srv.defer(() => dup.ws.terminate());
+      await withTimeout(dup.opened, 3000, 'the second websocket to open');
+      dup.ws.send('2probe');
+      const closed = await withTimeout(dup.closed, 3000, 'the server to close the second websocket');
+      assert.equal(closed.code, 1005, 'the close frame carries no status code');
+      assert.deepEqual(dup.messages.items, [], 'no "3probe" or anything else on the second websocket');
+
+      first.ws.send('4hello');
+      const echo = await nextText(first.messages, 3000, { skipPings: true });
+      assert.deepEqual(echo, { data: '4hello', isBinary: false });
+    });
 
   test('messages queued on the polling side before the upgrade are not lost', async (t) => {
     const srv = await startServerFor(t);

@@ -3,6 +3,7 @@
 //        --max-payload BYTES --transports polling,websocket --cors-origin ORIGIN (repeatable; default any)
 //        --max-connections N --client-dir DIR (where the browser bundle is served from)
 // GET /stats answers {"clients":<Engine.IO sessions>,"connections":<TCP connections>}.
+// GET /open-gate?key=K lets the connection handler of "/gated" (auth {key: K}) go on.
 // Prints "listening on http://<host>:<port><path>" when ready; SIGINT/SIGTERM close it.
 #include "../../sioserver.hpp"
 
@@ -225,6 +226,28 @@ int main(int argc, char** argv) {
     io.of(std::regex("^/dyn-\\d+$")).on_connection([&](sio::Socket& socket) { common(socket); });
     io.of("/refuse").use([](sio::Socket&, sio::Next next) {
         next(sio::ConnectError{"refused", Object{{"reason", "test"}}});
+    });
+
+    // "/gated" (auth {key: K}): the connection handler waits, at most 5 s, for GET /open-gate?key=K, then emits
+    // ("auth", auth). What the client gets meanwhile is what was written before the handler ran.
+    std::mutex gate_mu;
+    std::condition_variable gate_cv;
+    std::set<std::string> open_gates;
+    io.of("/gated").on_connection([&](sio::Socket& socket) {
+        const std::string key = socket.handshake().auth["key"].as_string();
+        {
+            std::unique_lock<std::mutex> lk(gate_mu);
+            gate_cv.wait_for(lk, std::chrono::seconds(5), [&] { return open_gates.count(key) > 0; });
+        }
+        socket.emit("auth", socket.handshake().auth);
+    });
+    io.http().Get("/open-gate", [&](const httplib::Request& req, httplib::Response& res) {
+        {
+            std::lock_guard<std::mutex> lk(gate_mu);
+            open_gates.insert(req.get_param_value("key"));
+        }
+        gate_cv.notify_all();
+        res.set_content("ok", "text/plain");
     });
 
     io.http().Get("/stats", [&io](const httplib::Request&, httplib::Response& res) {

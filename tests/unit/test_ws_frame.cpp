@@ -140,6 +140,11 @@ TEST_CASE("ws encode: encode_close puts the code first, in network byte order") 
     CHECK(encode_close(4999, "bye") == bytes({0x88, 0x05, 0x13, 0x87, 'b', 'y', 'e'}));
 }
 
+TEST_CASE("ws encode: encode_close(NoStatus) is a close frame without a code (1005 never goes on the wire)") {
+    CHECK(encode_close(sio::ws::close_code::NoStatus) == bytes({0x88, 0x00}));
+    CHECK(encode_close(sio::ws::close_code::NoStatus, "ignored") == bytes({0x88, 0x00}));
+}
+
 TEST_CASE("ws encode: encode_close cuts a long reason so the close frame stays within 125 bytes") {
     std::string f = encode_close(1011, std::string(300, 'r'));
     REQUIRE(f.size() == 2 + 125u);

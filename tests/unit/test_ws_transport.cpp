@@ -66,6 +66,26 @@ TEST_CASE("SendBatch: frames sent inside a batch leave when it ends, in order, i
     CHECK(read_until(pair.client, a.size() + b.size()) == a + b);
 }
 
+TEST_CASE("SendBatch::let_go: what was gathered leaves at once, and what follows is gathered again") {
+    Pair pair;
+    auto& ws = pair.ws;
+    const std::string a = sio::ws::encode_frame(sio::ws::Opcode::Text, "40{\"sid\":\"x\"}");
+    const std::string b = sio::ws::encode_frame(sio::ws::Opcode::Text, "42[\"first\"]");
+    const std::string c = sio::ws::encode_frame(sio::ws::Opcode::Text, "42[\"second\"]");
+    {
+        sio::eio::SendBatch batch;
+        CHECK(ws->send(a));
+        CHECK(nothing_waiting(pair.client));
+        sio::eio::SendBatch::let_go();
+        CHECK(read_until(pair.client, a.size()) == a);
+        CHECK(ws->send(b));
+        CHECK(ws->send(c));
+        CHECK(nothing_waiting(pair.client));
+    }
+    CHECK(read_until(pair.client, b.size() + c.size()) == b + c);
+    sio::eio::SendBatch::let_go();  // no batch open: nothing to do
+}
+
 TEST_CASE("SendBatch: outside a batch a frame is written at once") {
     Pair pair;
     auto& ws = pair.ws;
