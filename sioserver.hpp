@@ -2067,6 +2067,9 @@ inline void Socket::close() {
 inline void Socket::close_with(const char* why, const std::string& description) {
     std::shared_ptr<WebSocketTransport> ws, probe;
     CloseHandler handler;
+    // Out of the engine's map before a waiting GET is released: the client's next request must find the session
+    // gone (400 "Session ID unknown"), not closed but still there.
+    engine_.remove(id_);
     {
         std::lock_guard<std::mutex> lk(mu_);
         if (state_ == ReadyState::Closed) return;
@@ -2079,7 +2082,6 @@ inline void Socket::close_with(const char* why, const std::string& description) 
         on_upgrade_ = nullptr;
         poll_cv_.notify_all();  // a waiting GET answers with what is queued and the close packet
     }
-    engine_.remove(id_);
     if (ws) ws->close(ws::close_code::Normal);
     if (probe) probe->close(ws::close_code::Normal);
     if (detail::trace_enabled())
