@@ -372,23 +372,24 @@ namespace base64 {
 
 inline std::string encode(std::string_view in) {
     static const char* const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    auto byte = [&](size_t k) -> uint32_t { return uint8_t(in[k]); };  // widened: the shifts below stay unsigned
     std::string out;
     out.reserve((in.size() + 2) / 3 * 4);
     size_t i = 0;
     for (; i + 2 < in.size(); i += 3) {
-        uint32_t n = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
+        uint32_t n = (byte(i) << 16) | (byte(i + 1) << 8) | byte(i + 2);
         out += alphabet[n >> 18];
         out += alphabet[(n >> 12) & 63];
         out += alphabet[(n >> 6) & 63];
         out += alphabet[n & 63];
     }
     if (i + 1 == in.size()) {
-        uint32_t n = uint8_t(in[i]) << 16;
+        uint32_t n = byte(i) << 16;
         out += alphabet[n >> 18];
         out += alphabet[(n >> 12) & 63];
         out += "==";
     } else if (i + 2 == in.size()) {
-        uint32_t n = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
+        uint32_t n = (byte(i) << 16) | (byte(i + 1) << 8);
         out += alphabet[n >> 18];
         out += alphabet[(n >> 12) & 63];
         out += alphabet[(n >> 6) & 63];
@@ -3452,7 +3453,7 @@ private:
         // A strong validator from the bytes themselves: the first 8 bytes of their SHA-1, in hex.
         std::string digest = sha1(f.content);
         char hex[17];
-        for (int i = 0; i < 8; ++i) std::snprintf(hex + i * 2, 3, "%02x", uint8_t(digest[i]));
+        for (size_t i = 0; i < 8; ++i) std::snprintf(hex + i * 2, 3, "%02x", uint8_t(digest[i]));
         f.etag = "\"" + std::string(hex) + "\"";
         return f;
     }

@@ -63,12 +63,13 @@ bool is_invisible(char32_t c) {
 // Decodes UTF-8 into code points; false when `s` is not valid UTF-8.
 bool decode_utf8(const std::string& s, std::u32string& out) {
     for (size_t i = 0; i < s.size();) {
-        unsigned char lead = s[i];
-        int extra = lead < 0x80 ? 0 : lead < 0xC0 ? -1 : lead < 0xE0 ? 1 : lead < 0xF0 ? 2 : lead < 0xF8 ? 3 : -1;
-        if (extra < 0 || i + extra >= s.size()) return false;
+        unsigned char lead = static_cast<unsigned char>(s[i]);
+        if ((lead >= 0x80 && lead < 0xC0) || lead >= 0xF8) return false;  // a continuation byte, or no lead byte
+        size_t extra = lead < 0x80 ? 0 : lead < 0xE0 ? 1 : lead < 0xF0 ? 2 : 3;  // the continuation bytes to follow
+        if (i + extra >= s.size()) return false;
         char32_t c = extra == 0 ? lead : lead & (0x3F >> extra);
-        for (int k = 1; k <= extra; ++k) {
-            unsigned char next = s[i + k];
+        for (size_t k = 1; k <= extra; ++k) {
+            unsigned char next = static_cast<unsigned char>(s[i + k]);
             if ((next & 0xC0) != 0x80) return false;
             c = (c << 6) | (next & 0x3F);
         }
@@ -323,8 +324,8 @@ private:
     }
 
     size_t count_in(const std::string& room) const {
-        return std::count_if(users_.begin(), users_.end(),
-                             [&](const auto& entry) { return entry.second.room == room; });
+        return static_cast<size_t>(std::count_if(users_.begin(), users_.end(),
+                                                 [&](const auto& entry) { return entry.second.room == room; }));
     }
 
     static sio::Object notice(const std::string& room, const std::string& text) {

@@ -34,14 +34,18 @@ bool rejects(std::string_view in) {
 }  // namespace
 
 TEST_CASE("base64: RFC 4648 section 10 vectors encode") {
-    for (const auto& [plain, coded] : kRfc4648Vectors) {
+    for (const auto& entry : kRfc4648Vectors) {
+        const std::string& plain = entry.first;  // not a structured binding: C++17 lambdas (CAPTURE) cannot capture one
+        const std::string& coded = entry.second;
         CAPTURE(plain);
         CHECK(encode(plain) == coded);
     }
 }
 
 TEST_CASE("base64: RFC 4648 section 10 vectors decode") {
-    for (const auto& [plain, coded] : kRfc4648Vectors) {
+    for (const auto& entry : kRfc4648Vectors) {
+        const std::string& plain = entry.first;
+        const std::string& coded = entry.second;
         CAPTURE(coded);
         std::string out = "garbage left from before";
         REQUIRE(decode(coded, out));

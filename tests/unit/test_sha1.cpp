@@ -10,7 +10,8 @@ namespace {
 std::string hex(const std::string& bytes) {
     static const char digits[] = "0123456789abcdef";
     std::string out;
-    for (unsigned char c : bytes) {
+    for (char byte : bytes) {
+        unsigned char c = static_cast<unsigned char>(byte);
         out += digits[c >> 4];
         out += digits[c & 15];
     }
