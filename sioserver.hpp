@@ -162,6 +162,7 @@ struct Binary {
 class Value {
 public:
     enum class Type { Null, Bool, Number, String, Binary, Array, Object };
+    // An Array holding one Array is Array{Value(Array{...})}: clang++ up to 14 reads Array{Array{...}} as a copy.
     using Array = std::vector<Value>;
     using Object = std::map<std::string, Value>;
 

@@ -335,7 +335,7 @@ TEST_CASE("value: to_json escapes strings") {
 TEST_CASE("value: to_json of nested data (object keys in sorted order)") {
     Value v(sio::Object{
         {"z", sio::Array{1, 2.5, "s", nullptr, true, sio::Array{}, sio::Object{}}},
-        {"a", sio::Object{{"n", -1}, {"m", sio::Object{{"deep", sio::Array{sio::Array{0}}}}}}},
+        {"a", sio::Object{{"n", -1}, {"m", sio::Object{{"deep", sio::Array{Value(sio::Array{0})}}}}}},
     });
     CHECK(v.to_json() == "{\"a\":{\"m\":{\"deep\":[[0]]},\"n\":-1},\"z\":[1,2.5,\"s\",null,true,[],{}]}");
 }
