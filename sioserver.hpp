@@ -109,9 +109,9 @@ struct EngineOptions {
     // Not in the reference server: the most sessions at once (0: no limit); past it a handshake gets HTTP 503
     // {"code":3,"message":"Too many connections"} and the sessions already open go on.
     size_t maxConnections = 0;
-    // ms a client has to send a request's line and headers (Node's http.Server headersTimeout); a client that
-    // trickles them in (slowloris) is dropped and its thread freed.
-    int headersTimeout = 10000;
+    // ms a client has to send a request's line and headers, counted from its first byte (Node's http.Server
+    // headersTimeout, and its default); a client that trickles them in (slowloris) is dropped and its thread freed.
+    int headersTimeout = 60000;
     // Bytes a request's line and headers may take (Node's http.Server maxHeaderSize); past it the connection is
     // closed. cpp-httplib bounds each line to 8 KB but not their number.
     size_t maxHeaderSize = 16384;
