@@ -943,6 +943,64 @@ __attribute__((noinline)) inline void release_stack_below_here() {
     if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 
+// close() may be called from anywhere, a handler included (Node allows it). A thread the server runs (a connection
+// thread, the timer thread) or a thread inside a user handler (it may hold the handler lock) must not wait for the
+// server's threads to end: they may be waiting for it. On such a thread close() only asks them to stop; wait() or
+// the destructor joins them. NoJoinScope marks such a thread, or a part of one.
+inline int& no_join_depth() {
+    thread_local int depth = 0;
+    return depth;
+}
+struct NoJoinScope {
+    NoJoinScope() { ++no_join_depth(); }
+    ~NoJoinScope() { --no_join_depth(); }
+    NoJoinScope(const NoJoinScope&) = delete;
+    NoJoinScope& operator=(const NoJoinScope&) = delete;
+};
+inline bool may_join_server_threads() { return no_join_depth() == 0; }
+
+// A std::thread that several threads may join (std::thread::join may be called once): the first one joins it, with
+// no lock held meanwhile, and the others wait until that join is over. The thread itself never joins itself.
+class SharedThread {
+public:
+    SharedThread() = default;
+    ~SharedThread() { join(); }
+    SharedThread(const SharedThread&) = delete;
+    SharedThread& operator=(const SharedThread&) = delete;
+
+    template <class F>
+    void start(F&& fn) {
+        std::lock_guard<std::mutex> lk(mu_);
+        thread_ = std::thread(std::forward<F>(fn));
+        id_ = thread_.get_id();
+        state_ = State::Running;
+    }
+    bool started() const {
+        std::lock_guard<std::mutex> lk(mu_);
+        return state_ != State::None;
+    }
+    void join() {
+        std::unique_lock<std::mutex> lk(mu_);
+        if (state_ == State::None || state_ == State::Joined || id_ == std::this_thread::get_id()) return;
+        if (state_ == State::Joining) return cv_.wait(lk, [&] { return state_ == State::Joined; });
+        state_ = State::Joining;
+        std::thread t = std::move(thread_);
+        lk.unlock();
+        t.join();
+        lk.lock();
+        state_ = State::Joined;
+        cv_.notify_all();
+    }
+
+private:
+    enum class State { None, Running, Joining, Joined };
+    mutable std::mutex mu_;
+    std::condition_variable cv_;
+    std::thread thread_;
+    std::thread::id id_;
+    State state_ = State::None;
+};
+
 // One thread runs every heartbeat and time-out. Callbacks run on it without its lock held, so they may schedule
 // or cancel timers; they must be short (they send a packet or close a session).
 class Timers {
@@ -950,8 +1008,11 @@ public:
     using Id = uint64_t;
     using Clock = std::chrono::steady_clock;
 
-    Timers() : thread_([this] { loop(); }) {}
-    ~Timers() { stop(); }
+    Timers() { thread_.start([this] { loop(); }); }
+    ~Timers() {
+        request_stop();
+        thread_.join();
+    }
 
     Id after(int milliseconds, std::function<void()> fn) {
         std::lock_guard<std::mutex> lk(mu_);
@@ -972,15 +1033,10 @@ public:
         index_.erase(it);
     }
 
+    // No callback starts after this; the thread is joined, unless this thread must not wait (see NoJoinScope).
     void stop() {
-        {
-            std::lock_guard<std::mutex> lk(mu_);
-            stopping_ = true;
-            queue_.clear();
-            index_.clear();
-        }
-        cv_.notify_one();
-        if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+        request_stop();
+        if (may_join_server_threads()) thread_.join();
     }
 
     size_t pending() const {
@@ -989,7 +1045,18 @@ public:
     }
 
 private:
+    void request_stop() {
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            stopping_ = true;
+            queue_.clear();
+            index_.clear();
+        }
+        cv_.notify_one();
+    }
+
     void loop() {
+        NoJoinScope scope;  // a callback that closes the server must not wait for this very thread
         std::unique_lock<std::mutex> lk(mu_);
         while (!stopping_) {
             if (queue_.empty()) { cv_.wait(lk); continue; }
@@ -1011,7 +1078,7 @@ private:
     std::unordered_map<Id, Clock::time_point> index_;
     Id last_id_ = 0;
     bool stopping_ = false;
-    std::thread thread_;
+    SharedThread thread_;  // the last member: started when the others are ready
 };
 
 }  // namespace detail
@@ -1685,9 +1752,10 @@ public:
     detail::Timers& timers() { return timers_; }
 
     // Runs a user handler: one at a time unless options().serializeHandlers is off; an exception it throws is
-    // reported and swallowed, so it never unwinds through a connection thread.
+    // reported and swallowed, so it never unwinds through a connection thread. A close() inside joins nothing.
     template <class F>
     void run_handler(F&& f) {
+        detail::NoJoinScope no_join;
         std::unique_lock<std::recursive_mutex> lk(handler_mu_, std::defer_lock);
         if (options_.serializeHandlers) lk.lock();
         try {
@@ -2766,8 +2834,10 @@ public:
     inline int start(const std::string& host, int port);  // serves in the background; returns the port
     inline bool listen(int port) { return listen("0.0.0.0", port); }
     inline bool listen(const std::string& host, int port);  // serves until close()
-    inline void wait();
-    inline void close();  // every socket gets "server shutting down"; every thread is joined
+    inline void wait();   // returns once close() was called (from anywhere) and every thread has ended
+    // Every socket gets "server shutting down" and every thread is joined. Called in a handler (or on any thread
+    // of the server's own) it returns at once, as in Node, and leaves the joins to wait() or the destructor.
+    inline void close();
     inline size_t connections_count() const;  // TCP connections open right now (each has a thread)
 
     const Options& options() const { return options_; }
@@ -3735,6 +3805,7 @@ private:
     }
 
     bool process_and_close_socket(socket_t sock) override {
+        NoJoinScope no_join;  // a route or handler here may call close(): it must not wait for this very thread
         ++connections_;
         int one = 1;
         setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -3783,42 +3854,56 @@ private:
 };
 
 // Starts, waits for and stops an HttpServer on a thread of its own; shared by eio::Server and sio::Server.
+// Joining the accept thread waits for every connection thread too (httplib's accept loop ends by joining its
+// queue), so a thread that must not wait for them (NoJoinScope: a handler, a connection thread) only stops the
+// accepting; the join is then done by wait() or the destructor.
 class Listener {
 public:
     explicit Listener(HttpServer& http) : http_(http) {}
-    ~Listener() { stop(); }
+    ~Listener() {
+        request_stop();
+        thread_.join();
+    }
 
     int start(const std::string& host, int port) {
         std::lock_guard<std::mutex> lk(mu_);
-        if (thread_.joinable() || stopped_) return -1;
+        if (thread_.started() || stopping_) return -1;
         int bound = port == 0 ? http_.bind_to_any_port(host) : (http_.bind_to_port(host, port) ? port : -1);
         if (bound < 0) return -1;
         http_.widen_backlog();
-        thread_ = std::thread([this] { http_.listen_after_bind(); });
+        thread_.start([this] { http_.listen_after_bind(); });
         return bound;
     }
 
+    // Returns once stop() was called and every connection thread has ended (at once on a thread that must not wait).
     void wait() {
-        std::unique_lock<std::mutex> lk(mu_);
-        cv_.wait(lk, [&] { return stopped_; });
+        {
+            std::unique_lock<std::mutex> lk(mu_);
+            cv_.wait(lk, [&] { return stopping_; });
+        }
+        if (may_join_server_threads()) thread_.join();
     }
 
-    // Stops accepting, then waits until every connection thread has ended (httplib's accept loop joins its queue).
+    // Stops accepting, then waits until every connection thread has ended (unless this thread must not wait).
     void stop() {
-        std::lock_guard<std::mutex> lk(mu_);
-        if (stopped_) return;
-        http_.stop_listening();
-        if (thread_.joinable()) thread_.join();
-        stopped_ = true;
-        cv_.notify_all();
+        request_stop();
+        if (may_join_server_threads()) thread_.join();
     }
 
 private:
+    void request_stop() {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (stopping_) return;
+        stopping_ = true;
+        http_.stop_listening();
+        cv_.notify_all();
+    }
+
     HttpServer& http_;
-    std::mutex mu_;
+    std::mutex mu_;  // lock order: this one -> thread_'s own lock
     std::condition_variable cv_;
-    std::thread thread_;
-    bool stopped_ = false;
+    bool stopping_ = false;
+    SharedThread thread_;  // the accept thread
 };
 
 }  // namespace detail
@@ -3849,18 +3934,24 @@ public:
 
     // Binds and serves on a background thread; returns the port (the chosen one when `port` is 0), or -1.
     int start(const std::string& host, int port) { return listener_.start(host, port); }
-    // Serves until close() is called from another thread.
+    // Serves until close() is called (from a handler, or from another thread).
     bool listen(const std::string& host, int port) {
         if (start(host, port) < 0) return false;
-        listener_.wait();
+        wait();
         return true;
     }
-    void wait() { listener_.wait(); }
-    // Ends every session ("server shutting down"), stops accepting, and joins every thread it started.
+    // Returns once close() was called and every thread has ended (what a close() in a handler left to do).
+    void wait() {
+        listener_.wait();
+        if (detail::may_join_server_threads()) engine_.timers().stop();
+    }
+    // Ends every session ("server shutting down"), stops accepting, and joins every thread it started — except when
+    // called in a handler or on a thread of the server's own: that close() returns at once and wait() or the
+    // destructor joins them.
     void close() {
         engine_.shutdown();
         listener_.stop();
-        engine_.timers().stop();
+        if (detail::may_join_server_threads()) engine_.timers().stop();  // last: see sio::Server::close()
     }
 
 private:
@@ -3892,15 +3983,21 @@ inline httplib::Server& Server::http() { return *http_; }
 inline int Server::start(const std::string& host, int port) { return listener_->start(host, port); }
 inline bool Server::listen(const std::string& host, int port) {
     if (start(host, port) < 0) return false;
-    listener_->wait();
+    wait();
     return true;
 }
-inline void Server::wait() { listener_->wait(); }
+inline void Server::wait() {
+    listener_->wait();
+    // What a close() in a handler left to do, now that the connections have ended.
+    if (detail::may_join_server_threads()) engine_->timers().stop();
+}
 inline size_t Server::connections_count() const { return http_->open_connections(); }
 inline void Server::close() {
     engine_->shutdown();
     listener_->stop();
-    engine_->timers().stop();
+    // The timers go last (a closing WebSocket whose client does not answer is hung up by a timer); when this thread
+    // may not wait for the connections, wait() or the destructor stops them once the connections have ended.
+    if (detail::may_join_server_threads()) engine_->timers().stop();
 }
 
 }  // namespace sio

@@ -8,6 +8,9 @@
 //
 // Flags: --host H --port N|0 --path P --ping-interval MS --ping-timeout MS
 //        --connect-timeout MS --max-payload BYTES --transports polling,websocket
+//        --serialize-handlers 0|1 (accepted for the C++ server's sake: Node's handlers always run one at a time)
+// GET /close calls io.close(); so does the "close-server" event. Once io.close() is done (every connection
+// ended) it prints "server closed" on stderr and exits, as the C++ server does once wait() has returned.
 
 import http from 'node:http';
 import { Server } from 'socket.io';
@@ -49,6 +52,7 @@ function parseArgs(argv) {
       case '--connect-timeout': opts.connectTimeout = int(flag, value); break;
       case '--max-payload': opts.maxHttpBufferSize = int(flag, value); break;
       case '--transports': opts.transports = value.split(',').map((s) => s.trim()).filter(Boolean); break;
+      case '--serialize-handlers': int(flag, value); break;
       default: usage(`unknown flag ${flag}`);
     }
   }
@@ -237,6 +241,31 @@ io.on('connection', (socket) => {
   }));
 });
 
+let closing = false;
+function closeServer() {
+  if (closing) return;
+  closing = true;
+  io.close(() => {
+    process.stderr.write('server closed\n');
+    process.exit(0);
+  });
+}
+
+io.on('connection', (socket) => {
+  // io.close() in a handler (several times: only the first one does anything).
+  socket.on('close-server', handler(([times]) => {
+    for (let i = 0; i < Math.max(1, Number(times) || 0); i++) closeServer();
+    process.stderr.write('close() returned in a handler\n');
+  }));
+  // ("close-server-from-timer", ms): io.close() in an acknowledgement's time-out callback.
+  socket.on('close-server-from-timer', handler(([ms]) => {
+    socket.timeout(ms).emit('never-answered', (err) => {
+      closeServer();
+      process.stderr.write(`close() returned in an ack time-out (${err.message})\n`);
+    });
+  }));
+});
+
 const custom = io.of('/custom');
 custom.use((socket, next) => {
   const auth = socket.handshake.auth;
@@ -255,11 +284,17 @@ io.of(/^\/dyn-\d+$/).on('connection', (socket) => common(socket));
 
 io.of('/refuse').use((socket, next) => next(refuse('refused', { reason: 'test' })));
 
+httpServer.on('request', (req, res) => {
+  if (req.url !== '/close') return; // everything else is socket.io's (or unanswered, as before)
+  res.end('closing\n');
+  closeServer();
+});
+
 let shuttingDown = false;
 function shutdown() {
   if (shuttingDown) return;
   shuttingDown = true;
-  io.close();
+  if (!closing) io.close();
   if (typeof httpServer.closeAllConnections === 'function') httpServer.closeAllConnections();
   process.exit(0);
 }

@@ -2,8 +2,10 @@
 // Flags: --host H --port N|0 --path P --ping-interval MS --ping-timeout MS --connect-timeout MS
 //        --max-payload BYTES --transports polling,websocket --cors-origin ORIGIN (repeatable; default any)
 //        --max-connections N --client-dir DIR (where the browser bundle is served from)
-// GET /stats answers {"clients":<Engine.IO sessions>,"connections":<TCP connections>}.
-// Prints "listening on http://<host>:<port><path>" when ready; SIGINT/SIGTERM close it.
+//        --serialize-handlers 0|1 (Options::serializeHandlers, default 1)
+// GET /stats answers {"clients":<Engine.IO sessions>,"connections":<TCP connections>}; GET /close calls io.close()
+// in the route. Prints "listening on http://<host>:<port><path>" when ready; SIGINT/SIGTERM close it; so does the
+// "close-server" event (io.close() in a handler). Once wait() has returned it prints "server closed" on stderr.
 #include "../../sioserver.hpp"
 
 #include <csignal>
@@ -50,6 +52,7 @@ int main(int argc, char** argv) {
         else if (flag == "--max-payload") opt.maxHttpBufferSize = std::stoul(value);
         else if (flag == "--max-connections") opt.maxConnections = std::stoul(value);
         else if (flag == "--client-dir") opt.clientDir = value;
+        else if (flag == "--serialize-handlers") opt.serializeHandlers = value != "0";
         else if (flag == "--cors-origin") {
             if (opt.cors.origins == std::vector<std::string>{"*"}) opt.cors.origins.clear();
             opt.cors.origins.push_back(value);
@@ -213,6 +216,21 @@ int main(int argc, char** argv) {
         });
     });
 
+    io.on_connection([&](sio::Socket& socket) {
+        // io.close() in a handler (several times: only the first one does anything); it must return.
+        socket.on("close-server", [&](Event& ev) {
+            for (long long i = 0, n = std::max(1LL, ev[0].as_int()); i < n; ++i) io.close();
+            std::cerr << "close() returned in a handler" << std::endl;
+        });
+        // ("close-server-from-timer", ms): io.close() in an acknowledgement's time-out callback (the timer thread).
+        socket.on("close-server-from-timer", [&](Event& ev) {
+            socket.timeout(int(ev[0].as_int())).emit("never-answered", [&](const sio::Error& err, const Args&) {
+                io.close();
+                std::cerr << "close() returned in an ack time-out (" << err.message << ")" << std::endl;
+            });
+        });
+    });
+
     io.of("/custom").use([](sio::Socket& socket, sio::Next next) {
         if (!socket.handshake().auth.contains("user")) return next(sio::ConnectError{"user required", Value()});
         next();
@@ -227,6 +245,10 @@ int main(int argc, char** argv) {
         next(sio::ConnectError{"refused", Object{{"reason", "test"}}});
     });
 
+    io.http().Get("/close", [&io](const httplib::Request&, httplib::Response& res) {
+        io.close();  // a route runs on its connection's thread, outside any handler
+        res.set_content("closing\n", "text/plain");
+    });
     io.http().Get("/stats", [&io](const httplib::Request&, httplib::Response& res) {
         res.set_content("{\"clients\":" + std::to_string(io.engine().clients_count()) + ",\"connections\":" +
                             std::to_string(io.connections_count()) + "}", "application/json");
@@ -239,7 +261,9 @@ int main(int argc, char** argv) {
         sigwait(&signals, &sig);
         io.close();
     });
-    io.wait();
+    io.wait();  // returns after a close() from anywhere: the signal's, a handler's, a route's
+    std::cerr << "server closed" << std::endl;
+    pthread_kill(stopper.native_handle(), SIGTERM);  // a close() not from a signal: wake the stopper (it closes again)
     stopper.join();
     for (auto& t : tickers) t.join();
 }
