@@ -2578,6 +2578,10 @@ public:
     inline void on_ack(packet::Packet& p);
     inline void on_close(const std::string& why, const std::string& description);
     inline void send_packet(const packet::Packet& p, bool volatile_ = false);
+    // Runs the onAnyOutgoing listeners for an event this socket is sent (by emit or by a broadcast).
+    void notify_outgoing(const std::string& event, const Args& args) {
+        if (has_outgoing_.load(std::memory_order_relaxed)) run_outgoing(event, args);
+    }
     // Registers the callback for acknowledgement `id` (shared by all recipients of a broadcast).
     inline void expect_ack(long long id, AckCallback cb, int timeout);
     std::shared_ptr<Client> client() const { return client_.lock(); }
@@ -2598,13 +2602,17 @@ private:
         Listener l{++last_listener_id_, std::move(h), false};
         if (prepend) list.insert(list.begin(), std::move(l));
         else list.push_back(std::move(l));
+        has_outgoing_.store(!any_outgoing_.empty(), std::memory_order_relaxed);
         return last_listener_id_;
     }
     void remove_any(std::vector<Listener>& list, ListenerId id) {
         std::lock_guard<std::mutex> lk(mu_);
-        if (!id) return list.clear();
-        list.erase(std::remove_if(list.begin(), list.end(), [&](const Listener& l) { return l.id == id; }), list.end());
+        if (!id) list.clear();
+        else list.erase(std::remove_if(list.begin(), list.end(), [&](const Listener& l) { return l.id == id; }),
+                        list.end());
+        has_outgoing_.store(!any_outgoing_.empty(), std::memory_order_relaxed);
     }
+    inline void run_outgoing(const std::string& event, const Args& args);
     // Runs the listeners of `event` (and, when `any` is given, those listeners first), dropping "once" ones.
     inline void dispatch(Event& ev, const std::vector<Listener>* any);
 
@@ -2618,6 +2626,7 @@ private:
     mutable std::mutex mu_;  // guards the listeners and the pending acknowledgements
     std::map<std::string, std::vector<Listener>> listeners_;
     std::vector<Listener> any_, any_outgoing_;
+    std::atomic<bool> has_outgoing_{false};  // any_outgoing_ is not empty: read by every emit and broadcast
     ListenerId last_listener_id_ = 0;
     struct PendingAck {
         AckCallback cb;
@@ -2967,6 +2976,7 @@ inline bool BroadcastOperator::emit_args(const std::string& event, const Args& a
     }
     eio::SendBatch batch;  // one write per recipient, however many packets (attachments) it gets
     for (auto& s : targets) {
+        s->notify_outgoing(event, args);  // one relaxed load when the socket has no onAnyOutgoing listener
         if (auto client = s->client()) client->send(parts, flags_.volatile_);
     }
     return true;
@@ -3015,20 +3025,24 @@ inline bool Socket::emit_args(const std::string& event, const Args& args, AckCal
     long long id = ack ? nsp_.next_ack_id() : -1;
     packet::Packet p = detail::event_packet(nsp_.name(), event, args, id);  // throws for a reserved name
     if (!connected_) return false;
+    notify_outgoing(event, args);
+    if (ack) expect_ack(id, std::move(ack), timeout);
+    send_packet(p, volatile_);
+    return true;
+}
+
+inline void Socket::run_outgoing(const std::string& event, const Args& args) {
     std::vector<Listener> outgoing;
     {
         std::lock_guard<std::mutex> lk(mu_);
         outgoing = any_outgoing_;
     }
-    if (!outgoing.empty()) {  // listeners are handlers: one at a time, even when emit() comes from another thread
-        Event ev(*this, event, args);
-        nsp_.server().engine().run_handler([&] {
-            for (auto& l : outgoing) l.fn(ev);
-        });
-    }
-    if (ack) expect_ack(id, std::move(ack), timeout);
-    send_packet(p, volatile_);
-    return true;
+    if (outgoing.empty()) return;
+    Event ev(*this, event, args);
+    // Listeners are handlers: one at a time, even when the emit or broadcast comes from another thread.
+    nsp_.server().engine().run_handler([&] {
+        for (auto& l : outgoing) l.fn(ev);
+    });
 }
 
 inline void Socket::expect_ack(long long id, AckCallback cb, int timeout) {

@@ -224,10 +224,15 @@ io.on('connection', (socket) => {
     ack();
   }));
   const outgoingLog = [];
-  socket.onAnyOutgoing((event) => outgoingLog.push(event));
+  const outgoingEvents = []; // [event, ...args] of each outgoing event
+  socket.onAnyOutgoing((event, ...args) => {
+    outgoingLog.push(event);
+    outgoingEvents.push([event, ...args]);
+  });
   socket.on('counts', handler((_, ack) => {
     ack({ once: counts.once, off: counts.off, any: [...anyLog], outgoing: [...outgoingLog] });
   }));
+  socket.on('outgoing-log', handler((_, ack) => ack(outgoingEvents.map((e) => [...e]))));
   socket.on('volatile', handler(([payload], ack) => {
     socket.volatile.emit('volatile', payload);
     ack();

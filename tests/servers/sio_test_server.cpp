@@ -188,11 +188,18 @@ int main(int argc, char** argv) {
         socket.prependAny([any_log](Event& ev) { if (ev.name() == "prepend-check") any_log->push_back("first"); });
         socket.on("off-any", [&socket, any_id](Event& ev) { socket.offAny(any_id); ev.ack(); });
         auto outgoing_log = std::make_shared<sio::Array>();
-        socket.onAnyOutgoing([outgoing_log](Event& ev) { outgoing_log->push_back(ev.name()); });
+        auto outgoing_events = std::make_shared<sio::Array>();  // [event, ...args] of each outgoing event
+        socket.onAnyOutgoing([outgoing_log, outgoing_events](Event& ev) {
+            outgoing_log->push_back(ev.name());
+            sio::Array entry{ev.name()};
+            entry.insert(entry.end(), ev.args().begin(), ev.args().end());
+            outgoing_events->push_back(entry);
+        });
         socket.on("counts", [counts, any_log, outgoing_log](Event& ev) {
             ev.ack(Object{{"once", (*counts)["once"]}, {"off", (*counts)["off"]}, {"any", *any_log},
                           {"outgoing", *outgoing_log}});
         });
+        socket.on("outgoing-log", [outgoing_events](Event& ev) { ev.ack(*outgoing_events); });
         socket.on("volatile", [&socket](Event& ev) { socket.volatile_().emit("volatile", ev[0]); ev.ack(); });
         socket.on("binary-nested", [&socket](Event& ev) {
             socket.emit("binary-nested", Object{{"deep", Object{{"buf", sio::Binary{std::string("\x00\x01\xff", 3)}}}},
