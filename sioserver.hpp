@@ -2685,6 +2685,8 @@ public:
         sockets_.erase(sid);
     }
     long long next_ack_id() { return next_ack_id_++; }
+    // The namespaces a broadcast operator on this one reaches: this one; for a dynamic namespace, its children.
+    virtual std::vector<Namespace*> broadcast_targets() { return {this}; }
     // A child of a dynamic namespace starts with its parent's middlewares and handlers.
     void inherit(const Namespace& parent) {
         std::lock_guard<std::mutex> lk(parent.mu_);
@@ -2703,8 +2705,9 @@ protected:
 };
 
 // A dynamic namespace: io.of(std::regex("^/room-\\d+$")) or io.of([](const std::string& name, const Value& auth)
-// { return ...; }). Each matching name becomes a child Namespace with this one's middlewares and handlers;
-// emit() here reaches every child.
+// { return ...; }). Each matching name becomes a child Namespace with this one's middlewares and handlers. It has
+// no sockets of its own: what the broadcast operator does here (emit, to / in / except, timeout, fetchSockets,
+// socketsJoin / socketsLeave, disconnectSockets) it does in each child, the namespaces created from this one.
 class ParentNamespace : public Namespace {
 public:
     using Matcher = std::function<bool(const std::string& name, const Value& auth)>;
@@ -2719,12 +2722,7 @@ public:
         std::lock_guard<std::mutex> lk(mu_);
         return children_;
     }
-    template <class... A>
-    bool emit(const std::string& event, A&&... values) {
-        bool ok = true;
-        for (auto* child : children()) ok = child->emit(event, values...) && ok;
-        return ok;
-    }
+    std::vector<Namespace*> broadcast_targets() override { return children(); }
 
 private:
     Matcher matcher_;
@@ -2926,27 +2924,25 @@ inline std::vector<SocketPtr> Adapter::select(const std::string& nsp, const std:
 // ---- the BroadcastOperator -------------------------------------------------------------------------------------------
 
 inline bool BroadcastOperator::emit_args(const std::string& event, const Args& args, AckCallback ack) const {
-    auto targets = nsp_->server().adapter().select(nsp_->name(), rooms_, except_);
-    long long id = ack ? nsp_->next_ack_id() : -1;
-    auto parts = detail::to_outgoing(detail::event_packet(nsp_->name(), event, args, id));
-    if (detail::trace_enabled())
-        detail::trace("*", "socket.io", "->", "broadcast to " + std::to_string(targets.size()) + " sockets: " +
-                                                 detail::printable(parts[0]->packet.data));
+    packet::Packet p = detail::event_packet(std::string(), event, args, -1);  // throws for a reserved name
+    // Collect one answer per recipient; call back when all are in, or with an error at the time-out. The recipients
+    // are counted namespace by namespace, so the answers are complete only once every namespace is counted.
+    struct Collect {
+        std::mutex mu;
+        size_t expected = 0;
+        bool counted = false;
+        Args responses;
+        bool done = false;
+        AckCallback cb;
+        detail::Timers::Id timer = 0;
+    };
+    std::shared_ptr<Collect> state;
+    std::function<void(bool)> finish;
+    auto& engine = nsp_->server().engine();
     if (ack) {
-        // Collect one answer per recipient; call back when all are in, or with an error at the time-out.
-        struct Collect {
-            std::mutex mu;
-            size_t expected;
-            Args responses;
-            bool done = false;
-            AckCallback cb;
-            detail::Timers::Id timer = 0;
-        };
-        auto state = std::make_shared<Collect>();
-        state->expected = targets.size();
+        state = std::make_shared<Collect>();
         state->cb = std::move(ack);
-        auto& engine = nsp_->server().engine();
-        auto finish = [state, &engine](bool timed_out) {
+        finish = [state, &engine](bool timed_out) {
             AckCallback cb;
             Args responses;
             {
@@ -2961,29 +2957,60 @@ inline bool BroadcastOperator::emit_args(const std::string& event, const Args& a
         };
         if (flags_.timeout >= 0)
             state->timer = engine.timers().after(flags_.timeout, [finish] { finish(true); });
-        if (targets.empty()) finish(false);
-        for (auto& s : targets)
-            s->expect_ack(id, [state, finish](const Error&, const Args& response) {
-                bool complete;
-                {
-                    std::lock_guard<std::mutex> lk(state->mu);
-                    if (state->done) return;
-                    state->responses.push_back(response[0]);
-                    complete = state->responses.size() == state->expected;
-                }
-                if (complete) finish(false);
-            }, -1);
     }
     eio::SendBatch batch;  // one write per recipient, however many packets (attachments) it gets
-    for (auto& s : targets) {
-        s->notify_outgoing(event, args);  // one relaxed load when the socket has no onAnyOutgoing listener
-        if (auto client = s->client()) client->send(parts, flags_.volatile_);
+    // Each namespace reached (this one, or a dynamic namespace's children) picks its own recipients and gets the
+    // packet under its own name (and, for an ack, an id of its own).
+    for (Namespace* nsp : nsp_->broadcast_targets()) {
+        auto targets = nsp->server().adapter().select(nsp->name(), rooms_, except_);
+        p.nsp = nsp->name();
+        if (state) {
+            p.id = nsp->next_ack_id();
+            {
+                std::lock_guard<std::mutex> lk(state->mu);
+                state->expected += targets.size();
+            }
+            for (auto& s : targets)
+                s->expect_ack(p.id, [state, finish](const Error&, const Args& response) {
+                    bool complete;
+                    {
+                        std::lock_guard<std::mutex> lk(state->mu);
+                        if (state->done) return;
+                        state->responses.push_back(response[0]);
+                        complete = state->counted && state->responses.size() == state->expected;
+                    }
+                    if (complete) finish(false);
+                }, -1);
+        }
+        auto parts = detail::to_outgoing(p);
+        if (detail::trace_enabled())
+            detail::trace("*", "socket.io", "->", "broadcast to " + std::to_string(targets.size()) + " sockets: " +
+                                                     detail::printable(parts[0]->packet.data));
+        for (auto& s : targets) {
+            s->notify_outgoing(event, args);  // one relaxed load when the socket has no onAnyOutgoing listener
+            if (auto client = s->client()) client->send(parts, flags_.volatile_);
+        }
+    }
+    if (state) {
+        bool complete;
+        {
+            std::lock_guard<std::mutex> lk(state->mu);
+            state->counted = true;
+            complete = state->responses.size() == state->expected;
+        }
+        if (complete) finish(false);
     }
     return true;
 }
 
 inline std::vector<SocketPtr> BroadcastOperator::fetchSockets() const {
-    return nsp_->server().adapter().select(nsp_->name(), rooms_, except_);
+    std::vector<SocketPtr> out;
+    for (Namespace* nsp : nsp_->broadcast_targets()) {
+        auto some = nsp->server().adapter().select(nsp->name(), rooms_, except_);
+        if (out.empty()) out = std::move(some);
+        else out.insert(out.end(), some.begin(), some.end());
+    }
+    return out;
 }
 inline void BroadcastOperator::socketsJoin(const Rooms& rooms) const {
     for (auto& s : fetchSockets()) s->join(rooms);

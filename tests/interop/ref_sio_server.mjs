@@ -285,7 +285,60 @@ custom.on('connection', (socket) => {
   socket.on('rooms', handler((_, ack) => ack(sorted(socket.rooms))));
 });
 
-io.of(/^\/dyn-\d+$/).on('connection', (socket) => common(socket));
+// The dynamic namespace's sockets can join rooms; the main namespace's events below drive the parent's
+// broadcast operator.
+const dyn = io.of(/^\/dyn-\d+$/);
+dyn.on('connection', (socket) => {
+  common(socket);
+  socket.on('join', handler(([rooms], ack) => {
+    socket.join(strings(rooms));
+    ack(sorted(socket.rooms));
+  }));
+  socket.on('rooms', handler((_, ack) => ack(sorted(socket.rooms))));
+});
+// dyn.to(rooms).except(except) for ("dyn-...", rooms|null, except|null, ...): null leaves the operator out.
+const dynOp = (rooms, except) => {
+  const op = dyn.except(strings(except));
+  return rooms == null ? op : op.to(strings(rooms));
+};
+const jsonOrder = (a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : JSON.stringify(a) > JSON.stringify(b) ? 1 : 0);
+
+io.on('connection', (socket) => {
+  // ("dyn-emit", rooms, except, event, ...args)
+  socket.on('dyn-emit', handler(([rooms, except, event, ...rest], ack) => {
+    if (rooms == null && except == null) dyn.emit(event, ...rest);
+    else dynOp(rooms, except).emit(event, ...rest);
+    ack();
+  }));
+  // ("dyn-broadcast-ack", rooms, timeoutMs) -> dyn.to(rooms).timeout(ms).emit("ask", cb(err, responses))
+  socket.on('dyn-broadcast-ack', handler(([rooms, ms], ack) => {
+    dynOp(rooms, null).timeout(ms).emit('ask', (err, responses) => {
+      ack({ err: err ? err.message : null, responses: [...responses].sort(jsonOrder) });
+    });
+  }));
+  socket.on('dyn-fetch', handler(async ([rooms], ack) => {
+    try {
+      const sockets = rooms == null ? await dyn.fetchSockets() : await dynOp(rooms, null).fetchSockets();
+      const out = {};
+      for (const s of sockets) (out[s.nsp.name] ??= []).push(s.id);
+      ack(out);
+    } catch (e) {
+      ack({ error: e.message });
+    }
+  }));
+  socket.on('dyn-sockets-join', handler(([rooms, newRooms], ack) => {
+    dynOp(rooms, null).socketsJoin(strings(newRooms));
+    ack();
+  }));
+  socket.on('dyn-sockets-leave', handler(([rooms, oldRooms], ack) => {
+    dynOp(rooms, null).socketsLeave(strings(oldRooms));
+    ack();
+  }));
+  socket.on('dyn-disconnect-sockets', handler(([rooms, close], ack) => {
+    dynOp(rooms, null).disconnectSockets(!!close);
+    ack();
+  }));
+});
 
 io.of('/refuse').use((socket, next) => next(refuse('refused', { reason: 'test' })));
 

@@ -247,7 +247,55 @@ int main(int argc, char** argv) {
         socket.join("room1");
         socket.on("rooms", [&socket](Event& ev) { ev.ack(string_list(socket.rooms())); });
     });
-    io.of(std::regex("^/dyn-\\d+$")).on_connection([&](sio::Socket& socket) { common(socket); });
+    // The dynamic namespace's sockets can join rooms; the main namespace's events below drive the parent's
+    // broadcast operator (which acts in every child namespace created from it).
+    auto& dyn = io.of(std::regex("^/dyn-\\d+$"));
+    dyn.on_connection([&](sio::Socket& socket) {
+        common(socket);
+        socket.on("join", [&socket](Event& ev) {
+            socket.join(strings(ev[0]));
+            ev.ack(string_list(socket.rooms()));
+        });
+        socket.on("rooms", [&socket](Event& ev) { ev.ack(string_list(socket.rooms())); });
+    });
+    // dyn.to(rooms).except(except) for ("dyn-...", rooms|null, except|null, ...): null leaves the operator out.
+    auto dyn_op = [&dyn](const Value& rooms, const Value& except) {
+        sio::BroadcastOperator op = dyn.except(strings(except));
+        if (!rooms.is_null()) op = op.to(strings(rooms));
+        return op;
+    };
+    io.on_connection([&, dyn_op](sio::Socket& socket) {
+        // ("dyn-emit", rooms, except, event, ...args)
+        socket.on("dyn-emit", [&dyn, dyn_op](Event& ev) {
+            Args rest(ev.args().begin() + 3, ev.args().end());
+            if (ev[0].is_null() && ev[1].is_null()) dyn.emit(ev[2].as_string(), rest);
+            else dyn_op(ev[0], ev[1]).emit(ev[2].as_string(), rest);
+            ev.ack();
+        });
+        // ("dyn-broadcast-ack", rooms, timeoutMs) → dyn.to(rooms).timeout(ms).emit("ask", cb(err, responses))
+        socket.on("dyn-broadcast-ack", [dyn_op](Event& ev) {
+            auto ack = std::make_shared<Event>(ev);
+            dyn_op(ev[0], Value()).timeout(int(ev[1].as_int())).emit("ask", [ack](const sio::Error& err, const Args& responses) {
+                sio::Array sorted(responses.begin(), responses.end());
+                std::sort(sorted.begin(), sorted.end(), [](const Value& a, const Value& b) { return a.to_json() < b.to_json(); });
+                ack->ack(Object{{"err", err ? Value(err.message) : Value()}, {"responses", sorted}});
+            });
+        });
+        socket.on("dyn-fetch", [&, dyn_op](Event& ev) {
+            Object out;
+            for (auto& s : ev[0].is_null() ? dyn.fetchSockets() : dyn_op(ev[0], Value()).fetchSockets()) {
+                Value& ids = out[s->nsp().name()];
+                ids.push_back(s->id());
+            }
+            ev.ack(out);
+        });
+        socket.on("dyn-sockets-join", [dyn_op](Event& ev) { dyn_op(ev[0], Value()).socketsJoin(strings(ev[1])); ev.ack(); });
+        socket.on("dyn-sockets-leave", [dyn_op](Event& ev) { dyn_op(ev[0], Value()).socketsLeave(strings(ev[1])); ev.ack(); });
+        socket.on("dyn-disconnect-sockets", [dyn_op](Event& ev) {
+            dyn_op(ev[0], Value()).disconnectSockets(ev[1].as_bool());
+            ev.ack();
+        });
+    });
     io.of("/refuse").use([](sio::Socket&, sio::Next next) {
         next(sio::ConnectError{"refused", Object{{"reason", "test"}}});
     });
