@@ -2923,40 +2923,75 @@ inline std::vector<SocketPtr> Adapter::select(const std::string& nsp, const std:
 
 // ---- the BroadcastOperator -------------------------------------------------------------------------------------------
 
+namespace detail {
+
+// The answers to a broadcast that asked for an acknowledgement: one per recipient. The recipients are counted
+// namespace by namespace as the packet goes out, so the answers are complete only once counting is over; the
+// callback then runs once, with every answer, or at the time-out with an error.
+class BroadcastAcks : public std::enable_shared_from_this<BroadcastAcks> {
+public:
+    BroadcastAcks(eio::Engine& engine, AckCallback cb) : engine_(engine), cb_(std::move(cb)) {}
+
+    void start_timeout(int ms) {
+        auto self = shared_from_this();
+        auto timer = engine_.timers().after(ms, [self] { self->finish(true); });
+        std::lock_guard<std::mutex> lk(mu_);
+        timer_ = timer;
+    }
+    void expect(size_t recipients) {
+        std::lock_guard<std::mutex> lk(mu_);
+        expected_ += recipients;
+    }
+    void answer(const Value& response) {
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            if (done_) return;
+            responses_.push_back(response);
+            if (!counted_ || responses_.size() != expected_) return;
+        }
+        finish(false);
+    }
+    void counted() {
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            counted_ = true;
+            if (responses_.size() != expected_) return;
+        }
+        finish(false);
+    }
+
+private:
+    void finish(bool timed_out) {
+        AckCallback cb;
+        Args responses;
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            if (done_) return;
+            done_ = true;
+            cb = std::move(cb_);
+            responses = std::move(responses_);
+            if (!timed_out) engine_.timers().cancel(timer_);
+        }
+        engine_.run_handler([&] { cb(timed_out ? Error{"operation has timed out"} : Error{}, responses); });
+    }
+
+    eio::Engine& engine_;
+    std::mutex mu_;  // lock order: this one -> the timers' lock
+    AckCallback cb_;
+    Args responses_;
+    size_t expected_ = 0;
+    bool counted_ = false, done_ = false;
+    Timers::Id timer_ = 0;
+};
+
+}  // namespace detail
+
 inline bool BroadcastOperator::emit_args(const std::string& event, const Args& args, AckCallback ack) const {
     packet::Packet p = detail::event_packet(std::string(), event, args, -1);  // throws for a reserved name
-    // Collect one answer per recipient; call back when all are in, or with an error at the time-out. The recipients
-    // are counted namespace by namespace, so the answers are complete only once every namespace is counted.
-    struct Collect {
-        std::mutex mu;
-        size_t expected = 0;
-        bool counted = false;
-        Args responses;
-        bool done = false;
-        AckCallback cb;
-        detail::Timers::Id timer = 0;
-    };
-    std::shared_ptr<Collect> state;
-    std::function<void(bool)> finish;
-    auto& engine = nsp_->server().engine();
+    std::shared_ptr<detail::BroadcastAcks> acks;
     if (ack) {
-        state = std::make_shared<Collect>();
-        state->cb = std::move(ack);
-        finish = [state, &engine](bool timed_out) {
-            AckCallback cb;
-            Args responses;
-            {
-                std::lock_guard<std::mutex> lk(state->mu);
-                if (state->done) return;
-                state->done = true;
-                cb = std::move(state->cb);
-                responses = state->responses;
-                if (!timed_out) engine.timers().cancel(state->timer);
-            }
-            engine.run_handler([&] { cb(timed_out ? Error{"operation has timed out"} : Error{}, responses); });
-        };
-        if (flags_.timeout >= 0)
-            state->timer = engine.timers().after(flags_.timeout, [finish] { finish(true); });
+        acks = std::make_shared<detail::BroadcastAcks>(nsp_->server().engine(), std::move(ack));
+        if (flags_.timeout >= 0) acks->start_timeout(flags_.timeout);
     }
     eio::SendBatch batch;  // one write per recipient, however many packets (attachments) it gets
     // Each namespace reached (this one, or a dynamic namespace's children) picks its own recipients and gets the
@@ -2964,23 +2999,11 @@ inline bool BroadcastOperator::emit_args(const std::string& event, const Args& a
     for (Namespace* nsp : nsp_->broadcast_targets()) {
         auto targets = nsp->server().adapter().select(nsp->name(), rooms_, except_);
         p.nsp = nsp->name();
-        if (state) {
+        if (acks) {
             p.id = nsp->next_ack_id();
-            {
-                std::lock_guard<std::mutex> lk(state->mu);
-                state->expected += targets.size();
-            }
+            acks->expect(targets.size());
             for (auto& s : targets)
-                s->expect_ack(p.id, [state, finish](const Error&, const Args& response) {
-                    bool complete;
-                    {
-                        std::lock_guard<std::mutex> lk(state->mu);
-                        if (state->done) return;
-                        state->responses.push_back(response[0]);
-                        complete = state->counted && state->responses.size() == state->expected;
-                    }
-                    if (complete) finish(false);
-                }, -1);
+                s->expect_ack(p.id, [acks](const Error&, const Args& response) { acks->answer(response[0]); }, -1);
         }
         auto parts = detail::to_outgoing(p);
         if (detail::trace_enabled())
@@ -2991,15 +3014,7 @@ inline bool BroadcastOperator::emit_args(const std::string& event, const Args& a
             if (auto client = s->client()) client->send(parts, flags_.volatile_);
         }
     }
-    if (state) {
-        bool complete;
-        {
-            std::lock_guard<std::mutex> lk(state->mu);
-            state->counted = true;
-            complete = state->responses.size() == state->expected;
-        }
-        if (complete) finish(false);
-    }
+    if (acks) acks->counted();
     return true;
 }
 
