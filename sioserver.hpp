@@ -114,9 +114,9 @@ struct EngineOptions {
     // Not in the reference server: the most sessions at once (0: no limit); past it a handshake gets HTTP 503
     // {"code":3,"message":"Too many connections"} and the sessions already open go on.
     size_t maxConnections = 0;
-    // ms a client has to send a request's line and headers (Node's http.Server headersTimeout); a client that
-    // trickles them in (slowloris) is dropped and its thread freed.
-    int headersTimeout = 10000;
+    // ms a client has to send a request's line and headers, counted from its first byte (Node's http.Server
+    // headersTimeout, and its default); a client that trickles them in (slowloris) is dropped and its thread freed.
+    int headersTimeout = 60000;
     // Bytes a request's line and headers may take (Node's http.Server maxHeaderSize); past it the connection is
     // closed. cpp-httplib bounds each line to 8 KB but not their number.
     size_t maxHeaderSize = 16384;
@@ -952,6 +952,64 @@ __attribute__((noinline)) inline void release_stack_below_here() {
     if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 
+// close() may be called from anywhere, a handler included (Node allows it). A thread the server runs (a connection
+// thread, the timer thread) or a thread inside a user handler (it may hold the handler lock) must not wait for the
+// server's threads to end: they may be waiting for it. On such a thread close() only asks them to stop; wait() or
+// the destructor joins them. NoJoinScope marks such a thread, or a part of one.
+inline int& no_join_depth() {
+    thread_local int depth = 0;
+    return depth;
+}
+struct NoJoinScope {
+    NoJoinScope() { ++no_join_depth(); }
+    ~NoJoinScope() { --no_join_depth(); }
+    NoJoinScope(const NoJoinScope&) = delete;
+    NoJoinScope& operator=(const NoJoinScope&) = delete;
+};
+inline bool may_join_server_threads() { return no_join_depth() == 0; }
+
+// A std::thread that several threads may join (std::thread::join may be called once): the first one joins it, with
+// no lock held meanwhile, and the others wait until that join is over. The thread itself never joins itself.
+class SharedThread {
+public:
+    SharedThread() = default;
+    ~SharedThread() { join(); }
+    SharedThread(const SharedThread&) = delete;
+    SharedThread& operator=(const SharedThread&) = delete;
+
+    template <class F>
+    void start(F&& fn) {
+        std::lock_guard<std::mutex> lk(mu_);
+        thread_ = std::thread(std::forward<F>(fn));
+        id_ = thread_.get_id();
+        state_ = State::Running;
+    }
+    bool started() const {
+        std::lock_guard<std::mutex> lk(mu_);
+        return state_ != State::None;
+    }
+    void join() {
+        std::unique_lock<std::mutex> lk(mu_);
+        if (state_ == State::None || state_ == State::Joined || id_ == std::this_thread::get_id()) return;
+        if (state_ == State::Joining) return cv_.wait(lk, [&] { return state_ == State::Joined; });
+        state_ = State::Joining;
+        std::thread t = std::move(thread_);
+        lk.unlock();
+        t.join();
+        lk.lock();
+        state_ = State::Joined;
+        cv_.notify_all();
+    }
+
+private:
+    enum class State { None, Running, Joining, Joined };
+    mutable std::mutex mu_;
+    std::condition_variable cv_;
+    std::thread thread_;
+    std::thread::id id_;
+    State state_ = State::None;
+};
+
 // One thread runs every heartbeat and time-out. Callbacks run on it without its lock held, so they may schedule
 // or cancel timers; they must be short (they send a packet or close a session).
 class Timers {
@@ -959,8 +1017,11 @@ public:
     using Id = uint64_t;
     using Clock = std::chrono::steady_clock;
 
-    Timers() : thread_([this] { loop(); }) {}
-    ~Timers() { stop(); }
+    Timers() { thread_.start([this] { loop(); }); }
+    ~Timers() {
+        request_stop();
+        thread_.join();
+    }
 
     Id after(int milliseconds, std::function<void()> fn) {
         std::lock_guard<std::mutex> lk(mu_);
@@ -981,15 +1042,10 @@ public:
         index_.erase(it);
     }
 
+    // No callback starts after this; the thread is joined, unless this thread must not wait (see NoJoinScope).
     void stop() {
-        {
-            std::lock_guard<std::mutex> lk(mu_);
-            stopping_ = true;
-            queue_.clear();
-            index_.clear();
-        }
-        cv_.notify_one();
-        if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+        request_stop();
+        if (may_join_server_threads()) thread_.join();
     }
 
     size_t pending() const {
@@ -998,7 +1054,18 @@ public:
     }
 
 private:
+    void request_stop() {
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            stopping_ = true;
+            queue_.clear();
+            index_.clear();
+        }
+        cv_.notify_one();
+    }
+
     void loop() {
+        NoJoinScope scope;  // a callback that closes the server must not wait for this very thread
         std::unique_lock<std::mutex> lk(mu_);
         while (!stopping_) {
             if (queue_.empty()) { cv_.wait(lk); continue; }
@@ -1020,7 +1087,7 @@ private:
     std::unordered_map<Id, Clock::time_point> index_;
     Id last_id_ = 0;
     bool stopping_ = false;
-    std::thread thread_;
+    SharedThread thread_;  // the last member: started when the others are ready
 };
 
 }  // namespace detail
@@ -1706,9 +1773,10 @@ public:
     detail::Timers& timers() { return timers_; }
 
     // Runs a user handler: one at a time unless options().serializeHandlers is off; an exception it throws is
-    // reported and swallowed, so it never unwinds through a connection thread.
+    // reported and swallowed, so it never unwinds through a connection thread. A close() inside joins nothing.
     template <class F>
     void run_handler(F&& f) {
+        detail::NoJoinScope no_join;
         std::unique_lock<std::recursive_mutex> lk(handler_mu_, std::defer_lock);
         if (options_.serializeHandlers) lk.lock();
         try {
@@ -2546,6 +2614,10 @@ public:
     inline void on_ack(packet::Packet& p);
     inline void on_close(const std::string& why, const std::string& description);
     inline void send_packet(const packet::Packet& p, bool volatile_ = false);
+    // Runs the onAnyOutgoing listeners for an event this socket is sent (by emit or by a broadcast).
+    void notify_outgoing(const std::string& event, const Args& args) {
+        if (has_outgoing_.load(std::memory_order_relaxed)) run_outgoing(event, args);
+    }
     // Registers the callback for acknowledgement `id` (shared by all recipients of a broadcast).
     inline void expect_ack(long long id, AckCallback cb, int timeout);
     std::shared_ptr<Client> client() const { return client_.lock(); }
@@ -2566,13 +2638,17 @@ private:
         Listener l{++last_listener_id_, std::move(h), false};
         if (prepend) list.insert(list.begin(), std::move(l));
         else list.push_back(std::move(l));
+        has_outgoing_.store(!any_outgoing_.empty(), std::memory_order_relaxed);
         return last_listener_id_;
     }
     void remove_any(std::vector<Listener>& list, ListenerId id) {
         std::lock_guard<std::mutex> lk(mu_);
-        if (!id) return list.clear();
-        list.erase(std::remove_if(list.begin(), list.end(), [&](const Listener& l) { return l.id == id; }), list.end());
+        if (!id) list.clear();
+        else list.erase(std::remove_if(list.begin(), list.end(), [&](const Listener& l) { return l.id == id; }),
+                        list.end());
+        has_outgoing_.store(!any_outgoing_.empty(), std::memory_order_relaxed);
     }
+    inline void run_outgoing(const std::string& event, const Args& args);
     // Runs the listeners of `event` (and, when `any` is given, those listeners first), dropping "once" ones.
     inline void dispatch(Event& ev, const std::vector<Listener>* any);
 
@@ -2586,6 +2662,7 @@ private:
     mutable std::mutex mu_;  // guards the listeners and the pending acknowledgements
     std::map<std::string, std::vector<Listener>> listeners_;
     std::vector<Listener> any_, any_outgoing_;
+    std::atomic<bool> has_outgoing_{false};  // any_outgoing_ is not empty: read by every emit and broadcast
     ListenerId last_listener_id_ = 0;
     struct PendingAck {
         AckCallback cb;
@@ -2644,6 +2721,8 @@ public:
         sockets_.erase(sid);
     }
     long long next_ack_id() { return next_ack_id_++; }
+    // The namespaces a broadcast operator on this one reaches: this one; for a dynamic namespace, its children.
+    virtual std::vector<Namespace*> broadcast_targets() { return {this}; }
     // A child of a dynamic namespace starts with its parent's middlewares and handlers.
     void inherit(const Namespace& parent) {
         std::lock_guard<std::mutex> lk(parent.mu_);
@@ -2662,8 +2741,9 @@ protected:
 };
 
 // A dynamic namespace: io.of(std::regex("^/room-\\d+$")) or io.of([](const std::string& name, const Value& auth)
-// { return ...; }). Each matching name becomes a child Namespace with this one's middlewares and handlers;
-// emit() here reaches every child.
+// { return ...; }). Each matching name becomes a child Namespace with this one's middlewares and handlers. It has
+// no sockets of its own: what the broadcast operator does here (emit, to / in / except, timeout, fetchSockets,
+// socketsJoin / socketsLeave, disconnectSockets) it does in each child, the namespaces created from this one.
 class ParentNamespace : public Namespace {
 public:
     using Matcher = std::function<bool(const std::string& name, const Value& auth)>;
@@ -2678,12 +2758,7 @@ public:
         std::lock_guard<std::mutex> lk(mu_);
         return children_;
     }
-    template <class... A>
-    bool emit(const std::string& event, A&&... values) {
-        bool ok = true;
-        for (auto* child : children()) ok = child->emit(event, values...) && ok;
-        return ok;
-    }
+    std::vector<Namespace*> broadcast_targets() override { return children(); }
 
 private:
     Matcher matcher_;
@@ -2809,8 +2884,10 @@ public:
     inline int start(const std::string& host, int port);  // serves in the background; returns the port
     inline bool listen(int port) { return listen("0.0.0.0", port); }
     inline bool listen(const std::string& host, int port);  // serves until close()
-    inline void wait();
-    inline void close();  // every socket gets "server shutting down"; every thread is joined
+    inline void wait();   // returns once close() was called (from anywhere) and every thread has ended
+    // Every socket gets "server shutting down" and every thread is joined. Called in a handler (or on any thread
+    // of the server's own) it returns at once, as in Node, and leaves the joins to wait() or the destructor.
+    inline void close();
     inline size_t connections_count() const;  // TCP connections open right now (each has a thread)
 
     const Options& options() const { return options_; }
@@ -2889,64 +2966,109 @@ inline std::vector<SocketPtr> Adapter::select(const std::string& nsp, const std:
 
 // ---- the BroadcastOperator -------------------------------------------------------------------------------------------
 
+namespace detail {
+
+// The answers to a broadcast that asked for an acknowledgement: one per recipient. The recipients are counted
+// namespace by namespace as the packet goes out, so the answers are complete only once counting is over; the
+// callback then runs once, with every answer, or at the time-out with an error.
+class BroadcastAcks : public std::enable_shared_from_this<BroadcastAcks> {
+public:
+    BroadcastAcks(eio::Engine& engine, AckCallback cb) : engine_(engine), cb_(std::move(cb)) {}
+
+    void start_timeout(int ms) {
+        auto self = shared_from_this();
+        auto timer = engine_.timers().after(ms, [self] { self->finish(true); });
+        std::lock_guard<std::mutex> lk(mu_);
+        timer_ = timer;
+    }
+    void expect(size_t recipients) {
+        std::lock_guard<std::mutex> lk(mu_);
+        expected_ += recipients;
+    }
+    void answer(const Value& response) {
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            if (done_) return;
+            responses_.push_back(response);
+            if (!counted_ || responses_.size() != expected_) return;
+        }
+        finish(false);
+    }
+    void counted() {
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            counted_ = true;
+            if (responses_.size() != expected_) return;
+        }
+        finish(false);
+    }
+
+private:
+    void finish(bool timed_out) {
+        AckCallback cb;
+        Args responses;
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            if (done_) return;
+            done_ = true;
+            cb = std::move(cb_);
+            responses = std::move(responses_);
+            if (!timed_out) engine_.timers().cancel(timer_);
+        }
+        engine_.run_handler([&] { cb(timed_out ? Error{"operation has timed out"} : Error{}, responses); });
+    }
+
+    eio::Engine& engine_;
+    std::mutex mu_;  // lock order: this one -> the timers' lock
+    AckCallback cb_;
+    Args responses_;
+    size_t expected_ = 0;
+    bool counted_ = false, done_ = false;
+    Timers::Id timer_ = 0;
+};
+
+}  // namespace detail
+
 inline bool BroadcastOperator::emit_args(const std::string& event, const Args& args, AckCallback ack) const {
-    auto targets = nsp_->server().adapter().select(nsp_->name(), rooms_, except_);
-    long long id = ack ? nsp_->next_ack_id() : -1;
-    auto parts = detail::to_outgoing(detail::event_packet(nsp_->name(), event, args, id));
-    if (detail::trace_enabled())
-        detail::trace("*", "socket.io", "->", "broadcast to " + std::to_string(targets.size()) + " sockets: " +
-                                                 detail::printable(parts[0]->packet.data));
+    packet::Packet p = detail::event_packet(std::string(), event, args, -1);  // throws for a reserved name
+    std::shared_ptr<detail::BroadcastAcks> acks;
     if (ack) {
-        // Collect one answer per recipient; call back when all are in, or with an error at the time-out.
-        struct Collect {
-            std::mutex mu;
-            size_t expected;
-            Args responses;
-            bool done = false;
-            AckCallback cb;
-            detail::Timers::Id timer = 0;
-        };
-        auto state = std::make_shared<Collect>();
-        state->expected = targets.size();
-        state->cb = std::move(ack);
-        auto& engine = nsp_->server().engine();
-        auto finish = [state, &engine](bool timed_out) {
-            AckCallback cb;
-            Args responses;
-            {
-                std::lock_guard<std::mutex> lk(state->mu);
-                if (state->done) return;
-                state->done = true;
-                cb = std::move(state->cb);
-                responses = state->responses;
-                if (!timed_out) engine.timers().cancel(state->timer);
-            }
-            engine.run_handler([&] { cb(timed_out ? Error{"operation has timed out"} : Error{}, responses); });
-        };
-        if (flags_.timeout >= 0)
-            state->timer = engine.timers().after(flags_.timeout, [finish] { finish(true); });
-        if (targets.empty()) finish(false);
-        for (auto& s : targets)
-            s->expect_ack(id, [state, finish](const Error&, const Args& response) {
-                bool complete;
-                {
-                    std::lock_guard<std::mutex> lk(state->mu);
-                    if (state->done) return;
-                    state->responses.push_back(response[0]);
-                    complete = state->responses.size() == state->expected;
-                }
-                if (complete) finish(false);
-            }, -1);
+        acks = std::make_shared<detail::BroadcastAcks>(nsp_->server().engine(), std::move(ack));
+        if (flags_.timeout >= 0) acks->start_timeout(flags_.timeout);
     }
     eio::SendBatch batch;  // one write per recipient, however many packets (attachments) it gets
-    for (auto& s : targets) {
-        if (auto client = s->client()) client->send(parts, flags_.volatile_);
+    // Each namespace reached (this one, or a dynamic namespace's children) picks its own recipients and gets the
+    // packet under its own name (and, for an ack, an id of its own).
+    for (Namespace* nsp : nsp_->broadcast_targets()) {
+        auto targets = nsp->server().adapter().select(nsp->name(), rooms_, except_);
+        p.nsp = nsp->name();
+        if (acks) {
+            p.id = nsp->next_ack_id();
+            acks->expect(targets.size());
+            for (auto& s : targets)
+                s->expect_ack(p.id, [acks](const Error&, const Args& response) { acks->answer(response[0]); }, -1);
+        }
+        auto parts = detail::to_outgoing(p);
+        if (detail::trace_enabled())
+            detail::trace("*", "socket.io", "->", "broadcast to " + std::to_string(targets.size()) + " sockets: " +
+                                                     detail::printable(parts[0]->packet.data));
+        for (auto& s : targets) {
+            s->notify_outgoing(event, args);  // one relaxed load when the socket has no onAnyOutgoing listener
+            if (auto client = s->client()) client->send(parts, flags_.volatile_);
+        }
     }
+    if (acks) acks->counted();
     return true;
 }
 
 inline std::vector<SocketPtr> BroadcastOperator::fetchSockets() const {
-    return nsp_->server().adapter().select(nsp_->name(), rooms_, except_);
+    std::vector<SocketPtr> out;
+    for (Namespace* nsp : nsp_->broadcast_targets()) {
+        auto some = nsp->server().adapter().select(nsp->name(), rooms_, except_);
+        if (out.empty()) out = std::move(some);
+        else out.insert(out.end(), some.begin(), some.end());
+    }
+    return out;
 }
 inline void BroadcastOperator::socketsJoin(const Rooms& rooms) const {
     for (auto& s : fetchSockets()) s->join(rooms);
@@ -2988,20 +3110,24 @@ inline bool Socket::emit_args(const std::string& event, const Args& args, AckCal
     long long id = ack ? nsp_.next_ack_id() : -1;
     packet::Packet p = detail::event_packet(nsp_.name(), event, args, id);  // throws for a reserved name
     if (!connected_) return false;
+    notify_outgoing(event, args);
+    if (ack) expect_ack(id, std::move(ack), timeout);
+    send_packet(p, volatile_);
+    return true;
+}
+
+inline void Socket::run_outgoing(const std::string& event, const Args& args) {
     std::vector<Listener> outgoing;
     {
         std::lock_guard<std::mutex> lk(mu_);
         outgoing = any_outgoing_;
     }
-    if (!outgoing.empty()) {  // listeners are handlers: one at a time, even when emit() comes from another thread
-        Event ev(*this, event, args);
-        nsp_.server().engine().run_handler([&] {
-            for (auto& l : outgoing) l.fn(ev);
-        });
-    }
-    if (ack) expect_ack(id, std::move(ack), timeout);
-    send_packet(p, volatile_);
-    return true;
+    if (outgoing.empty()) return;
+    Event ev(*this, event, args);
+    // Listeners are handlers: one at a time, even when the emit or broadcast comes from another thread.
+    nsp_.server().engine().run_handler([&] {
+        for (auto& l : outgoing) l.fn(ev);
+    });
 }
 
 inline void Socket::expect_ack(long long id, AckCallback cb, int timeout) {
@@ -3862,6 +3988,7 @@ private:
     }
 
     bool process_and_close_socket(socket_t sock) override {
+        NoJoinScope no_join;  // a route or handler here may call close(): it must not wait for this very thread
         ++connections_;
         int one = 1;
         setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -3910,42 +4037,56 @@ private:
 };
 
 // Starts, waits for and stops an HttpServer on a thread of its own; shared by eio::Server and sio::Server.
+// Joining the accept thread waits for every connection thread too (httplib's accept loop ends by joining its
+// queue), so a thread that must not wait for them (NoJoinScope: a handler, a connection thread) only stops the
+// accepting; the join is then done by wait() or the destructor.
 class Listener {
 public:
     explicit Listener(HttpServer& http) : http_(http) {}
-    ~Listener() { stop(); }
+    ~Listener() {
+        request_stop();
+        thread_.join();
+    }
 
     int start(const std::string& host, int port) {
         std::lock_guard<std::mutex> lk(mu_);
-        if (thread_.joinable() || stopped_) return -1;
+        if (thread_.started() || stopping_) return -1;
         int bound = port == 0 ? http_.bind_to_any_port(host) : (http_.bind_to_port(host, port) ? port : -1);
         if (bound < 0) return -1;
         http_.widen_backlog();
-        thread_ = std::thread([this] { http_.listen_after_bind(); });
+        thread_.start([this] { http_.listen_after_bind(); });
         return bound;
     }
 
+    // Returns once stop() was called and every connection thread has ended (at once on a thread that must not wait).
     void wait() {
-        std::unique_lock<std::mutex> lk(mu_);
-        cv_.wait(lk, [&] { return stopped_; });
+        {
+            std::unique_lock<std::mutex> lk(mu_);
+            cv_.wait(lk, [&] { return stopping_; });
+        }
+        if (may_join_server_threads()) thread_.join();
     }
 
-    // Stops accepting, then waits until every connection thread has ended (httplib's accept loop joins its queue).
+    // Stops accepting, then waits until every connection thread has ended (unless this thread must not wait).
     void stop() {
-        std::lock_guard<std::mutex> lk(mu_);
-        if (stopped_) return;
-        http_.stop_listening();
-        if (thread_.joinable()) thread_.join();
-        stopped_ = true;
-        cv_.notify_all();
+        request_stop();
+        if (may_join_server_threads()) thread_.join();
     }
 
 private:
+    void request_stop() {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (stopping_) return;
+        stopping_ = true;
+        http_.stop_listening();
+        cv_.notify_all();
+    }
+
     HttpServer& http_;
-    std::mutex mu_;
+    std::mutex mu_;  // lock order: this one -> thread_'s own lock
     std::condition_variable cv_;
-    std::thread thread_;
-    bool stopped_ = false;
+    bool stopping_ = false;
+    SharedThread thread_;  // the accept thread
 };
 
 }  // namespace detail
@@ -3976,18 +4117,24 @@ public:
 
     // Binds and serves on a background thread; returns the port (the chosen one when `port` is 0), or -1.
     int start(const std::string& host, int port) { return listener_.start(host, port); }
-    // Serves until close() is called from another thread.
+    // Serves until close() is called (from a handler, or from another thread).
     bool listen(const std::string& host, int port) {
         if (start(host, port) < 0) return false;
-        listener_.wait();
+        wait();
         return true;
     }
-    void wait() { listener_.wait(); }
-    // Ends every session ("server shutting down"), stops accepting, and joins every thread it started.
+    // Returns once close() was called and every thread has ended (what a close() in a handler left to do).
+    void wait() {
+        listener_.wait();
+        if (detail::may_join_server_threads()) engine_.timers().stop();
+    }
+    // Ends every session ("server shutting down"), stops accepting, and joins every thread it started — except when
+    // called in a handler or on a thread of the server's own: that close() returns at once and wait() or the
+    // destructor joins them.
     void close() {
         engine_.shutdown();
         listener_.stop();
-        engine_.timers().stop();
+        if (detail::may_join_server_threads()) engine_.timers().stop();  // last: see sio::Server::close()
     }
 
 private:
@@ -4019,15 +4166,21 @@ inline httplib::Server& Server::http() { return *http_; }
 inline int Server::start(const std::string& host, int port) { return listener_->start(host, port); }
 inline bool Server::listen(const std::string& host, int port) {
     if (start(host, port) < 0) return false;
-    listener_->wait();
+    wait();
     return true;
 }
-inline void Server::wait() { listener_->wait(); }
+inline void Server::wait() {
+    listener_->wait();
+    // What a close() in a handler left to do, now that the connections have ended.
+    if (detail::may_join_server_threads()) engine_->timers().stop();
+}
 inline size_t Server::connections_count() const { return http_->open_connections(); }
 inline void Server::close() {
     engine_->shutdown();
     listener_->stop();
-    engine_->timers().stop();
+    // The timers go last (a closing WebSocket whose client does not answer is hung up by a timer); when this thread
+    // may not wait for the connections, wait() or the destructor stops them once the connections have ended.
+    if (detail::may_join_server_threads()) engine_->timers().stop();
 }
 
 }  // namespace sio

@@ -8,6 +8,9 @@
 //
 // Flags: --host H --port N|0 --path P --ping-interval MS --ping-timeout MS
 //        --connect-timeout MS --max-payload BYTES --transports polling,websocket
+//        --serialize-handlers 0|1 (accepted for the C++ server's sake: Node's handlers always run one at a time)
+// GET /close calls io.close(); so does the "close-server" event. Once io.close() is done (every connection
+// ended) it prints "server closed" on stderr and exits, as the C++ server does once wait() has returned.
 
 import http from 'node:http';
 import { Server } from 'socket.io';
@@ -49,6 +52,7 @@ function parseArgs(argv) {
       case '--connect-timeout': opts.connectTimeout = int(flag, value); break;
       case '--max-payload': opts.maxHttpBufferSize = int(flag, value); break;
       case '--transports': opts.transports = value.split(',').map((s) => s.trim()).filter(Boolean); break;
+      case '--serialize-handlers': int(flag, value); break;
       default: usage(`unknown flag ${flag}`);
     }
   }
@@ -249,10 +253,15 @@ io.on('connection', (socket) => {
     ack();
   }));
   const outgoingLog = [];
-  socket.onAnyOutgoing((event) => outgoingLog.push(event));
+  const outgoingEvents = []; // [event, ...args] of each outgoing event
+  socket.onAnyOutgoing((event, ...args) => {
+    outgoingLog.push(event);
+    outgoingEvents.push([event, ...args]);
+  });
   socket.on('counts', handler((_, ack) => {
     ack({ once: counts.once, off: counts.off, any: [...anyLog], outgoing: [...outgoingLog] });
   }));
+  socket.on('outgoing-log', handler((_, ack) => ack(outgoingEvents.map((e) => [...e]))));
   socket.on('volatile', handler(([payload], ack) => {
     socket.volatile.emit('volatile', payload);
     ack();
@@ -263,6 +272,31 @@ io.on('connection', (socket) => {
       list: [Buffer.from('ab'), 1, 'x'],
     });
     ack(Buffer.from('ack-bytes'));
+  }));
+});
+
+let closing = false;
+function closeServer() {
+  if (closing) return;
+  closing = true;
+  io.close(() => {
+    process.stderr.write('server closed\n');
+    process.exit(0);
+  });
+}
+
+io.on('connection', (socket) => {
+  // io.close() in a handler (several times: only the first one does anything).
+  socket.on('close-server', handler(([times]) => {
+    for (let i = 0; i < Math.max(1, Number(times) || 0); i++) closeServer();
+    process.stderr.write('close() returned in a handler\n');
+  }));
+  // ("close-server-from-timer", ms): io.close() in an acknowledgement's time-out callback.
+  socket.on('close-server-from-timer', handler(([ms]) => {
+    socket.timeout(ms).emit('never-answered', (err) => {
+      closeServer();
+      process.stderr.write(`close() returned in an ack time-out (${err.message})\n`);
+    });
   }));
 });
 
@@ -280,7 +314,60 @@ custom.on('connection', (socket) => {
   socket.on('rooms', handler((_, ack) => ack(sorted(socket.rooms))));
 });
 
-io.of(/^\/dyn-\d+$/).on('connection', (socket) => common(socket));
+// The dynamic namespace's sockets can join rooms; the main namespace's events below drive the parent's
+// broadcast operator.
+const dyn = io.of(/^\/dyn-\d+$/);
+dyn.on('connection', (socket) => {
+  common(socket);
+  socket.on('join', handler(([rooms], ack) => {
+    socket.join(strings(rooms));
+    ack(sorted(socket.rooms));
+  }));
+  socket.on('rooms', handler((_, ack) => ack(sorted(socket.rooms))));
+});
+// dyn.to(rooms).except(except) for ("dyn-...", rooms|null, except|null, ...): null leaves the operator out.
+const dynOp = (rooms, except) => {
+  const op = dyn.except(strings(except));
+  return rooms == null ? op : op.to(strings(rooms));
+};
+const jsonOrder = (a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : JSON.stringify(a) > JSON.stringify(b) ? 1 : 0);
+
+io.on('connection', (socket) => {
+  // ("dyn-emit", rooms, except, event, ...args)
+  socket.on('dyn-emit', handler(([rooms, except, event, ...rest], ack) => {
+    if (rooms == null && except == null) dyn.emit(event, ...rest);
+    else dynOp(rooms, except).emit(event, ...rest);
+    ack();
+  }));
+  // ("dyn-broadcast-ack", rooms, timeoutMs) -> dyn.to(rooms).timeout(ms).emit("ask", cb(err, responses))
+  socket.on('dyn-broadcast-ack', handler(([rooms, ms], ack) => {
+    dynOp(rooms, null).timeout(ms).emit('ask', (err, responses) => {
+      ack({ err: err ? err.message : null, responses: [...responses].sort(jsonOrder) });
+    });
+  }));
+  socket.on('dyn-fetch', handler(async ([rooms], ack) => {
+    try {
+      const sockets = rooms == null ? await dyn.fetchSockets() : await dynOp(rooms, null).fetchSockets();
+      const out = {};
+      for (const s of sockets) (out[s.nsp.name] ??= []).push(s.id);
+      ack(out);
+    } catch (e) {
+      ack({ error: e.message });
+    }
+  }));
+  socket.on('dyn-sockets-join', handler(([rooms, newRooms], ack) => {
+    dynOp(rooms, null).socketsJoin(strings(newRooms));
+    ack();
+  }));
+  socket.on('dyn-sockets-leave', handler(([rooms, oldRooms], ack) => {
+    dynOp(rooms, null).socketsLeave(strings(oldRooms));
+    ack();
+  }));
+  socket.on('dyn-disconnect-sockets', handler(([rooms, close], ack) => {
+    dynOp(rooms, null).disconnectSockets(!!close);
+    ack();
+  }));
+});
 
 io.of('/gated').on('connection', async (socket) => {
   const auth = socket.handshake.auth;
@@ -290,11 +377,17 @@ io.of('/gated').on('connection', async (socket) => {
 
 io.of('/refuse').use((socket, next) => next(refuse('refused', { reason: 'test' })));
 
+httpServer.on('request', (req, res) => {
+  if (req.url !== '/close') return; // everything else is socket.io's (or unanswered, as before)
+  res.end('closing\n');
+  closeServer();
+});
+
 let shuttingDown = false;
 function shutdown() {
   if (shuttingDown) return;
   shuttingDown = true;
-  io.close();
+  if (!closing) io.close();
   if (typeof httpServer.closeAllConnections === 'function') httpServer.closeAllConnections();
   process.exit(0);
 }

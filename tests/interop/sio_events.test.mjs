@@ -190,6 +190,31 @@ for (const transport of TRANSPORTS) {
       assert.deepEqual(counts.outgoing, ['echo', 'binary-nested'], 'onAnyOutgoing log');
     });
 
+    test('onAnyOutgoing sees every broadcast a socket gets: io.emit, io.to(room).emit, socket.broadcast, socket.to(room), with acks', async (t) => {
+      const [a, b, c] = await connectMany(t, srv, 3, { transport, label: 'outgoing' });
+      for (const x of [a, b, c]) x.socket.on('ask', (cb) => cb(x.label));
+      await a.ack('join', 'ro');
+      await b.ack('join', 'ro');
+      await c.ack('io-emit', 'o-all', 1, { k: 'v' });  // io.emit: a, b, c
+      await a.ack('to-except', 'ro', [], 'o-room', 2);  // io.to("ro").emit: a, b
+      await a.ack('broadcast', 'o-others', 3);          // socket.broadcast.emit from a: b, c
+      await c.ack('to', 'ro', 'o-to-room', 4);          // socket.to("ro").emit from c: a, b
+      await a.ack('broadcast-ack', 'ro', 2000);         // io.to("ro").timeout(2000).emit("ask", cb): a, b
+      const logs = await Promise.all([a, b, c].map(async (x) => {
+        const [log] = await x.ack('outgoing-log');
+        return log.filter(([event]) => event.startsWith('o-') || event === 'ask');
+      }));
+      assert.deepEqual(logs, [
+        [['o-all', 1, { k: 'v' }], ['o-room', 2], ['o-to-room', 4], ['ask']],
+        [['o-all', 1, { k: 'v' }], ['o-room', 2], ['o-others', 3], ['o-to-room', 4], ['ask']],
+        [['o-all', 1, { k: 'v' }], ['o-others', 3]],
+      ], 'each socket\'s onAnyOutgoing log: the broadcasts it was sent, with their arguments, in order');
+      // and those are what the clients got
+      await sync(a, b, c);
+      assert.deepEqual([a, b, c].map((x) => x.log.filter((e) => e.event.startsWith('o-')).map((e) => [e.event, ...e.args])),
+        logs.map((log) => log.filter(([event]) => event !== 'ask')));
+    });
+
     test('socket.data: data-set then data-get, per socket', async (t) => {
       const [c, other] = await connectMany(t, srv, 2, { transport, label: 'data' });
       const value = { name: 'x', list: [1, { y: null }], n: 2.5 };

@@ -19,6 +19,19 @@ export { REPO_ROOT };
 const DEFAULT_SERVER = path.join(REPO_ROOT, 'build', 'sio_test_server');
 const SIO_SERVER = (process.env.SIO_SERVER || DEFAULT_SERVER).trim();
 
+/**
+ * Whether $SIO_SERVER runs the npm reference server (guessed from the command line; SIO_SERVER_IS_REFERENCE=1 or 0
+ * says so instead): a few tests assert behaviour that sioserver has and npm socket.io 4.8 has not.
+ */
+export const IS_REFERENCE =
+  process.env.SIO_SERVER_IS_REFERENCE === '1' ||
+  (process.env.SIO_SERVER_IS_REFERENCE === undefined && SIO_SERVER.includes('ref_sio_server'));
+
+/** Value for the `skip` option of a test that the reference server cannot pass, saying why. */
+export function skipForReference(why) {
+  return IS_REFERENCE ? `npm socket.io 4.8 differs: ${why}` : false;
+}
+
 /** Transports every feature is tested on. */
 export const TRANSPORTS = ['websocket', 'polling'];
 

@@ -2,9 +2,11 @@
 // Flags: --host H --port N|0 --path P --ping-interval MS --ping-timeout MS --connect-timeout MS
 //        --max-payload BYTES --transports polling,websocket --cors-origin ORIGIN (repeatable; default any)
 //        --max-connections N --client-dir DIR (where the browser bundle is served from)
-// GET /stats answers {"clients":<Engine.IO sessions>,"connections":<TCP connections>}.
-// GET /open-gate?key=K lets the connection handler of "/gated" (auth {key: K}) go on.
-// Prints "listening on http://<host>:<port><path>" when ready; SIGINT/SIGTERM close it.
+//        --serialize-handlers 0|1 (Options::serializeHandlers, default 1)
+// GET /stats answers {"clients":<Engine.IO sessions>,"connections":<TCP connections>}; GET /close calls io.close()
+// in the route. GET /open-gate?key=K lets the connection handler of "/gated" (auth {key: K}) go on.
+// Prints "listening on http://<host>:<port><path>" when ready; SIGINT/SIGTERM close it; so does the
+// "close-server" event (io.close() in a handler). Once wait() has returned it prints "server closed" on stderr.
 #include "../../sioserver.hpp"
 
 #include <csignal>
@@ -51,6 +53,7 @@ int main(int argc, char** argv) {
         else if (flag == "--max-payload") opt.maxHttpBufferSize = std::stoul(value);
         else if (flag == "--max-connections") opt.maxConnections = std::stoul(value);
         else if (flag == "--client-dir") opt.clientDir = value;
+        else if (flag == "--serialize-handlers") opt.serializeHandlers = value != "0";
         else if (flag == "--cors-origin") {
             if (opt.cors.origins == std::vector<std::string>{"*"}) opt.cors.origins.clear();
             opt.cors.origins.push_back(value);
@@ -186,11 +189,18 @@ int main(int argc, char** argv) {
         socket.prependAny([any_log](Event& ev) { if (ev.name() == "prepend-check") any_log->push_back("first"); });
         socket.on("off-any", [&socket, any_id](Event& ev) { socket.offAny(any_id); ev.ack(); });
         auto outgoing_log = std::make_shared<sio::Array>();
-        socket.onAnyOutgoing([outgoing_log](Event& ev) { outgoing_log->push_back(ev.name()); });
+        auto outgoing_events = std::make_shared<sio::Array>();  // [event, ...args] of each outgoing event
+        socket.onAnyOutgoing([outgoing_log, outgoing_events](Event& ev) {
+            outgoing_log->push_back(ev.name());
+            sio::Array entry{ev.name()};
+            entry.insert(entry.end(), ev.args().begin(), ev.args().end());
+            outgoing_events->push_back(entry);
+        });
         socket.on("counts", [counts, any_log, outgoing_log](Event& ev) {
             ev.ack(Object{{"once", (*counts)["once"]}, {"off", (*counts)["off"]}, {"any", *any_log},
                           {"outgoing", *outgoing_log}});
         });
+        socket.on("outgoing-log", [outgoing_events](Event& ev) { ev.ack(*outgoing_events); });
         socket.on("volatile", [&socket](Event& ev) { socket.volatile_().emit("volatile", ev[0]); ev.ack(); });
         socket.on("binary-nested", [&socket](Event& ev) {
             socket.emit("binary-nested", Object{{"deep", Object{{"buf", sio::Binary{std::string("\x00\x01\xff", 3)}}}},
@@ -214,6 +224,21 @@ int main(int argc, char** argv) {
         });
     });
 
+    io.on_connection([&](sio::Socket& socket) {
+        // io.close() in a handler (several times: only the first one does anything); it must return.
+        socket.on("close-server", [&](Event& ev) {
+            for (long long i = 0, n = std::max(1LL, ev[0].as_int()); i < n; ++i) io.close();
+            std::cerr << "close() returned in a handler" << std::endl;
+        });
+        // ("close-server-from-timer", ms): io.close() in an acknowledgement's time-out callback (the timer thread).
+        socket.on("close-server-from-timer", [&](Event& ev) {
+            socket.timeout(int(ev[0].as_int())).emit("never-answered", [&](const sio::Error& err, const Args&) {
+                io.close();
+                std::cerr << "close() returned in an ack time-out (" << err.message << ")" << std::endl;
+            });
+        });
+    });
+
     io.of("/custom").use([](sio::Socket& socket, sio::Next next) {
         if (!socket.handshake().auth.contains("user")) return next(sio::ConnectError{"user required", Value()});
         next();
@@ -223,7 +248,55 @@ int main(int argc, char** argv) {
         socket.join("room1");
         socket.on("rooms", [&socket](Event& ev) { ev.ack(string_list(socket.rooms())); });
     });
-    io.of(std::regex("^/dyn-\\d+$")).on_connection([&](sio::Socket& socket) { common(socket); });
+    // The dynamic namespace's sockets can join rooms; the main namespace's events below drive the parent's
+    // broadcast operator (which acts in every child namespace created from it).
+    auto& dyn = io.of(std::regex("^/dyn-\\d+$"));
+    dyn.on_connection([&](sio::Socket& socket) {
+        common(socket);
+        socket.on("join", [&socket](Event& ev) {
+            socket.join(strings(ev[0]));
+            ev.ack(string_list(socket.rooms()));
+        });
+        socket.on("rooms", [&socket](Event& ev) { ev.ack(string_list(socket.rooms())); });
+    });
+    // dyn.to(rooms).except(except) for ("dyn-...", rooms|null, except|null, ...): null leaves the operator out.
+    auto dyn_op = [&dyn](const Value& rooms, const Value& except) {
+        sio::BroadcastOperator op = dyn.except(strings(except));
+        if (!rooms.is_null()) op = op.to(strings(rooms));
+        return op;
+    };
+    io.on_connection([&, dyn_op](sio::Socket& socket) {
+        // ("dyn-emit", rooms, except, event, ...args)
+        socket.on("dyn-emit", [&dyn, dyn_op](Event& ev) {
+            Args rest(ev.args().begin() + 3, ev.args().end());
+            if (ev[0].is_null() && ev[1].is_null()) dyn.emit(ev[2].as_string(), rest);
+            else dyn_op(ev[0], ev[1]).emit(ev[2].as_string(), rest);
+            ev.ack();
+        });
+        // ("dyn-broadcast-ack", rooms, timeoutMs) → dyn.to(rooms).timeout(ms).emit("ask", cb(err, responses))
+        socket.on("dyn-broadcast-ack", [dyn_op](Event& ev) {
+            auto ack = std::make_shared<Event>(ev);
+            dyn_op(ev[0], Value()).timeout(int(ev[1].as_int())).emit("ask", [ack](const sio::Error& err, const Args& responses) {
+                sio::Array sorted(responses.begin(), responses.end());
+                std::sort(sorted.begin(), sorted.end(), [](const Value& a, const Value& b) { return a.to_json() < b.to_json(); });
+                ack->ack(Object{{"err", err ? Value(err.message) : Value()}, {"responses", sorted}});
+            });
+        });
+        socket.on("dyn-fetch", [&, dyn_op](Event& ev) {
+            Object out;
+            for (auto& s : ev[0].is_null() ? dyn.fetchSockets() : dyn_op(ev[0], Value()).fetchSockets()) {
+                Value& ids = out[s->nsp().name()];
+                ids.push_back(s->id());
+            }
+            ev.ack(out);
+        });
+        socket.on("dyn-sockets-join", [dyn_op](Event& ev) { dyn_op(ev[0], Value()).socketsJoin(strings(ev[1])); ev.ack(); });
+        socket.on("dyn-sockets-leave", [dyn_op](Event& ev) { dyn_op(ev[0], Value()).socketsLeave(strings(ev[1])); ev.ack(); });
+        socket.on("dyn-disconnect-sockets", [dyn_op](Event& ev) {
+            dyn_op(ev[0], Value()).disconnectSockets(ev[1].as_bool());
+            ev.ack();
+        });
+    });
     io.of("/refuse").use([](sio::Socket&, sio::Next next) {
         next(sio::ConnectError{"refused", Object{{"reason", "test"}}});
     });
@@ -250,6 +323,10 @@ int main(int argc, char** argv) {
         res.set_content("ok", "text/plain");
     });
 
+    io.http().Get("/close", [&io](const httplib::Request&, httplib::Response& res) {
+        io.close();  // a route runs on its connection's thread, outside any handler
+        res.set_content("closing\n", "text/plain");
+    });
     io.http().Get("/stats", [&io](const httplib::Request&, httplib::Response& res) {
         res.set_content("{\"clients\":" + std::to_string(io.engine().clients_count()) + ",\"connections\":" +
                             std::to_string(io.connections_count()) + "}", "application/json");
@@ -262,7 +339,9 @@ int main(int argc, char** argv) {
         sigwait(&signals, &sig);
         io.close();
     });
-    io.wait();
+    io.wait();  // returns after a close() from anywhere: the signal's, a handler's, a route's
+    std::cerr << "server closed" << std::endl;
+    pthread_kill(stopper.native_handle(), SIGTERM);  // a close() not from a signal: wake the stopper (it closes again)
     stopper.join();
     for (auto& t : tickers) t.join();
 }

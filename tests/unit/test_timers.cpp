@@ -186,6 +186,40 @@ TEST_CASE("timers: stop() called from inside a callback does not deadlock") {
     // The destructor then joins from this thread.
 }
 
+// close() in a handler stops the timers from a thread that holds the handler lock, which a running callback may
+// be waiting for: there, stop() must return without joining; no callback starts after it; the destructor joins.
+TEST_CASE("timers: stop() where joins are not allowed (a handler) returns while a callback runs; the destructor joins") {
+    Events ev;
+    std::atomic<bool> release{false}, finished{false};
+    std::atomic<int> later_ran{0};
+    {
+        Timers timers;
+        timers.after(0, [&] {
+            ev.add(1);  // the callback is running
+            std::unique_lock<std::mutex> lk(ev.mu);
+            ev.cv.wait_for(lk, 5000ms, [&] { return release.load(); });  // bounded: a failed test does not hang
+            finished = true;
+        });
+        timers.after(50, [&] { ++later_ran; });
+        REQUIRE(ev.wait_count(1));
+        {
+            sio::detail::NoJoinScope in_handler;
+            CHECK_FALSE(sio::detail::may_join_server_threads());
+            timers.stop();
+        }
+        CHECK(sio::detail::may_join_server_threads());
+        CHECK_FALSE(finished.load());  // stop() did not wait for the running callback
+        CHECK(timers.pending() == 0u);
+        {
+            std::lock_guard<std::mutex> lk(ev.mu);
+            release = true;
+        }
+        ev.cv.notify_all();
+    }  // the destructor joins the thread
+    CHECK(finished.load());
+    CHECK(later_ran.load() == 0);  // dropped by stop()
+}
+
 // Regression (found by AddressSanitizer in the interop tests): the timer thread waited on a reference to the due
 // time stored in the queue entry of the earliest timer; cancelling that timer from another thread while the timer
 // thread waited freed the entry under it. The thread must wait on a copy. A 1 ms timer tells this thread that the
