@@ -3992,10 +3992,22 @@ private:
         ++connections_;
         int one = 1;
         setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        bool ok = false;
+        // Always true where the seam knows the release; otherwise ConnStream's static_assert is the only error.
+        if constexpr (!std::is_abstract<ConnStream>::value) ok = serve_keep_alive<ConnStream>(sock);
+        ::shutdown(sock, SHUT_RDWR);
+        ::close(sock);
+        --connections_;
+        return ok;
+    }
+
+    // The keep-alive loop of one connection (a template only for the `if constexpr` above).
+    template <class Stream>
+    bool serve_keep_alive(socket_t sock) {
         bool ok = true;
         {
-            ConnStream strm(sock, engine_.stop_fd(), int(read_timeout_sec_ * 1000 + read_timeout_usec_ / 1000),
-                            int(write_timeout_sec_ * 1000 + write_timeout_usec_ / 1000));
+            Stream strm(sock, engine_.stop_fd(), int(read_timeout_sec_ * 1000 + read_timeout_usec_ / 1000),
+                        int(write_timeout_sec_ * 1000 + write_timeout_usec_ / 1000));
             size_t count = keep_alive_max_count_;
             while (!engine_.stopping() && count > 0 && strm.wait_request(int(keep_alive_timeout_sec_ * 1000))) {
                 bool connection_closed = false;
@@ -4025,9 +4037,6 @@ private:
                 --count;
             }
         }
-        ::shutdown(sock, SHUT_RDWR);
-        ::close(sock);
-        --connections_;
         return ok;
     }
 
