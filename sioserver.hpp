@@ -3711,13 +3711,13 @@ private:
 };
 
 // ---- 6d. The connection: an httplib::Stream of our own ------------------------------------------------------------------
-// THE SEAM WITH CPP-HTTPLIB. Debian's httplib 0.11.4 has no WebSocket support, so HttpServer overrides its (private,
-// virtual) process_and_close_socket() and drives the keep-alive loop itself with this stream, calling the protected
-// process_request(). The Engine.IO pre-routing handler reaches the stream through a thread-local pointer: it reads
+// THE SEAM WITH CPP-HTTPLIB (what differs between its releases: 6c). httplib had no WebSocket support before 0.33,
+// and the one it has since is not the one the Engine.IO upgrade uses, so in every release HttpServer overrides its
+// (private, virtual) process_and_close_socket() and drives the keep-alive loop itself with this stream, calling the
+// protected process_request(). The Engine.IO pre-routing handler reaches the stream through a thread-local pointer: it reads
 // POST bodies itself (so it can refuse one that is too big before reading it), and for a WebSocket upgrade it
 // writes the 101 and marks the stream taken over — httplib's own response is then swallowed, and once
-// process_request() returns the same thread runs the WebSocket on the same fd. Moving to an httplib with native
-// WebSocket support touches only 6d and 6e.
+// process_request() returns the same thread runs the WebSocket on the same fd.
 class ConnStream final : public httplib::Stream, public eio::HttpExchange {
 public:
     ConnStream(int fd, int stop_fd, int read_timeout_ms, int write_timeout_ms)
