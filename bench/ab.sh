@@ -22,32 +22,16 @@ wait
 RAW=$OUT/ab-raw.jsonl
 : >"$RAW"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-PID=""
-stop() {
-  [ -n "$PID" ] || return 0
-  kill -TERM "$PID" 2>/dev/null || true
-  for _ in $(seq 1 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$PID" 2>/dev/null || true
-  wait "$PID" 2>/dev/null || true
-  PID=""
-}
-trap stop EXIT
+source bench/server_control.sh
+trap stop_server EXIT
 one() {  # label binary round loadgen-arguments...
-  local label=$1 bin=$2 round=$3 log=$OUT/ab-server.log port=""
+  local label=$1 bin=$2 round=$3
   shift 3
-  "$bin" --port 0 >"$log" 2>&1 &
-  PID=$!
-  for _ in $(seq 1 150); do
-    port=$(sed -n 's#^listening on http://127\.0\.0\.1:\([0-9][0-9]*\)/socket\.io/$#\1#p' "$log" | head -1)
-    [ -n "$port" ] && break
-    kill -0 "$PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  [ -n "$port" ] || { cat "$log" >&2; exit 1; }
+  start_server $OUT/ab-server.log "$bin"
   sleep 0.3
-  timeout 120 $BUILD/loadgen --port "$port" --server-pid "$PID" --server-name "$label" --round "$round" "$@" \
+  timeout 120 $BUILD/loadgen --port "$PORT" --server-pid "$SERVER_PID" --server-name "$label" --round "$round" "$@" \
     >>"$RAW" 2>>$OUT/ab-loadgen.log || echo "  $label round $round: the load generator failed ($*)" >&2
-  stop
+  stop_server
 }
 for r in $(seq 1 "$ROUNDS"); do
   order="old new"

@@ -87,44 +87,11 @@ $BUILD/bench_unit_tests >/dev/null || { echo "bench unit tests failed" >&2; exit
 
 # ---- servers ---------------------------------------------------------------------------------------------------------
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-SERVER_PID=""
-PORT=""
 SERVER_CPU=()
 LG_CPU=()
 if [ $PIN = 1 ]; then SERVER_CPU=(taskset -c 0); LG_CPU=(taskset -c 1); fi
 
-start_server() {  # start_server sio|node -> SERVER_PID, PORT
-  local name=$1 log=$OUT/server-$1.log
-  : >"$log"
-  if [ "$name" = sio ]; then
-    "${SERVER_CPU[@]}" $BUILD/sio_bench --port 0 >"$log" 2>&1 &
-  else
-    "${SERVER_CPU[@]}" node bench/servers/node_bench.js --port 0 >"$log" 2>&1 &
-  fi
-  SERVER_PID=$!
-  PORT=""
-  for _ in $(seq 1 150); do
-    PORT=$(sed -n 's#^listening on http://127\.0\.0\.1:\([0-9][0-9]*\)/socket\.io/$#\1#p' "$log" | head -1)
-    [ -n "$PORT" ] && break
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  if [ -z "$PORT" ]; then
-    echo "server $name did not start:" >&2
-    cat "$log" >&2
-    stop_server
-    return 1
-  fi
-}
-
-stop_server() {
-  [ -n "$SERVER_PID" ] || return 0
-  kill -TERM "$SERVER_PID" 2>/dev/null || true
-  for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$SERVER_PID" 2>/dev/null || true
-  wait "$SERVER_PID" 2>/dev/null || true
-  SERVER_PID=""
-}
+source bench/server_control.sh
 trap stop_server EXIT
 trap 'stop_server; exit 130' INT TERM
 fi  # LIST
@@ -133,7 +100,11 @@ fi  # LIST
 run_case() {
   local name=$1 round=$2 limit=$3
   shift 3
-  start_server "$name"
+  if [ "$name" = sio ]; then
+    start_server "$OUT/server-sio.log" "${SERVER_CPU[@]}" $BUILD/sio_bench
+  else
+    start_server "$OUT/server-node.log" "${SERVER_CPU[@]}" node bench/servers/node_bench.js
+  fi
   sleep 0.3
   if ! timeout "$limit" "${LG_CPU[@]}" $BUILD/loadgen --port "$PORT" --server-pid "$SERVER_PID" --server-name "$name" \
         --round "$round" "$@" >>"$RAW" 2>>"$LGLOG"; then
