@@ -4045,13 +4045,13 @@ private:
     std::atomic<size_t> connections_{0};
 };
 
-// Starts, waits for and stops an HttpServer on a thread of its own; shared by eio::Server and sio::Server.
+// Starts an HttpServer on a thread of its own, and closes it with its engine; shared by eio::Server and sio::Server.
 // Joining the accept thread waits for every connection thread too (httplib's accept loop ends by joining its
 // queue), so a thread that must not wait for them (NoJoinScope: a handler, a connection thread) only stops the
 // accepting; the join is then done by wait() or the destructor.
 class Listener {
 public:
-    explicit Listener(HttpServer& http) : http_(http) {}
+    Listener(HttpServer& http, eio::Engine& engine) : http_(http), engine_(engine) {}
     ~Listener() {
         request_stop();
         thread_.join();
@@ -4067,22 +4067,32 @@ public:
         return bound;
     }
 
-    // Returns once stop() was called and every connection thread has ended (at once on a thread that must not wait).
+    // Returns once close() was called and every thread has ended (at once on a thread that must not wait): what a
+    // close() in a handler left to do is done here.
     void wait() {
         {
             std::unique_lock<std::mutex> lk(mu_);
             cv_.wait(lk, [&] { return stopping_; });
         }
-        if (may_join_server_threads()) thread_.join();
+        join_all();
     }
 
-    // Stops accepting, then waits until every connection thread has ended (unless this thread must not wait).
-    void stop() {
+    // Ends every session ("server shutting down"), stops accepting, then waits until every thread has ended (unless
+    // this thread must not wait).
+    void close() {
+        engine_.shutdown();
         request_stop();
-        if (may_join_server_threads()) thread_.join();
+        join_all();
     }
 
 private:
+    // The timers go last: a closing WebSocket whose client does not answer is hung up by a timer.
+    void join_all() {
+        if (!may_join_server_threads()) return;
+        thread_.join();
+        engine_.timers().stop();
+    }
+
     void request_stop() {
         std::lock_guard<std::mutex> lk(mu_);
         if (stopping_) return;
@@ -4092,6 +4102,7 @@ private:
     }
 
     HttpServer& http_;
+    eio::Engine& engine_;
     std::mutex mu_;  // lock order: this one -> thread_'s own lock
     std::condition_variable cv_;
     bool stopping_ = false;
@@ -4111,7 +4122,8 @@ namespace eio {
 //   server.listen("0.0.0.0", 3000);
 class Server {
 public:
-    explicit Server(EngineOptions options = {}) : engine_(std::move(options)), http_(engine_), listener_(http_) {}
+    explicit Server(EngineOptions options = {})
+        : engine_(std::move(options)), http_(engine_), listener_(http_, engine_) {}
     ~Server() { close(); }
 
     void on_connection(Engine::ConnectionHandler h) { engine_.on_connection(std::move(h)); }
@@ -4133,18 +4145,11 @@ public:
         return true;
     }
     // Returns once close() was called and every thread has ended (what a close() in a handler left to do).
-    void wait() {
-        listener_.wait();
-        if (detail::may_join_server_threads()) engine_.timers().stop();
-    }
+    void wait() { listener_.wait(); }
     // Ends every session ("server shutting down"), stops accepting, and joins every thread it started — except when
     // called in a handler or on a thread of the server's own: that close() returns at once and wait() or the
     // destructor joins them.
-    void close() {
-        engine_.shutdown();
-        listener_.stop();
-        if (detail::may_join_server_threads()) engine_.timers().stop();  // last: see sio::Server::close()
-    }
+    void close() { listener_.close(); }
 
 private:
     Engine engine_;
@@ -4157,7 +4162,7 @@ private:
 // ---- 6f. sio::Server's HTTP side -----------------------------------------------------------------------------------------
 inline Server::Server(Options options)
     : options_(std::move(options)), engine_(std::make_unique<eio::Engine>(options_)), sockets(create_main(*this)),
-      http_(std::make_unique<detail::HttpServer>(*engine_)), listener_(std::make_unique<detail::Listener>(*http_)) {
+      http_(std::make_unique<detail::HttpServer>(*engine_)), listener_(std::make_unique<detail::Listener>(*http_, *engine_)) {
     if (options_.serveClient) http_->serve_client(options_.clientDir);
     engine_->on_connection([this](const eio::SocketPtr& conn) {
         auto client = std::make_shared<Client>(*this, conn);
@@ -4178,19 +4183,9 @@ inline bool Server::listen(const std::string& host, int port) {
     wait();
     return true;
 }
-inline void Server::wait() {
-    listener_->wait();
-    // What a close() in a handler left to do, now that the connections have ended.
-    if (detail::may_join_server_threads()) engine_->timers().stop();
-}
+inline void Server::wait() { listener_->wait(); }
 inline size_t Server::connections_count() const { return http_->open_connections(); }
-inline void Server::close() {
-    engine_->shutdown();
-    listener_->stop();
-    // The timers go last (a closing WebSocket whose client does not answer is hung up by a timer); when this thread
-    // may not wait for the connections, wait() or the destructor stops them once the connections have ended.
-    if (detail::may_join_server_threads()) engine_->timers().stop();
-}
+inline void Server::close() { listener_->close(); }
 
 }  // namespace sio
 
