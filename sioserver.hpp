@@ -888,6 +888,33 @@ inline std::string describe(const Packet& p) {
 // =====================================================================================================================
 
 // ---- 3a. Plumbing the transports and sessions share: the wire trace, random ids, one timer thread ---------------------
+// LOCK ORDER (the one place it is written down). Holding a lock, a thread takes only locks after it on its chain;
+// nothing is taken while a leaf is held. Outermost first:
+//   eio::Engine::handler_mu_ (recursive; run_handler takes it when serializeHandlers): every user handler runs under
+//     it and may emit, join, disconnect or close, so it precedes every lock below, and none of them is held when it
+//     is taken (each caller copies what it needs and lets its lock go first). Code that locks handler_mutex()
+//     itself does so before any other lock.
+//   sio::Server::mu_ (namespaces, clients)       -> Namespace::mu_ (a dynamic parent's, when a child is made)
+//   detail::Listener::mu_ (start, stop)          -> SharedThread::mu_ (the accept thread's state)
+//   detail::BroadcastAcks::mu_ (the answers)     -> Timers::mu_
+//   sio::Socket::mu_ (listeners, pending acks)   -> Timers::mu_
+//   eio::Socket::mu_ (session, polling queue)    -> WebSocketTransport::mu_ (its write buffer) -> Flusher::mu_ (fds)
+//   eio::Socket::mu_, WebSocketTransport::mu_    -> Timers::mu_ (heartbeat, upgrade and hang-up timers)
+//   leaves: Timers::mu_ (the timer queue), Flusher::mu_, SharedThread::mu_, eio::Engine::mu_ (the session table:
+//     close_with() leaves it before locking the session), Adapter::mu_ (the room map), Client::mu_ (its sockets),
+//     Namespace::mu_, ClientBundle::mu_ (the bundle, read once), ThreadPerConnection::mu_ (the thread count).
+//   SendBatch has no lock (a thread_local list); ending one takes each member's own lock, with nothing else held.
+// No lock is held across
+//   - a blocking write: WebSocket bytes go out with MSG_DONTWAIT, what the kernel refuses waits for the Flusher's
+//     EPOLLOUT (or the batch), and finish() polls unlocked; httplib writes HTTP answers with none of these held, and
+//     a long-poll GET waits on poll_cv_, which lets eio::Socket::mu_ go.
+//   - a user handler, the handler lock aside: handlers, middlewares, ack callbacks and the dynamic-namespace matcher
+//     are copied out under their owner's lock and run after it is let go; so are callbacks that lock that owner
+//     again (the timer thread runs them without its lock, Flusher::loop calls on_writable() without its own,
+//     Client's connect time-out closes the session outside Client::mu_).
+//   - a thread join: SharedThread and Flusher::stop() let their lock go before join(), ThreadPerConnection's wait
+//     for its threads lets its lock go too; a thread in a handler, a connection thread or the timer thread
+//     (NoJoinScope) joins nothing, so close() there only asks the threads to stop.
 namespace detail {
 
 // SIO_DEBUG=1 prints every packet in and out. Read once; when off, a trace costs one branch.
@@ -1185,7 +1212,7 @@ public:
 private:
     inline void loop();
 
-    std::mutex mu_;  // lock order: WebSocketTransport's lock -> this one (never the other way round)
+    std::mutex mu_;  // see LOCK ORDER (3a): taken under WebSocketTransport's lock, never the other way round
     int epoll_fd_ = -1, stop_fd_ = -1;
     bool stopped_ = false;
     std::unordered_map<int, std::weak_ptr<WebSocketTransport>> watched_;
@@ -1695,7 +1722,7 @@ private:
     const std::string id_;
     const httplib::Request request_;
 
-    mutable std::mutex mu_;  // lock order: Engine::mu_ -> Socket::mu_ -> WebSocketTransport's own lock
+    mutable std::mutex mu_;  // see LOCK ORDER (3a): before WebSocketTransport's lock and the timers' lock
     std::condition_variable poll_cv_;
     ReadyState state_ = ReadyState::Open;
     bool websocket_;                           // the transport in use
@@ -3019,7 +3046,7 @@ private:
     }
 
     eio::Engine& engine_;
-    std::mutex mu_;  // lock order: this one -> the timers' lock
+    std::mutex mu_;  // see LOCK ORDER (3a): before the timers' lock
     AckCallback cb_;
     Args responses_;
     size_t expected_ = 0;
@@ -4103,7 +4130,7 @@ private:
 
     HttpServer& http_;
     eio::Engine& engine_;
-    std::mutex mu_;  // lock order: this one -> thread_'s own lock
+    std::mutex mu_;  // see LOCK ORDER (3a): before thread_'s own lock
     std::condition_variable cv_;
     bool stopping_ = false;
     SharedThread thread_;  // the accept thread
