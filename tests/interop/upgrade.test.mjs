@@ -7,6 +7,20 @@ import {
   parseJsonBody, rawUpgradedSession, skipForReference,
 } from './harness.mjs';
 
+// The server closed `dup` with a close frame that carries no status code (1005), having sent nothing on it.
+async function expectClosedWithoutCode(dup, what) {
+  const closed = await withTimeout(dup.closed, 3000, 'the server to close the second websocket');
+  assert.equal(closed.code, 1005, 'the close frame carries no status code');
+  assert.deepEqual(dup.messages.items, [], what);
+}
+
+// The session's own websocket still echoes a message.
+async function expectEcho(sock) {
+  sock.ws.send('4hello');
+  const echo = await nextText(sock.messages, 3000, { skipPings: true });
+  assert.deepEqual(echo, { data: '4hello', isBinary: false });
+}
+
 describe('upgrade by hand', () => {
   test('probe, noop release of the pending GET, upgrade; then polling refused and second websocket refused', async (t) => {
     const srv = await startServerFor(t);
@@ -79,14 +93,10 @@ describe('upgrade by hand', () => {
     srv.defer(() => dup.ws.terminate());
     // a refusal (HTTP 400) would reject `opened`: clients report it as an error event
     await withTimeout(dup.opened, 3000, 'the second websocket to open');
-    const closed = await withTimeout(dup.closed, 3000, 'the server to close the second websocket');
-    assert.equal(closed.code, 1005, 'the close frame carries no status code');
-    assert.deepEqual(dup.messages.items, [], 'nothing is sent on the second websocket before it is closed');
+    await expectClosedWithoutCode(dup, 'nothing is sent on the second websocket before it is closed');
 
     // the session and its websocket are untouched
-    sock.ws.send('4hello');
-    const echo = await nextText(sock.messages, 3000, { skipPings: true });
-    assert.deepEqual(echo, { data: '4hello', isBinary: false });
+    await expectEcho(sock);
     const get = await poll.get();
     assert.equal(get.status, 400, 'polling stays refused after the upgrade');
   });
@@ -106,13 +116,9 @@ describe('upgrade by hand', () => {
       srv.defer(() => dup.ws.terminate());
       await withTimeout(dup.opened, 3000, 'the second websocket to open');
       dup.ws.send('2probe');
-      const closed = await withTimeout(dup.closed, 3000, 'the server to close the second websocket');
-      assert.equal(closed.code, 1005, 'the close frame carries no status code');
-      assert.deepEqual(dup.messages.items, [], 'no "3probe" or anything else on the second websocket');
+      await expectClosedWithoutCode(dup, 'no "3probe" or anything else on the second websocket');
 
-      first.ws.send('4hello');
-      const echo = await nextText(first.messages, 3000, { skipPings: true });
-      assert.deepEqual(echo, { data: '4hello', isBinary: false });
+      await expectEcho(first);
     });
 
   test('messages queued on the polling side before the upgrade are not lost', async (t) => {
