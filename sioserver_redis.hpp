@@ -885,5 +885,1245 @@ inline std::string random_uid(size_t length = 6) {
 
 }  // namespace wire
 
+// =====================================================================================================================
+// 3. THE REDIS CONNECTIONS — a subscriber and a publisher, each a thread with its own hiredis context. hiredis does
+//    the protocol (command formatting, the reply reader); the waits are ours: every wait is a poll() that also
+//    watches an eventfd, so that close() and new work interrupt it at once, whatever Redis does. Both threads retry
+//    with backoff after a failure, and never run user code: what they receive goes to the adapters (layer 4).
+// =====================================================================================================================
+namespace detail {
+
+// The counters behind Stats, written by any thread.
+struct Counters {
+    std::atomic<uint64_t> published{0}, unsent{0}, received{0}, malformed{0}, reconnects{0}, requestsTimedOut{0};
+    Stats snapshot() const {
+        return Stats{published.load(), unsent.load(), received.load(), malformed.load(), reconnects.load(),
+                     requestsTimedOut.load()};
+    }
+};
+
+using Clock = std::chrono::steady_clock;
+inline int ms_left(Clock::time_point deadline) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    return left <= 0 ? 0 : int(std::min<long long>(left, 1 << 30));
+}
+
+// An eventfd to wake a thread out of poll(); read() empties it.
+class WakeFd {
+public:
+    WakeFd() : fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+        if (fd_ < 0) throw std::runtime_error("sio::redis: eventfd failed");
+    }
+    ~WakeFd() { ::close(fd_); }
+    WakeFd(const WakeFd&) = delete;
+    WakeFd& operator=(const WakeFd&) = delete;
+    int fd() const { return fd_; }
+    void wake() {
+        uint64_t one = 1;
+        (void)!::write(fd_, &one, sizeof one);
+    }
+    void drain() {
+        uint64_t n;
+        (void)!::read(fd_, &n, sizeof n);
+    }
+
+private:
+    int fd_;
+};
+
+// Waits until `fd` is ready for `events`, a wake fd fires (`stop_fd`, or `work_fd` unless it is -1), or
+// `timeout_ms` passes (-1: no limit).
+enum class Io { Ok, Woken, Timeout, Failed };
+inline Io wait_fd(int fd, short events, int stop_fd, int work_fd, int timeout_ms) {
+    pollfd fds[3] = {{fd, events, 0}, {stop_fd, POLLIN, 0}, {work_fd, POLLIN, 0}};  // poll skips a negative fd
+    for (;;) {
+        int n = ::poll(fds, 3, timeout_ms);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return Io::Failed;
+        if (n == 0) return Io::Timeout;
+        if (fds[1].revents || fds[2].revents) return Io::Woken;
+        if (fds[0].revents & (POLLERR | POLLNVAL)) return Io::Failed;
+        return Io::Ok;  // ready, or hung up (the read or write that follows says which)
+    }
+}
+
+// One connection to Redis: a non-blocking socket we connect ourselves (so that the connect waits in poll() too),
+// handed to hiredis with redisConnectFd. Only ever touched by the thread that owns it. hiredis calls read() and
+// write() only after poll() said they will not block, so its blocking mode never sees EAGAIN. Every wait ends
+// early when `stop_fd` fires; the idle wait in read() also when `work_fd` does.
+class RedisLink {
+public:
+    RedisLink() = default;
+    ~RedisLink() { drop(); }
+    RedisLink(const RedisLink&) = delete;
+    RedisLink& operator=(const RedisLink&) = delete;
+
+    bool connected() const { return ctx_ != nullptr; }
+    void drop() {
+        if (ctx_) redisFree(ctx_);  // closes the fd
+        ctx_ = nullptr;
+    }
+
+    // Connects, then AUTH (when a password is set) and SELECT (when asked and db != 0).
+    Io open(const Options& o, int stop_fd, bool select_db) {
+        drop();
+        const auto deadline = Clock::now() + std::chrono::milliseconds(std::max(1, o.connectTimeout));
+        Io io = connect_socket(o.host, o.port, stop_fd, deadline);
+        if (io != Io::Ok) return io;
+        if (!o.password.empty()) io = simple_command({"AUTH", o.password}, stop_fd, deadline);
+        if (io == Io::Ok && select_db && o.db != 0) io = simple_command({"SELECT", std::to_string(o.db)}, stop_fd, deadline);
+        if (io != Io::Ok) drop();
+        return io;
+    }
+
+    void append(const std::vector<std::string>& argv) {
+        std::vector<const char*> args;
+        std::vector<size_t> lens;
+        args.reserve(argv.size());
+        lens.reserve(argv.size());
+        for (auto& a : argv) {
+            args.push_back(a.data());
+            lens.push_back(a.size());
+        }
+        redisAppendCommandArgv(ctx_, int(argv.size()), args.data(), lens.data());
+    }
+
+    // Writes out what append() queued.
+    Io flush(int stop_fd, Clock::time_point deadline) {
+        if (!ctx_ || ctx_->err) return Io::Failed;
+        int done = 0;
+        while (!done) {
+            Io io = wait_fd(ctx_->fd, POLLOUT, stop_fd, -1, ms_left(deadline));
+            if (io != Io::Ok) return io;
+            if (redisBufferWrite(ctx_, &done) != REDIS_OK) return Io::Failed;
+        }
+        return Io::Ok;
+    }
+
+    // The next reply (a command's answer, or a pub/sub push). `deadline` max(): no limit.
+    Io read(redisReply*& out, int stop_fd, int work_fd, Clock::time_point deadline) {
+        out = nullptr;
+        if (!ctx_ || ctx_->err) return Io::Failed;
+        for (;;) {
+            void* reply = nullptr;
+            if (redisGetReplyFromReader(ctx_, &reply) != REDIS_OK) return Io::Failed;
+            if (reply) {
+                out = static_cast<redisReply*>(reply);
+                return Io::Ok;
+            }
+            const int timeout = deadline == Clock::time_point::max() ? -1 : ms_left(deadline);
+            Io io = wait_fd(ctx_->fd, POLLIN, stop_fd, work_fd, timeout);
+            if (io != Io::Ok) return io;
+            if (redisBufferRead(ctx_) != REDIS_OK) return Io::Failed;  // includes the server closing the connection
+        }
+    }
+
+private:
+    Io connect_socket(const std::string& host, int port, int stop_fd, Clock::time_point deadline) {
+        addrinfo hints{};
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        addrinfo* found = nullptr;
+        if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0 || !found) return Io::Failed;
+        Io result = Io::Failed;
+        for (addrinfo* a = found; a; a = a->ai_next) {
+            int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+            if (fd < 0) continue;
+            result = Io::Failed;
+            if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+                result = Io::Ok;
+            } else if (errno == EINPROGRESS) {
+                result = wait_fd(fd, POLLOUT, stop_fd, -1, ms_left(deadline));
+                int err = 0;
+                socklen_t len = sizeof err;
+                if (result == Io::Ok && (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0))
+                    result = Io::Failed;
+            }
+            if (result == Io::Ok) {
+                int one = 1;
+                setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+                setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+                ctx_ = redisConnectFd(fd);
+                if (!ctx_ || ctx_->err) {
+                    if (ctx_) redisFree(ctx_);
+                    else ::close(fd);
+                    ctx_ = nullptr;
+                    result = Io::Failed;
+                }
+                break;
+            }
+            ::close(fd);
+            if (result == Io::Woken || result == Io::Timeout) break;
+        }
+        freeaddrinfo(found);
+        return result;
+    }
+
+    Io simple_command(const std::vector<std::string>& argv, int stop_fd, Clock::time_point deadline) {
+        append(argv);
+        Io io = flush(stop_fd, deadline);
+        redisReply* reply = nullptr;
+        if (io == Io::Ok) io = read(reply, stop_fd, -1, deadline);
+        if (io == Io::Ok && reply->type == REDIS_REPLY_ERROR) io = Io::Failed;  // e.g. a wrong password
+        if (reply) freeReplyObject(reply);
+        return io;
+    }
+
+    redisContext* ctx_ = nullptr;
+};
+
+// Sleeps for `ms` unless the stop fd fires first; false when it did.
+inline bool pause_unless_stopped(int stop_fd, int ms) {
+    pollfd p{stop_fd, POLLIN, 0};
+    const auto deadline = Clock::now() + std::chrono::milliseconds(ms);
+    for (;;) {
+        int n = ::poll(&p, 1, ms_left(deadline));
+        if (n > 0) return false;
+        if (n == 0) return true;
+        if (errno != EINTR) return true;
+    }
+}
+
+// A thread that can be started again after it was stopped (the adapters of a factory may all close, and a new
+// one open). stop() joins unless the calling thread must not (see sioserver.hpp's NoJoinScope); start() joins
+// what a previous stop() left running.
+class Restartable {
+public:
+    ~Restartable() { join(); }
+    bool running() {
+        std::lock_guard<std::mutex> lk(mu_);
+        return running_;
+    }
+    // Call join() first: a thread a previous stop() left behind must be gone before its state is reset.
+    template <class F>
+    void start(F&& fn) {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (running_ || thread_.joinable()) return;
+        running_ = true;
+        thread_ = std::thread(std::forward<F>(fn));
+    }
+    // Marks it stopped; true when it was running (the caller then wakes the thread).
+    bool mark_stopped() {
+        std::lock_guard<std::mutex> lk(mu_);
+        bool was = running_;
+        running_ = false;
+        return was;
+    }
+    void join() {
+        std::thread t;
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            if (!thread_.joinable() || thread_.get_id() == std::this_thread::get_id()) return;
+            t = std::move(thread_);
+        }
+        t.join();
+    }
+
+private:
+    std::mutex mu_;
+    bool running_ = false;
+    std::thread thread_;
+};
+
+// The publisher: a queue of commands and the thread that sends them, pipelined (everything queued goes out in one
+// write, then the replies are read in order). Callers never wait. While Redis is down (after a connection attempt
+// failed, or the connection was lost) a PUBLISH is dropped at once and counted, and a command with a reply gets
+// null; until the first attempt ends, commands wait in the queue.
+class Publisher {
+public:
+    using ReplyFn = std::function<void(const redisReply* reply)>;  // null: no reply (Redis down, connection lost)
+
+    Publisher(const Options& options, Counters& counters) : options_(options), counters_(counters) {}
+    ~Publisher() { stop(); }
+
+    // Not concurrently with itself or stop() (the Connections' lock orders them).
+    void start() {
+        if (thread_.running()) return;
+        thread_.join();
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            stopping_ = false;
+            state_ = State::Connecting;
+        }
+        stop_.drain();
+        work_.drain();
+        thread_.start([this] { loop(); });
+    }
+    void stop() {
+        if (thread_.mark_stopped()) {
+            {
+                std::lock_guard<std::mutex> lk(mu_);
+                stopping_ = true;
+            }
+            stop_.wake();
+        }
+        if (::sio::detail::may_join_server_threads()) thread_.join();
+    }
+    bool connected() const { return state_.load() == State::Up; }
+
+    void publish(std::string channel, std::string payload) {
+        enqueue(Command{{"PUBLISH", std::move(channel), std::move(payload)}, nullptr, true});
+    }
+    // Any command with a reply, e.g. {"PUBSUB", "NUMSUB", channel}; `fn` runs on the publisher's thread (or on
+    // the caller's, with null, when the command cannot go out): it must be short and must not run user code.
+    void command(std::vector<std::string> argv, ReplyFn fn) { enqueue(Command{std::move(argv), std::move(fn), false}); }
+
+private:
+    enum class State { Connecting, Up, Down };
+    struct Command {
+        std::vector<std::string> argv;
+        ReplyFn reply;
+        bool is_publish;
+    };
+
+    void enqueue(Command c) {
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            if (!stopping_ && state_ != State::Down && queue_.size() < options_.maxQueuedCommands) {
+                queue_.push_back(std::move(c));
+                if (queue_.size() == 1) work_.wake();  // the thread drains work_ before it takes the queue
+                return;
+            }
+        }
+        fail(c);
+    }
+    void fail(Command& c) {
+        if (c.is_publish) ++counters_.unsent;
+        if (c.reply) c.reply(nullptr);
+    }
+    void fail_all(std::deque<Command>& commands) {
+        for (auto& c : commands) fail(c);
+        commands.clear();
+    }
+    void set_state(State s) {
+        std::deque<Command> dropped;
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            state_ = s;
+            if (s == State::Down) dropped.swap(queue_);
+        }
+        fail_all(dropped);
+    }
+
+    void loop() {
+        RedisLink link;
+        int delay = std::max(1, options_.reconnectDelay);
+        bool ever_connected = false;
+        for (;;) {
+            if (!link.connected()) {
+                if (link.open(options_, stop_.fd(), true) != Io::Ok) {
+                    if (stopped()) break;
+                    set_state(State::Down);
+                    if (!pause_unless_stopped(stop_.fd(), delay)) break;
+                    delay = std::min(delay * 2, std::max(delay, options_.reconnectDelayMax));
+                    continue;
+                }
+                if (ever_connected) ++counters_.reconnects;
+                ever_connected = true;
+                delay = std::max(1, options_.reconnectDelay);
+                set_state(State::Up);
+            }
+            std::deque<Command> batch;
+            {
+                std::lock_guard<std::mutex> lk(mu_);
+                if (stopping_) break;
+                batch.swap(queue_);
+            }
+            if (batch.empty()) {
+                // Idle: wait for work while watching the connection, so that a Redis that went away is noticed
+                // now, not by the next publish.
+                redisReply* unexpected = nullptr;
+                Io io = link.read(unexpected, stop_.fd(), work_.fd(), Clock::time_point::max());
+                if (unexpected) freeReplyObject(unexpected);
+                if (io == Io::Woken) work_.drain();
+                else if (io != Io::Ok) {
+                    link.drop();
+                    set_state(State::Down);
+                }
+                continue;
+            }
+            if (!send(link, batch)) {
+                link.drop();
+                set_state(State::Down);
+            }
+        }
+        std::deque<Command> left;
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            left.swap(queue_);
+            state_ = State::Down;
+        }
+        fail_all(left);
+    }
+
+    // Sends a batch and reads its replies; on a failure, what got no reply fails and false is returned.
+    bool send(RedisLink& link, std::deque<Command>& batch) {
+        for (auto& c : batch) link.append(c.argv);
+        const auto deadline = Clock::now() + std::chrono::milliseconds(std::max(1, options_.commandTimeout));
+        bool ok = link.flush(stop_.fd(), deadline) == Io::Ok;
+        while (ok && !batch.empty()) {
+            redisReply* reply = nullptr;
+            ok = link.read(reply, stop_.fd(), -1, deadline) == Io::Ok;
+            if (!ok) break;
+            Command c = std::move(batch.front());
+            batch.pop_front();
+            if (c.is_publish) {
+                if (reply->type == REDIS_REPLY_ERROR) ++counters_.unsent;
+                else ++counters_.published;
+            }
+            if (c.reply) c.reply(reply);
+            freeReplyObject(reply);
+        }
+        fail_all(batch);
+        return ok;
+    }
+
+    bool stopped() {
+        std::lock_guard<std::mutex> lk(mu_);
+        return stopping_;
+    }
+
+    const Options& options_;
+    Counters& counters_;
+    std::mutex mu_;  // a leaf: the queue and the state
+    std::deque<Command> queue_;
+    bool stopping_ = false;
+    std::atomic<State> state_{State::Connecting};
+    WakeFd stop_, work_;  // close(); something was queued
+    Restartable thread_;  // the last member: stopped first
+};
+
+// The subscriber: one connection in the subscribed state, and its thread. It keeps the channels and patterns the
+// adapters want (counted, so that two may want one) and, whenever it (re)connects or is told they changed,
+// subscribes and unsubscribes to match. Each message goes to `on_message` on this thread.
+class Subscriber {
+public:
+    // pattern is empty for a plain message
+    using MessageFn = std::function<void(const std::string& pattern, const std::string& channel, std::string_view payload)>;
+
+    Subscriber(const Options& options, Counters& counters, MessageFn fn)
+        : options_(options), counters_(counters), on_message_(std::move(fn)) {}
+    ~Subscriber() { stop(); }
+
+    // Not concurrently with itself or stop() (the Connections' lock orders them).
+    void start() {
+        if (thread_.running()) return;
+        thread_.join();
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            stopping_ = false;
+        }
+        stop_.drain();
+        work_.drain();
+        thread_.start([this] { loop(); });
+    }
+    void stop() {
+        if (thread_.mark_stopped()) {
+            {
+                std::lock_guard<std::mutex> lk(mu_);
+                stopping_ = true;
+            }
+            stop_.wake();
+        }
+        if (::sio::detail::may_join_server_threads()) thread_.join();
+    }
+    // Whether every wanted subscription is in place (a request sent now will be heard back).
+    bool ready() const { return ready_.load(); }
+
+    void add(const std::vector<std::string>& channels, const std::vector<std::string>& patterns) {
+        change(channels, patterns, +1);
+    }
+    void remove(const std::vector<std::string>& channels, const std::vector<std::string>& patterns) {
+        change(channels, patterns, -1);
+    }
+
+private:
+    void change(const std::vector<std::string>& channels, const std::vector<std::string>& patterns, int delta) {
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            for (auto& c : channels) bump(wanted_channels_, c, delta);
+            for (auto& p : patterns) bump(wanted_patterns_, p, delta);
+            ++generation_;
+            ready_ = false;
+        }
+        work_.wake();
+    }
+    static void bump(std::map<std::string, int>& m, const std::string& key, int delta) {
+        int& n = m[key];
+        n += delta;
+        if (n <= 0) m.erase(key);
+    }
+
+    void loop() {
+        RedisLink link;
+        std::set<std::string> channels, patterns;  // what this connection is subscribed to
+        int delay = std::max(1, options_.reconnectDelay);
+        bool ever_connected = false;
+        while (!stopped()) {
+            if (!link.connected()) {
+                channels.clear();
+                patterns.clear();
+                if (link.open(options_, stop_.fd(), false) != Io::Ok) {
+                    if (!pause_unless_stopped(stop_.fd(), delay)) break;
+                    delay = std::min(delay * 2, std::max(delay, options_.reconnectDelayMax));
+                    continue;
+                }
+                if (ever_connected) ++counters_.reconnects;
+                ever_connected = true;
+                delay = std::max(1, options_.reconnectDelay);
+            }
+            if (!sync(link, channels, patterns)) {
+                link.drop();
+                ready_ = false;
+                continue;
+            }
+            redisReply* reply = nullptr;
+            Io io = link.read(reply, stop_.fd(), work_.fd(), Clock::time_point::max());
+            if (io == Io::Woken) {
+                work_.drain();
+                continue;  // stop, or subscriptions to change
+            }
+            if (io != Io::Ok) {
+                link.drop();
+                ready_ = false;
+                continue;
+            }
+            deliver(reply);
+            freeReplyObject(reply);
+        }
+        ready_ = false;
+    }
+
+    // Subscribes to what is wanted and not yet subscribed, and unsubscribes from the rest.
+    bool sync(RedisLink& link, std::set<std::string>& channels, std::set<std::string>& patterns) {
+        std::set<std::string> want_channels, want_patterns;
+        uint64_t generation;
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            generation = generation_;
+            for (auto& kv : wanted_channels_) want_channels.insert(kv.first);
+            for (auto& kv : wanted_patterns_) want_patterns.insert(kv.first);
+        }
+        bool wrote = false;
+        auto diff = [&](const std::set<std::string>& want, std::set<std::string>& have, const char* sub,
+                        const char* unsub) {
+            std::vector<std::string> add{sub}, drop{unsub};
+            for (auto& c : want)
+                if (!have.count(c)) add.push_back(c);
+            for (auto& c : have)
+                if (!want.count(c)) drop.push_back(c);
+            if (add.size() > 1) { link.append(add); wrote = true; }
+            if (drop.size() > 1) { link.append(drop); wrote = true; }
+            have = want;
+        };
+        diff(want_channels, channels, "SUBSCRIBE", "UNSUBSCRIBE");
+        diff(want_patterns, patterns, "PSUBSCRIBE", "PUNSUBSCRIBE");
+        if (wrote) {
+            const auto deadline = Clock::now() + std::chrono::milliseconds(std::max(1, options_.commandTimeout));
+            if (link.flush(stop_.fd(), deadline) != Io::Ok) return false;
+        }
+        std::lock_guard<std::mutex> lk(mu_);
+        if (generation == generation_) ready_ = true;  // else a change came meanwhile, and woke us to sync again
+        return true;
+    }
+
+    // Push frames are arrays: [message, channel, payload] and [pmessage, pattern, channel, payload]; the rest
+    // (subscribe confirmations) are not messages.
+    void deliver(const redisReply* r) {
+        auto str = [](const redisReply* e) {
+            return e && (e->type == REDIS_REPLY_STRING || e->type == REDIS_REPLY_STATUS)
+                       ? std::string_view(e->str, e->len) : std::string_view();
+        };
+        if (r->type != REDIS_REPLY_ARRAY || r->elements < 3) return;
+        const std::string_view kind = str(r->element[0]);
+        if (kind == "message" && r->elements == 3) {
+            ++counters_.received;
+            on_message_(std::string(), std::string(str(r->element[1])), str(r->element[2]));
+        } else if (kind == "pmessage" && r->elements == 4) {
+            ++counters_.received;
+            on_message_(std::string(str(r->element[1])), std::string(str(r->element[2])), str(r->element[3]));
+        }
+    }
+
+    bool stopped() {
+        std::lock_guard<std::mutex> lk(mu_);
+        return stopping_;
+    }
+
+    const Options& options_;
+    Counters& counters_;
+    MessageFn on_message_;
+    std::mutex mu_;  // a leaf: the wanted subscriptions
+    std::map<std::string, int> wanted_channels_, wanted_patterns_;
+    uint64_t generation_ = 0;  // counts the changes to what is wanted
+    bool stopping_ = false;
+    std::atomic<bool> ready_{false};
+    WakeFd stop_, work_;  // close(); the wanted subscriptions changed
+    Restartable thread_;  // the last member: stopped first
+};
+
+}  // namespace detail
+
+// =====================================================================================================================
+// 4. THE ADAPTER — one RedisAdapter per namespace, as in Node; the factory's Connections are shared by all of them.
+//    Threads: a broadcast from another node is delivered on the subscriber's thread (no user code runs there);
+//    everything that runs a handler, reads socket data or completes a caller's callback (answers to requests,
+//    server-side events, socketsJoin/Leave/disconnectSockets from other nodes, responses, time-outs) runs on the
+//    engine's timer thread, so that neither connection thread ever waits for the handler lock.
+//    Lock order: RedisAdapter::mu_ (pending requests) -> Timers::mu_; Connections::lifecycle_mu_ -> the
+//    connections' own locks; the rest are leaves.
+// =====================================================================================================================
+class RedisAdapter;
+
+namespace detail {
+
+// Lets threads into an adapter until it closes; close() waits until those inside have left (except the closing
+// thread itself, should it be one of them). Whatever reaches an adapter from another thread (the subscriber,
+// the publisher's replies, timers, acks of clients) passes through its gate, so nothing touches it once closed.
+class Gate {
+public:
+    bool enter() {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (closed_) return false;
+        ++inside_;
+        inside_here().push_back(this);
+        return true;
+    }
+    void leave() {
+        std::lock_guard<std::mutex> lk(mu_);
+        --inside_;
+        auto& here = inside_here();
+        auto it = std::find(here.rbegin(), here.rend(), this);
+        if (it != here.rend()) here.erase(std::next(it).base());
+        cv_.notify_all();
+    }
+    void close() {
+        std::unique_lock<std::mutex> lk(mu_);
+        closed_ = true;
+        const auto mine = size_t(std::count(inside_here().begin(), inside_here().end(), this));
+        cv_.wait(lk, [&] { return inside_ == mine; });
+    }
+
+private:
+    static std::vector<const Gate*>& inside_here() {
+        thread_local std::vector<const Gate*> gates;
+        return gates;
+    }
+    std::mutex mu_;  // a leaf
+    std::condition_variable cv_;
+    size_t inside_ = 0;
+    bool closed_ = false;
+};
+
+class Inside {
+public:
+    explicit Inside(Gate& g) : gate_(g), in_(g.enter()) {}
+    ~Inside() {
+        if (in_) gate_.leave();
+    }
+    Inside(const Inside&) = delete;
+    Inside& operator=(const Inside&) = delete;
+    explicit operator bool() const { return in_; }
+
+private:
+    Gate& gate_;
+    bool in_;
+};
+
+// How other threads reach one adapter: its gate, and the adapter while the gate is open.
+struct AdapterLink {
+    explicit AdapterLink(RedisAdapter* a) : adapter(a) {}
+    Gate gate;
+    RedisAdapter* const adapter;
+};
+
+// What every adapter of one factory shares: the options, the counters, the two connections, and which adapter
+// listens on which channel. The threads start with the first adapter and stop when the last one closes.
+class Connections {
+public:
+    explicit Connections(Options o)
+        : options_(std::move(o)),
+          publisher_(options_, counters_),
+          subscriber_(options_, counters_, [this](const std::string& pattern, const std::string& channel,
+                                                  std::string_view payload) { on_message(pattern, channel, payload); }) {}
+    ~Connections() {
+        publisher_.stop();
+        subscriber_.stop();
+    }
+    Connections(const Connections&) = delete;
+    Connections& operator=(const Connections&) = delete;
+
+    const Options& options() const { return options_; }
+    Counters& counters() { return counters_; }
+    Publisher& publisher() { return publisher_; }
+    // Whether a request published now will be heard back: published, and our subscriptions in place.
+    bool ready() const { return publisher_.connected() && subscriber_.ready(); }
+
+    void attach(const std::shared_ptr<AdapterLink>& link, const wire::Channels& ch) {
+        std::lock_guard<std::mutex> life(lifecycle_mu_);
+        {
+            std::lock_guard<std::mutex> lk(routes_mu_);
+            by_pattern_[ch.pattern()] = link;
+            for (auto* c : {&ch.request, &ch.response, &ch.own_response}) by_channel_[*c] = link;
+        }
+        subscriber_.add({ch.request, ch.response, ch.own_response}, {ch.pattern()});
+        if (attached_++ == 0) {
+            publisher_.start();
+            subscriber_.start();
+        }
+    }
+    void detach(const AdapterLink* link, const wire::Channels& ch) {
+        std::lock_guard<std::mutex> life(lifecycle_mu_);
+        {
+            std::lock_guard<std::mutex> lk(routes_mu_);
+            auto drop = [&](std::map<std::string, std::shared_ptr<AdapterLink>>& m, const std::string& key) {
+                auto it = m.find(key);
+                if (it != m.end() && it->second.get() == link) m.erase(it);
+            };
+            drop(by_pattern_, ch.pattern());
+            for (auto* c : {&ch.request, &ch.response, &ch.own_response}) drop(by_channel_, *c);
+        }
+        subscriber_.remove({ch.request, ch.response, ch.own_response}, {ch.pattern()});
+        if (attached_ > 0 && --attached_ == 0) {  // joins unless called where threads must not be joined
+            publisher_.stop();
+            subscriber_.stop();
+        }
+    }
+
+private:
+    inline void on_message(const std::string& pattern, const std::string& channel, std::string_view payload);
+
+    Options options_;
+    Counters counters_;
+    std::mutex lifecycle_mu_;  // orders attach/detach (starting and stopping the threads); no thread of ours takes it
+    std::mutex routes_mu_;     // a leaf: the routes
+    std::map<std::string, std::shared_ptr<AdapterLink>> by_pattern_, by_channel_;
+    size_t attached_ = 0;
+    Publisher publisher_;
+    Subscriber subscriber_;
+};
+
+}  // namespace detail
+
+// The adapter of one namespace. Users call nothing here directly but stats() and uid(); the core calls the
+// overrides, with Node's semantics (see §1 of the protocol notes):
+//   broadcast          PUBLISH [uid, packet, opts] (room channel for exactly one room), then deliver here
+//   broadcastWithAck   PUBLISH a BROADCAST (7) request; the other nodes' counts (8) and acks (9) come back
+//   fetchSockets       REMOTE_FETCH (5) to the nodes PUBSUB NUMSUB counts; partial result + error at time-out
+//   serverSideEmit     SERVER_SIDE_EMIT (6); with an ack, one answer per other node, or an error at time-out
+//   addSockets / delSockets / disconnectSockets   REMOTE_JOIN / LEAVE / DISCONNECT (2/3/4), applied here when our
+//                      own request comes back, as Node does. But when Redis is down (or our subscriptions are not
+//                      in place yet) they are applied here at once too, so that this node keeps working; should the
+//                      request still come back, it is applied twice, which leaves the same rooms (joining and
+//                      leaving are idempotent, and a disconnected socket is not found again).
+class RedisAdapter : public Adapter {
+public:
+    RedisAdapter(Namespace& nsp, std::shared_ptr<detail::Connections> connections)
+        : Adapter(nsp),
+          connections_(std::move(connections)),
+          uid_(wire::random_uid()),
+          channels_(connections_->options().key, nsp.name(), uid_) {}
+    ~RedisAdapter() override { close(); }
+
+    // This node's id in the namespace's messages (6 alphanumerics, like Node's).
+    const std::string& uid() const { return uid_; }
+    const wire::Channels& channels() const { return channels_; }
+    // The counters of the connections this adapter's factory shares.
+    Stats stats() const { return connections_->counters().snapshot(); }
+    // Whether both connections are up and every subscription is in place (for health checks and tests).
+    bool ready() const { return connections_->ready(); }
+
+    void init() override {
+        if (link_) return;
+        link_ = std::make_shared<detail::AdapterLink>(this);
+        connections_->attach(link_, channels_);
+    }
+    // Unsubscribes; requests still waiting are forgotten (their callbacks never run: the namespace goes).
+    void close() override {
+        if (closed_.exchange(true) || !link_) return;
+        link_->gate.close();
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            auto& timers = nsp().server().engine().timers();
+            for (auto& kv : requests_) timers.cancel(kv.second.timer);
+            for (auto& kv : ack_requests_) timers.cancel(kv.second.timer);
+            requests_.clear();
+            ack_requests_.clear();
+        }
+        connections_->detach(link_.get(), channels_);
+    }
+
+    void broadcast(const packet::Packet& p, const BroadcastOptions& opts) override {
+        if (!opts.flags.local) {
+            wire::Broadcast b;
+            b.uid = uid_;
+            b.data = p.data;
+            b.nsp = nsp().name();
+            b.rooms.assign(opts.rooms.begin(), opts.rooms.end());
+            b.except.assign(opts.except.begin(), opts.except.end());
+            b.flags = opts.flags;
+            publish_encoded(b.channel(channels_), [&] { return wire::encode_broadcast(b); });
+        }
+        Adapter::broadcast(p, opts);
+    }
+
+    void broadcastWithAck(const packet::Packet& p, const BroadcastOptions& opts, BroadcastAckHandlers h) override {
+        if (opts.flags.local || !link_) return Adapter::broadcastWithAck(p, opts, std::move(h));
+        wire::Request r = request(wire::BROADCAST, opts);
+        r.flags = opts.flags;
+        r.data = p.data;
+        r.nsp = nsp().name();
+        // Node forgets the request after the broadcast's time-out; with none, ours waits requestsTimeout.
+        const int keep = opts.flags.timeout >= 0 ? opts.flags.timeout : options().requestsTimeout;
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            auto& a = ack_requests_[r.requestId];
+            a.clientCount = h.clientCount;
+            a.ack = h.ack;
+            a.timer = after(keep, [id = r.requestId](RedisAdapter& self) {
+                std::lock_guard<std::mutex> lock(self.mu_);
+                self.ack_requests_.erase(id);
+            });
+        }
+        publish_encoded(channels_.request, [&] { return wire::encode_request(r); });
+        auto serverCount = std::move(h.serverCount);
+        h.serverCount = nullptr;  // the base would report 1: the count is Redis's
+        Adapter::broadcastWithAck(p, opts, std::move(h));
+        count_servers([serverCount](RedisAdapter&, size_t n) {
+            if (serverCount) serverCount(std::max<size_t>(n, 1));
+        });
+    }
+
+    void fetchSockets(const BroadcastOptions& opts, SocketInfoCallback cb) override {
+        auto local = local_socket_infos(opts);
+        if (opts.flags.local || !link_) return cb(Error{}, std::move(local));
+        auto here = std::make_shared<std::vector<SocketInfo>>(std::move(local));
+        count_servers([opts, cb = std::move(cb), here](RedisAdapter& self, size_t n) {
+            if (n <= 1) return cb(Error{}, std::move(*here));
+            Pending pending;
+            pending.type = wire::REMOTE_FETCH;
+            pending.numSub = n;
+            pending.sockets = std::move(*here);
+            pending.fetch_cb = cb;
+            self.start_request(std::move(pending), self.request(wire::REMOTE_FETCH, opts));
+        });
+    }
+
+    void addSockets(const BroadcastOptions& opts, const std::vector<std::string>& rooms) override {
+        remote_change(wire::REMOTE_JOIN, opts, rooms, false);
+    }
+    void delSockets(const BroadcastOptions& opts, const std::vector<std::string>& rooms) override {
+        remote_change(wire::REMOTE_LEAVE, opts, rooms, false);
+    }
+    void disconnectSockets(const BroadcastOptions& opts, bool close) override {
+        remote_change(wire::REMOTE_DISCONNECT, opts, {}, close);
+    }
+
+    void serverSideEmit(const Args& data, AckCallback ack) override {
+        wire::Request r = request(wire::SERVER_SIDE_EMIT, {});
+        r.data = Value(Value::Array(data.begin(), data.end()));
+        if (!ack || !link_) {
+            r.has_request_id = false;
+            publish_encoded(channels_.request, [&] { return wire::encode_request(r); });
+            if (ack) ack(Error{}, Args{});
+            return;
+        }
+        count_servers([r, ack = std::move(ack)](RedisAdapter& self, size_t n) {
+            const size_t others = n > 0 ? n - 1 : 0;  // every node but this one answers
+            if (others == 0) return ack(Error{}, Args{});
+            Pending pending;
+            pending.type = wire::SERVER_SIDE_EMIT;
+            pending.numSub = others;
+            pending.sse_cb = ack;
+            self.start_request(std::move(pending), r);
+        });
+    }
+
+    // Node's allRooms(): the rooms of this namespace on every node. `cb` runs on the timer thread (or at once).
+    void allRooms(std::function<void(const Error&, std::set<std::string>)> cb) {
+        std::set<std::string> local;
+        for (auto& kv : rooms()) local.insert(kv.first);
+        if (!link_) return cb(Error{}, std::move(local));
+        count_servers([local, cb = std::move(cb)](RedisAdapter& self, size_t n) {
+            if (n <= 1) return cb(Error{}, local);
+            Pending pending;
+            pending.type = wire::ALL_ROOMS;
+            pending.numSub = n;
+            pending.rooms = local;
+            pending.rooms_cb = cb;
+            self.start_request(std::move(pending), self.request(wire::ALL_ROOMS, {}));
+        });
+    }
+    // Node's serverCount(): the nodes serving this namespace (PUBSUB NUMSUB of its request channel), 0 when Redis
+    // cannot be asked. `cb` runs on the timer thread.
+    void serverCount(std::function<void(size_t)> cb) {
+        count_servers([cb = std::move(cb)](RedisAdapter&, size_t n) { cb(n); });
+    }
+
+    // ---- what the subscriber's thread hands in (inside the gate)
+    void on_channel_message(const std::string& pattern, const std::string& channel, std::string_view payload) {
+        if (!pattern.empty()) on_broadcast(channel, payload);
+        else if (channel == channels_.request) on_request(payload);
+        else on_response(payload);
+    }
+
+private:
+    struct Pending {
+        int type = -1;
+        size_t numSub = 0;
+        size_t msgCount = 1;  // the local result counts as the first answer (RA onresponse)
+        std::vector<SocketInfo> sockets;
+        std::set<std::string> rooms;
+        Args responses;
+        SocketInfoCallback fetch_cb;
+        AckCallback sse_cb;
+        std::function<void(const Error&, std::set<std::string>)> rooms_cb;
+        ::sio::detail::Timers::Id timer = 0;
+    };
+    struct AckPending {
+        std::function<void(size_t)> clientCount;
+        std::function<void(const Value&)> ack;
+        ::sio::detail::Timers::Id timer = 0;
+    };
+    using Task = std::function<void(RedisAdapter&)>;
+
+    const Options& options() const { return connections_->options(); }
+    detail::Counters& counters() { return connections_->counters(); }
+
+    // Runs `fn` on the engine's timer thread, inside the gate (not at all once the adapter closed).
+    void post(Task fn) { (void)after(0, std::move(fn)); }
+    ::sio::detail::Timers::Id after(int ms, Task fn) {
+        if (!link_) return 0;
+        return nsp().server().engine().timers().after(ms, [link = link_, fn = std::move(fn)] {
+            detail::Inside in(link->gate);
+            if (in) fn(*link->adapter);
+        });
+    }
+
+    // Encodes (a value too large for msgpack counts as unsent) and publishes.
+    template <class F>
+    void publish_encoded(const std::string& channel, F&& encode) {
+        std::string bytes;
+        try {
+            bytes = encode();
+        } catch (const std::exception&) {
+            ++counters().unsent;
+            return;
+        }
+        connections_->publisher().publish(channel, std::move(bytes));
+    }
+
+    // A request of ours: uid, a fresh requestId, and the options' rooms.
+    wire::Request request(int type, const BroadcastOptions& opts) const {
+        wire::Request r;
+        r.type = type;
+        r.uid = uid_;
+        r.has_uid = true;
+        r.has_request_id = true;
+        r.requestId = wire::random_uid();
+        r.opts_rooms.assign(opts.rooms.begin(), opts.rooms.end());
+        r.opts_except.assign(opts.except.begin(), opts.except.end());
+        return r;
+    }
+
+    // PUBSUB NUMSUB <request channel>, then fn(adapter, count) on the timer thread; 0 when Redis did not answer.
+    void count_servers(std::function<void(RedisAdapter&, size_t)> fn) {
+        if (!link_) return fn(*this, 0);
+        auto link = link_;
+        connections_->publisher().command(
+            {"PUBSUB", "NUMSUB", channels_.request}, [link, fn = std::move(fn)](const redisReply* reply) {
+                size_t n = 0;
+                if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements >= 2 &&
+                    reply->element[1]->type == REDIS_REPLY_INTEGER && reply->element[1]->integer > 0)
+                    n = size_t(reply->element[1]->integer);
+                detail::Inside in(link->gate);
+                if (in) link->adapter->post([fn, n](RedisAdapter& self) { fn(self, n); });
+            });
+    }
+
+    // Registers a request of ours with its time-out, then publishes it.
+    void start_request(Pending pending, wire::Request r) {
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            pending.timer = after(options().requestsTimeout, [id = r.requestId](RedisAdapter& self) { self.on_timeout(id); });
+            requests_[r.requestId] = std::move(pending);
+        }
+        publish_encoded(channels_.request, [&] { return wire::encode_request(r); });
+    }
+
+    void on_timeout(const std::string& id) {
+        Pending p;
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            auto it = requests_.find(id);
+            if (it == requests_.end()) return;
+            p = std::move(it->second);
+            requests_.erase(it);
+        }
+        ++counters().requestsTimedOut;
+        switch (p.type) {
+        case wire::REMOTE_FETCH:
+            p.fetch_cb(Error{"timeout reached while waiting for fetchSockets response"}, std::move(p.sockets));
+            break;
+        case wire::ALL_ROOMS:
+            p.rooms_cb(Error{"timeout reached while waiting for allRooms response"}, std::move(p.rooms));
+            break;
+        case wire::SERVER_SIDE_EMIT:
+            p.sse_cb(Error{"timeout reached: only " + std::to_string(p.responses.size()) + " responses received out of " +
+                           std::to_string(p.numSub)},
+                     p.responses);
+            break;
+        default: break;
+        }
+    }
+
+    // socketsJoin / socketsLeave / disconnectSockets: see the class comment for when they also apply here at once.
+    void remote_change(int type, const BroadcastOptions& opts, const std::vector<std::string>& rooms, bool close) {
+        if (opts.flags.local || !link_) return apply_here(type, opts, rooms, close);
+        const bool will_hear_it = connections_->ready();
+        wire::Request r = request(type, opts);
+        r.has_request_id = false;  // Node sends none for these
+        r.rooms = rooms;
+        r.close = close;
+        publish_encoded(channels_.request, [&] { return wire::encode_request(r); });
+        if (!will_hear_it) apply_here(type, opts, rooms, close);
+    }
+    void apply_here(int type, const BroadcastOptions& opts, const std::vector<std::string>& rooms, bool close) {
+        if (type == wire::REMOTE_JOIN) Adapter::addSockets(opts, rooms);
+        else if (type == wire::REMOTE_LEAVE) Adapter::delSockets(opts, rooms);
+        else Adapter::disconnectSockets(opts, close);
+    }
+
+    // ---- receiving (RA onmessage, onrequest, onresponse)
+    void on_broadcast(const std::string& channel, std::string_view payload) {
+        const std::string& base = channels_.base;
+        if (channel.compare(0, base.size(), base) != 0) return;
+        // the room of a room channel: dropped before decoding when this node has no such room
+        const std::string room = channel.size() > base.size() ? channel.substr(base.size(), channel.size() - base.size() - 1)
+                                                              : std::string();
+        if (!room.empty() && !hasRoom(room)) return;
+        wire::Broadcast b;
+        if (!wire::decode_broadcast(payload, b)) {
+            ++counters().malformed;
+            return;
+        }
+        if (b.uid == uid_ || b.nsp != nsp().name()) return;
+        packet::Packet p;
+        p.type = packet::Type::Event;
+        p.nsp = b.nsp;
+        p.has_data = true;
+        p.data = std::move(b.data);
+        BroadcastOptions opts;
+        opts.rooms.insert(b.rooms.begin(), b.rooms.end());
+        opts.except.insert(b.except.begin(), b.except.end());
+        opts.flags.volatile_ = b.flags.volatile_;
+        opts.flags.compress = b.flags.compress;
+        Adapter::broadcast(p, opts);
+    }
+
+    void on_request(std::string_view payload) {
+        wire::Request r;
+        if (!wire::decode_request(payload, r)) {
+            ++counters().malformed;
+            return;
+        }
+        switch (r.type) {
+        case wire::BROADCAST: return answer_broadcast(r);  // here: delivered in order with plain broadcasts
+        case wire::SOCKETS: case wire::ALL_ROOMS: case wire::REMOTE_JOIN: case wire::REMOTE_LEAVE:
+        case wire::REMOTE_DISCONNECT: case wire::REMOTE_FETCH: case wire::SERVER_SIDE_EMIT:
+            return post([r = std::move(r)](RedisAdapter& self) { self.answer(r); });
+        default: return;  // unknown types are ignored, as in Node
+        }
+    }
+
+    bool pending_request(const std::string& id) {
+        std::lock_guard<std::mutex> lk(mu_);
+        return requests_.count(id) != 0;
+    }
+    static BroadcastOptions options_of(const wire::Request& r) {
+        BroadcastOptions o;
+        o.rooms.insert(r.opts_rooms.begin(), r.opts_rooms.end());
+        o.except.insert(r.opts_except.begin(), r.opts_except.end());
+        return o;
+    }
+    // The requester's own response channel when OUR option says so (RA publishResponse), else the shared one.
+    void respond(const wire::Request& r, std::string payload) {
+        std::string channel = channels_.response;
+        if (options().publishOnSpecificResponseChannel) channel += (r.has_uid ? r.uid : std::string("undefined")) + "#";
+        connections_->publisher().publish(std::move(channel), std::move(payload));
+    }
+
+    // A foreign request, on the timer thread.
+    void answer(const wire::Request& r) {
+        switch (r.type) {
+        case wire::SOCKETS: {
+            if (pending_request(r.requestId)) return;
+            std::vector<std::string> ids;
+            std::set<std::string> rooms(r.rooms.begin(), r.rooms.end());
+            for (auto& s : select(rooms, {})) ids.push_back(s->id());
+            return respond(r, wire::encode_list_response(r.requestId, "sockets", ids));
+        }
+        case wire::ALL_ROOMS: {
+            if (pending_request(r.requestId)) return;
+            std::vector<std::string> names;
+            for (auto& kv : rooms()) names.push_back(kv.first);
+            return respond(r, wire::encode_list_response(r.requestId, "rooms", names));
+        }
+        case wire::REMOTE_JOIN: case wire::REMOTE_LEAVE: case wire::REMOTE_DISCONNECT: {
+            if (r.has_opts) return apply_here(r.type, options_of(r), r.rooms, r.close);  // whatever the uid
+            // the legacy form: the node holding the socket acts, and answers
+            auto sockets = nsp().sockets();
+            auto it = sockets.find(r.sid);
+            if (it == sockets.end()) return;
+            if (r.type == wire::REMOTE_JOIN) it->second->join(r.room);
+            else if (r.type == wire::REMOTE_LEAVE) it->second->leave(r.room);
+            else it->second->disconnect(r.close);
+            return respond(r, wire::encode_done_response(r.requestId));
+        }
+        case wire::REMOTE_FETCH: {
+            if (pending_request(r.requestId)) return;
+            std::vector<wire::SocketEntry> entries;
+            for (auto& info : local_socket_infos(options_of(r)))
+                entries.push_back(wire::SocketEntry{info.id, to_value(info.handshake),
+                                                    std::vector<std::string>(info.rooms.begin(), info.rooms.end()),
+                                                    info.data});
+            return respond(r, wire::encode_fetch_response(r.requestId, entries));
+        }
+        case wire::SERVER_SIDE_EMIT: {
+            if (r.has_uid && r.uid == uid_) return;
+            std::function<void(const Value&)> reply;
+            if (r.has_request_id) {  // always on the shared response channel (RA index.ts:415-422)
+                reply = [link = link_, id = r.requestId](const Value& v) {
+                    detail::Inside in(link->gate);
+                    if (!in) return;
+                    RedisAdapter& self = *link->adapter;
+                    self.connections_->publisher().publish(self.channels_.response,
+                                                           wire::encode_server_side_emit_response(id, v));
+                };
+            }
+            return nsp().handle_server_side_emit(Args(r.data.as_array()), std::move(reply));
+        }
+        default: return;
+        }
+    }
+
+    // A foreign broadcast with acks: delivered here with an ack id of ours; the count, then each client's first
+    // answer, go back to the requester. Node drops the flags here too.
+    void answer_broadcast(const wire::Request& r) {
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            if (ack_requests_.count(r.requestId)) return;  // our own
+        }
+        packet::Packet p;
+        p.type = packet::Type::Event;
+        p.nsp = nsp().name();
+        p.has_data = true;
+        p.data = r.data;
+        BroadcastAckHandlers h;
+        auto link = link_;
+        h.clientCount = [link, r](size_t n) {
+            detail::Inside in(link->gate);
+            if (in) link->adapter->respond(r, wire::encode_client_count_response(r.requestId, n));
+        };
+        h.ack = [link, r](const Value& v) {
+            detail::Inside in(link->gate);
+            if (!in) return;
+            try {
+                link->adapter->respond(r, wire::encode_broadcast_ack_response(r.requestId, v));
+            } catch (const std::exception&) {
+                ++link->adapter->counters().unsent;
+            }
+        };
+        Adapter::broadcastWithAck(p, options_of(r), std::move(h));
+    }
+
+    // An answer to one of our requests. The caller's callbacks run on the timer thread.
+    void on_response(std::string_view payload) {
+        wire::Response r;
+        if (!wire::decode_response(payload, r)) {
+            ++counters().malformed;
+            return;
+        }
+        std::unique_lock<std::mutex> lk(mu_);
+        auto a = ack_requests_.find(r.requestId);
+        if (a != ack_requests_.end()) {
+            if (r.type == wire::BROADCAST_CLIENT_COUNT && a->second.clientCount) {
+                const auto n = size_t(std::max(0.0, r.clientCount));
+                post([fn = a->second.clientCount, n](RedisAdapter&) { fn(n); });
+            } else if (r.type == wire::BROADCAST_ACK && a->second.ack) {
+                post([fn = a->second.ack, v = std::move(r.packet)](RedisAdapter&) { fn(v); });
+            }
+            return;
+        }
+        auto it = requests_.find(r.requestId);
+        if (it == requests_.end()) return;  // someone else's, or late
+        Pending& p = it->second;
+        bool complete = false;
+        switch (p.type) {
+        case wire::REMOTE_FETCH:
+            ++p.msgCount;  // counted even without a sockets array, as in Node (which then cannot complete with it)
+            if (!r.has_sockets) return;
+            for (auto& e : r.sockets)
+                p.sockets.push_back(SocketInfo{e.id, handshake_from_value(e.handshake),
+                                               std::set<std::string>(e.rooms.begin(), e.rooms.end()), e.data});
+            complete = p.msgCount == p.numSub;
+            break;
+        case wire::ALL_ROOMS:
+            ++p.msgCount;
+            if (!r.has_rooms) return;
+            p.rooms.insert(r.rooms.begin(), r.rooms.end());
+            complete = p.msgCount == p.numSub;
+            break;
+        case wire::SERVER_SIDE_EMIT:
+            p.responses.push_back(r.data);
+            complete = p.responses.size() == p.numSub;
+            break;
+        default: return;
+        }
+        if (!complete) return;
+        nsp().server().engine().timers().cancel(p.timer);
+        auto done = std::make_shared<Pending>(std::move(p));
+        requests_.erase(it);
+        lk.unlock();
+        post([done](RedisAdapter&) {
+            if (done->fetch_cb) done->fetch_cb(Error{}, std::move(done->sockets));
+            if (done->rooms_cb) done->rooms_cb(Error{}, std::move(done->rooms));
+            if (done->sse_cb) done->sse_cb(Error{}, done->responses);
+        });
+    }
+
+    std::shared_ptr<detail::Connections> connections_;
+    const std::string uid_;
+    const wire::Channels channels_;
+    std::shared_ptr<detail::AdapterLink> link_;  // set by init()
+    std::atomic<bool> closed_{false};
+    std::mutex mu_;  // the pending requests; before Timers::mu_
+    std::map<std::string, Pending> requests_;
+    std::map<std::string, AckPending> ack_requests_;
+};
+
+inline void detail::Connections::on_message(const std::string& pattern, const std::string& channel,
+                                            std::string_view payload) {
+    std::shared_ptr<AdapterLink> link;
+    {
+        std::lock_guard<std::mutex> lk(routes_mu_);
+        auto& routes = pattern.empty() ? by_channel_ : by_pattern_;
+        auto it = routes.find(pattern.empty() ? channel : pattern);
+        if (it != routes.end()) link = it->second;
+    }
+    if (!link) return;
+    Inside in(link->gate);
+    if (in) link->adapter->on_channel_message(pattern, channel, payload);
+}
+
+// io.adapter(sio::redis::createAdapter(options)): every namespace's adapter made by the returned factory shares
+// one subscriber and one publisher connection (they start with the first adapter).
+inline AdapterFactory createAdapter(Options options = {}) {
+    auto connections = std::make_shared<detail::Connections>(std::move(options));
+    return [connections](Namespace& nsp) -> std::unique_ptr<Adapter> {
+        return std::make_unique<RedisAdapter>(nsp, connections);
+    };
+}
+
 }  // namespace redis
 }  // namespace sio

@@ -15,7 +15,7 @@ redis-deps: $(BUILD)/.redis-deps
 # One object per test file, as for tests/unit.
 REDIS_UNIT_SOURCES = $(wildcard tests/redis/unit/*.cpp)
 REDIS_UNIT_OBJECTS = $(patsubst tests/redis/unit/%.cpp,$(BUILD)/redis_unit/%.o,$(REDIS_UNIT_SOURCES))
-$(BUILD)/redis_unit/%.o: tests/redis/unit/%.cpp tests/redis/unit/node_runner.hpp $(HEADER) $(REDIS_HEADER) | $(BUILD)/.redis-deps
+$(BUILD)/redis_unit/%.o: tests/redis/unit/%.cpp $(wildcard tests/redis/unit/*.hpp) $(HEADER) $(REDIS_HEADER) | $(BUILD)/.redis-deps
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) $(WARNINGS) $(HTTPLIB_CFLAGS) $(REDIS_CXXFLAGS) -I. -c -o $@ $<
 $(BUILD)/redis_unit_tests: $(REDIS_UNIT_OBJECTS)
