@@ -16,6 +16,7 @@
 #include "node_runner.hpp"
 #include "redis_server.hpp"
 
+using sio::Array;
 using sio::Binary;
 using sio::Value;
 namespace wire = sio::redis::wire;
@@ -224,7 +225,7 @@ TEST_CASE("live: a broadcast is published in Node's bytes, on the room channel f
     REQUIRE(m);
     CHECK(std::string(m->element[2]->str, m->element[2]->len) == "socket.io#/#");
     REQUIRE(wire::decode_broadcast(std::string_view(m->element[3]->str, m->element[3]->len), b));
-    CHECK(b.data == Value{Value("everyone")});
+    CHECK(b.data == Value(Array{Value("everyone")}));
     freeReplyObject(m);
 }
 

@@ -153,7 +153,7 @@ TEST_CASE("decode_broadcast: round trip, defaults, and what is refused") {
     CHECK_FALSE(back.flags.compress);
 
     // no nsp reads as "/", numeric rooms as their text, missing rooms as none
-    Value msg{Value("u"), Value(Object{{"type", 2}, {"data", Value{Value("e")}}}),
+    Value msg{Value("u"), Value(Object{{"type", 2}, {"data", Value(Array{Value("e")})}}),
               Value(Object{{"rooms", Value{Value(42), Value("x")}}})};
     REQUIRE(wire::decode_broadcast(wire::pack(msg), back));
     CHECK(back.nsp == "/");
@@ -164,14 +164,14 @@ TEST_CASE("decode_broadcast: round trip, defaults, and what is refused") {
         wire::Broadcast out;
         return !wire::decode_broadcast(wire::pack(m), out);
     };
-    const Value packet = Object{{"type", 2}, {"data", Value{Value("e")}}, {"nsp", "/"}};
+    const Value packet = Object{{"type", 2}, {"data", Value(Array{Value("e")})}, {"nsp", "/"}};
     CHECK(refused(Value("just a string")));
     CHECK(refused(Value{Value("u"), packet}));                                       // no opts
     CHECK(refused(Value{Value("u"), Value(5), Value(Object{})}));                    // packet not an object
-    CHECK(refused(Value{Value("u"), Value(Object{{"type", 0}, {"data", Value{Value("e")}}}), Value(Object{})}));
+    CHECK(refused(Value{Value("u"), Value(Object{{"type", 0}, {"data", Value(Array{Value("e")})}}), Value(Object{})}));
     CHECK(refused(Value{Value("u"), Value(Object{{"type", 2}, {"data", "e"}}), Value(Object{})}));
     CHECK(refused(Value{Value("u"), packet, Value(Object{{"rooms", "r1"}})}));      // rooms not an array
-    CHECK(refused(Value{Value("u"), packet, Value(Object{{"rooms", Value{Value(Object{})}}})}));
+    CHECK(refused(Value{Value("u"), packet, Value(Object{{"rooms", Value(Array{Value(Object{})})}})}));
     wire::Broadcast out;
     CHECK_FALSE(wire::decode_broadcast(wire::pack(Value{Value("u"), packet, Value(Object{})}) + "x", out));
 }
