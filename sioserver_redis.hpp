@@ -519,7 +519,8 @@ inline void pack_flags(Writer& w, const BroadcastFlags& f) {
     if (!f.compress) { pack_string(w, "compress"); w.pk.pack_false(); }
     if (f.timeout >= 0) { pack_string(w, "timeout"); pack_number(w, double(f.timeout)); }
 }
-inline void pack_rooms(Writer& w, const std::vector<std::string>& rooms) {
+template <class Rooms>  // a vector or a set of names
+void pack_rooms(Writer& w, const Rooms& rooms) {
     w.pk.pack_array(checked_size(rooms.size()));
     for (auto& r : rooms) pack_string(w, r);
 }
@@ -532,8 +533,8 @@ inline void pack_packet(Writer& w, int type, const Value& data, const std::strin
     pack_string(w, "nsp");
     pack_string(w, nsp);
 }
-inline void pack_options(Writer& w, const std::vector<std::string>& rooms, const std::vector<std::string>& except,
-                         const BroadcastFlags& flags) {
+template <class Rooms>
+void pack_options(Writer& w, const Rooms& rooms, const Rooms& except, const BroadcastFlags& flags) {
     w.pk.pack_map(3);
     pack_string(w, "rooms");
     pack_rooms(w, rooms);
@@ -543,15 +544,21 @@ inline void pack_options(Writer& w, const std::vector<std::string>& rooms, const
     pack_flags(w, flags);
 }
 
-// The bytes RA's broadcast() publishes (index.ts:619-639), key for key.
-inline std::string encode_broadcast(const Broadcast& b) {
+// The bytes RA's broadcast() publishes (index.ts:619-639), key for key. (The second form spares the adapter a
+// copy of the packet's data.)
+template <class Rooms>
+std::string encode_broadcast(const std::string& uid, int type, const Value& data, const std::string& nsp,
+                             const Rooms& rooms, const Rooms& except, const BroadcastFlags& flags) {
     std::string out;
     Writer w(out);
     w.pk.pack_array(3);
-    pack_string(w, b.uid);
-    pack_packet(w, b.type, b.data, b.nsp);
-    pack_options(w, b.rooms, b.except, b.flags);
+    pack_string(w, uid);
+    pack_packet(w, type, data, nsp);
+    pack_options(w, rooms, except, flags);
     return out;
+}
+inline std::string encode_broadcast(const Broadcast& b) {
+    return encode_broadcast(b.uid, b.type, b.data, b.nsp, b.rooms, b.except, b.flags);
 }
 
 // rooms / except as a receiver reads them: strings, or numbers (numeric rooms of a Node server) as String(n).
@@ -1357,8 +1364,15 @@ private:
     void loop() {
         RedisLink link;
         std::set<std::string> channels, patterns;  // what this connection is subscribed to
+        uint64_t synced = 0;                       // the generation of the wanted sets they match
         int delay = std::max(1, options_.reconnectDelay);
         bool ever_connected = false;
+        auto lost = [&](bool pause) {  // pause: Redis refused what we sent (e.g. NOAUTH): do not retry at once
+            link.drop();
+            ready_ = false;
+            if (pause && pause_unless_stopped(stop_.fd(), delay))
+                delay = std::min(delay * 2, std::max(delay, options_.reconnectDelayMax));
+        };
         while (!stopped()) {
             if (!link.connected()) {
                 channels.clear();
@@ -1370,11 +1384,10 @@ private:
                 }
                 if (ever_connected) ++counters_.reconnects;
                 ever_connected = true;
-                delay = std::max(1, options_.reconnectDelay);
+                synced = ~uint64_t(0);
             }
-            if (!sync(link, channels, patterns)) {
-                link.drop();
-                ready_ = false;
+            if (!sync(link, channels, patterns, synced)) {
+                lost(false);
                 continue;
             }
             redisReply* reply = nullptr;
@@ -1384,22 +1397,28 @@ private:
                 continue;  // stop, or subscriptions to change
             }
             if (io != Io::Ok) {
-                link.drop();
-                ready_ = false;
+                lost(false);
                 continue;
             }
-            deliver(reply);
+            const bool refused = reply->type == REDIS_REPLY_ERROR;
+            if (!refused) {
+                delay = std::max(1, options_.reconnectDelay);  // Redis answers as it should: the next loss retries soon
+                deliver(reply);
+            }
             freeReplyObject(reply);
+            if (refused) lost(true);
         }
         ready_ = false;
     }
 
-    // Subscribes to what is wanted and not yet subscribed, and unsubscribes from the rest.
-    bool sync(RedisLink& link, std::set<std::string>& channels, std::set<std::string>& patterns) {
+    // Subscribes to what is wanted and not yet subscribed, and unsubscribes from the rest; nothing to do (the
+    // common case, once per message) when the wanted sets have not changed since `synced`.
+    bool sync(RedisLink& link, std::set<std::string>& channels, std::set<std::string>& patterns, uint64_t& synced) {
         std::set<std::string> want_channels, want_patterns;
         uint64_t generation;
         {
             std::lock_guard<std::mutex> lk(mu_);
+            if (generation_ == synced) return true;
             generation = generation_;
             for (auto& kv : wanted_channels_) want_channels.insert(kv.first);
             for (auto& kv : wanted_patterns_) want_patterns.insert(kv.first);
@@ -1422,6 +1441,7 @@ private:
             const auto deadline = Clock::now() + std::chrono::milliseconds(std::max(1, options_.commandTimeout));
             if (link.flush(stop_.fd(), deadline) != Io::Ok) return false;
         }
+        synced = generation;
         std::lock_guard<std::mutex> lk(mu_);
         if (generation == generation_) ready_ = true;  // else a change came meanwhile, and woke us to sync again
         return true;
@@ -1655,14 +1675,9 @@ public:
 
     void broadcast(const packet::Packet& p, const BroadcastOptions& opts) override {
         if (!opts.flags.local) {
-            wire::Broadcast b;
-            b.uid = uid_;
-            b.data = p.data;
-            b.nsp = nsp().name();
-            b.rooms.assign(opts.rooms.begin(), opts.rooms.end());
-            b.except.assign(opts.except.begin(), opts.except.end());
-            b.flags = opts.flags;
-            publish_encoded(b.channel(channels_), [&] { return wire::encode_broadcast(b); });
+            publish_encoded(opts.rooms.size() == 1 ? channels_.room(*opts.rooms.begin()) : channels_.base, [&] {
+                return wire::encode_broadcast(uid_, 2, p.data, nsp().name(), opts.rooms, opts.except, opts.flags);
+            });
         }
         Adapter::broadcast(p, opts);
     }
@@ -1739,8 +1754,11 @@ public:
         });
     }
 
-    // Node's allRooms(): the rooms of this namespace on every node. `cb` runs on the timer thread (or at once).
+    // Node's allRooms(): the rooms of this namespace on every node; `cb` runs as a handler.
     void allRooms(std::function<void(const Error&, std::set<std::string>)> cb) {
+        cb = [&engine = nsp().server().engine(), fn = std::move(cb)](const Error& err, std::set<std::string> rooms) {
+            engine.run_handler([&] { fn(err, std::move(rooms)); });
+        };
         std::set<std::string> local;
         for (auto& kv : rooms()) local.insert(kv.first);
         if (!link_) return cb(Error{}, std::move(local));
@@ -1755,9 +1773,11 @@ public:
         });
     }
     // Node's serverCount(): the nodes serving this namespace (PUBSUB NUMSUB of its request channel), 0 when Redis
-    // cannot be asked. `cb` runs on the timer thread.
+    // cannot be asked; `cb` runs as a handler.
     void serverCount(std::function<void(size_t)> cb) {
-        count_servers([cb = std::move(cb)](RedisAdapter&, size_t n) { cb(n); });
+        count_servers([cb = std::move(cb)](RedisAdapter& self, size_t n) {
+            self.nsp().server().engine().run_handler([&] { cb(n); });
+        });
     }
 
     // ---- what the subscriber's thread hands in (inside the gate)

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include <sys/stat.h>
 
@@ -35,7 +36,8 @@ inline int free_port() {
 
 class RedisServer {
 public:
-    explicit RedisServer(int port = free_port()) : port_(port) {}
+    explicit RedisServer(int port = free_port(), std::vector<std::string> extra = {})
+        : port_(port), extra_(std::move(extra)) {}
     ~RedisServer() {
         stop();
         if (!dir_.empty()) {
@@ -59,10 +61,14 @@ public:
         ::unlink(log.c_str());
         pid_ = fork();
         if (pid_ == 0) {
-            const std::string p = std::to_string(port_);
-            execl("/usr/bin/redis-server", "redis-server", "--port", p.c_str(), "--bind", "127.0.0.1", "--save", "",
-                  "--appendonly", "no", "--daemonize", "no", "--dir", dir_.c_str(), "--logfile", log.c_str(),
-                  static_cast<char*>(nullptr));
+            std::vector<std::string> args = {"redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1",
+                                             "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", dir_,
+                                             "--logfile", log};
+            args.insert(args.end(), extra_.begin(), extra_.end());
+            std::vector<char*> argv;
+            for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+            argv.push_back(nullptr);
+            execv("/usr/bin/redis-server", argv.data());
             _exit(127);
         }
         if (pid_ < 0) return false;
@@ -101,6 +107,7 @@ private:
     }
 
     int port_;
+    std::vector<std::string> extra_;
     pid_t pid_ = -1;
     std::string dir_;
 };

@@ -11,6 +11,7 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "node_runner.hpp"
@@ -262,6 +263,17 @@ TEST_CASE("live: a client on node B gets node A's broadcasts, acks, joins and di
     CHECK(result.second[0].handshake().url.find("EIO=4") != std::string::npos);
     CHECK_FALSE(result.second[0].local());
 
+    std::promise<std::set<std::string>> all_rooms;
+    c.a.adapter().allRooms([&](const sio::Error&, std::set<std::string> rooms) { all_rooms.set_value(std::move(rooms)); });
+    auto ar = all_rooms.get_future();
+    REQUIRE(ready_within(ar, 5000));
+    CHECK(ar.get() == std::set<std::string>{sid, "room1"});
+    std::promise<size_t> servers;
+    c.a.adapter().serverCount([&](size_t n) { servers.set_value(n); });
+    auto sc = servers.get_future();
+    REQUIRE(ready_within(sc, 5000));
+    CHECK(sc.get() == 2);
+
     std::promise<std::pair<std::string, sio::Args>> acked;
     c.a.io->timeout(5000).emit("question", [&](const sio::Error& err, const sio::Args& responses) {
         acked.set_value({err.message, responses});
@@ -426,4 +438,29 @@ TEST_CASE("live: a second namespace has its own channels and adapter, on the sam
     auto f = got.get_future();
     REQUIRE(ready_within(f, 5000));
     CHECK(f.get() == sio::Args{Value("admin B")});
+}
+
+TEST_CASE("live: a Redis that wants a password: the right one works; none keeps retrying, slowly") {
+    redis_test::RedisServer redis(redis_test::free_port(), {"--requirepass", "s3cret"});
+    REQUIRE(redis.start());
+    sio::Options o;
+    o.serveClient = false;
+    sio::Server good(o), bad(o);
+    sio::redis::Options ro;
+    ro.host = "127.0.0.1";
+    ro.port = redis.port();
+    ro.reconnectDelayMax = 200;
+    ro.password = "s3cret";
+    good.adapter(sio::redis::createAdapter(ro));
+    ro.password.clear();
+    bad.adapter(sio::redis::createAdapter(ro));
+    auto& g = dynamic_cast<sio::redis::RedisAdapter&>(good.of("/").adapter());
+    auto& b = dynamic_cast<sio::redis::RedisAdapter&>(bad.of("/").adapter());
+    REQUIRE(wait_until([&] { return g.ready(); }));
+    std::this_thread::sleep_for(Ms(1000));  // a window to count the retries in (not a synchronization)
+    CHECK_FALSE(b.ready());
+    CHECK(b.stats().reconnects < 30);  // a retry without the backoff would have made thousands
+    bad.emit("refused");
+    REQUIRE(wait_until([&] { return b.stats().unsent >= 1; }));  // NOAUTH answers count as unsent
+    CHECK(b.stats().published == 0);
 }
