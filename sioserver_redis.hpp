@@ -41,6 +41,11 @@
 
 #include <netdb.h>
 #include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace sio {
 namespace redis {
@@ -896,7 +901,7 @@ inline std::string random_uid(size_t length = 6) {
 // 3. THE REDIS CONNECTIONS — a subscriber and a publisher, each a thread with its own hiredis context. hiredis does
 //    the protocol (command formatting, the reply reader); the waits are ours: every wait is a poll() that also
 //    watches an eventfd, so that close() and new work interrupt it at once, whatever Redis does. Both threads retry
-//    with backoff after a failure, and never run user code: what they receive goes to the adapters (layer 4).
+//    with backoff after a failure; what the subscriber receives goes to the adapters (layer 4).
 // =====================================================================================================================
 namespace detail {
 
@@ -1486,10 +1491,11 @@ private:
 
 // =====================================================================================================================
 // 4. THE ADAPTER — one RedisAdapter per namespace, as in Node; the factory's Connections are shared by all of them.
-//    Threads: a broadcast from another node is delivered on the subscriber's thread (no user code runs there);
-//    everything that runs a handler, reads socket data or completes a caller's callback (answers to requests,
-//    server-side events, socketsJoin/Leave/disconnectSockets from other nodes, responses, time-outs) runs on the
-//    engine's timer thread, so that neither connection thread ever waits for the handler lock.
+//    Threads: a broadcast from another node is delivered on the subscriber's thread, as fast as it comes (that
+//    thread waits for the handler lock only when a recipient has onAnyOutgoing listeners); everything that runs a
+//    handler, reads socket data or completes a caller's callback (answers to requests, server-side events,
+//    socketsJoin/Leave/disconnectSockets from other nodes, responses, time-outs) runs on the engine's timer
+//    thread, so that the connection threads do not wait for handlers.
 //    Lock order: RedisAdapter::mu_ (pending requests) -> Timers::mu_; Connections::lifecycle_mu_ -> the
 //    connections' own locks; the rest are leaves.
 // =====================================================================================================================

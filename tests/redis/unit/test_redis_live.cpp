@@ -464,3 +464,32 @@ TEST_CASE("live: a Redis that wants a password: the right one works; none keeps 
     REQUIRE(wait_until([&] { return b.stats().unsent >= 1; }));  // NOAUTH answers count as unsent
     CHECK(b.stats().published == 0);
 }
+
+TEST_CASE("live: publishOnSpecificResponseChannel: the answering node publishes on the requester's channel") {
+    redis_test::RedisServer redis;
+    REQUIRE(redis.start());
+    Node a(redis.port());
+    sio::Options o;
+    o.serveClient = false;
+    sio::Server b(o);
+    sio::redis::Options ro;
+    ro.host = "127.0.0.1";
+    ro.port = redis.port();
+    ro.publishOnSpecificResponseChannel = true;
+    b.adapter(sio::redis::createAdapter(ro));
+    auto& bb = dynamic_cast<sio::redis::RedisAdapter&>(b.of("/").adapter());
+    REQUIRE(wait_until([&] { return a.adapter().ready() && bb.ready(); }));
+    RawRedis watch(redis.port());
+    REQUIRE(watch.ok());
+    watch.command({"PSUBSCRIBE", "socket.io-response#/#*"});
+    std::promise<std::string> fetched;
+    a.io->fetchSockets([&](const sio::Error& err, std::vector<sio::RemoteSocket>) { fetched.set_value(err.message); });
+    auto f = fetched.get_future();
+    REQUIRE(ready_within(f, 5000));
+    CHECK(f.get() == "");
+    redisReply* m = watch.next();
+    REQUIRE(m);
+    REQUIRE(m->elements == 4);
+    CHECK(std::string(m->element[2]->str, m->element[2]->len) == a.adapter().channels().own_response);
+    freeReplyObject(m);
+}
