@@ -153,9 +153,8 @@ echo "Each node also answers on its own port (no balancer):"
 for i in 0 1 2; do echo "  http://$direct:${node_ports[i]}/  ${node_names[i]}"; done
 echo "cluster ready (Ctrl-C stops it; logs in $run)"
 
-# Until Ctrl-C, or until one of them ends on its own (then the rest are stopped too).
+# Until Ctrl-C, or until one of them ends on its own: then the rest are stopped too. (On Ctrl-C the terminal
+# signals them all at once, so the first to end may be reported here before the script's own trap runs.)
 wait -n "${pids[@]}"
-for i in "${!pids[@]}"; do
-    kill -0 "${pids[i]}" 2>/dev/null || echo "cluster: ${names[i]} ended; stopping the rest" >&2
-done
+for i in "${!pids[@]}"; do kill -0 "${pids[i]}" 2>/dev/null || echo "cluster: ${names[i]} exited" >&2; done
 exit 1
