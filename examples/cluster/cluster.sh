@@ -122,8 +122,8 @@ fi
 probe_host=${LISTEN_HOST:-127.0.0.1}
 wait_until "$BALANCER on port $PORT" curl -sf -o /dev/null "http://$(url_host "$probe_host"):$PORT/" || exit 1
 
-# ---- where this machine's addresses land (nginx hashes the client's address, and a machine reaches itself from
-# the address it dials: 127.0.0.1 from 127.0.0.1, ::1 from ::1, its LAN address from its LAN address)
+# ---- where this machine's addresses land: nginx hashes the client's address, and a machine that dials ::1 comes
+# from ::1, one that dials its LAN address from that address (but any 127.x.x.x from 127.0.0.1)
 served_by() { curl -s --max-time 3 "$1" | sed -n 's/.*served by \([^<]*\)<.*/\1/p' | head -n 1; }
 echo
 echo "cluster: Redis on 127.0.0.1:$REDIS_PORT; sioserver nodes cpp-1 :${node_ports[0]}, cpp-2 :${node_ports[1]};" \
