@@ -226,7 +226,7 @@ $(BUILD)/.cluster-deps: Makefile | $(BUILD)/.deps
 	@touch $@
 
 $(BUILD)/chat_node: examples/cluster/chat_node.cpp $(HEADER) sioserver_redis.hpp | $(BUILD)/.cluster-deps
-	$(CXX) $(CXXFLAGS) $(WARNINGS) -DMSGPACK_NO_BOOST -o $@ $< $(LDLIBS) -lhiredis
+	$(CXX) $(CXXFLAGS) $(WARNINGS) $(REDIS_CXXFLAGS) -o $@ $< $(LDLIBS) $(REDIS_LDLIBS)
 
 cluster: $(BUILD)/chat_node node_modules/.package-lock.json
 	@PORT=$(PORT) BALANCER=$(BALANCER) bash examples/cluster/cluster.sh $(BUILD)/chat_node
