@@ -768,6 +768,60 @@ private:
 }  // namespace ws
 
 // ---- 2f. Socket.IO packets (socket.io-protocol v5, "Packet encoding") -----------------------------------------------
+namespace detail {
+
+// JSON text to a picojson value, with arrays and objects together nested at most kMaxJsonDepth deep. picojson's own
+// context limits arrays only (its parse_object_start never counts a level), so 5000 nested objects — 25 KB from
+// any client — would recurse until the stack overflows. Returns where parsing stopped; `error` is set on failure.
+inline constexpr size_t kMaxJsonDepth = 100;
+
+class JsonParseContext {
+public:
+    JsonParseContext(picojson::value* out, size_t depth_left) : out_(out), depth_left_(depth_left) {}
+    bool set_null() { return *out_ = picojson::value(), true; }
+    bool set_bool(bool b) { return *out_ = picojson::value(b), true; }
+    bool set_number(double d) { return *out_ = picojson::value(d), true; }
+    bool set_int64(int64_t i) { return *out_ = picojson::value(static_cast<double>(i)), true; }  // PICOJSON_USE_INT64
+    template <class Iter>
+    bool parse_string(picojson::input<Iter>& in) {
+        *out_ = picojson::value(picojson::string_type, false);
+        return picojson::_parse_string(out_->get<std::string>(), in);
+    }
+    bool parse_array_start() { return enter(picojson::array_type); }
+    template <class Iter>
+    bool parse_array_item(picojson::input<Iter>& in, size_t) {
+        auto& a = out_->get<picojson::array>();
+        a.emplace_back();
+        JsonParseContext child(&a.back(), depth_left_);
+        return picojson::_parse(child, in);
+    }
+    bool parse_array_stop(size_t) { return ++depth_left_, true; }
+    bool parse_object_start() { return enter(picojson::object_type); }
+    template <class Iter>
+    bool parse_object_item(picojson::input<Iter>& in, const std::string& key) {
+        JsonParseContext child(&out_->get<picojson::object>()[key], depth_left_);
+        return picojson::_parse(child, in);
+    }
+    bool parse_object_stop() { return ++depth_left_, true; }
+
+private:
+    bool enter(int type) {
+        if (depth_left_ == 0) return false;
+        --depth_left_;
+        *out_ = picojson::value(type, false);
+        return true;
+    }
+    picojson::value* out_;
+    size_t depth_left_;
+};
+
+inline const char* parse_json(picojson::value& out, const char* first, const char* last, std::string& error) {
+    JsonParseContext ctx(&out, kMaxJsonDepth);
+    return picojson::_parse(ctx, first, last, &error);
+}
+
+}  // namespace detail
+
 //   <type>[<attachments>-][<namespace>,][<ack id>][<JSON data>]        e.g.  2/chat,12["chat message","hi"]
 // Types: 0 CONNECT, 1 DISCONNECT, 2 EVENT, 3 ACK, 4 CONNECT_ERROR, 5 BINARY_EVENT, 6 BINARY_ACK. The namespace is
 // left out when it is "/". A packet whose data holds binary buffers becomes BINARY_EVENT/BINARY_ACK: each buffer is
@@ -867,7 +921,7 @@ inline bool decode(std::string_view in, Packet& out, size_t& attachments, std::s
         const char* end = in.data() + in.size();
         const char* parsed_to = end;
         try {  // picojson throws for numbers beyond a double (1e999)
-            parsed_to = picojson::parse(json, in.data() + i, end, &json_error);
+            parsed_to = detail::parse_json(json, in.data() + i, end, json_error);
         } catch (const std::exception&) {
             return fail("invalid payload");
         }
