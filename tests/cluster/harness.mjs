@@ -297,9 +297,10 @@ export function httpGet(url, { localAddress, headers } = {}) {
 
 /**
  * Debian's nginx in the foreground (one process: `master_process off`) over `upstreams` (ports of 127.0.0.1),
- * `hash $remote_addr consistent`, with the WebSocket upgrade headers. Returns {port, url, pid, stop(), conf}.
+ * `hash $remote_addr consistent` (`balance`: another directive, or '' for round-robin), with the WebSocket upgrade
+ * headers. Returns {port, url, pid, stop(), conf}.
  */
-export async function startNginx(upstreams, { readTimeout = '60s' } = {}) {
+export async function startNginx(upstreams, { readTimeout = '60s', balance = 'hash $remote_addr consistent;' } = {}) {
   const dir = tempDir('nginx');
   const port = await freePort();
   const p = (name) => path.join(dir, name);
@@ -319,8 +320,7 @@ http {
   scgi_temp_path ${p('scgi')};
   map $http_upgrade $connection_upgrade { default upgrade; '' close; }
   upstream nodes {
-    hash $remote_addr consistent;
-${upstreams.map((u) => `    server 127.0.0.1:${u};`).join('\n')}
+${balance ? `    ${balance}\n` : ''}${upstreams.map((u) => `    server 127.0.0.1:${u};`).join('\n')}
   }
   server {
     listen 127.0.0.1:${port};
@@ -497,8 +497,13 @@ export async function connect(url, { nsp = '/', transport = 'websocket', localAd
   }
   const socket = io(`${url}${nsp === '/' ? '' : nsp}`, opts);
   const client = new Client(socket, label || `${transport}@${url}${nsp}`);
+  let refused;
+  socket.on('connect_error', (err) => { refused = err; client._wake(); });
   try {
-    await client.until(() => client.received('welcome').length > 0, T, 'welcome');
+    await client.until(() => client.received('welcome').length > 0 || refused || client.disconnects.length > 0,
+      T, 'welcome');
+    if (refused) throw new Error(`${client.label}: connect_error ${refused.message}`);
+    if (!client.received('welcome').length) throw new Error(`${client.label}: ${client.disconnects[0]} before welcome`);
   } catch (err) {
     socket.disconnect();
     throw err;
@@ -555,15 +560,16 @@ export async function startCluster(t, { nodeFlags = [], haproxy = false, key = '
   }
 
   /**
-   * A client of node `key` ("cppA", "cppB", "node"): "websocket" connects straight to the node, "polling" goes
-   * through nginx from a source address nginx sends to that node. Checks it landed on that node.
+   * A client of node `key` ("cppA", "cppB", "node"): "websocket" connects straight to the node (unless via is
+   * "nginx"), "polling" (and "both") goes through nginx from a source address nginx sends to that node. Checks it
+   * landed on that node.
    */
-  cluster.client = async (nodeKey, { transport = 'websocket', nsp = '/', auth, label } = {}) => {
+  cluster.client = async (nodeKey, { transport = 'websocket', nsp = '/', auth, label, via, reconnection } = {}) => {
     const n = cluster.nodes[nodeKey];
-    const viaNginx = transport === 'polling';
+    const viaNginx = via === 'nginx' || transport !== 'websocket';
     const c = await connect(viaNginx ? cluster.nginx.url : n.url, {
-      nsp, transport, auth, localAddress: viaNginx ? cluster.addresses[n.name] : undefined,
-      label: label || `${nodeKey}/${transport}${nsp === '/' ? '' : nsp}`,
+      nsp, transport, auth, reconnection, localAddress: viaNginx ? cluster.addresses[n.name] : undefined,
+      label: label || `${nodeKey}/${transport}${viaNginx ? '/nginx' : ''}${nsp === '/' ? '' : nsp}`,
     });
     cluster.clients.add(c);
     if (c.welcome.node !== n.name) throw new Error(`${c.label} landed on ${c.welcome.node}, not ${n.name}`);
