@@ -901,9 +901,11 @@ inline std::string describe(const Packet& p) {
 //   eio::Socket::mu_ (session, polling queue)    -> WebSocketTransport::mu_ (its write buffer) -> Flusher::mu_ (fds)
 //   eio::Socket::mu_, WebSocketTransport::mu_    -> Timers::mu_ (heartbeat, upgrade and hang-up timers)
 //   leaves: Timers::mu_ (the timer queue), Flusher::mu_, SharedThread::mu_, eio::Engine::mu_ (the session table:
-//     close_with() leaves it before locking the session), Adapter::mu_ (the room map), Client::mu_ (its sockets),
+//     close_with() leaves it before locking the session), Adapter::mu_ (one namespace's room map), Client::mu_ (its sockets),
 //     Namespace::mu_, ClientBundle::mu_ (the bundle, read once), ThreadPerConnection::mu_ (the thread count).
 //   SendBatch has no lock (a thread_local list); ending one takes each member's own lock, with nothing else held.
+//   An add-on adapter (sioserver_redis.hpp) takes its own locks with none of these held and lets them go before it
+//   calls into the namespace; its callbacks into user code go through run_handler like every other.
 // No lock is held across
 //   - a blocking write: WebSocket bytes go out with MSG_DONTWAIT, what the kernel refuses waits for the Flusher's
 //     EPOLLOUT (or the batch), and finish() polls unlocked; httplib writes HTTP answers with none of these held, and
@@ -2311,8 +2313,10 @@ class Server;
 class Namespace;
 class Socket;
 class Client;
+class RemoteSocket;
 using SocketPtr = std::shared_ptr<Socket>;
 using AckCallback = std::function<void(const Error& err, const Args& response)>;
+using FetchCallback = std::function<void(const Error& err, std::vector<RemoteSocket> sockets)>;
 using ListenerId = uint64_t;
 
 // What a middleware passes to next() to refuse a connection; the client gets it in its connect_error event.
@@ -2441,76 +2445,129 @@ private:
     std::function<void(Args)> ack_;
 };
 
-// ---- 5a. The Adapter: the global room map ---------------------------------------------------------------------------
-// For every namespace: room -> socket ids, and socket id -> (socket, rooms). Each socket is also in the room named
-// after its id. One mutex guards it all; it is never held while sending or running a handler.
+// ---- 5a. The Adapter: the room map of one namespace, and the seam to other nodes ------------------------------------
+// One Adapter per namespace, as in Node. This base class is the in-memory adapter, the default: room -> socket ids
+// and socket id -> (socket, rooms) for this process, behind one mutex that is never held while sending or running a
+// handler. Its broadcast, fetchSockets, addSockets / delSockets (socketsJoin / socketsLeave), disconnectSockets and
+// serverSideEmit reach this process only. A cluster adapter (sioserver_redis.hpp) derives from it, overrides those
+// virtuals to tell the other nodes as well, and calls the base versions for the local part: Adapter::broadcast is
+// also how a broadcast received from another node reaches this node's sockets. io.adapter(factory) installs one.
+struct BroadcastFlags {
+    int timeout = -1;  // ms for the acknowledgements of a broadcast; -1: wait for all
+    bool volatile_ = false;
+    bool local = false;  // this process only: a cluster adapter tells no other node
+    bool compress = true;
+};
+
+// Who a broadcast (or fetchSockets, socketsJoin, ...) is for: Node's BroadcastOptions.
+struct BroadcastOptions {
+    std::set<std::string> rooms;   // the sockets in any of these rooms; empty: every socket of the namespace
+    std::set<std::string> except;  // minus the sockets in any of these
+    BroadcastFlags flags;
+};
+
+// What fetchSockets tells about a socket, wherever it lives (the data of Node's RemoteSocket).
+struct SocketInfo {
+    std::string id;
+    Handshake handshake;
+    std::set<std::string> rooms;
+    Value data;
+};
+using SocketInfoCallback = std::function<void(const Error& err, std::vector<SocketInfo> sockets)>;
+
+// How a broadcast that asked for acknowledgements reports back, node by node.
+struct BroadcastAckHandlers {
+    std::function<void(size_t servers)> serverCount;  // once, first: how many nodes will report (this one included)
+    std::function<void(size_t clients)> clientCount;  // once per node: how many of its sockets got the packet
+    std::function<void(const Value& response)> ack;   // once per such socket: the first argument of its answer
+};
+
 class Adapter {
 public:
-    inline void add_all(const std::string& nsp, const SocketPtr& socket, const std::vector<std::string>& rooms);
-    void del(const std::string& nsp, const std::string& sid, const std::string& room) {
+    explicit Adapter(Namespace& nsp) : nsp_(nsp) {}
+    virtual ~Adapter() = default;
+    Adapter(const Adapter&) = delete;
+    Adapter& operator=(const Adapter&) = delete;
+
+    Namespace& nsp() const { return nsp_; }
+    virtual void init() {}   // called once the adapter is installed on its namespace
+    // Called once the server has closed, before the namespace goes: no call into the namespace may follow.
+    virtual void close() {}
+
+    // ---- this process's room map
+    inline virtual void addAll(const SocketPtr& socket, const std::vector<std::string>& rooms);
+    virtual void del(const std::string& sid, const std::string& room) {
         std::lock_guard<std::mutex> lk(mu_);
-        auto& space = spaces_[nsp];
-        auto it = space.sids.find(sid);
-        if (it == space.sids.end()) return;
+        auto it = sids_.find(sid);
+        if (it == sids_.end()) return;
         it->second.rooms.erase(room);
-        remove_from_room(space, room, sid);
+        remove_from_room(room, sid);
     }
-    void del_all(const std::string& nsp, const std::string& sid) {
+    virtual void delAll(const std::string& sid) {
         std::lock_guard<std::mutex> lk(mu_);
-        auto& space = spaces_[nsp];
-        auto it = space.sids.find(sid);
-        if (it == space.sids.end()) return;
-        for (auto& room : it->second.rooms) remove_from_room(space, room, sid);
-        space.sids.erase(it);
+        auto it = sids_.find(sid);
+        if (it == sids_.end()) return;
+        for (auto& room : it->second.rooms) remove_from_room(room, sid);
+        sids_.erase(it);
     }
-    std::set<std::string> socket_rooms(const std::string& nsp, const std::string& sid) const {
+    std::set<std::string> socketRooms(const std::string& sid) const {
         std::lock_guard<std::mutex> lk(mu_);
-        auto space = spaces_.find(nsp);
-        if (space == spaces_.end()) return {};
-        auto it = space->second.sids.find(sid);
-        return it == space->second.sids.end() ? std::set<std::string>{} : it->second.rooms;
+        auto it = sids_.find(sid);
+        return it == sids_.end() ? std::set<std::string>{} : it->second.rooms;
     }
-    // Every room of a namespace with its members (a snapshot).
-    std::map<std::string, std::set<std::string>> rooms(const std::string& nsp) const {
+    // Every room with its members (a snapshot).
+    std::map<std::string, std::set<std::string>> rooms() const {
         std::lock_guard<std::mutex> lk(mu_);
         std::map<std::string, std::set<std::string>> out;
-        auto space = spaces_.find(nsp);
-        if (space == spaces_.end()) return out;
-        for (auto& kv : space->second.rooms) out[kv.first] = std::set<std::string>(kv.second.begin(), kv.second.end());
+        for (auto& kv : rooms_) out[kv.first] = std::set<std::string>(kv.second.begin(), kv.second.end());
         return out;
     }
-    // The sockets in any of `rooms` (all of the namespace's when empty) and in none of `except`, each once.
-    inline std::vector<SocketPtr> select(const std::string& nsp, const std::set<std::string>& rooms,
-                                         const std::set<std::string>& except) const;
+    bool hasRoom(const std::string& room) const {
+        std::lock_guard<std::mutex> lk(mu_);
+        return rooms_.count(room) != 0;
+    }
+    // The sockets in any of `rooms` (all of them when empty) and in none of `except`, each once.
+    inline std::vector<SocketPtr> select(const std::set<std::string>& rooms, const std::set<std::string>& except) const;
+    // What a fetchSockets answer holds about this process's chosen sockets. It reads socket.data(), so it takes the
+    // handler lock: call it from any thread that holds no adapter lock of its own.
+    inline std::vector<SocketInfo> local_socket_infos(const BroadcastOptions& opts) const;
+
+    // ---- what a cluster adapter tells the other nodes too (flags.local: never)
+    // `p` is an EVENT with nsp set to this namespace and data [event, args...]. Encoded once for every recipient.
+    inline virtual void broadcast(const packet::Packet& p, const BroadcastOptions& opts);
+    // Here: h.serverCount(1) when set, the packet goes out with an ack id of this namespace, then h.clientCount(n).
+    inline virtual void broadcastWithAck(const packet::Packet& p, const BroadcastOptions& opts, BroadcastAckHandlers h);
+    virtual void fetchSockets(const BroadcastOptions& opts, SocketInfoCallback cb) { cb(Error{}, local_socket_infos(opts)); }
+    inline virtual void addSockets(const BroadcastOptions& opts, const std::vector<std::string>& rooms);
+    inline virtual void delSockets(const BroadcastOptions& opts, const std::vector<std::string>& rooms);
+    inline virtual void disconnectSockets(const BroadcastOptions& opts, bool close);
+    // `data` is [event, args...]. `ack` (may be null) gets one response per other node: here there is none.
+    virtual void serverSideEmit(const Args& data, AckCallback ack) {
+        (void)data;
+        if (ack) ack(Error{}, Args{});
+    }
 
 private:
     struct Member {
         SocketPtr socket;
         std::set<std::string> rooms;
     };
-    struct Space {
-        std::unordered_map<std::string, std::unordered_set<std::string>> rooms;
-        std::unordered_map<std::string, Member> sids;
-    };
-    static void remove_from_room(Space& space, const std::string& room, const std::string& sid) {
-        auto r = space.rooms.find(room);
-        if (r == space.rooms.end()) return;
+    void remove_from_room(const std::string& room, const std::string& sid) {
+        auto r = rooms_.find(room);
+        if (r == rooms_.end()) return;
         r->second.erase(sid);
-        if (r->second.empty()) space.rooms.erase(r);
+        if (r->second.empty()) rooms_.erase(r);
     }
 
-    mutable std::mutex mu_;
-    std::unordered_map<std::string, Space> spaces_;
+    Namespace& nsp_;
+    mutable std::mutex mu_;  // see LOCK ORDER (3a): a leaf
+    std::unordered_map<std::string, std::unordered_set<std::string>> rooms_;
+    std::unordered_map<std::string, Member> sids_;
 };
+// Makes the adapter of each namespace: io.adapter(sio::redis::createAdapter(options)).
+using AdapterFactory = std::function<std::unique_ptr<Adapter>(Namespace& nsp)>;
 
 // ---- 5b. The BroadcastOperator: to / in / except / timeout / volatile, then emit to the chosen sockets -------------
-struct BroadcastFlags {
-    int timeout = -1;  // ms for the acknowledgements of a broadcast; -1: wait for all
-    bool volatile_ = false;
-    bool local = false;
-    bool compress = true;
-};
-
 class BroadcastOperator {
 public:
     using Flags = BroadcastFlags;
@@ -2537,7 +2594,11 @@ public:
     }
     inline bool emit_args(const std::string& event, const Args& args, AckCallback ack = nullptr) const;
 
+    // The chosen sockets on every node (through the adapter), as RemoteSockets; the callback runs as a handler.
+    inline void fetchSockets(FetchCallback cb) const;
+    // The chosen sockets of this process only, at once.
     inline std::vector<SocketPtr> fetchSockets() const;
+    // These three reach the chosen sockets on every node (through the adapter); local() keeps them here.
     inline void socketsJoin(const Rooms& rooms) const;
     inline void socketsLeave(const Rooms& rooms) const;
     inline void disconnectSockets(bool close = false) const;
@@ -2548,10 +2609,63 @@ private:
         (include ? b.rooms_ : b.except_).insert(rooms.begin(), rooms.end());
         return b;
     }
+    BroadcastOptions options() const { return BroadcastOptions{rooms_, except_, flags_}; }
 
     Namespace* nsp_;
     std::set<std::string> rooms_, except_;
     Flags flags_;
+};
+
+// A socket fetchSockets(callback) found, on this node or another. emit, join, leave and disconnect go through the
+// namespace's adapter (to(id).emit, in(id).socketsJoin, ...), so they reach it wherever it lives.
+class RemoteSocket {
+public:
+    RemoteSocket(Namespace& nsp, SocketInfo info, SocketPtr local) : nsp_(&nsp), info_(std::move(info)), local_(std::move(local)) {}
+
+    const std::string& id() const { return info_.id; }
+    const Handshake& handshake() const { return info_.handshake; }
+    const std::set<std::string>& rooms() const { return info_.rooms; }
+    const Value& data() const { return info_.data; }
+    // The live Socket when it is on this node, else null.
+    const SocketPtr& local() const { return local_; }
+
+    template <class... A>
+    bool emit(const std::string& event, A&&... values) const {
+        return BroadcastOperator(*nsp_).to(info_.id).emit(event, std::forward<A>(values)...);
+    }
+    void join(const Rooms& rooms) const { BroadcastOperator(*nsp_).in(info_.id).socketsJoin(rooms); }
+    void leave(const Rooms& rooms) const { BroadcastOperator(*nsp_).in(info_.id).socketsLeave(rooms); }
+    void disconnect(bool close = false) const { BroadcastOperator(*nsp_).in(info_.id).disconnectSockets(close); }
+
+private:
+    Namespace* nsp_;
+    SocketInfo info_;
+    SocketPtr local_;
+};
+
+// An event another node sent with io.serverSideEmit(...), as a server-side listener (io.on(event, ...)) gets it.
+class ServerEvent {
+public:
+    ServerEvent(std::string name, Args args, std::function<void(const Value&)> reply)
+        : name_(std::move(name)), args_(std::move(args)), reply_(std::move(reply)) {}
+
+    const std::string& name() const { return name_; }
+    const Args& args() const { return args_; }
+    const Value& operator[](size_t i) const { return args_[i]; }
+    // Whether the sender waits for an answer (it passed a callback to its serverSideEmit).
+    bool has_ack() const { return bool(reply_); }
+    // The answer (once; later calls do nothing). The sender gets one such value per node that answered.
+    void ack(const Value& value) {
+        if (!reply_) return;
+        auto fn = std::move(reply_);
+        reply_ = nullptr;
+        fn(value);
+    }
+
+private:
+    std::string name_;
+    Args args_;
+    std::function<void(const Value&)> reply_;
 };
 
 // ---- 5c. The Socket: one client in one namespace --------------------------------------------------------------------
@@ -2645,6 +2759,13 @@ public:
     void notify_outgoing(const std::string& event, const Args& args) {
         if (has_outgoing_.load(std::memory_order_relaxed)) run_outgoing(event, args);
     }
+    // The same for a broadcast's packet (data [event, args...]), taken apart only when there is a listener.
+    void notify_outgoing(const packet::Packet& p) {
+        if (!has_outgoing_.load(std::memory_order_relaxed)) return;
+        const auto& data = p.data.as_array();
+        if (data.empty() || !data[0].is_string()) return;
+        run_outgoing(data[0].as_string(), Args(std::vector<Value>(data.begin() + 1, data.end())));
+    }
     // Registers the callback for acknowledgement `id` (shared by all recipients of a broadcast).
     inline void expect_ack(long long id, AckCallback cb, int timeout);
     std::shared_ptr<Client> client() const { return client_.lock(); }
@@ -2703,11 +2824,15 @@ class Namespace {
 public:
     using ConnectionHandler = std::function<void(Socket&)>;
 
-    Namespace(Server& server, std::string name) : server_(server), name_(std::move(name)) {}
+    using ServerSideHandler = std::function<void(ServerEvent&)>;
+
+    inline Namespace(Server& server, std::string name);
     virtual ~Namespace() = default;
 
     const std::string& name() const { return name_; }
     Server& server() const { return server_; }
+    // The room map and the way to other nodes: the in-memory Adapter unless io.adapter(...) installed another.
+    Adapter& adapter() const { return *adapter_; }
 
     void on_connection(ConnectionHandler h) {
         std::lock_guard<std::mutex> lk(mu_);
@@ -2736,10 +2861,28 @@ public:
         std::lock_guard<std::mutex> lk(mu_);
         return sockets_;
     }
-    std::vector<SocketPtr> fetchSockets() { return BroadcastOperator(*this).fetchSockets(); }
+    void fetchSockets(FetchCallback cb) { BroadcastOperator(*this).fetchSockets(std::move(cb)); }
+    std::vector<SocketPtr> fetchSockets() { return BroadcastOperator(*this).fetchSockets(); }  // this process's
     void socketsJoin(const Rooms& rooms) { BroadcastOperator(*this).socketsJoin(rooms); }
     void socketsLeave(const Rooms& rooms) { BroadcastOperator(*this).socketsLeave(rooms); }
     void disconnectSockets(bool close = false) { BroadcastOperator(*this).disconnectSockets(close); }
+
+    // ---- between the nodes of a cluster (with one node: no other to reach)
+    // serverSideEmit(event, args..., [callback(err, responses)]): to this namespace on every other node; the
+    // callback gets one response per node, or an error with those that came in time.
+    template <class... A>
+    void serverSideEmit(const std::string& event, A&&... values) {
+        Args args;
+        AckCallback ack;
+        detail::collect_args(args, ack, std::forward<A>(values)...);
+        serverSideEmit_args(event, args, std::move(ack));
+    }
+    inline void serverSideEmit_args(const std::string& event, const Args& args, AckCallback ack = nullptr);
+    // A server-side listener: what other nodes send with serverSideEmit (io.on("event", ...) in JavaScript).
+    inline ListenerId on(const std::string& event, ServerSideHandler h);
+    // Where a cluster adapter hands in a server-side event: `data` is [event, args...]; `reply` (null when the
+    // sender wants no answer) takes the first listener's ack.
+    inline void handle_server_side_emit(const Args& data, std::function<void(const Value&)> reply);
 
     // ---- used by the Client and the Server
     inline void add(const std::shared_ptr<Client>& client, const Value& auth);
@@ -2755,16 +2898,31 @@ public:
         std::lock_guard<std::mutex> lk(parent.mu_);
         middlewares_ = parent.middlewares_;
         connection_handlers_ = parent.connection_handlers_;
+        server_side_handlers_ = parent.server_side_handlers_;
+    }
+    // io.adapter(...) replaces the adapter before the server starts; the old one is closed.
+    void set_adapter(std::unique_ptr<Adapter> adapter) {
+        if (adapter_) adapter_->close();
+        adapter_ = std::move(adapter);
+        adapter_->init();
     }
 
 protected:
     Server& server_;
     const std::string name_;
+    std::unique_ptr<Adapter> adapter_;
     mutable std::mutex mu_;
     std::map<std::string, SocketPtr> sockets_;
     std::vector<Middleware> middlewares_;
     std::vector<ConnectionHandler> connection_handlers_;
+    std::multimap<std::string, std::pair<ListenerId, ServerSideHandler>> server_side_handlers_;
+    ListenerId last_listener_id_ = 0;
     std::atomic<long long> next_ack_id_{0};
+
+    // A dynamic parent has no sockets of its own (its children have adapters); it keeps an in-memory one.
+    struct ParentTag {};
+    Namespace(Server& server, std::string name, ParentTag)
+        : server_(server), name_(std::move(name)), adapter_(std::make_unique<Adapter>(*this)) {}
 };
 
 // A dynamic namespace: io.of(std::regex("^/room-\\d+$")) or io.of([](const std::string& name, const Value& auth)
@@ -2774,7 +2932,8 @@ protected:
 class ParentNamespace : public Namespace {
 public:
     using Matcher = std::function<bool(const std::string& name, const Value& auth)>;
-    ParentNamespace(Server& server, Matcher matcher) : Namespace(server, "(dynamic)"), matcher_(std::move(matcher)) {}
+    ParentNamespace(Server& server, Matcher matcher)
+        : Namespace(server, "(dynamic)", ParentTag{}), matcher_(std::move(matcher)) {}
 
     bool matches(const std::string& name, const Value& auth) const { return matcher_(name, auth); }
     void add_child(Namespace* child) {
@@ -2876,10 +3035,14 @@ public:
     ParentNamespace& of(const std::regex& pattern) {
         return of([pattern](const std::string& name, const Value&) { return std::regex_match(name, pattern); });
     }
+    // The adapter every namespace gets (those already made and those to come), before listen() or start():
+    // io.adapter(sio::redis::createAdapter(options)) joins this server to a cluster.
+    inline void adapter(AdapterFactory factory);
+
 private:
     Options options_;
     std::unique_ptr<eio::Engine> engine_;
-    Adapter adapter_;
+    AdapterFactory adapter_factory_;  // null: the in-memory Adapter
     mutable std::mutex mu_;
     std::map<std::string, std::unique_ptr<Namespace>> namespaces_;
     std::vector<std::unique_ptr<ParentNamespace>> parents_;
@@ -2901,10 +3064,16 @@ public:
     BroadcastOperator volatile_() { return sockets.volatile_(); }
     BroadcastOperator local() { return sockets.local(); }
     BroadcastOperator compress(bool on) { return sockets.compress(on); }
-    std::vector<SocketPtr> fetchSockets() { return sockets.fetchSockets(); }
+    void fetchSockets(FetchCallback cb) { sockets.fetchSockets(std::move(cb)); }
+    std::vector<SocketPtr> fetchSockets() { return sockets.fetchSockets(); }  // this process's, at once
     void socketsJoin(const Rooms& rooms) { sockets.socketsJoin(rooms); }
     void socketsLeave(const Rooms& rooms) { sockets.socketsLeave(rooms); }
     void disconnectSockets(bool close = false) { sockets.disconnectSockets(close); }
+    template <class... A>
+    void serverSideEmit(const std::string& event, A&&... values) {
+        sockets.serverSideEmit(event, std::forward<A>(values)...);
+    }
+    ListenerId on(const std::string& event, Namespace::ServerSideHandler h) { return sockets.on(event, std::move(h)); }
 
     // ---- HTTP and life cycle (layer 6)
     inline httplib::Server& http();  // your own routes on the same port: io.http().Get("/", ...)
@@ -2919,7 +3088,9 @@ public:
 
     const Options& options() const { return options_; }
     eio::Engine& engine() { return *engine_; }
-    Adapter& adapter() { return adapter_; }
+    std::unique_ptr<Adapter> make_adapter(Namespace& nsp) {
+        return adapter_factory_ ? adapter_factory_(nsp) : std::make_unique<Adapter>(nsp);
+    }
     // The namespace a CONNECT asks for: an existing one, a new child of a matching dynamic one, or null.
     inline Namespace* find_namespace(const std::string& name, const Value& auth);
     void remove_client(const std::string& sid) {
@@ -2928,6 +3099,10 @@ public:
     }
 
 private:
+    // Once the server has closed: each adapter stops talking to other nodes (not on a handler's thread, which
+    // must not wait for the adapter's threads; wait() or the destructor does it then).
+    inline void close_adapters();
+
     std::unique_ptr<detail::HttpServer> http_;
     std::unique_ptr<detail::Listener> listener_;
 
@@ -2941,66 +3116,142 @@ private:
 
 // ---- the Adapter -----------------------------------------------------------------------------------------------------
 
-inline void Adapter::add_all(const std::string& nsp, const SocketPtr& socket, const std::vector<std::string>& rooms) {
+inline void Adapter::addAll(const SocketPtr& socket, const std::vector<std::string>& rooms) {
     std::lock_guard<std::mutex> lk(mu_);
-    auto& space = spaces_[nsp];
-    auto& member = space.sids[socket->id()];
+    auto& member = sids_[socket->id()];
     member.socket = socket;
     for (auto& room : rooms) {
         member.rooms.insert(room);
-        space.rooms[room].insert(socket->id());
+        rooms_[room].insert(socket->id());
     }
 }
 
-inline std::vector<SocketPtr> Adapter::select(const std::string& nsp, const std::set<std::string>& rooms,
+inline std::vector<SocketPtr> Adapter::select(const std::set<std::string>& rooms,
                                               const std::set<std::string>& except) const {
     std::lock_guard<std::mutex> lk(mu_);
     std::vector<SocketPtr> out;
-    auto space_it = spaces_.find(nsp);
-    if (space_it == spaces_.end()) return out;
-    const Space& space = space_it->second;
     std::unordered_set<std::string> excluded;
     for (auto& room : except) {
-        auto r = space.rooms.find(room);
-        if (r != space.rooms.end()) excluded.insert(r->second.begin(), r->second.end());
+        auto r = rooms_.find(room);
+        if (r != rooms_.end()) excluded.insert(r->second.begin(), r->second.end());
     }
     auto take = [&](const std::string& sid) {
         if (excluded.count(sid)) return;
-        auto m = space.sids.find(sid);
-        if (m != space.sids.end()) out.push_back(m->second.socket);
+        auto m = sids_.find(sid);
+        if (m != sids_.end()) out.push_back(m->second.socket);
     };
     if (rooms.empty()) {
-        out.reserve(space.sids.size());
-        for (auto& kv : space.sids) take(kv.first);
+        out.reserve(sids_.size());
+        for (auto& kv : sids_) take(kv.first);
         return out;
     }
     if (rooms.size() == 1) {  // the common case: one room, nothing to de-duplicate
-        auto r = space.rooms.find(*rooms.begin());
-        if (r == space.rooms.end()) return out;
+        auto r = rooms_.find(*rooms.begin());
+        if (r == rooms_.end()) return out;
         out.reserve(r->second.size());
         for (auto& sid : r->second) take(sid);
         return out;
     }
     std::unordered_set<std::string> seen;  // a socket in several of the rooms gets the packet once
     for (auto& room : rooms) {
-        auto r = space.rooms.find(room);
-        if (r == space.rooms.end()) continue;
+        auto r = rooms_.find(room);
+        if (r == rooms_.end()) continue;
         for (auto& sid : r->second)
             if (seen.insert(sid).second) take(sid);
     }
     return out;
 }
 
+inline std::vector<SocketInfo> Adapter::local_socket_infos(const BroadcastOptions& opts) const {
+    std::vector<SocketInfo> out;
+    auto sockets = select(opts.rooms, opts.except);
+    nsp_.server().engine().run_handler([&] {  // socket.data() is the handlers' to change
+        for (auto& s : sockets) out.push_back(SocketInfo{s->id(), s->handshake(), s->rooms(), s->data()});
+    });
+    return out;
+}
+
+inline void Adapter::broadcast(const packet::Packet& p, const BroadcastOptions& opts) {
+    auto targets = select(opts.rooms, opts.except);
+    auto parts = detail::to_outgoing(p);
+    if (detail::trace_enabled())
+        detail::trace("*", "socket.io", "->", "broadcast to " + std::to_string(targets.size()) + " sockets: " +
+                                                 detail::printable(parts[0]->packet.data));
+    eio::SendBatch batch;  // one write per recipient, however many packets (attachments) it gets
+    for (auto& s : targets) {
+        s->notify_outgoing(p);  // one relaxed load when the socket has no onAnyOutgoing listener
+        if (auto client = s->client()) client->send(parts, opts.flags.volatile_);
+    }
+}
+
+inline void Adapter::broadcastWithAck(const packet::Packet& packet, const BroadcastOptions& opts,
+                                      BroadcastAckHandlers h) {
+    if (h.serverCount) h.serverCount(1);
+    packet::Packet p = packet;
+    p.id = nsp_.next_ack_id();  // every recipient answers under this namespace's id
+    auto targets = select(opts.rooms, opts.except);
+    auto ack = std::make_shared<std::function<void(const Value&)>>(std::move(h.ack));
+    for (auto& s : targets)
+        s->expect_ack(p.id, [ack](const Error&, const Args& response) {
+            (*ack)(response.empty() ? Value() : response[0]);
+        }, -1);
+    auto parts = detail::to_outgoing(p);
+    eio::SendBatch batch;
+    for (auto& s : targets) {
+        s->notify_outgoing(p);
+        if (auto client = s->client()) client->send(parts, opts.flags.volatile_);
+    }
+    h.clientCount(targets.size());
+}
+
+inline void Adapter::addSockets(const BroadcastOptions& opts, const std::vector<std::string>& rooms) {
+    for (auto& s : select(opts.rooms, opts.except)) s->join(rooms);
+}
+inline void Adapter::delSockets(const BroadcastOptions& opts, const std::vector<std::string>& rooms) {
+    for (auto& s : select(opts.rooms, opts.except))
+        for (auto& room : rooms) s->leave(room);
+}
+inline void Adapter::disconnectSockets(const BroadcastOptions& opts, bool close) {
+    for (auto& s : select(opts.rooms, opts.except)) s->disconnect(close);
+}
+
+// socket.handshake as Node writes it into a fetchSockets answer, and back: what crosses nodes.
+inline Value to_value(const Handshake& h) {
+    Value::Object headers, query;
+    for (auto& kv : h.headers) headers[kv.first] = kv.second;
+    for (auto& kv : h.query) query[kv.first] = kv.second;
+    return Value(Value::Object{{"headers", Value(std::move(headers))}, {"time", h.time}, {"address", h.address},
+                               {"xdomain", h.xdomain}, {"secure", h.secure}, {"issued", h.issued}, {"url", h.url},
+                               {"query", Value(std::move(query))}, {"auth", h.auth}});
+}
+inline Handshake handshake_from_value(const Value& v) {
+    auto text = [](const Value& x) { return x.is_string() ? x.as_string() : x.is_null() ? std::string() : x.to_json(); };
+    Handshake h;
+    if (v["headers"].is_object())
+        for (auto& kv : v["headers"].as_object()) h.headers[kv.first] = text(kv.second);
+    h.time = text(v["time"]);
+    h.address = text(v["address"]);
+    h.xdomain = v["xdomain"].is_bool() && v["xdomain"].as_bool();
+    h.secure = v["secure"].is_bool() && v["secure"].as_bool();
+    h.issued = v["issued"].is_number() ? static_cast<long long>(v["issued"].as_number()) : 0;
+    h.url = text(v["url"]);
+    if (v["query"].is_object())
+        for (auto& kv : v["query"].as_object()) h.query[kv.first] = text(kv.second);
+    h.auth = v["auth"].is_object() ? v["auth"] : Value(Object{});
+    return h;
+}
+
 // ---- the BroadcastOperator -------------------------------------------------------------------------------------------
 
 namespace detail {
 
-// The answers to a broadcast that asked for an acknowledgement: one per recipient. The recipients are counted
-// namespace by namespace as the packet goes out, so the answers are complete only once counting is over; the
-// callback then runs once, with every answer, or at the time-out with an error.
+// The answers to a broadcast that asked for acknowledgements, as Node counts them: every namespace reached says how
+// many nodes will report, each node how many of its sockets got the packet, each socket answers once. The callback
+// runs once, when all of that is in, or at the time-out with an error and the answers so far.
 class BroadcastAcks : public std::enable_shared_from_this<BroadcastAcks> {
 public:
-    BroadcastAcks(eio::Engine& engine, AckCallback cb) : engine_(engine), cb_(std::move(cb)) {}
+    BroadcastAcks(eio::Engine& engine, AckCallback cb, size_t namespaces)
+        : engine_(engine), cb_(std::move(cb)), namespaces_left_(namespaces) {}
 
     void start_timeout(int ms) {
         auto self = shared_from_this();
@@ -3008,29 +3259,40 @@ public:
         std::lock_guard<std::mutex> lk(mu_);
         timer_ = timer;
     }
-    void expect(size_t recipients) {
-        std::lock_guard<std::mutex> lk(mu_);
-        expected_ += recipients;
+    // What an adapter reports to, for one namespace.
+    BroadcastAckHandlers handlers() {
+        auto self = shared_from_this();
+        return BroadcastAckHandlers{[self](size_t servers) { self->update(&self->servers_expected_, servers, true); },
+                                    [self](size_t clients) { self->update(&self->clients_expected_, clients, false, true); },
+                                    [self](const Value& response) { self->answer(response); }};
+    }
+    // Nothing to wait for when no namespace was reached.
+    void check() { update(nullptr, 0); }
+
+private:
+    void update(size_t* counter, size_t n, bool namespace_done = false, bool server_reported = false) {
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            if (done_) return;
+            if (counter) *counter += n;
+            if (namespace_done && namespaces_left_ > 0) --namespaces_left_;
+            if (server_reported) ++servers_reported_;
+            if (!complete()) return;
+        }
+        finish(false);
     }
     void answer(const Value& response) {
         {
             std::lock_guard<std::mutex> lk(mu_);
             if (done_) return;
             responses_.push_back(response);
-            if (!counted_ || responses_.size() != expected_) return;
+            if (!complete()) return;
         }
         finish(false);
     }
-    void counted() {
-        {
-            std::lock_guard<std::mutex> lk(mu_);
-            counted_ = true;
-            if (responses_.size() != expected_) return;
-        }
-        finish(false);
+    bool complete() const {
+        return namespaces_left_ == 0 && servers_reported_ >= servers_expected_ && responses_.size() >= clients_expected_;
     }
-
-private:
     void finish(bool timed_out) {
         AckCallback cb;
         Args responses;
@@ -3049,8 +3311,8 @@ private:
     std::mutex mu_;  // see LOCK ORDER (3a): before the timers' lock
     AckCallback cb_;
     Args responses_;
-    size_t expected_ = 0;
-    bool counted_ = false, done_ = false;
+    size_t namespaces_left_, servers_expected_ = 0, servers_reported_ = 0, clients_expected_ = 0;
+    bool done_ = false;
     Timers::Id timer_ = 0;
 };
 
@@ -3058,54 +3320,78 @@ private:
 
 inline bool BroadcastOperator::emit_args(const std::string& event, const Args& args, AckCallback ack) const {
     packet::Packet p = detail::event_packet(std::string(), event, args, -1);  // throws for a reserved name
+    auto targets = nsp_->broadcast_targets();
     std::shared_ptr<detail::BroadcastAcks> acks;
     if (ack) {
-        acks = std::make_shared<detail::BroadcastAcks>(nsp_->server().engine(), std::move(ack));
+        acks = std::make_shared<detail::BroadcastAcks>(nsp_->server().engine(), std::move(ack), targets.size());
         if (flags_.timeout >= 0) acks->start_timeout(flags_.timeout);
     }
-    eio::SendBatch batch;  // one write per recipient, however many packets (attachments) it gets
-    // Each namespace reached (this one, or a dynamic namespace's children) picks its own recipients and gets the
-    // packet under its own name (and, for an ack, an id of its own).
-    for (Namespace* nsp : nsp_->broadcast_targets()) {
-        auto targets = nsp->server().adapter().select(nsp->name(), rooms_, except_);
+    auto opts = options();
+    eio::SendBatch batch;  // across the namespaces reached: still one write per recipient
+    // Each namespace reached (this one, or a dynamic namespace's children) gets the packet under its own name,
+    // through its own adapter (which, for an ack, gives it an id of that namespace's).
+    for (Namespace* nsp : targets) {
         p.nsp = nsp->name();
-        if (acks) {
-            p.id = nsp->next_ack_id();
-            acks->expect(targets.size());
-            for (auto& s : targets)
-                s->expect_ack(p.id, [acks](const Error&, const Args& response) { acks->answer(response[0]); }, -1);
-        }
-        auto parts = detail::to_outgoing(p);
-        if (detail::trace_enabled())
-            detail::trace("*", "socket.io", "->", "broadcast to " + std::to_string(targets.size()) + " sockets: " +
-                                                     detail::printable(parts[0]->packet.data));
-        for (auto& s : targets) {
-            s->notify_outgoing(event, args);  // one relaxed load when the socket has no onAnyOutgoing listener
-            if (auto client = s->client()) client->send(parts, flags_.volatile_);
-        }
+        if (acks) nsp->adapter().broadcastWithAck(p, opts, acks->handlers());
+        else nsp->adapter().broadcast(p, opts);
     }
-    if (acks) acks->counted();
+    if (acks) acks->check();
     return true;
+}
+
+inline void BroadcastOperator::fetchSockets(FetchCallback cb) const {
+    // The answers of every namespace reached are gathered, then the callback runs once, as a handler.
+    struct Gather {
+        std::mutex mu;
+        size_t left;
+        Error error;
+        std::vector<RemoteSocket> sockets;
+        FetchCallback cb;
+    };
+    auto targets = nsp_->broadcast_targets();
+    auto gather = std::make_shared<Gather>();
+    gather->left = targets.size();
+    gather->cb = std::move(cb);
+    auto& engine = nsp_->server().engine();
+    auto finish = [gather, &engine] {
+        engine.run_handler([&] { gather->cb(gather->error, std::move(gather->sockets)); });
+    };
+    if (targets.empty()) return finish();
+    for (Namespace* nsp : targets) {
+        nsp->adapter().fetchSockets(options(), [gather, nsp, finish](const Error& err, std::vector<SocketInfo> infos) {
+            auto here = nsp->sockets();
+            {
+                std::lock_guard<std::mutex> lk(gather->mu);
+                if (err && !gather->error) gather->error = err;
+                for (auto& info : infos) {
+                    auto live = here.find(info.id);
+                    SocketPtr local = live == here.end() ? nullptr : live->second;
+                    gather->sockets.emplace_back(*nsp, std::move(info), std::move(local));
+                }
+                if (--gather->left > 0) return;
+            }
+            finish();
+        });
+    }
 }
 
 inline std::vector<SocketPtr> BroadcastOperator::fetchSockets() const {
     std::vector<SocketPtr> out;
     for (Namespace* nsp : nsp_->broadcast_targets()) {
-        auto some = nsp->server().adapter().select(nsp->name(), rooms_, except_);
+        auto some = nsp->adapter().select(rooms_, except_);
         if (out.empty()) out = std::move(some);
         else out.insert(out.end(), some.begin(), some.end());
     }
     return out;
 }
 inline void BroadcastOperator::socketsJoin(const Rooms& rooms) const {
-    for (auto& s : fetchSockets()) s->join(rooms);
+    for (Namespace* nsp : nsp_->broadcast_targets()) nsp->adapter().addSockets(options(), rooms.names);
 }
 inline void BroadcastOperator::socketsLeave(const Rooms& rooms) const {
-    for (auto& s : fetchSockets())
-        for (auto& room : rooms.names) s->leave(room);
+    for (Namespace* nsp : nsp_->broadcast_targets()) nsp->adapter().delSockets(options(), rooms.names);
 }
 inline void BroadcastOperator::disconnectSockets(bool close) const {
-    for (auto& s : fetchSockets()) s->disconnect(close);
+    for (Namespace* nsp : nsp_->broadcast_targets()) nsp->adapter().disconnectSockets(options(), close);
 }
 
 // ---- the Socket ------------------------------------------------------------------------------------------------------
@@ -3116,7 +3402,7 @@ inline eio::Socket& Socket::conn() const {
     return c->conn();
 }
 
-inline std::set<std::string> Socket::rooms() const { return nsp_.server().adapter().socket_rooms(nsp_.name(), id_); }
+inline std::set<std::string> Socket::rooms() const { return nsp_.adapter().socketRooms(id_); }
 
 inline BroadcastOperator Socket::to(const Rooms& rooms) { return broadcast().to(rooms); }
 inline BroadcastOperator Socket::except(const Rooms& rooms) { return broadcast().except(rooms); }
@@ -3124,9 +3410,9 @@ inline BroadcastOperator Socket::broadcast() { return BroadcastOperator(nsp_, {}
 
 inline void Socket::join(const Rooms& rooms) {
     if (!connected_) return;
-    nsp_.server().adapter().add_all(nsp_.name(), shared_from_this(), rooms.names);
+    nsp_.adapter().addAll(shared_from_this(), rooms.names);
 }
-inline void Socket::leave(const std::string& room) { nsp_.server().adapter().del(nsp_.name(), id_, room); }
+inline void Socket::leave(const std::string& room) { nsp_.adapter().del(id_, room); }
 
 inline void Socket::send_packet(const packet::Packet& p, bool volatile_) {
     if (auto c = client_.lock()) c->send(p, volatile_);
@@ -3278,7 +3564,7 @@ inline void Socket::on_close(const std::string& why, const std::string& descript
     if (!description.empty()) args.push_back(Value(description));
     Event disconnecting(*this, "disconnecting", args);
     dispatch(disconnecting, nullptr);
-    nsp_.server().adapter().del_all(nsp_.name(), id_);
+    nsp_.adapter().delAll(id_);
     nsp_.remove(id_);
     if (auto c = client_.lock()) c->remove_socket(nsp_.name());
     connected_ = false;
@@ -3292,6 +3578,50 @@ inline void Socket::on_close(const std::string& why, const std::string& descript
 }
 
 // ---- the Namespace ---------------------------------------------------------------------------------------------------
+
+inline Namespace::Namespace(Server& server, std::string name)
+    : server_(server), name_(std::move(name)), adapter_(server.make_adapter(*this)) {
+    adapter_->init();
+}
+
+inline void Namespace::serverSideEmit_args(const std::string& event, const Args& args, AckCallback ack) {
+    if (packet::is_reserved_event(event))
+        throw std::invalid_argument("\"" + event + "\" is a reserved event name");
+    Args data;
+    data.reserve(args.size() + 1);
+    data.emplace_back(event);
+    data.insert(data.end(), args.begin(), args.end());
+    if (ack) {  // the adapter may answer from any thread: the callback runs as a handler
+        auto& engine = server_.engine();
+        ack = [fn = std::move(ack), &engine](const Error& err, const Args& responses) {
+            engine.run_handler([&] { fn(err, responses); });
+        };
+    }
+    adapter_->serverSideEmit(data, std::move(ack));
+}
+
+inline ListenerId Namespace::on(const std::string& event, ServerSideHandler h) {
+    if (event == "connection" || event == "connect")
+        throw std::invalid_argument("io.on(\"" + event + "\") is io.on_connection(...) here");
+    std::lock_guard<std::mutex> lk(mu_);
+    server_side_handlers_.emplace(event, std::make_pair(++last_listener_id_, std::move(h)));
+    return last_listener_id_;
+}
+
+inline void Namespace::handle_server_side_emit(const Args& data, std::function<void(const Value&)> reply) {
+    if (data.empty() || !data[0].is_string()) return;
+    std::vector<ServerSideHandler> handlers;
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        auto range = server_side_handlers_.equal_range(data[0].as_string());
+        for (auto it = range.first; it != range.second; ++it) handlers.push_back(it->second.second);
+    }
+    if (handlers.empty()) return;  // no listener, no answer: a sender that waits times out, as in Node
+    ServerEvent ev(data[0].as_string(), Args(std::vector<Value>(data.begin() + 1, data.end())), std::move(reply));
+    server_.engine().run_handler([&] {
+        for (auto& h : handlers) h(ev);
+    });
+}
 
 // Runs the middlewares in order; the first that refuses ends the chain. next() may be called later, from any thread.
 inline void Namespace::add(const std::shared_ptr<Client>& client, const Value& auth) {
@@ -4203,6 +4533,26 @@ inline Server::Server(Options options)
 
 inline Server::~Server() { close(); }
 
+inline void Server::adapter(AdapterFactory factory) {
+    std::vector<Namespace*> all;
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        adapter_factory_ = std::move(factory);
+        for (auto& kv : namespaces_) all.push_back(kv.second.get());
+    }
+    for (auto* nsp : all) nsp->set_adapter(make_adapter(*nsp));
+}
+
+inline void Server::close_adapters() {
+    if (!detail::may_join_server_threads()) return;
+    std::vector<Namespace*> all;
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        for (auto& kv : namespaces_) all.push_back(kv.second.get());
+    }
+    for (auto* nsp : all) nsp->adapter().close();
+}
+
 inline httplib::Server& Server::http() { return *http_; }
 inline int Server::start(const std::string& host, int port) { return listener_->start(host, port); }
 inline bool Server::listen(const std::string& host, int port) {
@@ -4210,9 +4560,15 @@ inline bool Server::listen(const std::string& host, int port) {
     wait();
     return true;
 }
-inline void Server::wait() { listener_->wait(); }
+inline void Server::wait() {
+    listener_->wait();
+    close_adapters();
+}
 inline size_t Server::connections_count() const { return http_->open_connections(); }
-inline void Server::close() { listener_->close(); }
+inline void Server::close() {
+    listener_->close();
+    close_adapters();
+}
 
 }  // namespace sio
 
