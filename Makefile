@@ -218,3 +218,6 @@ clean:
 
 # ---- benchmarks against Node's socket.io: make bench, make bench-quick (and bench-unit, run by make test)
 include bench/Makefile.inc
+
+# ---- the cluster interop suite: make cluster-interop
+include tests/cluster/cluster.mk

@@ -19,6 +19,9 @@ for (let i = 2; i + 1 < process.argv.length; i += 2) {
   flags[flag] = process.argv[i + 1];
 }
 const NAME = flags.name;
+// When its connection drops, npm redis 4 rejects promises nobody holds (its resubscribing); Node 20 would exit on
+// them. A Node node in production needs this too to survive a Redis restart.
+process.on('unhandledRejection', (e) => console.error(`unhandled rejection: ${e && e.message}`));
 
 // ---- the adapter: Redis clients that reconnect on their own (the fault tests restart Redis)
 const redisOptions = { socket: { host: '127.0.0.1', port: Number(flags['redis-port']),
