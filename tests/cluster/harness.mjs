@@ -524,10 +524,11 @@ export const DIRECTIONS = [
 
 /**
  * Start a cluster for the test context `t` (stopped in t.after). Options: nodeFlags (extra flags for every node),
- * haproxy (also start HAProxy), nodes (which to start, default all three).
+ * haproxy (also start HAProxy), nodes (which of cppA, cppB, node to start; default all three), key.
  * Returns {redis, cli, nodes: {cppA, cppB, node}, nginx, haproxy, addresses, client(...), stop()}.
  */
-export async function startCluster(t, { nodeFlags = [], haproxy = false, key = 'socket.io' } = {}) {
+export async function startCluster(t, { nodeFlags = [], haproxy = false, key = 'socket.io',
+  nodes = ['cppA', 'cppB', 'node'] } = {}) {
   const redis = await startRedis();
   const cluster = { redis, nodes: {}, clients: new Set() };
   const stop = async () => {
@@ -541,19 +542,14 @@ export async function startCluster(t, { nodeFlags = [], haproxy = false, key = '
   cluster.stop = stop;
   try {
     const flags = ['--key', key, ...nodeFlags];
-    const [cppA, cppB, node] = await Promise.all([
-      startNode('cpp', 'cpp-a', redis.port, flags),
-      startNode('cpp', 'cpp-b', redis.port, flags),
-      startNode('node', 'node-a', redis.port, flags),
-    ]);
-    Object.assign(cluster.nodes, { cppA, cppB, node });
+    const kinds = { cppA: ['cpp', 'cpp-a'], cppB: ['cpp', 'cpp-b'], node: ['node', 'node-a'] };
+    const started = await Promise.all(nodes.map((k) => startNode(kinds[k][0], kinds[k][1], redis.port, flags)));
+    nodes.forEach((k, i) => { cluster.nodes[k] = started[i]; });
     cluster.cli = await redis.client();
-    await waitSubscribed(cluster.cli, 3, { key });
-    cluster.nginx = await startNginx([cppA.port, cppB.port, node.port]);
-    cluster.addresses = await addressesByNode(cluster.nginx.url, [cppA.name, cppB.name, node.name]);
-    if (haproxy) {
-      cluster.haproxy = await startHaproxy([cppA, cppB, node].map((n) => ({ name: n.name, port: n.port })));
-    }
+    await waitSubscribed(cluster.cli, nodes.length, { key });
+    cluster.nginx = await startNginx(started.map((n) => n.port));
+    cluster.addresses = await addressesByNode(cluster.nginx.url, started.map((n) => n.name));
+    if (haproxy) cluster.haproxy = await startHaproxy(started.map((n) => ({ name: n.name, port: n.port })));
   } catch (err) {
     await stop();
     throw err;
