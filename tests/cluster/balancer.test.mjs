@@ -4,9 +4,11 @@
 // (`cookie io prefix indirect nocache`). Without stickiness polling fails, which the control tests show.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCluster, startNginx, startHaproxy, connect, httpGet, withTimeout, T } from './harness.mjs';
+import { startCluster, startNginx, startHaproxy, connect, httpGet, withTimeout, T, CPP_IS_NODE } from './harness.mjs';
 
-const COOKIE_TODO = false;
+// The C++ nodes set the cookie once sioserver.hpp has engine.io's `cookie` option (being added); until then these
+// tests run as todo (sio_cluster_server refuses --cookie 1).
+const COOKIE_TODO = CPP_IS_NODE ? false : 'the C++ node has no cookie option yet';
 
 /** `rounds` acknowledged round trips (each one a POST and a long-poll GET when polling). */
 async function roundTrips(c, rounds) {
