@@ -7,16 +7,14 @@
 # CLUSTER_CPP_SERVER="node tests/cluster/node_node.mjs" make cluster-interop-self   the same tests on Node nodes only
 .PHONY: cluster-interop cluster-interop-self
 
-CLUSTER_PACKAGES = libhiredis-dev libmsgpack-cxx-dev redis-server nginx haproxy
-# The Redis adapter: hiredis (C) and msgpack-cxx (header-only, without Boost).
-REDIS_CXXFLAGS = -DMSGPACK_NO_BOOST
-REDIS_LDLIBS   = -lhiredis
+# Included after tests/redis/redis.mk, whose REDIS_HEADER, REDIS_CXXFLAGS, REDIS_LDLIBS and .redis-deps it uses.
+CLUSTER_PACKAGES = nginx haproxy
 
-$(BUILD)/.cluster-deps: tests/cluster/cluster.mk | $(BUILD)/.deps
+$(BUILD)/.cluster-deps: tests/cluster/cluster.mk | $(BUILD)/.redis-deps
 	@$(call install_missing,$(CLUSTER_PACKAGES))
 	@touch $@
 
-$(BUILD)/sio_cluster_server: tests/servers/sio_cluster_server.cpp $(HEADER) sioserver_redis.hpp | $(BUILD)/.cluster-deps
+$(BUILD)/sio_cluster_server: tests/servers/sio_cluster_server.cpp $(HEADER) $(REDIS_HEADER) | $(BUILD)/.cluster-deps
 	$(CXX) $(CXXFLAGS) $(WARNINGS) $(REDIS_CXXFLAGS) -o $@ $< $(LDLIBS) $(REDIS_LDLIBS)
 
 # One file at a time: each starts its own Redis, nodes and balancers, and the machine has two cores.
