@@ -96,10 +96,14 @@ async function garbageRun(t, nodes, { baseChannels }) {
     for (const p of payloads) { await pub.publish(channel, p); published++; }
   };
   const all = [...UNDECODABLE, ...WRONG_SHAPE];
+  // the shared response channel and each node's own, per namespace
+  const responseChannels = {};
   for (const nsp of ['/', '/second']) {
-    const responseChannels = (await pub.sendCommand(['PUBSUB', 'CHANNELS', `socket.io-response#${nsp}#*`])).map(String);
-    assert.ok(responseChannels.length >= 1 + keys.length, `response channels: ${responseChannels}`);
-    for (const ch of [`socket.io-request#${nsp}#`, ...responseChannels]) await send(ch, all);
+    responseChannels[nsp] = (await pub.sendCommand(['PUBSUB', 'CHANNELS', `socket.io-response#${nsp}#*`])).map(String);
+    assert.equal(responseChannels[nsp].length, 1 + keys.length, `response channels: ${responseChannels[nsp]}`);
+  }
+  for (const nsp of ['/', '/second']) {
+    for (const ch of [`socket.io-request#${nsp}#`, ...responseChannels[nsp]]) await send(ch, all);
     // broadcast channels Node never decodes: a room only C++ clients are in, and their ids (not when the "C++"
     // nodes are Node nodes: this is what they cannot take)
     if (CPP_IS_NODE) continue;
@@ -111,6 +115,10 @@ async function garbageRun(t, nodes, { baseChannels }) {
   }
   // the garbage went out on the test's one connection before the barriers' broadcasts: once they are through,
   // every node has read it all
+  for (const nd of Object.values(cluster.nodes)) {
+    const dead = await Promise.race([nd.exited, new Promise((r) => { setTimeout(r, 100, null); })]);
+    assert.equal(dead, null, `${nd.name} ended (${JSON.stringify(dead)}) after ${published} messages: ${nd.stderr}`);
+  }
   for (const key of keys) {
     for (const nsp of ['/', '/second']) {
       const sender = clients.find((c) => c.label.startsWith(`${key}/`) && c.welcome.nsp === nsp);
