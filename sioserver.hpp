@@ -30,6 +30,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -95,6 +96,20 @@ struct CorsOptions {
     int maxAge = -1;                          // seconds for Access-Control-Max-Age; -1 leaves it out
 };
 
+// The `cookie` option of the reference server: the answer to a polling handshake sets a cookie holding the sid, for
+// balancers that keep a session on one node by cookie (HAProxy's `cookie io prefix indirect nocache`). Off unless
+// set (`opt.cookie = sio::CookieOptions{};` is the reference's `cookie: true`). A session opened directly over
+// WebSocket gets none, as with the reference: it is one connection, so it needs no stickiness.
+struct CookieOptions {
+    std::string name = "io";
+    std::string path = "/";        // "" leaves Path out (the reference's `path: false`)
+    bool httpOnly = true;
+    std::string sameSite = "lax";  // "lax", "strict" or "none"; "" leaves SameSite out (`sameSite: false`)
+    std::string domain;            // "" leaves Domain out
+    bool secure = false;
+    int maxAge = -1;               // seconds for Max-Age; -1 leaves it out (the cookie lasts the browser session)
+};
+
 // Decides whether a handshake may go on; return false (and optionally set `message`) to refuse with 403.
 using AllowRequest = std::function<bool(const httplib::Request& req, std::string& message)>;
 
@@ -109,6 +124,7 @@ struct EngineOptions {
     bool allowUpgrades = true;
     CorsOptions cors;
     AllowRequest allowRequest;  // called for each handshake (the request without a sid)
+    std::optional<CookieOptions> cookie;  // none: no cookie (the reference's default)
     // Not in the reference server: the most bytes waiting for a slow client before its session is closed.
     size_t maxBufferedBytes = 16u * 1024 * 1024;
     // Not in the reference server: the most sessions at once (0: no limit); past it a handshake gets HTTP 503
@@ -1629,6 +1645,43 @@ inline void abort_request(httplib::Response& res, ErrorCode code, const std::str
     res.set_content(picojson::value(body).serialize(), "application/json");
 }
 
+// The Set-Cookie value of the `cookie` option for a new session, its attributes in the order the reference's
+// serializer (npm `cookie`) writes them, so that the header is the reference's byte for byte. A sid is base64url:
+// it needs no escaping.
+inline std::string session_cookie(const CookieOptions& c, const std::string& sid) {
+    std::string out = c.name + "=" + sid;
+    if (c.maxAge >= 0) out += "; Max-Age=" + std::to_string(c.maxAge);
+    if (!c.domain.empty()) out += "; Domain=" + c.domain;
+    if (!c.path.empty()) out += "; Path=" + c.path;
+    if (c.httpOnly) out += "; HttpOnly";
+    if (c.secure) out += "; Secure";
+    const std::string same_site = detail::lowercase(c.sameSite);
+    if (!same_site.empty()) out += same_site == "lax" ? "; SameSite=Lax" : same_site == "strict" ? "; SameSite=Strict"
+                                                                                                  : "; SameSite=None";
+    return out;
+}
+
+// A cookie option that would make a broken header stops the server at construction (std::invalid_argument); the
+// reference throws too, at the first handshake.
+inline void check_cookie_options(const CookieOptions& c) {
+    auto is_token = [](const std::string& v) {  // RFC 7230 §3.2.6 tchar
+        return !v.empty() && std::all_of(v.begin(), v.end(), [](char ch) {
+            return std::isalnum(static_cast<unsigned char>(ch)) || std::strchr("!#$%&'*+-.^_`|~", ch) != nullptr;
+        });
+    };
+    auto is_attribute_value = [](const std::string& v) {  // RFC 6265 §4.1.1: no CTLs, no ';'
+        return std::none_of(v.begin(), v.end(), [](char ch) {
+            return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f || ch == ';';
+        });
+    };
+    const std::string same_site = detail::lowercase(c.sameSite);
+    if (!is_token(c.name)) throw std::invalid_argument("cookie.name is not a token: \"" + c.name + "\"");
+    if (!is_attribute_value(c.path)) throw std::invalid_argument("cookie.path is invalid");
+    if (!is_attribute_value(c.domain)) throw std::invalid_argument("cookie.domain is invalid");
+    if (!same_site.empty() && same_site != "lax" && same_site != "strict" && same_site != "none")
+        throw std::invalid_argument("cookie.sameSite must be \"lax\", \"strict\", \"none\" or empty");
+}
+
 // What the engine needs from the HTTP connection a request came on (layer 6 implements it).
 class HttpExchange {
 public:
@@ -1752,6 +1805,7 @@ public:
 
     explicit Engine(EngineOptions options) : options_(std::move(options)) {
         if (options_.path.empty() || options_.path.back() != '/') options_.path += '/';
+        if (options_.cookie) check_cookie_options(*options_.cookie);
         stop_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     }
     ~Engine() {
@@ -2293,7 +2347,11 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
         run_handler([&] { allowed = options_.allowRequest(req, message); });
         if (!allowed) return abort_request(res, ErrorCode::Forbidden, message);
     }
-    if (transport == "polling") return open_session(req, nullptr)->handle_poll(res);
+    if (transport == "polling") {
+        SocketPtr s = open_session(req, nullptr);
+        if (options_.cookie) res.set_header("Set-Cookie", session_cookie(*options_.cookie, s->id()));
+        return s->handle_poll(res);
+    }
     std::string response;
     if (!websocket_handshake(req, res, response)) return;
     http.take_over(response, [this, req](int fd, const std::string& leftover) mutable {
