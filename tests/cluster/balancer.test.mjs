@@ -4,11 +4,7 @@
 // (`cookie io prefix indirect nocache`). Without stickiness polling fails, which the control tests show.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCluster, startNginx, startHaproxy, connect, httpGet, withTimeout, T, cppAccepts } from './harness.mjs';
-
-// The C++ node sets the io cookie once sioserver.hpp has engine.io's `cookie` option (being added on another
-// branch); until then it refuses --cookie 1 and these tests are todo.
-const COOKIE_TODO = cppAccepts(['--cookie', '1']) ? false : 'this sioserver.hpp has no cookie option yet';
+import { startCluster, startNginx, startHaproxy, connect, httpGet, withTimeout, T } from './harness.mjs';
 
 /** `rounds` acknowledged round trips (each one a POST and a long-poll GET when polling). */
 async function roundTrips(c, rounds) {
@@ -88,16 +84,10 @@ describe('nginx, sticky by source address', () => {
 
 describe('HAProxy, sticky by the io cookie', () => {
   let cluster;
-  before(async () => {
-    try {
-      cluster = await startCluster(null, { nodeFlags: ['--cookie', '1'], haproxy: true });
-    } catch (err) {
-      if (!COOKIE_TODO) throw err;
-    }
-  });
+  before(async () => { cluster = await startCluster(null, { nodeFlags: ['--cookie', '1'], haproxy: true }); });
   after(() => cluster && cluster.stop());
 
-  it('the handshake sets the io cookie: path /, HttpOnly, SameSite=Lax', { todo: COOKIE_TODO }, async () => {
+  it('the handshake sets the io cookie: path /, HttpOnly, SameSite=Lax', async () => {
     for (const nd of Object.values(cluster.nodes)) {
       const res = await httpGet(`${nd.url}/socket.io/?EIO=4&transport=polling`);
       assert.equal(res.status, 200, nd.name);
@@ -107,7 +97,7 @@ describe('HAProxy, sticky by the io cookie', () => {
     }
   });
 
-  it('polling clients spread round-robin over the nodes and keep to theirs', { todo: COOKIE_TODO }, async () => {
+  it('polling clients spread round-robin over the nodes and keep to theirs', async () => {
     const landed = [];
     for (let i = 0; i < 6; i++) {
       const c = await connect(cluster.haproxy.url, { transport: 'polling', withCredentials: true, label: `haproxy-${i}` });
@@ -120,7 +110,7 @@ describe('HAProxy, sticky by the io cookie', () => {
     for (const c of [...cluster.clients]) await cluster.drop(c);
   });
 
-  it('polling upgrades to WebSocket through HAProxy', { todo: COOKIE_TODO }, async () => {
+  it('polling upgrades to WebSocket through HAProxy', async () => {
     for (let i = 0; i < 3; i++) {
       const c = await connect(cluster.haproxy.url, { transport: 'both', withCredentials: true });
       cluster.clients.add(c);
@@ -133,7 +123,7 @@ describe('HAProxy, sticky by the io cookie', () => {
     }
   });
 
-  it('control: without a cookie jar the polling session is lost', { todo: COOKIE_TODO }, async () => {
+  it('control: without a cookie jar the polling session is lost', async () => {
     assert.equal(await pollingFails(cluster.haproxy.url, { withCredentials: false }), true);
   });
 });

@@ -7,13 +7,8 @@
 # CLUSTER_CPP_SERVER="node tests/cluster/node_node.mjs" make cluster-interop-self   the same tests on Node nodes only
 .PHONY: cluster-interop cluster-interop-self
 
-# Included after tests/redis/redis.mk, whose REDIS_HEADER, REDIS_CXXFLAGS, REDIS_LDLIBS and .redis-deps it uses.
-CLUSTER_PACKAGES = nginx haproxy
-
-$(BUILD)/.cluster-deps: tests/cluster/cluster.mk | $(BUILD)/.redis-deps
-	@$(call install_missing,$(CLUSTER_PACKAGES))
-	@touch $@
-
+# Included after tests/redis/redis.mk (REDIS_HEADER, REDIS_CXXFLAGS, REDIS_LDLIBS); the Debian packages are the
+# Makefile's $(BUILD)/.cluster-deps (CLUSTER_PACKAGES: hiredis, msgpack-cxx, redis-server, nginx, haproxy).
 $(BUILD)/sio_cluster_server: tests/servers/sio_cluster_server.cpp $(HEADER) $(REDIS_HEADER) | $(BUILD)/.cluster-deps
 	$(CXX) $(CXXFLAGS) $(WARNINGS) $(REDIS_CXXFLAGS) -o $@ $< $(LDLIBS) $(REDIS_LDLIBS)
 

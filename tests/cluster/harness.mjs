@@ -5,7 +5,7 @@
 //
 // $CLUSTER_CPP_SERVER is the C++ node's command line (default build/sio_cluster_server). Setting it to
 // "node tests/cluster/node_node.mjs" runs the whole suite on Node nodes only, which checks the tests themselves.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -27,14 +27,6 @@ export const CPP_SERVER = (process.env.CLUSTER_CPP_SERVER || DEFAULT_CPP).trim()
 export const NODE_SERVER = 'node tests/cluster/node_node.mjs';
 /** The "C++" nodes are Node nodes (suite self-check): C++-only checks are skipped. */
 export const CPP_IS_NODE = CPP_SERVER.includes('node_node.mjs');
-
-/** Whether the C++ node understands `flags` (it runs with --dry-run 1 and exits at once). */
-export function cppAccepts(flags) {
-  const [cmd, ...args] = CPP_SERVER.split(' ').filter(Boolean);
-  const bin = cmd.includes('/') && !path.isAbsolute(cmd) ? path.resolve(REPO_ROOT, cmd) : cmd;
-  const r = spawnSync(bin, [...args, ...flags.map(String), '--dry-run', '1'], { cwd: REPO_ROOT, timeout: 5000 });
-  return r.status === 0;
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Waiting

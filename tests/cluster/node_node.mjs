@@ -2,7 +2,6 @@
 // clients. Its test behaviour is the same as tests/servers/sio_cluster_server.cpp's, section by section (keep
 // the two parallel): GET /name answers the node's name; namespaces "/" and "/second" take the same control events.
 // Flags: --host H --port N|0 --redis-port N --name NAME --key PREFIX --requests-timeout MS --cookie 0|1
-//        --dry-run 1 (exit 0 once the flags are understood)
 // Prints "listening on http://<host>:<port>/socket.io/" once its adapters have subscribed; SIGTERM/SIGINT stop it.
 import http from 'node:http';
 import { Server } from 'socket.io';
@@ -10,7 +9,7 @@ import { createAdapter } from '@socket.io/redis-adapter';
 import { createClient } from 'redis';
 
 const flags = { host: '127.0.0.1', port: '0', 'redis-port': '6379', name: 'node', key: 'socket.io',
-  'requests-timeout': '5000', cookie: '0', 'dry-run': '0' };
+  'requests-timeout': '5000', cookie: '0' };
 for (let i = 2; i + 1 < process.argv.length; i += 2) {
   const flag = process.argv[i].replace(/^--/, '');
   if (!(flag in flags)) {
@@ -19,7 +18,6 @@ for (let i = 2; i + 1 < process.argv.length; i += 2) {
   }
   flags[flag] = process.argv[i + 1];
 }
-if (flags['dry-run'] !== '0') process.exit(0);  // the flags were all understood
 const NAME = flags.name;
 // When its connection drops, npm redis 4 rejects promises nobody holds (its resubscribing); Node 20 would exit on
 // them. A Node node in production needs this too to survive a Redis restart.

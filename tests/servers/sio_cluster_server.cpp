@@ -3,7 +3,6 @@
 // node's name; namespaces "/" and "/second" take the same control events. GET /stats (C++ only) answers the
 // adapter's counters.
 // Flags: --host H --port N|0 --redis-port N --name NAME --key PREFIX --requests-timeout MS --cookie 0|1
-//        --dry-run 1 (exit 0 once the flags are understood: the suite asks whether --cookie 1 is)
 // Prints "listening on http://<host>:<port>/socket.io/" when ready; SIGINT/SIGTERM close it.
 #include "../../sioserver_redis.hpp"
 
@@ -48,20 +47,12 @@ static Value described(std::vector<sio::RemoteSocket>& sockets) {
     return out;
 }
 
-// engine.io's `cookie` option (the io cookie at the handshake, for HAProxy), when this sioserver.hpp has it: it is
-// being added on another branch, and the suite turns its cookie tests on by itself once it is there.
-template <class O>
-auto enable_io_cookie(O& o, int) -> decltype(o.cookie.emplace(), bool()) { o.cookie.emplace(); return true; }
-template <class O>
-bool enable_io_cookie(O&, long) { return false; }
-
 int main(int argc, char** argv) {
     sio::Options opt;
     sio::redis::Options ro;
     ro.host = "127.0.0.1";
     std::string host = "127.0.0.1", name = "cpp";
     int port = 0;
-    bool dry_run = false;
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string flag = argv[i], value = argv[i + 1];
         if (flag == "--host") host = value;
@@ -70,12 +61,10 @@ int main(int argc, char** argv) {
         else if (flag == "--name") name = value;
         else if (flag == "--key") ro.key = value;
         else if (flag == "--requests-timeout") ro.requestsTimeout = std::stoi(value);
-        else if (flag == "--cookie") {
-            if (value != "0" && !enable_io_cookie(opt, 0)) { std::cerr << "--cookie 1: this sioserver.hpp has no cookie option\n"; return 2; }
-        } else if (flag == "--dry-run") dry_run = value != "0";
+        // the io cookie at the handshake (name io, path /, HttpOnly, SameSite=Lax), for HAProxy's stickiness
+        else if (flag == "--cookie") { if (value != "0") opt.cookie = sio::CookieOptions{}; }
         else { std::cerr << "unknown flag " << flag << "\n"; return 2; }
     }
-    if (dry_run) return 0;  // the flags were all understood
 
     sigset_t signals;
     sigemptyset(&signals);
