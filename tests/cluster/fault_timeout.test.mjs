@@ -5,7 +5,7 @@
 // clients lose no message meanwhile.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCluster, numsub, barrier, CPP_IS_NODE } from './harness.mjs';
+import { startCluster, numsub, barrier, httpGet, CPP_IS_NODE } from './harness.mjs';
 
 const TIMEOUT = 600;
 
@@ -57,6 +57,11 @@ it('requests to a node that never answers end at their time-out with partial res
     assert.deepEqual(bwa.responses.sort(), ids, nd.name);
   }));
 
+  // the C++ nodes count their requests that ended at the time-out (the fetch and the serverSideEmit at least)
+  for (const nd of Object.values(cluster.nodes).filter((x) => x.kind === 'cpp' && !CPP_IS_NODE)) {
+    const stats = JSON.parse((await httpGet(`${nd.url}/stats`)).body);
+    assert.ok(stats.requestsTimedOut >= 2, `${nd.name}: ${JSON.stringify(stats)}`);
+  }
   // Meanwhile broadcasts flowed as ever, and once the mute subscriber leaves, requests complete at once.
   for (const asker of Object.values(clients)) await barrier(asker, Object.values(clients));
   await mute.unsubscribe('socket.io-request#/#');
