@@ -241,3 +241,6 @@ clean:
 # ---- benchmarks against Node's socket.io: make bench, make bench-quick (and bench-unit, run by make test)
 include bench/Makefile.inc
 include tests/redis/redis.mk
+
+# ---- the cluster interop suite: make cluster-interop (after redis.mk: it uses REDIS_*)
+include tests/cluster/cluster.mk
