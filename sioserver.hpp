@@ -2574,15 +2574,15 @@ public:
 
     explicit BroadcastOperator(Namespace& nsp, std::set<std::string> rooms = {}, std::set<std::string> except = {},
                                Flags flags = {})
-        : nsp_(&nsp), rooms_(std::move(rooms)), except_(std::move(except)), flags_(flags) {}
+        : nsp_(&nsp), opts_{std::move(rooms), std::move(except), flags} {}
 
     BroadcastOperator to(const Rooms& rooms) const { return with_rooms(rooms.names, true); }
     BroadcastOperator in(const Rooms& rooms) const { return to(rooms); }
     BroadcastOperator except(const Rooms& rooms) const { return with_rooms(rooms.names, false); }
-    BroadcastOperator timeout(int ms) const { auto b = *this; b.flags_.timeout = ms; return b; }
-    BroadcastOperator volatile_() const { auto b = *this; b.flags_.volatile_ = true; return b; }
-    BroadcastOperator local() const { auto b = *this; b.flags_.local = true; return b; }  // one server: all local
-    BroadcastOperator compress(bool on) const { auto b = *this; b.flags_.compress = on; return b; }
+    BroadcastOperator timeout(int ms) const { auto b = *this; b.opts_.flags.timeout = ms; return b; }
+    BroadcastOperator volatile_() const { auto b = *this; b.opts_.flags.volatile_ = true; return b; }
+    BroadcastOperator local() const { auto b = *this; b.opts_.flags.local = true; return b; }  // this node only
+    BroadcastOperator compress(bool on) const { auto b = *this; b.opts_.flags.compress = on; return b; }
 
     // emit(event, args..., [callback(err, responses)]): the packet is encoded once for every recipient.
     template <class... A>
@@ -2606,14 +2606,12 @@ public:
 private:
     BroadcastOperator with_rooms(const std::vector<std::string>& rooms, bool include) const {
         auto b = *this;
-        (include ? b.rooms_ : b.except_).insert(rooms.begin(), rooms.end());
+        (include ? b.opts_.rooms : b.opts_.except).insert(rooms.begin(), rooms.end());
         return b;
     }
-    BroadcastOptions options() const { return BroadcastOptions{rooms_, except_, flags_}; }
 
     Namespace* nsp_;
-    std::set<std::string> rooms_, except_;
-    Flags flags_;
+    BroadcastOptions opts_;
 };
 
 // A socket fetchSockets(callback) found, on this node or another. emit, join, leave and disconnect go through the
@@ -3324,16 +3322,15 @@ inline bool BroadcastOperator::emit_args(const std::string& event, const Args& a
     std::shared_ptr<detail::BroadcastAcks> acks;
     if (ack) {
         acks = std::make_shared<detail::BroadcastAcks>(nsp_->server().engine(), std::move(ack), targets.size());
-        if (flags_.timeout >= 0) acks->start_timeout(flags_.timeout);
+        if (opts_.flags.timeout >= 0) acks->start_timeout(opts_.flags.timeout);
     }
-    auto opts = options();
     eio::SendBatch batch;  // across the namespaces reached: still one write per recipient
     // Each namespace reached (this one, or a dynamic namespace's children) gets the packet under its own name,
     // through its own adapter (which, for an ack, gives it an id of that namespace's).
     for (Namespace* nsp : targets) {
         p.nsp = nsp->name();
-        if (acks) nsp->adapter().broadcastWithAck(p, opts, acks->handlers());
-        else nsp->adapter().broadcast(p, opts);
+        if (acks) nsp->adapter().broadcastWithAck(p, opts_, acks->handlers());
+        else nsp->adapter().broadcast(p, opts_);
     }
     if (acks) acks->check();
     return true;
@@ -3358,7 +3355,7 @@ inline void BroadcastOperator::fetchSockets(FetchCallback cb) const {
     };
     if (targets.empty()) return finish();
     for (Namespace* nsp : targets) {
-        nsp->adapter().fetchSockets(options(), [gather, nsp, finish](const Error& err, std::vector<SocketInfo> infos) {
+        nsp->adapter().fetchSockets(opts_, [gather, nsp, finish](const Error& err, std::vector<SocketInfo> infos) {
             auto here = nsp->sockets();
             {
                 std::lock_guard<std::mutex> lk(gather->mu);
@@ -3378,20 +3375,20 @@ inline void BroadcastOperator::fetchSockets(FetchCallback cb) const {
 inline std::vector<SocketPtr> BroadcastOperator::fetchSockets() const {
     std::vector<SocketPtr> out;
     for (Namespace* nsp : nsp_->broadcast_targets()) {
-        auto some = nsp->adapter().select(rooms_, except_);
+        auto some = nsp->adapter().select(opts_.rooms, opts_.except);
         if (out.empty()) out = std::move(some);
         else out.insert(out.end(), some.begin(), some.end());
     }
     return out;
 }
 inline void BroadcastOperator::socketsJoin(const Rooms& rooms) const {
-    for (Namespace* nsp : nsp_->broadcast_targets()) nsp->adapter().addSockets(options(), rooms.names);
+    for (Namespace* nsp : nsp_->broadcast_targets()) nsp->adapter().addSockets(opts_, rooms.names);
 }
 inline void BroadcastOperator::socketsLeave(const Rooms& rooms) const {
-    for (Namespace* nsp : nsp_->broadcast_targets()) nsp->adapter().delSockets(options(), rooms.names);
+    for (Namespace* nsp : nsp_->broadcast_targets()) nsp->adapter().delSockets(opts_, rooms.names);
 }
 inline void BroadcastOperator::disconnectSockets(bool close) const {
-    for (Namespace* nsp : nsp_->broadcast_targets()) nsp->adapter().disconnectSockets(options(), close);
+    for (Namespace* nsp : nsp_->broadcast_targets()) nsp->adapter().disconnectSockets(opts_, close);
 }
 
 // ---- the Socket ------------------------------------------------------------------------------------------------------

@@ -192,6 +192,17 @@ io.on('connection', (socket) => {
     const sockets = rooms == null ? await io.fetchSockets() : await io.in(strings(rooms)).fetchSockets();
     ack(sorted(new Set(sockets.map((s) => s.id))));
   }));
+  socket.on('fetch-remote', handler(async ([rooms], ack) => {
+    const sockets = rooms == null ? await io.fetchSockets() : await io.in(strings(rooms)).fetchSockets();
+    const found = sockets.map((s) => ({
+      id: s.id, rooms: sorted(new Set(s.rooms)), data: s.data, address: s.handshake.address, auth: s.handshake.auth,
+      local: typeof s.conn === 'object',
+    }));
+    ack({ err: null, sockets: found.sort((x, y) => (x.id < y.id ? -1 : 1)) });
+  }));
+  socket.on('server-side-emit', handler(([event], ack) => {
+    io.serverSideEmit(event, (err, responses) => ack({ err: err ? err.message : null, responses }));
+  }));
   socket.on('sockets-join', handler(([rooms, newRooms], ack) => {
     io.in(strings(rooms)).socketsJoin(strings(newRooms));
     ack();

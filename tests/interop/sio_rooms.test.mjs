@@ -4,7 +4,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  TRANSPORTS, startSio, connect, connectMany, sync, manager, managerSocket, disconnectReason,
+  TRANSPORTS, startSio, connect, connectMany, sync, manager, managerSocket, disconnectReason, skipForReference,
 } from './sio_harness.mjs';
 
 const sortIds = (ids) => [...ids].sort();
@@ -161,6 +161,30 @@ for (const transport of TRANSPORTS) {
       await a.ack('sockets-join', c.id, 'only-c');
       assert.deepEqual(await a.ack('fetch', 'only-c'), [[c.id]]);
     });
+
+    test('fetchSockets with a callback: each socket once, with its rooms, data and handshake, and live here', async (t) => {
+      const [a, b] = await connectMany(t, srv, 2, { transport, label: 'remote', auth: { token: 'tk' } });
+      await Promise.all([a.ack('join', 'fr1'), b.ack('join', ['fr1', 'fr2'])]);
+      await a.ack('data-set', 'nick', 'ann');
+      const [all] = await b.ack('fetch-remote', ['fr1', 'fr2']);
+      assert.equal(all.err, null);
+      assert.deepEqual(all.sockets.map((s) => s.id), sortIds([a.id, b.id]), 'in(["fr1","fr2"]): b listed once');
+      const sa = all.sockets.find((s) => s.id === a.id);
+      assert.deepEqual(sa.rooms, sortIds([a.id, 'fr1']));
+      assert.deepEqual(sa.data, { nick: 'ann' });
+      assert.deepEqual(sa.auth, { token: 'tk' });
+      assert.match(sa.address, /127\.0\.0\.1/);
+      assert.equal(sa.local, true, 'a socket of this node is the live one');
+      const [none] = await b.ack('fetch-remote', 'nobody-in-fr3');
+      assert.deepEqual(none, { err: null, sockets: [] });
+    });
+
+    test('serverSideEmit with an ack and no other node: the callback gets no responses',
+      { skip: skipForReference("the in-memory adapter only warns and never calls back (Node's cluster adapters call back with [] when alone)") },
+      async (t) => {
+        const c = await connect(t, srv, { transport });
+        assert.deepEqual(await c.ack('server-side-emit', 'hello'), [{ err: null, responses: [] }]);
+      });
 
     test('disconnectSockets(false): the namespace sockets leave, the connection stays', async (t) => {
       const asker = await connect(t, srv, { transport, label: 'asker' });

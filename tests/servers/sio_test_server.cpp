@@ -149,6 +149,30 @@ int main(int argc, char** argv) {
         socket.on("fetch", [&](Event& ev) {
             ev.ack(socket_ids(ev[0].is_null() ? io.fetchSockets() : io.in(strings(ev[0])).fetchSockets()));
         });
+        // ("fetch-remote", rooms) → fetchSockets(callback): {err, sockets: [{id, rooms, data, address, auth, local}]}
+        socket.on("fetch-remote", [&](Event& ev) {
+            auto ack = std::make_shared<Event>(ev);
+            auto answer = [ack](const sio::Error& err, std::vector<sio::RemoteSocket> found) {
+                std::map<std::string, Value> by_id;
+                for (auto& s : found)
+                    by_id[s.id()] = Object{{"id", s.id()}, {"rooms", string_list(s.rooms())}, {"data", s.data()},
+                                           {"address", s.handshake().address}, {"auth", s.handshake().auth},
+                                           {"local", s.local() != nullptr}};
+                sio::Array sockets;
+                for (auto& kv : by_id) sockets.push_back(kv.second);
+                ack->ack(Object{{"err", err ? Value(err.message) : Value()}, {"sockets", Value(std::move(sockets))}});
+            };
+            if (ev[0].is_null()) io.fetchSockets(answer);
+            else io.in(strings(ev[0])).fetchSockets(answer);
+        });
+        // ("server-side-emit", event) → io.serverSideEmit(event, cb(err, responses)): alone, no other node answers
+        socket.on("server-side-emit", [&](Event& ev) {
+            auto ack = std::make_shared<Event>(ev);
+            io.serverSideEmit(ev[0].as_string(), [ack](const sio::Error& err, const Args& responses) {
+                ack->ack(Object{{"err", err ? Value(err.message) : Value()},
+                                {"responses", sio::Array(responses.begin(), responses.end())}});
+            });
+        });
         socket.on("sockets-join", [&](Event& ev) { io.in(strings(ev[0])).socketsJoin(strings(ev[1])); ev.ack(); });
         socket.on("sockets-leave", [&](Event& ev) { io.in(strings(ev[0])).socketsLeave(strings(ev[1])); ev.ack(); });
         socket.on("disconnect-sockets", [&](Event& ev) { io.in(strings(ev[0])).disconnectSockets(ev[1].as_bool()); });
