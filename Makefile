@@ -218,3 +218,4 @@ clean:
 
 # ---- benchmarks against Node's socket.io: make bench, make bench-quick (and bench-unit, run by make test)
 include bench/Makefile.inc
+include tests/redis/redis.mk

@@ -1,0 +1,2129 @@
+// sioserver_redis.hpp — the Redis adapter of sioserver: C++ and Node Socket.IO servers in one cluster.
+//
+// WHAT   io.adapter(sio::redis::createAdapter(options)) makes a sio::Server one node of a cluster that talks through
+//        Redis pub/sub byte for byte like Node's `@socket.io/redis-adapter` 8.3 (the classic createAdapter(), not the
+//        sharded one). C++ and Node nodes mix in one cluster, and `@socket.io/redis-emitter` 5.1 reaches the clients
+//        of every node. What crosses nodes: broadcasts (to / except / volatile / compress, binary included),
+//        broadcasts with acks, fetchSockets, socketsJoin / socketsLeave / disconnectSockets, serverSideEmit with or
+//        without an ack. Not supported, as in Node's adapter: connection state recovery across nodes.
+// USE    #include "sioserver_redis.hpp" (it includes sioserver.hpp; sioserver.hpp never includes it)
+//          sio::Server io;
+//          sio::redis::Options ro;  ro.host = "127.0.0.1";  ro.port = 6379;
+//          io.adapter(sio::redis::createAdapter(ro));      // before listen()
+//        g++ -std=c++17 -O2 -DMSGPACK_NO_BOOST app.cpp $(pkg-config --cflags --libs cpp-httplib) -lhiredis -pthread
+// NEEDS  sioserver.hpp and what it needs; hiredis >= 0.14 (Debian libhiredis-dev; only its synchronous API);
+//        msgpack-cxx 4.x (Debian libmsgpack-cxx-dev, header-only; define MSGPACK_NO_BOOST, or this header does).
+// API    sio::redis::Options       host, port, password, db, key, requestsTimeout, publishOnSpecificResponseChannel
+//                                  (Node's names and defaults), and reconnect / time-out knobs of our own
+//        sio::redis::createAdapter(Options) -> sio::AdapterFactory. Every namespace adapter one factory makes
+//                                  shares ONE subscriber connection (its own thread) and ONE publisher connection
+//                                  (its own thread and queue: no caller ever waits for Redis). Use one factory per
+//                                  sio::Server: two servers of one process on one factory would count as one node.
+//        sio::redis::RedisAdapter  the adapter of one namespace (io.of("/x").adapter()); uid() is its node id,
+//                                  stats() the counters of its factory's connections (see Stats)
+//        sio::redis::wire::*       the message codecs (pure functions, no I/O), for tests and tools
+// FAULTS Redis down at start or restarting: both connections retry with backoff and resubscribe; meanwhile local
+//        clients are served, publishes are dropped (counted in Stats::unsent) and requests answer with what this node
+//        has. Bad bytes on a channel are counted (Stats::malformed) and dropped. A request waiting on a node that
+//        never answers ends at requestsTimeout with the partial result and an error, as in Node.
+// READ   1. options and counters   2. wire codecs (pure)   3. the Redis connections   4. the adapter
+// LICENSE MIT, as sioserver.hpp. Copyright (c) 2026 the sioserver authors.
+#pragma once
+
+#ifndef MSGPACK_NO_BOOST
+#define MSGPACK_NO_BOOST
+#endif
+
+#include "sioserver.hpp"
+
+#include <hiredis/hiredis.h>
+#include <msgpack.hpp>
+
+#include <netdb.h>
+#include <netinet/tcp.h>
+
+namespace sio {
+namespace redis {
+
+// =====================================================================================================================
+// 1. OPTIONS AND COUNTERS
+// =====================================================================================================================
+
+// The options of Node's createAdapter(pubClient, subClient, opts), with the connection's own (host ... db) in it,
+// since this adapter opens its connections itself.
+struct Options {
+    std::string host = "localhost";
+    int port = 6379;
+    std::string password;  // AUTH <password> when not empty
+    int db = 0;            // SELECT <db> on the publisher when not 0 (pub/sub itself ignores databases)
+    std::string key = "socket.io";         // the channels' prefix
+    int requestsTimeout = 5000;            // ms a request (fetchSockets, serverSideEmit with an ack) waits
+    bool publishOnSpecificResponseChannel = false;  // answer on <key>-response#<nsp>#<requester uid>#
+    // Not in the reference (its Redis client has its own): how the connections come back after a failure. The
+    // delay starts at reconnectDelay ms and doubles after each failed attempt up to reconnectDelayMax.
+    int reconnectDelay = 100;
+    int reconnectDelayMax = 5000;
+    // Not in the reference: ms to connect (and to authenticate), and ms a command or a reply may stall before
+    // the connection counts as broken and is made again.
+    int connectTimeout = 2000;
+    int commandTimeout = 5000;
+    // Not in the reference: the most commands waiting for the publisher; past it, publishes are dropped (counted)
+    // rather than letting a stalled Redis grow the queue without bound.
+    size_t maxQueuedCommands = 100000;
+};
+
+// What the connections of one factory did, for tests and monitoring (RedisAdapter::stats()).
+struct Stats {
+    uint64_t published = 0;        // PUBLISH commands Redis accepted
+    uint64_t unsent = 0;           // publishes dropped: Redis down, queue full, or the connection broke under them
+    uint64_t received = 0;         // messages the subscriber got (every channel)
+    uint64_t malformed = 0;        // of those, dropped as bad: not decodable, trailing bytes, a wrong shape
+    uint64_t reconnects = 0;       // times a connection came back after it was lost (either connection)
+    uint64_t requestsTimedOut = 0; // requests of ours that ended at their time-out
+};
+
+// =====================================================================================================================
+// 2. WIRE CODECS — the messages of @socket.io/redis-adapter 8.3 (see the notes' §1 and §6). Pure functions, no I/O.
+//    Broadcasts are msgpack as notepack.io 3.0.1 writes it: integral numbers as the smallest integer, others as
+//    float64, str8 for 32-255 byte strings, binary as bin. Requests and responses are JSON, except the broadcast
+//    with acks (7) and its per-client answer (9), which are msgpack; a receiver tells them apart by the first byte
+//    ('{' is JSON).
+// =====================================================================================================================
+namespace wire {
+
+// ---- 2a. JavaScript's text forms: what Node writes for a number, for String(x), and for JSON.stringify(x) ---------
+
+// Number.prototype.toString(): the shortest digits that read back as the same double, in JS's layout.
+inline std::string js_number(double d) {
+    if (std::isnan(d)) return "NaN";
+    if (std::isinf(d)) return d > 0 ? "Infinity" : "-Infinity";
+    if (d == 0) return "0";  // -0 too
+    char buf[40];
+    int precision = 1;
+    for (; precision <= 17; ++precision) {
+        std::snprintf(buf, sizeof buf, "%.*e", precision - 1, d);
+        if (std::strtod(buf, nullptr) == d) break;
+    }
+    // buf is [-]d[.ddd]e[+-]x: split into the digits and the decimal exponent
+    std::string s(buf);
+    std::string sign;
+    if (s[0] == '-') { sign = "-"; s.erase(0, 1); }
+    size_t e = s.find('e');
+    int exponent = std::atoi(s.c_str() + e + 1);
+    std::string digits;
+    for (size_t i = 0; i < e; ++i)
+        if (s[i] != '.') digits += s[i];
+    while (digits.size() > 1 && digits.back() == '0') digits.pop_back();
+    const int k = int(digits.size()), n = exponent + 1;  // the value is 0.digits * 10^n
+    std::string out;
+    if (k <= n && n <= 21) out = digits + std::string(size_t(n - k), '0');
+    else if (0 < n && n <= 21) out = digits.substr(0, size_t(n)) + "." + digits.substr(size_t(n));
+    else if (-6 < n && n <= 0) out = "0." + std::string(size_t(-n), '0') + digits;
+    else {
+        out = digits.substr(0, 1);
+        if (k > 1) out += "." + digits.substr(1);
+        out += (n - 1 >= 0 ? "e+" : "e-") + std::to_string(std::abs(n - 1));
+    }
+    return sign + out;
+}
+
+// String(x): how a JS object key or a room name reads when the value was not a string (notepack's decoder turns
+// every map key into a string this way; numeric rooms arrive as numbers).
+inline std::string js_string(const Value& v) {
+    switch (v.type()) {
+    case Value::Type::Null: return "null";
+    case Value::Type::Bool: return v.as_bool() ? "true" : "false";
+    case Value::Type::Number: return js_number(v.as_number());
+    case Value::Type::String: case Value::Type::Binary: return v.as_string();  // a Buffer's toString(): its bytes
+    case Value::Type::Array: {
+        std::string out;
+        for (size_t i = 0; i < v.size(); ++i) {
+            if (i) out += ',';
+            if (!v[i].is_null()) out += js_string(v[i]);  // [null].toString() is ""
+        }
+        return out;
+    }
+    case Value::Type::Object: return "[object Object]";
+    }
+    return {};
+}
+
+// JS objects list integer-like keys first, in ascending order, then the others in insertion order; a sio::Value
+// object is sorted, so "the others" come out sorted. Encoders below use this order, as notepack and JSON do.
+inline bool is_array_index(const std::string& key) {
+    if (key.empty() || key.size() > 10 || (key[0] == '0' && key.size() > 1)) return false;
+    for (char c : key)
+        if (c < '0' || c > '9') return false;
+    return std::stoull(key) < 4294967295ull;
+}
+inline std::vector<const std::pair<const std::string, Value>*> js_key_order(const Value::Object& o) {
+    std::vector<const std::pair<const std::string, Value>*> indexes, others;
+    for (auto& kv : o) (is_array_index(kv.first) ? indexes : others).push_back(&kv);
+    std::sort(indexes.begin(), indexes.end(), [](auto* a, auto* b) { return std::stoull(a->first) < std::stoull(b->first); });
+    indexes.insert(indexes.end(), others.begin(), others.end());
+    return indexes;
+}
+
+inline void append_json_string(std::string& out, std::string_view s) {
+    out += '"';
+    for (char ch : s) {
+        const auto c = uint8_t(ch);
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+            if (c < 0x20) {
+                char b[8];
+                std::snprintf(b, sizeof b, "\\u%04x", unsigned(c));
+                out += b;
+            } else {
+                out += ch;
+            }
+        }
+    }
+    out += '"';
+}
+
+// JSON.stringify(x) as Node writes it: a binary buffer becomes {"type":"Buffer","data":[bytes...]} (Buffer's
+// toJSON), a number that is not finite becomes null.
+inline void append_json(std::string& out, const Value& v) {
+    switch (v.type()) {
+    case Value::Type::Null: out += "null"; return;
+    case Value::Type::Bool: out += v.as_bool() ? "true" : "false"; return;
+    case Value::Type::Number: out += std::isfinite(v.as_number()) ? js_number(v.as_number()) : "null"; return;
+    case Value::Type::String: append_json_string(out, v.as_string()); return;
+    case Value::Type::Binary: {
+        out += "{\"type\":\"Buffer\",\"data\":[";
+        const std::string& bytes = v.as_binary();
+        for (size_t i = 0; i < bytes.size(); ++i) {
+            if (i) out += ',';
+            out += std::to_string(unsigned(uint8_t(bytes[i])));
+        }
+        out += "]}";
+        return;
+    }
+    case Value::Type::Array:
+        out += '[';
+        for (size_t i = 0; i < v.size(); ++i) {
+            if (i) out += ',';
+            append_json(out, v[i]);
+        }
+        out += ']';
+        return;
+    case Value::Type::Object: {
+        out += '{';
+        bool first = true;
+        for (auto* kv : js_key_order(v.as_object())) {
+            if (!first) out += ',';
+            first = false;
+            append_json_string(out, kv->first);
+            out += ':';
+            append_json(out, kv->second);
+        }
+        out += '}';
+        return;
+    }
+    }
+}
+inline std::string to_json(const Value& v) {
+    std::string out;
+    append_json(out, v);
+    return out;
+}
+
+// JSON.parse: one JSON text, white space around it allowed, nothing else after it.
+inline bool parse_json(std::string_view text, Value& out) {
+    picojson::value json;
+    std::string error;
+    const char* end = text.data() + text.size();
+    const char* stop = end;
+    try {  // picojson throws for numbers beyond a double
+        stop = picojson::parse(json, text.data(), end, &error);
+    } catch (const std::exception&) {
+        return false;
+    }
+    if (!error.empty()) return false;
+    while (stop != end && (*stop == ' ' || *stop == '\t' || *stop == '\r' || *stop == '\n')) ++stop;
+    return stop == end && Value::from_picojson(json, out);
+}
+
+// ---- 2b. msgpack <-> sio::Value, as notepack.io 3.0.1 --------------------------------------------------------------
+
+// msgpack-cxx's packer writes into anything with write(const char*, size_t); Writer keeps both together.
+struct StringSink {
+    std::string* out;
+    void write(const char* p, size_t n) { out->append(p, n); }
+};
+struct Writer {
+    explicit Writer(std::string& out) : sink{&out}, pk(sink) {}
+    StringSink sink;
+    msgpack::packer<StringSink> pk;
+};
+
+inline uint32_t checked_size(size_t n) {
+    if (n > 0xffffffffu) throw std::length_error("sio::redis: a value too large for msgpack");
+    return uint32_t(n);
+}
+inline void pack_string(Writer& w, std::string_view s) {
+    w.pk.pack_str(checked_size(s.size()));
+    w.pk.pack_str_body(s.data(), uint32_t(s.size()));
+}
+// notepack writes a number with no fractional part in the smallest integer form, anything else (NaN, the
+// infinities, fractions) as float64, never float32. msgpack-cxx's pack_double does the same, but converts 2^64
+// itself to an integer type first (undefined), so from 2^64 up the float64 is written here.
+inline void pack_number(Writer& w, double d) {
+    if (!(std::fabs(d) >= 18446744073709551616.0)) {
+        w.pk.pack_double(d);
+        return;
+    }
+    uint64_t bits;
+    std::memcpy(&bits, &d, sizeof bits);
+    char buf[9];
+    buf[0] = char(0xcb);
+    for (int i = 0; i < 8; ++i) buf[1 + i] = char(uint8_t(bits >> (56 - 8 * i)));
+    w.sink.write(buf, sizeof buf);
+}
+
+inline void pack_value(Writer& w, const Value& v) {
+    switch (v.type()) {
+    case Value::Type::Null: w.pk.pack_nil(); return;
+    case Value::Type::Bool: v.as_bool() ? w.pk.pack_true() : w.pk.pack_false(); return;
+    case Value::Type::Number: pack_number(w, v.as_number()); return;
+    case Value::Type::String: pack_string(w, v.as_string()); return;
+    case Value::Type::Binary: {
+        const std::string& b = v.as_binary();
+        w.pk.pack_bin(checked_size(b.size()));
+        w.pk.pack_bin_body(b.data(), uint32_t(b.size()));
+        return;
+    }
+    case Value::Type::Array:
+        w.pk.pack_array(checked_size(v.size()));
+        for (auto& item : v.as_array()) pack_value(w, item);
+        return;
+    case Value::Type::Object:
+        w.pk.pack_map(checked_size(v.size()));
+        for (auto* kv : js_key_order(v.as_object())) {
+            pack_string(w, kv->first);
+            pack_value(w, kv->second);
+        }
+        return;
+    }
+}
+inline std::string pack(const Value& v) {
+    std::string out;
+    Writer w(out);
+    pack_value(w, v);
+    return out;
+}
+
+// The ISO 8601 text a JS Date gives in JSON (toJSON), or null when it is out of Date's range: what a Node server
+// would send its clients for a msgpack timestamp, since a sio::Value has no date type.
+inline Value date_value(double ms) {
+    ms = std::trunc(ms);
+    if (!(std::fabs(ms) <= 8.64e15)) return Value();
+    const auto t = static_cast<long long>(ms);
+    long long days = t / 86400000, rem = t % 86400000;
+    if (rem < 0) { rem += 86400000; --days; }
+    // civil date from days since 1970-01-01 (the proleptic Gregorian calendar, in 400-year eras)
+    const long long z = days + 719468;
+    const long long era = (z >= 0 ? z : z - 146096) / 146097;
+    const long long doe = z - era * 146097;
+    const long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const long long mp = (5 * doy + 2) / 153;
+    const long long day = doy - (153 * mp + 2) / 5 + 1;
+    const long long month = mp < 10 ? mp + 3 : mp - 9;
+    const long long year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+    char ybuf[16];
+    if (year >= 0 && year <= 9999) std::snprintf(ybuf, sizeof ybuf, "%04lld", year);
+    else std::snprintf(ybuf, sizeof ybuf, "%c%06lld", year < 0 ? '-' : '+', year < 0 ? -year : year);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%s-%02lld-%02lldT%02lld:%02lld:%02lld.%03lldZ", ybuf, month, day, rem / 3600000,
+                  rem / 60000 % 60, rem / 1000 % 60, rem % 1000);
+    return Value(std::string(buf));
+}
+
+inline uint64_t read_be(const char* p, size_t n) {
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; ++i) v = (v << 8) | uint8_t(p[i]);
+    return v;
+}
+
+// What notepack's decoder makes of an ext value, in sio::Value terms: timestamps (type -1 as fixext 4, fixext 8,
+// or ext 8 of 12 bytes) and its legacy date (fixext 8, type 0) become ISO text, its legacy undefined (fixext 1,
+// type 0) null, its legacy ArrayBuffer (ext 8/16/32, type 0) a binary, and any other ext the pair [type, binary].
+enum class ExtForm { Fixed, Ext8, Wider };
+inline Value ext_value(int8_t type, const char* data, size_t size, ExtForm form) {
+    const bool fixed = form == ExtForm::Fixed;
+    if (type == 0 && fixed && size == 1) return Value();
+    if (type == 0 && fixed && size == 8) return date_value(double(int64_t(read_be(data, 8))));
+    if (type == 0 && !fixed) return Value(Binary{std::string(data, size)});
+    if (type == -1 && fixed && size == 4) return date_value(double(read_be(data, 4)) * 1e3);
+    if (type == -1 && fixed && size == 8) {
+        const uint64_t all = read_be(data, 8);
+        return date_value(double(all & 0x3ffffffffull) * 1e3 + double(all >> 34) / 1e6);
+    }
+    if (type == -1 && form == ExtForm::Ext8 && size == 12) {
+        const double ns = double(read_be(data, 4));
+        const auto seconds = int64_t(read_be(data + 4, 8));
+        return date_value(double(seconds) * 1e3 + ns / 1e6);
+    }
+    return Value(Array{Value(type), Value(Binary{std::string(data, size)})});
+}
+
+// Builds a sio::Value while msgpack-cxx's parser walks the bytes (no msgpack::object in between). Maps become
+// objects with String(key) keys, the last of two equal keys winning, as in notepack.
+class ValueBuilder {
+public:
+    static constexpr size_t kMaxDepth = 100;  // nesting refused past this (a Value is destroyed recursively)
+
+    ValueBuilder(const char* begin, size_t size) : begin_(begin), size_(size) {}
+    Value take() { return std::move(result_); }
+
+    bool visit_nil() { return put(Value()); }
+    bool visit_boolean(bool v) { return put(Value(v)); }
+    bool visit_positive_integer(uint64_t v) { return put(Value(double(v))); }
+    bool visit_negative_integer(int64_t v) { return put(Value(double(v))); }
+    bool visit_float32(float v) { return put(Value(double(v))); }
+    bool visit_float64(double v) { return put(Value(v)); }
+    bool visit_str(const char* v, uint32_t size) { return put(Value(std::string(v, size))); }
+    bool visit_bin(const char* v, uint32_t size) { return put(Value(Binary{std::string(v, size)})); }
+    // `v` points at the type byte, in the input. The bytes before it tell the forms apart: a fixext has its marker
+    // (d4-d8) there; an ext 8 has c7 and its one length byte (an ext 16/32 length cannot look like either).
+    bool visit_ext(const char* v, uint32_t size) {
+        if (size == 0) return false;
+        const size_t n = size - 1;
+        static const std::pair<size_t, uint8_t> fixed[] = {{1, 0xd4}, {2, 0xd5}, {4, 0xd6}, {8, 0xd7}, {16, 0xd8}};
+        ExtForm form = ExtForm::Wider;
+        for (auto& f : fixed)
+            if (n == f.first && v - begin_ >= 1 && uint8_t(v[-1]) == f.second) form = ExtForm::Fixed;
+        if (form == ExtForm::Wider && n < 256 && v - begin_ >= 2 && uint8_t(v[-2]) == 0xc7 && uint8_t(v[-1]) == n)
+            form = ExtForm::Ext8;
+        return put(ext_value(int8_t(uint8_t(v[0])), v + 1, n, form));
+    }
+    bool start_array(uint32_t n) {
+        if (stack_.size() >= kMaxDepth) return false;
+        stack_.emplace_back();
+        stack_.back().items.reserve(std::min<size_t>(n, size_));  // a header may claim more than the bytes hold
+        return true;
+    }
+    bool start_array_item() { return true; }
+    bool end_array_item() { return true; }
+    bool end_array() { return end_aggregate(); }
+    bool start_map(uint32_t) {
+        if (stack_.size() >= kMaxDepth) return false;
+        stack_.emplace_back();
+        stack_.back().is_map = true;
+        return true;
+    }
+    bool start_map_key() { stack_.back().want_key = true; return true; }
+    bool end_map_key() { stack_.back().want_key = false; return true; }
+    bool start_map_value() { return true; }
+    bool end_map_value() { return true; }
+    bool end_map() { return end_aggregate(); }
+    void parse_error(size_t, size_t) {}
+    void insufficient_bytes(size_t, size_t) {}
+    bool referenced() const { return false; }
+    void set_referenced(bool) {}
+
+private:
+    struct Frame {
+        bool is_map = false;
+        bool want_key = false;
+        Value::Array items;
+        Value::Object fields;
+        std::string key;
+    };
+    bool put(Value v) {
+        if (stack_.empty()) {
+            result_ = std::move(v);
+            return true;
+        }
+        Frame& f = stack_.back();
+        if (!f.is_map) f.items.push_back(std::move(v));
+        else if (f.want_key) f.key = v.is_string() ? v.as_string() : js_string(v);
+        else f.fields[std::move(f.key)] = std::move(v);
+        return true;
+    }
+    bool end_aggregate() {
+        Frame f = std::move(stack_.back());
+        stack_.pop_back();
+        return put(f.is_map ? Value(std::move(f.fields)) : Value(std::move(f.items)));
+    }
+
+    const char* begin_;
+    size_t size_;
+    std::vector<Frame> stack_;
+    Value result_;
+};
+
+// One msgpack value filling `bytes` exactly (notepack refuses trailing bytes too); false for anything else.
+inline bool unpack(std::string_view bytes, Value& out) {
+    if (bytes.empty()) return false;
+    ValueBuilder builder(bytes.data(), bytes.size());
+    size_t offset = 0;
+    try {
+        if (!msgpack::parse(bytes.data(), bytes.size(), offset, builder) || offset != bytes.size()) return false;
+    } catch (const std::exception&) {  // the parser throws for sizes it cannot hold
+        return false;
+    }
+    out = builder.take();
+    return true;
+}
+
+// A request or response payload: JSON when its first byte is '{', msgpack otherwise (RA index.ts:256-261).
+inline bool decode_payload(std::string_view bytes, Value& out) {
+    if (!bytes.empty() && bytes[0] == '{') return parse_json(bytes, out);
+    return unpack(bytes, out);
+}
+
+// ---- 2c. The channels of one namespace (RA index.ts:138-141) --------------------------------------------------------
+struct Channels {
+    Channels(const std::string& key, const std::string& nsp, const std::string& uid)
+        : base(key + "#" + nsp + "#"),
+          request(key + "-request#" + nsp + "#"),
+          response(key + "-response#" + nsp + "#"),
+          own_response(response + uid + "#") {}
+    std::string base;          // broadcasts to every socket, or to several rooms
+    std::string request;       // requests; every node subscribes to it, so PUBSUB NUMSUB on it counts the nodes
+    std::string response;      // answers, unless the answering node publishes on the requester's own channel:
+    std::string own_response;  //   <response><requester uid>#
+    // One PSUBSCRIBE covers the base channel and every room channel ('*' matches the empty string too).
+    std::string pattern() const { return base + "*"; }
+    // A broadcast to exactly one room goes to <base><room>#, so a receiver can drop it before decoding it.
+    std::string room(const std::string& name) const { return base + name + "#"; }
+};
+
+// ---- 2d. A broadcast: [uid, {type, data, nsp}, {rooms, except, flags}] on the base or a room channel -------------
+struct Broadcast {
+    std::string uid;                       // the sender ("emitter" from @socket.io/redis-emitter)
+    int type = 2;                          // the Socket.IO packet type: always EVENT (2) from the adapters
+    Value data;                            // [event, args...], binary inside as msgpack bin
+    std::string nsp = "/";                 // a receiver reads a missing nsp as "/"
+    std::vector<std::string> rooms, except;
+    BroadcastFlags flags;                  // what crosses: volatile, compress, timeout (never local)
+    std::string channel(const Channels& ch) const { return rooms.size() == 1 ? ch.room(rooms[0]) : ch.base; }
+};
+
+// flags as Node's BroadcastOperator builds them: only what was set ({} for a plain emit). compress(true) reads
+// the same as no compress() call, so only false is written.
+inline void pack_flags(Writer& w, const BroadcastFlags& f) {
+    const uint32_t n = uint32_t(f.volatile_) + uint32_t(!f.compress) + uint32_t(f.timeout >= 0);
+    w.pk.pack_map(n);
+    if (f.volatile_) { pack_string(w, "volatile"); w.pk.pack_true(); }
+    if (!f.compress) { pack_string(w, "compress"); w.pk.pack_false(); }
+    if (f.timeout >= 0) { pack_string(w, "timeout"); pack_number(w, double(f.timeout)); }
+}
+inline void pack_rooms(Writer& w, const std::vector<std::string>& rooms) {
+    w.pk.pack_array(checked_size(rooms.size()));
+    for (auto& r : rooms) pack_string(w, r);
+}
+inline void pack_packet(Writer& w, int type, const Value& data, const std::string& nsp) {
+    w.pk.pack_map(3);
+    pack_string(w, "type");
+    w.pk.pack_int(type);
+    pack_string(w, "data");
+    pack_value(w, data);
+    pack_string(w, "nsp");
+    pack_string(w, nsp);
+}
+inline void pack_options(Writer& w, const std::vector<std::string>& rooms, const std::vector<std::string>& except,
+                         const BroadcastFlags& flags) {
+    w.pk.pack_map(3);
+    pack_string(w, "rooms");
+    pack_rooms(w, rooms);
+    pack_string(w, "except");
+    pack_rooms(w, except);
+    pack_string(w, "flags");
+    pack_flags(w, flags);
+}
+
+// The bytes RA's broadcast() publishes (index.ts:619-639), key for key.
+inline std::string encode_broadcast(const Broadcast& b) {
+    std::string out;
+    Writer w(out);
+    w.pk.pack_array(3);
+    pack_string(w, b.uid);
+    pack_packet(w, b.type, b.data, b.nsp);
+    pack_options(w, b.rooms, b.except, b.flags);
+    return out;
+}
+
+// rooms / except as a receiver reads them: strings, or numbers (numeric rooms of a Node server) as String(n).
+// Missing is empty; anything but an array is a bad message.
+inline bool read_rooms(const Value& v, std::vector<std::string>& out) {
+    out.clear();
+    if (v.is_null()) return true;
+    if (!v.is_array()) return false;
+    for (auto& r : v.as_array()) {
+        if (r.is_string()) out.push_back(r.as_string());
+        else if (r.is_number()) out.push_back(js_number(r.as_number()));
+        else return false;
+    }
+    return true;
+}
+inline BroadcastFlags read_flags(const Value& f) {
+    BroadcastFlags flags;
+    flags.volatile_ = f["volatile"].as_bool();
+    flags.compress = !(f["compress"].is_bool() && !f["compress"].as_bool());
+    if (f["timeout"].is_number() && f["timeout"].as_number() >= 0)
+        flags.timeout = int(std::min(f["timeout"].as_number(), 2147483647.0));
+    return flags;
+}
+// A packet object {type, data, nsp}: an EVENT (or BINARY_EVENT) whose data is [event, args...].
+inline bool read_packet(const Value& p, int& type, Value& data, std::string& nsp) {
+    if (!p.is_object() || !p["type"].is_number()) return false;
+    type = int(p["type"].as_int());
+    if (type != 2 && type != 5) return false;  // adapters only publish events; anything else would reach clients
+    if (!p["data"].is_array() || p["data"].size() == 0) return false;
+    data = p["data"];
+    if (p["nsp"].is_null()) nsp = "/";
+    else if (p["nsp"].is_string()) nsp = p["nsp"].as_string();
+    else return false;
+    return true;
+}
+
+// Decodes what any sender (RA, the emitter, this adapter) publishes; false for a bad message.
+inline bool decode_broadcast(std::string_view bytes, Broadcast& out) {
+    Value v;
+    if (!unpack(bytes, v) || !v.is_array() || v.size() < 3) return false;
+    out.uid = v[0].is_string() ? v[0].as_string() : js_string(v[0]);
+    if (!read_packet(v[1], out.type, out.data, out.nsp)) return false;
+    const Value& opts = v[2];
+    if (!opts.is_object()) return false;
+    if (!read_rooms(opts["rooms"], out.rooms) || !read_rooms(opts["except"], out.except)) return false;
+    out.flags = read_flags(opts["flags"]);
+    return true;
+}
+
+// ---- 2e. Requests, on <key>-request#<nsp># (RA index.ts:14-25, 253-470) ------------------------------------------
+enum RequestType : int {
+    SOCKETS = 0, ALL_ROOMS = 1, REMOTE_JOIN = 2, REMOTE_LEAVE = 3, REMOTE_DISCONNECT = 4, REMOTE_FETCH = 5,
+    SERVER_SIDE_EMIT = 6, BROADCAST = 7, BROADCAST_CLIENT_COUNT = 8, BROADCAST_ACK = 9
+};
+
+// Every field any request type carries; `type` says which ones mean something.
+struct Request {
+    int type = -1;
+    std::string uid;                  // the sender; empty when absent (the emitter's 2/3/4 have none)
+    bool has_uid = false;
+    std::string requestId;            // absent for 2/3/4 and for 6 without an ack
+    bool has_request_id = false;
+    bool has_opts = false;            // 2/3/4: the opts form (the legacy form has sid and room instead)
+    std::vector<std::string> opts_rooms, opts_except;  // opts.rooms, opts.except: which sockets
+    BroadcastFlags flags;             // 7: opts.flags
+    std::vector<std::string> rooms;   // 2/3: the rooms to join or leave; 0: the rooms to list
+    bool close = false;               // 4
+    Value data;                       // 6: [event, args...]; 7: the packet's data
+    int packet_type = 2;              // 7: the packet's type
+    std::string nsp = "/";            // 7: the packet's nsp
+    std::string sid, room;            // the legacy 2/3/4 form
+};
+
+inline void append_json_rooms(std::string& out, const std::vector<std::string>& rooms) {
+    out += '[';
+    for (size_t i = 0; i < rooms.size(); ++i) {
+        if (i) out += ',';
+        append_json_string(out, rooms[i]);
+    }
+    out += ']';
+}
+inline void append_json_field(std::string& out, const char* name, bool first = false) {
+    if (!first) out += ',';
+    out += '"';
+    out += name;
+    out += "\":";
+}
+
+// The bytes RA publishes for each request type, key for key (JSON, but msgpack for 7).
+inline std::string encode_request(const Request& r) {
+    std::string out;
+    if (r.type == BROADCAST) {
+        Writer w(out);
+        w.pk.pack_map(5);
+        pack_string(w, "uid");
+        pack_string(w, r.uid);
+        pack_string(w, "requestId");
+        pack_string(w, r.requestId);
+        pack_string(w, "type");
+        w.pk.pack_int(BROADCAST);
+        pack_string(w, "packet");
+        pack_packet(w, r.packet_type, r.data, r.nsp);
+        pack_string(w, "opts");
+        pack_options(w, r.opts_rooms, r.opts_except, r.flags);
+        return out;
+    }
+    out += '{';
+    append_json_field(out, "uid", true);
+    append_json_string(out, r.uid);
+    if (r.has_request_id) {
+        append_json_field(out, "requestId");
+        append_json_string(out, r.requestId);
+    }
+    append_json_field(out, "type");
+    out += std::to_string(r.type);
+    switch (r.type) {
+    case SOCKETS:
+        append_json_field(out, "rooms");
+        append_json_rooms(out, r.rooms);
+        break;
+    case REMOTE_JOIN: case REMOTE_LEAVE: case REMOTE_DISCONNECT: case REMOTE_FETCH:
+        append_json_field(out, "opts");
+        out += "{\"rooms\":";
+        append_json_rooms(out, r.opts_rooms);
+        out += ",\"except\":";
+        append_json_rooms(out, r.opts_except);
+        out += '}';
+        if (r.type == REMOTE_JOIN || r.type == REMOTE_LEAVE) {
+            append_json_field(out, "rooms");
+            append_json_rooms(out, r.rooms);
+        } else if (r.type == REMOTE_DISCONNECT) {
+            append_json_field(out, "close");
+            out += r.close ? "true" : "false";
+        }
+        break;
+    case SERVER_SIDE_EMIT:
+        append_json_field(out, "data");
+        append_json(out, r.data);
+        break;
+    default: break;  // ALL_ROOMS has nothing more
+    }
+    out += '}';
+    return out;
+}
+
+// Reads a request from any sender; false for a bad one (not decodable, not an object, no numeric type, a field
+// of the wrong kind). Unknown types decode (type >= 10) and are ignored by the adapter, as Node ignores them.
+inline bool decode_request(std::string_view bytes, Request& out) {
+    Value v;
+    if (!decode_payload(bytes, v) || !v.is_object() || !v["type"].is_number()) return false;
+    out = Request();
+    out.type = int(v["type"].as_int());
+    if (v.contains("uid")) {
+        out.has_uid = true;
+        out.uid = v["uid"].is_string() ? v["uid"].as_string() : js_string(v["uid"]);
+    }
+    if (v.contains("requestId") && !v["requestId"].is_null()) {
+        out.has_request_id = true;
+        out.requestId = v["requestId"].is_string() ? v["requestId"].as_string() : js_string(v["requestId"]);
+    }
+    const Value& opts = v["opts"];
+    if (opts.is_object()) {
+        out.has_opts = true;
+        if (!read_rooms(opts["rooms"], out.opts_rooms) || !read_rooms(opts["except"], out.opts_except)) return false;
+        out.flags = read_flags(opts["flags"]);
+    } else if (!opts.is_null()) {
+        return false;
+    }
+    if (!read_rooms(v["rooms"], out.rooms)) return false;
+    out.close = v["close"].as_bool();
+    if (v["sid"].is_string()) out.sid = v["sid"].as_string();
+    if (v["room"].is_string()) out.room = v["room"].as_string();
+    else if (v["room"].is_number()) out.room = js_number(v["room"].as_number());
+    switch (out.type) {
+    case REMOTE_FETCH:
+        return out.has_opts;
+    case SERVER_SIDE_EMIT:
+        out.data = v["data"];
+        return out.data.is_array() && out.data.size() > 0;
+    case BROADCAST:
+        return out.has_request_id && out.has_opts && read_packet(v["packet"], out.packet_type, out.data, out.nsp);
+    case REMOTE_JOIN: case REMOTE_LEAVE: case REMOTE_DISCONNECT:
+        return out.has_opts || !out.sid.empty();
+    default:
+        return true;
+    }
+}
+
+// ---- 2f. Responses, on <key>-response#<nsp># or <key>-response#<nsp>#<requester uid># (RA index.ts:480-609) -------
+
+// One socket in an answer to REMOTE_FETCH: Node's {id, handshake, rooms, data} (handshake without sessionStore).
+struct SocketEntry {
+    std::string id;
+    Value handshake;  // {headers, time, address, xdomain, secure, issued, url, query, auth}
+    std::vector<std::string> rooms;
+    Value data;
+};
+
+struct Response {
+    std::string requestId;
+    int type = -1;                     // 6, 8 and 9 carry a type; the others (0, 1, 5, legacy) do not
+    bool has_sockets = false;          // 0: ids; 5: SocketEntry objects (entries that are not objects are skipped)
+    std::vector<SocketEntry> sockets;
+    std::vector<std::string> socket_ids;
+    bool has_rooms = false;            // 1
+    std::vector<std::string> rooms;
+    double clientCount = 0;            // 8
+    Value data;                        // 6: the one argument of the node's acknowledgement
+    Value packet;                      // 9: the first argument of a client's acknowledgement
+};
+
+inline bool read_socket_entry(const Value& v, SocketEntry& out) {
+    if (!v.is_object() || !v["id"].is_string()) return false;
+    out.id = v["id"].as_string();
+    out.handshake = v["handshake"];
+    if (!read_rooms(v["rooms"], out.rooms)) return false;
+    out.data = v["data"];
+    return true;
+}
+
+// Reads a response; false for a bad one (not decodable, not an object, no requestId).
+inline bool decode_response(std::string_view bytes, Response& out) {
+    Value v;
+    if (!decode_payload(bytes, v) || !v.is_object()) return false;
+    out = Response();
+    const Value& id = v["requestId"];
+    if (id.is_null()) return false;
+    out.requestId = id.is_string() ? id.as_string() : js_string(id);
+    if (v["type"].is_number()) out.type = int(v["type"].as_int());
+    if (v["sockets"].is_array()) {  // Node counts an answer without an array but cannot complete with it
+        out.has_sockets = true;
+        for (auto& s : v["sockets"].as_array()) {
+            if (s.is_string()) out.socket_ids.push_back(s.as_string());
+            SocketEntry e;
+            if (read_socket_entry(s, e)) out.sockets.push_back(std::move(e));
+        }
+    }
+    if (v["rooms"].is_array()) {
+        out.has_rooms = true;
+        (void)read_rooms(v["rooms"], out.rooms);
+    }
+    out.clientCount = v["clientCount"].as_number();
+    out.data = v["data"];
+    out.packet = v["packet"];
+    return true;
+}
+
+inline std::string encode_fetch_response(const std::string& requestId, const std::vector<SocketEntry>& sockets) {
+    std::string out = "{\"requestId\":";
+    append_json_string(out, requestId);
+    out += ",\"sockets\":[";
+    for (size_t i = 0; i < sockets.size(); ++i) {
+        const SocketEntry& s = sockets[i];
+        if (i) out += ',';
+        out += "{\"id\":";
+        append_json_string(out, s.id);
+        append_json_field(out, "handshake");
+        append_json(out, s.handshake);
+        append_json_field(out, "rooms");
+        append_json_rooms(out, s.rooms);
+        append_json_field(out, "data");
+        append_json(out, s.data);
+        out += '}';
+    }
+    out += "]}";
+    return out;
+}
+// The answer to ALL_ROOMS ({requestId, rooms}) or to SOCKETS ({requestId, sockets: [ids]}).
+inline std::string encode_list_response(const std::string& requestId, const char* field,
+                                        const std::vector<std::string>& items) {
+    std::string out = "{\"requestId\":";
+    append_json_string(out, requestId);
+    append_json_field(out, field);
+    append_json_rooms(out, items);
+    out += '}';
+    return out;
+}
+// The answer to a legacy (sid) REMOTE_JOIN / LEAVE / DISCONNECT: {requestId}.
+inline std::string encode_done_response(const std::string& requestId) {
+    std::string out = "{\"requestId\":";
+    append_json_string(out, requestId);
+    out += '}';
+    return out;
+}
+// A node's acknowledgement of a server-side emit: {type: 6, requestId, data}.
+inline std::string encode_server_side_emit_response(const std::string& requestId, const Value& data) {
+    std::string out = "{\"type\":6,\"requestId\":";
+    append_json_string(out, requestId);
+    append_json_field(out, "data");
+    append_json(out, data);
+    out += '}';
+    return out;
+}
+// How many of a node's sockets got a broadcast with acks: {type: 8, requestId, clientCount} (JSON).
+inline std::string encode_client_count_response(const std::string& requestId, size_t clientCount) {
+    std::string out = "{\"type\":8,\"requestId\":";
+    append_json_string(out, requestId);
+    out += ",\"clientCount\":" + std::to_string(clientCount) + "}";
+    return out;
+}
+// One client's acknowledgement of a broadcast: {type: 9, requestId, packet} (msgpack: it may hold binary).
+inline std::string encode_broadcast_ack_response(const std::string& requestId, const Value& packet) {
+    std::string out;
+    Writer w(out);
+    w.pk.pack_map(3);
+    pack_string(w, "type");
+    w.pk.pack_int(BROADCAST_ACK);
+    pack_string(w, "requestId");
+    pack_string(w, requestId);
+    pack_string(w, "packet");
+    pack_value(w, packet);
+    return out;
+}
+
+// A uid2(6)-shaped id: 6 random alphanumerics (node ids and request ids, as RA makes them).
+inline std::string random_uid(size_t length = 6) {
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    std::string out;
+    unsigned char bytes[32];
+    while (out.size() < length) {
+        ssize_t n = getrandom(bytes, sizeof bytes, 0);
+        if (n <= 0) {
+            if (errno == EINTR) continue;
+            throw std::runtime_error("getrandom failed");
+        }
+        for (ssize_t i = 0; i < n && out.size() < length; ++i)
+            if (bytes[i] < 248) out += alphabet[bytes[i] % 62];  // 248 = 4 * 62: no bias
+    }
+    return out;
+}
+
+}  // namespace wire
+
+// =====================================================================================================================
+// 3. THE REDIS CONNECTIONS — a subscriber and a publisher, each a thread with its own hiredis context. hiredis does
+//    the protocol (command formatting, the reply reader); the waits are ours: every wait is a poll() that also
+//    watches an eventfd, so that close() and new work interrupt it at once, whatever Redis does. Both threads retry
+//    with backoff after a failure, and never run user code: what they receive goes to the adapters (layer 4).
+// =====================================================================================================================
+namespace detail {
+
+// The counters behind Stats, written by any thread.
+struct Counters {
+    std::atomic<uint64_t> published{0}, unsent{0}, received{0}, malformed{0}, reconnects{0}, requestsTimedOut{0};
+    Stats snapshot() const {
+        return Stats{published.load(), unsent.load(), received.load(), malformed.load(), reconnects.load(),
+                     requestsTimedOut.load()};
+    }
+};
+
+using Clock = std::chrono::steady_clock;
+inline int ms_left(Clock::time_point deadline) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    return left <= 0 ? 0 : int(std::min<long long>(left, 1 << 30));
+}
+
+// An eventfd to wake a thread out of poll(); read() empties it.
+class WakeFd {
+public:
+    WakeFd() : fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+        if (fd_ < 0) throw std::runtime_error("sio::redis: eventfd failed");
+    }
+    ~WakeFd() { ::close(fd_); }
+    WakeFd(const WakeFd&) = delete;
+    WakeFd& operator=(const WakeFd&) = delete;
+    int fd() const { return fd_; }
+    void wake() {
+        uint64_t one = 1;
+        (void)!::write(fd_, &one, sizeof one);
+    }
+    void drain() {
+        uint64_t n;
+        (void)!::read(fd_, &n, sizeof n);
+    }
+
+private:
+    int fd_;
+};
+
+// Waits until `fd` is ready for `events`, a wake fd fires (`stop_fd`, or `work_fd` unless it is -1), or
+// `timeout_ms` passes (-1: no limit).
+enum class Io { Ok, Woken, Timeout, Failed };
+inline Io wait_fd(int fd, short events, int stop_fd, int work_fd, int timeout_ms) {
+    pollfd fds[3] = {{fd, events, 0}, {stop_fd, POLLIN, 0}, {work_fd, POLLIN, 0}};  // poll skips a negative fd
+    for (;;) {
+        int n = ::poll(fds, 3, timeout_ms);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return Io::Failed;
+        if (n == 0) return Io::Timeout;
+        if (fds[1].revents || fds[2].revents) return Io::Woken;
+        if (fds[0].revents & (POLLERR | POLLNVAL)) return Io::Failed;
+        return Io::Ok;  // ready, or hung up (the read or write that follows says which)
+    }
+}
+
+// One connection to Redis: a non-blocking socket we connect ourselves (so that the connect waits in poll() too),
+// handed to hiredis with redisConnectFd. Only ever touched by the thread that owns it. hiredis calls read() and
+// write() only after poll() said they will not block, so its blocking mode never sees EAGAIN. Every wait ends
+// early when `stop_fd` fires; the idle wait in read() also when `work_fd` does.
+class RedisLink {
+public:
+    RedisLink() = default;
+    ~RedisLink() { drop(); }
+    RedisLink(const RedisLink&) = delete;
+    RedisLink& operator=(const RedisLink&) = delete;
+
+    bool connected() const { return ctx_ != nullptr; }
+    void drop() {
+        if (ctx_) redisFree(ctx_);  // closes the fd
+        ctx_ = nullptr;
+    }
+
+    // Connects, then AUTH (when a password is set) and SELECT (when asked and db != 0).
+    Io open(const Options& o, int stop_fd, bool select_db) {
+        drop();
+        const auto deadline = Clock::now() + std::chrono::milliseconds(std::max(1, o.connectTimeout));
+        Io io = connect_socket(o.host, o.port, stop_fd, deadline);
+        if (io != Io::Ok) return io;
+        if (!o.password.empty()) io = simple_command({"AUTH", o.password}, stop_fd, deadline);
+        if (io == Io::Ok && select_db && o.db != 0) io = simple_command({"SELECT", std::to_string(o.db)}, stop_fd, deadline);
+        if (io != Io::Ok) drop();
+        return io;
+    }
+
+    void append(const std::vector<std::string>& argv) {
+        std::vector<const char*> args;
+        std::vector<size_t> lens;
+        args.reserve(argv.size());
+        lens.reserve(argv.size());
+        for (auto& a : argv) {
+            args.push_back(a.data());
+            lens.push_back(a.size());
+        }
+        redisAppendCommandArgv(ctx_, int(argv.size()), args.data(), lens.data());
+    }
+
+    // Writes out what append() queued.
+    Io flush(int stop_fd, Clock::time_point deadline) {
+        if (!ctx_ || ctx_->err) return Io::Failed;
+        int done = 0;
+        while (!done) {
+            Io io = wait_fd(ctx_->fd, POLLOUT, stop_fd, -1, ms_left(deadline));
+            if (io != Io::Ok) return io;
+            if (redisBufferWrite(ctx_, &done) != REDIS_OK) return Io::Failed;
+        }
+        return Io::Ok;
+    }
+
+    // The next reply (a command's answer, or a pub/sub push). `deadline` max(): no limit.
+    Io read(redisReply*& out, int stop_fd, int work_fd, Clock::time_point deadline) {
+        out = nullptr;
+        if (!ctx_ || ctx_->err) return Io::Failed;
+        for (;;) {
+            void* reply = nullptr;
+            if (redisGetReplyFromReader(ctx_, &reply) != REDIS_OK) return Io::Failed;
+            if (reply) {
+                out = static_cast<redisReply*>(reply);
+                return Io::Ok;
+            }
+            const int timeout = deadline == Clock::time_point::max() ? -1 : ms_left(deadline);
+            Io io = wait_fd(ctx_->fd, POLLIN, stop_fd, work_fd, timeout);
+            if (io != Io::Ok) return io;
+            if (redisBufferRead(ctx_) != REDIS_OK) return Io::Failed;  // includes the server closing the connection
+        }
+    }
+
+private:
+    Io connect_socket(const std::string& host, int port, int stop_fd, Clock::time_point deadline) {
+        addrinfo hints{};
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        addrinfo* found = nullptr;
+        if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0 || !found) return Io::Failed;
+        Io result = Io::Failed;
+        for (addrinfo* a = found; a; a = a->ai_next) {
+            int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+            if (fd < 0) continue;
+            result = Io::Failed;
+            if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+                result = Io::Ok;
+            } else if (errno == EINPROGRESS) {
+                result = wait_fd(fd, POLLOUT, stop_fd, -1, ms_left(deadline));
+                int err = 0;
+                socklen_t len = sizeof err;
+                if (result == Io::Ok && (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0))
+                    result = Io::Failed;
+            }
+            if (result == Io::Ok) {
+                int one = 1;
+                setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+                setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+                ctx_ = redisConnectFd(fd);
+                if (!ctx_ || ctx_->err) {
+                    if (ctx_) redisFree(ctx_);
+                    else ::close(fd);
+                    ctx_ = nullptr;
+                    result = Io::Failed;
+                }
+                break;
+            }
+            ::close(fd);
+            if (result == Io::Woken || result == Io::Timeout) break;
+        }
+        freeaddrinfo(found);
+        return result;
+    }
+
+    Io simple_command(const std::vector<std::string>& argv, int stop_fd, Clock::time_point deadline) {
+        append(argv);
+        Io io = flush(stop_fd, deadline);
+        redisReply* reply = nullptr;
+        if (io == Io::Ok) io = read(reply, stop_fd, -1, deadline);
+        if (io == Io::Ok && reply->type == REDIS_REPLY_ERROR) io = Io::Failed;  // e.g. a wrong password
+        if (reply) freeReplyObject(reply);
+        return io;
+    }
+
+    redisContext* ctx_ = nullptr;
+};
+
+// Sleeps for `ms` unless the stop fd fires first; false when it did.
+inline bool pause_unless_stopped(int stop_fd, int ms) {
+    pollfd p{stop_fd, POLLIN, 0};
+    const auto deadline = Clock::now() + std::chrono::milliseconds(ms);
+    for (;;) {
+        int n = ::poll(&p, 1, ms_left(deadline));
+        if (n > 0) return false;
+        if (n == 0) return true;
+        if (errno != EINTR) return true;
+    }
+}
+
+// A thread that can be started again after it was stopped (the adapters of a factory may all close, and a new
+// one open). stop() joins unless the calling thread must not (see sioserver.hpp's NoJoinScope); start() joins
+// what a previous stop() left running.
+class Restartable {
+public:
+    ~Restartable() { join(); }
+    bool running() {
+        std::lock_guard<std::mutex> lk(mu_);
+        return running_;
+    }
+    // Call join() first: a thread a previous stop() left behind must be gone before its state is reset.
+    template <class F>
+    void start(F&& fn) {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (running_ || thread_.joinable()) return;
+        running_ = true;
+        thread_ = std::thread(std::forward<F>(fn));
+    }
+    // Marks it stopped; true when it was running (the caller then wakes the thread).
+    bool mark_stopped() {
+        std::lock_guard<std::mutex> lk(mu_);
+        bool was = running_;
+        running_ = false;
+        return was;
+    }
+    void join() {
+        std::thread t;
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            if (!thread_.joinable() || thread_.get_id() == std::this_thread::get_id()) return;
+            t = std::move(thread_);
+        }
+        t.join();
+    }
+
+private:
+    std::mutex mu_;
+    bool running_ = false;
+    std::thread thread_;
+};
+
+// The publisher: a queue of commands and the thread that sends them, pipelined (everything queued goes out in one
+// write, then the replies are read in order). Callers never wait. While Redis is down (after a connection attempt
+// failed, or the connection was lost) a PUBLISH is dropped at once and counted, and a command with a reply gets
+// null; until the first attempt ends, commands wait in the queue.
+class Publisher {
+public:
+    using ReplyFn = std::function<void(const redisReply* reply)>;  // null: no reply (Redis down, connection lost)
+
+    Publisher(const Options& options, Counters& counters) : options_(options), counters_(counters) {}
+    ~Publisher() { stop(); }
+
+    // Not concurrently with itself or stop() (the Connections' lock orders them).
+    void start() {
+        if (thread_.running()) return;
+        thread_.join();
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            stopping_ = false;
+            state_ = State::Connecting;
+        }
+        stop_.drain();
+        work_.drain();
+        thread_.start([this] { loop(); });
+    }
+    void stop() {
+        if (thread_.mark_stopped()) {
+            {
+                std::lock_guard<std::mutex> lk(mu_);
+                stopping_ = true;
+            }
+            stop_.wake();
+        }
+        if (::sio::detail::may_join_server_threads()) thread_.join();
+    }
+    bool connected() const { return state_.load() == State::Up; }
+
+    void publish(std::string channel, std::string payload) {
+        enqueue(Command{{"PUBLISH", std::move(channel), std::move(payload)}, nullptr, true});
+    }
+    // Any command with a reply, e.g. {"PUBSUB", "NUMSUB", channel}; `fn` runs on the publisher's thread (or on
+    // the caller's, with null, when the command cannot go out): it must be short and must not run user code.
+    void command(std::vector<std::string> argv, ReplyFn fn) { enqueue(Command{std::move(argv), std::move(fn), false}); }
+
+private:
+    enum class State { Connecting, Up, Down };
+    struct Command {
+        std::vector<std::string> argv;
+        ReplyFn reply;
+        bool is_publish;
+    };
+
+    void enqueue(Command c) {
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            if (!stopping_ && state_ != State::Down && queue_.size() < options_.maxQueuedCommands) {
+                queue_.push_back(std::move(c));
+                if (queue_.size() == 1) work_.wake();  // the thread drains work_ before it takes the queue
+                return;
+            }
+        }
+        fail(c);
+    }
+    void fail(Command& c) {
+        if (c.is_publish) ++counters_.unsent;
+        if (c.reply) c.reply(nullptr);
+    }
+    void fail_all(std::deque<Command>& commands) {
+        for (auto& c : commands) fail(c);
+        commands.clear();
+    }
+    void set_state(State s) {
+        std::deque<Command> dropped;
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            state_ = s;
+            if (s == State::Down) dropped.swap(queue_);
+        }
+        fail_all(dropped);
+    }
+
+    void loop() {
+        RedisLink link;
+        int delay = std::max(1, options_.reconnectDelay);
+        bool ever_connected = false;
+        for (;;) {
+            if (!link.connected()) {
+                if (link.open(options_, stop_.fd(), true) != Io::Ok) {
+                    if (stopped()) break;
+                    set_state(State::Down);
+                    if (!pause_unless_stopped(stop_.fd(), delay)) break;
+                    delay = std::min(delay * 2, std::max(delay, options_.reconnectDelayMax));
+                    continue;
+                }
+                if (ever_connected) ++counters_.reconnects;
+                ever_connected = true;
+                delay = std::max(1, options_.reconnectDelay);
+                set_state(State::Up);
+            }
+            std::deque<Command> batch;
+            {
+                std::lock_guard<std::mutex> lk(mu_);
+                if (stopping_) break;
+                batch.swap(queue_);
+            }
+            if (batch.empty()) {
+                // Idle: wait for work while watching the connection, so that a Redis that went away is noticed
+                // now, not by the next publish.
+                redisReply* unexpected = nullptr;
+                Io io = link.read(unexpected, stop_.fd(), work_.fd(), Clock::time_point::max());
+                if (unexpected) freeReplyObject(unexpected);
+                if (io == Io::Woken) work_.drain();
+                else if (io != Io::Ok) {
+                    link.drop();
+                    set_state(State::Down);
+                }
+                continue;
+            }
+            if (!send(link, batch)) {
+                link.drop();
+                set_state(State::Down);
+            }
+        }
+        std::deque<Command> left;
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            left.swap(queue_);
+            state_ = State::Down;
+        }
+        fail_all(left);
+    }
+
+    // Sends a batch and reads its replies; on a failure, what got no reply fails and false is returned.
+    bool send(RedisLink& link, std::deque<Command>& batch) {
+        for (auto& c : batch) link.append(c.argv);
+        const auto deadline = Clock::now() + std::chrono::milliseconds(std::max(1, options_.commandTimeout));
+        bool ok = link.flush(stop_.fd(), deadline) == Io::Ok;
+        while (ok && !batch.empty()) {
+            redisReply* reply = nullptr;
+            ok = link.read(reply, stop_.fd(), -1, deadline) == Io::Ok;
+            if (!ok) break;
+            Command c = std::move(batch.front());
+            batch.pop_front();
+            if (c.is_publish) {
+                if (reply->type == REDIS_REPLY_ERROR) ++counters_.unsent;
+                else ++counters_.published;
+            }
+            if (c.reply) c.reply(reply);
+            freeReplyObject(reply);
+        }
+        fail_all(batch);
+        return ok;
+    }
+
+    bool stopped() {
+        std::lock_guard<std::mutex> lk(mu_);
+        return stopping_;
+    }
+
+    const Options& options_;
+    Counters& counters_;
+    std::mutex mu_;  // a leaf: the queue and the state
+    std::deque<Command> queue_;
+    bool stopping_ = false;
+    std::atomic<State> state_{State::Connecting};
+    WakeFd stop_, work_;  // close(); something was queued
+    Restartable thread_;  // the last member: stopped first
+};
+
+// The subscriber: one connection in the subscribed state, and its thread. It keeps the channels and patterns the
+// adapters want (counted, so that two may want one) and, whenever it (re)connects or is told they changed,
+// subscribes and unsubscribes to match. Each message goes to `on_message` on this thread.
+class Subscriber {
+public:
+    // pattern is empty for a plain message
+    using MessageFn = std::function<void(const std::string& pattern, const std::string& channel, std::string_view payload)>;
+
+    Subscriber(const Options& options, Counters& counters, MessageFn fn)
+        : options_(options), counters_(counters), on_message_(std::move(fn)) {}
+    ~Subscriber() { stop(); }
+
+    // Not concurrently with itself or stop() (the Connections' lock orders them).
+    void start() {
+        if (thread_.running()) return;
+        thread_.join();
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            stopping_ = false;
+        }
+        stop_.drain();
+        work_.drain();
+        thread_.start([this] { loop(); });
+    }
+    void stop() {
+        if (thread_.mark_stopped()) {
+            {
+                std::lock_guard<std::mutex> lk(mu_);
+                stopping_ = true;
+            }
+            stop_.wake();
+        }
+        if (::sio::detail::may_join_server_threads()) thread_.join();
+    }
+    // Whether every wanted subscription is in place (a request sent now will be heard back).
+    bool ready() const { return ready_.load(); }
+
+    void add(const std::vector<std::string>& channels, const std::vector<std::string>& patterns) {
+        change(channels, patterns, +1);
+    }
+    void remove(const std::vector<std::string>& channels, const std::vector<std::string>& patterns) {
+        change(channels, patterns, -1);
+    }
+
+private:
+    void change(const std::vector<std::string>& channels, const std::vector<std::string>& patterns, int delta) {
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            for (auto& c : channels) bump(wanted_channels_, c, delta);
+            for (auto& p : patterns) bump(wanted_patterns_, p, delta);
+            ++generation_;
+            ready_ = false;
+        }
+        work_.wake();
+    }
+    static void bump(std::map<std::string, int>& m, const std::string& key, int delta) {
+        int& n = m[key];
+        n += delta;
+        if (n <= 0) m.erase(key);
+    }
+
+    void loop() {
+        RedisLink link;
+        std::set<std::string> channels, patterns;  // what this connection is subscribed to
+        int delay = std::max(1, options_.reconnectDelay);
+        bool ever_connected = false;
+        while (!stopped()) {
+            if (!link.connected()) {
+                channels.clear();
+                patterns.clear();
+                if (link.open(options_, stop_.fd(), false) != Io::Ok) {
+                    if (!pause_unless_stopped(stop_.fd(), delay)) break;
+                    delay = std::min(delay * 2, std::max(delay, options_.reconnectDelayMax));
+                    continue;
+                }
+                if (ever_connected) ++counters_.reconnects;
+                ever_connected = true;
+                delay = std::max(1, options_.reconnectDelay);
+            }
+            if (!sync(link, channels, patterns)) {
+                link.drop();
+                ready_ = false;
+                continue;
+            }
+            redisReply* reply = nullptr;
+            Io io = link.read(reply, stop_.fd(), work_.fd(), Clock::time_point::max());
+            if (io == Io::Woken) {
+                work_.drain();
+                continue;  // stop, or subscriptions to change
+            }
+            if (io != Io::Ok) {
+                link.drop();
+                ready_ = false;
+                continue;
+            }
+            deliver(reply);
+            freeReplyObject(reply);
+        }
+        ready_ = false;
+    }
+
+    // Subscribes to what is wanted and not yet subscribed, and unsubscribes from the rest.
+    bool sync(RedisLink& link, std::set<std::string>& channels, std::set<std::string>& patterns) {
+        std::set<std::string> want_channels, want_patterns;
+        uint64_t generation;
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            generation = generation_;
+            for (auto& kv : wanted_channels_) want_channels.insert(kv.first);
+            for (auto& kv : wanted_patterns_) want_patterns.insert(kv.first);
+        }
+        bool wrote = false;
+        auto diff = [&](const std::set<std::string>& want, std::set<std::string>& have, const char* sub,
+                        const char* unsub) {
+            std::vector<std::string> add{sub}, drop{unsub};
+            for (auto& c : want)
+                if (!have.count(c)) add.push_back(c);
+            for (auto& c : have)
+                if (!want.count(c)) drop.push_back(c);
+            if (add.size() > 1) { link.append(add); wrote = true; }
+            if (drop.size() > 1) { link.append(drop); wrote = true; }
+            have = want;
+        };
+        diff(want_channels, channels, "SUBSCRIBE", "UNSUBSCRIBE");
+        diff(want_patterns, patterns, "PSUBSCRIBE", "PUNSUBSCRIBE");
+        if (wrote) {
+            const auto deadline = Clock::now() + std::chrono::milliseconds(std::max(1, options_.commandTimeout));
+            if (link.flush(stop_.fd(), deadline) != Io::Ok) return false;
+        }
+        std::lock_guard<std::mutex> lk(mu_);
+        if (generation == generation_) ready_ = true;  // else a change came meanwhile, and woke us to sync again
+        return true;
+    }
+
+    // Push frames are arrays: [message, channel, payload] and [pmessage, pattern, channel, payload]; the rest
+    // (subscribe confirmations) are not messages.
+    void deliver(const redisReply* r) {
+        auto str = [](const redisReply* e) {
+            return e && (e->type == REDIS_REPLY_STRING || e->type == REDIS_REPLY_STATUS)
+                       ? std::string_view(e->str, e->len) : std::string_view();
+        };
+        if (r->type != REDIS_REPLY_ARRAY || r->elements < 3) return;
+        const std::string_view kind = str(r->element[0]);
+        if (kind == "message" && r->elements == 3) {
+            ++counters_.received;
+            on_message_(std::string(), std::string(str(r->element[1])), str(r->element[2]));
+        } else if (kind == "pmessage" && r->elements == 4) {
+            ++counters_.received;
+            on_message_(std::string(str(r->element[1])), std::string(str(r->element[2])), str(r->element[3]));
+        }
+    }
+
+    bool stopped() {
+        std::lock_guard<std::mutex> lk(mu_);
+        return stopping_;
+    }
+
+    const Options& options_;
+    Counters& counters_;
+    MessageFn on_message_;
+    std::mutex mu_;  // a leaf: the wanted subscriptions
+    std::map<std::string, int> wanted_channels_, wanted_patterns_;
+    uint64_t generation_ = 0;  // counts the changes to what is wanted
+    bool stopping_ = false;
+    std::atomic<bool> ready_{false};
+    WakeFd stop_, work_;  // close(); the wanted subscriptions changed
+    Restartable thread_;  // the last member: stopped first
+};
+
+}  // namespace detail
+
+// =====================================================================================================================
+// 4. THE ADAPTER — one RedisAdapter per namespace, as in Node; the factory's Connections are shared by all of them.
+//    Threads: a broadcast from another node is delivered on the subscriber's thread (no user code runs there);
+//    everything that runs a handler, reads socket data or completes a caller's callback (answers to requests,
+//    server-side events, socketsJoin/Leave/disconnectSockets from other nodes, responses, time-outs) runs on the
+//    engine's timer thread, so that neither connection thread ever waits for the handler lock.
+//    Lock order: RedisAdapter::mu_ (pending requests) -> Timers::mu_; Connections::lifecycle_mu_ -> the
+//    connections' own locks; the rest are leaves.
+// =====================================================================================================================
+class RedisAdapter;
+
+namespace detail {
+
+// Lets threads into an adapter until it closes; close() waits until those inside have left (except the closing
+// thread itself, should it be one of them). Whatever reaches an adapter from another thread (the subscriber,
+// the publisher's replies, timers, acks of clients) passes through its gate, so nothing touches it once closed.
+class Gate {
+public:
+    bool enter() {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (closed_) return false;
+        ++inside_;
+        inside_here().push_back(this);
+        return true;
+    }
+    void leave() {
+        std::lock_guard<std::mutex> lk(mu_);
+        --inside_;
+        auto& here = inside_here();
+        auto it = std::find(here.rbegin(), here.rend(), this);
+        if (it != here.rend()) here.erase(std::next(it).base());
+        cv_.notify_all();
+    }
+    void close() {
+        std::unique_lock<std::mutex> lk(mu_);
+        closed_ = true;
+        const auto mine = size_t(std::count(inside_here().begin(), inside_here().end(), this));
+        cv_.wait(lk, [&] { return inside_ == mine; });
+    }
+
+private:
+    static std::vector<const Gate*>& inside_here() {
+        thread_local std::vector<const Gate*> gates;
+        return gates;
+    }
+    std::mutex mu_;  // a leaf
+    std::condition_variable cv_;
+    size_t inside_ = 0;
+    bool closed_ = false;
+};
+
+class Inside {
+public:
+    explicit Inside(Gate& g) : gate_(g), in_(g.enter()) {}
+    ~Inside() {
+        if (in_) gate_.leave();
+    }
+    Inside(const Inside&) = delete;
+    Inside& operator=(const Inside&) = delete;
+    explicit operator bool() const { return in_; }
+
+private:
+    Gate& gate_;
+    bool in_;
+};
+
+// How other threads reach one adapter: its gate, and the adapter while the gate is open.
+struct AdapterLink {
+    explicit AdapterLink(RedisAdapter* a) : adapter(a) {}
+    Gate gate;
+    RedisAdapter* const adapter;
+};
+
+// What every adapter of one factory shares: the options, the counters, the two connections, and which adapter
+// listens on which channel. The threads start with the first adapter and stop when the last one closes.
+class Connections {
+public:
+    explicit Connections(Options o)
+        : options_(std::move(o)),
+          publisher_(options_, counters_),
+          subscriber_(options_, counters_, [this](const std::string& pattern, const std::string& channel,
+                                                  std::string_view payload) { on_message(pattern, channel, payload); }) {}
+    ~Connections() {
+        publisher_.stop();
+        subscriber_.stop();
+    }
+    Connections(const Connections&) = delete;
+    Connections& operator=(const Connections&) = delete;
+
+    const Options& options() const { return options_; }
+    Counters& counters() { return counters_; }
+    Publisher& publisher() { return publisher_; }
+    // Whether a request published now will be heard back: published, and our subscriptions in place.
+    bool ready() const { return publisher_.connected() && subscriber_.ready(); }
+
+    void attach(const std::shared_ptr<AdapterLink>& link, const wire::Channels& ch) {
+        std::lock_guard<std::mutex> life(lifecycle_mu_);
+        {
+            std::lock_guard<std::mutex> lk(routes_mu_);
+            by_pattern_[ch.pattern()] = link;
+            for (auto* c : {&ch.request, &ch.response, &ch.own_response}) by_channel_[*c] = link;
+        }
+        subscriber_.add({ch.request, ch.response, ch.own_response}, {ch.pattern()});
+        if (attached_++ == 0) {
+            publisher_.start();
+            subscriber_.start();
+        }
+    }
+    void detach(const AdapterLink* link, const wire::Channels& ch) {
+        std::lock_guard<std::mutex> life(lifecycle_mu_);
+        {
+            std::lock_guard<std::mutex> lk(routes_mu_);
+            auto drop = [&](std::map<std::string, std::shared_ptr<AdapterLink>>& m, const std::string& key) {
+                auto it = m.find(key);
+                if (it != m.end() && it->second.get() == link) m.erase(it);
+            };
+            drop(by_pattern_, ch.pattern());
+            for (auto* c : {&ch.request, &ch.response, &ch.own_response}) drop(by_channel_, *c);
+        }
+        subscriber_.remove({ch.request, ch.response, ch.own_response}, {ch.pattern()});
+        if (attached_ > 0 && --attached_ == 0) {  // joins unless called where threads must not be joined
+            publisher_.stop();
+            subscriber_.stop();
+        }
+    }
+
+private:
+    inline void on_message(const std::string& pattern, const std::string& channel, std::string_view payload);
+
+    Options options_;
+    Counters counters_;
+    std::mutex lifecycle_mu_;  // orders attach/detach (starting and stopping the threads); no thread of ours takes it
+    std::mutex routes_mu_;     // a leaf: the routes
+    std::map<std::string, std::shared_ptr<AdapterLink>> by_pattern_, by_channel_;
+    size_t attached_ = 0;
+    Publisher publisher_;
+    Subscriber subscriber_;
+};
+
+}  // namespace detail
+
+// The adapter of one namespace. Users call nothing here directly but stats() and uid(); the core calls the
+// overrides, with Node's semantics (see §1 of the protocol notes):
+//   broadcast          PUBLISH [uid, packet, opts] (room channel for exactly one room), then deliver here
+//   broadcastWithAck   PUBLISH a BROADCAST (7) request; the other nodes' counts (8) and acks (9) come back
+//   fetchSockets       REMOTE_FETCH (5) to the nodes PUBSUB NUMSUB counts; partial result + error at time-out
+//   serverSideEmit     SERVER_SIDE_EMIT (6); with an ack, one answer per other node, or an error at time-out
+//   addSockets / delSockets / disconnectSockets   REMOTE_JOIN / LEAVE / DISCONNECT (2/3/4), applied here when our
+//                      own request comes back, as Node does. But when Redis is down (or our subscriptions are not
+//                      in place yet) they are applied here at once too, so that this node keeps working; should the
+//                      request still come back, it is applied twice, which leaves the same rooms (joining and
+//                      leaving are idempotent, and a disconnected socket is not found again).
+class RedisAdapter : public Adapter {
+public:
+    RedisAdapter(Namespace& nsp, std::shared_ptr<detail::Connections> connections)
+        : Adapter(nsp),
+          connections_(std::move(connections)),
+          uid_(wire::random_uid()),
+          channels_(connections_->options().key, nsp.name(), uid_) {}
+    ~RedisAdapter() override { close(); }
+
+    // This node's id in the namespace's messages (6 alphanumerics, like Node's).
+    const std::string& uid() const { return uid_; }
+    const wire::Channels& channels() const { return channels_; }
+    // The counters of the connections this adapter's factory shares.
+    Stats stats() const { return connections_->counters().snapshot(); }
+    // Whether both connections are up and every subscription is in place (for health checks and tests).
+    bool ready() const { return connections_->ready(); }
+
+    void init() override {
+        if (link_) return;
+        link_ = std::make_shared<detail::AdapterLink>(this);
+        connections_->attach(link_, channels_);
+    }
+    // Unsubscribes; requests still waiting are forgotten (their callbacks never run: the namespace goes).
+    void close() override {
+        if (closed_.exchange(true) || !link_) return;
+        link_->gate.close();
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            auto& timers = nsp().server().engine().timers();
+            for (auto& kv : requests_) timers.cancel(kv.second.timer);
+            for (auto& kv : ack_requests_) timers.cancel(kv.second.timer);
+            requests_.clear();
+            ack_requests_.clear();
+        }
+        connections_->detach(link_.get(), channels_);
+    }
+
+    void broadcast(const packet::Packet& p, const BroadcastOptions& opts) override {
+        if (!opts.flags.local) {
+            wire::Broadcast b;
+            b.uid = uid_;
+            b.data = p.data;
+            b.nsp = nsp().name();
+            b.rooms.assign(opts.rooms.begin(), opts.rooms.end());
+            b.except.assign(opts.except.begin(), opts.except.end());
+            b.flags = opts.flags;
+            publish_encoded(b.channel(channels_), [&] { return wire::encode_broadcast(b); });
+        }
+        Adapter::broadcast(p, opts);
+    }
+
+    void broadcastWithAck(const packet::Packet& p, const BroadcastOptions& opts, BroadcastAckHandlers h) override {
+        if (opts.flags.local || !link_) return Adapter::broadcastWithAck(p, opts, std::move(h));
+        wire::Request r = request(wire::BROADCAST, opts);
+        r.flags = opts.flags;
+        r.data = p.data;
+        r.nsp = nsp().name();
+        // Node forgets the request after the broadcast's time-out; with none, ours waits requestsTimeout.
+        const int keep = opts.flags.timeout >= 0 ? opts.flags.timeout : options().requestsTimeout;
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            auto& a = ack_requests_[r.requestId];
+            a.clientCount = h.clientCount;
+            a.ack = h.ack;
+            a.timer = after(keep, [id = r.requestId](RedisAdapter& self) {
+                std::lock_guard<std::mutex> lock(self.mu_);
+                self.ack_requests_.erase(id);
+            });
+        }
+        publish_encoded(channels_.request, [&] { return wire::encode_request(r); });
+        auto serverCount = std::move(h.serverCount);
+        h.serverCount = nullptr;  // the base would report 1: the count is Redis's
+        Adapter::broadcastWithAck(p, opts, std::move(h));
+        count_servers([serverCount](RedisAdapter&, size_t n) {
+            if (serverCount) serverCount(std::max<size_t>(n, 1));
+        });
+    }
+
+    void fetchSockets(const BroadcastOptions& opts, SocketInfoCallback cb) override {
+        auto local = local_socket_infos(opts);
+        if (opts.flags.local || !link_) return cb(Error{}, std::move(local));
+        auto here = std::make_shared<std::vector<SocketInfo>>(std::move(local));
+        count_servers([opts, cb = std::move(cb), here](RedisAdapter& self, size_t n) {
+            if (n <= 1) return cb(Error{}, std::move(*here));
+            Pending pending;
+            pending.type = wire::REMOTE_FETCH;
+            pending.numSub = n;
+            pending.sockets = std::move(*here);
+            pending.fetch_cb = cb;
+            self.start_request(std::move(pending), self.request(wire::REMOTE_FETCH, opts));
+        });
+    }
+
+    void addSockets(const BroadcastOptions& opts, const std::vector<std::string>& rooms) override {
+        remote_change(wire::REMOTE_JOIN, opts, rooms, false);
+    }
+    void delSockets(const BroadcastOptions& opts, const std::vector<std::string>& rooms) override {
+        remote_change(wire::REMOTE_LEAVE, opts, rooms, false);
+    }
+    void disconnectSockets(const BroadcastOptions& opts, bool close) override {
+        remote_change(wire::REMOTE_DISCONNECT, opts, {}, close);
+    }
+
+    void serverSideEmit(const Args& data, AckCallback ack) override {
+        wire::Request r = request(wire::SERVER_SIDE_EMIT, {});
+        r.data = Value(Value::Array(data.begin(), data.end()));
+        if (!ack || !link_) {
+            r.has_request_id = false;
+            publish_encoded(channels_.request, [&] { return wire::encode_request(r); });
+            if (ack) ack(Error{}, Args{});
+            return;
+        }
+        count_servers([r, ack = std::move(ack)](RedisAdapter& self, size_t n) {
+            const size_t others = n > 0 ? n - 1 : 0;  // every node but this one answers
+            if (others == 0) return ack(Error{}, Args{});
+            Pending pending;
+            pending.type = wire::SERVER_SIDE_EMIT;
+            pending.numSub = others;
+            pending.sse_cb = ack;
+            self.start_request(std::move(pending), r);
+        });
+    }
+
+    // Node's allRooms(): the rooms of this namespace on every node. `cb` runs on the timer thread (or at once).
+    void allRooms(std::function<void(const Error&, std::set<std::string>)> cb) {
+        std::set<std::string> local;
+        for (auto& kv : rooms()) local.insert(kv.first);
+        if (!link_) return cb(Error{}, std::move(local));
+        count_servers([local, cb = std::move(cb)](RedisAdapter& self, size_t n) {
+            if (n <= 1) return cb(Error{}, local);
+            Pending pending;
+            pending.type = wire::ALL_ROOMS;
+            pending.numSub = n;
+            pending.rooms = local;
+            pending.rooms_cb = cb;
+            self.start_request(std::move(pending), self.request(wire::ALL_ROOMS, {}));
+        });
+    }
+    // Node's serverCount(): the nodes serving this namespace (PUBSUB NUMSUB of its request channel), 0 when Redis
+    // cannot be asked. `cb` runs on the timer thread.
+    void serverCount(std::function<void(size_t)> cb) {
+        count_servers([cb = std::move(cb)](RedisAdapter&, size_t n) { cb(n); });
+    }
+
+    // ---- what the subscriber's thread hands in (inside the gate)
+    void on_channel_message(const std::string& pattern, const std::string& channel, std::string_view payload) {
+        if (!pattern.empty()) on_broadcast(channel, payload);
+        else if (channel == channels_.request) on_request(payload);
+        else on_response(payload);
+    }
+
+private:
+    struct Pending {
+        int type = -1;
+        size_t numSub = 0;
+        size_t msgCount = 1;  // the local result counts as the first answer (RA onresponse)
+        std::vector<SocketInfo> sockets;
+        std::set<std::string> rooms;
+        Args responses;
+        SocketInfoCallback fetch_cb;
+        AckCallback sse_cb;
+        std::function<void(const Error&, std::set<std::string>)> rooms_cb;
+        ::sio::detail::Timers::Id timer = 0;
+    };
+    struct AckPending {
+        std::function<void(size_t)> clientCount;
+        std::function<void(const Value&)> ack;
+        ::sio::detail::Timers::Id timer = 0;
+    };
+    using Task = std::function<void(RedisAdapter&)>;
+
+    const Options& options() const { return connections_->options(); }
+    detail::Counters& counters() { return connections_->counters(); }
+
+    // Runs `fn` on the engine's timer thread, inside the gate (not at all once the adapter closed).
+    void post(Task fn) { (void)after(0, std::move(fn)); }
+    ::sio::detail::Timers::Id after(int ms, Task fn) {
+        if (!link_) return 0;
+        return nsp().server().engine().timers().after(ms, [link = link_, fn = std::move(fn)] {
+            detail::Inside in(link->gate);
+            if (in) fn(*link->adapter);
+        });
+    }
+
+    // Encodes (a value too large for msgpack counts as unsent) and publishes.
+    template <class F>
+    void publish_encoded(const std::string& channel, F&& encode) {
+        std::string bytes;
+        try {
+            bytes = encode();
+        } catch (const std::exception&) {
+            ++counters().unsent;
+            return;
+        }
+        connections_->publisher().publish(channel, std::move(bytes));
+    }
+
+    // A request of ours: uid, a fresh requestId, and the options' rooms.
+    wire::Request request(int type, const BroadcastOptions& opts) const {
+        wire::Request r;
+        r.type = type;
+        r.uid = uid_;
+        r.has_uid = true;
+        r.has_request_id = true;
+        r.requestId = wire::random_uid();
+        r.opts_rooms.assign(opts.rooms.begin(), opts.rooms.end());
+        r.opts_except.assign(opts.except.begin(), opts.except.end());
+        return r;
+    }
+
+    // PUBSUB NUMSUB <request channel>, then fn(adapter, count) on the timer thread; 0 when Redis did not answer.
+    void count_servers(std::function<void(RedisAdapter&, size_t)> fn) {
+        if (!link_) return fn(*this, 0);
+        auto link = link_;
+        connections_->publisher().command(
+            {"PUBSUB", "NUMSUB", channels_.request}, [link, fn = std::move(fn)](const redisReply* reply) {
+                size_t n = 0;
+                if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements >= 2 &&
+                    reply->element[1]->type == REDIS_REPLY_INTEGER && reply->element[1]->integer > 0)
+                    n = size_t(reply->element[1]->integer);
+                detail::Inside in(link->gate);
+                if (in) link->adapter->post([fn, n](RedisAdapter& self) { fn(self, n); });
+            });
+    }
+
+    // Registers a request of ours with its time-out, then publishes it.
+    void start_request(Pending pending, wire::Request r) {
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            pending.timer = after(options().requestsTimeout, [id = r.requestId](RedisAdapter& self) { self.on_timeout(id); });
+            requests_[r.requestId] = std::move(pending);
+        }
+        publish_encoded(channels_.request, [&] { return wire::encode_request(r); });
+    }
+
+    void on_timeout(const std::string& id) {
+        Pending p;
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            auto it = requests_.find(id);
+            if (it == requests_.end()) return;
+            p = std::move(it->second);
+            requests_.erase(it);
+        }
+        ++counters().requestsTimedOut;
+        switch (p.type) {
+        case wire::REMOTE_FETCH:
+            p.fetch_cb(Error{"timeout reached while waiting for fetchSockets response"}, std::move(p.sockets));
+            break;
+        case wire::ALL_ROOMS:
+            p.rooms_cb(Error{"timeout reached while waiting for allRooms response"}, std::move(p.rooms));
+            break;
+        case wire::SERVER_SIDE_EMIT:
+            p.sse_cb(Error{"timeout reached: only " + std::to_string(p.responses.size()) + " responses received out of " +
+                           std::to_string(p.numSub)},
+                     p.responses);
+            break;
+        default: break;
+        }
+    }
+
+    // socketsJoin / socketsLeave / disconnectSockets: see the class comment for when they also apply here at once.
+    void remote_change(int type, const BroadcastOptions& opts, const std::vector<std::string>& rooms, bool close) {
+        if (opts.flags.local || !link_) return apply_here(type, opts, rooms, close);
+        const bool will_hear_it = connections_->ready();
+        wire::Request r = request(type, opts);
+        r.has_request_id = false;  // Node sends none for these
+        r.rooms = rooms;
+        r.close = close;
+        publish_encoded(channels_.request, [&] { return wire::encode_request(r); });
+        if (!will_hear_it) apply_here(type, opts, rooms, close);
+    }
+    void apply_here(int type, const BroadcastOptions& opts, const std::vector<std::string>& rooms, bool close) {
+        if (type == wire::REMOTE_JOIN) Adapter::addSockets(opts, rooms);
+        else if (type == wire::REMOTE_LEAVE) Adapter::delSockets(opts, rooms);
+        else Adapter::disconnectSockets(opts, close);
+    }
+
+    // ---- receiving (RA onmessage, onrequest, onresponse)
+    void on_broadcast(const std::string& channel, std::string_view payload) {
+        const std::string& base = channels_.base;
+        if (channel.compare(0, base.size(), base) != 0) return;
+        // the room of a room channel: dropped before decoding when this node has no such room
+        const std::string room = channel.size() > base.size() ? channel.substr(base.size(), channel.size() - base.size() - 1)
+                                                              : std::string();
+        if (!room.empty() && !hasRoom(room)) return;
+        wire::Broadcast b;
+        if (!wire::decode_broadcast(payload, b)) {
+            ++counters().malformed;
+            return;
+        }
+        if (b.uid == uid_ || b.nsp != nsp().name()) return;
+        packet::Packet p;
+        p.type = packet::Type::Event;
+        p.nsp = b.nsp;
+        p.has_data = true;
+        p.data = std::move(b.data);
+        BroadcastOptions opts;
+        opts.rooms.insert(b.rooms.begin(), b.rooms.end());
+        opts.except.insert(b.except.begin(), b.except.end());
+        opts.flags.volatile_ = b.flags.volatile_;
+        opts.flags.compress = b.flags.compress;
+        Adapter::broadcast(p, opts);
+    }
+
+    void on_request(std::string_view payload) {
+        wire::Request r;
+        if (!wire::decode_request(payload, r)) {
+            ++counters().malformed;
+            return;
+        }
+        switch (r.type) {
+        case wire::BROADCAST: return answer_broadcast(r);  // here: delivered in order with plain broadcasts
+        case wire::SOCKETS: case wire::ALL_ROOMS: case wire::REMOTE_JOIN: case wire::REMOTE_LEAVE:
+        case wire::REMOTE_DISCONNECT: case wire::REMOTE_FETCH: case wire::SERVER_SIDE_EMIT:
+            return post([r = std::move(r)](RedisAdapter& self) { self.answer(r); });
+        default: return;  // unknown types are ignored, as in Node
+        }
+    }
+
+    bool pending_request(const std::string& id) {
+        std::lock_guard<std::mutex> lk(mu_);
+        return requests_.count(id) != 0;
+    }
+    static BroadcastOptions options_of(const wire::Request& r) {
+        BroadcastOptions o;
+        o.rooms.insert(r.opts_rooms.begin(), r.opts_rooms.end());
+        o.except.insert(r.opts_except.begin(), r.opts_except.end());
+        return o;
+    }
+    // The requester's own response channel when OUR option says so (RA publishResponse), else the shared one.
+    void respond(const wire::Request& r, std::string payload) {
+        std::string channel = channels_.response;
+        if (options().publishOnSpecificResponseChannel) channel += (r.has_uid ? r.uid : std::string("undefined")) + "#";
+        connections_->publisher().publish(std::move(channel), std::move(payload));
+    }
+
+    // A foreign request, on the timer thread.
+    void answer(const wire::Request& r) {
+        switch (r.type) {
+        case wire::SOCKETS: {
+            if (pending_request(r.requestId)) return;
+            std::vector<std::string> ids;
+            std::set<std::string> rooms(r.rooms.begin(), r.rooms.end());
+            for (auto& s : select(rooms, {})) ids.push_back(s->id());
+            return respond(r, wire::encode_list_response(r.requestId, "sockets", ids));
+        }
+        case wire::ALL_ROOMS: {
+            if (pending_request(r.requestId)) return;
+            std::vector<std::string> names;
+            for (auto& kv : rooms()) names.push_back(kv.first);
+            return respond(r, wire::encode_list_response(r.requestId, "rooms", names));
+        }
+        case wire::REMOTE_JOIN: case wire::REMOTE_LEAVE: case wire::REMOTE_DISCONNECT: {
+            if (r.has_opts) return apply_here(r.type, options_of(r), r.rooms, r.close);  // whatever the uid
+            // the legacy form: the node holding the socket acts, and answers
+            auto sockets = nsp().sockets();
+            auto it = sockets.find(r.sid);
+            if (it == sockets.end()) return;
+            if (r.type == wire::REMOTE_JOIN) it->second->join(r.room);
+            else if (r.type == wire::REMOTE_LEAVE) it->second->leave(r.room);
+            else it->second->disconnect(r.close);
+            return respond(r, wire::encode_done_response(r.requestId));
+        }
+        case wire::REMOTE_FETCH: {
+            if (pending_request(r.requestId)) return;
+            std::vector<wire::SocketEntry> entries;
+            for (auto& info : local_socket_infos(options_of(r)))
+                entries.push_back(wire::SocketEntry{info.id, to_value(info.handshake),
+                                                    std::vector<std::string>(info.rooms.begin(), info.rooms.end()),
+                                                    info.data});
+            return respond(r, wire::encode_fetch_response(r.requestId, entries));
+        }
+        case wire::SERVER_SIDE_EMIT: {
+            if (r.has_uid && r.uid == uid_) return;
+            std::function<void(const Value&)> reply;
+            if (r.has_request_id) {  // always on the shared response channel (RA index.ts:415-422)
+                reply = [link = link_, id = r.requestId](const Value& v) {
+                    detail::Inside in(link->gate);
+                    if (!in) return;
+                    RedisAdapter& self = *link->adapter;
+                    self.connections_->publisher().publish(self.channels_.response,
+                                                           wire::encode_server_side_emit_response(id, v));
+                };
+            }
+            return nsp().handle_server_side_emit(Args(r.data.as_array()), std::move(reply));
+        }
+        default: return;
+        }
+    }
+
+    // A foreign broadcast with acks: delivered here with an ack id of ours; the count, then each client's first
+    // answer, go back to the requester. Node drops the flags here too.
+    void answer_broadcast(const wire::Request& r) {
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            if (ack_requests_.count(r.requestId)) return;  // our own
+        }
+        packet::Packet p;
+        p.type = packet::Type::Event;
+        p.nsp = nsp().name();
+        p.has_data = true;
+        p.data = r.data;
+        BroadcastAckHandlers h;
+        auto link = link_;
+        h.clientCount = [link, r](size_t n) {
+            detail::Inside in(link->gate);
+            if (in) link->adapter->respond(r, wire::encode_client_count_response(r.requestId, n));
+        };
+        h.ack = [link, r](const Value& v) {
+            detail::Inside in(link->gate);
+            if (!in) return;
+            try {
+                link->adapter->respond(r, wire::encode_broadcast_ack_response(r.requestId, v));
+            } catch (const std::exception&) {
+                ++link->adapter->counters().unsent;
+            }
+        };
+        Adapter::broadcastWithAck(p, options_of(r), std::move(h));
+    }
+
+    // An answer to one of our requests. The caller's callbacks run on the timer thread.
+    void on_response(std::string_view payload) {
+        wire::Response r;
+        if (!wire::decode_response(payload, r)) {
+            ++counters().malformed;
+            return;
+        }
+        std::unique_lock<std::mutex> lk(mu_);
+        auto a = ack_requests_.find(r.requestId);
+        if (a != ack_requests_.end()) {
+            if (r.type == wire::BROADCAST_CLIENT_COUNT && a->second.clientCount) {
+                const auto n = size_t(std::max(0.0, r.clientCount));
+                post([fn = a->second.clientCount, n](RedisAdapter&) { fn(n); });
+            } else if (r.type == wire::BROADCAST_ACK && a->second.ack) {
+                post([fn = a->second.ack, v = std::move(r.packet)](RedisAdapter&) { fn(v); });
+            }
+            return;
+        }
+        auto it = requests_.find(r.requestId);
+        if (it == requests_.end()) return;  // someone else's, or late
+        Pending& p = it->second;
+        bool complete = false;
+        switch (p.type) {
+        case wire::REMOTE_FETCH:
+            ++p.msgCount;  // counted even without a sockets array, as in Node (which then cannot complete with it)
+            if (!r.has_sockets) return;
+            for (auto& e : r.sockets)
+                p.sockets.push_back(SocketInfo{e.id, handshake_from_value(e.handshake),
+                                               std::set<std::string>(e.rooms.begin(), e.rooms.end()), e.data});
+            complete = p.msgCount == p.numSub;
+            break;
+        case wire::ALL_ROOMS:
+            ++p.msgCount;
+            if (!r.has_rooms) return;
+            p.rooms.insert(r.rooms.begin(), r.rooms.end());
+            complete = p.msgCount == p.numSub;
+            break;
+        case wire::SERVER_SIDE_EMIT:
+            p.responses.push_back(r.data);
+            complete = p.responses.size() == p.numSub;
+            break;
+        default: return;
+        }
+        if (!complete) return;
+        nsp().server().engine().timers().cancel(p.timer);
+        auto done = std::make_shared<Pending>(std::move(p));
+        requests_.erase(it);
+        lk.unlock();
+        post([done](RedisAdapter&) {
+            if (done->fetch_cb) done->fetch_cb(Error{}, std::move(done->sockets));
+            if (done->rooms_cb) done->rooms_cb(Error{}, std::move(done->rooms));
+            if (done->sse_cb) done->sse_cb(Error{}, done->responses);
+        });
+    }
+
+    std::shared_ptr<detail::Connections> connections_;
+    const std::string uid_;
+    const wire::Channels channels_;
+    std::shared_ptr<detail::AdapterLink> link_;  // set by init()
+    std::atomic<bool> closed_{false};
+    std::mutex mu_;  // the pending requests; before Timers::mu_
+    std::map<std::string, Pending> requests_;
+    std::map<std::string, AckPending> ack_requests_;
+};
+
+inline void detail::Connections::on_message(const std::string& pattern, const std::string& channel,
+                                            std::string_view payload) {
+    std::shared_ptr<AdapterLink> link;
+    {
+        std::lock_guard<std::mutex> lk(routes_mu_);
+        auto& routes = pattern.empty() ? by_channel_ : by_pattern_;
+        auto it = routes.find(pattern.empty() ? channel : pattern);
+        if (it != routes.end()) link = it->second;
+    }
+    if (!link) return;
+    Inside in(link->gate);
+    if (in) link->adapter->on_channel_message(pattern, channel, payload);
+}
+
+// io.adapter(sio::redis::createAdapter(options)): every namespace's adapter made by the returned factory shares
+// one subscriber and one publisher connection (they start with the first adapter).
+inline AdapterFactory createAdapter(Options options = {}) {
+    auto connections = std::make_shared<detail::Connections>(std::move(options));
+    return [connections](Namespace& nsp) -> std::unique_ptr<Adapter> {
+        return std::make_unique<RedisAdapter>(nsp, connections);
+    };
+}
+
+}  // namespace redis
+}  // namespace sio
