@@ -172,7 +172,7 @@ cluster_both() {
     "--server-name sio|node --round N --scenario cluster $*" >>"$CMDS"
   [ $LIST = 1 ] && return 0
   local names="sio node"
-  if [ ! -x $BUILD/sio_cluster_bench ]; then
+  if [ ! -f sioserver_redis.hpp ] || [ ! -x $BUILD/sio_cluster_bench ]; then
     say "  no sioserver_redis.hpp here: the cluster runs the Node pair only"
     names=node
   fi
