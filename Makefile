@@ -83,9 +83,10 @@ run: $(BUILD)/$(EXAMPLE) node_modules/.package-lock.json
 
 # Builds side by side (two cores), then runs the suites one after another (they must not compete for the CPU).
 test:
-	$(MAKE) -j2 all $(BUILD)/bench_unit_tests
-	$(MAKE) unit bench-unit
+	$(MAKE) -j2 all $(BUILD)/bench_unit_tests $(BUILD)/redis_unit_tests $(BUILD)/sio_cluster_server
+	$(MAKE) unit bench-unit redis-unit
 	$(MAKE) interop
+	$(MAKE) cluster-interop
 	$(MAKE) browser
 
 unit: $(BUILD)/unit_tests
