@@ -83,9 +83,10 @@ run: $(BUILD)/$(EXAMPLE) node_modules/.package-lock.json
 
 # Builds side by side (two cores), then runs the suites one after another (they must not compete for the CPU).
 test:
-	$(MAKE) -j2 all $(BUILD)/bench_unit_tests
-	$(MAKE) unit bench-unit
+	$(MAKE) -j2 all $(BUILD)/bench_unit_tests $(BUILD)/redis_unit_tests $(BUILD)/sio_cluster_server
+	$(MAKE) unit bench-unit redis-unit
 	$(MAKE) interop
+	$(MAKE) cluster-interop
 	$(MAKE) browser
 
 unit: $(BUILD)/unit_tests
@@ -213,9 +214,34 @@ SOAK_CYCLES ?= 10000
 soak: $(BUILD)/sio_test_server node_modules/.package-lock.json
 	node tests/soak/soak.mjs --cycles $(SOAK_CYCLES)
 
+# ---- several nodes: make cluster, and what the cluster tests need ------------------------------------------------
+# Redis, two sioserver tutorial-chat nodes with the Redis adapter (examples/cluster/chat_node.cpp), a Node node
+# (examples/cluster/node_node.mjs) and a balancer on $(PORT): nginx (BALANCER=nginx) or HAProxy (BALANCER=haproxy),
+# from the templates in examples/cluster/. Ctrl-C stops them all. The cluster tests (tests/browser/cluster.test.mjs,
+# tests/interop/balancer.test.mjs) run the same script and configs on free ports.
+CLUSTER_PACKAGES = libhiredis-dev libmsgpack-cxx-dev redis-server nginx haproxy curl
+BALANCER ?= nginx
+.PHONY: cluster
+$(BUILD)/.cluster-deps: Makefile | $(BUILD)/.deps
+	@$(call install_missing,$(CLUSTER_PACKAGES))
+	@touch $@
+
+$(BUILD)/chat_node: examples/cluster/chat_node.cpp $(HEADER) sioserver_redis.hpp | $(BUILD)/.cluster-deps
+	$(CXX) $(CXXFLAGS) $(WARNINGS) $(REDIS_CXXFLAGS) -o $@ $< $(LDLIBS) $(REDIS_LDLIBS)
+
+cluster: $(BUILD)/chat_node node_modules/.package-lock.json
+	@PORT=$(PORT) BALANCER=$(BALANCER) bash examples/cluster/cluster.sh $(BUILD)/chat_node
+
+all: $(BUILD)/chat_node
+interop: $(BUILD)/.cluster-deps
+browser: $(BUILD)/chat_node $(BUILD)/.cluster-deps
+
 clean:
 	rm -rf $(BUILD)
 
 # ---- benchmarks against Node's socket.io: make bench, make bench-quick (and bench-unit, run by make test)
 include bench/Makefile.inc
 include tests/redis/redis.mk
+
+# ---- the cluster interop suite: make cluster-interop (after redis.mk: it uses REDIS_*)
+include tests/cluster/cluster.mk

@@ -30,6 +30,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -95,6 +96,20 @@ struct CorsOptions {
     int maxAge = -1;                          // seconds for Access-Control-Max-Age; -1 leaves it out
 };
 
+// The `cookie` option of the reference server: the answer to a polling handshake sets a cookie holding the sid, for
+// balancers that keep a session on one node by cookie (HAProxy's `cookie io prefix indirect nocache`). Off unless
+// set (`opt.cookie = sio::CookieOptions{};` is the reference's `cookie: true`). A session opened directly over
+// WebSocket gets none, as with the reference: it is one connection, so it needs no stickiness.
+struct CookieOptions {
+    std::string name = "io";
+    std::string path = "/";        // "" leaves Path out (the reference's `path: false`)
+    bool httpOnly = true;
+    std::string sameSite = "lax";  // "lax", "strict" or "none"; "" leaves SameSite out (`sameSite: false`)
+    std::string domain;            // "" leaves Domain out
+    bool secure = false;
+    int maxAge = -1;               // seconds for Max-Age; -1 leaves it out (the cookie lasts the browser session)
+};
+
 // Decides whether a handshake may go on; return false (and optionally set `message`) to refuse with 403.
 using AllowRequest = std::function<bool(const httplib::Request& req, std::string& message)>;
 
@@ -109,6 +124,7 @@ struct EngineOptions {
     bool allowUpgrades = true;
     CorsOptions cors;
     AllowRequest allowRequest;  // called for each handshake (the request without a sid)
+    std::optional<CookieOptions> cookie;  // none: no cookie (the reference's default)
     // Not in the reference server: the most bytes waiting for a slow client before its session is closed.
     size_t maxBufferedBytes = 16u * 1024 * 1024;
     // Not in the reference server: the most sessions at once (0: no limit); past it a handshake gets HTTP 503
@@ -752,6 +768,60 @@ private:
 }  // namespace ws
 
 // ---- 2f. Socket.IO packets (socket.io-protocol v5, "Packet encoding") -----------------------------------------------
+namespace detail {
+
+// JSON text to a picojson value, with arrays and objects together nested at most kMaxJsonDepth deep. picojson's own
+// context limits arrays only (its parse_object_start never counts a level), so 5000 nested objects — 25 KB from
+// any client — would recurse until the stack overflows. Returns where parsing stopped; `error` is set on failure.
+inline constexpr size_t kMaxJsonDepth = 100;
+
+class JsonParseContext {
+public:
+    JsonParseContext(picojson::value* out, size_t depth_left) : out_(out), depth_left_(depth_left) {}
+    bool set_null() { return *out_ = picojson::value(), true; }
+    bool set_bool(bool b) { return *out_ = picojson::value(b), true; }
+    bool set_number(double d) { return *out_ = picojson::value(d), true; }
+    bool set_int64(int64_t i) { return *out_ = picojson::value(static_cast<double>(i)), true; }  // PICOJSON_USE_INT64
+    template <class Iter>
+    bool parse_string(picojson::input<Iter>& in) {
+        *out_ = picojson::value(picojson::string_type, false);
+        return picojson::_parse_string(out_->get<std::string>(), in);
+    }
+    bool parse_array_start() { return enter(picojson::array_type); }
+    template <class Iter>
+    bool parse_array_item(picojson::input<Iter>& in, size_t) {
+        auto& a = out_->get<picojson::array>();
+        a.emplace_back();
+        JsonParseContext child(&a.back(), depth_left_);
+        return picojson::_parse(child, in);
+    }
+    bool parse_array_stop(size_t) { return ++depth_left_, true; }
+    bool parse_object_start() { return enter(picojson::object_type); }
+    template <class Iter>
+    bool parse_object_item(picojson::input<Iter>& in, const std::string& key) {
+        JsonParseContext child(&out_->get<picojson::object>()[key], depth_left_);
+        return picojson::_parse(child, in);
+    }
+    bool parse_object_stop() { return ++depth_left_, true; }
+
+private:
+    bool enter(int type) {
+        if (depth_left_ == 0) return false;
+        --depth_left_;
+        *out_ = picojson::value(type, false);
+        return true;
+    }
+    picojson::value* out_;
+    size_t depth_left_;
+};
+
+inline const char* parse_json(picojson::value& out, const char* first, const char* last, std::string& error) {
+    JsonParseContext ctx(&out, kMaxJsonDepth);
+    return picojson::_parse(ctx, first, last, &error);
+}
+
+}  // namespace detail
+
 //   <type>[<attachments>-][<namespace>,][<ack id>][<JSON data>]        e.g.  2/chat,12["chat message","hi"]
 // Types: 0 CONNECT, 1 DISCONNECT, 2 EVENT, 3 ACK, 4 CONNECT_ERROR, 5 BINARY_EVENT, 6 BINARY_ACK. The namespace is
 // left out when it is "/". A packet whose data holds binary buffers becomes BINARY_EVENT/BINARY_ACK: each buffer is
@@ -851,7 +921,7 @@ inline bool decode(std::string_view in, Packet& out, size_t& attachments, std::s
         const char* end = in.data() + in.size();
         const char* parsed_to = end;
         try {  // picojson throws for numbers beyond a double (1e999)
-            parsed_to = picojson::parse(json, in.data() + i, end, &json_error);
+            parsed_to = detail::parse_json(json, in.data() + i, end, json_error);
         } catch (const std::exception&) {
             return fail("invalid payload");
         }
@@ -1629,6 +1699,43 @@ inline void abort_request(httplib::Response& res, ErrorCode code, const std::str
     res.set_content(picojson::value(body).serialize(), "application/json");
 }
 
+// The Set-Cookie value of the `cookie` option for a new session, its attributes in the order the reference's
+// serializer (npm `cookie`) writes them, so that the header is the reference's byte for byte. A sid is base64url:
+// it needs no escaping.
+inline std::string session_cookie(const CookieOptions& c, const std::string& sid) {
+    std::string out = c.name + "=" + sid;
+    if (c.maxAge >= 0) out += "; Max-Age=" + std::to_string(c.maxAge);
+    if (!c.domain.empty()) out += "; Domain=" + c.domain;
+    if (!c.path.empty()) out += "; Path=" + c.path;
+    if (c.httpOnly) out += "; HttpOnly";
+    if (c.secure) out += "; Secure";
+    const std::string same_site = detail::lowercase(c.sameSite);
+    if (!same_site.empty()) out += same_site == "lax" ? "; SameSite=Lax" : same_site == "strict" ? "; SameSite=Strict"
+                                                                                                  : "; SameSite=None";
+    return out;
+}
+
+// A cookie option that would make a broken header stops the server at construction (std::invalid_argument); the
+// reference throws too, at the first handshake.
+inline void check_cookie_options(const CookieOptions& c) {
+    auto is_token = [](const std::string& v) {  // RFC 7230 §3.2.6 tchar
+        return !v.empty() && std::all_of(v.begin(), v.end(), [](char ch) {
+            return std::isalnum(static_cast<unsigned char>(ch)) || std::strchr("!#$%&'*+-.^_`|~", ch) != nullptr;
+        });
+    };
+    auto is_attribute_value = [](const std::string& v) {  // RFC 6265 §4.1.1: no CTLs, no ';'
+        return std::none_of(v.begin(), v.end(), [](char ch) {
+            return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f || ch == ';';
+        });
+    };
+    const std::string same_site = detail::lowercase(c.sameSite);
+    if (!is_token(c.name)) throw std::invalid_argument("cookie.name is not a token: \"" + c.name + "\"");
+    if (!is_attribute_value(c.path)) throw std::invalid_argument("cookie.path is invalid");
+    if (!is_attribute_value(c.domain)) throw std::invalid_argument("cookie.domain is invalid");
+    if (!same_site.empty() && same_site != "lax" && same_site != "strict" && same_site != "none")
+        throw std::invalid_argument("cookie.sameSite must be \"lax\", \"strict\", \"none\" or empty");
+}
+
 // What the engine needs from the HTTP connection a request came on (layer 6 implements it).
 class HttpExchange {
 public:
@@ -1752,6 +1859,7 @@ public:
 
     explicit Engine(EngineOptions options) : options_(std::move(options)) {
         if (options_.path.empty() || options_.path.back() != '/') options_.path += '/';
+        if (options_.cookie) check_cookie_options(*options_.cookie);
         stop_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     }
     ~Engine() {
@@ -2293,7 +2401,11 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
         run_handler([&] { allowed = options_.allowRequest(req, message); });
         if (!allowed) return abort_request(res, ErrorCode::Forbidden, message);
     }
-    if (transport == "polling") return open_session(req, nullptr)->handle_poll(res);
+    if (transport == "polling") {
+        SocketPtr s = open_session(req, nullptr);
+        if (options_.cookie) res.set_header("Set-Cookie", session_cookie(*options_.cookie, s->id()));
+        return s->handle_poll(res);
+    }
     std::string response;
     if (!websocket_handshake(req, res, response)) return;
     http.take_over(response, [this, req](int fd, const std::string& leftover) mutable {
@@ -2574,15 +2686,15 @@ public:
 
     explicit BroadcastOperator(Namespace& nsp, std::set<std::string> rooms = {}, std::set<std::string> except = {},
                                Flags flags = {})
-        : nsp_(&nsp), rooms_(std::move(rooms)), except_(std::move(except)), flags_(flags) {}
+        : nsp_(&nsp), opts_{std::move(rooms), std::move(except), flags} {}
 
     BroadcastOperator to(const Rooms& rooms) const { return with_rooms(rooms.names, true); }
     BroadcastOperator in(const Rooms& rooms) const { return to(rooms); }
     BroadcastOperator except(const Rooms& rooms) const { return with_rooms(rooms.names, false); }
-    BroadcastOperator timeout(int ms) const { auto b = *this; b.flags_.timeout = ms; return b; }
-    BroadcastOperator volatile_() const { auto b = *this; b.flags_.volatile_ = true; return b; }
-    BroadcastOperator local() const { auto b = *this; b.flags_.local = true; return b; }  // one server: all local
-    BroadcastOperator compress(bool on) const { auto b = *this; b.flags_.compress = on; return b; }
+    BroadcastOperator timeout(int ms) const { auto b = *this; b.opts_.flags.timeout = ms; return b; }
+    BroadcastOperator volatile_() const { auto b = *this; b.opts_.flags.volatile_ = true; return b; }
+    BroadcastOperator local() const { auto b = *this; b.opts_.flags.local = true; return b; }  // this node only
+    BroadcastOperator compress(bool on) const { auto b = *this; b.opts_.flags.compress = on; return b; }
 
     // emit(event, args..., [callback(err, responses)]): the packet is encoded once for every recipient.
     template <class... A>
@@ -2606,14 +2718,12 @@ public:
 private:
     BroadcastOperator with_rooms(const std::vector<std::string>& rooms, bool include) const {
         auto b = *this;
-        (include ? b.rooms_ : b.except_).insert(rooms.begin(), rooms.end());
+        (include ? b.opts_.rooms : b.opts_.except).insert(rooms.begin(), rooms.end());
         return b;
     }
-    BroadcastOptions options() const { return BroadcastOptions{rooms_, except_, flags_}; }
 
     Namespace* nsp_;
-    std::set<std::string> rooms_, except_;
-    Flags flags_;
+    BroadcastOptions opts_;
 };
 
 // A socket fetchSockets(callback) found, on this node or another. emit, join, leave and disconnect go through the
@@ -3324,16 +3434,15 @@ inline bool BroadcastOperator::emit_args(const std::string& event, const Args& a
     std::shared_ptr<detail::BroadcastAcks> acks;
     if (ack) {
         acks = std::make_shared<detail::BroadcastAcks>(nsp_->server().engine(), std::move(ack), targets.size());
-        if (flags_.timeout >= 0) acks->start_timeout(flags_.timeout);
+        if (opts_.flags.timeout >= 0) acks->start_timeout(opts_.flags.timeout);
     }
-    auto opts = options();
     eio::SendBatch batch;  // across the namespaces reached: still one write per recipient
     // Each namespace reached (this one, or a dynamic namespace's children) gets the packet under its own name,
     // through its own adapter (which, for an ack, gives it an id of that namespace's).
     for (Namespace* nsp : targets) {
         p.nsp = nsp->name();
-        if (acks) nsp->adapter().broadcastWithAck(p, opts, acks->handlers());
-        else nsp->adapter().broadcast(p, opts);
+        if (acks) nsp->adapter().broadcastWithAck(p, opts_, acks->handlers());
+        else nsp->adapter().broadcast(p, opts_);
     }
     if (acks) acks->check();
     return true;
@@ -3358,7 +3467,7 @@ inline void BroadcastOperator::fetchSockets(FetchCallback cb) const {
     };
     if (targets.empty()) return finish();
     for (Namespace* nsp : targets) {
-        nsp->adapter().fetchSockets(options(), [gather, nsp, finish](const Error& err, std::vector<SocketInfo> infos) {
+        nsp->adapter().fetchSockets(opts_, [gather, nsp, finish](const Error& err, std::vector<SocketInfo> infos) {
             auto here = nsp->sockets();
             {
                 std::lock_guard<std::mutex> lk(gather->mu);
@@ -3378,20 +3487,20 @@ inline void BroadcastOperator::fetchSockets(FetchCallback cb) const {
 inline std::vector<SocketPtr> BroadcastOperator::fetchSockets() const {
     std::vector<SocketPtr> out;
     for (Namespace* nsp : nsp_->broadcast_targets()) {
-        auto some = nsp->adapter().select(rooms_, except_);
+        auto some = nsp->adapter().select(opts_.rooms, opts_.except);
         if (out.empty()) out = std::move(some);
         else out.insert(out.end(), some.begin(), some.end());
     }
     return out;
 }
 inline void BroadcastOperator::socketsJoin(const Rooms& rooms) const {
-    for (Namespace* nsp : nsp_->broadcast_targets()) nsp->adapter().addSockets(options(), rooms.names);
+    for (Namespace* nsp : nsp_->broadcast_targets()) nsp->adapter().addSockets(opts_, rooms.names);
 }
 inline void BroadcastOperator::socketsLeave(const Rooms& rooms) const {
-    for (Namespace* nsp : nsp_->broadcast_targets()) nsp->adapter().delSockets(options(), rooms.names);
+    for (Namespace* nsp : nsp_->broadcast_targets()) nsp->adapter().delSockets(opts_, rooms.names);
 }
 inline void BroadcastOperator::disconnectSockets(bool close) const {
-    for (Namespace* nsp : nsp_->broadcast_targets()) nsp->adapter().disconnectSockets(options(), close);
+    for (Namespace* nsp : nsp_->broadcast_targets()) nsp->adapter().disconnectSockets(opts_, close);
 }
 
 // ---- the Socket ------------------------------------------------------------------------------------------------------

@@ -6,8 +6,9 @@
 // packets. Latency comes from the timestamp each message carries: {"t":<CLOCK_MONOTONIC ns since loadgen start>,
 // "seq":N}, compared with the clock when the bytes are read (same machine, same clock).
 //
-//   loadgen --port P --server-pid PID --scenario fanout|ack|connections [--transport websocket|polling]
+//   loadgen --port P --server-pid PID --scenario fanout|ack|connections|cluster [--transport websocket|polling]
 //           [--clients N] [--phases rate:20:3,window:8:3] [--warmup 0.5] [--server-name sio] [--round 1]
+//           [--port2 Q --server-pid2 PID2 --redis-pid RPID]   (cluster)
 //
 // Scenarios (each prints one JSON line per measured phase on stdout; progress goes to stderr):
 //   fanout       all N clients are in room "bench"; client 0 emits "chat message" and the server relays it to all N.
@@ -16,6 +17,10 @@
 //                window:W:S keeps W messages in flight (the next is sent when one has reached all N clients): the
 //                           delivered rate at saturation, with queues kept short
 //   ack          every client keeps K "echo" events with an ack outstanding (ack:K:S): acks/s and round-trip latency
+//   cluster      fanout over two nodes of one cluster (node A on --port, node B on --port2, one Redis between
+//                them): clients alternate between the nodes, the emitter (client 0) is on node A, so what node B's
+//                clients get went through Redis. Reports each node's share of the deliveries and of the latency,
+//                both nodes' CPU and Redis's CPU (/proc/PID/stat of --server-pid2 and --redis-pid).
 //   connections  opens N WebSocket clients (at most --concurrency handshakes at once), checks that all of them
 //                receive one broadcast, reads the server's RSS/threads/fds, closes them all and waits for the
 //                server to let go of its threads and fds.
@@ -158,6 +163,28 @@ Usage server_usage(int pid, bool fds, bool ctx) {
     return u;
 }
 
+// A process's CPU time in ns resolution: the on-CPU time of each of its threads (/proc/PID/task/*/schedstat, field 1),
+// summed. For Redis, whose few milliseconds per phase the 10 ms ticks of /proc/PID/stat cannot show. Falls back to
+// /proc/PID/stat when the kernel has no schedstat; a thread that ended takes its share with it (Redis's do not end).
+double task_cpu_s(int pid) {
+    if (pid <= 0) return 0;
+    std::string base = "/proc/" + std::to_string(pid) + "/task", text;
+    long long ns = 0;
+    bool any = false;
+    if (DIR* d = opendir(base.c_str())) {
+        while (dirent* e = readdir(d)) {
+            if (e->d_name[0] == '.') continue;
+            if (read_file(base + "/" + e->d_name + "/schedstat", text)) {
+                ns += std::atoll(text.c_str());
+                any = true;
+            }
+        }
+        closedir(d);
+    }
+    if (!any) return server_usage(pid, false, false).cpu_s;
+    return double(ns) / 1e9;
+}
+
 // The whole machine's busy CPU time (all cores, in seconds) from /proc/stat: with the server's and our own CPU it
 // tells how much else was running during a measurement (this machine may be shared).
 double machine_busy_s() {
@@ -192,6 +219,7 @@ struct Options {
     std::string host = "127.0.0.1";
     int port = 0;
     int server_pid = 0;
+    int port2 = 0, server_pid2 = 0, redis_pid = 0;  // cluster: node B and the Redis between the nodes
     std::string server_name = "?";
     int round = 0;
     std::string scenario = "fanout";
@@ -210,8 +238,12 @@ struct Options {
 // ---- the event loop --------------------------------------------------------------------------------------------------
 int g_ep = -1;
 char g_buf[1 << 20];  // every read lands here first; only an incomplete tail is copied to the connection
-sockaddr_in g_addr{};
-std::string g_hostport;
+// Where clients connect: node A (every client of a single-node run), and node B in the cluster scenario.
+struct Target {
+    sockaddr_in addr{};
+    std::string hostport;
+};
+Target g_targets[2];
 
 struct Endpoint {
     virtual ~Endpoint() = default;
@@ -224,6 +256,7 @@ public:
     ~Stream() override { close_fd(); }
     int fd() const { return fd_; }
     bool is_open() const { return fd_ >= 0; }
+    void set_node(size_t node) { node_ = node; }
 
     bool open() {
         fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -234,7 +267,8 @@ public:
         rbuf_.clear();
         wbuf_.clear();
         woff_ = 0;
-        int rc = ::connect(fd_, reinterpret_cast<sockaddr*>(&g_addr), sizeof g_addr);
+        const sockaddr_in& addr = g_targets[node_].addr;
+        int rc = ::connect(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
         if (rc < 0 && errno != EINPROGRESS) {
             close_fd();
             return false;
@@ -350,6 +384,7 @@ private:
     }
 
     int fd_ = -1;
+    size_t node_ = 0;  // index into g_targets
     bool connected_ = false;
     bool out_armed_ = false;
     std::string rbuf_, wbuf_;
@@ -371,6 +406,7 @@ enum class Stage { Idle, Connecting, Open, Joining, Ready, Closed };
 
 struct ClientBase {
     int index = 0;
+    size_t node = 0;  // index into g_targets (set before start())
     Stage stage = Stage::Idle;
     int64_t started = 0;
     int64_t next_ack = 0;
@@ -429,6 +465,7 @@ public:
         started = now_ns();
         stage = Stage::Connecting;
         upgraded_ = false;
+        set_node(node);
         if (!open()) lose("socket/connect failed");
     }
     void shut() override { close_fd(); }
@@ -448,7 +485,7 @@ private:
         std::string raw(16, '\0');
         for (char& c : raw) c = char(rnd());
         key_ = base64_encode(raw);
-        write(ws_upgrade_request(g_hostport, "/socket.io/?EIO=4&transport=websocket", key_));
+        write(ws_upgrade_request(g_targets[node].hostport, "/socket.io/?EIO=4&transport=websocket", key_));
     }
 
     void on_closed(const char* why) override { lose(why); }
@@ -544,7 +581,9 @@ public:
     void start() override {
         started = now_ns();
         stage = Stage::Connecting;
-        get_.request(http_request("GET", g_hostport, "/socket.io/?EIO=4&transport=polling"));
+        get_.set_node(node);
+        post_.set_node(node);
+        get_.request(http_request("GET", g_targets[node].hostport, "/socket.io/?EIO=4&transport=polling"));
     }
     void shut() override {
         get_.close_fd();
@@ -572,7 +611,7 @@ public:
             on_eio(p, now);
             if (stage == Stage::Closed) return;
         }
-        get_.request(http_request("GET", g_hostport, target_));
+        get_.request(http_request("GET", g_targets[node].hostport, target_));
     }
 
 private:
@@ -580,7 +619,7 @@ private:
         if (post_.awaiting() || queue_.empty() || target_.empty()) return;
         std::string body = eio_join_payload(queue_);
         queue_.clear();
-        post_.request(http_request("POST", g_hostport, target_, body));
+        post_.request(http_request("POST", g_targets[node].hostport, target_, body));
     }
 
     HttpStream get_, post_;
@@ -627,24 +666,25 @@ void HttpStream::on_closed(const char* why) {
 }
 
 // ---- the scenarios ------------------------------------------------------------------------------------------------------
-std::vector<int64_t> percentiles(std::vector<int64_t>& v, std::initializer_list<double> qs) {
-    std::vector<int64_t> out;
+// In ns, as doubles (they are printed as µs; every latency here is far below 2^53 ns, so the conversion is exact).
+std::vector<double> percentiles(std::vector<int64_t>& v, std::initializer_list<double> qs) {
+    std::vector<double> out;
     if (v.empty()) {
         for (size_t i = 0; i < qs.size(); ++i) out.push_back(-1);
         return out;
     }
     std::sort(v.begin(), v.end());
     for (double q : qs) {
-        size_t i = size_t(std::ceil(q * double(v.size()))) ;
+        size_t i = size_t(std::ceil(q * double(v.size())));
         i = i == 0 ? 0 : i - 1;
-        out.push_back(v[std::min(i, v.size() - 1)]);
+        out.push_back(double(v[std::min(i, v.size() - 1)]));
     }
     return out;
 }
 
 class Bench final : public Sink {
 public:
-    explicit Bench(const Options& o) : opt_(o) {}
+    explicit Bench(const Options& o) : opt_(o), cluster_(o.scenario == "cluster") {}
 
     int run() {
         g_sink = this;
@@ -678,14 +718,17 @@ public:
     }
 
     void on_chat(int client, std::string_view args, int64_t now) override {
-        (void)client;
         int64_t t = 0, seq = 0;
         if (!json_number_field(args, "t", t) || !json_number_field(args, "seq", seq)) {
             ++malformed_;
             return;
         }
         ++received_total_;
-        if (now >= win_start_ && now < win_end_) ++win_delivered_;
+        size_t node = cluster_ ? clients_[size_t(client)]->node : 0;
+        if (now >= win_start_ && now < win_end_) {
+            ++win_delivered_;
+            if (cluster_) ++node_delivered_[node];
+        }
         Slot& s = ring_[size_t(seq) & kRingMask];
         if (s.seq != seq) {
             ++stale_;
@@ -694,6 +737,7 @@ public:
         ++s.count;
         if (s.measured) {
             latencies_.push_back(now - t);
+            if (cluster_) node_latencies_[node].push_back(now - t);
             ++measured_delivered_;
         }
         if (s.count == s.expected && !s.done) {
@@ -757,6 +801,7 @@ private:
         if (opt_.transport == "polling") c = std::make_unique<PollClient>();
         else c = std::make_unique<WsClient>();
         c->index = i;
+        c->node = cluster_ ? size_t(i % 2) : 0;  // client 0, the emitter, is on node A
         return c;
     }
 
@@ -825,6 +870,8 @@ private:
         Mode mode = ph.kind == "rate" ? Mode::Rate : ph.kind == "window" ? Mode::Window : Mode::Ack;
         latencies_.clear();
         latencies_.reserve(1 << 20);
+        for (auto& v : node_latencies_) v.clear();
+        node_delivered_[0] = node_delivered_[1] = 0;
         const int64_t phase_first_seq = next_seq_;
         win_delivered_ = win_emitted_ = measured_delivered_ = 0;
         int64_t start = now_ns();
@@ -838,7 +885,8 @@ private:
         long ready_at_start = ready_;
         double interval = mode == Mode::Rate ? 1e9 / std::max(ph.param, 0.001) : 0;
         double next_emit = double(start);
-        Usage u0, u1;
+        Usage u0, u1, b0, b1;  // node A (the only one outside the cluster scenario), node B
+        double r0 = 0, r1 = 0;  // Redis (task_cpu_s)
         double self0 = 0, self1 = 0, busy0 = 0;
         bool sampled0 = false;
 
@@ -852,6 +900,10 @@ private:
             if (!sampled0 && now >= win_start_) {
                 sampled0 = true;
                 u0 = server_usage(opt_.server_pid, false, opt_.ctx);
+                if (cluster_) {
+                    b0 = server_usage(opt_.server_pid2, false, false);
+                    r0 = task_cpu_s(opt_.redis_pid);
+                }
                 self0 = self_cpu();
                 busy0 = machine_busy_s();
             }
@@ -873,6 +925,10 @@ private:
             }
         });
         u1 = server_usage(opt_.server_pid, false, opt_.ctx);
+        if (cluster_) {
+            b1 = server_usage(opt_.server_pid2, false, false);
+            r1 = task_cpu_s(opt_.redis_pid);
+        }
         self1 = self_cpu();
         double busy1 = machine_busy_s();
         emitting_ = false;
@@ -897,8 +953,11 @@ private:
         double window = secs(win_end_ - win_start_);
         auto pct = percentiles(latencies_, {0.5, 0.9, 0.99, 0.999, 1.0});
         double server_cpu = u1.cpu_s - u0.cpu_s, own_cpu = self1 - self0;
+        // cluster: "server" is both nodes together, and Redis is one more process outside "other load"
+        const double server_a_cpu = server_cpu, server_b_cpu = b1.cpu_s - b0.cpu_s, redis_cpu = r1 - r0;
+        if (cluster_) server_cpu += server_b_cpu;
         double delivered = double(win_delivered_);
-        char buf[2048];
+        char buf[4096];
         std::snprintf(
             buf, sizeof buf,
             "{\"scenario\":\"%s\",\"server\":\"%s\",\"round\":%d,\"transport\":\"%s\",\"clients\":%d,\"ready\":%ld,"
@@ -907,7 +966,7 @@ private:
             "\"lost_msgs\":%lld,\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,\"max_us\":%.1f,"
             "\"server_cpu_s\":%.3f,\"server_cpu_us_per_msg\":%.3f,"
             "\"server_ctx_per_msg\":%.3f,\"server_rss_kb\":%ld,\"server_threads\":%ld,\"loadgen_cpu_s\":%.3f,"
-            "\"loadgen_cpu_us_per_msg\":%.3f,\"other_cpu_cores\":%.2f,\"drain_s\":%.3f,\"stale\":%llu,\"malformed\":%llu,\"lost_clients\":%ld}",
+            "\"loadgen_cpu_us_per_msg\":%.3f,\"other_cpu_cores\":%.2f,\"drain_s\":%.3f,\"stale\":%llu,\"malformed\":%llu,\"lost_clients\":%ld",
             opt_.scenario.c_str(), opt_.server_name.c_str(), opt_.round, opt_.transport.c_str(), opt_.clients,
             ready_at_start, ph.kind.c_str(), ph.param, window, (unsigned long long)win_emitted_,
             (unsigned long long)win_delivered_, delivered / window,
@@ -918,12 +977,36 @@ private:
             delivered > 0 ? server_cpu * 1e6 / delivered : 0.0,
             (delivered > 0 && u0.ctx >= 0) ? double(u1.ctx - u0.ctx) / delivered : -1.0, u1.rss_kb, u1.threads,
             own_cpu, delivered > 0 ? own_cpu * 1e6 / delivered : 0.0,
-            std::max(0.0, (busy1 - busy0) - server_cpu - own_cpu) / window, secs(drain_end - measured_end),
+            std::max(0.0, (busy1 - busy0) - server_cpu - own_cpu - redis_cpu) / window, secs(drain_end - measured_end),
             (unsigned long long)stale_, (unsigned long long)malformed_, lost_clients_);
+        if (cluster_) {
+            long ready_on[2] = {0, 0};
+            for (size_t i = 0; i < clients_.size(); ++i)
+                if (clients_ready_[i]) ++ready_on[clients_[i]->node];
+            auto pa = percentiles(node_latencies_[0], {0.5, 0.99});
+            auto pb = percentiles(node_latencies_[1], {0.5, 0.99});
+            double emitted = double(win_emitted_);
+            long redis_rss_kb = server_usage(opt_.redis_pid, false, false).rss_kb;
+            size_t len = std::strlen(buf);
+            std::snprintf(
+                buf + len, sizeof buf - len,
+                ",\"ready_a\":%ld,\"ready_b\":%ld,\"delivered_a\":%llu,\"delivered_b\":%llu,\"delivered_b_per_s\":%.1f,"
+                "\"p50_a_us\":%.1f,\"p99_a_us\":%.1f,\"p50_b_us\":%.1f,\"p99_b_us\":%.1f,"
+                "\"server_a_cpu_s\":%.3f,\"server_b_cpu_s\":%.3f,\"server_b_rss_kb\":%ld,\"server_b_threads\":%ld,"
+                "\"redis_cpu_s\":%.3f,\"redis_cores\":%.3f,\"redis_cpu_us_per_broadcast\":%.3f,\"redis_rss_kb\":%ld",
+                ready_on[0], ready_on[1], (unsigned long long)node_delivered_[0], (unsigned long long)node_delivered_[1],
+                double(node_delivered_[1]) / window, pa[0] / 1e3, pa[1] / 1e3, pb[0] / 1e3, pb[1] / 1e3, server_a_cpu,
+                server_b_cpu, b1.rss_kb, b1.threads, redis_cpu, redis_cpu / window,
+                emitted > 0 ? redis_cpu * 1e6 / emitted : 0.0, redis_rss_kb);
+        }
+        std::strncat(buf, "}", sizeof buf - std::strlen(buf) - 1);
         result_line(buf);
         log("%s %s:%g C=%d: %.0f msg/s delivered, p50 %.0f us, p99 %.0f us, server CPU %.2f s, own CPU %.2f s",
             opt_.server_name.c_str(), ph.kind.c_str(), ph.param, opt_.clients, delivered / window, pct[0] / 1e3,
             pct[2] / 1e3, server_cpu, own_cpu);
+        if (cluster_)
+            log("  of which node B (through Redis) %.0f msg/s; server CPU A %.2f s, B %.2f s; Redis CPU %.3f s",
+                double(node_delivered_[1]) / window, server_a_cpu, server_b_cpu, redis_cpu);
         mode_ = Mode::None;
     }
 
@@ -1011,6 +1094,7 @@ public:
 
 private:
     const Options& opt_;
+    const bool cluster_;  // two nodes: deliveries and latencies are also counted per node
     std::vector<std::unique_ptr<ClientBase>> clients_;
     std::vector<bool> clients_ready_;
     long ready_ = 0, lost_clients_ = 0;
@@ -1029,6 +1113,8 @@ private:
     uint64_t received_total_ = 0, stale_ = 0, malformed_ = 0, overrun_ = 0, stalls_ = 0;
     int64_t last_completion_ = 0;
     std::vector<int64_t> latencies_;
+    std::vector<int64_t> node_latencies_[2];  // cluster: of node A's clients, of node B's
+    uint64_t node_delivered_[2] = {0, 0};     // cluster: deliveries in the window, per node
     std::vector<Slot> ring_ = std::vector<Slot>(kRingSize);
     std::string msg_;
 };
@@ -1057,9 +1143,10 @@ bool parse_phases(const std::string& spec, std::vector<Phase>& out) {
 int usage() {
     std::fprintf(stderr,
                  "usage: loadgen --port P [--host 127.0.0.1] [--server-pid PID] [--server-name NAME] [--round N]\n"
-                 "               --scenario fanout|ack|connections [--transport websocket|polling] [--clients N]\n"
+                 "               --scenario fanout|ack|connections|cluster [--transport websocket|polling] [--clients N]\n"
                  "               [--phases rate:R:S,window:W:S,ack:K:S] [--warmup S] [--concurrency N]\n"
-                 "               [--connect-timeout S] [--idle S] [--release-timeout S] [--pad BYTES] [--ctx]\n");
+                 "               [--connect-timeout S] [--idle S] [--release-timeout S] [--pad BYTES] [--ctx]\n"
+                 "               [--port2 Q --server-pid2 PID --redis-pid PID]   (cluster only; --port2 required)\n");
     return 2;
 }
 
@@ -1076,6 +1163,9 @@ int main(int argc, char** argv) {
         if (a == "--host") opt.host = val();
         else if (a == "--port") opt.port = std::atoi(val().c_str());
         else if (a == "--server-pid") opt.server_pid = std::atoi(val().c_str());
+        else if (a == "--port2") opt.port2 = std::atoi(val().c_str());
+        else if (a == "--server-pid2") opt.server_pid2 = std::atoi(val().c_str());
+        else if (a == "--redis-pid") opt.redis_pid = std::atoi(val().c_str());
         else if (a == "--server-name") opt.server_name = val();
         else if (a == "--round") opt.round = std::atoi(val().c_str());
         else if (a == "--scenario") opt.scenario = val();
@@ -1092,7 +1182,9 @@ int main(int argc, char** argv) {
         else return usage();
     }
     if (opt.port <= 0 || opt.port > 65535 || opt.clients < 1 || opt.clients > 60000 || opt.concurrency < 1) return usage();
-    if (opt.scenario != "fanout" && opt.scenario != "ack" && opt.scenario != "connections") return usage();
+    if (opt.scenario != "fanout" && opt.scenario != "ack" && opt.scenario != "connections" && opt.scenario != "cluster")
+        return usage();
+    if ((opt.scenario == "cluster") != (opt.port2 > 0) || opt.port2 > 65535) return usage();
     if (opt.transport != "websocket" && opt.transport != "polling") return usage();
     if (opt.scenario != "connections" && !parse_phases(phases, opt.phases)) return usage();
     if (opt.host != "127.0.0.1" && opt.host != "localhost") {
@@ -1106,10 +1198,13 @@ int main(int argc, char** argv) {
         setrlimit(RLIMIT_NOFILE, &rl);
     }
     signal(SIGPIPE, SIG_IGN);
-    g_addr.sin_family = AF_INET;
-    g_addr.sin_port = htons(uint16_t(opt.port));
-    inet_pton(AF_INET, "127.0.0.1", &g_addr.sin_addr);
-    g_hostport = "127.0.0.1:" + std::to_string(opt.port);
+    const int ports[2] = {opt.port, opt.port2 > 0 ? opt.port2 : opt.port};
+    for (size_t i = 0; i < 2; ++i) {
+        g_targets[i].addr.sin_family = AF_INET;
+        g_targets[i].addr.sin_port = htons(uint16_t(ports[i]));
+        inet_pton(AF_INET, "127.0.0.1", &g_targets[i].addr.sin_addr);
+        g_targets[i].hostport = "127.0.0.1:" + std::to_string(ports[i]);
+    }
     g_ep = epoll_create1(EPOLL_CLOEXEC);
     if (g_ep < 0) return 1;
 

@@ -173,8 +173,82 @@ for (const [clients, transport] of [[100, 'websocket'], [1000, 'websocket'], [50
   }
 }
 
+// ---- the cluster: two nodes of each server, one Redis per pair ---------------------------------------------------------
+const clusterTable = [];
+const crow = (what, s, n, r = ratio(s, n), note = '') => clusterTable.push(`| ${what} | ${s} | ${n} | ${r} | ${note} |`);
+const clusterParams = (phase) =>
+  [...new Set(pick({ scenario: 'cluster', phase }).map((r) => r.param))].sort((a, b) => a - b);
+let clusterClients = NaN;
+{
+  const c = pick({ scenario: 'cluster' });
+  if (c.length) clusterClients = c[0].clients;
+  const cl = (phase, param) => ({ scenario: 'cluster', phase, param });
+  const g = (f, srv, k) => med({ ...f, server: srv }, k);
+  const pair = (f, k, digits = 0) => [fmt(g(f, S, k), digits), fmt(g(f, N, k), digits)];
+  const cpuNote = (f) => `node A / node B: sio ${fmt(g(f, S, 'server_a_cpu_s'), 2)} / ${fmt(g(f, S, 'server_b_cpu_s'), 2)} s, ` +
+    `node ${fmt(g(f, N, 'server_a_cpu_s'), 2)} / ${fmt(g(f, N, 'server_b_cpu_s'), 2)} s`;
+  const perMsg = (f, srv) => g(f, srv, 'server_cpu_us_per_msg');  // both nodes' CPU over all deliveries (loadgen)
+  const label = `cluster C=${fmt(clusterClients)}`;
+  for (const w of clusterParams('window')) {
+    const f = cl('window', w);
+    const s = g(f, S, 'delivered_per_s');
+    const n = g(f, N, 'delivered_per_s');
+    crow(`**${label}: delivered msg/s at saturation, both nodes** (${w} broadcasts in flight)`, `**${fmt(s)}**`,
+      `**${fmt(n)}**`, `**${ratio(s, n)}**`,
+      `rounds: sio ${spread({ ...f, server: S }, 'delivered_per_s')}, node ${spread({ ...f, server: N }, 'delivered_per_s')}`);
+    const sb = g(f, S, 'delivered_b_per_s');
+    const nb = g(f, N, 'delivered_b_per_s');
+    crow(`**${label}: of these, delivered on node B (cross-node: through Redis), msg/s**`, `**${fmt(sb)}**`, `**${fmt(nb)}**`,
+      `**${ratio(sb, nb)}**`, 'the emitter is on node A');
+    crow(`${label}: p50 / p99 latency at saturation, all clients / node B's (ms)`,
+      `${ms(g(f, S, 'p50_us'))} / ${ms(g(f, S, 'p99_us'))}; B ${ms(g(f, S, 'p50_b_us'))} / ${ms(g(f, S, 'p99_b_us'))}`,
+      `${ms(g(f, N, 'p50_us'))} / ${ms(g(f, N, 'p99_us'))}; B ${ms(g(f, N, 'p50_b_us'))} / ${ms(g(f, N, 'p99_b_us'))}`, '');
+    crow(`**${label}: server CPU per delivered message at saturation (µs, both nodes, user+sys)**`,
+      `**${fmt(perMsg(f, S), 2)}**`, `**${fmt(perMsg(f, N), 2)}**`, ratio(perMsg(f, S), perMsg(f, N)),
+      `lower is better; ${cpuNote(f)}`);
+    crow(`**${label}: Redis CPU at saturation (cores busy; µs per broadcast)**`,
+      `**${fmt(g(f, S, 'redis_cores'), 3)}**; ${fmt(g(f, S, 'redis_cpu_us_per_broadcast'), 1)}`,
+      `**${fmt(g(f, N, 'redis_cores'), 3)}**; ${fmt(g(f, N, 'redis_cpu_us_per_broadcast'), 1)}`,
+      ratio(g(f, S, 'redis_cores'), g(f, N, 'redis_cores')), 'one PUBLISH per broadcast, one subscriber gets it');
+    crow(`${label}: load generator CPU per delivered message (µs)`, ...pair(f, 'loadgen_cpu_us_per_msg', 2), '',
+      'the client side of the same run');
+    targets.push([`cluster: ≥ 3× the Node pair's cross-node delivered msg/s (node B's, saturation)`,
+      Number.isNaN(sb / nb) ? null : sb / nb >= 3, `${ratio(sb, nb)} (${fmt(sb)} vs ${fmt(nb)})`]);
+  }
+  for (const rate of clusterParams('rate')) {
+    const f = cl('rate', rate);
+    const full = (srv) => {  // did this pair sustain the rate? (everything delivered, as in the sweep's rule)
+      const off = g(f, srv, 'offered_per_s');
+      const d = g(f, srv, 'delivered_per_s');
+      if (Number.isNaN(d)) return 'n/a';
+      return `${fmt(100 * d / off, 1)} % of offered delivered, ${fmt(g(f, srv, 'lost_msgs'))} lost`;
+    };
+    crow(`**${label}: latency p50 / p99 / max at a fixed ${rate} msg/s = ${fmt(rate * clusterClients)} deliveries/s, all clients (ms)**`,
+      `${ms(g(f, S, 'p50_us'))} / **${ms(g(f, S, 'p99_us'))}** / ${ms(g(f, S, 'max_us'))}`,
+      `${ms(g(f, N, 'p50_us'))} / **${ms(g(f, N, 'p99_us'))}** / ${ms(g(f, N, 'max_us'))}`,
+      `p99 ${ratio(g(f, S, 'p99_us'), g(f, N, 'p99_us'))}`,
+      `p99 rounds: sio ${spread({ ...f, server: S }, 'p99_us', 1000, 1)}, node ${spread({ ...f, server: N }, 'p99_us', 1000, 1)} ms; ` +
+      `sio ${full(S)}; node ${full(N)}`);
+    crow(`${label}: latency p50 / p99 at ${rate} msg/s, node A's clients / node B's (ms)`,
+      `A ${ms(g(f, S, 'p50_a_us'))} / ${ms(g(f, S, 'p99_a_us'))}; B ${ms(g(f, S, 'p50_b_us'))} / ${ms(g(f, S, 'p99_b_us'))}`,
+      `A ${ms(g(f, N, 'p50_a_us'))} / ${ms(g(f, N, 'p99_a_us'))}; B ${ms(g(f, N, 'p50_b_us'))} / ${ms(g(f, N, 'p99_b_us'))}`,
+      `B's p99 ${ratio(g(f, S, 'p99_b_us'), g(f, N, 'p99_b_us'))}`, 'B − A: the hop through Redis');
+    crow(`${label}: server CPU per delivered message at ${rate} msg/s (µs, both nodes)`, fmt(perMsg(f, S), 2),
+      fmt(perMsg(f, N), 2), ratio(perMsg(f, S), perMsg(f, N)), `lower is better; ${cpuNote(f)}`);
+    crow(`${label}: Redis CPU at ${rate} msg/s (cores busy; µs per broadcast)`,
+      `${fmt(g(f, S, 'redis_cores'), 3)}; ${fmt(g(f, S, 'redis_cpu_us_per_broadcast'), 1)}`,
+      `${fmt(g(f, N, 'redis_cores'), 3)}; ${fmt(g(f, N, 'redis_cpu_us_per_broadcast'), 1)}`,
+      ratio(g(f, S, 'redis_cores'), g(f, N, 'redis_cores')),
+      'includes Redis\'s own timers (hz 10; ~0.0015 cores idle with four clients here), most of it at this rate');
+    targets.push([`cluster: p99 at the fixed ${rate} msg/s ≤ the Node pair's`,
+      Number.isNaN(g(f, S, 'p99_us') / g(f, N, 'p99_us')) ? null : g(f, S, 'p99_us') <= g(f, N, 'p99_us'),
+      `${ms(g(f, S, 'p99_us'))} ms vs ${ms(g(f, N, 'p99_us'))} ms`]);
+  }
+}
+
 // ---- machine and versions ------------------------------------------------------------------------------------------
 const cpuModel = (fs.readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/) || [])[1] || '?';
+// (in the cluster rows, "other" excludes both nodes and Redis)
 const other = median(rows.filter((r) => r.other_cpu_cores !== undefined).map((r) => r.other_cpu_cores));
 const otherMax = Math.max(...rows.filter((r) => r.other_cpu_cores !== undefined).map((r) => r.other_cpu_cores), 0);
 const sioVersion = JSON.parse(fs.readFileSync('node_modules/socket.io/package.json', 'utf8')).version;
@@ -191,32 +265,59 @@ lines.push(`| memory | ${fmt(os.totalmem() / 2 ** 30, 1)} GiB; \`ulimit -n\` ${s
 lines.push(`| kernel | ${os.release()} |`);
 lines.push(`| sioserver | sioserver.hpp at ${commit}, g++ ${sh('g++ -dumpfullversion')} -O2 -DNDEBUG, cpp-httplib ${sh('pkg-config --modversion cpp-httplib')}, 64 KiB thread stacks |`);
 lines.push(`| Node | node ${process.version}, socket.io ${sioVersion} (ws transport, no perMessageDeflate) |`);
+if (clusterTable.length) {
+  const npmVersion = (name) => {
+    try { return JSON.parse(fs.readFileSync(`node_modules/${name}/package.json`, 'utf8')).version; } catch { return '?'; }
+  };
+  const deb = (name) => sh(`dpkg-query -W -f='\${Version}' ${name}`);
+  lines.push(`| cluster | redis-server ${sh('redis-server --version').replace(/^Redis server v=(\S+).*$/, '$1')} (one per pair, no persistence); ` +
+    `sio: sioserver_redis.hpp${sh('git status --porcelain sioserver_redis.hpp') ? ' (modified)' : ''}, hiredis ${deb('libhiredis-dev')}, ` +
+    `msgpack-cxx ${deb('libmsgpack-cxx-dev')}; Node: @socket.io/redis-adapter ${npmVersion('@socket.io/redis-adapter')}, ` +
+    `redis ${npmVersion('redis')} |`);
+}
 lines.push(`| placement | ${args.pin === '1' ? 'server pinned to CPU 0, load generator to CPU 1 (taskset)' : 'not pinned: server and load generator share the 2 cores'} |`);
 lines.push(`| other load on the machine | median ${fmt(other, 2)} of the 2 cores busy with other processes during the measurements (max ${fmt(otherMax, 2)}) — the figures below are what was left for server + load generator |`);
 lines.push('');
 lines.push('Each figure is the median of the rounds; every round started a fresh server process, and the servers ran ' +
   'alternately (sio, node, sio, node, …). Ratio = sio / node. Bold rows are the ones the targets are about.');
 lines.push('');
-lines.push('| measurement | sioserver | Node socket.io 4.8 | ratio | note |');
-lines.push('|---|---|---|---|---|');
-lines.push(...table);
-lines.push('');
+if (table.length) {  // (a `run.sh --cluster` report has the cluster table only)
+  lines.push('| measurement | sioserver | Node socket.io 4.8 | ratio | note |');
+  lines.push('|---|---|---|---|---|');
+  lines.push(...table);
+  lines.push('');
+}
+if (clusterTable.length) {
+  lines.push(`## Cluster: two nodes and a Redis per pair (C = ${fmt(clusterClients)})`);
+  lines.push('');
+  lines.push('Two sioserver nodes (`sioserver_redis.hpp`) against two Node nodes (`@socket.io/redis-adapter`), each pair ' +
+    'with its own `redis-server`, every process fresh for every case. The clients alternate between node A and node B, ' +
+    'all in room `bench`; the emitter is on node A, and node A\'s relay reaches node B\'s clients only through Redis. ' +
+    'Server CPU is both nodes\' together. Ratio = sio / node.');
+  lines.push('');
+  lines.push('| measurement | sioserver × 2 | Node socket.io 4.8 × 2 | ratio | note |');
+  lines.push('|---|---|---|---|---|');
+  lines.push(...clusterTable);
+  lines.push('');
+}
 lines.push('## Targets');
 lines.push('');
 lines.push('| target | met? | measured |');
 lines.push('|---|---|---|');
-for (const [what, ok, detail] of targets) lines.push(`| ${what} | ${ok ? 'yes' : '**no**'} | ${detail} |`);
+for (const [what, ok, detail] of targets)
+  lines.push(`| ${what} | ${ok === null ? 'not measured' : ok ? 'yes' : '**no**'} | ${detail} |`);
 lines.push('');
-lines.push('## Latency against offered rate (fan-out, C = 1000)');
-lines.push('');
-lines.push('![p50 and p99 latency against offered deliveries per second](results.png)');
-lines.push('');
-
 // chart data: offered deliveries/s, then p50 and p99 (ms) of each server
 const rates = phaseParams(1000, 'websocket', 'rate');
 const dat = ['# offered_deliveries_per_s sio_p50_ms sio_p99_ms node_p50_ms node_p99_ms sio_delivered node_delivered'];
-lines.push('| offered (deliveries/s) | sio delivered/s | sio p50 / p99 (ms) | node delivered/s | node p50 / p99 (ms) |');
-lines.push('|---|---|---|---|---|');
+if (rates.length) {
+  lines.push('## Latency against offered rate (fan-out, C = 1000)');
+  lines.push('');
+  lines.push('![p50 and p99 latency against offered deliveries per second](results.png)');
+  lines.push('');
+  lines.push('| offered (deliveries/s) | sio delivered/s | sio p50 / p99 (ms) | node delivered/s | node p50 / p99 (ms) |');
+  lines.push('|---|---|---|---|---|');
+}
 for (const r of rates) {
   const f = fan(1000, 'websocket', 'rate', r);
   const v = (srv, k) => med({ ...f, server: srv }, k);
@@ -241,6 +342,12 @@ lines.push('- **Fan-out**: every client joins room `bench`; client 0 emits `chat
   'when one has reached all C clients) and reports delivered messages per second; the *fixed rate* is a rate both ' +
   'servers sustain. Each phase has a warm-up that is not measured.');
 lines.push('- **Ack round-trip**: 100 clients each keep one `echo` event with an ack outstanding (closed loop).');
+lines.push('- **Cluster**: `loadgen --scenario cluster` opens clients alternately on node A (`--port`) and node B ' +
+  '(`--port2`); client 0, the emitter, is on A; window and rate phases as in fan-out, a message counting as delivered ' +
+  'when all clients of both nodes have it. Each node is started with `--redis-port` of its pair\'s Redis, and the ' +
+  'load starts once both are subscribed (`PUBSUB NUMSUB socket.io-request#/#` = 2). Server CPU: both nodes\' ' +
+  '`/proc/PID/stat` over the measured window; Redis CPU: the sum of `/proc/PID/task/*/schedstat` (ns resolution: a ' +
+  'few ms per phase do not show in 10 ms ticks), per broadcast = over the broadcasts emitted in the window.');
 lines.push('- **Connections**: at most 256 handshakes in flight; *held* = clients that received one broadcast after 2 s ' +
   'idle; RSS per connection = (RSS idle − RSS before) / connections; then every client closes and the load generator ' +
   'waits for the server\'s threads and fds to come back.');
@@ -256,8 +363,13 @@ lines.push('bash bench/run.sh            # full run: 3 rounds (< 15 minutes)');
 lines.push('bash bench/run.sh --quick    # 1 round, shorter phases (< 2 minutes)');
 lines.push('# what it runs: the builds, then per scenario and round a fresh server and one load generator run');
 lines.push('g++ -std=c++17 -O2 -DNDEBUG -o build/sio_bench bench/servers/sio_bench.cpp $(pkg-config --cflags --libs cpp-httplib) -pthread');
-lines.push('g++ -std=c++17 -O2 -g -Wall -Wextra -Ibench -o build/loadgen bench/loadgen.cpp');
+lines.push('g++ -std=c++17 -O2 -g -Wall -Wextra -Wshadow -Wconversion -Wsign-conversion -Werror -Ibench -o build/loadgen bench/loadgen.cpp');
 lines.push('build/sio_bench --port 0      # or: node bench/servers/node_bench.js --port 0');
+if (clusterTable.length) {
+  lines.push('g++ -std=c++17 -O2 -DNDEBUG -DMSGPACK_NO_BOOST -o build/sio_cluster_bench bench/servers/sio_cluster_bench.cpp $(pkg-config --cflags --libs cpp-httplib) -lhiredis -pthread');
+  lines.push('redis-server $TMP/redis.conf  # per cluster case: bind 127.0.0.1, a free port, save "", appendonly no (bench/cluster_control.sh)');
+  lines.push('build/sio_cluster_bench --redis-port REDIS_PORT --port 0   # twice; or: node bench/servers/node_cluster_bench.js --redis-port REDIS_PORT --port 0');
+}
 if (args.commands && fs.existsSync(args.commands)) {
   // exactly what run.sh ran: each line once per round and server, with that run's port, pid, name and round
   for (const c of fs.readFileSync(args.commands, 'utf8').split('\n').filter(Boolean)) lines.push(c);

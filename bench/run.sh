@@ -1,20 +1,28 @@
 #!/usr/bin/env bash
-# bench/run.sh [--quick] [--pin] [--list] — sioserver (bench/servers/sio_bench.cpp) against Node's socket.io 4.8
-# (bench/servers/node_bench.js), same protocol, same load, on this machine, over 127.0.0.1 only.
+# bench/run.sh [--quick] [--pin] [--list] [--cluster] — sioserver (bench/servers/sio_bench.cpp) against Node's socket.io 4.8
+# (bench/servers/node_bench.js), same protocol, same load, on this machine, over 127.0.0.1 only; then a cluster of two
+# sioserver nodes (bench/servers/sio_cluster_bench.cpp, sioserver_redis.hpp) against two Node nodes
+# (bench/servers/node_cluster_bench.js, @socket.io/redis-adapter), each pair with its own redis-server
+# (bench/cluster_control.sh).
 #
 # Builds what it needs (build/loadgen, build/sio_bench, build/bench_unit_tests), installs what is missing (Debian
 # packages with apt-get when run as root, npm packages from the lockfile), then for every scenario runs the two
 # servers alternately (sio node sio node ...: ROUNDS rounds, a fresh server process each time) and reports the
 # median of the rounds in bench/RESULTS.md, with bench/results.png (latency against offered rate).
-#   full run : 3 rounds, fan-out C=100/1000/5000, ack C=100, 10,000 connections, polling C=100   (< 15 minutes)
-#   --quick  : 1 round, shorter phases, fan-out C=100/1000, 2,000 connections                   (< 2 minutes)
-#   --pin    : server on CPU 0, load generator on CPU 1 (default: the scheduler decides)
+#   full run : 3 rounds, fan-out C=100/1000/5000, ack C=100, 10,000 connections, polling C=100,
+#              cluster C=1000                                                                    (< 16 minutes)
+#   --quick  : 1 round, shorter phases, fan-out C=100/1000, 2,000 connections, cluster C=500     (< 2 minutes)
+#   --pin    : server on CPU 0, load generator on CPU 1 (default: the scheduler decides); in the cluster both
+#              nodes and Redis on CPU 0
 #   --list   : only write the exact load generator commands to bench/out/commands-<mode>.txt and print them
+#   --cluster: only the cluster scenario; its report goes to bench/out/RESULTS-cluster-<mode>.md (raw data to
+#              bench/out/raw-cluster-<mode>.jsonl), bench/RESULTS.md and the chart are left as they are
 # Raw results (one JSON line per measured phase) go to bench/out/raw-<mode>.jsonl, logs to bench/out/*.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 QUICK=0
+ONLY_CLUSTER=0
 PIN=0
 LIST=0
 for arg in "$@"; do
@@ -22,16 +30,19 @@ for arg in "$@"; do
     --quick) QUICK=1 ;;
     --pin) PIN=1 ;;
     --list) LIST=1 ;;
-    *) echo "usage: bash bench/run.sh [--quick] [--pin] [--list]" >&2; exit 2 ;;
+    --cluster) ONLY_CLUSTER=1 ;;
+    *) echo "usage: bash bench/run.sh [--quick] [--pin] [--list] [--cluster]" >&2; exit 2 ;;
   esac
 done
 
 BUILD=build
 OUT=bench/out
 MODE=$([ $QUICK = 1 ] && echo quick || echo full)
-RAW=$OUT/raw-$MODE.jsonl
-LGLOG=$OUT/loadgen-$MODE.log
-CMDS=$OUT/commands-$MODE.txt
+RUN=$MODE
+[ $ONLY_CLUSTER = 1 ] && RUN=cluster-$MODE
+RAW=$OUT/raw-$RUN.jsonl
+LGLOG=$OUT/loadgen-$RUN.log
+CMDS=$OUT/commands-$RUN.txt
 T_START=$(date +%s)
 mkdir -p "$BUILD" "$OUT"
 : >"$CMDS"
@@ -45,7 +56,8 @@ say() { printf '[bench %4ds] %s\n' $(( $(date +%s) - T_START )) "$*"; }
 if [ $LIST = 0 ]; then
 # ---- what the benchmark needs ----------------------------------------------------------------------------------------
 need_debs=""
-for p in g++ make pkg-config libcpp-httplib-dev picojson-dev doctest-dev gnuplot-nox util-linux; do
+for p in g++ make pkg-config libcpp-httplib-dev picojson-dev doctest-dev gnuplot-nox util-linux \
+         redis-server redis-tools libhiredis-dev libmsgpack-cxx-dev; do
   dpkg -s "$p" >/dev/null 2>&1 || need_debs="$need_debs $p"
 done
 command -v node >/dev/null 2>&1 || need_debs="$need_debs nodejs"
@@ -70,11 +82,19 @@ HTTPLIB="$(pkg-config --cflags --libs cpp-httplib)"
 newer() { local target=$1; shift; [ ! -e "$target" ] && return 0; for s in "$@"; do [ "$s" -nt "$target" ] && return 0; done; return 1; }
 pids=()
 if newer $BUILD/loadgen bench/loadgen.cpp bench/loadgen_protocol.hpp; then
-  g++ -std=c++17 -O2 -g -Wall -Wextra -Ibench -o $BUILD/loadgen bench/loadgen.cpp & pids+=($!)
+  g++ -std=c++17 -O2 -g -Wall -Wextra -Wshadow -Wconversion -Wsign-conversion -Werror -Ibench -o $BUILD/loadgen \
+    bench/loadgen.cpp & pids+=($!)
 fi
 if newer $BUILD/sio_bench bench/servers/sio_bench.cpp sioserver.hpp; then
   # shellcheck disable=SC2086
   g++ -std=c++17 -O2 -DNDEBUG -o $BUILD/sio_bench bench/servers/sio_bench.cpp $HTTPLIB -pthread & pids+=($!)
+fi
+# The C++ cluster node needs sioserver_redis.hpp; without it the cluster table has Node's column only.
+if [ -f sioserver_redis.hpp ] &&
+   newer $BUILD/sio_cluster_bench bench/servers/sio_cluster_bench.cpp sioserver.hpp sioserver_redis.hpp; then
+  # shellcheck disable=SC2086
+  g++ -std=c++17 -O2 -DNDEBUG -DMSGPACK_NO_BOOST -o $BUILD/sio_cluster_bench bench/servers/sio_cluster_bench.cpp \
+    $HTTPLIB -lhiredis -pthread & pids+=($!)
 fi
 if newer $BUILD/bench_unit_tests bench/test_loadgen_protocol.cpp bench/loadgen_protocol.hpp; then
   g++ -std=c++17 -O2 -Ibench bench/test_loadgen_protocol.cpp -o $BUILD/bench_unit_tests & pids+=($!)
@@ -92,8 +112,9 @@ LG_CPU=()
 if [ $PIN = 1 ]; then SERVER_CPU=(taskset -c 0); LG_CPU=(taskset -c 1); fi
 
 source bench/server_control.sh
-trap stop_server EXIT
-trap 'stop_server; exit 130' INT TERM
+source bench/cluster_control.sh
+trap 'stop_server; stop_cluster' EXIT
+trap 'stop_server; stop_cluster; exit 130' INT TERM
 fi  # LIST
 
 # run_case NAME ROUND TIMEOUT loadgen-args... : one fresh server, one load generator run, results appended to RAW
@@ -124,24 +145,64 @@ both() {
   done
 }
 
+# run_cluster_case NAME ROUND TIMEOUT loadgen-args... : a fresh Redis and two fresh nodes, one load generator run
+# (clients alternate between node A and node B; the emitter is on A), results appended to RAW
+run_cluster_case() {
+  local name=$1 round=$2 limit=$3
+  shift 3
+  local node_cmd=(node bench/servers/node_cluster_bench.js)
+  [ "$name" = sio ] && node_cmd=($BUILD/sio_cluster_bench)
+  if ! start_cluster "$OUT/cluster-$name" "${node_cmd[@]}"; then
+    say "  $name round $round: the cluster did not start (logs: $OUT/cluster-$name-*.log)"
+    return 0
+  fi
+  if ! timeout "$limit" "${LG_CPU[@]}" $BUILD/loadgen --port "$NODE_A_PORT" --port2 "$NODE_B_PORT" \
+        --server-pid "$NODE_A_PID" --server-pid2 "$NODE_B_PID" --redis-pid "$REDIS_PID" --server-name "$name" \
+        --round "$round" --scenario cluster "$@" >>"$RAW" 2>>"$LGLOG"; then
+    say "  $name cluster round $round: the load generator failed or timed out ($*)"
+  fi
+  stop_cluster
+}
+
+# cluster_both TIMEOUT loadgen-args... : sio pair, node pair, ... (ROUNDS rounds), each case on fresh processes
+cluster_both() {
+  local limit=$1
+  shift
+  echo "build/loadgen --port PORT_A --port2 PORT_B --server-pid PID_A --server-pid2 PID_B --redis-pid REDIS_PID" \
+    "--server-name sio|node --round N --scenario cluster $*" >>"$CMDS"
+  [ $LIST = 1 ] && return 0
+  local names="sio node"
+  if [ ! -f sioserver_redis.hpp ] || [ ! -x $BUILD/sio_cluster_bench ]; then
+    say "  no sioserver_redis.hpp here: the cluster runs the Node pair only"
+    names=node
+  fi
+  for r in $(seq 1 "$ROUNDS"); do
+    for s in $names; do run_cluster_case "$s" "$r" "$limit" "$@"; done
+  done
+}
+
 # ---- the scenarios ---------------------------------------------------------------------------------------------------
 # Rates are messages emitted per second by the one emitting client; each is delivered to all C clients. The fixed
 # rates (FIX_*) are ones both servers sustain on this machine; the sweep at C=1000 draws bench/results.png; window:W
 # keeps W broadcasts in flight to find the delivered rate at saturation.
 if [ $QUICK = 1 ]; then
-  ROUNDS=1; PH=1.5; WARM=0.3; CONNS=2000
+  ROUNDS=1; PH=1.5; WARM=0.3; CONNS=2000; CLUSTER_C=500
   SWEEP_1000="5 10 20 40 80"
 else
-  ROUNDS=3; PH=3; WARM=0.5; CONNS=10000
+  ROUNDS=3; PH=3; WARM=0.5; CONNS=10000; CLUSTER_C=1000
   SWEEP_1000="5 10 20 40 60 80 100 120"
 fi
 FIX_100=100; FIX_1000=20; FIX_5000=4; FIX_POLL=50
 W_100=64; W_1000=8; W_5000=2; W_POLL=16
+# The cluster: half the clients on each node. A message reaches node B's half only after Redis, so saturation needs
+# a deeper window than one node does (Node's pair: 16 in flight ~150k msg/s, 32 ~185k, 64 ~190k at C=500 here).
+FIX_CLUSTER=20; W_CLUSTER=32
 
 sweep=""
 for r in $SWEEP_1000; do sweep="$sweep,rate:$r:$PH"; done
 sweep=${sweep#,}
 
+if [ $ONLY_CLUSTER = 0 ]; then
 [ $LIST = 1 ] || say "fan-out C=100 ($ROUNDS rounds, A B A B)"
 both 90 --scenario fanout --clients 100 --warmup $WARM --phases "rate:$FIX_100:$PH,window:$W_100:$PH"
 [ $LIST = 1 ] || say "fan-out C=1000 (rate sweep for the chart, then saturation)"
@@ -156,11 +217,20 @@ both 60 --scenario ack --clients 100 --warmup $WARM --phases "ack:1:$PH"
 both 90 --scenario fanout --transport polling --clients 100 --warmup $WARM --phases "rate:$FIX_POLL:$PH,window:$W_POLL:$PH"
 [ $LIST = 1 ] || say "connections: $CONNS clients"
 both 150 --scenario connections --clients $CONNS --concurrency 256 --idle 2 --release-timeout 30
+fi  # ONLY_CLUSTER
+[ $LIST = 1 ] || say "cluster: two nodes + Redis per pair, C=$CLUSTER_C"
+cluster_both 90 --clients $CLUSTER_C --warmup $WARM --phases "rate:$FIX_CLUSTER:$PH,window:$W_CLUSTER:$PH"
 
 if [ $LIST = 1 ]; then cat "$CMDS"; exit 0; fi
 
 # ---- the report --------------------------------------------------------------------------------------------------------
 CMDLINE="bash bench/run.sh $*"
+if [ $ONLY_CLUSTER = 1 ]; then
+  node bench/report.mjs --raw "$RAW" --mode "$MODE" --command "$CMDLINE" --pin "$PIN" \
+    --elapsed "$(( $(date +%s) - T_START ))" --commands "$CMDS" --out "$OUT/RESULTS-$RUN.md" --dat "$OUT/latency-$RUN.dat"
+  say "done in $(( $(date +%s) - T_START )) s: $OUT/RESULTS-$RUN.md (raw: $RAW)"
+  exit 0
+fi
 node bench/report.mjs --raw "$RAW" --mode "$MODE" --command "$CMDLINE" --pin "$PIN" \
   --elapsed "$(( $(date +%s) - T_START ))" --commands "$CMDS" --out bench/RESULTS.md --dat "$OUT/latency-$MODE.dat"
 gnuplot -e "datafile='$OUT/latency-$MODE.dat'; outfile='bench/results.png'" bench/results.gp

@@ -2,7 +2,7 @@
 #   start_server LOG COMMAND... : runs COMMAND (with --port 0) in the background, sets SERVER_PID, and PORT once it
 #                                 printed "listening on http://127.0.0.1:<port>/socket.io/" (15 s at most);
 #                                 returns 1, with its log on stderr, when it did not.
-#   stop_server                 : SIGTERM to SERVER_PID, SIGKILL after 5 s.
+#   stop_server                 : SIGTERM to SERVER_PID, SIGKILL after 5 s (stop_pid).
 SERVER_PID=""
 PORT=""
 
@@ -28,10 +28,16 @@ start_server() {
 }
 
 stop_server() {
-  [ -n "$SERVER_PID" ] || return 0
-  kill -TERM "$SERVER_PID" 2>/dev/null || true
-  for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$SERVER_PID" 2>/dev/null || true
-  wait "$SERVER_PID" 2>/dev/null || true
+  stop_pid "$SERVER_PID"
   SERVER_PID=""
+}
+
+# stop_pid PID: SIGTERM, SIGKILL after 5 s, reaped (also bench/cluster_control.sh's, for its three processes).
+stop_pid() {
+  local pid=$1
+  [ -n "$pid" ] || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
 }

@@ -3,12 +3,40 @@
 //   engine_echo [--host H] [--port N|0] [--path P] [--ping-interval MS] [--ping-timeout MS]
 //               [--upgrade-timeout MS] [--max-payload BYTES] [--transports polling,websocket]
 //               [--allow-origin ORIGIN] [--allow-cookie NAME=VALUE] [--headers-timeout MS]
-//               [--max-buffered BYTES] [--max-connections N]
+//               [--max-buffered BYTES] [--max-connections N] [--cookie JSON]
+// --cookie takes the reference's option as JSON: true, or {"name":..,"path":..|false,"httpOnly":..,"sameSite":..,
+// "domain":..,"secure":..,"maxAge":..}.
 // GET /stats answers {"clients":<sessions>,"connections":<TCP connections>} (for the tests' resource checks).
 #include "../sioserver.hpp"
 
 #include <csignal>
 #include <iostream>
+
+// The reference's `cookie` option, from JSON (see --cookie above); false if it is not one.
+static bool parse_cookie(const std::string& json, std::optional<sio::CookieOptions>& out) {
+    picojson::value v;
+    if (!picojson::parse(v, json).empty()) return false;
+    if (v.is<bool>()) {
+        if (v.get<bool>()) out.emplace();
+        return true;
+    }
+    if (!v.is<picojson::object>()) return false;
+    sio::CookieOptions c;
+    for (auto& kv : v.get<picojson::object>()) {
+        const picojson::value& f = kv.second;
+        const std::string text = f.is<bool>() && !f.get<bool>() ? "" : f.to_str();  // false: leave it out
+        if (kv.first == "name") c.name = text;
+        else if (kv.first == "path") c.path = text;
+        else if (kv.first == "sameSite") c.sameSite = text;
+        else if (kv.first == "domain") c.domain = text;
+        else if (kv.first == "httpOnly") c.httpOnly = f.evaluate_as_boolean();
+        else if (kv.first == "secure") c.secure = f.evaluate_as_boolean();
+        else if (kv.first == "maxAge" && f.is<double>()) c.maxAge = static_cast<int>(f.get<double>());
+        else return false;
+    }
+    out = c;
+    return true;
+}
 
 int main(int argc, char** argv) {
     sio::EngineOptions opt;
@@ -32,6 +60,9 @@ int main(int argc, char** argv) {
         else if (flag == "--headers-timeout") opt.headersTimeout = std::stoi(value);
         else if (flag == "--max-buffered") opt.maxBufferedBytes = std::stoul(value);
         else if (flag == "--max-connections") opt.maxConnections = std::stoul(value);
+        else if (flag == "--cookie") {
+            if (!parse_cookie(value, opt.cookie)) { std::cerr << "--cookie: not a cookie option\n"; return 2; }
+        }
         else if (flag == "--transports") {
             opt.transports.clear();
             for (size_t start = 0, end; start <= value.size(); start = end + 1) {

@@ -18,7 +18,7 @@ function usage(msg) {
     'usage: ref_engine_echo.mjs [--host H] [--port N] [--path P]\n' +
       '         [--ping-interval MS] [--ping-timeout MS] [--upgrade-timeout MS]\n' +
       '         [--max-payload BYTES] [--transports polling,websocket]\n' +
-      '         [--allow-origin ORIGIN]\n',
+      '         [--allow-origin ORIGIN] [--cookie JSON]\n',
   );
   process.exit(2);
 }
@@ -34,6 +34,7 @@ function parseArgs(argv) {
     maxPayload: 1000000,
     transports: ['polling', 'websocket'],
     allowOrigin: null,
+    cookie: false,
   };
   const intFlag = (name, v) => {
     if (!/^\d+$/.test(v ?? '')) usage(`${name} expects a non-negative integer, got ${v}`);
@@ -63,6 +64,7 @@ function parseArgs(argv) {
         break;
       }
       case '--allow-origin': opts.allowOrigin = value; break;
+      case '--cookie': opts.cookie = JSON.parse(value); break;
       default: usage(`unknown flag ${flag}`);
     }
   }
@@ -83,6 +85,7 @@ const engine = new Server({
   upgradeTimeout: opts.upgradeTimeout,
   maxHttpBufferSize: opts.maxPayload,
   transports: opts.transports,
+  cookie: opts.cookie,
   cors: { origin: true, credentials: true },
   allowRequest: (req, callback) => {
     const origin = req.headers.origin;

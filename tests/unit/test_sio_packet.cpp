@@ -777,3 +777,24 @@ TEST_CASE("to_outgoing: a BINARY_ACK splits the same way") {
     CHECK(out[1]->packet.binary);
     CHECK(out[1]->packet.data == "x");
 }
+
+TEST_CASE("packet decode: nesting is limited for objects as for arrays (picojson counts arrays only)") {
+    auto nested = [](size_t depth, const std::string& open, const std::string& close) {
+        std::string s = "2[\"deep\",";
+        for (size_t i = 0; i < depth; ++i) s += open;
+        s += "1";
+        for (size_t i = 0; i < depth; ++i) s += close;
+        return s + "]";
+    };
+    // Inside the outer array: 99 more levels are allowed, either kind or mixed.
+    CHECK(decode(nested(99, "{\"a\":", "}")).ok);
+    CHECK(decode(nested(99, "[", "]")).ok);
+    CHECK(decode(nested(49, "{\"a\":[", "]}")).ok);
+    // One more, and far more (a stack overflow before the limit counted objects): refused, not a crash.
+    Decoded objects = decode(nested(100, "{\"a\":", "}"));
+    CHECK_FALSE(objects.ok);
+    CHECK(objects.error == "invalid payload");
+    CHECK_FALSE(decode(nested(100, "[", "]")).ok);
+    CHECK_FALSE(decode(nested(50, "{\"a\":[", "]}")).ok);
+    CHECK_FALSE(decode(nested(100000, "{\"a\":", "}")).ok);
+}
