@@ -241,14 +241,15 @@ inline std::string to_json(const Value& v) {
     return out;
 }
 
-// JSON.parse: one JSON text, white space around it allowed, nothing else after it.
+// JSON.parse: one JSON text, white space around it allowed, nothing else after it, nested at most 100 deep
+// (sioserver.hpp's depth-bounded picojson context: deeper text is refused, not recursed into).
 inline bool parse_json(std::string_view text, Value& out) {
     picojson::value json;
     std::string error;
     const char* end = text.data() + text.size();
     const char* stop = end;
     try {  // picojson throws for numbers beyond a double
-        stop = picojson::parse(json, text.data(), end, &error);
+        stop = ::sio::detail::parse_json(json, text.data(), end, error);
     } catch (const std::exception&) {
         return false;
     }
@@ -587,13 +588,19 @@ inline BroadcastFlags read_flags(const Value& f) {
         flags.timeout = int(std::min(f["timeout"].as_number(), 2147483647.0));
     return flags;
 }
-// A packet object {type, data, nsp}: an EVENT (or BINARY_EVENT) whose data is [event, args...].
+// A packet object {type, data, nsp}: an EVENT (or BINARY_EVENT) whose data is [event, args...] with an event name
+// the clients' parser takes (a string other than the reserved ones, or a number), since Node would pass anything
+// on and a client's parser drops the connection for a bad one.
 inline bool read_packet(const Value& p, int& type, Value& data, std::string& nsp) {
     if (!p.is_object() || !p["type"].is_number()) return false;
     type = int(p["type"].as_int());
     if (type != 2 && type != 5) return false;  // adapters only publish events; anything else would reach clients
-    if (!p["data"].is_array() || p["data"].size() == 0) return false;
-    data = p["data"];
+    packet::Packet check;
+    check.type = packet::Type::Event;
+    check.has_data = true;
+    check.data = p["data"];
+    if (!packet::valid_payload(check)) return false;
+    data = std::move(check.data);
     if (p["nsp"].is_null()) nsp = "/";
     else if (p["nsp"].is_string()) nsp = p["nsp"].as_string();
     else return false;
@@ -1012,6 +1019,13 @@ public:
         return Io::Ok;
     }
 
+    // A reply already read and complete in hiredis's buffer, or null (it never waits).
+    redisReply* buffered() {
+        void* reply = nullptr;
+        if (!ctx_ || redisGetReplyFromReader(ctx_, &reply) != REDIS_OK) return nullptr;
+        return static_cast<redisReply*>(reply);
+    }
+
     // The next reply (a command's answer, or a pub/sub push). `deadline` max(): no limit.
     Io read(redisReply*& out, int stop_fd, int work_fd, Clock::time_point deadline) {
         out = nullptr;
@@ -1405,13 +1419,21 @@ private:
                 lost(false);
                 continue;
             }
-            const bool refused = reply->type == REDIS_REPLY_ERROR;
-            if (!refused) {
-                delay = std::max(1, options_.reconnectDelay);  // Redis answers as it should: the next loss retries soon
-                deliver(reply);
+            // One read brings many messages at load: what they send goes out in one write per recipient (the
+            // batch ends before this thread waits again, so nothing waits longer than one buffer's worth).
+            bool refused = false;
+            {
+                ::sio::eio::SendBatch batch;
+                while (reply) {
+                    refused = reply->type == REDIS_REPLY_ERROR;
+                    if (!refused) deliver(reply);
+                    freeReplyObject(reply);
+                    if (refused) break;
+                    reply = link.buffered();
+                }
             }
-            freeReplyObject(reply);
             if (refused) lost(true);
+            else delay = std::max(1, options_.reconnectDelay);  // Redis answers as it should: the next loss retries soon
         }
         ready_ = false;
     }

@@ -60,6 +60,17 @@ TEST_CASE("parse_json accepts one JSON text and nothing after it") {
     CHECK_FALSE(wire::parse_json("[1e999]", v));
 }
 
+TEST_CASE("parse_json bounds nesting, objects included (a request of 5000 nested objects is refused)") {
+    Value v;
+    std::string deep;
+    for (int i = 0; i < 5000; ++i) deep += "{\"a\":";
+    deep += "1" + std::string(5000, '}');
+    CHECK_FALSE(wire::parse_json(deep, v));
+    wire::Request r;
+    CHECK_FALSE(wire::decode_request("{\"type\":6,\"data\":[" + deep + "]}", r));
+    CHECK(wire::parse_json(std::string(50, '[') + std::string(50, ']'), v));
+}
+
 TEST_CASE("pack: numbers as notepack writes them") {
     CHECK(to_hex(wire::pack(Value(0))) == "00");
     CHECK(to_hex(wire::pack(Value(-0.0))) == "00");
@@ -170,6 +181,9 @@ TEST_CASE("decode_broadcast: round trip, defaults, and what is refused") {
     CHECK(refused(Value{Value("u"), Value(5), Value(Object{})}));                    // packet not an object
     CHECK(refused(Value{Value("u"), Value(Object{{"type", 0}, {"data", Value(Array{Value("e")})}}), Value(Object{})}));
     CHECK(refused(Value{Value("u"), Value(Object{{"type", 2}, {"data", "e"}}), Value(Object{})}));
+    CHECK(refused(Value{Value("u"), Value(Object{{"type", 2}, {"data", Value(Array{})}}), Value(Object{})}));
+    CHECK(refused(Value{Value("u"), Value(Object{{"type", 2}, {"data", Value(Array{Value("connect")})}}), Value(Object{})}));
+    CHECK(refused(Value{Value("u"), Value(Object{{"type", 2}, {"data", Value(Array{Value(true)})}}), Value(Object{})}));
     CHECK(refused(Value{Value("u"), packet, Value(Object{{"rooms", "r1"}})}));      // rooms not an array
     CHECK(refused(Value{Value("u"), packet, Value(Object{{"rooms", Value(Array{Value(Object{})})}})}));
     wire::Broadcast out;
