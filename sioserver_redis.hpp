@@ -57,7 +57,7 @@ namespace redis {
 // The options of Node's createAdapter(pubClient, subClient, opts), with the connection's own (host ... db) in it,
 // since this adapter opens its connections itself.
 struct Options {
-    std::string host = "localhost";
+    std::string host = "localhost";  // a name is resolved by getaddrinfo(), which may wait for DNS; an address does not
     int port = 6379;
     std::string password;  // AUTH <password> when not empty
     int db = 0;            // SELECT <db> on the publisher when not 0 (pub/sub itself ignores databases)
