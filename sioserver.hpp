@@ -768,6 +768,10 @@ private:
 }  // namespace ws
 
 // ---- 2f. Socket.IO packets (socket.io-protocol v5, "Packet encoding") -----------------------------------------------
+//   <type>[<attachments>-][<namespace>,][<ack id>][<JSON data>]        e.g.  2/chat,12["chat message","hi"]
+// Types: 0 CONNECT, 1 DISCONNECT, 2 EVENT, 3 ACK, 4 CONNECT_ERROR, 5 BINARY_EVENT, 6 BINARY_ACK. The namespace is
+// left out when it is "/". A packet whose data holds binary buffers becomes BINARY_EVENT/BINARY_ACK: each buffer is
+// replaced by {"_placeholder":true,"num":N} and sent after the text as its own Engine.IO binary message.
 namespace detail {
 
 // JSON text to a picojson value, with arrays and objects together nested at most kMaxJsonDepth deep. picojson's own
@@ -822,10 +826,6 @@ inline const char* parse_json(picojson::value& out, const char* first, const cha
 
 }  // namespace detail
 
-//   <type>[<attachments>-][<namespace>,][<ack id>][<JSON data>]        e.g.  2/chat,12["chat message","hi"]
-// Types: 0 CONNECT, 1 DISCONNECT, 2 EVENT, 3 ACK, 4 CONNECT_ERROR, 5 BINARY_EVENT, 6 BINARY_ACK. The namespace is
-// left out when it is "/". A packet whose data holds binary buffers becomes BINARY_EVENT/BINARY_ACK: each buffer is
-// replaced by {"_placeholder":true,"num":N} and sent after the text as its own Engine.IO binary message.
 namespace packet {
 
 enum class Type : uint8_t { Connect = 0, Disconnect = 1, Event = 2, Ack = 3, ConnectError = 4, BinaryEvent = 5,
@@ -971,8 +971,8 @@ inline std::string describe(const Packet& p) {
 //   eio::Socket::mu_ (session, polling queue)    -> WebSocketTransport::mu_ (its write buffer) -> Flusher::mu_ (fds)
 //   eio::Socket::mu_, WebSocketTransport::mu_    -> Timers::mu_ (heartbeat, upgrade and hang-up timers)
 //   leaves: Timers::mu_ (the timer queue), Flusher::mu_, SharedThread::mu_, eio::Engine::mu_ (the session table:
-//     close_with() leaves it before locking the session), Adapter::mu_ (one namespace's room map), Client::mu_ (its sockets),
-//     Namespace::mu_, ClientBundle::mu_ (the bundle, read once), ThreadPerConnection::mu_ (the thread count).
+//     close_with() leaves it before locking the session), Adapter::mu_ (one namespace's room map), Client::mu_
+//     (its sockets), Namespace::mu_, ClientBundle::mu_ (the bundle, read once), ThreadPerConnection::mu_ (the thread count).
 //   SendBatch has no lock (a thread_local list); ending one takes each member's own lock, with nothing else held.
 //   An add-on adapter (sioserver_redis.hpp) takes its own locks with none of these held and lets them go before it
 //   calls into the namespace; its callbacks into user code go through run_handler like every other.
@@ -2649,7 +2649,9 @@ public:
     inline virtual void broadcast(const packet::Packet& p, const BroadcastOptions& opts);
     // Here: h.serverCount(1) when set, the packet goes out with an ack id of this namespace, then h.clientCount(n).
     inline virtual void broadcastWithAck(const packet::Packet& p, const BroadcastOptions& opts, BroadcastAckHandlers h);
-    virtual void fetchSockets(const BroadcastOptions& opts, SocketInfoCallback cb) { cb(Error{}, local_socket_infos(opts)); }
+    virtual void fetchSockets(const BroadcastOptions& opts, SocketInfoCallback cb) {
+        cb(Error{}, local_socket_infos(opts));
+    }
     inline virtual void addSockets(const BroadcastOptions& opts, const std::vector<std::string>& rooms);
     inline virtual void delSockets(const BroadcastOptions& opts, const std::vector<std::string>& rooms);
     inline virtual void disconnectSockets(const BroadcastOptions& opts, bool close);
@@ -2730,7 +2732,8 @@ private:
 // namespace's adapter (to(id).emit, in(id).socketsJoin, ...), so they reach it wherever it lives.
 class RemoteSocket {
 public:
-    RemoteSocket(Namespace& nsp, SocketInfo info, SocketPtr local) : nsp_(&nsp), info_(std::move(info)), local_(std::move(local)) {}
+    RemoteSocket(Namespace& nsp, SocketInfo info, SocketPtr local)
+        : nsp_(&nsp), info_(std::move(info)), local_(std::move(local)) {}
 
     const std::string& id() const { return info_.id; }
     const Handshake& handshake() const { return info_.handshake; }
