@@ -13,12 +13,6 @@ after(() => cluster && cluster.stop());
 let n = 0;
 const unique = (what) => `${what}-${++n}`;
 
-/** Two receivers on `nodeKey`: a WebSocket straight to it, a polling client through nginx. */
-async function receivers(nodeKey, opts = {}) {
-  return Promise.all([cluster.client(nodeKey, { ...opts, transport: 'websocket' }),
-    cluster.client(nodeKey, { ...opts, transport: 'polling' })]);
-}
-
 async function closeAll(...clients) {
   await Promise.all(clients.flat().map((c) => cluster.drop(c)));
 }
@@ -27,7 +21,7 @@ for (const [from, to, label] of DIRECTIONS) {
   describe(`broadcast ${label}`, () => {
     it('io.emit reaches every client of every node once, with its arguments', async () => {
       const sender = await cluster.client(from);
-      const rx = await receivers(to);
+      const rx = await cluster.receivers(to);
       const third = await cluster.client(Object.keys(cluster.nodes).find((k) => k !== from && k !== to));
       const args = ['hi', 1, 1.5, null, true, { a: [1, 'two', { three: 3 }] }, [], ''];
       await sender.ask('broadcast', { event: 'everyone', args });
@@ -39,7 +33,7 @@ for (const [from, to, label] of DIRECTIONS) {
 
     it('to(room).except(room) picks the same sockets on the other node, one room or several', async () => {
       const sender = await cluster.client(from);
-      const [inRed, inRedBlue] = await receivers(to);
+      const [inRed, inRedBlue] = await cluster.receivers(to);
       const outside = await cluster.client(to);
       const red = unique('red'), blue = unique('blue'), green = unique('green');
       await inRed.ask('join', [red]);
@@ -64,7 +58,7 @@ for (const [from, to, label] of DIRECTIONS) {
     it('socket.broadcast and socket.to(room) leave the sender out on every node', async () => {
       const sender = await cluster.client(from);
       const sameNode = await cluster.client(from);
-      const rx = await receivers(to);
+      const rx = await cluster.receivers(to);
       const room = unique('room');
       for (const c of [sender, sameNode, ...rx]) await c.ask('join', [room]);
       await sender.ask('broadcast', { via: 'socket', event: 'not-me', args: ['a'] });
@@ -82,7 +76,7 @@ for (const [from, to, label] of DIRECTIONS) {
 
     it('binary arguments cross nodes intact, from a client and made by the server', async () => {
       const sender = await cluster.client(from);
-      const rx = await receivers(to);
+      const rx = await cluster.receivers(to);
       const bytes = Buffer.from([0, 1, 2, 127, 128, 254, 255]);
       const args = [bytes, { nested: Buffer.from('xyz'), list: [Buffer.alloc(0), 2, Buffer.from([9])] }, 'text'];
       await sender.ask('broadcast', { event: 'bin', args });
@@ -97,7 +91,7 @@ for (const [from, to, label] of DIRECTIONS) {
 
     it('the second namespace is its own: its broadcasts and rooms do not reach "/"', async () => {
       const sender = await cluster.client(from, { nsp: '/second' });
-      const rx = await receivers(to, { nsp: '/second' });
+      const rx = await cluster.receivers(to, { nsp: '/second' });
       const mainRx = await cluster.client(to);
       const mainSender = await cluster.client(from);
       const room = unique('shared-name');
@@ -122,7 +116,7 @@ for (const [from, to, label] of DIRECTIONS) {
     it('a broadcast with acks collects the answers of clients on both nodes', async () => {
       const sender = await cluster.client(from);
       const local = await cluster.client(from);
-      const rx = await receivers(to);
+      const rx = await cluster.receivers(to);
       const room = unique('ask');
       const answerers = [local, ...rx];
       for (const c of answerers) {
@@ -138,7 +132,7 @@ for (const [from, to, label] of DIRECTIONS) {
 
     it('a broadcast with acks times out with the answers it got when a client does not answer', async () => {
       const sender = await cluster.client(from);
-      const [answers, silent] = await receivers(to);
+      const [answers, silent] = await cluster.receivers(to);
       const room = unique('ask');
       await answers.ask('join', [room]);
       await silent.ask('join', [room]);

@@ -341,13 +341,20 @@ ${balance ? `    ${balance}\n` : ''}${upstreams.map((u) => `    server 127.0.0.1
   const proc = spawnForeground('nginx', ['-p', dir, '-c', p('nginx.conf'), '-e', p('error.log')],
     { cwd: dir, label: 'nginx' });
   await started(proc, waitTcp(port), 'nginx');
+  const b = balancer(proc, port, dir, conf);
+  b.errorLog = () => fs.readFileSync(p('error.log'), 'utf8');
+  return b;
+}
+
+/** What startNginx and startHaproxy return: the running balancer, stopped by PID with its temp dir removed. */
+function balancer(proc, port, dir, conf) {
   return {
     port,
     url: `http://127.0.0.1:${port}`,
     pid: proc.pid,
     conf,
     get alive() { return proc.alive; },
-    errorLog: () => fs.readFileSync(p('error.log'), 'utf8'),
+    get output() { return proc.output; },
     async stop() {
       await proc.stop();
       fs.rmSync(dir, { recursive: true, force: true });
@@ -383,18 +390,7 @@ ${upstreams.map((u) => `  server ${u.name} 127.0.0.1:${u.port} cookie ${u.name}`
   fs.writeFileSync(path.join(dir, 'haproxy.cfg'), conf);
   const proc = spawnForeground('haproxy', ['-db', '-f', path.join(dir, 'haproxy.cfg')], { cwd: dir, label: 'haproxy' });
   await started(proc, waitTcp(port), 'haproxy');
-  return {
-    port,
-    url: `http://127.0.0.1:${port}`,
-    pid: proc.pid,
-    conf,
-    get alive() { return proc.alive; },
-    get output() { return proc.output; },
-    async stop() {
-      await proc.stop();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return balancer(proc, port, dir, conf);
 }
 
 /**
@@ -571,6 +567,9 @@ export async function startCluster(t, { nodeFlags = [], haproxy = false, key = '
     if (c.welcome.node !== n.name) throw new Error(`${c.label} landed on ${c.welcome.node}, not ${n.name}`);
     return c;
   };
+  /** Two receivers on `nodeKey`: a WebSocket straight to it, a polling client through nginx. */
+  cluster.receivers = (nodeKey, opts = {}) => Promise.all([cluster.client(nodeKey, { ...opts, transport: 'websocket' }),
+    cluster.client(nodeKey, { ...opts, transport: 'polling' })]);
   /** Close a client made by cluster.client(). */
   cluster.drop = async (c) => { cluster.clients.delete(c); await c.close(); };
   return cluster;

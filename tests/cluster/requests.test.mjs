@@ -13,10 +13,6 @@ after(() => cluster && cluster.stop());
 let n = 0;
 const unique = (what) => `${what}-${++n}`;
 
-async function receivers(nodeKey, opts = {}) {
-  return Promise.all([cluster.client(nodeKey, { ...opts, transport: 'websocket' }),
-    cluster.client(nodeKey, { ...opts, transport: 'polling' })]);
-}
 const closeAll = (...clients) => Promise.all(clients.flat().map((c) => cluster.drop(c)));
 const byId = (a, b) => (a.id < b.id ? -1 : 1);
 const roomsOf = async (c) => (await c.ask('rooms')).filter((r) => r !== c.id);
@@ -28,7 +24,7 @@ for (const [from, to, label] of DIRECTIONS) {
   describe(`requests ${label}`, () => {
     it('fetchSockets finds the sockets of both nodes with their ids, rooms and data', async () => {
       const asker = await cluster.client(from, { auth: { user: 'asker' } });
-      const rx = await receivers(to, { auth: { user: 'remote' } });
+      const rx = await cluster.receivers(to, { auth: { user: 'remote' } });
       const other = await cluster.client(to, { auth: { user: 'other' } });
       const room = unique('f'), extra = unique('x');
       await asker.ask('join', [room]);
@@ -53,7 +49,7 @@ for (const [from, to, label] of DIRECTIONS) {
 
     it("fetched remote sockets: emit, join, leave and disconnect reach the sockets on the other node", async () => {
       const asker = await cluster.client(from);
-      const rx = await receivers(to);
+      const rx = await cluster.receivers(to);
       const room = unique('r'), joined = unique('joined');
       for (const c of rx) await c.ask('join', [room]);
       const ids = rx.map((c) => c.id).sort();
@@ -75,7 +71,7 @@ for (const [from, to, label] of DIRECTIONS) {
 
     it('socketsJoin and socketsLeave act on the sockets of the other node', async () => {
       const asker = await cluster.client(from);
-      const rx = await receivers(to);
+      const rx = await cluster.receivers(to);
       const outside = await cluster.client(to);
       const a = unique('a'), b = unique('b');
       for (const c of rx) await c.ask('join', [a]);
@@ -98,7 +94,7 @@ for (const [from, to, label] of DIRECTIONS) {
 
     it('disconnectSockets disconnects the chosen sockets of the other node, and only them', async () => {
       const asker = await cluster.client(from);
-      const rx = await receivers(to);
+      const rx = await cluster.receivers(to);
       const stays = await cluster.client(to);
       const room = unique('d'), closeRoom = unique('dc');
       for (const c of rx) await c.ask('join', [room]);
