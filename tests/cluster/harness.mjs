@@ -14,6 +14,7 @@ import path from 'node:path';
 import { io } from 'socket.io-client';
 import { createClient } from 'redis';
 import { REPO_ROOT, startServerProcess } from '../interop/server_process.mjs';
+import { withTimeout } from '../interop/sio_harness.mjs';
 
 export { REPO_ROOT };
 
@@ -31,14 +32,8 @@ export const CPP_IS_NODE = CPP_SERVER.includes('node_node.mjs');
 // ---------------------------------------------------------------------------------------------------------------
 // Waiting
 
-/** Reject after `ms` unless `promise` settles first. */
-export function withTimeout(promise, ms, what = 'operation') {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timeout after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+// Reject after `ms` unless a promise settles first: the interop harness's helper, for the cluster tests too.
+export { withTimeout };
 
 /** Poll `fn` (may be async) until it returns a truthy value, at most `ms`; returns that value. */
 export async function eventually(fn, ms = T, what = 'condition', every = 25) {
