@@ -6,11 +6,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter, once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io as connect } from 'socket.io-client';
 import { startExample, launchBrowser, controlTransports, waitForTransport, SHOTS } from './browser.mjs';
 
 const WAIT = { timeout: 10000 };
+
+// The chatroom on a free port with an empty history of its own (a temp database, removed after the test).
+function startChatroom(t) {
+  const dir = mkdtempSync(join(tmpdir(), 'sioserver-chatroom-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return startExample(t, 'chatroom', { CHATROOM_DB: join(dir, 'chat.db') });
+}
 
 async function login(page, nick) {
   await page.fill('#nick', nick);
@@ -41,7 +50,7 @@ const deliveredIn = (page, text) =>
 
 for (const mode of ['websocket', 'polling']) {
   test(`chatroom in Chromium: rooms, private messages, typing, escaping, reconnection (${mode})`, async (t) => {
-    const url = await startExample(t, 'chatroom');
+    const url = await startChatroom(t);
     const context = await launchBrowser(t);
     await controlTransports(context, mode === 'polling' ? ['polling'] : null);
     const problems = [];  // alerts, uncaught errors, console errors (a blocked script or style, say)
@@ -155,7 +164,7 @@ for (const mode of ['websocket', 'polling']) {
 // ---- the protocol, from Node
 
 test('chatroom protocol from socket.io-client: checks, nicknames, history, reconnection', async (t) => {
-  const url = await startExample(t, 'chatroom');
+  const url = await startChatroom(t);
   const sockets = [];
   t.after(() => sockets.forEach((s) => s.disconnect()));
 
@@ -215,7 +224,7 @@ test('chatroom protocol from socket.io-client: checks, nicknames, history, recon
   assert.equal(first.nick, 'Ann', 'the nickname is trimmed');
   assert.equal(first.room, 'tech');
   assert.match(first.token, /^[0-9a-f]{32}$/);
-  assert.deepEqual(await next(ann, 'room'), { room: 'tech', users: ['Ann'], history: [] });
+  assert.deepEqual(await next(ann, 'room'), { room: 'tech', users: ['Ann'], history: [], older: false });
   await refused(ann, 'login', [{ nick: 'other' }], /already in the chat/);
 
   // ---- messages are checked; a message with no ack callback, or odd arguments, does no harm
