@@ -33,6 +33,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -441,6 +442,13 @@ int main() {
     int port = std::getenv("PORT") ? std::atoi(std::getenv("PORT")) : 3000;  // PORT=0 picks a free port
     std::string dir = std::string(__FILE__).substr(0, std::string(__FILE__).rfind('/') + 1);
 
+    // Ctrl-C and SIGTERM stop the server and then the history, which commits what is still queued: a thread of
+    // our own takes them (blocked in every other thread, which all start after this).
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
     sio::Server io;  // serves /socket.io/socket.io.js itself
     // Opened before listening, so a bad file stops the chat here; destroyed before `io` (it commits what is
@@ -453,6 +461,7 @@ int main() {
         return 1;
     }
     std::cout << "chat history in " << database_path() << std::endl;
+
     serve_file(io, "/", dir + "index.html", "text/html");
     serve_file(io, "/chatroom.css", dir + "chatroom.css", "text/css");
     serve_file(io, "/chatroom.js", dir + "chatroom.js", "text/javascript");
@@ -466,5 +475,13 @@ int main() {
         return 1;
     }
     std::cout << "listening on http://localhost:" << bound << std::endl;
+    std::thread stopper([&io, &signals] {
+        int sig = 0;
+        sigwait(&signals, &sig);
+        io.close();
+    });
     io.wait();
+    stopper.join();
+    history.reset();  // before `io`, whose handler lock its last answers take
+    std::cout << "stopped" << std::endl;
 }

@@ -324,6 +324,8 @@ inline History::~History() {
         std::lock_guard<std::mutex> lk(mu_);
         stopping_ = true;
         stopped_at_ = std::chrono::steady_clock::now();
+        if (!queue_.empty())
+            std::cerr << "chatroom: stopping; saving " << queue_.size() << " queued message(s) first" << std::endl;
     }
     write_cv_.notify_all();
     read_cv_.notify_all();

@@ -6,6 +6,7 @@
 //   - a lock held on the file by another process (the sqlite3 shell: a disk that does not write) stalls no
 //     broadcast; newcomers and pages see the queued messages; a full queue refuses at once; all is saved after;
 //   - a write that fails is answered with an error, and the chat goes on;
+//   - SIGTERM commits what is still queued before the process exits;
 //   - an unusable file (garbage, a path under a file, a directory, no such directory, in use) stops the start
 //     with a clear message and exit status 1.
 import { test } from 'node:test';
@@ -38,7 +39,7 @@ function withTimeout(promise, ms, what) {
 }
 
 // Runs the chatroom on a free port with CHATROOM_DB=db; resolves once it listens, with {url, stderr(),
-// logged(pattern) (resolves once stderr matches), kill9()}.
+// logged(pattern) (resolves once stderr matches), kill9(), terminate() (SIGTERM; resolves with {code, signal})}.
 // The test's end stops it (SIGTERM, SIGKILL after 5 s) if it still runs.
 async function startChatroom(t, db) {
   const child = spawn(CHATROOM, [], { cwd: ROOT, env: { ...process.env, PORT: '0', CHATROOM_DB: db } });
@@ -69,6 +70,10 @@ async function startChatroom(t, db) {
       child.stderr.on('data', check);
       check();
     }), WAIT_MS, `stderr to match ${pattern}; it has: ${err}`),
+    terminate() {
+      child.kill('SIGTERM');
+      return withTimeout(exited, WAIT_MS, 'the chatroom to stop');
+    },
     async kill9() {
       child.kill('SIGKILL');
       const { signal } = await withTimeout(exited, WAIT_MS, 'the chatroom to die');
@@ -343,6 +348,26 @@ test('a write that fails is answered with an error; the message was delivered, i
   const second = await startChatroom(t, db);
   const dave = await login(t, second.url, 'dave', 'lobby');
   assert.deepEqual(dave.room.history.map((m) => m.text), ['kept 1', 'kept 2']);
+});
+
+test('SIGTERM saves the queued messages before the process exits', async (t) => {
+  const db = join(tempDir(t), 'chat.db');
+  const first = await startChatroom(t, db);
+  const ann = await login(t, first.url, 'ann', 'tech');
+  const bob = await login(t, first.url, 'bob', 'tech');
+  const lock = await holdWriteLock(t, db);
+  const queued = texts('queued at the end', 25);
+  const seen = next(bob.socket, 'chat message', (m) => m.text === queued.at(-1));
+  for (const text of queued) ann.socket.emit('chat message', text);
+  await seen;  // handled, so queued
+  const stopped = first.terminate();
+  await first.logged(/stopping; saving 25 queued message\(s\) first/);
+  await lock.release();
+  assert.deepEqual(await stopped, { code: 0, signal: null });
+
+  const second = await startChatroom(t, db);
+  const carol = await login(t, second.url, 'carol', 'tech');
+  assert.deepEqual(carol.room.history.map((m) => m.text), queued);
 });
 
 test('an unusable database stops the start with a clear message and exit status 1', async (t) => {
