@@ -385,24 +385,29 @@ inline void History::write_loop() {
             size_t n = std::min(queue_.size(), kBatch);
             batch.assign(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
         }
-        std::string error = commit(batch);
+        std::vector<std::string> errors(batch.size(), commit(batch));
+        // A batch fails as a whole; one message at a time, only the ones that cannot be written fail.
+        if (batch.size() > 1 && !errors[0].empty())
+            for (size_t i = 0; i < batch.size(); ++i) errors[i] = commit({batch[i]});
+        size_t failed = 0;
         {
             std::lock_guard<std::mutex> lk(mu_);
             queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(batch.size()));
-            if (!error.empty()) {  // not on disk: not in what newcomers see either
-                for (const auto& p : batch) {
-                    auto& list = recent_[p.message.room].messages;
-                    list.erase(std::remove_if(list.begin(), list.end(),
-                                              [&](const StoredMessage& m) { return m.id == p.message.id; }),
-                               list.end());
-                }
+            for (size_t i = 0; i < batch.size(); ++i) {
+                if (errors[i].empty()) continue;
+                ++failed;  // not on disk: not in what newcomers see either
+                auto& list = recent_[batch[i].message.room].messages;
+                list.erase(std::remove_if(list.begin(), list.end(),
+                                          [&](const StoredMessage& m) { return m.id == batch[i].message.id; }),
+                           list.end());
             }
         }
-        if (!error.empty())
-            std::cerr << "chatroom: " << batch.size() << " message(s) not saved in " << path_ << ": " << error
+        if (failed)
+            std::cerr << "chatroom: " << failed << " message(s) not saved in " << path_ << ": "
+                      << *std::find_if(errors.begin(), errors.end(), [](const std::string& e) { return !e.empty(); })
                       << std::endl;
-        for (const auto& p : batch)
-            if (p.done) p.done(error);
+        for (size_t i = 0; i < batch.size(); ++i)
+            if (batch[i].done) batch[i].done(errors[i]);
     }
 }
 

@@ -344,10 +344,25 @@ test('a write that fails is answered with an error; the message was delivered, i
   sql(db, 'DROP TRIGGER broken;');
   assert.equal((await ask(ann.socket, 'chat message', 'kept 2')).ok, true);
 
+  // One message that cannot be written, in one batch with others (queued behind a lock): only it fails.
+  sql(db, "CREATE TRIGGER poison BEFORE INSERT ON messages WHEN NEW.text = 'poison' " +
+          "BEGIN SELECT RAISE(ABORT, 'this one only'); END;");
+  const lock = await holdWriteLock(t, db);
+  const batch = ['kept 3', 'poison', 'kept 4'];
+  const seen = next(bob.socket, 'chat message', (m) => m.text === 'kept 4');
+  const answers = sendAll(ann.socket, batch);
+  await seen;
+  await lock.release();
+  const [a3, poison, a4] = await answers;
+  assert.equal(a3.ok, true);
+  assert.equal(a4.ok, true);
+  assert.equal(poison.ok, false);
+  assert.match(poison.error, /not saved \(this one only\)/);
+
   await first.kill9();
   const second = await startChatroom(t, db);
   const dave = await login(t, second.url, 'dave', 'lobby');
-  assert.deepEqual(dave.room.history.map((m) => m.text), ['kept 1', 'kept 2']);
+  assert.deepEqual(dave.room.history.map((m) => m.text), ['kept 1', 'kept 2', 'kept 3', 'kept 4']);
 });
 
 test('SIGTERM saves the queued messages before the process exits', async (t) => {
