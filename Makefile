@@ -60,8 +60,9 @@ $(BUILD)/engine_echo: examples/engine_echo.cpp $(HEADER) | $(BUILD)/.deps
 $(BUILD)/chat: examples/chat/chat.cpp $(HEADER) | $(BUILD)/.deps
 	$(CXX) $(CXXFLAGS) $(WARNINGS) -o $@ $< $(LDLIBS)
 
-$(BUILD)/chatroom: examples/chatroom/chatroom.cpp $(HEADER) | $(BUILD)/.deps
-	$(CXX) $(CXXFLAGS) $(WARNINGS) -o $@ $< $(LDLIBS)
+# The chat room keeps its history in SQLite (tests/chatroom/chatroom.mk installs it and runs the history tests).
+$(BUILD)/chatroom: examples/chatroom/chatroom.cpp examples/chatroom/history.hpp $(HEADER) | $(BUILD)/.chatroom-deps
+	$(CXX) $(CXXFLAGS) $(WARNINGS) -o $@ $< $(LDLIBS) $(CHATROOM_LDLIBS)
 
 $(BUILD)/sio_test_server: tests/servers/sio_test_server.cpp $(HEADER) | $(BUILD)/.deps
 	$(CXX) $(CXXFLAGS) $(WARNINGS) -o $@ $< $(LDLIBS)
@@ -88,6 +89,7 @@ test:
 	$(MAKE) interop
 	$(MAKE) cluster-interop
 	$(MAKE) browser
+	$(MAKE) chatroom-history
 
 unit: $(BUILD)/unit_tests
 	./$(BUILD)/unit_tests
@@ -245,3 +247,6 @@ include tests/redis/redis.mk
 
 # ---- the cluster interop suite: make cluster-interop (after redis.mk: it uses REDIS_*)
 include tests/cluster/cluster.mk
+
+# ---- the chat room's history in SQLite: its packages, make chatroom-history (-asan, -tsan)
+include tests/chatroom/chatroom.mk

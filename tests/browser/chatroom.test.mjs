@@ -6,11 +6,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter, once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io as connect } from 'socket.io-client';
 import { startExample, launchBrowser, controlTransports, waitForTransport, SHOTS } from './browser.mjs';
 
 const WAIT = { timeout: 10000 };
+
+// The chatroom on a free port with an empty history of its own (a temp database, removed after the test).
+function startChatroom(t) {
+  const dir = mkdtempSync(join(tmpdir(), 'sioserver-chatroom-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return startExample(t, 'chatroom', { CHATROOM_DB: join(dir, 'chat.db') });
+}
 
 async function login(page, nick) {
   await page.fill('#nick', nick);
@@ -41,7 +50,7 @@ const deliveredIn = (page, text) =>
 
 for (const mode of ['websocket', 'polling']) {
   test(`chatroom in Chromium: rooms, private messages, typing, escaping, reconnection (${mode})`, async (t) => {
-    const url = await startExample(t, 'chatroom');
+    const url = await startChatroom(t);
     const context = await launchBrowser(t);
     await controlTransports(context, mode === 'polling' ? ['polling'] : null);
     const problems = [];  // alerts, uncaught errors, console errors (a blocked script or style, say)
@@ -152,10 +161,60 @@ for (const mode of ['websocket', 'polling']) {
   });
 }
 
+// ---- older messages: 50 on joining, the rest a page at a time with the button, once each and in order
+
+test('chatroom in Chromium: "Load older messages" pages back through the saved history', async (t) => {
+  const url = await startChatroom(t);
+  const seeder = connect(url, { transports: ['websocket'], forceNew: true, reconnection: false });
+  t.after(() => seeder.disconnect());
+  assert.equal((await seeder.timeout(5000).emitWithAck('login', { nick: 'seeder', room: 'random' })).ok, true);
+  const seeds = Array.from({ length: 120 }, (_, i) => `seed ${i + 1}`);
+  const answers = await Promise.all(seeds.map((text) => seeder.timeout(10000).emitWithAck('chat message', text)));
+  assert.ok(answers.every((res) => res.ok), 'every seed is saved');
+
+  const context = await launchBrowser(t);
+  await controlTransports(context, null);
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  await page.goto(url);
+  await page.locator('#login-room option[value="random"]').waitFor({ state: 'attached', ...WAIT });
+  await page.selectOption('#login-room', 'random');
+  await enter(page, 'reader');
+  await page.locator('#room-title', { hasText: 'random' }).waitFor(WAIT);
+  const texts = () => page.locator('#messages li.message .text').allTextContents();
+  const count = (n) => page.waitForFunction((k) => document.querySelectorAll('#messages li.message').length === k,
+                                            n, WAIT);
+  await count(50);
+  assert.deepEqual(await texts(), seeds.slice(-50));
+  await page.locator('#load-older').waitFor(WAIT);
+  await page.locator('#messages').evaluate((list) => { list.scrollTop = 0; });
+  await screenshot(page, 'older-button');
+
+  await click(page, '#load-older');
+  await count(100);
+  assert.deepEqual(await texts(), seeds.slice(-100));
+  await page.locator('#load-older:not([disabled])').waitFor(WAIT);
+  await click(page, '#load-older');
+  await count(120);
+  await page.locator('#load-older').waitFor({ state: 'detached', ...WAIT });
+  await noticeIn(page, 'The beginning of #random').waitFor(WAIT);
+  assert.deepEqual(await texts(), seeds, 'every message once, oldest first');
+  await page.locator('#messages').evaluate((list) => { list.scrollTop = 0; });
+  await screenshot(page, 'older-messages');
+
+  // a new message still lands at the bottom
+  await send(page, 'after paging');
+  await deliveredIn(page, 'after paging').waitFor(WAIT);
+  assert.equal((await texts()).at(-1), 'after paging');
+  assert.deepEqual(problems, [], 'no page error or console error');
+});
+
 // ---- the protocol, from Node
 
 test('chatroom protocol from socket.io-client: checks, nicknames, history, reconnection', async (t) => {
-  const url = await startExample(t, 'chatroom');
+  const url = await startChatroom(t);
   const sockets = [];
   t.after(() => sockets.forEach((s) => s.disconnect()));
 
@@ -215,7 +274,7 @@ test('chatroom protocol from socket.io-client: checks, nicknames, history, recon
   assert.equal(first.nick, 'Ann', 'the nickname is trimmed');
   assert.equal(first.room, 'tech');
   assert.match(first.token, /^[0-9a-f]{32}$/);
-  assert.deepEqual(await next(ann, 'room'), { room: 'tech', users: ['Ann'], history: [] });
+  assert.deepEqual(await next(ann, 'room'), { room: 'tech', users: ['Ann'], history: [], older: false });
   await refused(ann, 'login', [{ nick: 'other' }], /already in the chat/);
 
   // ---- messages are checked; a message with no ack callback, or odd arguments, does no harm
