@@ -2757,6 +2757,7 @@ public:
         size_t packets = 0, bytes = 0;  // stored now
         size_t sessions = 0;            // kept now
         uint64_t sessionsTooLarge = 0;  // dropped for maxSessionBytes
+        std::string newest;             // the offset of the newest packet stored ("" when none)
     };
     inline explicit SessionAwareAdapter(Namespace& nsp);
     inline ~SessionAwareAdapter() override;
@@ -2767,7 +2768,8 @@ public:
     inline void resumeSession(const SocketPtr& socket, const Session& session) override;
     Stats stats() const {
         std::lock_guard<std::mutex> lk(store_->mu);
-        return Stats{store_->packets.size(), store_->bytes, store_->sessions.size(), store_->sessions_too_large};
+        return Stats{store_->packets.size(), store_->bytes, store_->sessions.size(), store_->sessions_too_large,
+                     store_->packets.empty() ? "" : offset_text(store_->packets.back().offset)};
     }
 
 private:

@@ -23,8 +23,12 @@
 //   "room" {room, users, history, older}, "users" {room, users}, "notice" {room, text, time},
 //   "chat message" {id, room, from, text, time}, "private message" {from, to, text, time},
 //   "typing" {nick, typing}, "replaced".
-// Reconnecting: the page keeps what "session" gave it and sends it as the auth payload of every connection;
-// the server logs it in again straight away, before any buffered message of the page is handled.
+// Reconnecting: connection state recovery is on, so a page whose network dropped for up to two minutes gets its
+// socket back (same id, room and socket.data) with every message it missed, and shows "Reconnected, nothing
+// missed". Otherwise (a restart, a longer gap) the page sends what "session" gave it as the auth payload of
+// every connection, and the server logs it in again straight away, before any buffered message is handled.
+// Every event the server sends without an ack then carries an offset as its last argument (the client's
+// bookmark); the page reads only the first.
 //
 // sioserver runs handlers one at a time, so the state is plain maps without locks. The history's disk work runs
 // on its own threads; what it answers comes back through io.engine().run_handler(), one handler like the others.
@@ -178,6 +182,9 @@ public:
         socket.on("disconnect", [this](sio::Event& ev) { leave_chat(ev.socket()); });
 
         socket.emit("rooms", room_list());  // the login form shows the rooms too
+        // Connection state recovery gave the socket back (same id, rooms and data, and what it missed is already
+        // on its way): the user is back where it was, without a new "room" or a new session.
+        if (socket.recovered() && resume(socket)) return;
         // A page that was logged in before sends its session as the auth payload: let it straight back in.
         const sio::Value& auth = socket.handshake().auth;
         if (auth.contains("nick")) {
@@ -318,11 +325,28 @@ private:
         User& user = users_[socket.id()];
         user.nick = nick;
         user.token = new_token();
+        socket.data()["nick"] = nick;  // what connection state recovery gives back (see resume)
+        socket.data()["token"] = user.token;
         socket.emit("session", sio::Object{{"nick", nick}, {"room", room}, {"token", user.token}});
         enter_room(socket, room);
         send_room_list();
         std::cout << nick << " joined #" << room << std::endl;
         return "";
+    }
+
+    // A recovered socket: the user it was, from socket.data(), unless someone took the nickname meanwhile (then
+    // the page logs in again as usual). It is in its room already; the others hear that it is back.
+    bool resume(sio::Socket& socket) {
+        const sio::Value& data = socket.data();
+        if (!data["nick"].is_string() || !known_room(data["room"])) return false;
+        std::string nick = data["nick"].as_string(), room = data["room"].as_string();
+        if (!find_by_nick(nick).empty()) return false;
+        users_[socket.id()] = User{nick, room, data["token"].as_string()};
+        socket.to(room).emit("notice", notice(room, nick + " is back"));
+        send_users(room);
+        send_room_list();
+        std::cout << nick << " is back in #" << room << " (connection state recovered)" << std::endl;
+        return true;
     }
 
     // The person behind the user at `sid` came back on a newer connection: the old one goes.
@@ -342,6 +366,7 @@ private:
     void enter_room(sio::Socket& socket, const std::string& room) {
         User& user = users_[socket.id()];
         user.room = room;
+        socket.data()["room"] = room;
         socket.join(room);
         // From memory: the newest messages the history read at start, plus every one since (saved or queued).
         bool older = false;
@@ -450,7 +475,11 @@ int main() {
     sigaddset(&signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-    sio::Server io;  // serves /socket.io/socket.io.js itself
+    sio::Options options;
+    // A page whose network drops for a while (up to two minutes) comes back as the same socket, in its room,
+    // and gets every message it missed meanwhile.
+    options.connectionStateRecovery = sio::ConnectionStateRecoveryOptions{};
+    sio::Server io(options);  // serves /socket.io/socket.io.js itself
     // Opened before listening, so a bad file stops the chat here; destroyed before `io` (it commits what is
     // queued and answers through io's handler lock).
     std::unique_ptr<chatroom::History> history;

@@ -93,7 +93,12 @@ ui.logout.addEventListener('click', () => {
 });
 
 // ---- what the server sends
-socket.on('connect', () => setStatus(true));
+socket.on('connect', () => {
+  setStatus(true);
+  // Connection state recovery: the server kept this socket while the network was away, and what it sent
+  // meanwhile has just been shown (the client hands missed packets over before "connect").
+  if (socket.recovered) addNotice('Reconnected, nothing missed', 'recovered');
+});
 socket.on('disconnect', () => setStatus(false));
 
 socket.on('session', (s) => {

@@ -142,15 +142,17 @@ for (const mode of ['websocket', 'polling']) {
     await messageIn(a, 'hi alice, bob here').waitFor(WAIT);  // from the lobby's history
     assert.equal(await a.locator('#messages li.message.own', { hasText: hello }).count(), 1);
 
-    // ---- a dropped connection: the page comes back as alice, in the lobby, and can talk at once
+    // ---- a dropped connection: connection state recovery gives the page its socket back (the same id), as
+    // alice, in the lobby, and it can talk at once (tests/browser/recovery.test.mjs takes a page offline)
     const before = await a.evaluate(() => {
       const socket = window.__sockets[0];
       const id = socket.id;
       socket.io.engine.close();
       return id;
     });
-    await a.waitForFunction((old) => window.__sockets[0].connected && window.__sockets[0].id !== old, before, WAIT);
-    await noticeIn(a, 'Reconnected').waitFor(WAIT);
+    await a.waitForFunction((old) => window.__sockets[0].connected && window.__sockets[0].id === old &&
+      window.__sockets[0].recovered, before, WAIT);
+    await noticeIn(a, 'Reconnected, nothing missed').waitFor(WAIT);
     assert.equal(await a.locator('#me-nick').textContent(), 'alice');
     assert.equal(await a.locator('#room-title').textContent(), 'lobby');
     await send(a, 'still here after reconnecting');
@@ -340,15 +342,25 @@ test('chatroom protocol from socket.io-client: checks, nicknames, history, recon
   assert.equal(history[0].text, 'count 6');
   carol.disconnect();
 
-  // ---- reconnection: Ann moves to "random", loses her connection, and comes back as Ann in "random"
+  // ---- reconnection: Ann moves to "random", loses her connection, and connection state recovery gives her the
+  // same socket back, in "random", with no new session
   assert.deepEqual(await ask(ann, 'switch room', 'random'), { ok: true, room: 'random' });
   await next(bob, 'notice', (n) => n.text === 'Ann left');
+  const annId = ann.id;
+  const sessions = all(ann, 'session').length;
+  const rooms = all(ann, 'room').length;
   ann.io.engine.close();
   await next(ann, 'disconnect');
-  const back = await next(ann, 'session', (s) => s.token !== first.token);
-  assert.equal(back.nick, 'Ann');
-  assert.equal(back.room, 'random');
-  assert.deepEqual(all(ann, 'room').at(-1).users, ['Ann']);
+  await new Promise((resolve) => ann.once('connect', resolve));
+  assert.equal(ann.recovered, true, 'recovered');
+  assert.equal(ann.id, annId, 'the same socket');
+  assert.equal(all(ann, 'session').length, sessions, 'no new session');
+  assert.equal(all(ann, 'room').length, rooms, 'no new "room": the page keeps what it shows');
+  const carolAway = open();  // someone in "random" hears Ann is back
+  await next(carolAway, 'rooms');
+  assert.equal((await ask(carolAway, 'login', { nick: 'dave', room: 'random' })).ok, true);
+  assert.deepEqual((await next(carolAway, 'room')).users, ['Ann', 'dave'], 'Ann is in "random" again');
+  carolAway.disconnect();
   assert.equal((await ask(ann, 'switch room', 'tech')).ok, true);
   await next(bob, 'notice', (n) => n.text === 'Ann joined');
   assert.equal((await ask(ann, 'chat message', 'back again')).ok, true);
