@@ -986,8 +986,7 @@ inline std::string describe(const Packet& p) {
 //   detail::Listener::mu_ (start, stop)          -> SharedThread::mu_ (the accept thread's state)
 //   detail::BroadcastAcks::mu_ (the answers)     -> Timers::mu_
 //   sio::Socket::mu_ (listeners, pending acks)   -> Timers::mu_
-//   SessionAwareAdapter's store (recovery)       -> Adapter::mu_, Timers::mu_, and eio::Socket::mu_ and what follows
-//     it (resumeSession queues a socket's missed packets under it, so that no broadcast overtakes them)
+//   SessionAwareAdapter's store (recovery)       -> Adapter::mu_ (it chooses a broadcast's recipients), Timers::mu_
 //   eio::Socket::mu_ (session, polling queue)    -> WebSocketTransport::mu_ (its write buffer) -> Flusher::mu_ (fds)
 //   eio::Socket::mu_, WebSocketTransport::mu_    -> Timers::mu_ (heartbeat, upgrade and hang-up timers)
 //   leaves: Timers::mu_ (the timer queue), Flusher::mu_, SharedThread::mu_, eio::Engine::mu_ (the session table:
@@ -2795,6 +2794,9 @@ private:
         std::unordered_map<std::string, Kept> sessions;  // by pid
         uint64_t next_offset = 0;
         uint64_t sessions_too_large = 0;
+        // Sockets whose missed packets are being sent (by id): what is broadcast to them meanwhile waits here,
+        // so that it reaches them after those.
+        std::unordered_map<std::string, std::vector<std::vector<eio::OutgoingPtr>>> resuming;
         detail::Timers& timers;        // the engine's, which outlive every adapter
         const int keep_ms;             // maxDisconnectionDuration
         detail::Timers::Id timer = 0;  // the next purge, while something is stored
@@ -3520,7 +3522,7 @@ inline void SessionAwareAdapter::broadcast(const packet::Packet& packet, const B
         return Adapter::broadcast(packet, opts);  // nothing to store: acks cannot be replayed, volatile may be lost
     packet::Packet p = packet;
     std::vector<eio::OutgoingPtr> parts;
-    std::vector<SocketPtr> targets;
+    std::vector<SocketPtr> targets, held;
     {
         // Storing and choosing the recipients together: a socket resuming its session either is chosen here or
         // finds the packet stored (see resumeSession), never both, never neither.
@@ -3544,8 +3546,19 @@ inline void SessionAwareAdapter::broadcast(const packet::Packet& packet, const B
         purge_locked(*store_);
         schedule_purge_locked(store_);
         targets = select(opts.rooms, opts.except);
+        if (!store_->resuming.empty()) {  // a resuming socket gets it after its missed packets
+            auto keep = std::remove_if(targets.begin(), targets.end(), [&](const SocketPtr& s) {
+                auto it = store_->resuming.find(s->id());
+                if (it == store_->resuming.end()) return false;
+                it->second.push_back(parts);
+                held.push_back(s);
+                return true;
+            });
+            targets.erase(keep, targets.end());
+        }
     }
     send_to(targets, p, parts, false);
+    for (auto& s : held) s->notify_outgoing(p);
 }
 
 inline void SessionAwareAdapter::persistSession(const SessionToPersist& session) {
@@ -3571,19 +3584,38 @@ inline std::optional<Session> SessionAwareAdapter::restoreSession(const std::str
     return session;
 }
 
+// The missed packets are sent without the store's lock (a send may close the session, and closing calls back
+// into the adapter); what is broadcast to the socket meanwhile waits in `resuming` and follows them.
 inline void SessionAwareAdapter::resumeSession(const SocketPtr& socket, const Session& session) {
     auto client = socket->client();
-    std::lock_guard<std::mutex> lk(store_->mu);
-    addAll(socket, std::vector<std::string>(session.rooms.begin(), session.rooms.end()));
-    if (!client) return;
-    // What was stored after the client's offset. Were that one purged meanwhile, everything left is newer.
-    const uint64_t after = offset_value(session.offset).value_or(0);
-    auto& packets = store_->packets;
-    auto it = std::upper_bound(packets.begin(), packets.end(), after,
-                               [](uint64_t value, const Stored& p) { return value < p.offset; });
-    // Queued under the store's lock: a broadcast stored after this one reaches the socket only after these.
-    for (; it != packets.end(); ++it)
-        if (reaches(session.rooms, *it)) client->send(it->parts);
+    std::vector<std::vector<eio::OutgoingPtr>> batch;
+    {
+        std::lock_guard<std::mutex> lk(store_->mu);
+        addAll(socket, std::vector<std::string>(session.rooms.begin(), session.rooms.end()));
+        if (!client) return;
+        // What was stored after the client's offset. Were that one purged meanwhile, everything left is newer.
+        const uint64_t after = offset_value(session.offset).value_or(0);
+        auto& packets = store_->packets;
+        auto it = std::upper_bound(packets.begin(), packets.end(), after,
+                                   [](uint64_t value, const Stored& p) { return value < p.offset; });
+        for (; it != packets.end(); ++it)
+            if (reaches(session.rooms, *it)) batch.push_back(it->parts);
+        store_->resuming[socket->id()];
+    }
+    for (;;) {
+        {
+            eio::SendBatch gather;  // one write for all of them
+            for (auto& parts : batch) client->send(parts);
+        }
+        batch.clear();
+        std::lock_guard<std::mutex> lk(store_->mu);
+        auto it = store_->resuming.find(socket->id());
+        if (it->second.empty()) {
+            store_->resuming.erase(it);
+            return;
+        }
+        batch.swap(it->second);
+    }
 }
 
 inline void SessionAwareAdapter::purge_locked(Store& store) {
