@@ -1901,6 +1901,13 @@ public:
 
     const EngineOptions& options() const { return options_; }
     void on_connection(ConnectionHandler h) { on_connection_ = std::move(h); }
+    // Every session's upgrade to WebSocket (each Node socket's "upgrade" event), after the session's own
+    // on_upgrade handler, as a handler: for an add-on that watches every session (sioserver_admin.hpp).
+    void on_upgrade(std::function<void(Socket&)> h) {
+        std::lock_guard<std::mutex> lk(mu_);
+        upgrade_listeners_.push_back(std::move(h));
+    }
+    inline void upgraded(Socket& s);
 
     // Whether a request path belongs to Engine.IO ("/engine.io/" and below; "/engine.io" itself too).
     bool handles_path(const std::string& path) const {
@@ -1980,6 +1987,7 @@ private:
     std::atomic<bool> stopping_{false};
     int stop_fd_ = -1;
     Traffic traffic_;
+    std::vector<std::function<void(Socket&)>> upgrade_listeners_;  // under mu_
     detail::Timers timers_;
     Flusher flusher_;  // writes what back-pressured WebSockets could not send at once
 };
@@ -2279,6 +2287,19 @@ inline void Socket::complete_upgrade(const std::shared_ptr<WebSocketTransport>& 
     if (!ok) return close_with(reason::TransportError, "write failed during the upgrade");
     if (closing) return close_with(reason::ForcedClose);
     if (handler) engine_.run_handler(handler);
+    engine_.upgraded(*this);
+}
+
+inline void Engine::upgraded(Socket& s) {
+    std::vector<std::function<void(Socket&)>> listeners;
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (upgrade_listeners_.empty()) return;
+        listeners = upgrade_listeners_;
+    }
+    run_handler([&] {
+        for (auto& l : listeners) l(s);
+    });
 }
 
 // ---- the session: closing ---------------------------------------------------------------------------------------------
