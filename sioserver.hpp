@@ -1751,9 +1751,9 @@ public:
 class Engine;
 
 // What every session sends and receives, counted for an add-on's statistics (sioserver_admin.hpp: the admin UI's
-// charts, from Node's engine "connection" event and each socket's "packet", "packetCreate" and "close"). Counted
-// only while `on` is set; otherwise each packet costs one relaxed load. Packets without data (pings, pongs, noops,
-// close) are not counted, as in Node.
+// charts, from Node's engine "connection" event and each socket's "packet", "packetCreate" and "close"). Sessions
+// opened and closed are always counted; packets only while `on` is set, otherwise each costs one relaxed load.
+// Packets without data (pings, pongs, noops, close) are not counted, as in Node.
 struct Traffic {
     std::atomic<bool> on{false};
     std::atomic<uint64_t> connections{0}, packetsIn{0}, bytesIn{0}, packetsOut{0}, bytesOut{0};
@@ -2343,7 +2343,7 @@ inline void Socket::close_with(const char* why, const std::string& description) 
         on_upgrade_ = nullptr;
         poll_cv_.notify_all();  // a waiting GET answers with what is queued and the close packet
     }
-    if (engine_.traffic().counting()) engine_.traffic().count_close(why);
+    engine_.traffic().count_close(why);
     if (ws) ws->close(ws::close_code::Normal);
     if (probe) probe->close(ws::close_code::Normal);
     if (detail::trace_enabled())
@@ -2374,7 +2374,7 @@ inline SocketPtr Engine::open_session(httplib::Request req, std::shared_ptr<WebS
     open["maxPayload"] = picojson::value(double(options_.maxHttpBufferSize));
     s->send(make_outgoing(PacketType::Open, picojson::value(open).serialize()));
     s->on_open();
-    if (traffic_.counting()) traffic_.connections.fetch_add(1, std::memory_order_relaxed);
+    traffic_.connections.fetch_add(1, std::memory_order_relaxed);
     if (on_connection_) run_handler([&] { on_connection_(s); });
     if (late) s->close_with(reason::ServerShuttingDown);
     return s;

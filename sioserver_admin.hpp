@@ -843,7 +843,8 @@ private:
     void tick() {
         auto& engine = io_.engine();
         if (engine.stopping()) return;  // the server is closing: its namespaces are about to go
-        if (admins_count() > 0) admin_.emit("server_stats", wire::server_stats(stats()));
+        auto stats_now = stats();  // every tick, so that the events of each interval are those since the last one
+        if (admins_count() > 0) admin_.emit("server_stats", wire::server_stats(stats_now));
         std::weak_ptr<Instrumentation> weak = shared_from_this();
         engine.timers().after(opt_.statsInterval, [weak] {
             if (auto me = weak.lock()) me->tick();
