@@ -21,7 +21,7 @@
 // the server logs it in again straight away, before any buffered message of the page is handled.
 //
 // sioserver runs handlers one at a time, so the state is plain maps without locks.
-#include "../../sioserver.hpp"
+#include "../../sioserver_admin.hpp"  // includes sioserver.hpp; the admin UI at /admin/ (needs -lcrypt)
 
 #include <chrono>
 #include <cstdlib>
@@ -377,6 +377,17 @@ int main() {
     std::string dir = std::string(__FILE__).substr(0, std::string(__FILE__).rfind('/') + 1);
 
     sio::Server io;  // serves /socket.io/socket.io.js itself
+    // The admin UI (@socket.io/admin-ui's dashboard) at /admin/: with ADMIN_USER and ADMIN_PASSWORD set, a login
+    // (the password is bcrypt-hashed here; ADMIN_PASSWORD_HASH takes a hash instead), otherwise open to anyone.
+    sio::admin::Options admin;
+    admin.uiPath = "/admin/";
+    const char* user = std::getenv("ADMIN_USER");
+    const char* password = std::getenv("ADMIN_PASSWORD");
+    const char* hash = std::getenv("ADMIN_PASSWORD_HASH");
+    if (user && *user && ((password && *password) || (hash && *hash)))
+        admin.auth = sio::admin::BasicAuth{user, hash && *hash ? hash : sio::admin::hash_password(password)};
+    else admin.auth = false;
+    sio::instrument(io, admin);
     serve_file(io, "/", dir + "index.html", "text/html");
     serve_file(io, "/chatroom.css", dir + "chatroom.css", "text/css");
     serve_file(io, "/chatroom.js", dir + "chatroom.js", "text/javascript");
@@ -390,5 +401,11 @@ int main() {
         return 1;
     }
     std::cout << "listening on http://localhost:" << bound << std::endl;
+    std::cout << "admin UI on http://localhost:" << bound << "/admin/"
+              << (std::holds_alternative<bool>(admin.auth) ? " WITHOUT a password: anyone who reaches this port can "
+                                                             "watch and disconnect users (set ADMIN_USER and "
+                                                             "ADMIN_PASSWORD to require a login)"
+                                                           : " (log in as $ADMIN_USER)")
+              << std::endl;
     io.wait();
 }

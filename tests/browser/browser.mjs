@@ -11,9 +11,9 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const SHOTS = join(ROOT, 'build', 'screenshots');
 mkdirSync(SHOTS, { recursive: true });
 
-// Starts build/<name> with PORT=0 from the repository root; resolves with its URL once it prints it.
-export function startExample(t, name) {
-  const child = spawn(join(ROOT, 'build', name), [], { cwd: ROOT, env: { ...process.env, PORT: '0' } });
+// Starts build/<name> with PORT=0 (and `env`) from the repository root; resolves with its URL once it prints it.
+export function startExample(t, name, env = {}) {
+  const child = spawn(join(ROOT, 'build', name), [], { cwd: ROOT, env: { ...process.env, ...env, PORT: '0' } });
   let out = '';
   let err = '';
   child.stderr.on('data', (d) => { err += d; });
