@@ -975,7 +975,9 @@ inline std::string describe(const Packet& p) {
 //     (its sockets), Namespace::mu_, ClientBundle::mu_ (the bundle, read once), ThreadPerConnection::mu_ (the thread count).
 //   SendBatch has no lock (a thread_local list); ending one takes each member's own lock, with nothing else held.
 //   An add-on adapter (sioserver_redis.hpp) takes its own locks with none of these held and lets them go before it
-//   calls into the namespace; its callbacks into user code go through run_handler like every other.
+//   calls into the namespace; its callbacks into user code go through run_handler like every other. The hooks an
+//   add-on watches with (the adapter's room events, on_new_namespace, Engine::on_upgrade) run the same way, once
+//   the lock they were found under is let go; sioserver_admin.hpp's own locks are leaves.
 // No lock is held across
 //   - a blocking write: WebSocket bytes go out with MSG_DONTWAIT, what the kernel refuses waits for the Flusher's
 //     EPOLLOUT (or the batch), and finish() polls unlocked; httplib writes HTTP answers with none of these held, and
