@@ -25,8 +25,9 @@
 //        sio::admin::hash_password(password) a bcrypt hash for BasicAuth (libxcrypt's, cost 10)
 //        sio::admin::wire::*       the messages as pure functions, for tests and tools
 // COST   "production" mode: per event nothing; per packet one relaxed load while no admin is connected, two
-//        relaxed atomic adds while one is. "development" mode mirrors every event to the admins, as Node does:
-//        use "production" where the traffic matters.
+//        relaxed atomic adds while one is. "development" mode gives every socket onAny / onAnyOutgoing listeners
+//        (run for each event and each recipient of a broadcast, admin or not) and mirrors every event to the
+//        admins, as Node does: use "production" where the traffic matters.
 // DIFFERS from Node's package: the RedisStore is left out (the Store interface takes one); data changes made to
 //        socket.data are not pushed (Node proxies the object; transport upgrades are); the UI's "emit", "join", "leave" and "_disconnect" reach existing namespaces only (Node's io.of()
 //        would create the one named); a login with no password is refused at once (Node's bcryptjs throws and the
@@ -603,8 +604,14 @@ public:
         admin_.on_connection([self](Socket& s) { self->on_admin(s); });
         if (development_) {
             for (Namespace* nsp : io_.namespaces()) watch(*nsp);
-            io_.on_new_namespace([self](Namespace& nsp) { self->watch(nsp); });
-            io_.engine().on_upgrade([self](eio::Socket& conn) { self->upgraded(conn); });
+            // Weak: the namespaces' handlers own this, so that it goes with them (the engine outlives them).
+            std::weak_ptr<Instrumentation> weak = self;
+            io_.on_new_namespace([weak](Namespace& nsp) {
+                if (auto me = weak.lock()) me->watch(nsp);
+            });
+            io_.engine().on_upgrade([weak](eio::Socket& conn) {
+                if (auto me = weak.lock()) me->upgraded(conn);
+            });
         }
         std::weak_ptr<Instrumentation> weak = self;
         io_.engine().timers().after(opt_.statsInterval, [weak] {

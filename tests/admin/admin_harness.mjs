@@ -100,7 +100,10 @@ export function normalize(value, peers) {
   }
   const walk = (v, key) => {
     if (typeof v === 'string') return names.get(v) ?? (ISO_DATE.test(v) ? '<date>' : v);
-    if (Array.isArray(v)) return v.map((x) => walk(x));
+    if (Array.isArray(v)) {
+      const items = v.map((x) => walk(x));
+      return key === 'rooms' ? items.sort() : items;  // a set: its order is the ids' (random) one on both servers
+    }
     if (v && typeof v === 'object') {
       if (key === 'handshake') v = handshake(v);
       const out = {};
