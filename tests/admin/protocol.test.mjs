@@ -82,6 +82,8 @@ test('sockets, rooms and events as they happen (development mode): the same from
     b.close();
     await admin.next('room_left', (nsp, room, id) => room === a.id);
     await admin.next('room_left', (nsp, room, id) => room === b.id);
+    await admin.next('room_left', (nsp, room, id) => room === 'r2' && id === b.id);
+    await admin.next('socket_disconnected', (nsp, id) => id === a.id);
     await admin.next('socket_disconnected', (nsp, id) => id === b.id);
     const peers = { admin, admin2, a, b };
     return { admin, peers, events: eventSet(admin, peers, VERBOSE), all2: normalize(all2, peers) };
