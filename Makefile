@@ -61,8 +61,10 @@ $(BUILD)/engine_echo: examples/engine_echo.cpp $(HEADER) | $(BUILD)/.deps
 $(BUILD)/chat: examples/chat/chat.cpp $(HEADER) | $(BUILD)/.deps
 	$(CXX) $(CXXFLAGS) $(WARNINGS) -o $@ $< $(LDLIBS)
 
-$(BUILD)/chatroom: examples/chatroom/chatroom.cpp $(HEADER) sioserver_admin.hpp | $(BUILD)/.deps
-	$(CXX) $(CXXFLAGS) $(WARNINGS) -o $@ $< $(LDLIBS) -lcrypt
+# The chat room keeps its history in SQLite (tests/chatroom/chatroom.mk installs it and runs the history tests),
+# and has the admin UI (-lcrypt).
+$(BUILD)/chatroom: examples/chatroom/chatroom.cpp examples/chatroom/history.hpp $(HEADER) sioserver_admin.hpp | $(BUILD)/.chatroom-deps
+	$(CXX) $(CXXFLAGS) $(WARNINGS) -o $@ $< $(LDLIBS) $(CHATROOM_LDLIBS) -lcrypt
 
 $(BUILD)/sio_test_server: tests/servers/sio_test_server.cpp $(HEADER) | $(BUILD)/.deps
 	$(CXX) $(CXXFLAGS) $(WARNINGS) -o $@ $< $(LDLIBS)
@@ -91,6 +93,7 @@ test:
 	$(MAKE) admin-interop
 	$(MAKE) cluster-interop
 	$(MAKE) browser
+	$(MAKE) chatroom-history
 
 unit: $(BUILD)/unit_tests
 	./$(BUILD)/unit_tests
@@ -187,7 +190,7 @@ run-compat: $(COMPAT_TARGETS) node_modules/.package-lock.json
 	@for b in $(COMPAT_BUILDS); do \
 	  echo "== interop suite against $(BUILD)/compat/$$b"; \
 	  ENGINE_ECHO=$(CURDIR)/$(BUILD)/compat/$$b/engine_echo SIO_SERVER=$(CURDIR)/$(BUILD)/compat/$$b/sio_test_server \
-	    node --test --test-concurrency=2 --test-reporter=dot --test-reporter-destination=stdout \
+	  SIO_RECOVERY_SCALE=0 node --test --test-concurrency=2 --test-reporter=dot --test-reporter-destination=stdout \
 	      --test-reporter=tap --test-reporter-destination=$(BUILD)/compat/$$b/interop.tap tests/interop/ \
 	    || { echo "interop failed: $$b"; exit 1; }; \
 	  echo "$$b: $$(grep -E '^# (tests|pass|fail|skipped) ' $(BUILD)/compat/$$b/interop.tap | sed 's/^# //' | paste -sd' ')"; \
@@ -249,3 +252,6 @@ include tests/admin/admin.mk
 
 # ---- the cluster interop suite: make cluster-interop (after redis.mk: it uses REDIS_*)
 include tests/cluster/cluster.mk
+
+# ---- the chat room's history in SQLite: its packages, make chatroom-history (-asan, -tsan)
+include tests/chatroom/chatroom.mk

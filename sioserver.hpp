@@ -150,6 +150,17 @@ inline constexpr const char* ForcedClose = "forced close";
 inline constexpr const char* ServerShuttingDown = "server shutting down";
 }  // namespace reason
 
+// The `connectionStateRecovery` option of the reference server: a client whose connection dropped (not one that
+// left) comes back with the same id, rooms and data, and gets the packets it missed. Off unless set
+// (`opt.connectionStateRecovery = sio::ConnectionStateRecoveryOptions{};` is the reference's `{}`).
+struct ConnectionStateRecoveryOptions {
+    int maxDisconnectionDuration = 120000;  // ms a session and the packets sent to it are kept
+    bool skipMiddlewares = true;            // a recovered socket does not go through the middlewares again
+    // Not in the reference server: the most bytes of missed packets kept for one disconnected session. Past it the
+    // session is dropped (the client will get a new socket), so that one absent client cannot hold memory.
+    size_t maxSessionBytes = 4u * 1024 * 1024;
+};
+
 // Socket.IO's extra options (npm `socket.io`), on top of Engine.IO's.
 struct Options : EngineOptions {
     Options() { path = "/socket.io/"; }
@@ -158,6 +169,7 @@ struct Options : EngineOptions {
     // files come from the socket.io-client npm package; `clientDir` is its dist/ folder.
     bool serveClient = true;
     std::string clientDir = "node_modules/socket.io-client/dist";
+    std::optional<ConnectionStateRecoveryOptions> connectionStateRecovery;  // none: off (the reference's default)
 };
 
 // Socket.IO's disconnect reasons add these to the Engine.IO close reasons above.
@@ -166,6 +178,12 @@ inline constexpr const char* ServerDisconnect = "io server disconnect";
 inline constexpr const char* ClientDisconnect = "io client disconnect";
 inline constexpr const char* ServerNamespaceDisconnect = "server namespace disconnect";
 inline constexpr const char* ClientNamespaceDisconnect = "client namespace disconnect";
+inline constexpr const char* ForcedServerClose = "forced server close";
+// The reasons after which connection state recovery keeps the session: the connection was lost, not left.
+inline bool is_recoverable(const std::string& why) {
+    return why == TransportError || why == TransportClose || why == ForcedClose || why == PingTimeout ||
+           why == ServerShuttingDown || why == ForcedServerClose;
+}
 }  // namespace reason
 
 // ---- Value: what an event argument can be — JSON, plus binary buffers anywhere inside ---------------------------------
@@ -968,6 +986,8 @@ inline std::string describe(const Packet& p) {
 //   detail::Listener::mu_ (start, stop)          -> SharedThread::mu_ (the accept thread's state)
 //   detail::BroadcastAcks::mu_ (the answers)     -> Timers::mu_
 //   sio::Socket::mu_ (listeners, pending acks)   -> Timers::mu_
+//   SessionAwareAdapter's store (recovery)       -> Adapter::mu_, Timers::mu_, and eio::Socket::mu_ and what follows
+//     it (resumeSession queues a socket's missed packets under it, so that no broadcast overtakes them)
 //   eio::Socket::mu_ (session, polling queue)    -> WebSocketTransport::mu_ (its write buffer) -> Flusher::mu_ (fds)
 //   eio::Socket::mu_, WebSocketTransport::mu_    -> Timers::mu_ (heartbeat, upgrade and hang-up timers)
 //   leaves: Timers::mu_ (the timer queue), Flusher::mu_, SharedThread::mu_, eio::Engine::mu_ (the session table:
@@ -1748,6 +1768,9 @@ public:
     virtual void take_over(std::string response, std::function<void(int fd, const std::string& leftover)> run) = 0;
     // The connection is closed after this response (used when the request body was not read).
     virtual void close_after_response() = 0;
+    // Whether the client hung up (a long-poll GET waiting for packets asks this now and then); an exchange that
+    // cannot tell says no.
+    virtual bool client_gone() const { return false; }
 };
 
 class Engine;
@@ -1835,7 +1858,7 @@ public:
 
     // ---- used by the engine (requests and transports) ----
     inline void on_open();
-    inline void handle_poll(httplib::Response& res);
+    inline void handle_poll(httplib::Response& res, const HttpExchange& http);
     inline void handle_data(const httplib::Request& req, httplib::Response& res, HttpExchange& http);
     inline void run_websocket(const std::shared_ptr<WebSocketTransport>& ws, const std::string& leftover);
     inline void close_with(const char* why, const std::string& description = {});
@@ -2102,7 +2125,7 @@ inline void Socket::on_packet(Packet& packet) {
 }
 
 // GET: wait until there is something to send, then send all of it as one payload.
-inline void Socket::handle_poll(httplib::Response& res) {
+inline void Socket::handle_poll(httplib::Response& res, const HttpExchange& http) {
     std::unique_lock<std::mutex> lk(mu_);
     if (poll_pending_) {
         lk.unlock();
@@ -2111,9 +2134,21 @@ inline void Socket::handle_poll(httplib::Response& res) {
         return;
     }
     poll_pending_ = true;
-    poll_cv_.wait(lk, [&] {
-        return !queue_.empty() || state_ != ReadyState::Open || probe_answered_ || upgraded_;
-    });
+    auto answerable = [&] { return !queue_.empty() || state_ != ReadyState::Open || probe_answered_ || upgraded_; };
+    // A client that hangs up while its GET waits closes the session at once, as with the reference ("poll
+    // connection closed prematurely"), rather than at the ping time-out: with connection state recovery, its
+    // session must be kept before the client comes back. Checked every 250 ms; nothing else wakes this wait.
+    while (!poll_cv_.wait_for(lk, std::chrono::milliseconds(250), answerable)) {
+        lk.unlock();
+        const bool gone = http.client_gone();
+        lk.lock();
+        if (gone && !answerable()) {
+            poll_pending_ = false;
+            lk.unlock();
+            close_with(reason::TransportError, "poll connection closed prematurely");
+            return;
+        }
+    }
     std::vector<OutgoingPtr> out;
     out.swap(queue_);
     queued_bytes_ = 0;
@@ -2436,7 +2471,7 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
             return;
         }
         if (transport != s->transport()) return abort_request(res, ErrorCode::BadRequest);  // e.g. after upgrade
-        if (req.method == "GET") return s->handle_poll(res);
+        if (req.method == "GET") return s->handle_poll(res, http);
         if (req.method == "POST") {
             body_consumed = true;  // read, or its connection closed, by handle_data
             return s->handle_data(req, res, http);
@@ -2462,7 +2497,7 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
     if (transport == "polling") {
         SocketPtr s = open_session(req, nullptr);
         if (options_.cookie) res.set_header("Set-Cookie", session_cookie(*options_.cookie, s->id()));
-        return s->handle_poll(res);
+        return s->handle_poll(res, http);
     }
     std::string response;
     if (!websocket_handshake(req, res, response)) return;
@@ -2652,6 +2687,17 @@ struct BroadcastAckHandlers {
     std::function<void(const Value& response)> ack;   // once per such socket: the first argument of its answer
 };
 
+// What connection state recovery keeps of a socket whose connection was lost (Node's SessionToPersist), and what
+// restoring it gives back: the same, plus the offset the client saw last (what it missed comes after that one).
+struct SessionToPersist {
+    std::string sid, pid;  // the socket's id, and the private id the client proves it is the same one with
+    std::set<std::string> rooms;
+    Value data;
+};
+struct Session : SessionToPersist {
+    std::string offset;
+};
+
 class Adapter {
 public:
     explicit Adapter(Namespace& nsp) : nsp_(nsp) {}
@@ -2742,6 +2788,25 @@ public:
         if (ack) ack(Error{}, Args{});
     }
 
+    // ---- connection state recovery: kept only by the SessionAwareAdapter (as in Node, the in-memory Adapter and
+    // the Redis adapter keep nothing, so a client coming back gets a new socket)
+    virtual void persistSession(const SessionToPersist& session) { (void)session; }
+    // Takes back the session `pid` if it is kept and `offset` is still stored; else none.
+    virtual std::optional<Session> restoreSession(const std::string& pid, const std::string& offset) {
+        (void)pid, (void)offset;
+        return std::nullopt;
+    }
+    // At the CONNECT of a restored socket: joins it to its rooms and sends it what was stored after `offset`, with
+    // no broadcast in between, so that it gets each packet once and in order.
+    virtual void resumeSession(const SocketPtr& socket, const Session& session) {
+        addAll(socket, std::vector<std::string>(session.rooms.begin(), session.rooms.end()));
+    }
+
+protected:
+    // Sends `p`, encoded as `parts`, to `targets`: one write per recipient, however many parts it has.
+    inline void send_to(const std::vector<SocketPtr>& targets, const packet::Packet& p,
+                        const std::vector<eio::OutgoingPtr>& parts, bool volatile_) const;
+
 private:
     struct Member {
         SocketPtr socket;
@@ -2778,6 +2843,94 @@ private:
 };
 // Makes the adapter of each namespace: io.adapter(sio::redis::createAdapter(options)).
 using AdapterFactory = std::function<std::unique_ptr<Adapter>(Namespace& nsp)>;
+
+// With opt.connectionStateRecovery, the adapter a namespace gets unless io.adapter(...) gives another: Node's
+// SessionAwareAdapter. Every EVENT broadcast without ack and not volatile (socket.emit included: under recovery it is
+// a broadcast to the socket's own room) gets an offset as its last argument and is stored, encoded, for
+// maxDisconnectionDuration. The client keeps the last offset it saw and sends it back when it reconnects; the
+// socket then gets the stored packets after that one that were meant for its rooms.
+class SessionAwareAdapter : public Adapter {
+public:
+    struct Stats {
+        size_t packets = 0, bytes = 0;  // stored now
+        size_t sessions = 0;            // kept now
+        uint64_t sessionsTooLarge = 0;  // dropped for maxSessionBytes
+        std::string newest;             // the offset of the newest packet stored ("" when none)
+    };
+    inline explicit SessionAwareAdapter(Namespace& nsp);
+    inline ~SessionAwareAdapter() override;
+
+    inline void broadcast(const packet::Packet& p, const BroadcastOptions& opts) override;
+    inline void persistSession(const SessionToPersist& session) override;
+    inline std::optional<Session> restoreSession(const std::string& pid, const std::string& offset) override;
+    inline void resumeSession(const SocketPtr& socket, const Session& session) override;
+    Stats stats() const {
+        std::lock_guard<std::mutex> lk(store_->mu);
+        return Stats{store_->packets.size(), store_->bytes, store_->sessions.size(), store_->sessions_too_large,
+                     store_->packets.empty() ? "" : offset_text(store_->packets.back().offset)};
+    }
+
+private:
+    using Clock = std::chrono::steady_clock;
+    struct Stored {
+        uint64_t offset;
+        std::set<std::string> rooms, except;
+        std::vector<eio::OutgoingPtr> parts;
+        Clock::time_point at;
+        size_t bytes;
+    };
+    struct Kept {
+        SessionToPersist session;
+        Clock::time_point left;
+        size_t bytes = 0;  // of the packets stored for it since it left
+    };
+    // Shared with the purge timer, which may fire while the adapter goes.
+    struct Store {
+        Store(detail::Timers& t, int keep) : timers(t), keep_ms(keep) {}
+        mutable std::mutex mu;  // see LOCK ORDER (3a)
+        std::deque<Stored> packets;  // by offset, oldest first
+        size_t bytes = 0;
+        std::unordered_map<std::string, Kept> sessions;  // by pid
+        uint64_t next_offset = 0;
+        uint64_t sessions_too_large = 0;
+        detail::Timers& timers;        // the engine's, which outlive every adapter
+        const int keep_ms;             // maxDisconnectionDuration
+        detail::Timers::Id timer = 0;  // the next purge, while something is stored
+        bool closed = false;           // the adapter is gone: no more purges
+    };
+    // Whether a packet for `rooms` minus `except` reaches a socket in `session_rooms` (Node's shouldIncludePacket).
+    static bool reaches(const std::set<std::string>& session_rooms, const Stored& p) {
+        bool included = p.rooms.empty() ||
+                        std::any_of(session_rooms.begin(), session_rooms.end(), [&](auto& r) { return p.rooms.count(r); });
+        return included && std::none_of(session_rooms.begin(), session_rooms.end(), [&](auto& r) { return p.except.count(r); });
+    }
+    static inline void purge_locked(Store& store);
+    static inline void schedule_purge_locked(const std::shared_ptr<Store>& store);
+    // An offset as the client sees it: opaque text, here the number in base 64 (the alphabet of Node's yeast ids).
+    static std::string offset_text(uint64_t n) {
+        static const char digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
+        std::string out;
+        do {
+            out.insert(out.begin(), digits[n % 64]);
+            n /= 64;
+        } while (n);
+        return out;
+    }
+    static std::optional<uint64_t> offset_value(const std::string& text) {
+        if (text.empty() || text.size() > 10) return std::nullopt;  // 10 digits hold 60 bits: no overflow
+        uint64_t n = 0;
+        for (char c : text) {
+            int d = c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'Z' ? c - 'A' + 10
+                  : c >= 'a' && c <= 'z' ? c - 'a' + 36 : c == '-' ? 62 : c == '_' ? 63 : -1;
+            if (d < 0) return std::nullopt;
+            n = n * 64 + uint64_t(d);
+        }
+        return n;
+    }
+
+    const ConnectionStateRecoveryOptions options_;
+    std::shared_ptr<Store> store_;
+};
 
 // ---- 5b. The BroadcastOperator: to / in / except / timeout / volatile, then emit to the chosen sockets -------------
 class BroadcastOperator {
@@ -2905,8 +3058,9 @@ public:
         bool is_volatile_;
     };
 
-    Socket(Namespace& nsp, const std::shared_ptr<Client>& client, Handshake handshake)
-        : nsp_(nsp), client_(client), id_(detail::random_id()), handshake_(std::move(handshake)) {}
+    // A new socket, or (with `restored`) the one a client got back with connection state recovery.
+    inline Socket(Namespace& nsp, const std::shared_ptr<Client>& client, Handshake handshake,
+                  std::optional<Session> restored = std::nullopt);
 
     const std::string& id() const { return id_; }
     Namespace& nsp() const { return nsp_; }
@@ -2914,6 +3068,8 @@ public:
     // Your own per-socket state (socket.data in JavaScript): socket.data()["nickname"] = "ann".
     Value& data() { return data_; }
     bool connected() const { return connected_; }
+    // Whether connection state recovery gave this socket back (same id, rooms and data; missed packets resent).
+    bool recovered() const { return recovered_; }
     inline std::set<std::string> rooms() const;
     // The Engine.IO session underneath (socket.conn in JavaScript).
     inline eio::Socket& conn() const;
@@ -3014,8 +3170,11 @@ private:
     Namespace& nsp_;
     std::weak_ptr<Client> client_;
     const std::string id_;
+    const std::string pid_;  // with connection state recovery: the private id of its session, else empty
     const Handshake handshake_;
     Value data_;
+    const bool recovered_;
+    std::optional<Session> resume_;  // a recovered socket's rooms and offset, until its CONNECT
     std::atomic<bool> connected_{false};
     bool closing_ = false;
     mutable std::mutex mu_;  // guards the listeners and the pending acknowledgements
@@ -3315,8 +3474,11 @@ public:
 
     const Options& options() const { return options_; }
     eio::Engine& engine() { return *engine_; }
+    // io.adapter(...)'s, else the in-memory one: with connection state recovery, the one that keeps sessions.
     std::unique_ptr<Adapter> make_adapter(Namespace& nsp) {
-        return adapter_factory_ ? adapter_factory_(nsp) : std::make_unique<Adapter>(nsp);
+        if (adapter_factory_) return adapter_factory_(nsp);
+        if (options_.connectionStateRecovery) return std::make_unique<SessionAwareAdapter>(nsp);
+        return std::make_unique<Adapter>(nsp);
     }
     // The namespace a CONNECT asks for: an existing one, a new child of a matching dynamic one, or null.
     inline Namespace* find_namespace(const std::string& name, const Value& auth);
@@ -3416,17 +3578,20 @@ inline std::vector<SocketInfo> Adapter::local_socket_infos(const BroadcastOption
     return out;
 }
 
-inline void Adapter::broadcast(const packet::Packet& p, const BroadcastOptions& opts) {
-    auto targets = select(opts.rooms, opts.except);
-    auto parts = detail::to_outgoing(p);
+inline void Adapter::send_to(const std::vector<SocketPtr>& targets, const packet::Packet& p,
+                             const std::vector<eio::OutgoingPtr>& parts, bool volatile_) const {
     if (detail::trace_enabled())
         detail::trace("*", "socket.io", "->", "broadcast to " + std::to_string(targets.size()) + " sockets: " +
                                                  detail::printable(parts[0]->packet.data));
     eio::SendBatch batch;  // one write per recipient, however many packets (attachments) it gets
     for (auto& s : targets) {
         s->notify_outgoing(p);  // one relaxed load when the socket has no onAnyOutgoing listener
-        if (auto client = s->client()) client->send(parts, opts.flags.volatile_);
+        if (auto client = s->client()) client->send(parts, volatile_);
     }
+}
+
+inline void Adapter::broadcast(const packet::Packet& p, const BroadcastOptions& opts) {
+    send_to(select(opts.rooms, opts.except), p, detail::to_outgoing(p), opts.flags.volatile_);
 }
 
 inline void Adapter::broadcastWithAck(const packet::Packet& packet, const BroadcastOptions& opts,
@@ -3458,6 +3623,124 @@ inline void Adapter::delSockets(const BroadcastOptions& opts, const std::vector<
 }
 inline void Adapter::disconnectSockets(const BroadcastOptions& opts, bool close) {
     for (auto& s : select(opts.rooms, opts.except)) s->disconnect(close);
+}
+
+// ---- the SessionAwareAdapter (connection state recovery) -----------------------------------------------------------
+
+inline SessionAwareAdapter::SessionAwareAdapter(Namespace& nsp)
+    : Adapter(nsp),
+      options_(nsp.server().options().connectionStateRecovery.value_or(ConnectionStateRecoveryOptions{})),
+      store_(std::make_shared<Store>(nsp.server().engine().timers(), options_.maxDisconnectionDuration)) {
+    // Offsets start from the clock, so that one from before a restart is not taken for one of now.
+    store_->next_offset = uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch()).count()) << 10;
+}
+
+inline SessionAwareAdapter::~SessionAwareAdapter() {
+    detail::Timers::Id timer;
+    {
+        std::lock_guard<std::mutex> lk(store_->mu);
+        store_->closed = true;  // a purge already under way will not schedule another
+        timer = store_->timer;
+        store_->timer = 0;
+    }
+    if (timer) store_->timers.cancel(timer);
+}
+
+inline void SessionAwareAdapter::broadcast(const packet::Packet& packet, const BroadcastOptions& opts) {
+    if (packet.type != packet::Type::Event || packet.id >= 0 || opts.flags.volatile_)
+        return Adapter::broadcast(packet, opts);  // nothing to store: acks cannot be replayed, volatile may be lost
+    packet::Packet p = packet;
+    std::vector<eio::OutgoingPtr> parts;
+    std::vector<SocketPtr> targets;
+    {
+        // Storing and choosing the recipients together: a socket resuming its session either is chosen here or
+        // finds the packet stored (see resumeSession), never both, never neither.
+        std::lock_guard<std::mutex> lk(store_->mu);
+        const uint64_t offset = store_->next_offset++;
+        p.data.push_back(Value(offset_text(offset)));  // the last argument, as the client expects it
+        parts = detail::to_outgoing(p);
+        Stored stored{offset, opts.rooms, opts.except, parts, Clock::now(), 0};
+        for (auto& part : parts) stored.bytes += sizeof(eio::Outgoing) + part->packet.data.size() + part->ws_frame.size();
+        for (auto it = store_->sessions.begin(); it != store_->sessions.end();) {
+            Kept& kept = it->second;
+            if (reaches(kept.session.rooms, stored) && (kept.bytes += stored.bytes) > options_.maxSessionBytes) {
+                ++store_->sessions_too_large;
+                it = store_->sessions.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        store_->bytes += stored.bytes;
+        store_->packets.push_back(std::move(stored));
+        purge_locked(*store_);
+        schedule_purge_locked(store_);
+        targets = select(opts.rooms, opts.except);
+    }
+    send_to(targets, p, parts, false);
+}
+
+inline void SessionAwareAdapter::persistSession(const SessionToPersist& session) {
+    std::lock_guard<std::mutex> lk(store_->mu);
+    store_->sessions[session.pid] = Kept{session, Clock::now(), 0};
+    schedule_purge_locked(store_);
+}
+
+inline std::optional<Session> SessionAwareAdapter::restoreSession(const std::string& pid, const std::string& offset) {
+    auto n = offset_value(offset);
+    std::lock_guard<std::mutex> lk(store_->mu);
+    purge_locked(*store_);  // an expired session or packet is gone from here on
+    auto it = store_->sessions.find(pid);
+    if (it == store_->sessions.end() || !n) return std::nullopt;
+    auto& packets = store_->packets;
+    auto at = std::lower_bound(packets.begin(), packets.end(), *n,
+                               [](const Stored& p, uint64_t value) { return p.offset < value; });
+    if (at == packets.end() || at->offset != *n) return std::nullopt;  // too old, or never sent: a new socket
+    Session session;
+    static_cast<SessionToPersist&>(session) = std::move(it->second.session);
+    session.offset = offset;
+    store_->sessions.erase(it);  // taken: a second connection with the same pid gets a new socket
+    return session;
+}
+
+inline void SessionAwareAdapter::resumeSession(const SocketPtr& socket, const Session& session) {
+    auto client = socket->client();
+    std::lock_guard<std::mutex> lk(store_->mu);
+    addAll(socket, std::vector<std::string>(session.rooms.begin(), session.rooms.end()));
+    if (!client) return;
+    // What was stored after the client's offset. Were that one purged meanwhile, everything left is newer.
+    const uint64_t after = offset_value(session.offset).value_or(0);
+    auto& packets = store_->packets;
+    auto it = std::upper_bound(packets.begin(), packets.end(), after,
+                               [](uint64_t value, const Stored& p) { return value < p.offset; });
+    // Queued under the store's lock: a broadcast stored after this one reaches the socket only after these.
+    for (; it != packets.end(); ++it)
+        if (reaches(session.rooms, *it)) client->send(it->parts);
+}
+
+inline void SessionAwareAdapter::purge_locked(Store& store) {
+    const auto threshold = Clock::now() - std::chrono::milliseconds(store.keep_ms);
+    while (!store.packets.empty() && store.packets.front().at < threshold) {
+        store.bytes -= store.packets.front().bytes;
+        store.packets.pop_front();
+    }
+    for (auto it = store.sessions.begin(); it != store.sessions.end();)
+        it = it->second.left < threshold ? store.sessions.erase(it) : std::next(it);
+}
+
+// While anything is stored, a purge runs now and then, so that a namespace gone quiet lets its packets go too. The
+// timer holds the store weakly and runs on the timer thread, without the timers' lock.
+inline void SessionAwareAdapter::schedule_purge_locked(const std::shared_ptr<Store>& store) {
+    if (store->timer || store->closed) return;
+    std::weak_ptr<Store> weak = store;
+    store->timer = store->timers.after(std::clamp(store->keep_ms / 4, 1000, 60000), [weak] {
+        auto s = weak.lock();
+        if (!s) return;
+        std::lock_guard<std::mutex> lk(s->mu);
+        s->timer = 0;
+        purge_locked(*s);
+        if (!s->packets.empty() || !s->sessions.empty()) schedule_purge_locked(s);
+    });
 }
 
 // socket.handshake as Node writes it into a fetchSockets answer, and back: what crosses nodes.
@@ -3646,6 +3929,17 @@ inline eio::Socket& Socket::conn() const {
     return c->conn();
 }
 
+inline Socket::Socket(Namespace& nsp, const std::shared_ptr<Client>& client, Handshake handshake,
+                      std::optional<Session> restored)
+    : nsp_(nsp), client_(client), id_(restored ? restored->sid : detail::random_id()),
+      pid_(restored ? restored->pid : nsp.server().options().connectionStateRecovery ? detail::random_id() : ""),
+      handshake_(std::move(handshake)), recovered_(restored.has_value()) {
+    if (restored) {
+        data_ = std::move(restored->data);
+        resume_ = std::move(restored);
+    }
+}
+
 inline std::set<std::string> Socket::rooms() const { return nsp_.adapter().socketRooms(id_); }
 
 inline BroadcastOperator Socket::to(const Rooms& rooms) { return broadcast().to(rooms); }
@@ -3666,6 +3960,15 @@ inline bool Socket::emit_args(const std::string& event, const Args& args, AckCal
                               bool volatile_) {
     long long id = ack ? nsp_.next_ack_id() : -1;
     packet::Packet p = detail::event_packet(nsp_.name(), event, args, id);  // throws for a reserved name
+    if (!ack && !volatile_ && nsp_.server().options().connectionStateRecovery) {
+        // As in Node, a broadcast to the socket's own room, so that the adapter stores it (with its offset) for
+        // when the socket comes back; even while it is away. No other node has that room: `local`.
+        BroadcastOptions to_self;
+        to_self.rooms = {id_};
+        to_self.flags.local = true;
+        nsp_.adapter().broadcast(p, to_self);
+        return true;
+    }
     if (!connected_) return false;
     notify_outgoing(event, args);
     if (ack) expect_ack(id, std::move(ack), timeout);
@@ -3770,12 +4073,16 @@ inline void Socket::on_event(packet::Packet& p) {
 
 inline void Socket::on_connect() {
     connected_ = true;
+    if (resume_) {  // the missed packets go before the CONNECT; the client holds them until it has connected
+        nsp_.adapter().resumeSession(shared_from_this(), *resume_);
+        resume_.reset();
+    }
     join(id_);
     packet::Packet p;
     p.type = packet::Type::Connect;
     p.nsp = nsp_.name();
     p.has_data = true;
-    p.data = Object{{"sid", id_}};
+    p.data = pid_.empty() ? Object{{"sid", id_}} : Object{{"sid", id_}, {"pid", pid_}};
     if (auto c = client_.lock()) c->send_connect_answer(p);
 }
 
@@ -3808,6 +4115,8 @@ inline void Socket::on_close(const std::string& why, const std::string& descript
     if (!description.empty()) args.push_back(Value(description));
     Event disconnecting(*this, "disconnecting", args);
     dispatch(disconnecting, nullptr);
+    if (!pid_.empty() && reason::is_recoverable(why))  // lost, not left: kept for when the client comes back
+        nsp_.adapter().persistSession(SessionToPersist{id_, pid_, rooms(), data_});
     nsp_.adapter().delAll(id_);
     nsp_.remove(id_);
     if (auto c = client_.lock()) c->remove_socket(nsp_.name());
@@ -3869,9 +4178,14 @@ inline void Namespace::handle_server_side_emit(const Args& data, std::function<v
 
 // Runs the middlewares in order; the first that refuses ends the chain. next() may be called later, from any thread.
 inline void Namespace::add(const std::shared_ptr<Client>& client, const Value& auth) {
-    auto socket = std::make_shared<Socket>(*this, client, client->make_handshake(auth));
+    // Connection state recovery: a client that comes back sends the pid of its session and the last offset it saw.
+    const auto& recovery = server_.options().connectionStateRecovery;
+    std::optional<Session> restored;
+    if (recovery && auth["pid"].is_string() && auth["offset"].is_string())
+        restored = adapter_->restoreSession(auth["pid"].as_string(), auth["offset"].as_string());
+    auto socket = std::make_shared<Socket>(*this, client, client->make_handshake(auth), std::move(restored));
     std::vector<Middleware> chain;
-    {
+    if (!(socket->recovered() && recovery->skipMiddlewares)) {
         std::lock_guard<std::mutex> lk(mu_);
         chain = middlewares_;
     }
@@ -4431,6 +4745,10 @@ public:
         takeover_ = std::move(run);
     }
     void close_after_response() { close_after_ = true; }
+    bool client_gone() const {
+        pollfd pfd{fd_, POLLRDHUP, 0};
+        return ::poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR));
+    }
 
     // The keep-alive loop's questions.
     bool wait_request(int timeout_ms) const { return rpos_ < rbuf_.size() || wait(POLLIN, timeout_ms); }

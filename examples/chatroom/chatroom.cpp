@@ -1,31 +1,44 @@
 // chatroom — the Socket.IO chat tutorial with its homework done, plus rooms, on sioserver.hpp.
 //
 // Nicknames (unique among the connected users, case-insensitive), three rooms with live user counts, join and
-// leave notices, "is typing", private messages, the last 50 messages of a room on joining it, and reconnection
-// that gives a page back its nickname and room. Every payload is checked; a bad one is answered with an error
-// acknowledgement {ok:false, error} and goes no further.
+// leave notices, "is typing", private messages, the last 50 messages of a room on joining it and older ones page
+// by page, and reconnection that gives a page back its nickname and room. Every payload is checked; a bad one is
+// answered with an error acknowledgement {ok:false, error} and goes no further. Room messages are kept in a
+// SQLite file (history.hpp), so they survive a restart.
 //
 //   PORT=3000 ./build/chatroom        then open http://localhost:3000 in a few browser tabs
+//   CHATROOM_DB=/path/chat.db         where the history lives (default: chatroom.db beside the binary; delete the
+//                                     file, with its -wal and -shm files, to start an empty history)
 //
 // What the page sends (each answered with {ok:true, ...} or {ok:false, error} when it asks for an answer):
 //   "login"            {nick, room}      enter the chat
 //   "switch room"      room
-//   "chat message"     text              to the others in your room (you show your own at once)
+//   "chat message"     text              to the others in your room (you show your own at once); the answer
+//                                        {ok, id, time} comes once the message is saved
+//   "history"          {room, before}    the page of messages before id `before` (null: the newest):
+//                                        {ok, room, messages, more}
 //   "private message"  {to, text}        to one user
 //   "typing"           true | false
 // What it gets: "rooms" [{name, users}], "session" {nick, room, token}, "login failed" {error},
-//   "room" {room, users, history}, "users" {room, users}, "notice" {room, text, time},
+//   "room" {room, users, history, older}, "users" {room, users}, "notice" {room, text, time},
 //   "chat message" {id, room, from, text, time}, "private message" {from, to, text, time},
 //   "typing" {nick, typing}, "replaced".
-// Reconnecting: the page keeps what "session" gave it and sends it as the auth payload of every connection;
-// the server logs it in again straight away, before any buffered message of the page is handled.
+// Reconnecting: connection state recovery is on, so a page whose network dropped for up to two minutes gets its
+// socket back (same id, room and socket.data) with every message it missed, and shows "Reconnected, nothing
+// missed". Otherwise (a restart, a longer gap) the page sends what "session" gave it as the auth payload of
+// every connection, and the server logs it in again straight away, before any buffered message is handled.
+// Every event the server sends without an ack then carries an offset as its last argument (the client's
+// bookmark); the page reads only the first.
 //
-// sioserver runs handlers one at a time, so the state is plain maps without locks.
+// sioserver runs handlers one at a time, so the state is plain maps without locks. The history's disk work runs
+// on its own threads; what it answers comes back through io.engine().run_handler(), one handler like the others.
 #include "../../sioserver_admin.hpp"  // includes sioserver.hpp; the admin UI at /admin/ (needs -lcrypt)
+#include "history.hpp"
 
 #include <chrono>
+#include <cmath>
+#include <csignal>
 #include <cstdlib>
-#include <deque>
 #include <fstream>
 #include <iostream>
 #include <random>
@@ -34,7 +47,6 @@
 namespace {
 
 const std::vector<std::string> kRooms = {"lobby", "tech", "random"};
-constexpr size_t kHistory = 50;        // messages kept per room
 constexpr long kMaxNickChars = 20;
 constexpr long kMaxMessageChars = 500;
 
@@ -145,19 +157,34 @@ struct User {
     std::string token;
 };
 
+sio::Object to_value(const chatroom::StoredMessage& m) {
+    return {{"id", m.id}, {"room", m.room}, {"from", m.from}, {"text", m.text}, {"time", double(m.time)}};
+}
+
+sio::Array to_values(const std::vector<chatroom::StoredMessage>& messages) {
+    sio::Array list;
+    for (const auto& m : messages) list.push_back(to_value(m));
+    return list;
+}
+
 class Chat {
 public:
-    explicit Chat(sio::Server& io) : io_(io) {}
+    Chat(sio::Server& io, chatroom::History& history)
+        : io_(io), history_(history), last_message_id_(history.last_id()) {}
 
     void on_connection(sio::Socket& socket) {
         socket.on("login", [this](sio::Event& ev) { login(ev); });
         socket.on("switch room", [this](sio::Event& ev) { switch_room(ev); });
         socket.on("chat message", [this](sio::Event& ev) { chat_message(ev); });
+        socket.on("history", [this](sio::Event& ev) { older_messages(ev); });
         socket.on("private message", [this](sio::Event& ev) { private_message(ev); });
         socket.on("typing", [this](sio::Event& ev) { typing(ev); });
         socket.on("disconnect", [this](sio::Event& ev) { leave_chat(ev.socket()); });
 
         socket.emit("rooms", room_list());  // the login form shows the rooms too
+        // Connection state recovery gave the socket back (same id, rooms and data, and what it missed is already
+        // on its way): the user is back where it was, without a new "room" or a new session.
+        if (socket.recovered() && resume(socket)) return;
         // A page that was logged in before sends its session as the auth payload: let it straight back in.
         const sio::Value& auth = socket.handshake().auth;
         if (auth.contains("nick")) {
@@ -198,13 +225,48 @@ private:
         std::string text;
         if (std::string error = read_text(ev[0], text); !error.empty()) return fail(ev, error);
 
-        sio::Object message{{"id", ++last_message_id_}, {"room", user->room}, {"from", user->nick},
-                            {"text", text}, {"time", now_ms()}};
-        auto& history = history_[user->room];
-        history.push_back(message);
-        if (history.size() > kHistory) history.pop_front();
+        chatroom::StoredMessage stored{last_message_id_ + 1, user->room, user->nick, text,
+                                       static_cast<long long>(now_ms())};
+        // Queued first: a full queue (the disk far behind) refuses the message before anyone sees it. Once
+        // queued, it is part of what newcomers get, and the room gets it now; the sender's answer waits for the
+        // commit, so "ok" means saved.
+        auto answer = std::make_shared<sio::Event>(ev);  // a copy that keeps the acknowledgement for later
+        auto saved = [this, answer, id = stored.id, time = stored.time](const std::string& error) {
+            io_.engine().run_handler([&] {
+                if (error.empty()) return answer->ack(ok({{"id", id}, {"time", double(time)}}));
+                if (answer->has_ack())
+                    answer->ack(sio::Object{{"ok", false}, {"delivered", true}, {"id", id}, {"time", double(time)},
+                                            {"error", "It reached the room but was not saved (" + error + ")."}});
+            });
+        };
+        sio::Object message = to_value(stored);
+        if (!history_.save(std::move(stored), std::move(saved)))
+            return fail(ev, "The server is behind with saving messages; please try again in a moment.");
+        ++last_message_id_;
         ev.socket().to(user->room).emit("chat message", message);  // not back to the sender: it shows its own
-        ev.ack(ok({{"id", message["id"]}, {"time", message["time"]}}));
+    }
+
+    // A page of older messages: {room, before} with `before` a message id (or null for the newest page).
+    void older_messages(sio::Event& ev) {
+        if (!user_of(ev.socket())) return fail(ev, "Log in first.");
+        const sio::Value& room = ev[0]["room"];
+        const sio::Value& before = ev[0]["before"];
+        if (!known_room(room)) return fail(ev, "There is no such room.");
+        double id = before.as_number();
+        if (!before.is_null() && !(before.is_number() && id >= 1 && id <= 9007199254740991.0 && std::floor(id) == id))
+            return fail(ev, "\"before\" must be a message id.");
+        if (!ev.has_ack()) return;  // nobody to answer
+        auto answer = std::make_shared<sio::Event>(ev);
+        std::string name = room.as_string();
+        auto page = [this, answer, name](std::vector<chatroom::StoredMessage> messages, bool more,
+                                         const std::string& error) {
+            io_.engine().run_handler([&] {
+                if (!error.empty()) return fail(*answer, "The history cannot be read right now (" + error + ").");
+                answer->ack(ok({{"room", name}, {"messages", to_values(messages)}, {"more", more}}));
+            });
+        };
+        if (!history_.older(name, static_cast<long long>(id), std::move(page)))
+            fail(ev, "Too many requests for older messages at once; please try again in a moment.");
     }
 
     void private_message(sio::Event& ev) {
@@ -263,11 +325,28 @@ private:
         User& user = users_[socket.id()];
         user.nick = nick;
         user.token = new_token();
+        socket.data()["nick"] = nick;  // what connection state recovery gives back (see resume)
+        socket.data()["token"] = user.token;
         socket.emit("session", sio::Object{{"nick", nick}, {"room", room}, {"token", user.token}});
         enter_room(socket, room);
         send_room_list();
         std::cout << nick << " joined #" << room << std::endl;
         return "";
+    }
+
+    // A recovered socket: the user it was, from socket.data(), unless someone took the nickname meanwhile (then
+    // the page logs in again as usual). It is in its room already; the others hear that it is back.
+    bool resume(sio::Socket& socket) {
+        const sio::Value& data = socket.data();
+        if (!data["nick"].is_string() || !known_room(data["room"])) return false;
+        std::string nick = data["nick"].as_string(), room = data["room"].as_string();
+        if (!find_by_nick(nick).empty()) return false;
+        users_[socket.id()] = User{nick, room, data["token"].as_string()};
+        socket.to(room).emit("notice", notice(room, nick + " is back"));
+        send_users(room);
+        send_room_list();
+        std::cout << nick << " is back in #" << room << " (connection state recovered)" << std::endl;
+        return true;
     }
 
     // The person behind the user at `sid` came back on a newer connection: the old one goes.
@@ -287,10 +366,13 @@ private:
     void enter_room(sio::Socket& socket, const std::string& room) {
         User& user = users_[socket.id()];
         user.room = room;
+        socket.data()["room"] = room;
         socket.join(room);
-        const auto& history = history_[room];
-        socket.emit("room", sio::Object{{"room", room}, {"users", nicks_in(room)},
-                                        {"history", sio::Array(history.begin(), history.end())}});
+        // From memory: the newest messages the history read at start, plus every one since (saved or queued).
+        bool older = false;
+        sio::Array recent = to_values(history_.recent(room, &older));
+        socket.emit("room", sio::Object{{"room", room}, {"users", nicks_in(room)}, {"history", std::move(recent)},
+                                        {"older", older}});
         socket.to(room).emit("notice", notice(room, user.nick + " joined"));
         send_users(room);
     }
@@ -347,9 +429,9 @@ private:
     }
 
     sio::Server& io_;
-    std::map<std::string, User> users_;                      // by socket id: everyone who is logged in
-    std::map<std::string, std::deque<sio::Value>> history_;  // by room: its last kHistory messages
-    long long last_message_id_ = 0;
+    chatroom::History& history_;          // the messages of every room, on disk
+    std::map<std::string, User> users_;   // by socket id: everyone who is logged in
+    long long last_message_id_;           // numbering goes on from the history's last id
 };
 
 // Serves one file of this example's folder (read on every request, so edits show on reload).
@@ -370,13 +452,34 @@ void serve_file(sio::Server& io, const std::string& route, const std::string& pa
     });
 }
 
+// CHATROOM_DB, or chatroom.db in the binary's folder (build/chatroom.db for `make run`).
+std::string database_path() {
+    if (const char* path = std::getenv("CHATROOM_DB"); path && *path) return path;
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    std::string self = n > 0 ? std::string(exe, static_cast<size_t>(n)) : "./chatroom";
+    return self.substr(0, self.rfind('/') + 1) + "chatroom.db";
+}
+
 }  // namespace
 
 int main() {
     int port = std::getenv("PORT") ? std::atoi(std::getenv("PORT")) : 3000;  // PORT=0 picks a free port
     std::string dir = std::string(__FILE__).substr(0, std::string(__FILE__).rfind('/') + 1);
 
-    sio::Server io;  // serves /socket.io/socket.io.js itself
+    // Ctrl-C and SIGTERM stop the server and then the history, which commits what is still queued: a thread of
+    // our own takes them (blocked in every other thread, which all start after this).
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+    sio::Options options;
+    // A page whose network drops for a while (up to two minutes) comes back as the same socket, in its room,
+    // and gets every message it missed meanwhile.
+    options.connectionStateRecovery = sio::ConnectionStateRecoveryOptions{};
+    sio::Server io(options);  // serves /socket.io/socket.io.js itself
     // The admin UI (@socket.io/admin-ui's dashboard) at /admin/: with ADMIN_USER and ADMIN_PASSWORD set, a login
     // (the password is bcrypt-hashed here; ADMIN_PASSWORD_HASH takes a hash instead), otherwise open to anyone.
     sio::admin::Options admin;
@@ -388,11 +491,22 @@ int main() {
         admin.auth = sio::admin::BasicAuth{user, hash && *hash ? hash : sio::admin::hash_password(password)};
     else admin.auth = false;
     sio::instrument(io, admin);
+    // Opened before listening, so a bad file stops the chat here; destroyed before `io` (it commits what is
+    // queued and answers through io's handler lock).
+    std::unique_ptr<chatroom::History> history;
+    try {
+        history = std::make_unique<chatroom::History>(database_path(), kRooms);
+    } catch (const chatroom::HistoryError& e) {
+        std::cerr << "chatroom: the chat history cannot be used: " << e.what() << std::endl;
+        return 1;
+    }
+    std::cout << "chat history in " << database_path() << std::endl;
+
     serve_file(io, "/", dir + "index.html", "text/html");
     serve_file(io, "/chatroom.css", dir + "chatroom.css", "text/css");
     serve_file(io, "/chatroom.js", dir + "chatroom.js", "text/javascript");
 
-    Chat chat(io);
+    Chat chat(io, *history);
     io.on_connection([&chat](sio::Socket& socket) { chat.on_connection(socket); });
 
     int bound = io.start("0.0.0.0", port);
@@ -407,5 +521,13 @@ int main() {
                                                              "ADMIN_PASSWORD to require a login)"
                                                            : " (log in as $ADMIN_USER)")
               << std::endl;
+    std::thread stopper([&io, &signals] {
+        int sig = 0;
+        sigwait(&signals, &sig);
+        io.close();
+    });
     io.wait();
+    stopper.join();
+    history.reset();  // before `io`, whose handler lock its last answers take
+    std::cout << "stopped" << std::endl;
 }

@@ -1,5 +1,6 @@
-// The chatroom page (examples/chatroom): a login form, then rooms, who is online, the conversation, "is typing"
-// and private messages. Whatever people typed is put on the page with textContent, never parsed as HTML.
+// The chatroom page (examples/chatroom): a login form, then rooms, who is online, the conversation (its older
+// messages a page at a time), "is typing" and private messages. Whatever people typed is put on the page with
+// textContent, never parsed as HTML.
 'use strict';
 
 const TOPICS = { lobby: 'Say hello to everyone', tech: 'Code, gadgets and bugs', random: 'Anything goes' };
@@ -36,6 +37,7 @@ let room = null;              // the room on screen
 let roomList = [];            // [{name, users}]
 let pmTarget = null;          // whom the input bar sends privately to, or null for the room
 const shown = new Set();      // ids of the room messages on screen
+let oldestId = null;          // the oldest room message on screen, where the next page of older ones ends
 const typers = new Map();     // nick -> the timer that forgets them
 
 // ---- small DOM helpers (text only)
@@ -91,7 +93,12 @@ ui.logout.addEventListener('click', () => {
 });
 
 // ---- what the server sends
-socket.on('connect', () => setStatus(true));
+socket.on('connect', () => {
+  setStatus(true);
+  // Connection state recovery: the server kept this socket while the network was away, and what it sent
+  // meanwhile has just been shown (the client hands missed packets over before "connect").
+  if (socket.recovered) addNotice('Reconnected, nothing missed', 'recovered');
+});
 socket.on('disconnect', () => setStatus(false));
 
 socket.on('session', (s) => {
@@ -132,7 +139,9 @@ socket.on('room', (r) => {
     room = r.room;
     ui.messages.replaceChildren();
     shown.clear();
+    oldestId = null;  // the first message shown sets it
     for (const m of r.history) showRoomMessage(m);
+    showOlderButton(r.older);
     addNotice(`You joined #${room}`);
     ui.roomTitle.textContent = room;
     ui.roomTopic.textContent = TOPICS[room] || '';
@@ -218,6 +227,12 @@ function addNotice(text, kind) {
 
 // Shows a message: {from, text, time, [to], [private]}; own ones are marked, pending until the server answers.
 function addMessage(m, pending = false) {
+  const li = messageItem(m, pending);
+  scrollAfter(() => ui.messages.append(li), li.classList.contains('own'));
+  return li;
+}
+
+function messageItem(m, pending = false) {
   const own = session && m.from === session.nick;
   const li = el('li', 'message');
   li.classList.toggle('own', !!own);
@@ -232,9 +247,53 @@ function addMessage(m, pending = false) {
   const body = el('div', 'body');
   body.append(meta, el('div', 'text', m.text));
   li.append(avatar(m.from), body);
-  scrollAfter(() => ui.messages.append(li), own);
   return li;
 }
+
+// ---- older messages: a button at the top of the conversation asks for the page before the oldest one shown
+const olderItem = el('li', 'older');
+const olderButton = el('button', '', 'Load older messages');
+olderButton.type = 'button';
+olderButton.id = 'load-older';
+olderItem.append(olderButton);
+
+function showOlderButton(more) {
+  olderButton.disabled = false;
+  olderButton.textContent = 'Load older messages';
+  if (more) ui.messages.prepend(olderItem);
+  else olderItem.remove();
+}
+
+olderButton.addEventListener('click', () => {
+  const asked = room;
+  olderButton.disabled = true;
+  olderButton.textContent = 'Loading…';
+  socket.timeout(10000).emit('history', { room: asked, before: oldestId }, (err, res) => {
+    if (asked !== room) return;  // switched rooms meanwhile
+    if (err || !res.ok) {
+      showOlderButton(true);
+      return addNotice(err ? 'The server did not answer; try again.' : res.error, 'error');
+    }
+    const list = ui.messages;
+    const fromBottom = list.scrollHeight - list.scrollTop;  // what the reader sees stays in place
+    const items = [];
+    for (const m of res.messages) {
+      if (shown.has(m.id)) continue;
+      shown.add(m.id);
+      items.push(messageItem(m));
+    }
+    if (res.messages.length) oldestId = res.messages[0].id;
+    olderItem.after(...items);
+    if (!res.more) {
+      olderItem.remove();
+      const start = el('li', 'notice beginning');
+      start.append(el('span', '', `The beginning of #${room}`));
+      list.prepend(start);
+    }
+    showOlderButton(res.more);
+    list.scrollTop = list.scrollHeight - fromBottom;
+  });
+});
 
 function showRoomMessage(m) {
   if (session && m.from === session.nick) {
@@ -244,6 +303,7 @@ function showRoomMessage(m) {
     if (waiting) return settle(waiting, { ok: true, ...m });
   }
   shown.add(m.id);
+  if (oldestId === null) oldestId = m.id;
   addMessage(m);
 }
 
@@ -252,7 +312,10 @@ function settle(li, res) {
   li.classList.remove('pending');
   if (!res || !res.ok) {
     li.classList.add('failed');
-    li.querySelector('.body').append(el('div', 'failed', `Not sent: ${res ? res.error : 'no answer'}`));
+    // delivered: the room got it, only saving it failed
+    const why = !res ? 'Not sent: no answer' : res.delivered ? res.error : `Not sent: ${res.error}`;
+    li.querySelector('.body').append(el('div', 'failed', why));
+    if (res && res.id !== undefined) shown.add(res.id);
     return;
   }
   if (res.id !== undefined) shown.add(res.id);

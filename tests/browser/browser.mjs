@@ -13,7 +13,7 @@ mkdirSync(SHOTS, { recursive: true });
 
 // Starts build/<name> with PORT=0 (and `env`) from the repository root; resolves with its URL once it prints it.
 export function startExample(t, name, env = {}) {
-  const child = spawn(join(ROOT, 'build', name), [], { cwd: ROOT, env: { ...process.env, ...env, PORT: '0' } });
+  const child = spawn(join(ROOT, 'build', name), [], { cwd: ROOT, env: { ...process.env, PORT: '0', ...env } });
   let out = '';
   let err = '';
   child.stderr.on('data', (d) => { err += d; });

@@ -6,11 +6,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter, once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io as connect } from 'socket.io-client';
 import { startExample, launchBrowser, controlTransports, waitForTransport, SHOTS } from './browser.mjs';
 
 const WAIT = { timeout: 10000 };
+
+// The chatroom on a free port with an empty history of its own (a temp database, removed after the test).
+function startChatroom(t) {
+  const dir = mkdtempSync(join(tmpdir(), 'sioserver-chatroom-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return startExample(t, 'chatroom', { CHATROOM_DB: join(dir, 'chat.db') });
+}
 
 async function login(page, nick) {
   await page.fill('#nick', nick);
@@ -41,7 +50,7 @@ const deliveredIn = (page, text) =>
 
 for (const mode of ['websocket', 'polling']) {
   test(`chatroom in Chromium: rooms, private messages, typing, escaping, reconnection (${mode})`, async (t) => {
-    const url = await startExample(t, 'chatroom');
+    const url = await startChatroom(t);
     const context = await launchBrowser(t);
     await controlTransports(context, mode === 'polling' ? ['polling'] : null);
     const problems = [];  // alerts, uncaught errors, console errors (a blocked script or style, say)
@@ -133,15 +142,17 @@ for (const mode of ['websocket', 'polling']) {
     await messageIn(a, 'hi alice, bob here').waitFor(WAIT);  // from the lobby's history
     assert.equal(await a.locator('#messages li.message.own', { hasText: hello }).count(), 1);
 
-    // ---- a dropped connection: the page comes back as alice, in the lobby, and can talk at once
+    // ---- a dropped connection: connection state recovery gives the page its socket back (the same id), as
+    // alice, in the lobby, and it can talk at once (tests/browser/recovery.test.mjs takes a page offline)
     const before = await a.evaluate(() => {
       const socket = window.__sockets[0];
       const id = socket.id;
       socket.io.engine.close();
       return id;
     });
-    await a.waitForFunction((old) => window.__sockets[0].connected && window.__sockets[0].id !== old, before, WAIT);
-    await noticeIn(a, 'Reconnected').waitFor(WAIT);
+    await a.waitForFunction((old) => window.__sockets[0].connected && window.__sockets[0].id === old &&
+      window.__sockets[0].recovered, before, WAIT);
+    await noticeIn(a, 'Reconnected, nothing missed').waitFor(WAIT);
     assert.equal(await a.locator('#me-nick').textContent(), 'alice');
     assert.equal(await a.locator('#room-title').textContent(), 'lobby');
     await send(a, 'still here after reconnecting');
@@ -152,10 +163,60 @@ for (const mode of ['websocket', 'polling']) {
   });
 }
 
+// ---- older messages: 50 on joining, the rest a page at a time with the button, once each and in order
+
+test('chatroom in Chromium: "Load older messages" pages back through the saved history', async (t) => {
+  const url = await startChatroom(t);
+  const seeder = connect(url, { transports: ['websocket'], forceNew: true, reconnection: false });
+  t.after(() => seeder.disconnect());
+  assert.equal((await seeder.timeout(5000).emitWithAck('login', { nick: 'seeder', room: 'random' })).ok, true);
+  const seeds = Array.from({ length: 120 }, (_, i) => `seed ${i + 1}`);
+  const answers = await Promise.all(seeds.map((text) => seeder.timeout(10000).emitWithAck('chat message', text)));
+  assert.ok(answers.every((res) => res.ok), 'every seed is saved');
+
+  const context = await launchBrowser(t);
+  await controlTransports(context, null);
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  await page.goto(url);
+  await page.locator('#login-room option[value="random"]').waitFor({ state: 'attached', ...WAIT });
+  await page.selectOption('#login-room', 'random');
+  await enter(page, 'reader');
+  await page.locator('#room-title', { hasText: 'random' }).waitFor(WAIT);
+  const texts = () => page.locator('#messages li.message .text').allTextContents();
+  const count = (n) => page.waitForFunction((k) => document.querySelectorAll('#messages li.message').length === k,
+                                            n, WAIT);
+  await count(50);
+  assert.deepEqual(await texts(), seeds.slice(-50));
+  await page.locator('#load-older').waitFor(WAIT);
+  await page.locator('#messages').evaluate((list) => { list.scrollTop = 0; });
+  await screenshot(page, 'older-button');
+
+  await click(page, '#load-older');
+  await count(100);
+  assert.deepEqual(await texts(), seeds.slice(-100));
+  await page.locator('#load-older:not([disabled])').waitFor(WAIT);
+  await click(page, '#load-older');
+  await count(120);
+  await page.locator('#load-older').waitFor({ state: 'detached', ...WAIT });
+  await noticeIn(page, 'The beginning of #random').waitFor(WAIT);
+  assert.deepEqual(await texts(), seeds, 'every message once, oldest first');
+  await page.locator('#messages').evaluate((list) => { list.scrollTop = 0; });
+  await screenshot(page, 'older-messages');
+
+  // a new message still lands at the bottom
+  await send(page, 'after paging');
+  await deliveredIn(page, 'after paging').waitFor(WAIT);
+  assert.equal((await texts()).at(-1), 'after paging');
+  assert.deepEqual(problems, [], 'no page error or console error');
+});
+
 // ---- the protocol, from Node
 
 test('chatroom protocol from socket.io-client: checks, nicknames, history, reconnection', async (t) => {
-  const url = await startExample(t, 'chatroom');
+  const url = await startChatroom(t);
   const sockets = [];
   t.after(() => sockets.forEach((s) => s.disconnect()));
 
@@ -215,7 +276,7 @@ test('chatroom protocol from socket.io-client: checks, nicknames, history, recon
   assert.equal(first.nick, 'Ann', 'the nickname is trimmed');
   assert.equal(first.room, 'tech');
   assert.match(first.token, /^[0-9a-f]{32}$/);
-  assert.deepEqual(await next(ann, 'room'), { room: 'tech', users: ['Ann'], history: [] });
+  assert.deepEqual(await next(ann, 'room'), { room: 'tech', users: ['Ann'], history: [], older: false });
   await refused(ann, 'login', [{ nick: 'other' }], /already in the chat/);
 
   // ---- messages are checked; a message with no ack callback, or odd arguments, does no harm
@@ -281,15 +342,25 @@ test('chatroom protocol from socket.io-client: checks, nicknames, history, recon
   assert.equal(history[0].text, 'count 6');
   carol.disconnect();
 
-  // ---- reconnection: Ann moves to "random", loses her connection, and comes back as Ann in "random"
+  // ---- reconnection: Ann moves to "random", loses her connection, and connection state recovery gives her the
+  // same socket back, in "random", with no new session
   assert.deepEqual(await ask(ann, 'switch room', 'random'), { ok: true, room: 'random' });
   await next(bob, 'notice', (n) => n.text === 'Ann left');
+  const annId = ann.id;
+  const sessions = all(ann, 'session').length;
+  const rooms = all(ann, 'room').length;
   ann.io.engine.close();
   await next(ann, 'disconnect');
-  const back = await next(ann, 'session', (s) => s.token !== first.token);
-  assert.equal(back.nick, 'Ann');
-  assert.equal(back.room, 'random');
-  assert.deepEqual(all(ann, 'room').at(-1).users, ['Ann']);
+  await new Promise((resolve) => ann.once('connect', resolve));
+  assert.equal(ann.recovered, true, 'recovered');
+  assert.equal(ann.id, annId, 'the same socket');
+  assert.equal(all(ann, 'session').length, sessions, 'no new session');
+  assert.equal(all(ann, 'room').length, rooms, 'no new "room": the page keeps what it shows');
+  const carolAway = open();  // someone in "random" hears Ann is back
+  await next(carolAway, 'rooms');
+  assert.equal((await ask(carolAway, 'login', { nick: 'dave', room: 'random' })).ok, true);
+  assert.deepEqual((await next(carolAway, 'room')).users, ['Ann', 'dave'], 'Ann is in "random" again');
+  carolAway.disconnect();
   assert.equal((await ask(ann, 'switch room', 'tech')).ok, true);
   await next(bob, 'notice', (n) => n.text === 'Ann joined');
   assert.equal((await ask(ann, 'chat message', 'back again')).ok, true);

@@ -9,6 +9,8 @@
 // Flags: --host H --port N|0 --path P --ping-interval MS --ping-timeout MS
 //        --connect-timeout MS --max-payload BYTES --transports polling,websocket
 //        --serialize-handlers 0|1 (accepted for the C++ server's sake: Node's handlers always run one at a time)
+//        --recovery MS (connectionStateRecovery, maxDisconnectionDuration MS) --recovery-skip-middlewares 0|1
+//        --recovery-max-session-bytes BYTES (accepted: Node has no such bound)
 // GET /close calls io.close(); so does the "close-server" event. Once io.close() is done (every connection
 // ended) it prints "server closed" on stderr and exits, as the C++ server does once wait() has returned.
 
@@ -53,6 +55,13 @@ function parseArgs(argv) {
       case '--max-payload': opts.maxHttpBufferSize = int(flag, value); break;
       case '--transports': opts.transports = value.split(',').map((s) => s.trim()).filter(Boolean); break;
       case '--serialize-handlers': int(flag, value); break;
+      case '--recovery':
+        opts.recovery = { ...(opts.recovery || {}), maxDisconnectionDuration: int(flag, value) };
+        break;
+      case '--recovery-skip-middlewares':
+        opts.recovery = { ...(opts.recovery || {}), skipMiddlewares: int(flag, value) !== 0 };
+        break;
+      case '--recovery-max-session-bytes': int(flag, value); opts.recovery = opts.recovery || {}; break;
       default: usage(`unknown flag ${flag}`);
     }
   }
@@ -115,6 +124,7 @@ const io = new Server(httpServer, {
   maxHttpBufferSize: opts.maxHttpBufferSize,
   transports: opts.transports,
   cors: { origin: true, credentials: true },
+  ...(opts.recovery ? { connectionStateRecovery: opts.recovery } : {}),
 });
 
 // What the tests ask about afterwards.
@@ -134,6 +144,40 @@ function common(socket) {
   socket.on('echo-ack', handler((args, ack) => ack(...args)));
   socket.on('disconnect', (reason) => disconnectReasons.set(socket.id, reason));
 }
+
+// Connection state recovery (--recovery): the last socket of each id, for "emit-to".
+const socketsById = new Map();
+io.on('connection', (socket) => {
+  socketsById.set(socket.id, socket);
+  socket.on('recovered', handler((_, ack) => ack(socket.recovered)));
+  // ("stream", room, count, everyMs): "seq" 0..count-1 from timers, even ones to the room, odd ones on this socket.
+  socket.on('stream', handler(([room, count, every], ack) => {
+    let i = 0;
+    const step = () => {
+      if (i >= count) return;
+      if (i % 2 === 0) io.to(room).emit('seq', i);
+      else socket.emit('seq', i);
+      i++;
+      setTimeout(step, every);
+    };
+    step();
+    ack();
+  }));
+  // ("emit-to", id, kind, value): as the C++ server does.
+  socket.on('emit-to', handler(([id, kind, value], ack) => {
+    const target = socketsById.get(id);
+    const ignore = () => {};
+    if (kind === 'room') io.to(id).emit('got', value);
+    else if (kind === 'volatile') io.to(id).volatile.emit('got', value);
+    else if (kind === 'ack') io.to(id).timeout(200).emit('got', value, ignore);
+    else if (!target) return ack(false);
+    else if (kind === 'direct') target.emit('got', value);
+    else if (kind === 'direct-volatile') target.volatile.emit('got', value);
+    else if (kind === 'direct-ack') target.timeout(200).emit('got', value, ignore);
+    ack(true);
+  }));
+  socket.on('recovery-stats', handler((_, ack) => ack(null)));
+});
 
 io.on('connection', (socket) => {
   common(socket);

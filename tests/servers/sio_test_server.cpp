@@ -3,6 +3,8 @@
 //        --max-payload BYTES --transports polling,websocket --cors-origin ORIGIN (repeatable; default any)
 //        --max-connections N --client-dir DIR (where the browser bundle is served from)
 //        --serialize-handlers 0|1 (Options::serializeHandlers, default 1)
+//        --recovery MS (connection state recovery on, maxDisconnectionDuration MS)
+//        --recovery-skip-middlewares 0|1 --recovery-max-session-bytes BYTES
 // GET /stats answers {"clients":<Engine.IO sessions>,"connections":<TCP connections>}; GET /close calls io.close()
 // in the route. GET /open-gate?key=K lets the connection handler of "/gated" (auth {key: K}) go on.
 // Prints "listening on http://<host>:<port><path>" when ready; SIGINT/SIGTERM close it; so does the
@@ -54,6 +56,14 @@ int main(int argc, char** argv) {
         else if (flag == "--max-connections") opt.maxConnections = std::stoul(value);
         else if (flag == "--client-dir") opt.clientDir = value;
         else if (flag == "--serialize-handlers") opt.serializeHandlers = value != "0";
+        else if (flag == "--recovery") {
+            if (!opt.connectionStateRecovery) opt.connectionStateRecovery = sio::ConnectionStateRecoveryOptions{};
+            opt.connectionStateRecovery->maxDisconnectionDuration = std::stoi(value);
+        } else if (flag == "--recovery-skip-middlewares" || flag == "--recovery-max-session-bytes") {
+            if (!opt.connectionStateRecovery) opt.connectionStateRecovery = sio::ConnectionStateRecoveryOptions{};
+            if (flag == "--recovery-skip-middlewares") opt.connectionStateRecovery->skipMiddlewares = value != "0";
+            else opt.connectionStateRecovery->maxSessionBytes = std::stoul(value);
+        }
         else if (flag == "--cors-origin") {
             if (opt.cors.origins == std::vector<std::string>{"*"}) opt.cors.origins.clear();
             opt.cors.origins.push_back(value);
@@ -248,6 +258,55 @@ int main(int argc, char** argv) {
         });
     });
 
+    // Connection state recovery (--recovery). The sockets by id, the last one of each id (a recovered socket
+    // replaces the one it was), for "emit-to".
+    std::map<std::string, sio::SocketPtr> sockets_by_id;
+    std::vector<std::thread> streams;
+    io.on_connection([&](sio::Socket& socket) {
+        sockets_by_id[socket.id()] = socket.shared_from_this();
+        socket.on("recovered", [&socket](Event& ev) { ev.ack(socket.recovered()); });
+        // ("stream", room, count, everyMs): a thread of the server's own sends "seq" 0..count-1, one every `everyMs`:
+        // even ones to the room, odd ones with socket.emit on this socket, which recovery stores even while the
+        // client is away. The ack comes at once.
+        socket.on("stream", [&](Event& ev) {
+            auto self = socket.shared_from_this();
+            std::string room = ev[0].as_string();
+            int count = int(ev[1].as_int()), every = int(ev[2].as_int());
+            streams.emplace_back([&io, self, room, count, every] {
+                for (int i = 0; i < count; ++i) {
+                    if (i % 2 == 0) io.to(room).emit("seq", i);
+                    else self->emit("seq", i);
+                    std::this_thread::sleep_for(std::chrono::milliseconds(every));  // the pace of the feed
+                }
+            });
+            ev.ack();
+        });
+        // ("emit-to", id, kind, value): "got" value to socket `id`, as kind says: "room" io.to(id).emit, "volatile"
+        // io.to(id).volatile, "ack" io.to(id).timeout(200) with an ack, and the same three on the socket itself
+        // ("direct", "direct-volatile", "direct-ack"), even when it has gone.
+        socket.on("emit-to", [&](Event& ev) {
+            const std::string id = ev[0].as_string(), kind = ev[1].as_string();
+            const Value& value = ev[2];
+            auto ignore = [](const sio::Error&, const Args&) {};
+            auto it = sockets_by_id.find(id);
+            if (kind == "room") io.to(id).emit("got", value);
+            else if (kind == "volatile") io.to(id).volatile_().emit("got", value);
+            else if (kind == "ack") io.to(id).timeout(200).emit("got", value, ignore);
+            else if (it == sockets_by_id.end()) return ev.ack(false);
+            else if (kind == "direct") it->second->emit("got", value);
+            else if (kind == "direct-volatile") it->second->volatile_().emit("got", value);
+            else if (kind == "direct-ack") it->second->timeout(200).emit("got", value, ignore);
+            ev.ack(true);
+        });
+        socket.on("recovery-stats", [&](Event& ev) {
+            auto* adapter = dynamic_cast<sio::SessionAwareAdapter*>(&io.sockets.adapter());
+            if (!adapter) return ev.ack(Value());
+            auto st = adapter->stats();
+            ev.ack(Object{{"packets", st.packets}, {"bytes", st.bytes}, {"sessions", st.sessions},
+                          {"sessionsTooLarge", double(st.sessionsTooLarge)}});
+        });
+    });
+
     io.on_connection([&](sio::Socket& socket) {
         // io.close() in a handler (several times: only the first one does anything); it must return.
         socket.on("close-server", [&](Event& ev) {
@@ -368,4 +427,5 @@ int main(int argc, char** argv) {
     pthread_kill(stopper.native_handle(), SIGTERM);  // a close() not from a signal: wake the stopper (it closes again)
     stopper.join();
     for (auto& t : tickers) t.join();
+    for (auto& t : streams) t.join();
 }

@@ -1,0 +1,127 @@
+// Connection state recovery's store (layer 5a, SessionAwareAdapter): which packets it keeps, how a session is
+// kept and taken back, and its bounds in time and in bytes. The interop suite (sio_recovery.test.mjs) drives
+// the same with the official client over both transports.
+#include "sioserver.hpp"
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <thread>
+
+namespace {
+
+sio::Options recovery_options(int max_ms = 60000, size_t max_session_bytes = 4u << 20) {
+    sio::Options o;
+    o.serveClient = false;
+    o.connectionStateRecovery = sio::ConnectionStateRecoveryOptions{};
+    o.connectionStateRecovery->maxDisconnectionDuration = max_ms;
+    o.connectionStateRecovery->maxSessionBytes = max_session_bytes;
+    return o;
+}
+
+sio::SessionAwareAdapter& store_of(sio::Server& io) {
+    auto* adapter = dynamic_cast<sio::SessionAwareAdapter*>(&io.sockets.adapter());
+    REQUIRE(adapter != nullptr);
+    return *adapter;
+}
+
+sio::packet::Packet event(const std::string& name, sio::Value arg, long long ack_id = -1) {
+    return sio::detail::event_packet("/", name, sio::Args{std::move(arg)}, ack_id);
+}
+
+sio::BroadcastOptions to(std::set<std::string> rooms, std::set<std::string> except = {}, bool volatile_ = false) {
+    sio::BroadcastOptions o;
+    o.rooms = std::move(rooms);
+    o.except = std::move(except);
+    o.flags.volatile_ = volatile_;
+    return o;
+}
+
+}  // namespace
+
+TEST_CASE("recovery: the in-memory adapter is session-aware only when the option is on") {
+    sio::Options off;
+    off.serveClient = false;
+    sio::Server plain(off);
+    CHECK(dynamic_cast<sio::SessionAwareAdapter*>(&plain.sockets.adapter()) == nullptr);
+    CHECK_FALSE(plain.sockets.adapter().restoreSession("pid", "0").has_value());
+    sio::Server io(recovery_options());
+    CHECK(dynamic_cast<sio::SessionAwareAdapter*>(&io.of("/chat").adapter()) != nullptr);
+}
+
+TEST_CASE("recovery: EVENTs without ack and not volatile are stored, each with a new offset") {
+    sio::Server io(recovery_options());
+    auto& store = store_of(io);
+    store.broadcast(event("a", 1), to({}));
+    auto first = store.stats().newest;
+    store.broadcast(event("b", 2), to({"room"}));
+    CHECK(store.stats().packets == 2);
+    CHECK(store.stats().bytes > 0);
+    CHECK(store.stats().newest != first);
+    CHECK_FALSE(first.empty());
+    // not stored: with an ack (it cannot be answered after a restore), volatile (may be lost), not an EVENT
+    store.broadcast(event("c", 3, 7), to({}));
+    store.broadcast(event("d", 4), to({}, {}, true));
+    auto ack = event("e", 5);
+    ack.type = sio::packet::Type::Ack;
+    store.broadcast(ack, to({}));
+    CHECK(store.stats().packets == 2);
+}
+
+TEST_CASE("recovery: a kept session is taken back once, with a stored offset only") {
+    sio::Server io(recovery_options());
+    auto& store = store_of(io);
+    store.broadcast(event("a", 1), to({}));
+    const auto offset = store.stats().newest;
+    store.persistSession(sio::SessionToPersist{"sid1", "pid1", {"sid1", "r"}, sio::Object{{"nick", "ann"}}});
+    CHECK(store.stats().sessions == 1);
+
+    CHECK_FALSE(store.restoreSession("unknown", offset).has_value());
+    CHECK_FALSE(store.restoreSession("pid1", "").has_value());
+    CHECK_FALSE(store.restoreSession("pid1", "not an offset!").has_value());  // not in the alphabet
+    CHECK_FALSE(store.restoreSession("pid1", "zzzzzzzzzzzzzzzz").has_value()); // too long to be one
+    CHECK_FALSE(store.restoreSession("pid1", offset + "0").has_value());     // never sent
+    CHECK(store.stats().sessions == 1);  // none of those took it
+
+    auto session = store.restoreSession("pid1", offset);
+    REQUIRE(session.has_value());
+    CHECK(session->sid == "sid1");
+    CHECK(session->pid == "pid1");
+    CHECK(session->rooms == std::set<std::string>{"sid1", "r"});
+    CHECK(session->data["nick"].as_string() == "ann");
+    CHECK(session->offset == offset);
+    CHECK(store.stats().sessions == 0);
+    CHECK_FALSE(store.restoreSession("pid1", offset).has_value());  // taken: a second comer gets a new socket
+}
+
+TEST_CASE("recovery: sessions and packets go after maxDisconnectionDuration") {
+    sio::Server io(recovery_options(100));
+    auto& store = store_of(io);
+    store.broadcast(event("a", 1), to({}));
+    const auto offset = store.stats().newest;
+    store.persistSession(sio::SessionToPersist{"sid1", "pid1", {"sid1"}, sio::Value()});
+    // Not a synchronization: what is tested is that 100 ms have passed.
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    CHECK_FALSE(store.restoreSession("pid1", offset).has_value());
+    CHECK(store.stats().sessions == 0);
+    CHECK(store.stats().packets == 0);
+    CHECK(store.stats().bytes == 0);
+}
+
+TEST_CASE("recovery: past maxSessionBytes of packets for it, a session is dropped; others' packets do not count") {
+    sio::Server io(recovery_options(60000, 5000));
+    auto& store = store_of(io);
+    store.broadcast(event("a", 1), to({}));
+    const auto offset = store.stats().newest;
+    store.persistSession(sio::SessionToPersist{"sid1", "pid1", {"sid1", "mine"}, sio::Value()});
+    const std::string kilobyte(1000, 'x');
+    for (int i = 0; i < 20; ++i) store.broadcast(event("other", kilobyte), to({"theirs"}));
+    for (int i = 0; i < 20; ++i) store.broadcast(event("excluded", kilobyte), to({}, {"mine"}));
+    CHECK(store.stats().sessions == 1);  // none of those reach it
+    store.broadcast(event("mine", kilobyte), to({"mine"}));
+    CHECK(store.stats().sessions == 1);  // about 2 KB so far (the text and its WebSocket frame)
+    for (int i = 0; i < 3; ++i) store.broadcast(event("all", kilobyte), to({}));
+    CHECK(store.stats().sessions == 0);
+    CHECK(store.stats().sessionsTooLarge == 1);
+    CHECK_FALSE(store.restoreSession("pid1", offset).has_value());
+}
