@@ -12,7 +12,8 @@ LDLIBS    = $(HTTPLIB) -pthread
 BUILD    ?= build
 PORT     ?= 3000
 
-DEB_PACKAGES  = g++ make pkg-config libcpp-httplib-dev picojson-dev doctest-dev
+# libcrypt-dev: the admin UI's bcrypt check (-lcrypt); the icon font: the admin UI's icons, served offline.
+DEB_PACKAGES  = g++ make pkg-config libcpp-httplib-dev picojson-dev doctest-dev libcrypt-dev fonts-materialdesignicons-webfont
 TEST_PACKAGES = chromium
 FUZZ_PACKAGES = clang libclang-rt-14-dev
 HEADER = sioserver.hpp
@@ -60,9 +61,10 @@ $(BUILD)/engine_echo: examples/engine_echo.cpp $(HEADER) | $(BUILD)/.deps
 $(BUILD)/chat: examples/chat/chat.cpp $(HEADER) | $(BUILD)/.deps
 	$(CXX) $(CXXFLAGS) $(WARNINGS) -o $@ $< $(LDLIBS)
 
-# The chat room keeps its history in SQLite (tests/chatroom/chatroom.mk installs it and runs the history tests).
-$(BUILD)/chatroom: examples/chatroom/chatroom.cpp examples/chatroom/history.hpp $(HEADER) | $(BUILD)/.chatroom-deps
-	$(CXX) $(CXXFLAGS) $(WARNINGS) -o $@ $< $(LDLIBS) $(CHATROOM_LDLIBS)
+# The chat room keeps its history in SQLite (tests/chatroom/chatroom.mk installs it and runs the history tests),
+# and has the admin UI (-lcrypt).
+$(BUILD)/chatroom: examples/chatroom/chatroom.cpp examples/chatroom/history.hpp $(HEADER) sioserver_admin.hpp | $(BUILD)/.chatroom-deps
+	$(CXX) $(CXXFLAGS) $(WARNINGS) -o $@ $< $(LDLIBS) $(CHATROOM_LDLIBS) -lcrypt
 
 $(BUILD)/sio_test_server: tests/servers/sio_test_server.cpp $(HEADER) | $(BUILD)/.deps
 	$(CXX) $(CXXFLAGS) $(WARNINGS) -o $@ $< $(LDLIBS)
@@ -84,9 +86,11 @@ run: $(BUILD)/$(EXAMPLE) node_modules/.package-lock.json
 
 # Builds side by side (two cores), then runs the suites one after another (they must not compete for the CPU).
 test:
-	$(MAKE) -j2 all $(BUILD)/bench_unit_tests $(BUILD)/redis_unit_tests $(BUILD)/sio_cluster_server
-	$(MAKE) unit bench-unit redis-unit
+	$(MAKE) -j2 all $(BUILD)/bench_unit_tests $(BUILD)/redis_unit_tests $(BUILD)/sio_cluster_server \
+	  $(BUILD)/admin_unit_tests $(BUILD)/sio_admin_server
+	$(MAKE) unit bench-unit redis-unit admin-unit
 	$(MAKE) interop
+	$(MAKE) admin-interop
 	$(MAKE) cluster-interop
 	$(MAKE) browser
 	$(MAKE) chatroom-history
@@ -244,6 +248,7 @@ clean:
 # ---- benchmarks against Node's socket.io: make bench, make bench-quick (and bench-unit, run by make test)
 include bench/Makefile.inc
 include tests/redis/redis.mk
+include tests/admin/admin.mk
 
 # ---- the cluster interop suite: make cluster-interop (after redis.mk: it uses REDIS_*)
 include tests/cluster/cluster.mk

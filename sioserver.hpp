@@ -994,7 +994,9 @@ inline std::string describe(const Packet& p) {
 //     (its sockets), Namespace::mu_, ClientBundle::mu_ (the bundle, read once), ThreadPerConnection::mu_ (the thread count).
 //   SendBatch has no lock (a thread_local list); ending one takes each member's own lock, with nothing else held.
 //   An add-on adapter (sioserver_redis.hpp) takes its own locks with none of these held and lets them go before it
-//   calls into the namespace; its callbacks into user code go through run_handler like every other.
+//   calls into the namespace; its callbacks into user code go through run_handler like every other. The hooks an
+//   add-on watches with (the adapter's room events, on_new_namespace, Engine::on_upgrade) run the same way, once
+//   the lock they were found under is let go; sioserver_admin.hpp's own locks are leaves.
 // No lock is held across
 //   - a blocking write: WebSocket bytes go out with MSG_DONTWAIT, what the kernel refuses waits for the Flusher's
 //     EPOLLOUT (or the batch), and finish() polls unlocked; httplib writes HTTP answers with none of these held, and
@@ -1772,6 +1774,34 @@ public:
 
 class Engine;
 
+// What every session sends and receives, counted for an add-on's statistics (sioserver_admin.hpp: the admin UI's
+// charts, from Node's engine "connection" event and each socket's "packet", "packetCreate" and "close"). Sessions
+// opened and closed are always counted; packets only while `on` is set, otherwise each costs one relaxed load.
+// Packets without data (pings, pongs, noops, close) are not counted, as in Node.
+struct Traffic {
+    std::atomic<bool> on{false};
+    std::atomic<uint64_t> connections{0}, packetsIn{0}, bytesIn{0}, packetsOut{0}, bytesOut{0};
+    // Closed sessions by reason, in the order of `reasons`.
+    static constexpr const char* reasons[] = {reason::TransportClose, reason::TransportError, reason::PingTimeout,
+                                              reason::ParseError, reason::ForcedClose, reason::ServerShuttingDown};
+    std::atomic<uint64_t> disconnections[std::size(reasons)]{};
+
+    bool counting() const { return on.load(std::memory_order_relaxed); }
+    void count_in(size_t bytes) { count(packetsIn, bytesIn, bytes); }
+    void count_out(size_t bytes) { count(packetsOut, bytesOut, bytes); }
+    void count_close(const char* why) {
+        for (size_t i = 0; i < std::size(reasons); ++i)
+            if (std::strcmp(why, reasons[i]) == 0) disconnections[i].fetch_add(1, std::memory_order_relaxed);
+    }
+
+private:
+    static void count(std::atomic<uint64_t>& packets, std::atomic<uint64_t>& total, size_t bytes) {
+        if (bytes == 0) return;
+        packets.fetch_add(1, std::memory_order_relaxed);
+        total.fetch_add(bytes, std::memory_order_relaxed);
+    }
+};
+
 // One Engine.IO session: what npm engine.io calls a Socket. Created by the engine on a handshake; handed to the
 // connection handler; lives until closed. Every public member may be called from any thread.
 class Socket : public SendBatch::Member, public std::enable_shared_from_this<Socket> {
@@ -1895,6 +1925,13 @@ public:
 
     const EngineOptions& options() const { return options_; }
     void on_connection(ConnectionHandler h) { on_connection_ = std::move(h); }
+    // Every session's upgrade to WebSocket (each Node socket's "upgrade" event), after the session's own
+    // on_upgrade handler, as a handler: for an add-on that watches every session (sioserver_admin.hpp).
+    void on_upgrade(std::function<void(Socket&)> h) {
+        std::lock_guard<std::mutex> lk(mu_);
+        upgrade_listeners_.push_back(std::move(h));
+    }
+    inline void upgraded(Socket& s);
 
     // Whether a request path belongs to Engine.IO ("/engine.io/" and below; "/engine.io" itself too).
     bool handles_path(const std::string& path) const {
@@ -1947,6 +1984,7 @@ public:
         }
     }
     std::recursive_mutex& handler_mutex() { return handler_mu_; }
+    Traffic& traffic() { return traffic_; }
 
     void remove(const std::string& sid) {
         std::lock_guard<std::mutex> lk(mu_);
@@ -1972,6 +2010,8 @@ private:
     std::recursive_mutex handler_mu_;
     std::atomic<bool> stopping_{false};
     int stop_fd_ = -1;
+    Traffic traffic_;
+    std::vector<std::function<void(Socket&)>> upgrade_listeners_;  // under mu_
     detail::Timers timers_;
     Flusher flusher_;  // writes what back-pressured WebSockets could not send at once
 };
@@ -1989,9 +2029,11 @@ inline bool Socket::send_all(const OutgoingPtr* packets, size_t count, bool only
     if (state_ != ReadyState::Open) return false;
     if (only_if_writable && !writable_locked()) return false;
     bool ok = true;
+    const bool counting = engine_.traffic().counting();
     for (size_t i = 0; i < count && ok; ++i) {
         const OutgoingPtr& packet = packets[i];
         if (detail::trace_enabled()) trace_packet("->", packet->packet, transport_name());
+        if (counting) engine_.traffic().count_out(packet->packet.data.size());
         if (websocket_) {
             ok = ws_->send(packet->ws_frame);
         } else {
@@ -2047,6 +2089,7 @@ inline void Socket::schedule_ping() {  // with mu_ held
 
 inline void Socket::on_packet(Packet& packet) {
     if (detail::trace_enabled()) trace_packet("<-", packet, transport().c_str());
+    if (engine_.traffic().counting()) engine_.traffic().count_in(packet.data.size());
     switch (packet.type) {
     case PacketType::Pong: {
         std::lock_guard<std::mutex> lk(mu_);
@@ -2280,6 +2323,19 @@ inline void Socket::complete_upgrade(const std::shared_ptr<WebSocketTransport>& 
     if (!ok) return close_with(reason::TransportError, "write failed during the upgrade");
     if (closing) return close_with(reason::ForcedClose);
     if (handler) engine_.run_handler(handler);
+    engine_.upgraded(*this);
+}
+
+inline void Engine::upgraded(Socket& s) {
+    std::vector<std::function<void(Socket&)>> listeners;
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (upgrade_listeners_.empty()) return;
+        listeners = upgrade_listeners_;
+    }
+    run_handler([&] {
+        for (auto& l : listeners) l(s);
+    });
 }
 
 // ---- the session: closing ---------------------------------------------------------------------------------------------
@@ -2323,6 +2379,7 @@ inline void Socket::close_with(const char* why, const std::string& description) 
         on_upgrade_ = nullptr;
         poll_cv_.notify_all();  // a waiting GET answers with what is queued and the close packet
     }
+    engine_.traffic().count_close(why);
     if (ws) ws->close(ws::close_code::Normal);
     if (probe) probe->close(ws::close_code::Normal);
     if (detail::trace_enabled())
@@ -2353,6 +2410,7 @@ inline SocketPtr Engine::open_session(httplib::Request req, std::shared_ptr<WebS
     open["maxPayload"] = picojson::value(double(options_.maxHttpBufferSize));
     s->send(make_outgoing(PacketType::Open, picojson::value(open).serialize()));
     s->on_open();
+    traffic_.connections.fetch_add(1, std::memory_order_relaxed);
     if (on_connection_) run_handler([&] { on_connection_(s); });
     if (late) s->close_with(reason::ServerShuttingDown);
     return s;
@@ -2648,24 +2706,47 @@ public:
 
     Namespace& nsp() const { return nsp_; }
     virtual void init() {}   // called once the adapter is installed on its namespace
+
+    // Node's adapter events "create-room", "delete-room", "join-room" and "leave-room" (for "create-room" and
+    // "delete-room" `sid` is empty), for an add-on that watches rooms (sioserver_admin.hpp). A listener runs as a
+    // handler (run_handler) once the room map's lock is let go, on the thread that joined or left.
+    enum class RoomEvent { CreateRoom, DeleteRoom, JoinRoom, LeaveRoom };
+    using RoomListener = std::function<void(RoomEvent event, const std::string& room, const std::string& sid)>;
+    void on_room_event(RoomListener fn) {
+        std::lock_guard<std::mutex> lk(mu_);
+        auto more = std::make_shared<std::vector<RoomListener>>(room_listeners_ ? *room_listeners_
+                                                                                : std::vector<RoomListener>{});
+        more->push_back(std::move(fn));
+        room_listeners_ = std::move(more);
+    }
     // Called once the server has closed, before the namespace goes: no call into the namespace may follow.
     virtual void close() {}
 
     // ---- this process's room map
     inline virtual void addAll(const SocketPtr& socket, const std::vector<std::string>& rooms);
     virtual void del(const std::string& sid, const std::string& room) {
-        std::lock_guard<std::mutex> lk(mu_);
-        auto it = sids_.find(sid);
-        if (it == sids_.end()) return;
-        it->second.rooms.erase(room);
-        remove_from_room(room, sid);
+        RoomChanges changes;
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            auto it = sids_.find(sid);
+            if (it == sids_.end()) return;
+            it->second.rooms.erase(room);
+            changes.listeners = room_listeners_;
+            remove_from_room(room, sid, changes);
+        }
+        notify(changes);
     }
     virtual void delAll(const std::string& sid) {
-        std::lock_guard<std::mutex> lk(mu_);
-        auto it = sids_.find(sid);
-        if (it == sids_.end()) return;
-        for (auto& room : it->second.rooms) remove_from_room(room, sid);
-        sids_.erase(it);
+        RoomChanges changes;
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            auto it = sids_.find(sid);
+            if (it == sids_.end()) return;
+            changes.listeners = room_listeners_;
+            for (auto& room : it->second.rooms) remove_from_room(room, sid, changes);
+            sids_.erase(it);
+        }
+        notify(changes);
     }
     std::set<std::string> socketRooms(const std::string& sid) const {
         std::lock_guard<std::mutex> lk(mu_);
@@ -2730,17 +2811,34 @@ private:
         SocketPtr socket;
         std::set<std::string> rooms;
     };
-    void remove_from_room(const std::string& room, const std::string& sid) {
+    // Room events gathered under mu_, for the listeners to hear once it is let go (nothing when there is none).
+    struct RoomChanges {
+        std::shared_ptr<const std::vector<RoomListener>> listeners;
+        struct Change {
+            RoomEvent event;
+            std::string room, sid;
+        };
+        std::vector<Change> events;
+        void add(RoomEvent e, const std::string& room, const std::string& sid = {}) {
+            if (listeners) events.push_back(Change{e, room, sid});
+        }
+    };
+    inline void notify(const RoomChanges& changes);
+    void remove_from_room(const std::string& room, const std::string& sid, RoomChanges& changes) {
         auto r = rooms_.find(room);
         if (r == rooms_.end()) return;
-        r->second.erase(sid);
-        if (r->second.empty()) rooms_.erase(r);
+        if (r->second.erase(sid)) changes.add(RoomEvent::LeaveRoom, room, sid);
+        if (r->second.empty()) {
+            rooms_.erase(r);
+            changes.add(RoomEvent::DeleteRoom, room);
+        }
     }
 
     Namespace& nsp_;
     mutable std::mutex mu_;  // see LOCK ORDER (3a): a leaf
     std::unordered_map<std::string, std::unordered_set<std::string>> rooms_;
     std::unordered_map<std::string, Member> sids_;
+    std::shared_ptr<const std::vector<RoomListener>> room_listeners_;  // replaced whole, never changed in place
 };
 // Makes the adapter of each namespace: io.adapter(sio::redis::createAdapter(options)).
 using AdapterFactory = std::function<std::unique_ptr<Adapter>(Namespace& nsp)>;
@@ -3113,6 +3211,12 @@ public:
         connection_handlers_.push_back(std::move(h));
     }
     void on_connect(ConnectionHandler h) { on_connection(std::move(h)); }
+    // Runs before the handlers added so far (Node's prependListener("connection", ...)): for an add-on that must
+    // see a socket before the user's handlers do (sioserver_admin.hpp).
+    void prepend_on_connection(ConnectionHandler h) {
+        std::lock_guard<std::mutex> lk(mu_);
+        connection_handlers_.insert(connection_handlers_.begin(), std::move(h));
+    }
     void use(Middleware m) {
         std::lock_guard<std::mutex> lk(mu_);
         middlewares_.push_back(std::move(m));
@@ -3312,8 +3416,17 @@ public:
     // The adapter every namespace gets (those already made and those to come), before listen() or start():
     // io.adapter(sio::redis::createAdapter(options)) joins this server to a cluster.
     inline void adapter(AdapterFactory factory);
+    // Every namespace made so far, by name (a snapshot; dynamic namespaces' children, not the parents): io._nsps.
+    inline std::vector<Namespace*> namespaces() const;
+    // Node's io.on("new_namespace"): runs as a handler for each namespace made after it was added (by of(), or as
+    // a dynamic namespace's child once it has its parent's handlers).
+    void on_new_namespace(std::function<void(Namespace&)> h) {
+        std::lock_guard<std::mutex> lk(mu_);
+        new_namespace_handlers_.push_back(std::move(h));
+    }
 
 private:
+    inline void new_namespace(Namespace& nsp);
     Options options_;
     std::unique_ptr<eio::Engine> engine_;
     AdapterFactory adapter_factory_;  // null: the in-memory Adapter
@@ -3321,6 +3434,7 @@ private:
     std::map<std::string, std::unique_ptr<Namespace>> namespaces_;
     std::vector<std::unique_ptr<ParentNamespace>> parents_;
     std::unordered_map<std::string, std::shared_ptr<Client>> clients_;  // by Engine.IO sid
+    std::vector<std::function<void(Namespace&)>> new_namespace_handlers_;
 
 public:
     Namespace& sockets;  // the main namespace "/", as io.sockets in JavaScript
@@ -3394,13 +3508,31 @@ private:
 // ---- the Adapter -----------------------------------------------------------------------------------------------------
 
 inline void Adapter::addAll(const SocketPtr& socket, const std::vector<std::string>& rooms) {
-    std::lock_guard<std::mutex> lk(mu_);
-    auto& member = sids_[socket->id()];
-    member.socket = socket;
-    for (auto& room : rooms) {
-        member.rooms.insert(room);
-        rooms_[room].insert(socket->id());
+    RoomChanges changes;
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        changes.listeners = room_listeners_;
+        auto& member = sids_[socket->id()];
+        member.socket = socket;
+        for (auto& room : rooms) {
+            member.rooms.insert(room);
+            auto r = rooms_.find(room);
+            if (r == rooms_.end()) {
+                r = rooms_.emplace(room, std::unordered_set<std::string>{}).first;
+                changes.add(RoomEvent::CreateRoom, room);
+            }
+            if (r->second.insert(socket->id()).second) changes.add(RoomEvent::JoinRoom, room, socket->id());
+        }
     }
+    notify(changes);
+}
+
+inline void Adapter::notify(const RoomChanges& changes) {
+    if (changes.events.empty()) return;
+    nsp_.server().engine().run_handler([&] {
+        for (auto& e : changes.events)
+            for (auto& listener : *changes.listeners) listener(e.event, e.room, e.sid);
+    });
 }
 
 inline std::vector<SocketPtr> Adapter::select(const std::set<std::string>& rooms,
@@ -4273,10 +4405,38 @@ inline void Client::on_close(const std::string& why, const std::string& descript
 
 inline Namespace& Server::of(const std::string& requested) {
     std::string name = requested.empty() || requested[0] != '/' ? "/" + requested : requested;
+    Namespace* nsp;
+    bool made = false;
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        auto& slot = namespaces_[name];
+        if (!slot) {
+            slot = std::make_unique<Namespace>(*this, name);
+            made = true;
+        }
+        nsp = slot.get();
+    }
+    if (made) new_namespace(*nsp);
+    return *nsp;
+}
+
+inline std::vector<Namespace*> Server::namespaces() const {
     std::lock_guard<std::mutex> lk(mu_);
-    auto& slot = namespaces_[name];
-    if (!slot) slot = std::make_unique<Namespace>(*this, name);
-    return *slot;
+    std::vector<Namespace*> out;
+    for (auto& kv : namespaces_) out.push_back(kv.second.get());
+    return out;
+}
+
+inline void Server::new_namespace(Namespace& nsp) {
+    std::vector<std::function<void(Namespace&)>> handlers;
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        handlers = new_namespace_handlers_;
+    }
+    if (handlers.empty()) return;
+    engine().run_handler([&] {
+        for (auto& h : handlers) h(nsp);
+    });
 }
 
 inline ParentNamespace& Server::of(ParentNamespace::Matcher matcher) {
@@ -4297,14 +4457,21 @@ inline Namespace* Server::find_namespace(const std::string& name, const Value& a
         bool match = false;
         engine().run_handler([&] { match = parent->matches(name, auth); });
         if (!match) continue;
-        std::lock_guard<std::mutex> lk(mu_);
-        auto& slot = namespaces_[name];
-        if (!slot) {
-            slot = std::make_unique<Namespace>(*this, name);
-            slot->inherit(*parent);
-            parent->add_child(slot.get());
+        Namespace* nsp;
+        bool made = false;
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            auto& slot = namespaces_[name];
+            if (!slot) {
+                slot = std::make_unique<Namespace>(*this, name);
+                slot->inherit(*parent);
+                parent->add_child(slot.get());
+                made = true;
+            }
+            nsp = slot.get();
         }
-        return slot.get();
+        if (made) new_namespace(*nsp);
+        return nsp;
     }
     return nullptr;
 }

@@ -3,15 +3,20 @@
 // Every client joins room "bench"; "chat message" is relayed to the room (sender included); "echo" is acknowledged
 // with its payload. Options are the defaults written out (pingInterval 25000, maxHttpBufferSize 1e6, no CORS) and
 // the client bundle is not served. (ESM: the repository's package.json says "type": "module".)
+// `--admin production|development` instruments it with @socket.io/admin-ui (auth false); bench/admin_watch.mjs <url>
+// is an admin client to keep connected meanwhile.
 import http from 'node:http';
+import { createRequire } from 'node:module';
 import { Server } from 'socket.io';
 
 let host = '127.0.0.1';
 let port = 0;
+let admin = '';
 const argv = process.argv.slice(2);
 for (let i = 0; i + 1 < argv.length; i += 2) {
   if (argv[i] === '--port') port = Number(argv[i + 1]);
   else if (argv[i] === '--host') host = argv[i + 1];
+  else if (argv[i] === '--admin') admin = argv[i + 1];
   else {
     process.stderr.write('usage: node_bench.js [--host 127.0.0.1] [--port 0]\n');
     process.exit(2);
@@ -25,6 +30,8 @@ const io = new Server(httpServer, {
   maxHttpBufferSize: 1e6,
   serveClient: false,
 });
+
+if (admin) createRequire(import.meta.url)('@socket.io/admin-ui').instrument(io, { auth: false, mode: admin });
 
 io.on('connection', (socket) => {
   socket.join('bench');

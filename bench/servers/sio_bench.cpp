@@ -4,12 +4,18 @@
 // Every client joins room "bench"; "chat message" is relayed to the room (sender included); "echo" is acknowledged
 // with its payload. Options are the reference defaults (pingInterval 25000, maxHttpBufferSize 1e6, no CORS) and the
 // client bundle is not served.
+// Built with -DSIO_BENCH_ADMIN (and -lcrypt), `--admin production|development` instruments it for the admin UI
+// (sioserver_admin.hpp, auth false); bench/admin_watch.mjs <url> is an admin client to keep connected meanwhile.
 //
 // 64 KiB connection-thread stacks instead of the header's 512 KiB: 10,000 connections are 10,000 threads. The deepest
 // stack a connection thread uses is httplib's request parsing plus the WebSocket loop's 16 KiB receive buffer and
 // picojson's recursive parse (bounded by its nesting limit), well under 64 KiB.
 #define SIOSERVER_THREAD_STACK_SIZE (64 * 1024)
+#ifdef SIO_BENCH_ADMIN
+#include "../../sioserver_admin.hpp"
+#else
 #include "../../sioserver.hpp"
+#endif
 
 #include <csignal>
 #include <cstdio>
@@ -18,10 +24,12 @@
 int main(int argc, char** argv) {
     std::string host = "127.0.0.1";
     int port = 0;
+    std::string admin;  // "": not instrumented
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string flag = argv[i];
         if (flag == "--port") port = std::stoi(argv[i + 1]);
         else if (flag == "--host") host = argv[i + 1];
+        else if (flag == "--admin") admin = argv[i + 1];
         else {
             std::fprintf(stderr, "usage: sio_bench [--host 127.0.0.1] [--port 0]\n");
             return 2;
@@ -41,6 +49,17 @@ int main(int argc, char** argv) {
     opt.maxHttpBufferSize = 1000000;
     opt.serveClient = false;  // CORS stays off (the default)
     sio::Server io(opt);
+    if (!admin.empty()) {
+#ifdef SIO_BENCH_ADMIN
+        sio::admin::Options ao;
+        ao.auth = false;
+        ao.mode = admin;
+        sio::instrument(io, ao);
+#else
+        std::fprintf(stderr, "sio_bench: --admin needs a build with -DSIO_BENCH_ADMIN -lcrypt\n");
+        return 2;
+#endif
+    }
 
     io.on_connection([&io](sio::Socket& socket) {
         socket.join("bench");

@@ -32,7 +32,7 @@
 //
 // sioserver runs handlers one at a time, so the state is plain maps without locks. The history's disk work runs
 // on its own threads; what it answers comes back through io.engine().run_handler(), one handler like the others.
-#include "../../sioserver.hpp"
+#include "../../sioserver_admin.hpp"  // includes sioserver.hpp; the admin UI at /admin/ (needs -lcrypt)
 #include "history.hpp"
 
 #include <chrono>
@@ -480,6 +480,17 @@ int main() {
     // and gets every message it missed meanwhile.
     options.connectionStateRecovery = sio::ConnectionStateRecoveryOptions{};
     sio::Server io(options);  // serves /socket.io/socket.io.js itself
+    // The admin UI (@socket.io/admin-ui's dashboard) at /admin/: with ADMIN_USER and ADMIN_PASSWORD set, a login
+    // (the password is bcrypt-hashed here; ADMIN_PASSWORD_HASH takes a hash instead), otherwise open to anyone.
+    sio::admin::Options admin;
+    admin.uiPath = "/admin/";
+    const char* user = std::getenv("ADMIN_USER");
+    const char* password = std::getenv("ADMIN_PASSWORD");
+    const char* hash = std::getenv("ADMIN_PASSWORD_HASH");
+    if (user && *user && ((password && *password) || (hash && *hash)))
+        admin.auth = sio::admin::BasicAuth{user, hash && *hash ? hash : sio::admin::hash_password(password)};
+    else admin.auth = false;
+    sio::instrument(io, admin);
     // Opened before listening, so a bad file stops the chat here; destroyed before `io` (it commits what is
     // queued and answers through io's handler lock).
     std::unique_ptr<chatroom::History> history;
@@ -504,6 +515,12 @@ int main() {
         return 1;
     }
     std::cout << "listening on http://localhost:" << bound << std::endl;
+    std::cout << "admin UI on http://localhost:" << bound << "/admin/"
+              << (std::holds_alternative<bool>(admin.auth) ? " WITHOUT a password: anyone who reaches this port can "
+                                                             "watch and disconnect users (set ADMIN_USER and "
+                                                             "ADMIN_PASSWORD to require a login)"
+                                                           : " (log in as $ADMIN_USER)")
+              << std::endl;
     std::thread stopper([&io, &signals] {
         int sig = 0;
         sigwait(&signals, &sig);
