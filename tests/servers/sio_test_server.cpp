@@ -259,11 +259,15 @@ int main(int argc, char** argv) {
     });
 
     // Connection state recovery (--recovery). The sockets by id, the last one of each id (a recovered socket
-    // replaces the one it was), for "emit-to".
+    // replaces the one it was), for "emit-to". Locked: with --serialize-handlers 0 handlers run side by side.
+    std::mutex recovery_mu;
     std::map<std::string, sio::SocketPtr> sockets_by_id;
     std::vector<std::thread> streams;
     io.on_connection([&](sio::Socket& socket) {
-        sockets_by_id[socket.id()] = socket.shared_from_this();
+        if (io.options().connectionStateRecovery) {  // kept for good: the soak runs without recovery
+            std::lock_guard<std::mutex> lk(recovery_mu);
+            sockets_by_id[socket.id()] = socket.shared_from_this();
+        }
         socket.on("recovered", [&socket](Event& ev) { ev.ack(socket.recovered()); });
         // ("stream", room, count, everyMs): a thread of the server's own sends "seq" 0..count-1, one every `everyMs`:
         // even ones to the room, odd ones with socket.emit on this socket, which recovery stores even while the
@@ -272,6 +276,7 @@ int main(int argc, char** argv) {
             auto self = socket.shared_from_this();
             std::string room = ev[0].as_string();
             int count = int(ev[1].as_int()), every = int(ev[2].as_int());
+            std::lock_guard<std::mutex> lk(recovery_mu);
             streams.emplace_back([&io, self, room, count, every] {
                 for (int i = 0; i < count; ++i) {
                     if (i % 2 == 0) io.to(room).emit("seq", i);
@@ -288,14 +293,19 @@ int main(int argc, char** argv) {
             const std::string id = ev[0].as_string(), kind = ev[1].as_string();
             const Value& value = ev[2];
             auto ignore = [](const sio::Error&, const Args&) {};
-            auto it = sockets_by_id.find(id);
+            sio::SocketPtr target;
+            {
+                std::lock_guard<std::mutex> lk(recovery_mu);
+                auto it = sockets_by_id.find(id);
+                if (it != sockets_by_id.end()) target = it->second;
+            }
             if (kind == "room") io.to(id).emit("got", value);
             else if (kind == "volatile") io.to(id).volatile_().emit("got", value);
             else if (kind == "ack") io.to(id).timeout(200).emit("got", value, ignore);
-            else if (it == sockets_by_id.end()) return ev.ack(false);
-            else if (kind == "direct") it->second->emit("got", value);
-            else if (kind == "direct-volatile") it->second->volatile_().emit("got", value);
-            else if (kind == "direct-ack") it->second->timeout(200).emit("got", value, ignore);
+            else if (!target) return ev.ack(false);
+            else if (kind == "direct") target->emit("got", value);
+            else if (kind == "direct-volatile") target->volatile_().emit("got", value);
+            else if (kind == "direct-ack") target->timeout(200).emit("got", value, ignore);
             ev.ack(true);
         });
         socket.on("recovery-stats", [&](Event& ev) {
@@ -427,5 +437,5 @@ int main(int argc, char** argv) {
     pthread_kill(stopper.native_handle(), SIGTERM);  // a close() not from a signal: wake the stopper (it closes again)
     stopper.join();
     for (auto& t : tickers) t.join();
-    for (auto& t : streams) t.join();
+    for (auto& t : streams) t.join();  // every handler has returned: no lock needed
 }
