@@ -5,6 +5,8 @@
 // It also takes the README's screenshot: ADMIN_SCREENSHOT=docs/admin-ui.png node --test tests/browser/admin.test.mjs
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { io as connect } from 'socket.io-client';
 import { startExample, launchBrowser, SHOTS, ROOT } from './browser.mjs';
@@ -23,7 +25,11 @@ async function chatUser(t, url, nick, room) {
 }
 
 test('admin UI in Chromium: log in, watch sockets and rooms move, disconnect a user', async (t) => {
-  const url = await startExample(t, 'chatroom', { ADMIN_USER: 'admin', ADMIN_PASSWORD: 'chat-admin-pw' });
+  const dir = mkdtempSync(join(tmpdir(), 'sioserver-admin-'));  // a history of its own, not build/chatroom.db
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const url = await startExample(t, 'chatroom', {
+    ADMIN_USER: 'admin', ADMIN_PASSWORD: 'chat-admin-pw', CHATROOM_DB: join(dir, 'chat.db'),
+  });
   const context = await launchBrowser(t);
   const outside = [];
   await context.route('**/*', (route) => {
