@@ -2892,9 +2892,13 @@ private:
         std::unordered_map<std::string, Kept> sessions;  // by pid
         uint64_t next_offset = 0;
         uint64_t sessions_too_large = 0;
-        // Sockets whose missed packets are being sent (by id): what is broadcast to them meanwhile waits here,
-        // so that it reaches them after those.
-        std::unordered_map<std::string, std::vector<std::vector<eio::OutgoingPtr>>> resuming;
+        // Sockets whose missed packets are being sent, by id: what is broadcast to their rooms meanwhile waits in
+        // `pending`, and follows those.
+        struct Resuming {
+            std::set<std::string> rooms;
+            std::vector<std::vector<eio::OutgoingPtr>> pending;
+        };
+        std::unordered_map<std::string, Resuming> resuming;
         detail::Timers& timers;        // the engine's, which outlive every adapter
         const int keep_ms;             // maxDisconnectionDuration
         detail::Timers::Id timer = 0;  // the next purge, while something is stored
@@ -3678,11 +3682,11 @@ inline void SessionAwareAdapter::broadcast(const packet::Packet& packet, const B
         purge_locked(*store_);
         schedule_purge_locked(store_);
         targets = select(opts.rooms, opts.except);
-        if (!store_->resuming.empty()) {  // a resuming socket gets it after its missed packets
+        if (!store_->resuming.empty()) {  // a resuming socket gets it after its missed packets, by its rooms
+            for (auto& kv : store_->resuming)
+                if (reaches(kv.second.rooms, store_->packets.back())) kv.second.pending.push_back(parts);
             auto keep = std::remove_if(targets.begin(), targets.end(), [&](const SocketPtr& s) {
-                auto it = store_->resuming.find(s->id());
-                if (it == store_->resuming.end()) return false;
-                it->second.push_back(parts);
+                if (!store_->resuming.count(s->id())) return false;
                 held.push_back(s);
                 return true;
             });
@@ -3716,15 +3720,16 @@ inline std::optional<Session> SessionAwareAdapter::restoreSession(const std::str
     return session;
 }
 
-// The missed packets are sent without the store's lock (a send may close the session, and closing calls back
-// into the adapter); what is broadcast to the socket meanwhile waits in `resuming` and follows them.
+// Nothing is sent, and the room map is not touched, under the store's lock: a send may close the session and a
+// join runs room listeners, and both call back into adapters. So the socket is first marked resuming, with its
+// rooms: from then on, what is broadcast to those rooms waits for it in `pending` (it is never chosen directly
+// meanwhile). Then it joins, gets the missed packets, then what waited, until nothing does.
 inline void SessionAwareAdapter::resumeSession(const SocketPtr& socket, const Session& session) {
     auto client = socket->client();
+    if (!client) return;
     std::vector<std::vector<eio::OutgoingPtr>> batch;
     {
         std::lock_guard<std::mutex> lk(store_->mu);
-        addAll(socket, std::vector<std::string>(session.rooms.begin(), session.rooms.end()));
-        if (!client) return;
         // What was stored after the client's offset. Were that one purged meanwhile, everything left is newer.
         const uint64_t after = offset_value(session.offset).value_or(0);
         auto& packets = store_->packets;
@@ -3732,8 +3737,9 @@ inline void SessionAwareAdapter::resumeSession(const SocketPtr& socket, const Se
                                    [](uint64_t value, const Stored& p) { return value < p.offset; });
         for (; it != packets.end(); ++it)
             if (reaches(session.rooms, *it)) batch.push_back(it->parts);
-        store_->resuming[socket->id()];
+        store_->resuming[socket->id()].rooms = session.rooms;
     }
+    addAll(socket, std::vector<std::string>(session.rooms.begin(), session.rooms.end()));
     for (;;) {
         {
             eio::SendBatch gather;  // one write for all of them
@@ -3742,11 +3748,11 @@ inline void SessionAwareAdapter::resumeSession(const SocketPtr& socket, const Se
         batch.clear();
         std::lock_guard<std::mutex> lk(store_->mu);
         auto it = store_->resuming.find(socket->id());
-        if (it->second.empty()) {
+        if (it->second.pending.empty()) {
             store_->resuming.erase(it);
             return;
         }
-        batch.swap(it->second);
+        batch.swap(it->second.pending);
     }
 }
 
