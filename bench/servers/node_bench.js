@@ -3,6 +3,8 @@
 // Every client joins room "bench"; "chat message" is relayed to the room (sender included); "echo" is acknowledged
 // with its payload. Options are the defaults written out (pingInterval 25000, maxHttpBufferSize 1e6, no CORS) and
 // the client bundle is not served. (ESM: the repository's package.json says "type": "module".)
+//   BENCH_RECOVERY=1 node bench/servers/node_bench.js --port 0   -> the same with connectionStateRecovery: {} (the
+//                                                                  defaults; sio_bench.cpp reads the same variable)
 import http from 'node:http';
 import { Server } from 'socket.io';
 
@@ -18,12 +20,14 @@ for (let i = 0; i + 1 < argv.length; i += 2) {
   }
 }
 
+const recovery = process.env.BENCH_RECOVERY === '1';
 const httpServer = http.createServer();
 const io = new Server(httpServer, {
   pingInterval: 25000,
   pingTimeout: 20000,
   maxHttpBufferSize: 1e6,
   serveClient: false,
+  ...(recovery ? { connectionStateRecovery: {} } : {}),
 });
 
 io.on('connection', (socket) => {
@@ -35,6 +39,7 @@ io.on('connection', (socket) => {
 });
 
 httpServer.listen(port, host, () => {
+  if (recovery) process.stdout.write('connection state recovery on\n');
   process.stdout.write(`listening on http://${host}:${httpServer.address().port}/socket.io/\n`);
 });
 
