@@ -192,7 +192,7 @@ for (const series of [...new Set(rows.map((r) => r.series))].filter((x) => x !==
   for (const shape of shapes) {
     const [clientsText, transport] = shape.split('|');
     const clients = Number(clientsText);
-    const label = `${transport === 'polling' ? 'polling fan-out' : 'fan-out'} C=${fmt(clients)}`;
+    const label = `${transport === 'polling' ? 'polling fan-out' : 'fan-out'} C=${clients}`;
     const base = (phase, param) => ({ scenario: 'fanout', transport, clients, phase, param, series, variant: 'base' });
     const on = (phase, param) => ({ ...base(phase, param), variant: series });
     const g = (f, srv, k) => med({ ...f, server: srv }, k);
@@ -258,7 +258,8 @@ for (const series of [...new Set(rows.map((r) => r.series))].filter((x) => x !==
       const scOff = g(fOff, S, 'server_cpu_us_per_msg'), ncOff = g(fOff, N, 'server_cpu_us_per_msg');
       vrow(`${label}, ${title}: server CPU per delivered message at ${rate} msg/s (µs; on/off)`,
         `${fmt(scOn, 2)} (${ratio(scOn, scOff)})`, `${fmt(ncOn, 2)} (${ratio(ncOn, ncOff)})`, ratio(scOn, ncOn),
-        `off beside it: sio ${fmt(scOff, 2)}, node ${fmt(ncOff, 2)}`);
+        `off beside it: sio ${fmt(scOff, 2)}, node ${fmt(ncOff, 2)}; one 10 ms CPU tick is ` +
+        `${fmt(1e4 / g(fOn, S, 'delivered'), 2)} µs per message here`);
     }
   }
   if (vt.length) variantTables.push([series, title, vt]);

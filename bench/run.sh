@@ -10,7 +10,7 @@
 # servers alternately (sio node sio node ...: ROUNDS rounds, a fresh server process each time) and reports the
 # median of the rounds in bench/RESULTS.md, with bench/results.png (latency against offered rate).
 #   full run : 3 rounds, fan-out C=100/1000/5000, fan-out C=1000 with connection state recovery on (and its
-#              recovery-off twin), ack C=100, 10,000 connections, polling C=100, cluster C=1000  (~10 of < 16 minutes)
+#              recovery-off twin), ack C=100, 10,000 connections, polling C=100, cluster C=1000  (~10 min, < 16)
 #   --quick  : 1 round, shorter phases, fan-out C=100/1000, recovery C=1000, 2,000 connections,
 #              cluster C=500                                                                     (< 2 minutes)
 #   --pin    : server on CPU 0, load generator on CPU 1 (default: the scheduler decides); in the cluster both
