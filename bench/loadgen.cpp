@@ -9,6 +9,7 @@
 //   loadgen --port P --server-pid PID --scenario fanout|ack|connections|cluster [--transport websocket|polling]
 //           [--clients N] [--phases rate:20:3,window:8:3] [--warmup 0.5] [--server-name sio] [--round 1]
 //           [--port2 Q --server-pid2 PID2 --redis-pid RPID]   (cluster)
+//           [--variant base] [--series main]
 //
 // Scenarios (each prints one JSON line per measured phase on stdout; progress goes to stderr):
 //   fanout       all N clients are in room "bench"; client 0 emits "chat message" and the server relays it to all N.
@@ -24,6 +25,11 @@
 //   connections  opens N WebSocket clients (at most --concurrency handshakes at once), checks that all of them
 //                receive one broadcast, reads the server's RSS/threads/fds, closes them all and waits for the
 //                server to let go of its threads and fds.
+// --variant and --series only label the JSON lines ("variant", "series"): the variant is how the server was started
+// (bench/run.sh: "base", or "recovery" for connection state recovery on), the series which comparison a line
+// belongs to ("main" for the main table; a variant's rows and the base rows run beside them share the variant's
+// name). A fan-out phase also counts the relayed events that carried one more argument after the payload
+// ("offset_events"): with recovery on, every one of them should.
 // Every phase reports the server's CPU (utime+stime from /proc/PID/stat), RSS, threads and syscalls (/proc/PID/io)
 // beside the load generator's own CPU (getrusage).
 #include "loadgen_protocol.hpp"
@@ -31,6 +37,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cinttypes>
+#include <cctype>
 #include <cmath>
 #include <csignal>
 #include <cstdarg>
@@ -222,6 +229,8 @@ struct Options {
     int port2 = 0, server_pid2 = 0, redis_pid = 0;  // cluster: node B and the Redis between the nodes
     std::string server_name = "?";
     int round = 0;
+    std::string variant = "base";  // labels only (see the top of this file)
+    std::string series = "main";
     std::string scenario = "fanout";
     std::string transport = "websocket";
     int clients = 100;
@@ -395,7 +404,7 @@ private:
 struct Sink {
     virtual ~Sink() = default;
     virtual void on_ready(int client) = 0;
-    virtual void on_chat(int client, std::string_view args, int64_t now) = 0;
+    virtual void on_chat(int client, std::string_view args, int64_t now) = 0;  // args: all after the event name
     virtual void on_ack(int client, int64_t ack_id, std::string_view data, int64_t now) = 0;
     virtual void on_lost(int client, const char* why) = 0;
 };
@@ -718,8 +727,11 @@ public:
     }
 
     void on_chat(int client, std::string_view args, int64_t now) override {
+        // the payload is the first argument; with connection state recovery an offset string follows it
         int64_t t = 0, seq = 0;
-        if (!json_number_field(args, "t", t) || !json_number_field(args, "seq", seq)) {
+        std::string_view payload, after;
+        if (!json_first_value(args, payload, after) || !json_number_field(payload, "t", t) ||
+            !json_number_field(payload, "seq", seq)) {
             ++malformed_;
             return;
         }
@@ -727,6 +739,7 @@ public:
         size_t node = cluster_ ? clients_[size_t(client)]->node : 0;
         if (now >= win_start_ && now < win_end_) {
             ++win_delivered_;
+            if (!after.empty()) ++win_offsets_;
             if (cluster_) ++node_delivered_[node];
         }
         Slot& s = ring_[size_t(seq) & kRingMask];
@@ -873,7 +886,7 @@ private:
         for (auto& v : node_latencies_) v.clear();
         node_delivered_[0] = node_delivered_[1] = 0;
         const int64_t phase_first_seq = next_seq_;
-        win_delivered_ = win_emitted_ = measured_delivered_ = 0;
+        win_delivered_ = win_emitted_ = measured_delivered_ = win_offsets_ = 0;
         int64_t start = now_ns();
         win_start_ = start + int64_t(opt_.warmup * 1e9);
         win_end_ = win_start_ + int64_t(ph.seconds * 1e9);
@@ -960,14 +973,15 @@ private:
         char buf[4096];
         std::snprintf(
             buf, sizeof buf,
-            "{\"scenario\":\"%s\",\"server\":\"%s\",\"round\":%d,\"transport\":\"%s\",\"clients\":%d,\"ready\":%ld,"
-            "\"phase\":\"%s\",\"param\":%g,\"seconds\":%.3f,\"emitted\":%llu,\"delivered\":%llu,"
+            "{\"scenario\":\"%s\",\"server\":\"%s\",\"variant\":\"%s\",\"series\":\"%s\",\"round\":%d,"
+            "\"transport\":\"%s\",\"clients\":%d,\"ready\":%ld,\"phase\":\"%s\",\"param\":%g,\"seconds\":%.3f,\"emitted\":%llu,\"delivered\":%llu,"
             "\"delivered_per_s\":%.1f,\"offered_per_s\":%.1f,\"expected_measured\":%llu,\"measured_delivered\":%llu,"
             "\"lost_msgs\":%lld,\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,\"max_us\":%.1f,"
             "\"server_cpu_s\":%.3f,\"server_cpu_us_per_msg\":%.3f,"
             "\"server_ctx_per_msg\":%.3f,\"server_rss_kb\":%ld,\"server_threads\":%ld,\"loadgen_cpu_s\":%.3f,"
-            "\"loadgen_cpu_us_per_msg\":%.3f,\"other_cpu_cores\":%.2f,\"drain_s\":%.3f,\"stale\":%llu,\"malformed\":%llu,\"lost_clients\":%ld",
-            opt_.scenario.c_str(), opt_.server_name.c_str(), opt_.round, opt_.transport.c_str(), opt_.clients,
+            "\"loadgen_cpu_us_per_msg\":%.3f,\"other_cpu_cores\":%.2f,\"drain_s\":%.3f,\"stale\":%llu,\"malformed\":%llu,\"lost_clients\":%ld,"
+            "\"offset_events\":%llu",
+            opt_.scenario.c_str(), opt_.server_name.c_str(), opt_.variant.c_str(), opt_.series.c_str(), opt_.round, opt_.transport.c_str(), opt_.clients,
             ready_at_start, ph.kind.c_str(), ph.param, window, (unsigned long long)win_emitted_,
             (unsigned long long)win_delivered_, delivered / window,
             mode == Mode::Rate ? ph.param * double(ready_at_start) : 0.0, (unsigned long long)expected_measured,
@@ -978,7 +992,8 @@ private:
             (delivered > 0 && u0.ctx >= 0) ? double(u1.ctx - u0.ctx) / delivered : -1.0, u1.rss_kb, u1.threads,
             own_cpu, delivered > 0 ? own_cpu * 1e6 / delivered : 0.0,
             std::max(0.0, (busy1 - busy0) - server_cpu - own_cpu - redis_cpu) / window, secs(drain_end - measured_end),
-            (unsigned long long)stale_, (unsigned long long)malformed_, lost_clients_);
+            (unsigned long long)stale_, (unsigned long long)malformed_, lost_clients_,
+            mode == Mode::Ack ? 0ULL : (unsigned long long)win_offsets_);
         if (cluster_) {
             long ready_on[2] = {0, 0};
             for (size_t i = 0; i < clients_.size(); ++i)
@@ -1001,9 +1016,10 @@ private:
         }
         std::strncat(buf, "}", sizeof buf - std::strlen(buf) - 1);
         result_line(buf);
-        log("%s %s:%g C=%d: %.0f msg/s delivered, p50 %.0f us, p99 %.0f us, server CPU %.2f s, own CPU %.2f s",
-            opt_.server_name.c_str(), ph.kind.c_str(), ph.param, opt_.clients, delivered / window, pct[0] / 1e3,
-            pct[2] / 1e3, server_cpu, own_cpu);
+        log("%s (%s) %s:%g C=%d: %.0f msg/s delivered, p50 %.0f us, p99 %.0f us, server CPU %.2f s, own CPU %.2f s%s",
+            opt_.server_name.c_str(), opt_.variant.c_str(), ph.kind.c_str(), ph.param, opt_.clients,
+            delivered / window, pct[0] / 1e3, pct[2] / 1e3, server_cpu, own_cpu,
+            mode != Mode::Ack && win_offsets_ > 0 ? ", events with an offset" : "");
         if (cluster_)
             log("  of which node B (through Redis) %.0f msg/s; server CPU A %.2f s, B %.2f s; Redis CPU %.3f s",
                 double(node_delivered_[1]) / window, server_a_cpu, server_b_cpu, redis_cpu);
@@ -1062,7 +1078,7 @@ private:
         long added = ready_idle > 0 ? ready_idle : 1;
         std::snprintf(
             buf, sizeof buf,
-            "{\"scenario\":\"connections\",\"server\":\"%s\",\"round\":%d,\"transport\":\"%s\",\"clients\":%d,"
+            "{\"scenario\":\"connections\",\"server\":\"%s\",\"variant\":\"%s\",\"series\":\"%s\",\"round\":%d,\"transport\":\"%s\",\"clients\":%d,"
             "\"connected\":%ld,\"connect_s\":%.3f,\"connects_per_s\":%.1f,\"held\":%llu,\"broadcast_s\":%.3f,"
             "\"broadcast_p50_us\":%.1f,\"broadcast_max_us\":%.1f,"
             "\"rss_base_kb\":%ld,\"threads_base\":%ld,\"fds_base\":%ld,"
@@ -1070,7 +1086,8 @@ private:
             "\"rss_closed_kb\":%ld,\"threads_closed\":%ld,\"fds_closed\":%ld,\"release_s\":%.3f,"
             "\"rss_after_extra_kb\":%ld,\"threads_after_extra\":%ld,\"fds_after_extra\":%ld,"
             "\"server_cpu_connect_s\":%.3f,\"loadgen_cpu_s\":%.3f}",
-            opt_.server_name.c_str(), opt_.round, opt_.transport.c_str(), opt_.clients, ready_idle, connect_time_,
+            opt_.server_name.c_str(), opt_.variant.c_str(), opt_.series.c_str(), opt_.round, opt_.transport.c_str(),
+            opt_.clients, ready_idle, connect_time_,
             connect_time_ > 0 ? double(ready_idle) / connect_time_ : 0.0, (unsigned long long)held, broadcast_s,
             pct[0] / 1e3, pct[1] / 1e3, before.rss_kb, before.threads, before.fds, idle.rss_kb, idle.threads,
             idle.fds, double(idle.rss_kb - before.rss_kb) * 1024.0 / double(added), after.rss_kb, after.threads,
@@ -1110,6 +1127,7 @@ private:
     int64_t next_timer_ = INT64_MAX;
     int64_t win_start_ = 0, win_end_ = 0;
     uint64_t win_emitted_ = 0, win_delivered_ = 0, measured_delivered_ = 0;
+    uint64_t win_offsets_ = 0;  // deliveries in the window whose event had an argument after the payload
     uint64_t received_total_ = 0, stale_ = 0, malformed_ = 0, overrun_ = 0, stalls_ = 0;
     int64_t last_completion_ = 0;
     std::vector<int64_t> latencies_;
@@ -1146,7 +1164,8 @@ int usage() {
                  "               --scenario fanout|ack|connections|cluster [--transport websocket|polling] [--clients N]\n"
                  "               [--phases rate:R:S,window:W:S,ack:K:S] [--warmup S] [--concurrency N]\n"
                  "               [--connect-timeout S] [--idle S] [--release-timeout S] [--pad BYTES] [--ctx]\n"
-                 "               [--port2 Q --server-pid2 PID --redis-pid PID]   (cluster only; --port2 required)\n");
+                 "               [--port2 Q --server-pid2 PID --redis-pid PID]   (cluster only; --port2 required)\n"
+                 "               [--variant base] [--series main]   (labels of the JSON lines: [A-Za-z0-9_-]+)\n");
     return 2;
 }
 
@@ -1168,6 +1187,8 @@ int main(int argc, char** argv) {
         else if (a == "--redis-pid") opt.redis_pid = std::atoi(val().c_str());
         else if (a == "--server-name") opt.server_name = val();
         else if (a == "--round") opt.round = std::atoi(val().c_str());
+        else if (a == "--variant") opt.variant = val();
+        else if (a == "--series") opt.series = val();
         else if (a == "--scenario") opt.scenario = val();
         else if (a == "--transport") opt.transport = val();
         else if (a == "--clients") opt.clients = std::atoi(val().c_str());
@@ -1186,6 +1207,12 @@ int main(int argc, char** argv) {
         return usage();
     if ((opt.scenario == "cluster") != (opt.port2 > 0) || opt.port2 > 65535) return usage();
     if (opt.transport != "websocket" && opt.transport != "polling") return usage();
+    // the labels go into the JSON lines as they are
+    auto is_label = [](const std::string& v) {
+        return !v.empty() && v.size() <= 32 &&
+               std::all_of(v.begin(), v.end(), [](char c) { return std::isalnum(uint8_t(c)) || c == '_' || c == '-'; });
+    };
+    if (!is_label(opt.variant) || !is_label(opt.series)) return usage();
     if (opt.scenario != "connections" && !parse_phases(phases, opt.phases)) return usage();
     if (opt.host != "127.0.0.1" && opt.host != "localhost") {
         std::fprintf(stderr, "loadgen talks to 127.0.0.1 only\n");

@@ -450,6 +450,37 @@ inline bool sio_event_name(std::string_view data, std::string_view& name, std::s
     return true;
 }
 
+// Splits an EVENT's arguments (the `rest` of sio_event_name) into the first argument's raw JSON and what follows it
+// (after the comma, "" when nothing does). With connection state recovery on, servers append an offset string as
+// the last argument — `{"t":1,"seq":2},"Bq3x9Z"` — so the benchmark's fields are looked up in `first` only.
+// Strings (with their escapes) and nesting are skipped, not decoded; false when the first argument is unterminated.
+inline bool json_first_value(std::string_view args, std::string_view& first, std::string_view& after) {
+    size_t p = 0;
+    while (p < args.size() && args[p] == ' ') ++p;
+    const size_t start = p;
+    int depth = 0;
+    bool in_string = false;
+    for (; p < args.size(); ++p) {
+        char c = args[p];
+        if (in_string) {
+            if (c == '\\') ++p;
+            else if (c == '"') in_string = false;
+            continue;
+        }
+        if (c == '"') in_string = true;
+        else if (c == '{' || c == '[') ++depth;
+        else if (c == '}' || c == ']') {
+            if (--depth < 0) return false;
+        } else if (c == ',' && depth == 0) break;
+    }
+    if (in_string || depth != 0 || p == start) return false;
+    first = args.substr(start, p - start);
+    while (!first.empty() && first.back() == ' ') first.remove_suffix(1);
+    after = p < args.size() ? args.substr(p + 1) : std::string_view();
+    while (!after.empty() && after.front() == ' ') after.remove_prefix(1);
+    return true;
+}
+
 // The benchmark's messages. `t` is the sender's CLOCK_MONOTONIC in ns since the load generator's own start (small
 // enough to stay exact through a JavaScript double); `seq` numbers the messages; `pad` bytes of filler make the
 // message bigger when asked.

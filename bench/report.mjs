@@ -9,7 +9,8 @@ import { execSync } from 'node:child_process';
 const args = {};
 for (let i = 2; i + 1 < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
 const rows = fs.readFileSync(args.raw, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l))
-  .filter((r) => !r.error);
+  .filter((r) => !r.error)
+  .map((r) => ({ variant: 'base', series: 'main', ...r }));  // (lines from before the labels: the main table's)
 
 const median = (xs) => {
   const v = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
@@ -17,7 +18,12 @@ const median = (xs) => {
   const m = Math.floor(v.length / 2);
   return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
 };
-const pick = (filter) => rows.filter((r) => Object.entries(filter).every(([k, v]) => r[k] === v));
+// A filter without `variant`/`series` means the main table's rows (the base servers, series "main"); a variant's
+// rows and the base rows run beside them (series = the variant's name) are asked for by name.
+const pick = (filter) => {
+  const f = { variant: 'base', series: 'main', ...filter };
+  return rows.filter((r) => Object.entries(f).every(([k, v]) => r[k] === v));
+};
 const med = (filter, field) => median(pick(filter).map((r) => r[field]));
 const rounds = (filter) => pick(filter).length;
 // "lo–hi" of a field over the rounds: how much the rounds disagree (the machine may be shared)
@@ -173,6 +179,92 @@ for (const [clients, transport] of [[100, 'websocket'], [1000, 'websocket'], [50
   }
 }
 
+// ---- variants: the same load with one feature on, against the base servers run beside them (bench/run.sh compare)
+// What each variant is called in the report; a variant not named here is shown by its label.
+const variantTitles = { recovery: ['connection state recovery on', 'recovery'] };  // [in titles, in the cost line]
+const variantTables = [];
+for (const series of [...new Set(rows.map((r) => r.series))].filter((x) => x !== 'main').sort()) {
+  const [title, short] = variantTitles[series] || [`${series} on`, series];
+  const vt = [];
+  const vrow = (what, s, n, r = ratio(s, n), note = '') => vt.push(`| ${what} | ${s} | ${n} | ${r} | ${note} |`);
+  const inSeries = rows.filter((r) => r.series === series && r.scenario === 'fanout');
+  const shapes = [...new Set(inSeries.map((r) => `${r.clients}|${r.transport}`))];
+  for (const shape of shapes) {
+    const [clientsText, transport] = shape.split('|');
+    const clients = Number(clientsText);
+    const label = `${transport === 'polling' ? 'polling fan-out' : 'fan-out'} C=${clients}`;
+    const base = (phase, param) => ({ scenario: 'fanout', transport, clients, phase, param, series, variant: 'base' });
+    const on = (phase, param) => ({ ...base(phase, param), variant: series });
+    const g = (f, srv, k) => med({ ...f, server: srv }, k);
+    const params = (phase) => [...new Set(inSeries.filter((r) => r.phase === phase && r.clients === clients &&
+      r.transport === transport).map((r) => r.param))].sort((a, b) => a - b);
+    // on/off of one field, round by round (the two ran back to back on fresh servers)
+    const perRound = (phase, param, srv, k) => pick({ ...on(phase, param), server: srv }).map((r) => {
+      const off = pick({ ...base(phase, param), server: srv, round: r.round })[0];
+      return off && off[k] ? fmt(r[k] / off[k], 2) : 'n/a';
+    }).join(', ');
+    const offsetShare = (f, srv) => {
+      const rs = pick({ ...f, server: srv });
+      const d = rs.reduce((a, r) => a + (r.delivered || 0), 0);
+      return d > 0 && rs.every((r) => r.offset_events !== undefined)
+        ? rs.reduce((a, r) => a + r.offset_events, 0) / d : NaN;
+    };
+    const pct = (x) => (Number.isNaN(x) ? 'n/a' : `${fmt(100 * x, x < 0.995 && x > 0 ? 1 : 0)} %`);
+    for (const w of params('window')) {
+      const fOn = on('window', w);
+      const fOff = base('window', w);
+      const sOn = g(fOn, S, 'delivered_per_s'), nOn = g(fOn, N, 'delivered_per_s');
+      const sOff = g(fOff, S, 'delivered_per_s'), nOff = g(fOff, N, 'delivered_per_s');
+      const scOn = g(fOn, S, 'server_cpu_us_per_msg'), ncOn = g(fOn, N, 'server_cpu_us_per_msg');
+      const scOff = g(fOff, S, 'server_cpu_us_per_msg'), ncOff = g(fOff, N, 'server_cpu_us_per_msg');
+      vrow(`**${label}, ${title}: delivered msg/s at saturation** (${w} broadcasts in flight)`, `**${fmt(sOn)}**`,
+        `**${fmt(nOn)}**`, `**${ratio(sOn, nOn)}**`,
+        `rounds: sio ${spread({ ...fOn, server: S }, 'delivered_per_s')}, node ${spread({ ...fOn, server: N }, 'delivered_per_s')}`);
+      vrow(`${label}, ${title}: p50 / p99 latency at saturation (ms)`,
+        `${ms(g(fOn, S, 'p50_us'))} / ${ms(g(fOn, S, 'p99_us'))}`, `${ms(g(fOn, N, 'p50_us'))} / ${ms(g(fOn, N, 'p99_us'))}`, '');
+      vrow(`${label}, ${title}: server CPU per delivered message at saturation (µs, user+sys)`, fmt(scOn, 2),
+        fmt(ncOn, 2), ratio(scOn, ncOn), 'lower is better');
+      vrow(`${label}, the same with it off (run beside it): delivered msg/s at saturation; server CPU per message (µs)`,
+        `${fmt(sOff)}; ${fmt(scOff, 2)}`, `${fmt(nOff)}; ${fmt(ncOff, 2)}`, ratio(sOff, nOff),
+        `rounds: sio ${spread({ ...fOff, server: S }, 'delivered_per_s')}, node ${spread({ ...fOff, server: N }, 'delivered_per_s')}`);
+      vrow(`**cost of ${short} on sioserver: on/off ratio of the delivered rate at saturation (and CPU per message)**`,
+        `**${ratio(sOn, sOff)}** (CPU ${ratio(scOn, scOff)})`, `${ratio(nOn, nOff)} (CPU ${ratio(ncOn, ncOff)})`, '',
+        `Node's column: the same for Node; on/off per round: sio ${perRound('window', w, S, 'delivered_per_s')}, ` +
+        `node ${perRound('window', w, N, 'delivered_per_s')}`);
+      vrow(`${label}: server RSS after the saturation phase, off → on (MB)`,
+        `${fmt(g(fOff, S, 'server_rss_kb') / 1024, 1)} → ${fmt(g(fOn, S, 'server_rss_kb') / 1024, 1)}`,
+        `${fmt(g(fOff, N, 'server_rss_kb') / 1024, 1)} → ${fmt(g(fOn, N, 'server_rss_kb') / 1024, 1)}`, '');
+      const anyOffsets = inSeries.some((r) => r.offset_events > 0);
+      if (anyOffsets || series === 'recovery') {
+        const shares = [offsetShare(fOn, S), offsetShare(fOff, S), offsetShare(fOn, N), offsetShare(fOff, N)];
+        const ok = shares[0] > 0.999 && shares[2] > 0.999 && shares[1] === 0 && shares[3] === 0;
+        vrow(`${label}: deliveries whose event carried an offset after the payload, on / off`,
+          `${pct(shares[0])} / ${pct(shares[1])}`, `${pct(shares[2])} / ${pct(shares[3])}`, '',
+          ok ? 'the check that the variant was on, and only there' : '**not 100 % / 0 %: the variant was not what it says**');
+      }
+      targets.push([`${label}, ${title}: sioserver's delivered msg/s at saturation within 10 % of its own with it off (same run)`,
+        Number.isNaN(sOn / sOff) ? null : sOn >= 0.9 * sOff,
+        `${ratio(sOn, sOff)} (${fmt(sOn)} vs ${fmt(sOff)}; CPU per message ${ratio(scOn, scOff)})`]);
+    }
+    for (const rate of params('rate')) {
+      const fOn = on('rate', rate);
+      const fOff = base('rate', rate);
+      vrow(`${label}, ${title}: latency p50 / p99 / max at a fixed ${rate} msg/s = ${fmt(rate * clients)} deliveries/s (ms)`,
+        `${ms(g(fOn, S, 'p50_us'))} / **${ms(g(fOn, S, 'p99_us'))}** / ${ms(g(fOn, S, 'max_us'))}`,
+        `${ms(g(fOn, N, 'p50_us'))} / **${ms(g(fOn, N, 'p99_us'))}** / ${ms(g(fOn, N, 'max_us'))}`,
+        `p99 ${ratio(g(fOn, S, 'p99_us'), g(fOn, N, 'p99_us'))}`,
+        `off beside it: sio ${ms(g(fOff, S, 'p50_us'))} / ${ms(g(fOff, S, 'p99_us'))}, node ${ms(g(fOff, N, 'p50_us'))} / ${ms(g(fOff, N, 'p99_us'))} (p50 / p99)`);
+      const scOn = g(fOn, S, 'server_cpu_us_per_msg'), ncOn = g(fOn, N, 'server_cpu_us_per_msg');
+      const scOff = g(fOff, S, 'server_cpu_us_per_msg'), ncOff = g(fOff, N, 'server_cpu_us_per_msg');
+      vrow(`${label}, ${title}: server CPU per delivered message at ${rate} msg/s (µs; on/off)`,
+        `${fmt(scOn, 2)} (${ratio(scOn, scOff)})`, `${fmt(ncOn, 2)} (${ratio(ncOn, ncOff)})`, ratio(scOn, ncOn),
+        `off beside it: sio ${fmt(scOff, 2)}, node ${fmt(ncOff, 2)}; one 10 ms CPU tick is ` +
+        `${fmt(1e4 / g(fOn, S, 'delivered'), 2)} µs per message here`);
+    }
+  }
+  if (vt.length) variantTables.push([series, title, vt]);
+}
+
 // ---- the cluster: two nodes of each server, one Redis per pair ---------------------------------------------------------
 const clusterTable = [];
 const crow = (what, s, n, r = ratio(s, n), note = '') => clusterTable.push(`| ${what} | ${s} | ${n} | ${r} | ${note} |`);
@@ -287,6 +379,22 @@ if (table.length) {  // (a `run.sh --cluster` report has the cluster table only)
   lines.push(...table);
   lines.push('');
 }
+for (const [series, title, vt] of variantTables) {
+  lines.push(`## Variant "${series}": ${title}`);
+  lines.push('');
+  lines.push(`The same servers started with ${series === 'recovery'
+    ? '`BENCH_RECOVERY=1` (`opt.connectionStateRecovery = sio::ConnectionStateRecoveryOptions{}`; Node: ' +
+      '`connectionStateRecovery: {}`, both with the reference\'s defaults: every relayed event gets an offset as its ' +
+      'last argument and is kept for 2 minutes)'
+    : `the variant "${series}" on`}, against the same servers with it off under the same load: in each round and for ` +
+    'each server the two ran back to back on fresh processes, in turn first (`bench/run.sh`: `compare`). ' +
+    'Ratio = sio / node; "on/off" compares a server with itself.');
+  lines.push('');
+  lines.push('| measurement | sioserver | Node socket.io 4.8 | ratio | note |');
+  lines.push('|---|---|---|---|---|');
+  lines.push(...vt);
+  lines.push('');
+}
 if (clusterTable.length) {
   lines.push(`## Cluster: two nodes and a Redis per pair (C = ${fmt(clusterClients)})`);
   lines.push('');
@@ -341,6 +449,9 @@ lines.push('- **Fan-out**: every client joins room `bench`; client 0 emits `chat
   '(sender included), so one emit is C deliveries. *Saturation* keeps W broadcasts in flight (the next emit goes out ' +
   'when one has reached all C clients) and reports delivered messages per second; the *fixed rate* is a rate both ' +
   'servers sustain. Each phase has a warm-up that is not measured.');
+if (variantTables.length) lines.push('- **Variants** (connection state recovery): the same fan-out with the servers started with the feature on ' +
+  '(`BENCH_RECOVERY=1`), each round running the base server and the variant back to back; the load generator ' +
+  'labels the lines (`--variant`, `--series`) and counts the relayed events that carry an offset after the payload.');
 lines.push('- **Ack round-trip**: 100 clients each keep one `echo` event with an ack outstanding (closed loop).');
 lines.push('- **Cluster**: `loadgen --scenario cluster` opens clients alternately on node A (`--port`) and node B ' +
   '(`--port2`); client 0, the emitter, is on A; window and rate phases as in fan-out, a message counting as delivered ' +
@@ -359,7 +470,7 @@ lines.push('');
 lines.push('Commands:');
 lines.push('');
 lines.push('```sh');
-lines.push('bash bench/run.sh            # full run: 3 rounds (< 15 minutes)');
+lines.push('bash bench/run.sh            # full run: 3 rounds (< 16 minutes)');
 lines.push('bash bench/run.sh --quick    # 1 round, shorter phases (< 2 minutes)');
 lines.push('# what it runs: the builds, then per scenario and round a fresh server and one load generator run');
 lines.push('g++ -std=c++17 -O2 -DNDEBUG -o build/sio_bench bench/servers/sio_bench.cpp $(pkg-config --cflags --libs cpp-httplib) -pthread');

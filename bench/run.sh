@@ -9,15 +9,25 @@
 # packages with apt-get when run as root, npm packages from the lockfile), then for every scenario runs the two
 # servers alternately (sio node sio node ...: ROUNDS rounds, a fresh server process each time) and reports the
 # median of the rounds in bench/RESULTS.md, with bench/results.png (latency against offered rate).
-#   full run : 3 rounds, fan-out C=100/1000/5000, ack C=100, 10,000 connections, polling C=100,
-#              cluster C=1000                                                                    (< 16 minutes)
-#   --quick  : 1 round, shorter phases, fan-out C=100/1000, 2,000 connections, cluster C=500     (< 2 minutes)
+#   full run : 3 rounds, fan-out C=100/1000/5000, fan-out C=1000 with connection state recovery on (and its
+#              recovery-off twin), ack C=100, 10,000 connections, polling C=100, cluster C=1000  (~10 min, < 16)
+#   --quick  : 1 round, shorter phases, fan-out C=100/1000, recovery C=1000, 2,000 connections,
+#              cluster C=500                                                                     (< 2 minutes)
 #   --pin    : server on CPU 0, load generator on CPU 1 (default: the scheduler decides); in the cluster both
 #              nodes and Redis on CPU 0
 #   --list   : only write the exact load generator commands to bench/out/commands-<mode>.txt and print them
 #   --cluster: only the cluster scenario; its report goes to bench/out/RESULTS-cluster-<mode>.md (raw data to
 #              bench/out/raw-cluster-<mode>.jsonl), bench/RESULTS.md and the chart are left as they are
 # Raw results (one JSON line per measured phase) go to bench/out/raw-<mode>.jsonl, logs to bench/out/*.log.
+#
+# Variants: a variant is the same bench server with one feature switched on, under the same load (variant_env below
+# gives its environment; "base" is none). `compare VARIANT ...` runs, in each round and for each server, the base
+# and the variant back to back, in turn first (ABBA over the rounds), and the load generator labels their JSON lines
+# "variant":"base"|VARIANT, "series":VARIANT, so report.mjs compares each variant with the base run beside it, not
+# with the main table's rows (those are "series":"main"). Today: recovery (connection state recovery on,
+# BENCH_RECOVERY=1 read by both servers). Another one is a branch in variant_env and a compare line below; one that
+# needs a process beside the server (a client of it) would start it in run_case after start_server and stop it by
+# its PID before stop_server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -117,19 +127,31 @@ trap 'stop_server; stop_cluster' EXIT
 trap 'stop_server; stop_cluster; exit 130' INT TERM
 fi  # LIST
 
-# run_case NAME ROUND TIMEOUT loadgen-args... : one fresh server, one load generator run, results appended to RAW
+# variant_env VARIANT : sets VARIANT_ENV, the environment both bench servers get for VARIANT (see the header)
+variant_env() {
+  case "$1" in
+    base) VARIANT_ENV=() ;;
+    recovery) VARIANT_ENV=(BENCH_RECOVERY=1) ;;  # connectionStateRecovery with the reference's defaults
+    *) echo "bench/run.sh: unknown variant '$1'" >&2; return 1 ;;
+  esac
+}
+
+# run_case NAME VARIANT ROUND TIMEOUT loadgen-args... : one fresh server, one load generator run, results appended to RAW
 run_case() {
-  local name=$1 round=$2 limit=$3
-  shift 3
+  local name=$1 variant=$2 round=$3 limit=$4
+  shift 4
+  variant_env "$variant"
+  local log="$OUT/server-$name.log"
+  [ "$variant" = base ] || log="$OUT/server-$name-$variant.log"
   if [ "$name" = sio ]; then
-    start_server "$OUT/server-sio.log" "${SERVER_CPU[@]}" $BUILD/sio_bench
+    start_server "$log" "${SERVER_CPU[@]}" env "${VARIANT_ENV[@]}" $BUILD/sio_bench
   else
-    start_server "$OUT/server-node.log" "${SERVER_CPU[@]}" node bench/servers/node_bench.js
+    start_server "$log" "${SERVER_CPU[@]}" env "${VARIANT_ENV[@]}" node bench/servers/node_bench.js
   fi
   sleep 0.3
   if ! timeout "$limit" "${LG_CPU[@]}" $BUILD/loadgen --port "$PORT" --server-pid "$SERVER_PID" --server-name "$name" \
-        --round "$round" "$@" >>"$RAW" 2>>"$LGLOG"; then
-    say "  $name round $round: the load generator failed or timed out ($*)"
+        --round "$round" --variant "$variant" "$@" >>"$RAW" 2>>"$LGLOG"; then
+    say "  $name ($variant) round $round: the load generator failed or timed out ($*)"
   fi
   stop_server
 }
@@ -138,10 +160,30 @@ run_case() {
 both() {
   local limit=$1
   shift
-  echo "build/loadgen --port PORT --server-pid PID --server-name sio|node --round N $*" >>"$CMDS"
+  echo "build/loadgen --port PORT --server-pid PID --server-name sio|node --round N --variant base $*" >>"$CMDS"
   [ $LIST = 1 ] && return 0
   for r in $(seq 1 "$ROUNDS"); do
-    for s in sio node; do run_case "$s" "$r" "$limit" "$@"; done
+    for s in sio node; do run_case "$s" base "$r" "$limit" "$@"; done
+  done
+}
+
+# compare VARIANT TIMEOUT loadgen-args... : per round, sio base + sio VARIANT, then node base + node VARIANT (the
+# variant first in even rounds), each on a fresh server; the lines are labelled --series VARIANT
+compare() {
+  local variant=$1 limit=$2
+  shift 2
+  variant_env "$variant"
+  echo "build/loadgen --port PORT --server-pid PID --server-name sio|node --round N --variant base --series $variant $*" >>"$CMDS"
+  echo "# $variant: the servers started as  ${VARIANT_ENV[*]} build/sio_bench --port 0  (or node bench/servers/node_bench.js)" >>"$CMDS"
+  echo "build/loadgen --port PORT --server-pid PID --server-name sio|node --round N --variant $variant --series $variant $*" >>"$CMDS"
+  [ $LIST = 1 ] && return 0
+  local order
+  for r in $(seq 1 "$ROUNDS"); do
+    order="base $variant"
+    [ $((r % 2)) = 0 ] && order="$variant base"
+    for s in sio node; do
+      for v in $order; do run_case "$s" "$v" "$r" "$limit" --series "$variant" "$@"; done
+    done
   done
 }
 
@@ -207,6 +249,8 @@ if [ $ONLY_CLUSTER = 0 ]; then
 both 90 --scenario fanout --clients 100 --warmup $WARM --phases "rate:$FIX_100:$PH,window:$W_100:$PH"
 [ $LIST = 1 ] || say "fan-out C=1000 (rate sweep for the chart, then saturation)"
 both 200 --scenario fanout --clients 1000 --warmup $WARM --phases "$sweep,window:$W_1000:$PH"
+[ $LIST = 1 ] || say "fan-out C=1000, connection state recovery off / on (base and recovery back to back)"
+compare recovery 90 --scenario fanout --clients 1000 --warmup $WARM --phases "rate:$FIX_1000:$PH,window:$W_1000:$PH"
 if [ $QUICK = 0 ]; then
   [ $LIST = 1 ] || say "fan-out C=5000"
   both 120 --scenario fanout --clients 5000 --warmup $WARM --phases "rate:$FIX_5000:$PH,window:$W_5000:$PH"

@@ -247,6 +247,53 @@ TEST_CASE("Socket.IO packets: CONNECT answer, EVENT, ACK, namespace, binary") {
     CHECK_FALSE(sio_parse("2oops", p));
 }
 
+TEST_CASE("an EVENT with connection state recovery's offset as its last argument") {
+    // what both servers send with recovery on: the relayed payload, then the offset (sioserver's base-64 counter, or
+    // Node's yeast id)
+    for (std::string_view offset : {"Bq3x9Z", "1kXyZ0a-_3"}) {
+        std::string wire = std::string(R"(42["chat message",{"t":1,"seq":2},")") + std::string(offset) + "\"]";
+        SioPacket p;
+        REQUIRE(sio_parse(std::string_view(wire).substr(1), p));
+        CHECK(p.type == 2);
+        CHECK(p.ack_id == -1);
+        std::string_view name, rest, first, after;
+        REQUIRE(sio_event_name(p.data, name, rest));
+        CHECK(name == "chat message");
+        REQUIRE(json_first_value(rest, first, after));
+        CHECK(first == R"({"t":1,"seq":2})");
+        CHECK(after == "\"" + std::string(offset) + "\"");
+        int64_t t = 0, seq = 0;
+        REQUIRE(json_number_field(first, "t", t));
+        REQUIRE(json_number_field(first, "seq", seq));
+        CHECK(t == 1);
+        CHECK(seq == 2);
+    }
+    // without recovery nothing follows the payload
+    std::string_view first, after;
+    REQUIRE(json_first_value(R"({"t":5,"seq":1})", first, after));
+    CHECK(first == R"({"t":5,"seq":1})");
+    CHECK(after.empty());
+    // commas, brackets and escaped quotes inside strings or nested values do not end the first argument
+    REQUIRE(json_first_value(R"({"p":"a,}\"]b","q":[1,{"r":2}],"t":3,"seq":4}, "x")", first, after));
+    CHECK(first == R"({"p":"a,}\"]b","q":[1,{"r":2}],"t":3,"seq":4})");
+    CHECK(after == "\"x\"");
+    int64_t t = 0;
+    REQUIRE(json_number_field(first, "t", t));
+    CHECK(t == 3);
+    REQUIRE(json_first_value(R"("s,t", 7)", first, after));
+    CHECK(first == R"("s,t")");
+    CHECK(after == "7");
+    REQUIRE(json_first_value("12,\"o\"", first, after));
+    CHECK(first == "12");
+    CHECK(after == "\"o\"");
+    // broken first arguments
+    CHECK_FALSE(json_first_value(R"({"t":1)", first, after));
+    CHECK_FALSE(json_first_value(R"({"t":"1})", first, after));
+    CHECK_FALSE(json_first_value(R"(}{)", first, after));
+    CHECK_FALSE(json_first_value("", first, after));
+    CHECK_FALSE(json_first_value(",\"o\"", first, after));
+}
+
 TEST_CASE("the benchmark messages are what the servers expect") {
     std::string out;
     sio_append_chat(out, 123, 4);

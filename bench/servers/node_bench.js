@@ -5,6 +5,8 @@
 // the client bundle is not served. (ESM: the repository's package.json says "type": "module".)
 // `--admin production|development` instruments it with @socket.io/admin-ui (auth false); bench/admin_watch.mjs <url>
 // is an admin client to keep connected meanwhile.
+//   BENCH_RECOVERY=1 node bench/servers/node_bench.js --port 0   -> the same with connectionStateRecovery: {} (the
+//                                                                  defaults; sio_bench.cpp reads the same variable)
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import { Server } from 'socket.io';
@@ -23,12 +25,14 @@ for (let i = 0; i + 1 < argv.length; i += 2) {
   }
 }
 
+const recovery = process.env.BENCH_RECOVERY === '1';
 const httpServer = http.createServer();
 const io = new Server(httpServer, {
   pingInterval: 25000,
   pingTimeout: 20000,
   maxHttpBufferSize: 1e6,
   serveClient: false,
+  ...(recovery ? { connectionStateRecovery: {} } : {}),
 });
 
 if (admin) createRequire(import.meta.url)('@socket.io/admin-ui').instrument(io, { auth: false, mode: admin });
@@ -42,6 +46,7 @@ io.on('connection', (socket) => {
 });
 
 httpServer.listen(port, host, () => {
+  if (recovery) process.stdout.write('connection state recovery on\n');
   process.stdout.write(`listening on http://${host}:${httpServer.address().port}/socket.io/\n`);
 });
 

@@ -6,6 +6,8 @@
 // client bundle is not served.
 // Built with -DSIO_BENCH_ADMIN (and -lcrypt), `--admin production|development` instruments it for the admin UI
 // (sioserver_admin.hpp, auth false); bench/admin_watch.mjs <url> is an admin client to keep connected meanwhile.
+//   BENCH_RECOVERY=1 build/sio_bench --port 0   -> the same with connection state recovery on, with the reference's
+//                                                 defaults (opt.connectionStateRecovery = {}; node_bench.js: {})
 //
 // 64 KiB connection-thread stacks instead of the header's 512 KiB: 10,000 connections are 10,000 threads. The deepest
 // stack a connection thread uses is httplib's request parsing plus the WebSocket loop's 16 KiB receive buffer and
@@ -19,6 +21,8 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 
 int main(int argc, char** argv) {
@@ -48,6 +52,8 @@ int main(int argc, char** argv) {
     opt.pingTimeout = 20000;
     opt.maxHttpBufferSize = 1000000;
     opt.serveClient = false;  // CORS stays off (the default)
+    const char* recovery = std::getenv("BENCH_RECOVERY");
+    if (recovery && std::strcmp(recovery, "1") == 0) opt.connectionStateRecovery = sio::ConnectionStateRecoveryOptions{};
     sio::Server io(opt);
     if (!admin.empty()) {
 #ifdef SIO_BENCH_ADMIN
@@ -72,6 +78,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "sio_bench: cannot listen on %s:%d\n", host.c_str(), port);
         return 1;
     }
+    if (opt.connectionStateRecovery) std::printf("connection state recovery on\n");
     std::printf("listening on http://%s:%d/socket.io/\n", host.c_str(), bound);
     std::fflush(stdout);
 
