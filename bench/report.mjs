@@ -181,7 +181,10 @@ for (const [clients, transport] of [[100, 'websocket'], [1000, 'websocket'], [50
 
 // ---- variants: the same load with one feature on, against the base servers run beside them (bench/run.sh compare)
 // What each variant is called in the report; a variant not named here is shown by its label.
-const variantTitles = { recovery: ['connection state recovery on', 'recovery'] };  // [in titles, in the cost line]
+const variantTitles = {
+  recovery: ['connection state recovery on', 'recovery'],
+  admin: ['the admin UI connected (instrumentation in production mode)', 'the admin UI'],
+};  // [in titles, in the cost line]
 const variantTables = [];
 for (const series of [...new Set(rows.map((r) => r.series))].filter((x) => x !== 'main').sort()) {
   const [title, short] = variantTitles[series] || [`${series} on`, series];
@@ -382,11 +385,15 @@ if (table.length) {  // (a `run.sh --cluster` report has the cluster table only)
 for (const [series, title, vt] of variantTables) {
   lines.push(`## Variant "${series}": ${title}`);
   lines.push('');
-  lines.push(`The same servers started with ${series === 'recovery'
-    ? '`BENCH_RECOVERY=1` (`opt.connectionStateRecovery = sio::ConnectionStateRecoveryOptions{}`; Node: ' +
+  const how = {
+    recovery: '`BENCH_RECOVERY=1` (`opt.connectionStateRecovery = sio::ConnectionStateRecoveryOptions{}`; Node: ' +
       '`connectionStateRecovery: {}`, both with the reference\'s defaults: every relayed event gets an offset as its ' +
-      'last argument and is kept for 2 minutes)'
-    : `the variant "${series}" on`}, against the same servers with it off under the same load: in each round and for ` +
+      'last argument and is kept for 2 minutes)',
+    admin: '`--admin production` (`sio::instrument(io, {auth: false, mode: "production"})`; Node: ' +
+      '`instrument(io, {auth: false, mode: "production"})` from `@socket.io/admin-ui` 0.5.1), with an admin client ' +
+      '(`bench/admin_watch.mjs`, as the dashboard) connected to `/admin` for the whole run',
+  }[series];
+  lines.push(`The same servers started with ${how || `the variant "${series}" on`}, against the same servers with it off under the same load: in each round and for ` +
     'each server the two ran back to back on fresh processes, in turn first (`bench/run.sh`: `compare`). ' +
     'Ratio = sio / node; "on/off" compares a server with itself.');
   lines.push('');
@@ -449,8 +456,8 @@ lines.push('- **Fan-out**: every client joins room `bench`; client 0 emits `chat
   '(sender included), so one emit is C deliveries. *Saturation* keeps W broadcasts in flight (the next emit goes out ' +
   'when one has reached all C clients) and reports delivered messages per second; the *fixed rate* is a rate both ' +
   'servers sustain. Each phase has a warm-up that is not measured.');
-if (variantTables.length) lines.push('- **Variants** (connection state recovery): the same fan-out with the servers started with the feature on ' +
-  '(`BENCH_RECOVERY=1`), each round running the base server and the variant back to back; the load generator ' +
+if (variantTables.length) lines.push('- **Variants** (connection state recovery, the admin UI): the same fan-out with the servers started with the feature on ' +
+  '(`BENCH_RECOVERY=1`, `--admin production`), each round running the base server and the variant back to back; the load generator ' +
   'labels the lines (`--variant`, `--series`) and counts the relayed events that carry an offset after the payload.');
 lines.push('- **Ack round-trip**: 100 clients each keep one `echo` event with an ack outstanding (closed loop).');
 lines.push('- **Cluster**: `loadgen --scenario cluster` opens clients alternately on node A (`--port`) and node B ' +

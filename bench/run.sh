@@ -25,9 +25,9 @@
 # and the variant back to back, in turn first (ABBA over the rounds), and the load generator labels their JSON lines
 # "variant":"base"|VARIANT, "series":VARIANT, so report.mjs compares each variant with the base run beside it, not
 # with the main table's rows (those are "series":"main"). Today: recovery (connection state recovery on,
-# BENCH_RECOVERY=1 read by both servers). Another one is a branch in variant_env and a compare line below; one that
-# needs a process beside the server (a client of it) would start it in run_case after start_server and stop it by
-# its PID before stop_server.
+# BENCH_RECOVERY=1 read by both servers) and admin (the admin UI's instrumentation in production mode,
+# `--admin production`, with bench/admin_watch.mjs connected as the dashboard would be: run_case starts it after
+# the server and stops it by its PID first). Another one is a branch in variant_env and a compare line below.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -95,9 +95,11 @@ if newer $BUILD/loadgen bench/loadgen.cpp bench/loadgen_protocol.hpp; then
   g++ -std=c++17 -O2 -g -Wall -Wextra -Wshadow -Wconversion -Wsign-conversion -Werror -Ibench -o $BUILD/loadgen \
     bench/loadgen.cpp & pids+=($!)
 fi
-if newer $BUILD/sio_bench bench/servers/sio_bench.cpp sioserver.hpp; then
+if newer $BUILD/sio_bench bench/servers/sio_bench.cpp sioserver.hpp sioserver_admin.hpp; then
   # shellcheck disable=SC2086
-  g++ -std=c++17 -O2 -DNDEBUG -o $BUILD/sio_bench bench/servers/sio_bench.cpp $HTTPLIB -pthread & pids+=($!)
+  # With the admin add-on compiled in (it does nothing until --admin): the admin variant is the same binary.
+  g++ -std=c++17 -O2 -DNDEBUG -DSIO_BENCH_ADMIN -o $BUILD/sio_bench bench/servers/sio_bench.cpp $HTTPLIB -pthread \
+    -lcrypt & pids+=($!)
 fi
 # The C++ cluster node needs sioserver_redis.hpp; without it the cluster table has Node's column only.
 if [ -f sioserver_redis.hpp ] &&
@@ -130,8 +132,9 @@ fi  # LIST
 # variant_env VARIANT : sets VARIANT_ENV, the environment both bench servers get for VARIANT (see the header)
 variant_env() {
   case "$1" in
-    base) VARIANT_ENV=() ;;
-    recovery) VARIANT_ENV=(BENCH_RECOVERY=1) ;;  # connectionStateRecovery with the reference's defaults
+    base) VARIANT_ENV=(); VARIANT_ARGS=() ;;
+    recovery) VARIANT_ENV=(BENCH_RECOVERY=1); VARIANT_ARGS=() ;;  # connectionStateRecovery, the reference's defaults
+    admin) VARIANT_ENV=(); VARIANT_ARGS=(--admin production) ;;   # instrument(io, {auth: false, mode: production})
     *) echo "bench/run.sh: unknown variant '$1'" >&2; return 1 ;;
   esac
 }
@@ -144,15 +147,21 @@ run_case() {
   local log="$OUT/server-$name.log"
   [ "$variant" = base ] || log="$OUT/server-$name-$variant.log"
   if [ "$name" = sio ]; then
-    start_server "$log" "${SERVER_CPU[@]}" env "${VARIANT_ENV[@]}" $BUILD/sio_bench
+    start_server "$log" "${SERVER_CPU[@]}" env "${VARIANT_ENV[@]}" $BUILD/sio_bench "${VARIANT_ARGS[@]}"
   else
-    start_server "$log" "${SERVER_CPU[@]}" env "${VARIANT_ENV[@]}" node bench/servers/node_bench.js
+    start_server "$log" "${SERVER_CPU[@]}" env "${VARIANT_ENV[@]}" node bench/servers/node_bench.js "${VARIANT_ARGS[@]}"
+  fi
+  local watcher=""
+  if [ "$variant" = admin ]; then  # an admin dashboard's client, connected for the whole run
+    node bench/admin_watch.mjs "http://127.0.0.1:$PORT" >>"$OUT/admin-watch-$name.log" 2>&1 &
+    watcher=$!
   fi
   sleep 0.3
   if ! timeout "$limit" "${LG_CPU[@]}" $BUILD/loadgen --port "$PORT" --server-pid "$SERVER_PID" --server-name "$name" \
         --round "$round" --variant "$variant" "$@" >>"$RAW" 2>>"$LGLOG"; then
     say "  $name ($variant) round $round: the load generator failed or timed out ($*)"
   fi
+  stop_pid "$watcher"
   stop_server
 }
 
@@ -174,7 +183,7 @@ compare() {
   shift 2
   variant_env "$variant"
   echo "build/loadgen --port PORT --server-pid PID --server-name sio|node --round N --variant base --series $variant $*" >>"$CMDS"
-  echo "# $variant: the servers started as  ${VARIANT_ENV[*]} build/sio_bench --port 0  (or node bench/servers/node_bench.js)" >>"$CMDS"
+  echo "# $variant: the servers started as  ${VARIANT_ENV[*]} build/sio_bench --port 0 ${VARIANT_ARGS[*]}  (or node bench/servers/node_bench.js)" >>"$CMDS"
   echo "build/loadgen --port PORT --server-pid PID --server-name sio|node --round N --variant $variant --series $variant $*" >>"$CMDS"
   [ $LIST = 1 ] && return 0
   local order
@@ -251,6 +260,7 @@ both 90 --scenario fanout --clients 100 --warmup $WARM --phases "rate:$FIX_100:$
 both 200 --scenario fanout --clients 1000 --warmup $WARM --phases "$sweep,window:$W_1000:$PH"
 [ $LIST = 1 ] || say "fan-out C=1000, connection state recovery off / on (base and recovery back to back)"
 compare recovery 90 --scenario fanout --clients 1000 --warmup $WARM --phases "rate:$FIX_1000:$PH,window:$W_1000:$PH"
+compare admin 90 --scenario fanout --clients 1000 --warmup $WARM --phases "rate:$FIX_1000:$PH,window:$W_1000:$PH"
 if [ $QUICK = 0 ]; then
   [ $LIST = 1 ] || say "fan-out C=5000"
   both 120 --scenario fanout --clients 5000 --warmup $WARM --phases "rate:$FIX_5000:$PH,window:$W_5000:$PH"
