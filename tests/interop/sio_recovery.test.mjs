@@ -227,7 +227,7 @@ describe('connection state recovery: limits', () => {
 
 // SIO_RECOVERY_SCALE=0 leaves these out (the cpp-httplib matrix of make test-compat does: they test no seam of it).
 describe('connection state recovery at scale', { skip: process.env.SIO_RECOVERY_SCALE === '0' && 'SIO_RECOVERY_SCALE=0' }, () => {
-  for (const [transport, n] of [['websocket', 1000], ['polling', 300]]) {
+  for (const [transport, n] of [['websocket', 1000], ['polling', 1000]]) {
     test(`${n} ${transport} clients drop and recover at once, each with every message`, async (t) => {
       const srv = await startSio(['--recovery', '60000', '--ping-interval', '2000', '--ping-timeout', '2000']);
       t.after(() => srv.stop());
