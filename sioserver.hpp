@@ -1,8 +1,10 @@
 // sioserver.hpp — a single-header Socket.IO / Engine.IO server for C++17.
 //
-// WHAT   A Socket.IO v5 server (namespaces, events, acks, binary, rooms, broadcasting, middleware) on an Engine.IO
-//        v4 server (HTTP long-polling, WebSocket, the upgrade between them, heartbeats) that the official clients
-//        talk to as if it were Node's `socket.io` 4.8 / `engine.io` 6.x.
+// WHAT   A Socket.IO v5 server (namespaces, events, acks, binary, rooms, broadcasting, middleware, connection state
+//        recovery, an Adapter seam for clusters) on an Engine.IO v4 server (HTTP long-polling, WebSocket, the upgrade
+//        between them, heartbeats) that the official clients talk to as if it were Node's `socket.io` 4.8 /
+//        `engine.io` 6.x. Add-on headers beside it: sioserver_redis.hpp (a Redis adapter that joins a Node
+//        cluster), sioserver_admin.hpp (the @socket.io/admin-ui dashboard).
 // USE    #include "sioserver.hpp" in one or many translation units (everything is inline).
 //        g++ -std=c++17 -O2 app.cpp $(pkg-config --cflags --libs cpp-httplib) -pthread
 // NEEDS  cpp-httplib 0.11.4 to 0.53.1, as Debian's compiled library or as the upstream single header (this header
