@@ -6,7 +6,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  TRANSPORTS, T, io, startSio, connect, once, eventually, disconnectReason, Client, closeSocket, IS_REFERENCE,
+  TRANSPORTS, T, io, startSio, connect, once, eventually, disconnectReason, Client, IS_REFERENCE,
 } from './sio_harness.mjs';
 import { startProxy } from './tcp_proxy.mjs';
 
@@ -19,7 +19,9 @@ async function connectVia(t, srv, proxy, transport, { auth, label = 'through the
     reconnectionDelay: 50, reconnectionDelayMax: 200, randomizationFactor: 0,
   });
   const client = new Client(socket, label);
-  t.after(() => closeSocket(socket));
+  // At once, not closeSocket's bounded wait for each WebSocket to close: the hooks run one after the other, after
+  // the server's and the proxy's, and meanwhile every client not yet closed would be reconnecting every 200 ms.
+  t.after(() => socket.disconnect());
   await once(socket, 'connect', T, { failOn: ['connect_error'] });
   return client;
 }
