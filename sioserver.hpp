@@ -3679,14 +3679,15 @@ inline void SessionAwareAdapter::broadcast(const packet::Packet& packet, const B
                 ++it;
             }
         }
+        // A resuming socket gets it after its missed packets, chosen by the rooms it is resuming.
+        for (auto& kv : store_->resuming)
+            if (reaches(kv.second.rooms, stored)) kv.second.pending.push_back(parts);
         store_->bytes += stored.bytes;
         store_->packets.push_back(std::move(stored));
-        purge_locked(*store_);
+        purge_locked(*store_);  // (with a maxDisconnectionDuration of 0, this one too)
         schedule_purge_locked(store_);
         targets = select(opts.rooms, opts.except);
-        if (!store_->resuming.empty()) {  // a resuming socket gets it after its missed packets, by its rooms
-            for (auto& kv : store_->resuming)
-                if (reaches(kv.second.rooms, store_->packets.back())) kv.second.pending.push_back(parts);
+        if (!store_->resuming.empty()) {
             auto keep = std::remove_if(targets.begin(), targets.end(), [&](const SocketPtr& s) {
                 if (!store_->resuming.count(s->id())) return false;
                 held.push_back(s);

@@ -125,3 +125,12 @@ TEST_CASE("recovery: past maxSessionBytes of packets for it, a session is droppe
     CHECK(store.stats().sessionsTooLarge == 1);
     CHECK_FALSE(store.restoreSession("pid1", offset).has_value());
 }
+
+TEST_CASE("recovery: with a maxDisconnectionDuration of 0 nothing is kept, and broadcasting still works") {
+    sio::Server io(recovery_options(0));
+    auto& store = store_of(io);
+    store.persistSession(sio::SessionToPersist{"sid1", "pid1", {"sid1"}, sio::Value()});
+    for (int i = 0; i < 3; ++i) store.broadcast(event("a", i), to({}));
+    CHECK(store.stats().packets <= 1);  // each goes by the next broadcast at the latest
+    CHECK(store.stats().newest.size() <= 10);
+}
