@@ -184,7 +184,11 @@ public:
         socket.emit("rooms", room_list());  // the login form shows the rooms too
         // Connection state recovery gave the socket back (same id, rooms and data, and what it missed is already
         // on its way): the user is back where it was, without a new "room" or a new session.
-        if (socket.recovered() && resume(socket)) return;
+        if (socket.recovered()) {
+            if (resume(socket)) return;
+            for (auto& room : socket.rooms())  // not back as that user: out of its rooms until it logs in again
+                if (room != socket.id()) socket.leave(room);
+        }
         // A page that was logged in before sends its session as the auth payload: let it straight back in.
         const sio::Value& auth = socket.handshake().auth;
         if (auth.contains("nick")) {
