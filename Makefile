@@ -62,9 +62,9 @@ $(BUILD)/chat: examples/chat/chat.cpp $(HEADER) | $(BUILD)/.deps
 	$(CXX) $(CXXFLAGS) $(WARNINGS) -o $@ $< $(LDLIBS)
 
 # The chat room keeps its history in SQLite (tests/chatroom/chatroom.mk installs it and runs the history tests),
-# and has the admin UI (-lcrypt).
+# and has the admin UI (-lcrypt, in CHATROOM_LDLIBS there).
 $(BUILD)/chatroom: examples/chatroom/chatroom.cpp examples/chatroom/history.hpp $(HEADER) sioserver_admin.hpp | $(BUILD)/.chatroom-deps
-	$(CXX) $(CXXFLAGS) $(WARNINGS) -o $@ $< $(LDLIBS) $(CHATROOM_LDLIBS) -lcrypt
+	$(CXX) $(CXXFLAGS) $(WARNINGS) -o $@ $< $(LDLIBS) $(CHATROOM_LDLIBS)
 
 $(BUILD)/sio_test_server: tests/servers/sio_test_server.cpp $(HEADER) | $(BUILD)/.deps
 	$(CXX) $(CXXFLAGS) $(WARNINGS) -o $@ $< $(LDLIBS)

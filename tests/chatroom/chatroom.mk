@@ -3,7 +3,7 @@
 # Included from the Makefile, which defines CXX, CXXFLAGS, WARNINGS, LDLIBS, BUILD, HEADER, the sanitizer flags and
 # install_missing.
 CHATROOM_SOURCES       = examples/chatroom/chatroom.cpp examples/chatroom/history.hpp
-CHATROOM_LDLIBS        = -lsqlite3
+CHATROOM_LDLIBS        = -lsqlite3 -lcrypt  # the history, and the admin UI's bcrypt check (sioserver_admin.hpp)
 CHATROOM_DEB_PACKAGES  = libsqlite3-dev
 CHATROOM_TEST_PACKAGES = sqlite3  # the shell the tests hold a lock on the database with, and break writes with
 
@@ -22,7 +22,7 @@ chatroom-history: $(BUILD)/chatroom $(BUILD)/.chatroom-test-deps node_modules/.p
 # chatroom_sanitized(kind, flags, options): the chatroom built instrumented in $(BUILD)/<kind>/, the history tests
 # run against it (CHATROOM=...); the reports go to $(BUILD)/<kind>/chatroom-reports/ and any report fails.
 define chatroom_sanitized
-$(BUILD)/$(1)/chatroom: $(CHATROOM_SOURCES) $(HEADER) | $(BUILD)/.chatroom-deps
+$(BUILD)/$(1)/chatroom: $(CHATROOM_SOURCES) $(HEADER) sioserver_admin.hpp | $(BUILD)/.chatroom-deps
 	@mkdir -p $$(@D)
 	$(CXX) $(2) -o $$@ $$< $$(LDLIBS) $(CHATROOM_LDLIBS)
 chatroom-history-$(1): $(BUILD)/$(1)/chatroom $(BUILD)/.chatroom-test-deps node_modules/.package-lock.json
