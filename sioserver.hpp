@@ -31,6 +31,7 @@
 #include <picojson.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cctype>
 #include <chrono>
@@ -115,6 +116,12 @@ struct CookieOptions {
 // Decides whether a handshake may go on; return false (and optionally set `message`) to refuse with 403.
 using AllowRequest = std::function<bool(const httplib::Request& req, std::string& message)>;
 
+// The reference's `httpCompression`: a polling response of `threshold` bytes or more goes compressed with gzip or
+// deflate, as the request's Accept-Encoding allows; this header sends gzip (layer 2g; needs httplib built with zlib).
+struct HttpCompressionOptions {
+    size_t threshold = 1024;  // bytes
+};
+
 // The options of the Engine.IO layer (npm `engine.io`). Under Socket.IO the path defaults to "/socket.io/".
 struct EngineOptions {
     std::string path = "/engine.io/";
@@ -124,6 +131,7 @@ struct EngineOptions {
     size_t maxHttpBufferSize = 1000000;    // bytes: largest POST body or WebSocket message accepted
     std::vector<std::string> transports = {"polling", "websocket"};
     bool allowUpgrades = true;
+    std::optional<HttpCompressionOptions> httpCompression = HttpCompressionOptions{};  // nullopt: off (`false`)
     CorsOptions cors;
     AllowRequest allowRequest;  // called for each handshake (the request without a sid)
     std::optional<CookieOptions> cookie;  // none: no cookie (the reference's default)
@@ -973,6 +981,86 @@ inline std::string describe(const Packet& p) {
 
 }  // namespace packet
 
+// ---- 2g. HTTP compression of polling bodies (gzip, RFC 1952; Accept-Encoding, RFC 9110 §12.5.3) ----------------------
+// The reference compresses a polling response of 1024 bytes or more when the request's Accept-Encoding allows it
+// (engine.io's `httpCompression`). The compressor is cpp-httplib's own zlib one, present when httplib is built with
+// CPPHTTPLIB_ZLIB_SUPPORT (Debian's library is), so a program links nothing new; without it bodies go as they are.
+// It writes gzip only: where the reference would pick deflate (a client that prefers it), gzip is sent if accepted.
+namespace http_compression {
+
+#ifdef CPPHTTPLIB_ZLIB_SUPPORT
+inline constexpr bool kAvailable = true;
+#else
+inline constexpr bool kAvailable = false;
+#endif
+
+// Whether an Accept-Encoding value accepts gzip, read as the npm `negotiator` the reference uses reads it: the
+// element naming gzip counts over "*", of equal ones the highest q counts, and a q of 0 or not a number refuses.
+inline bool accepts_gzip(std::string_view accept_encoding) {
+    auto trim = [](std::string_view v) {
+        while (!v.empty() && std::isspace(static_cast<unsigned char>(v.front()))) v.remove_prefix(1);
+        while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back()))) v.remove_suffix(1);
+        return v;
+    };
+    int best_exact = -1;  // -1: no element matched; 0: "*"; 1: "gzip"
+    double best_q = 0;
+    for (size_t pos = 0; pos <= accept_encoding.size();) {
+        size_t comma = accept_encoding.find(',', pos);
+        if (comma == std::string_view::npos) comma = accept_encoding.size();
+        std::string_view item = accept_encoding.substr(pos, comma - pos);
+        pos = comma + 1;
+        const size_t semi = item.find(';');
+        std::string_view coding = trim(item.substr(0, semi));
+        std::string_view params = semi == item.npos ? std::string_view() : item.substr(semi + 1);
+        if (coding.empty() || coding.find_first_of(" \t") != coding.npos) continue;
+        int exact;
+        if (coding.size() == 4 && std::tolower(static_cast<unsigned char>(coding[0])) == 'g' &&
+            std::tolower(static_cast<unsigned char>(coding[1])) == 'z' &&
+            std::tolower(static_cast<unsigned char>(coding[2])) == 'i' &&
+            std::tolower(static_cast<unsigned char>(coding[3])) == 'p')
+            exact = 1;
+        else if (coding == "*")
+            exact = 0;
+        else
+            continue;
+        double q = 1;
+        while (!params.empty()) {  // the first q= parameter counts
+            const size_t next = params.find(';');
+            std::string_view param = trim(params.substr(0, next));
+            params = next == params.npos ? std::string_view() : params.substr(next + 1);
+            if (param.size() >= 2 && param[0] == 'q' && param[1] == '=') {
+                const std::string text(trim(param.substr(2)));
+                char* end = nullptr;
+                q = std::strtod(text.c_str(), &end);
+                if (end == text.c_str() || !(q == q)) q = 0;
+                break;
+            }
+        }
+        if (exact > best_exact || (exact == best_exact && q >= best_q)) {
+            best_exact = exact;
+            best_q = q;
+        }
+    }
+    return best_exact >= 0 && best_q > 0;
+}
+
+// The whole of `in`, gzipped, into `out`; false without zlib or when zlib fails.
+inline bool gzip(std::string_view in, std::string& out) {
+    out.clear();
+#ifdef CPPHTTPLIB_ZLIB_SUPPORT
+    httplib::detail::gzip_compressor compressor;
+    return compressor.compress(in.data(), in.size(), true, [&](const char* data, size_t size) {
+        out.append(data, size);
+        return true;
+    });
+#else
+    (void)in;
+    return false;
+#endif
+}
+
+}  // namespace http_compression
+
 // =====================================================================================================================
 // 3. TRANSPORTS — turning bytes into Engine.IO packets and back.
 // =====================================================================================================================
@@ -1251,6 +1339,43 @@ inline std::string encode_response(const std::vector<OutgoingPtr>& packets) {
         out += encode_packet(packets[i]->packet);
     }
     return out;
+}
+
+// Every body the engine answers with is written as it is: httplib built with zlib or brotli would otherwise compress
+// any text body itself, whatever its size, and with brotli, which the reference never does. A body given through a
+// content provider of known length is one httplib leaves alone.
+inline void write_body(httplib::Response& res, std::string body, const char* content_type) {
+    auto shared = std::make_shared<std::string>(std::move(body));
+    res.set_content_provider(shared->size(), content_type,
+                             [shared](size_t offset, size_t length, httplib::DataSink& sink) {
+                                 return sink.write(shared->data() + offset, length);
+                             });
+}
+
+// The body of an answer the engine wrote with write_body, for tests and for programs that call Engine::handle
+// themselves.
+inline std::string body_of(const httplib::Response& res) {
+    if (!res.content_provider_) return res.body;
+    std::string out;
+    httplib::DataSink sink;
+    sink.write = [&out](const char* data, size_t size) {
+        out.append(data, size);
+        return true;
+    };
+    res.content_provider_(0, res.content_length_, sink);
+    return out;
+}
+
+// A polling response: gzipped when it is large enough and the client accepts gzip (httpCompression).
+inline void write_payload(httplib::Response& res, std::string payload, const std::string& accept_encoding,
+                          const std::optional<HttpCompressionOptions>& compression) {
+    std::string packed;
+    if (compression && payload.size() >= compression->threshold && http_compression::kAvailable &&
+        http_compression::accepts_gzip(accept_encoding) && http_compression::gzip(payload, packed)) {
+        res.set_header("Content-Encoding", "gzip");
+        return write_body(res, std::move(packed), kContentType);
+    }
+    write_body(res, std::move(payload), kContentType);
 }
 
 // False when the request's Content-Type says the body is binary, which v4 clients never send.
@@ -1714,12 +1839,20 @@ inline const char* error_message(ErrorCode code) {
     return messages[static_cast<int>(code)];
 }
 
+// What the reference's "connection_error" event carries: a request the engine refused, and the error code and
+// message its answer holds (Engine::on_connection_error).
+struct ConnectionError {
+    const httplib::Request& req;
+    ErrorCode code;
+    std::string message;
+};
+
 inline void abort_request(httplib::Response& res, ErrorCode code, const std::string& message = {}) {
     picojson::object body;
     body["code"] = picojson::value(double(static_cast<int>(code)));
     body["message"] = picojson::value(message.empty() ? std::string(error_message(code)) : message);
     res.status = code == ErrorCode::Forbidden ? 403 : 400;
-    res.set_content(picojson::value(body).serialize(), "application/json");
+    polling::write_body(res, picojson::value(body).serialize(), "application/json");
 }
 
 // The Set-Cookie value of the `cookie` option for a new session, its attributes in the order the reference's
@@ -1859,7 +1992,7 @@ public:
 
     // ---- used by the engine (requests and transports) ----
     inline void on_open();
-    inline void handle_poll(httplib::Response& res, const HttpExchange& http);
+    inline void handle_poll(const std::string& accept_encoding, httplib::Response& res, const HttpExchange& http);
     inline void handle_data(const httplib::Request& req, httplib::Response& res, HttpExchange& http);
     inline void run_websocket(const std::shared_ptr<WebSocketTransport>& ws, const std::string& leftover);
     inline void close_with(const char* why, const std::string& description = {});
@@ -1934,6 +2067,12 @@ public:
         upgrade_listeners_.push_back(std::move(h));
     }
     inline void upgraded(Socket& s);
+    // The reference's "connection_error" event: a request refused with an error code (unknown transport or sid, a
+    // bad handshake, Forbidden, ...), once its answer is written. connection_errors() counts them per code.
+    void on_connection_error(std::function<void(const ConnectionError&)> h) { on_connection_error_ = std::move(h); }
+    uint64_t connection_errors(ErrorCode code) const {
+        return refused_[size_t(code)].load(std::memory_order_relaxed);
+    }
 
     // Whether a request path belongs to Engine.IO ("/engine.io/" and below; "/engine.io" itself too).
     bool handles_path(const std::string& path) const {
@@ -2000,6 +2139,8 @@ private:
                                                     flusher_);
     }
     inline bool websocket_handshake(const httplib::Request& req, httplib::Response& res, std::string& response);
+    inline void refuse(const httplib::Request& req, httplib::Response& res, ErrorCode code,
+                       const std::string& message = {});
     inline void dispatch(const httplib::Request& req, httplib::Response& res, HttpExchange& http, bool& body_consumed);
     bool transport_enabled(const std::string& name) const {
         return std::find(options_.transports.begin(), options_.transports.end(), name) != options_.transports.end();
@@ -2014,6 +2155,8 @@ private:
     int stop_fd_ = -1;
     Traffic traffic_;
     std::vector<std::function<void(Socket&)>> upgrade_listeners_;  // under mu_
+    std::function<void(const ConnectionError&)> on_connection_error_;
+    std::array<std::atomic<uint64_t>, 6> refused_{};  // per ErrorCode
     detail::Timers timers_;
     Flusher flusher_;  // writes what back-pressured WebSockets could not send at once
 };
@@ -2126,7 +2269,8 @@ inline void Socket::on_packet(Packet& packet) {
 }
 
 // GET: wait until there is something to send, then send all of it as one payload.
-inline void Socket::handle_poll(httplib::Response& res, const HttpExchange& http) {
+inline void Socket::handle_poll(const std::string& accept_encoding, httplib::Response& res,
+                                const HttpExchange& http) {
     std::unique_lock<std::mutex> lk(mu_);
     if (poll_pending_) {
         lk.unlock();
@@ -2163,7 +2307,7 @@ inline void Socket::handle_poll(httplib::Response& res, const HttpExchange& http
     else if (out.empty()) out.push_back(make_outgoing(PacketType::Noop));  // releases the GET for an upgrade
     lk.unlock();
     if (detail::trace_enabled() && send_close) trace_packet("->", out.back()->packet, "polling");
-    res.set_content(polling::encode_response(out), polling::kContentType);
+    polling::write_payload(res, polling::encode_response(out), accept_encoding, engine_.options().httpCompression);
     if (finish_closing) close_with(reason::ForcedClose);
 }
 
@@ -2212,7 +2356,7 @@ inline void Socket::handle_data(const httplib::Request& req, httplib::Response& 
             on_packet(p);
         }
     }
-    res.set_content("ok", "text/html");
+    polling::write_body(res, "ok", "text/html");
 }
 
 // ---- the session: WebSocket, directly or as an upgrade (engine.io-protocol v4, "Upgrade") -------------------------------
@@ -2426,12 +2570,24 @@ inline bool Engine::websocket_handshake(const httplib::Request& req, httplib::Re
               req.get_header_value("Sec-WebSocket-Version") == "13" && base64::decode(key, decoded) &&
               decoded.size() == 16;
     if (!ok) {
-        abort_request(res, ErrorCode::BadRequest);
+        refuse(req, res, ErrorCode::BadRequest);
         return false;
     }
     response = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                "Sec-WebSocket-Accept: " + ws::accept_key(key) + "\r\n\r\n";
     return true;
+}
+
+// A request refused before it reached a session: answered, counted, and told to on_connection_error. The handler
+// runs with no lock held (dispatch holds none).
+inline void Engine::refuse(const httplib::Request& req, httplib::Response& res, ErrorCode code,
+                           const std::string& message) {
+    abort_request(res, code, message);
+    refused_[size_t(code)].fetch_add(1, std::memory_order_relaxed);
+    if (on_connection_error_) {
+        ConnectionError e{req, code, message.empty() ? std::string(error_message(code)) : message};
+        run_handler([&] { on_connection_error_(e); });
+    }
 }
 
 // Every request under the Engine.IO path lands here (CORS headers are already on `res`). Only a POST to a polling
@@ -2453,17 +2609,17 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
     }
     const std::string transport = req.get_param_value("transport");
     if ((transport != "polling" && transport != "websocket") || !transport_enabled(transport))
-        return abort_request(res, ErrorCode::UnknownTransport);
-    if (req.get_param_value("EIO") != "4") return abort_request(res, ErrorCode::UnsupportedProtocolVersion);
+        return refuse(req, res, ErrorCode::UnknownTransport);
+    if (req.get_param_value("EIO") != "4") return refuse(req, res, ErrorCode::UnsupportedProtocolVersion);
     const bool websocket_request = detail::lowercase(req.get_header_value("Upgrade")) == "websocket";
 
     if (req.has_param("sid")) {
         SocketPtr s = find(req.get_param_value("sid"));
-        if (!s) return abort_request(res, ErrorCode::UnknownSid);
+        if (!s) return refuse(req, res, ErrorCode::UnknownSid);
         if (websocket_request) {
             // A WebSocket for a session that cannot take it (already on one, or upgrading) is accepted and then
             // closed by run_websocket(), as the reference does; refusing it here would be a client error event.
-            if (transport != "websocket" || !options_.allowUpgrades) return abort_request(res, ErrorCode::BadRequest);
+            if (transport != "websocket" || !options_.allowUpgrades) return refuse(req, res, ErrorCode::BadRequest);
             std::string response;
             if (!websocket_handshake(req, res, response)) return;
             http.take_over(response, [this, s](int fd, const std::string& leftover) {
@@ -2471,21 +2627,21 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
             });
             return;
         }
-        if (transport != s->transport()) return abort_request(res, ErrorCode::BadRequest);  // e.g. after upgrade
-        if (req.method == "GET") return s->handle_poll(res, http);
+        if (transport != s->transport()) return refuse(req, res, ErrorCode::BadRequest);  // e.g. after upgrade
+        if (req.method == "GET") return s->handle_poll(req.get_header_value("Accept-Encoding"), res, http);
         if (req.method == "POST") {
             body_consumed = true;  // read, or its connection closed, by handle_data
             return s->handle_data(req, res, http);
         }
-        return abort_request(res, ErrorCode::BadRequest);
+        return refuse(req, res, ErrorCode::BadRequest);
     }
 
     // A handshake.
-    if (req.method != "GET") return abort_request(res, ErrorCode::BadHandshakeMethod);
-    if (transport == "websocket" && !websocket_request) return abort_request(res, ErrorCode::BadRequest);
-    if (stopping_) return abort_request(res, ErrorCode::BadRequest, "Server shutting down");
+    if (req.method != "GET") return refuse(req, res, ErrorCode::BadHandshakeMethod);
+    if (transport == "websocket" && !websocket_request) return refuse(req, res, ErrorCode::BadRequest);
+    if (stopping_) return refuse(req, res, ErrorCode::BadRequest, "Server shutting down");
     if (options_.maxConnections && clients_count() >= options_.maxConnections) {
-        abort_request(res, ErrorCode::BadRequest, "Too many connections");
+        refuse(req, res, ErrorCode::BadRequest, "Too many connections");
         res.status = 503;
         return;
     }
@@ -2493,12 +2649,12 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
         std::string message;
         bool allowed = false;
         run_handler([&] { allowed = options_.allowRequest(req, message); });
-        if (!allowed) return abort_request(res, ErrorCode::Forbidden, message);
+        if (!allowed) return refuse(req, res, ErrorCode::Forbidden, message);
     }
     if (transport == "polling") {
         SocketPtr s = open_session(req, nullptr);
         if (options_.cookie) res.set_header("Set-Cookie", session_cookie(*options_.cookie, s->id()));
-        return s->handle_poll(res, http);
+        return s->handle_poll(req.get_header_value("Accept-Encoding"), res, http);
     }
     std::string response;
     if (!websocket_handshake(req, res, response)) return;
@@ -2514,6 +2670,22 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
 // 5. SOCKET.IO — npm `socket.io` on top of the Engine.IO session: a Client per Engine.IO session multiplexes
 //    namespaces; each connected namespace is a Socket; the Adapter is the global room map; a BroadcastOperator
 //    picks recipients (to / in / except) and encodes a packet once for all of them.
+//
+// THE PATH OF ONE EVENT: `42["chat message","hi"]` in on a WebSocket, then `io.emit` of it out to everyone.
+//   detail::HttpServer::serve_keep_alive  (6e) the connection's thread; after the 101 it runs the WebSocket on the fd
+//   eio::Socket::run_websocket            (4)  hands the fd to its WebSocketTransport
+//   WebSocketTransport::run               (3c) sleeps in recv(); ws::FrameParser gives one ws::Message per text frame
+//   eio::Socket::on_websocket_message     (4)  decode_packet: MESSAGE `2["chat message","hi"]`
+//   eio::Socket::on_packet                (4)  the heartbeat's bookkeeping, then the on_message handler (run_handler)
+//   sio::Client::on_message               (5e) packet::decode: EVENT, nsp "/", data ["chat message","hi"]
+//   sio::Client::on_packet                (5e) the Socket of that namespace
+//   sio::Socket::on_event, ::dispatch     (5c) the "chat message" listeners, called with an Event (args, ack)
+//   io.emit -> Namespace::emit            (5d) the user's handler broadcasts it back
+//   BroadcastOperator::emit_args          (5b) one packet::Packet, through each namespace's adapter
+//   Adapter::broadcast                    (5a) select(rooms, except) under its lock; detail::to_outgoing encodes once
+//   Adapter::send_to                      (5a) an eio::SendBatch, then Client::send for each recipient
+//   eio::Socket::send_all                 (4)  WebSocket: WebSocketTransport::send; polling: the queue, the GET woken
+//   ~SendBatch -> end_batch               (3c) one send(MSG_DONTWAIT) per socket; the rest waits for the Flusher
 // =====================================================================================================================
 class Server;
 class Namespace;
