@@ -81,10 +81,18 @@ $(BUILD)/unit_tests: $(call unit_objects,unit)
 	$(CXX) $(CXXFLAGS) -o $@ $^ $(LDLIBS)
 
 # ---- the two commands of the README
-# make run [EXAMPLE=chat|chatroom] [PORT=3000]
-run: $(BUILD)/$(EXAMPLE) node_modules/.package-lock.json
-	@echo "starting examples/$(EXAMPLE): open http://localhost:$(PORT) in two browser tabs (Ctrl-C stops it)"
-	PORT=$(PORT) ./$(BUILD)/$(EXAMPLE)
+# make run [EXAMPLE=chat|chatroom] [PORT=3000] [TLS=1]
+# TLS=1 serves https (and wss) on the same port, with a self-signed certificate made once into $(BUILD)/tls/.
+TLS_CERT = $(BUILD)/tls/cert.pem
+TLS_KEY  = $(BUILD)/tls/key.pem
+$(TLS_CERT): | $(BUILD)/.deps
+	@mkdir -p $(@D)
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 365 -subj /CN=localhost \
+	  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout $(TLS_KEY) -out $@
+run: $(BUILD)/$(EXAMPLE) node_modules/.package-lock.json $(if $(TLS),$(TLS_CERT))
+	@echo "starting examples/$(EXAMPLE): open http$(if $(TLS),s)://localhost:$(PORT) in two browser tabs (Ctrl-C stops it)"
+	@$(if $(TLS),echo "the certificate is self-signed: the browser asks once whether to trust it")
+	PORT=$(PORT) $(if $(TLS),SIO_TLS_CERT=$(TLS_CERT) SIO_TLS_KEY=$(TLS_KEY)) ./$(BUILD)/$(EXAMPLE)
 
 # Builds side by side (two cores), then runs the suites one after another (they must not compete for the CPU).
 test:
