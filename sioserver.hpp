@@ -117,7 +117,7 @@ struct CookieOptions {
 // defines it) and link `-lssl -lcrypto`. Without it, start() with opt.tls set fails with one line on stderr.
 struct TlsOptions;
 namespace detail {
-class TlsContext;
+struct TlsContext;
 inline std::shared_ptr<TlsContext> open_tls_context(const TlsOptions& tls, std::string& error);  // layer 3a
 }  // namespace detail
 struct TlsOptions {
