@@ -10,6 +10,7 @@
 // NEEDS  cpp-httplib 0.11.4 to 0.53.1, as Debian's compiled library or as the upstream single header (this header
 //        brings its own WebSocket support and its own thread-per-connection task queue), picojson, POSIX sockets,
 //        Linux (epoll, eventfd). CMake: add_subdirectory() or FetchContent, then link sioserver::sioserver.
+//        TLS (opt.tls, https + wss) also needs OpenSSL: -DCPPHTTPLIB_OPENSSL_SUPPORT and -lssl -lcrypto.
 // READ   The file is a guided tour, top to bottom; each layer uses only the ones above it:
 //          1. public types and options            4. the Engine.IO session (eio::Socket) and eio::Server core
 //          2. wire codecs (pure, no I/O)          5. Socket.IO (namespaces, sockets, rooms, acks, sio::Server)
