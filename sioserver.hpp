@@ -10,6 +10,7 @@
 // NEEDS  cpp-httplib 0.11.4 to 0.53.1, as Debian's compiled library or as the upstream single header (this header
 //        brings its own WebSocket support and its own thread-per-connection task queue), picojson, POSIX sockets,
 //        Linux (epoll, eventfd). CMake: add_subdirectory() or FetchContent, then link sioserver::sioserver.
+//        TLS (opt.tls, https + wss) also needs OpenSSL: -DCPPHTTPLIB_OPENSSL_SUPPORT and -lssl -lcrypto.
 // READ   The file is a guided tour, top to bottom; each layer uses only the ones above it:
 //          1. public types and options            4. the Engine.IO session (eio::Socket) and eio::Server core
 //          2. wire codecs (pure, no I/O)          5. Socket.IO (namespaces, sockets, rooms, acks, sio::Server)
@@ -113,6 +114,21 @@ struct CookieOptions {
     int maxAge = -1;               // seconds for Max-Age; -1 leaves it out (the cookie lasts the browser session)
 };
 
+// The `tls` option: serve https and wss on the listening port (the reference's `https.createServer({cert, key})`).
+// The TLS code needs OpenSSL: build with -DCPPHTTPLIB_OPENSSL_SUPPORT (Debian's `pkg-config --cflags cpp-httplib`
+// defines it) and link `-lssl -lcrypto`. Without it, start() with opt.tls set fails with one line on stderr.
+struct TlsOptions;
+namespace detail {
+struct TlsContext;
+inline std::shared_ptr<TlsContext> open_tls_context(const TlsOptions& tls, std::string& error);  // layer 3a
+}  // namespace detail
+struct TlsOptions {
+    std::string cert_file;  // PEM: the server's certificate, then any intermediates
+    std::string key_file;   // PEM: its private key
+    // Leave as it is. Only a program that builds a TlsOptions names the OpenSSL code, so only it links -lssl.
+    std::shared_ptr<detail::TlsContext> (*open_context)(const TlsOptions&, std::string&) = &detail::open_tls_context;
+};
+
 // Decides whether a handshake may go on; return false (and optionally set `message`) to refuse with 403.
 using AllowRequest = std::function<bool(const httplib::Request& req, std::string& message)>;
 
@@ -148,6 +164,8 @@ struct EngineOptions {
     size_t maxHeaderSize = 16384;
     // User handlers run one at a time (like Node's event loop) unless this is false; see the README.
     bool serializeHandlers = true;
+    // https and wss instead of http and ws (see TlsOptions); none: plain TCP.
+    std::optional<TlsOptions> tls;
 };
 
 // Close reasons, spelled as the reference server spells them.
@@ -1078,6 +1096,7 @@ inline bool gzip(std::string_view in, std::string& out) {
 //   sio::Socket::mu_ (listeners, pending acks)   -> Timers::mu_
 //   SessionAwareAdapter's store (recovery)       -> Adapter::mu_ (it chooses a broadcast's recipients), Timers::mu_
 //   eio::Socket::mu_ (session, polling queue)    -> WebSocketTransport::mu_ (its write buffer) -> Flusher::mu_ (fds)
+//   WebSocketTransport::mu_                      -> OpenSslSession::mu_ (a TLS connection's SSL object: a leaf)
 //   eio::Socket::mu_, WebSocketTransport::mu_    -> Timers::mu_ (heartbeat, upgrade and hang-up timers)
 //   leaves: Timers::mu_ (the timer queue), Flusher::mu_, SharedThread::mu_, eio::Engine::mu_ (the session table:
 //     close_with() leaves it before locking the session), Adapter::mu_ (one namespace's room map), Client::mu_
@@ -1302,6 +1321,257 @@ private:
 
 }  // namespace detail
 
+// ---- 3a. TLS under both transports (opt.tls) -------------------------------------------------------------------------
+// With opt.tls, each accepted connection does its TLS handshake first (layer 6 bounds it by headersTimeout), and
+// from then on every byte of it, HTTP and WebSocket alike, goes through its TlsSession instead of recv()/send().
+// A session is used by several threads at once (the connection thread reads; any sender, the Flusher and the
+// connection thread write), and an OpenSSL SSL object is not: one lock serializes its calls, none of which waits,
+// as the socket is only ever read and written with MSG_DONTWAIT. A call that cannot go on says which poll event
+// it waits for (a TLS read may have to write first, and a write to read). A plain connection has no TlsSession:
+// its transports branch once on a null pointer and call recv()/send() as before.
+namespace detail {
+
+class TlsSession {
+public:
+    // The TLS library's side, behind plain function pointers rather than virtual functions: a compiler may
+    // devirtualize a call towards the one implementation it sees, and so link OpenSSL into every program, even
+    // one that never sets opt.tls. The TlsContext that made the session fills them in.
+    struct Ops {
+        ssize_t (*read)(void* impl, char* buf, size_t size, short& wait_for);
+        ssize_t (*write)(void* impl, const char* data, size_t size, short& wait_for);
+        bool (*pending)(void* impl);
+        void (*close_notify)(void* impl);
+        void (*destroy)(void* impl);
+    };
+    TlsSession(const Ops& ops, void* impl) : ops_(ops), impl_(impl) {}
+    ~TlsSession() { ops_.destroy(impl_); }
+    TlsSession(const TlsSession&) = delete;
+    TlsSession& operator=(const TlsSession&) = delete;
+
+    // Never block. >0: bytes read or written; 0: the peer closed (read); -1 with errno: EAGAIN when the socket
+    // must first be ready for `wait_for` (POLLIN or POLLOUT), another errno when the connection is broken.
+    // A write after EAGAIN must offer the same bytes again (it may offer more after them).
+    ssize_t read(char* buf, size_t size, short& wait_for) { return ops_.read(impl_, buf, size, wait_for); }
+    ssize_t write(const char* data, size_t size, short& wait_for) { return ops_.write(impl_, data, size, wait_for); }
+    // Decrypted bytes are waiting: read() returns them at once, so a caller must not sleep in poll() first.
+    bool pending() { return ops_.pending(impl_); }
+    // Sends our close_notify (best effort) before the socket's write side is shut.
+    void close_notify() { ops_.close_notify(impl_); }
+
+private:
+    const Ops& ops_;
+    void* impl_;
+};
+
+// One per server, made at start() from the certificate and key files.
+struct TlsContext {
+    // The server side of the handshake on `fd`, within `timeout_ms` (or until `stop_fd` is readable); null when
+    // it fails (not TLS, a bad handshake, too slow).
+    std::function<std::shared_ptr<TlsSession>(int fd, int timeout_ms, int stop_fd)> accept;
+};
+
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT  // httplib.h has included <openssl/ssl.h>
+
+class OpenSslSession {
+public:
+    OpenSslSession(SSL_CTX* ctx, int fd) : fd_(fd), ssl_(SSL_new(ctx)) {
+        if (!ssl_) return;
+        BIO* bio = BIO_new(socket_method());
+        if (!bio) return;
+        BIO_set_data(bio, &fd_);
+        BIO_set_init(bio, 1);
+        SSL_set_bio(ssl_, bio, bio);
+        // A write may leave after part of its bytes, and be offered again from another buffer (the transport's
+        // backlog); buffers are let go while a connection is idle.
+        SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+        SSL_set_accept_state(ssl_);
+        ready_ = true;
+    }
+    ~OpenSslSession() {
+        if (ssl_) SSL_free(ssl_);  // and its BIO
+    }
+    OpenSslSession(const OpenSslSession&) = delete;
+    OpenSslSession& operator=(const OpenSslSession&) = delete;
+
+    // The handshake, with poll() between its steps. False when it fails or the deadline passes.
+    bool handshake(int timeout_ms, int stop_fd) {
+        if (!ready_) return false;
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+        while (true) {
+            short wait_for = POLLIN;
+            {
+                std::lock_guard<std::mutex> lk(mu_);
+                ERR_clear_error();
+                int r = SSL_accept(ssl_);
+                if (r == 1) return true;
+                if (failed(r, wait_for) != -1 || errno != EAGAIN) return false;
+            }
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now())
+                            .count();
+            if (left <= 0) return false;
+            pollfd fds[2] = {{fd_, wait_for, 0}, {stop_fd, POLLIN, 0}};
+            int n = ::poll(fds, stop_fd >= 0 ? 2 : 1, int(left));
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0 || (stop_fd >= 0 && (fds[1].revents & POLLIN))) return false;
+        }
+    }
+
+    ssize_t read(char* buf, size_t size, short& wait_for) {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (broken_) return broken();
+        ERR_clear_error();
+        int n = SSL_read(ssl_, buf, int(std::min<size_t>(size, 1 << 30)));
+        return n > 0 ? ssize_t(n) : failed(n, wait_for);
+    }
+    ssize_t write(const char* data, size_t size, short& wait_for) {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (broken_) return broken();
+        if (size == 0) return 0;
+        ERR_clear_error();
+        int n = SSL_write(ssl_, data, int(std::min<size_t>(size, 1 << 30)));
+        return n > 0 ? ssize_t(n) : failed(n, wait_for);
+    }
+    bool pending() {
+        std::lock_guard<std::mutex> lk(mu_);
+        return !broken_ && SSL_pending(ssl_) > 0;
+    }
+    void close_notify() {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (broken_ || !SSL_is_init_finished(ssl_)) return;
+        ERR_clear_error();
+        SSL_shutdown(ssl_);  // one non-blocking call sends ours; the peer's is not waited for
+        ERR_clear_error();
+    }
+
+private:
+    // The socket under the session: MSG_DONTWAIT, and MSG_NOSIGNAL so that a peer gone away is an error, not a
+    // SIGPIPE (OpenSSL's own socket BIO calls write()).
+    static BIO_METHOD* socket_method() {
+        static BIO_METHOD* method = [] {
+            BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "sioserver socket");
+            BIO_meth_set_write(m, [](BIO* b, const char* data, int size) -> int {
+                BIO_clear_retry_flags(b);
+                ssize_t n = ::send(*static_cast<int*>(BIO_get_data(b)), data, size_t(size), MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) BIO_set_retry_write(b);
+                return int(n);
+            });
+            BIO_meth_set_read(m, [](BIO* b, char* buf, int size) -> int {
+                BIO_clear_retry_flags(b);
+                ssize_t n = ::recv(*static_cast<int*>(BIO_get_data(b)), buf, size_t(size), MSG_DONTWAIT);
+                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) BIO_set_retry_read(b);
+                return int(n);
+            });
+            BIO_meth_set_ctrl(m, [](BIO*, int cmd, long, void*) -> long { return cmd == BIO_CTRL_FLUSH ? 1 : 0; });
+            return m;
+        }();
+        return method;
+    }
+
+    // With mu_ held, after a call returned `r` <= 0.
+    ssize_t failed(int r, short& wait_for) {
+        int saved = errno;
+        switch (SSL_get_error(ssl_, r)) {
+        case SSL_ERROR_WANT_READ: wait_for = POLLIN; errno = EAGAIN; return -1;
+        case SSL_ERROR_WANT_WRITE: wait_for = POLLOUT; errno = EAGAIN; return -1;
+        case SSL_ERROR_ZERO_RETURN: return 0;  // the peer's close_notify
+        case SSL_ERROR_SYSCALL:
+            broken_ = true;
+            ERR_clear_error();
+            if (saved == 0) return 0;  // the peer closed the TCP connection without a close_notify
+            errno = saved;
+            return -1;
+        default:
+            broken_ = true;  // a protocol error: OpenSSL must not be asked to shut the session down cleanly
+            ERR_clear_error();
+            errno = EPROTO;
+            return -1;
+        }
+    }
+    ssize_t broken() const {
+        errno = ECONNRESET;
+        return -1;
+    }
+
+    int fd_;  // the BIO points here
+    SSL* ssl_;
+    bool ready_ = false;
+    std::mutex mu_;  // see LOCK ORDER (3a): a leaf, taken under WebSocketTransport's lock
+    bool broken_ = false;
+};
+
+// How a TlsSession reaches an OpenSslSession.
+inline const TlsSession::Ops& openssl_session_ops() {
+    static const TlsSession::Ops table = {
+        [](void* s, char* buf, size_t size, short& w) { return static_cast<OpenSslSession*>(s)->read(buf, size, w); },
+        [](void* s, const char* data, size_t size, short& w) {
+            return static_cast<OpenSslSession*>(s)->write(data, size, w);
+        },
+        [](void* s) { return static_cast<OpenSslSession*>(s)->pending(); },
+        [](void* s) { static_cast<OpenSslSession*>(s)->close_notify(); },
+        [](void* s) { delete static_cast<OpenSslSession*>(s); },
+    };
+    return table;
+}
+
+// OpenSSL's last error, as one line.
+inline std::string openssl_error() {
+    unsigned long code = ERR_get_error();
+    ERR_clear_error();
+    if (!code) return "unknown error";
+    char text[256];
+    ERR_error_string_n(code, text, sizeof text);
+    return text;
+}
+
+inline std::shared_ptr<TlsContext> open_tls_context(const TlsOptions& tls, std::string& error) {
+    SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx) {
+        error = "cannot make a TLS context: " + openssl_error();
+        return nullptr;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    uint64_t options = SSL_OP_NO_RENEGOTIATION;  // a write never has to wait for a read
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+    options |= SSL_OP_IGNORE_UNEXPECTED_EOF;  // a client that hangs up without close_notify simply closed
+#endif
+    SSL_CTX_set_options(ctx, options);
+    ERR_clear_error();
+    error.clear();
+    if (SSL_CTX_use_certificate_chain_file(ctx, tls.cert_file.c_str()) != 1)
+        error = "cannot load the certificate " + tls.cert_file + ": " + openssl_error();
+    else if (SSL_CTX_use_PrivateKey_file(ctx, tls.key_file.c_str(), SSL_FILETYPE_PEM) != 1)
+        error = "cannot load the private key " + tls.key_file + ": " + openssl_error();
+    else if (SSL_CTX_check_private_key(ctx) != 1)
+        error = "the key " + tls.key_file + " does not match the certificate " + tls.cert_file;
+    if (!error.empty()) {
+        SSL_CTX_free(ctx);
+        return nullptr;
+    }
+    std::shared_ptr<SSL_CTX> owned(ctx, SSL_CTX_free);
+    auto context = std::make_shared<TlsContext>();
+    context->accept = [owned](int fd, int timeout_ms, int stop_fd) -> std::shared_ptr<TlsSession> {
+        auto* session = new OpenSslSession(owned.get(), fd);
+        if (!session->handshake(timeout_ms, stop_fd)) {
+            delete session;
+            return nullptr;
+        }
+        return std::make_shared<TlsSession>(openssl_session_ops(), session);
+    };
+    return context;
+}
+
+#else
+
+inline std::shared_ptr<TlsContext> open_tls_context(const TlsOptions&, std::string& error) {
+    error = "this program was built without OpenSSL: build it with -DCPPHTTPLIB_OPENSSL_SUPPORT and link "
+            "-lssl -lcrypto";
+    return nullptr;
+}
+
+#endif  // CPPHTTPLIB_OPENSSL_SUPPORT
+
+}  // namespace detail
+
 namespace eio {
 
 // A packet on its way out, encoded once however many sessions it goes to (a broadcast shares one).
@@ -1501,8 +1771,11 @@ public:
     // How long a client has to answer our close frame before its connection is cut.
     static constexpr int kCloseGraceMs = 1000;
 
-    WebSocketTransport(int fd, size_t max_message, size_t max_buffered, detail::Timers& timers, Flusher& flusher)
-        : fd_(fd), max_buffered_(max_buffered), parser_(max_message), timers_(timers), flusher_(flusher) {}
+    // `tls`: the connection's TLS session (3a), or null on plain TCP.
+    WebSocketTransport(int fd, size_t max_message, size_t max_buffered, detail::Timers& timers, Flusher& flusher,
+                       std::shared_ptr<detail::TlsSession> tls = nullptr)
+        : fd_(fd), max_buffered_(max_buffered), parser_(max_message), timers_(timers), flusher_(flusher),
+          tls_(std::move(tls)) {}
     WebSocketTransport(const WebSocketTransport&) = delete;
     WebSocketTransport& operator=(const WebSocketTransport&) = delete;
 
@@ -1605,10 +1878,10 @@ private:
         // The thread sleeps here, so this frame stays small (an idle connection keeps every page from here up);
         // a full read means more is waiting, which read_more() takes with a larger buffer.
         char buf[512];
-        ssize_t got = ::recv(fd_, buf, sizeof buf, 0);
+        ssize_t got = tls_ ? tls_receive(buf, sizeof buf) : ::recv(fd_, buf, sizeof buf, 0);
         if (got > 0) {
             parser_.feed(buf, size_t(got));
-            if (size_t(got) == sizeof buf) read_more();
+            if (size_t(got) == sizeof buf || (tls_ && tls_->pending())) read_more();
             return Step::Go;
         }
         if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Step::Idle;  // the receive time-out
@@ -1626,11 +1899,42 @@ private:
     __attribute__((noinline)) void read_more() {
         char buf[4096];
         for (int i = 0; i < 16; ++i) {
-            ssize_t got = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
+            ssize_t got = receive_now(buf, sizeof buf);
             if (got <= 0) return;
             parser_.feed(buf, size_t(got));
-            if (size_t(got) < sizeof buf) return;
+            if (size_t(got) < sizeof buf && !tls_) return;  // TLS hands out one record at a time
         }
+    }
+
+    // What recv(MSG_DONTWAIT) does, through the TLS session when there is one.
+    ssize_t receive_now(char* buf, size_t size) {
+        short wait_for = POLLIN;
+        return tls_ ? tls_->read(buf, size, wait_for) : ::recv(fd_, buf, size, MSG_DONTWAIT);
+    }
+
+    // The blocking recv() with SO_RCVTIMEO of a TLS connection: the session never blocks (3a), so this thread
+    // sleeps in poll() instead, after the session said it has nothing buffered. EAGAIN after the time-out.
+    ssize_t tls_receive(char* buf, size_t size) {
+        while (true) {
+            short wait_for = POLLIN;
+            ssize_t got = tls_->read(buf, size, wait_for);
+            if (got >= 0 || errno != EAGAIN) return got;
+            pollfd pfd{fd_, wait_for, 0};
+            int n = ::poll(&pfd, 1, receive_timeout_ms_ > 0 ? receive_timeout_ms_ : -1);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) return -1;
+            if (n == 0) {
+                errno = EAGAIN;
+                return -1;
+            }
+        }
+    }
+
+    // What send(MSG_NOSIGNAL | MSG_DONTWAIT) does, through the TLS session when there is one.
+    ssize_t send_now(const char* data, size_t size) {
+        if (!tls_) return ::send(fd_, data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+        short wait_for = POLLOUT;  // the Flusher waits for EPOLLOUT (renegotiation is off: a write never reads)
+        return tls_->write(data, size, wait_for);
     }
 
     bool closing() const {
@@ -1641,6 +1945,8 @@ private:
     // SO_RCVTIMEO: recv() returns EAGAIN after `ms` without data (0: never).
     void set_receive_timeout(int ms) {
         if (SIOSERVER_IDLE_STACK_TRIM_MS <= 0) return;
+        receive_timeout_ms_ = ms;
+        if (tls_) return;  // tls_receive() polls with it
         timeval tv{ms / 1000, (ms % 1000) * 1000};
         setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     }
@@ -1695,15 +2001,17 @@ private:
                 want_write = pending_.size() > pending_off_;
             }
             if (!want_write && !write_shut) {
+                if (tls_) tls_->close_notify();
                 ::shutdown(fd_, SHUT_WR);
                 write_shut = true;
             }
             int left = int(std::chrono::duration_cast<std::chrono::milliseconds>(
                                deadline - std::chrono::steady_clock::now()).count());
             pollfd pfd{fd_, short(POLLIN | (want_write ? POLLOUT : 0)), 0};
-            if (::poll(&pfd, 1, std::max(left, 0)) <= 0) break;
+            if (tls_ && tls_->pending()) pfd.revents = POLLIN;  // decrypted bytes wait: no poll() for them
+            else if (::poll(&pfd, 1, std::max(left, 0)) <= 0) break;
             if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
-                ssize_t got = ::recv(fd_, sink, sizeof sink, MSG_DONTWAIT);
+                ssize_t got = receive_now(sink, sizeof sink);
                 if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) break;
                 if (got > 0 && client_closed(sink, size_t(got))) break;  // the closing handshake is complete
             }
@@ -1737,7 +2045,7 @@ private:
         }
         size_t done = 0;
         while (done < frame.size()) {
-            ssize_t n = ::send(fd_, frame.data() + done, frame.size() - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+            ssize_t n = send_now(frame.data() + done, frame.size() - done);
             if (n > 0) { done += size_t(n); continue; }
             if (n < 0 && errno == EINTR) continue;
             if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
@@ -1753,8 +2061,7 @@ private:
     // connection is broken.
     bool flush_locked() {
         while (pending_off_ < pending_.size()) {
-            ssize_t n = ::send(fd_, pending_.data() + pending_off_, pending_.size() - pending_off_,
-                               MSG_NOSIGNAL | MSG_DONTWAIT);
+            ssize_t n = send_now(pending_.data() + pending_off_, pending_.size() - pending_off_);
             if (n > 0) { pending_off_ += size_t(n); continue; }
             if (n < 0 && errno == EINTR) continue;
             if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -1772,6 +2079,8 @@ private:
     ws::FrameParser parser_;  // only the connection thread touches it
     detail::Timers& timers_;
     Flusher& flusher_;
+    std::shared_ptr<detail::TlsSession> tls_;  // null on plain TCP
+    int receive_timeout_ms_ = 0;  // only the connection thread touches it
     mutable std::mutex mu_;   // guards everything below
     std::string pending_;
     size_t pending_off_ = 0;
@@ -1905,6 +2214,8 @@ public:
     // Whether the client hung up (a long-poll GET waiting for packets asks this now and then); an exchange that
     // cannot tell says no.
     virtual bool client_gone() const { return false; }
+    // The connection's TLS session (layer 3a), which a WebSocket taken over goes on with; null on plain TCP.
+    virtual std::shared_ptr<detail::TlsSession> tls() const { return nullptr; }
 };
 
 class Engine;
@@ -2134,9 +2445,9 @@ public:
 
 private:
     inline SocketPtr open_session(httplib::Request req, std::shared_ptr<WebSocketTransport> ws);
-    std::shared_ptr<WebSocketTransport> make_websocket(int fd) {
+    std::shared_ptr<WebSocketTransport> make_websocket(int fd, std::shared_ptr<detail::TlsSession> tls) {
         return std::make_shared<WebSocketTransport>(fd, options_.maxHttpBufferSize, options_.maxBufferedBytes, timers_,
-                                                    flusher_);
+                                                    flusher_, std::move(tls));
     }
     inline bool websocket_handshake(const httplib::Request& req, httplib::Response& res, std::string& response);
     inline void refuse(const httplib::Request& req, httplib::Response& res, ErrorCode code,
@@ -2622,8 +2933,8 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
             if (transport != "websocket" || !options_.allowUpgrades) return refuse(req, res, ErrorCode::BadRequest);
             std::string response;
             if (!websocket_handshake(req, res, response)) return;
-            http.take_over(response, [this, s](int fd, const std::string& leftover) {
-                s->run_websocket(make_websocket(fd), leftover);
+            http.take_over(response, [this, s, tls = http.tls()](int fd, const std::string& leftover) {
+                s->run_websocket(make_websocket(fd, tls), leftover);
             });
             return;
         }
@@ -2658,8 +2969,8 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
     }
     std::string response;
     if (!websocket_handshake(req, res, response)) return;
-    http.take_over(response, [this, req](int fd, const std::string& leftover) mutable {
-        auto ws = make_websocket(fd);
+    http.take_over(response, [this, req, tls = http.tls()](int fd, const std::string& leftover) mutable {
+        auto ws = make_websocket(fd, std::move(tls));
         open_session(std::move(req), ws)->run_websocket(ws, leftover);  // one copy of the request is kept, not two
     });
 }
@@ -4883,18 +5194,20 @@ private:
 // process_request() returns the same thread runs the WebSocket on the same fd.
 class ConnStream final : public httplib::Stream, public eio::HttpExchange {
 public:
-    ConnStream(int fd, int stop_fd, int read_timeout_ms, int write_timeout_ms)
-        : fd_(fd), stop_fd_(stop_fd), read_timeout_ms_(read_timeout_ms), write_timeout_ms_(write_timeout_ms) {}
+    // `tls`: the connection's TLS session, after its handshake (3a); null on plain TCP.
+    ConnStream(int fd, int stop_fd, int read_timeout_ms, int write_timeout_ms, std::shared_ptr<TlsSession> tls = nullptr)
+        : fd_(fd), stop_fd_(stop_fd), read_timeout_ms_(read_timeout_ms), write_timeout_ms_(write_timeout_ms),
+          tls_(std::move(tls)) {}
 
     // httplib::Stream. Which of these functions the included httplib declares depends on its release (6c), so
     // they are written without `override` (and so is the rest of the class, as a compiler wants all or none): the
     // ones httplib declares override it, the others are never called. Every function that matters is pure virtual
     // where it exists, so a missed one leaves the class abstract, which the static_assert below it reports.
     bool is_readable() const {  // up to 0.19: "wait for input"; from 0.20: "is input buffered?"
-        if constexpr (httplib_seam::kStreamWaits) return rpos_ < rbuf_.size();
+        if constexpr (httplib_seam::kStreamWaits) return rpos_ < rbuf_.size() || tls_pending();
         else return wait_readable();
     }
-    bool wait_readable() const { return rpos_ < rbuf_.size() || wait(POLLIN, read_timeout_ms_); }
+    bool wait_readable() const { return rpos_ < rbuf_.size() || tls_pending() || wait(POLLIN, read_timeout_ms_); }
     bool wait_writable() const { return true; }  // writes are gathered; flush() waits if it must
     bool is_writable() const { return wait_writable(); }
     time_t duration() const {
@@ -4958,13 +5271,16 @@ public:
         takeover_ = std::move(run);
     }
     void close_after_response() { close_after_ = true; }
+    std::shared_ptr<TlsSession> tls() const { return tls_; }
     bool client_gone() const {
         pollfd pfd{fd_, POLLRDHUP, 0};
         return ::poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR));
     }
 
     // The keep-alive loop's questions.
-    bool wait_request(int timeout_ms) const { return rpos_ < rbuf_.size() || wait(POLLIN, timeout_ms); }
+    bool wait_request(int timeout_ms) const {
+        return rpos_ < rbuf_.size() || tls_pending() || wait(POLLIN, timeout_ms);
+    }
     // From the first byte of a request until its headers are in, the client has `timeout_ms` (headersTimeout) and
     // `max_bytes` (maxHeaderSize). end_head() is called when the request reaches routing: a request that did not
     // (httplib refused its head) leaves in_head() true, and its connection must be closed — httplib would otherwise
@@ -4988,6 +5304,7 @@ public:
     // Hangs up without losing the last response: a close() with unread input would send a reset instead.
     void linger_close() {
         flush();
+        if (tls_) tls_->close_notify();
         ::shutdown(fd_, SHUT_WR);
         char sink[4096];
         auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
@@ -5028,6 +5345,11 @@ private:
         }
         char buf[4096];  // small: every connection thread's stack keeps what it touched
         ssize_t n;
+        if (tls_) {
+            n = tls_fill(buf, sizeof buf, timeout_ms);
+            if (n > 0) rbuf_.append(buf, size_t(n));
+            return n;
+        }
         do n = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);  // usually the bytes are there: no poll() for them
         while (n < 0 && errno == EINTR);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -5039,7 +5361,33 @@ private:
         return n;
     }
 
+    bool tls_pending() const { return tls_ && tls_->pending(); }
+
+    // fill()'s read on a TLS connection: a record may come in several pieces, all within the one time-out.
+    ssize_t tls_fill(char* buf, size_t size, int timeout_ms) {
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+        while (true) {
+            short wait_for = POLLIN;
+            ssize_t n = tls_->read(buf, size, wait_for);
+            if (n >= 0 || errno != EAGAIN) return n;
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now())
+                            .count();
+            if (timeout_ms >= 0 && left <= 0) return -1;
+            if (!wait(wait_for, timeout_ms >= 0 ? int(left) : -1)) return -1;
+        }
+    }
+
     bool write_all(const char* p, size_t size) {
+        if (tls_) {
+            for (size_t done = 0; done < size;) {
+                short wait_for = POLLOUT;
+                ssize_t n = tls_->write(p + done, size - done, wait_for);
+                if (n > 0) done += size_t(n);
+                else if (n < 0 && errno == EAGAIN && wait(wait_for, write_timeout_ms_)) continue;
+                else return false;
+            }
+            return true;
+        }
         size_t done = 0;
         while (done < size) {
             ssize_t n = ::send(fd_, p + done, size - done, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -5074,6 +5422,7 @@ private:
     int fd_;
     int stop_fd_;
     int read_timeout_ms_, write_timeout_ms_;
+    std::shared_ptr<TlsSession> tls_;
     std::string rbuf_;
     size_t rpos_ = 0;
     std::string wbuf_;  // what httplib wrote for the current response
@@ -5123,6 +5472,16 @@ public:
     void widen_backlog() { ::listen(svr_sock_, 1024); }
 
     size_t open_connections() const { return connections_; }
+    // Before the accept loop starts: loads opt.tls's certificate and key. False (with one line on stderr) when
+    // they cannot be used, or the program has no TLS code (3a).
+    bool open_tls() {
+        const std::optional<TlsOptions>& tls = engine_.options().tls;
+        if (!tls || tls_) return true;
+        std::string error = "no way to open a TLS context";
+        if (tls->open_context) tls_ = tls->open_context(*tls, error);
+        if (!tls_) std::fprintf(stderr, "[sio] TLS: %s\n", error.c_str());
+        return tls_ != nullptr;
+    }
     void serve_client(const std::string& dir) { bundle_ = std::make_unique<ClientBundle>(dir, engine_.options().path); }
 
 private:
@@ -5160,8 +5519,14 @@ private:
         int one = 1;
         setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         bool ok = false;
+        // TLS first, within the headers time-out: a client that never finishes its handshake (or sends
+        // something else) is dropped like one that never finishes its headers.
+        std::shared_ptr<TlsSession> tls;
+        if (tls_) tls = tls_->accept(sock, engine_.options().headersTimeout, engine_.stop_fd());
         // Always true where the seam knows the release; otherwise ConnStream's static_assert is the only error.
-        if constexpr (!std::is_abstract<ConnStream>::value) ok = serve_keep_alive<ConnStream>(sock);
+        if constexpr (!std::is_abstract<ConnStream>::value) {
+            if (!tls_ || tls) ok = serve_keep_alive<ConnStream>(sock, std::move(tls));
+        }
         ::shutdown(sock, SHUT_RDWR);
         ::close(sock);
         --connections_;
@@ -5170,11 +5535,11 @@ private:
 
     // The keep-alive loop of one connection (a template only for the `if constexpr` above).
     template <class Stream>
-    bool serve_keep_alive(socket_t sock) {
+    bool serve_keep_alive(socket_t sock, std::shared_ptr<TlsSession> tls) {
         bool ok = true;
         {
             Stream strm(sock, engine_.stop_fd(), int(read_timeout_sec_ * 1000 + read_timeout_usec_ / 1000),
-                        int(write_timeout_sec_ * 1000 + write_timeout_usec_ / 1000));
+                        int(write_timeout_sec_ * 1000 + write_timeout_usec_ / 1000), std::move(tls));
             size_t count = keep_alive_max_count_;
             while (!engine_.stopping() && count > 0 && strm.wait_request(int(keep_alive_timeout_sec_ * 1000))) {
                 bool connection_closed = false;
@@ -5210,6 +5575,7 @@ private:
     eio::Engine& engine_;
     std::unique_ptr<ClientBundle> bundle_;
     std::atomic<size_t> connections_{0};
+    std::shared_ptr<TlsContext> tls_;  // set by open_tls() before the first accept, then only read
 };
 
 // Starts an HttpServer on a thread of its own, and closes it with its engine; shared by eio::Server and sio::Server.
@@ -5227,6 +5593,7 @@ public:
     int start(const std::string& host, int port) {
         std::lock_guard<std::mutex> lk(mu_);
         if (thread_.started() || stopping_) return -1;
+        if (!http_.open_tls()) return -1;
         int bound = port == 0 ? http_.bind_to_any_port(host) : (http_.bind_to_port(host, port) ? port : -1);
         if (bound < 0) return -1;
         http_.widen_backlog();
