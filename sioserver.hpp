@@ -4168,7 +4168,7 @@ inline Socket::Socket(Namespace& nsp, const std::shared_ptr<Client>& client, Han
     : nsp_(nsp), client_(client),
       // A v3 client works its socket id out of the Engine.IO sid ("/admin#<sid>"), so the reference uses that.
       id_(restored ? restored->sid
-          : client->conn().protocol() == 3 ? (nsp.name() == "/" ? "" : nsp.name() + "#") + client->conn().id()
+          : client && client->conn().protocol() == 3 ? (nsp.name() == "/" ? "" : nsp.name() + "#") + client->conn().id()
                                            : detail::random_id()),
       pid_(restored ? restored->pid : nsp.server().options().connectionStateRecovery ? detail::random_id() : ""),
       handshake_(std::move(handshake)), recovered_(restored.has_value()) {
