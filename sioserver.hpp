@@ -1957,7 +1957,7 @@ public:
            int protocol = 4)
         : engine_(engine), id_(std::move(id)), request_(std::move(handshake)), protocol_(protocol),
           base64_(protocol == 3 && !request_.get_param_value("b64").empty()), websocket_(ws != nullptr),
-          ws_(std::move(ws)) {}
+          ws_(std::move(ws)), ws_base64_(websocket_ && base64_) {}
 
     const std::string& id() const { return id_; }
     int protocol() const { return protocol_; }
@@ -2004,7 +2004,9 @@ public:
     inline void on_open();
     inline void handle_poll(httplib::Response& res, const HttpExchange& http);
     inline void handle_data(const httplib::Request& req, httplib::Response& res, HttpExchange& http);
-    inline void run_websocket(const std::shared_ptr<WebSocketTransport>& ws, const std::string& leftover);
+    // `base64`: a v3 client asked for binary as base64 text on this WebSocket (b64 in its request).
+    inline void run_websocket(const std::shared_ptr<WebSocketTransport>& ws, const std::string& leftover,
+                              bool base64 = false);
     inline void close_with(const char* why, const std::string& description = {});
     // SendBatch: wake the waiting GET once for everything the batch queued.
     void end_batch() override {
@@ -2023,9 +2025,11 @@ private:
     inline void complete_upgrade(const std::shared_ptr<WebSocketTransport>& ws);
     inline void schedule_ping();
     inline void reset_ping_timeout_v3();
-    // A packet as a WebSocket frame: v3 puts the type byte before a binary message (v4's frame is made once).
+    // A packet as a WebSocket frame (with mu_ held): v3 puts the type byte before a binary message, or sends it
+    // as "b4" + base64 text to a client that asked for b64 on that WebSocket (v4's frame is made once).
     bool ws_send(WebSocketTransport& ws, const Outgoing& p) const {
         if (protocol_ == 4 || !p.packet.binary) return ws.send(p.ws_frame);
+        if (ws_base64_) return ws.send(ws::encode_frame(ws::Opcode::Text, v3::encode_packet(p.packet)));
         return ws.send(ws::encode_frame(ws::Opcode::Binary, char(PacketType::Message) + p.packet.data));
     }
     inline void trace_packet(const char* direction, const Packet& p, const char* transport) const;
@@ -2042,6 +2046,7 @@ private:
     bool websocket_;                           // the transport in use
     std::shared_ptr<WebSocketTransport> ws_;   // when websocket_
     std::shared_ptr<WebSocketTransport> probe_;  // a WebSocket that is upgrading this polling session
+    bool ws_base64_ = false, probe_base64_ = false;  // v3: that WebSocket's request asked for b64
     bool probe_answered_ = false;              // "3probe" went out: release the pending GET with a noop
     bool upgraded_ = false;
     bool client_closed_ = false;               // the client sent a close packet
@@ -2402,7 +2407,8 @@ inline void Socket::handle_data(const httplib::Request& req, httplib::Response& 
 // server answers "3probe" on it and releases the pending GET with a "6" noop; the client, its polling paused, sends
 // "5" on the WebSocket; from then on every packet — starting with whatever was still queued — goes over it.
 
-inline void Socket::run_websocket(const std::shared_ptr<WebSocketTransport>& ws, const std::string& leftover) {
+inline void Socket::run_websocket(const std::shared_ptr<WebSocketTransport>& ws, const std::string& leftover,
+                                  bool base64) {
     bool unwanted;  // a probe, but the session is on a WebSocket already, or upgrading, or closed
     {
         std::lock_guard<std::mutex> lk(mu_);
@@ -2410,6 +2416,7 @@ inline void Socket::run_websocket(const std::shared_ptr<WebSocketTransport>& ws,
         unwanted = is_probe && (state_ != ReadyState::Open || websocket_ || probe_ || upgraded_);
         if (is_probe && !unwanted) {
             probe_ = ws;
+            probe_base64_ = protocol_ == 3 && base64;
             probe_answered_ = false;
             std::weak_ptr<Socket> weak = shared_from_this();
             std::weak_ptr<WebSocketTransport> weak_ws = ws;
@@ -2503,6 +2510,7 @@ inline void Socket::complete_upgrade(const std::shared_ptr<WebSocketTransport>& 
         websocket_ = true;
         upgraded_ = true;
         ws_ = ws;
+        ws_base64_ = probe_base64_;
         probe_.reset();
         for (auto& p : queue_) ok = ok && ws_send(*ws, *p);  // in order, before anything sent later
         std::vector<OutgoingPtr>().swap(queue_);
@@ -2658,8 +2666,9 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
             if (transport != "websocket" || !options_.allowUpgrades) return abort_request(res, ErrorCode::BadRequest);
             std::string response;
             if (!websocket_handshake(req, res, response)) return;
-            http.take_over(response, [this, s](int fd, const std::string& leftover) {
-                s->run_websocket(make_websocket(fd), leftover);
+            const bool base64 = !req.get_param_value("b64").empty();
+            http.take_over(response, [this, s, base64](int fd, const std::string& leftover) {
+                s->run_websocket(make_websocket(fd), leftover, base64);
             });
             return;
         }

@@ -9,6 +9,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import io2 from 'socket.io-client-v2';
+import { WebSocket } from 'ws';
 
 import { T, connect, closeSocket, disconnectReason, eventually, once, startSioFor, withTimeout } from './sio_harness.mjs';
 
@@ -296,6 +297,41 @@ test('eio3: a client without b64 may POST a binary payload and is answered with 
   }
   assert.equal(records[0].replaceAll('\\/', '/'), head);  // a JSON encoder may write "/" as "\/"
   assert.deepEqual(records[1], { type: 4, bytes: Buffer.from([9, 8, 7]) });
+});
+
+test('eio3: over WebSocket binary goes with its type byte, or as "b4" + base64 text when asked for (b64)', async (t) => {
+  const srv = await startSioFor(t, EIO3);
+  for (const b64 of [false, true]) {
+    const ws = new WebSocket(`ws://127.0.0.1:${srv.port}${srv.path}?EIO=3&transport=websocket${b64 ? '&b64=1' : ''}`);
+    t.after(() => ws.terminate());
+    const texts = [];
+    const binaries = [];
+    let wake = () => {};
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) binaries.push(Buffer.from(data));
+      else texts.push(String(data));
+      wake();
+    });
+    await once(ws, 'open');
+    await withTimeout(new Promise((resolve) => {
+      wake = () => texts.some((m) => m.startsWith('42["welcome"')) && resolve();
+      wake();
+    }), T, 'welcome');
+    ws.send('421["binary-nested"]');  // an event with 2 attachments, and an ack with 1
+    const expected = b64 ? () => texts.filter((m) => m.startsWith('b4')).length >= 3 : () => binaries.length >= 3;
+    await withTimeout(new Promise((resolve) => {
+      wake = () => expected() && resolve();
+      wake();
+    }), T, `3 attachments (b64 ${b64})`);
+    if (b64) {
+      assert.deepEqual(binaries, []);
+      assert.ok(texts.includes('b4AAH/'), JSON.stringify(texts));  // the bytes 00 01 ff
+    } else {
+      assert.ok(binaries.every((b) => b[0] === 4), 'every binary frame starts with the type byte 4');
+      assert.ok(binaries.some((b) => b.equals(Buffer.from([4, 0, 1, 255]))));
+    }
+    ws.close();
+  }
 });
 
 test('eio3: a malformed v3 payload closes that session only, with "parse error"', async (t) => {
