@@ -9,11 +9,13 @@ HTTPLIB   = $(shell pkg-config --cflags --libs cpp-httplib 2>/dev/null)
 # Objects compiled alone (the unit tests) need the library's defines too, or httplib's types differ from the .so's.
 HTTPLIB_CFLAGS = $(shell pkg-config --cflags cpp-httplib 2>/dev/null)
 LDLIBS    = $(HTTPLIB) -pthread
+# Programs that can serve TLS (opt.tls) call OpenSSL themselves: the test server and the two chat examples.
+TLS_LDLIBS = $(shell pkg-config --libs openssl 2>/dev/null)
 BUILD    ?= build
 PORT     ?= 3000
 
 # libcrypt-dev: the admin UI's bcrypt check (-lcrypt); the icon font: the admin UI's icons, served offline.
-DEB_PACKAGES  = g++ make pkg-config libcpp-httplib-dev picojson-dev doctest-dev libcrypt-dev fonts-materialdesignicons-webfont
+DEB_PACKAGES  = g++ make pkg-config libcpp-httplib-dev libssl-dev openssl picojson-dev doctest-dev libcrypt-dev fonts-materialdesignicons-webfont
 TEST_PACKAGES = chromium
 FUZZ_PACKAGES = clang libclang-rt-14-dev
 HEADER = sioserver.hpp
@@ -59,15 +61,15 @@ $(BUILD)/engine_echo: examples/engine_echo.cpp $(HEADER) | $(BUILD)/.deps
 	$(CXX) $(CXXFLAGS) $(WARNINGS) -o $@ $< $(LDLIBS)
 
 $(BUILD)/chat: examples/chat/chat.cpp $(HEADER) | $(BUILD)/.deps
-	$(CXX) $(CXXFLAGS) $(WARNINGS) -o $@ $< $(LDLIBS)
+	$(CXX) $(CXXFLAGS) $(WARNINGS) -o $@ $< $(LDLIBS) $(TLS_LDLIBS)
 
 # The chat room keeps its history in SQLite (tests/chatroom/chatroom.mk installs it and runs the history tests),
 # and has the admin UI (-lcrypt, in CHATROOM_LDLIBS there).
 $(BUILD)/chatroom: examples/chatroom/chatroom.cpp examples/chatroom/history.hpp $(HEADER) sioserver_admin.hpp | $(BUILD)/.chatroom-deps
-	$(CXX) $(CXXFLAGS) $(WARNINGS) -o $@ $< $(LDLIBS) $(CHATROOM_LDLIBS)
+	$(CXX) $(CXXFLAGS) $(WARNINGS) -o $@ $< $(LDLIBS) $(CHATROOM_LDLIBS) $(TLS_LDLIBS)
 
 $(BUILD)/sio_test_server: tests/servers/sio_test_server.cpp $(HEADER) | $(BUILD)/.deps
-	$(CXX) $(CXXFLAGS) $(WARNINGS) -o $@ $< $(LDLIBS)
+	$(CXX) $(CXXFLAGS) $(WARNINGS) -o $@ $< $(LDLIBS) $(TLS_LDLIBS)
 
 # The unit tests: one object per file, so that `make -j` compiles them side by side.
 UNIT_SOURCES = $(wildcard tests/unit/*.cpp)
@@ -79,10 +81,18 @@ $(BUILD)/unit_tests: $(call unit_objects,unit)
 	$(CXX) $(CXXFLAGS) -o $@ $^ $(LDLIBS)
 
 # ---- the two commands of the README
-# make run [EXAMPLE=chat|chatroom] [PORT=3000]
-run: $(BUILD)/$(EXAMPLE) node_modules/.package-lock.json
-	@echo "starting examples/$(EXAMPLE): open http://localhost:$(PORT) in two browser tabs (Ctrl-C stops it)"
-	PORT=$(PORT) ./$(BUILD)/$(EXAMPLE)
+# make run [EXAMPLE=chat|chatroom] [PORT=3000] [TLS=1]
+# TLS=1 serves https (and wss) on the same port, with a self-signed certificate made once into $(BUILD)/tls/.
+TLS_CERT = $(BUILD)/tls/cert.pem
+TLS_KEY  = $(BUILD)/tls/key.pem
+$(TLS_CERT): | $(BUILD)/.deps
+	@mkdir -p $(@D)
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 365 -subj /CN=localhost \
+	  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout $(TLS_KEY) -out $@
+run: $(BUILD)/$(EXAMPLE) node_modules/.package-lock.json $(if $(TLS),$(TLS_CERT))
+	@echo "starting examples/$(EXAMPLE): open http$(if $(TLS),s)://localhost:$(PORT) in two browser tabs (Ctrl-C stops it)"
+	@$(if $(TLS),echo "the certificate is self-signed: the browser asks once whether to trust it")
+	PORT=$(PORT) $(if $(TLS),SIO_TLS_CERT=$(TLS_CERT) SIO_TLS_KEY=$(TLS_KEY)) ./$(BUILD)/$(EXAMPLE)
 
 # Builds side by side (two cores), then runs the suites one after another (they must not compete for the CPU).
 test:
@@ -114,7 +124,7 @@ $(BUILD)/$(1)/engine_echo: examples/engine_echo.cpp $(HEADER) | $(BUILD)/.deps
 	$(CXX) $(2) -o $$@ $$< $$(LDLIBS)
 $(BUILD)/$(1)/sio_test_server: tests/servers/sio_test_server.cpp $(HEADER) | $(BUILD)/.deps
 	@mkdir -p $$(@D)
-	$(CXX) $(2) -o $$@ $$< $$(LDLIBS)
+	$(CXX) $(2) -o $$@ $$< $$(LDLIBS) $$(TLS_LDLIBS)
 $(BUILD)/$(1)/unit/%.o: tests/unit/%.cpp $(HEADER) | $(BUILD)/.deps
 	@mkdir -p $$(@D)
 	$(CXX) $(2) $$(HTTPLIB_CFLAGS) -I. -c -o $$@ $$<
@@ -160,7 +170,7 @@ COMPAT_HTTPLIBS  = debian $(COMPAT_VERSIONS)
 COMPAT_BUILDS    = $(foreach c,gcc clang,$(foreach v,$(COMPAT_HTTPLIBS),$(c)-$(v)))
 compat_cxx       = $(if $(filter gcc,$(1)),g++,clang++)
 compat_flags     = $(if $(filter debian,$(1)),,-isystem $(COMPAT_DIR)/$(1))
-compat_libs      = $(if $(filter debian,$(1)),$(HTTPLIB)) -pthread
+compat_libs      = $(if $(filter debian,$(1)),$(HTTPLIB) $(TLS_LDLIBS)) -pthread
 
 # compat_server(compiler, httplib, server, source): one server of one build of the matrix, in
 # $(BUILD)/compat/<compiler>-<httplib>/

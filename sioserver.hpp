@@ -10,6 +10,7 @@
 // NEEDS  cpp-httplib 0.11.4 to 0.53.1, as Debian's compiled library or as the upstream single header (this header
 //        brings its own WebSocket support and its own thread-per-connection task queue), picojson, POSIX sockets,
 //        Linux (epoll, eventfd). CMake: add_subdirectory() or FetchContent, then link sioserver::sioserver.
+//        TLS (opt.tls, https + wss) also needs OpenSSL: -DCPPHTTPLIB_OPENSSL_SUPPORT and -lssl -lcrypto.
 // READ   The file is a guided tour, top to bottom; each layer uses only the ones above it:
 //          1. public types and options            4. the Engine.IO session (eio::Socket) and eio::Server core
 //          2. wire codecs (pure, no I/O)          5. Socket.IO (namespaces, sockets, rooms, acks, sio::Server)
@@ -31,6 +32,7 @@
 #include <picojson.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cctype>
 #include <chrono>
@@ -112,8 +114,29 @@ struct CookieOptions {
     int maxAge = -1;               // seconds for Max-Age; -1 leaves it out (the cookie lasts the browser session)
 };
 
+// The `tls` option: serve https and wss on the listening port (the reference's `https.createServer({cert, key})`).
+// The TLS code needs OpenSSL: build with -DCPPHTTPLIB_OPENSSL_SUPPORT (Debian's `pkg-config --cflags cpp-httplib`
+// defines it) and link `-lssl -lcrypto`. Without it, start() with opt.tls set fails with one line on stderr.
+struct TlsOptions;
+namespace detail {
+struct TlsContext;
+inline std::shared_ptr<TlsContext> open_tls_context(const TlsOptions& tls, std::string& error);  // layer 3a
+}  // namespace detail
+struct TlsOptions {
+    std::string cert_file;  // PEM: the server's certificate, then any intermediates
+    std::string key_file;   // PEM: its private key
+    // Leave as it is. Only a program that builds a TlsOptions names the OpenSSL code, so only it links -lssl.
+    std::shared_ptr<detail::TlsContext> (*open_context)(const TlsOptions&, std::string&) = &detail::open_tls_context;
+};
+
 // Decides whether a handshake may go on; return false (and optionally set `message`) to refuse with 403.
 using AllowRequest = std::function<bool(const httplib::Request& req, std::string& message)>;
+
+// The reference's `httpCompression`: a polling response of `threshold` bytes or more goes compressed with gzip or
+// deflate, as the request's Accept-Encoding allows; this header sends gzip (layer 2g; needs httplib built with zlib).
+struct HttpCompressionOptions {
+    size_t threshold = 1024;  // bytes
+};
 
 // The options of the Engine.IO layer (npm `engine.io`). Under Socket.IO the path defaults to "/socket.io/".
 struct EngineOptions {
@@ -127,6 +150,7 @@ struct EngineOptions {
     // Lets Engine.IO v3 clients in (socket.io-client 2.x, Socket.IO-Client-Swift 15, arduinoWebSockets'
     // SocketIOclient); off, their handshake gets HTTP 400 {"code":5,"message":"Unsupported protocol version"}.
     bool allowEIO3 = false;
+    std::optional<HttpCompressionOptions> httpCompression = HttpCompressionOptions{};  // nullopt: off (`false`)
     CorsOptions cors;
     AllowRequest allowRequest;  // called for each handshake (the request without a sid)
     std::optional<CookieOptions> cookie;  // none: no cookie (the reference's default)
@@ -143,6 +167,8 @@ struct EngineOptions {
     size_t maxHeaderSize = 16384;
     // User handlers run one at a time (like Node's event loop) unless this is false; see the README.
     bool serializeHandlers = true;
+    // https and wss instead of http and ws (see TlsOptions); none: plain TCP.
+    std::optional<TlsOptions> tls;
 };
 
 // Close reasons, spelled as the reference server spells them.
@@ -1103,6 +1129,86 @@ inline std::string describe(const Packet& p) {
 
 }  // namespace packet
 
+// ---- 2g. HTTP compression of polling bodies (gzip, RFC 1952; Accept-Encoding, RFC 9110 §12.5.3) ----------------------
+// The reference compresses a polling response of 1024 bytes or more when the request's Accept-Encoding allows it
+// (engine.io's `httpCompression`). The compressor is cpp-httplib's own zlib one, present when httplib is built with
+// CPPHTTPLIB_ZLIB_SUPPORT (Debian's library is), so a program links nothing new; without it bodies go as they are.
+// It writes gzip only: where the reference would pick deflate (a client that prefers it), gzip is sent if accepted.
+namespace http_compression {
+
+#ifdef CPPHTTPLIB_ZLIB_SUPPORT
+inline constexpr bool kAvailable = true;
+#else
+inline constexpr bool kAvailable = false;
+#endif
+
+// Whether an Accept-Encoding value accepts gzip, read as the npm `negotiator` the reference uses reads it: the
+// element naming gzip counts over "*", of equal ones the highest q counts, and a q of 0 or not a number refuses.
+inline bool accepts_gzip(std::string_view accept_encoding) {
+    auto trim = [](std::string_view v) {
+        while (!v.empty() && std::isspace(static_cast<unsigned char>(v.front()))) v.remove_prefix(1);
+        while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back()))) v.remove_suffix(1);
+        return v;
+    };
+    int best_exact = -1;  // -1: no element matched; 0: "*"; 1: "gzip"
+    double best_q = 0;
+    for (size_t pos = 0; pos <= accept_encoding.size();) {
+        size_t comma = accept_encoding.find(',', pos);
+        if (comma == std::string_view::npos) comma = accept_encoding.size();
+        std::string_view item = accept_encoding.substr(pos, comma - pos);
+        pos = comma + 1;
+        const size_t semi = item.find(';');
+        std::string_view coding = trim(item.substr(0, semi));
+        std::string_view params = semi == item.npos ? std::string_view() : item.substr(semi + 1);
+        if (coding.empty() || coding.find_first_of(" \t") != coding.npos) continue;
+        int exact;
+        if (coding.size() == 4 && std::tolower(static_cast<unsigned char>(coding[0])) == 'g' &&
+            std::tolower(static_cast<unsigned char>(coding[1])) == 'z' &&
+            std::tolower(static_cast<unsigned char>(coding[2])) == 'i' &&
+            std::tolower(static_cast<unsigned char>(coding[3])) == 'p')
+            exact = 1;
+        else if (coding == "*")
+            exact = 0;
+        else
+            continue;
+        double q = 1;
+        while (!params.empty()) {  // the first q= parameter counts
+            const size_t next = params.find(';');
+            std::string_view param = trim(params.substr(0, next));
+            params = next == params.npos ? std::string_view() : params.substr(next + 1);
+            if (param.size() >= 2 && param[0] == 'q' && param[1] == '=') {
+                const std::string text(trim(param.substr(2)));
+                char* end = nullptr;
+                q = std::strtod(text.c_str(), &end);
+                if (end == text.c_str() || !(q == q)) q = 0;
+                break;
+            }
+        }
+        if (exact > best_exact || (exact == best_exact && q >= best_q)) {
+            best_exact = exact;
+            best_q = q;
+        }
+    }
+    return best_exact >= 0 && best_q > 0;
+}
+
+// The whole of `in`, gzipped, into `out`; false without zlib or when zlib fails.
+inline bool gzip(std::string_view in, std::string& out) {
+    out.clear();
+#ifdef CPPHTTPLIB_ZLIB_SUPPORT
+    httplib::detail::gzip_compressor compressor;
+    return compressor.compress(in.data(), in.size(), true, [&](const char* data, size_t size) {
+        out.append(data, size);
+        return true;
+    });
+#else
+    (void)in;
+    return false;
+#endif
+}
+
+}  // namespace http_compression
+
 // =====================================================================================================================
 // 3. TRANSPORTS — turning bytes into Engine.IO packets and back.
 // =====================================================================================================================
@@ -1120,6 +1226,7 @@ inline std::string describe(const Packet& p) {
 //   sio::Socket::mu_ (listeners, pending acks)   -> Timers::mu_
 //   SessionAwareAdapter's store (recovery)       -> Adapter::mu_ (it chooses a broadcast's recipients), Timers::mu_
 //   eio::Socket::mu_ (session, polling queue)    -> WebSocketTransport::mu_ (its write buffer) -> Flusher::mu_ (fds)
+//   WebSocketTransport::mu_                      -> OpenSslSession::mu_ (a TLS connection's SSL object: a leaf)
 //   eio::Socket::mu_, WebSocketTransport::mu_    -> Timers::mu_ (heartbeat, upgrade and hang-up timers)
 //   leaves: Timers::mu_ (the timer queue), Flusher::mu_, SharedThread::mu_, eio::Engine::mu_ (the session table:
 //     close_with() leaves it before locking the session), Adapter::mu_ (one namespace's room map), Client::mu_
@@ -1344,6 +1451,257 @@ private:
 
 }  // namespace detail
 
+// ---- 3a. TLS under both transports (opt.tls) -------------------------------------------------------------------------
+// With opt.tls, each accepted connection does its TLS handshake first (layer 6 bounds it by headersTimeout), and
+// from then on every byte of it, HTTP and WebSocket alike, goes through its TlsSession instead of recv()/send().
+// A session is used by several threads at once (the connection thread reads; any sender, the Flusher and the
+// connection thread write), and an OpenSSL SSL object is not: one lock serializes its calls, none of which waits,
+// as the socket is only ever read and written with MSG_DONTWAIT. A call that cannot go on says which poll event
+// it waits for (a TLS read may have to write first, and a write to read). A plain connection has no TlsSession:
+// its transports branch once on a null pointer and call recv()/send() as before.
+namespace detail {
+
+class TlsSession {
+public:
+    // The TLS library's side, behind plain function pointers rather than virtual functions: a compiler may
+    // devirtualize a call towards the one implementation it sees, and so link OpenSSL into every program, even
+    // one that never sets opt.tls. The TlsContext that made the session fills them in.
+    struct Ops {
+        ssize_t (*read)(void* impl, char* buf, size_t size, short& wait_for);
+        ssize_t (*write)(void* impl, const char* data, size_t size, short& wait_for);
+        bool (*pending)(void* impl);
+        void (*close_notify)(void* impl);
+        void (*destroy)(void* impl);
+    };
+    TlsSession(const Ops& ops, void* impl) : ops_(ops), impl_(impl) {}
+    ~TlsSession() { ops_.destroy(impl_); }
+    TlsSession(const TlsSession&) = delete;
+    TlsSession& operator=(const TlsSession&) = delete;
+
+    // Never block. >0: bytes read or written; 0: the peer closed (read); -1 with errno: EAGAIN when the socket
+    // must first be ready for `wait_for` (POLLIN or POLLOUT), another errno when the connection is broken.
+    // A write after EAGAIN must offer the same bytes again (it may offer more after them).
+    ssize_t read(char* buf, size_t size, short& wait_for) { return ops_.read(impl_, buf, size, wait_for); }
+    ssize_t write(const char* data, size_t size, short& wait_for) { return ops_.write(impl_, data, size, wait_for); }
+    // Decrypted bytes are waiting: read() returns them at once, so a caller must not sleep in poll() first.
+    bool pending() { return ops_.pending(impl_); }
+    // Sends our close_notify (best effort) before the socket's write side is shut.
+    void close_notify() { ops_.close_notify(impl_); }
+
+private:
+    const Ops& ops_;
+    void* impl_;
+};
+
+// One per server, made at start() from the certificate and key files.
+struct TlsContext {
+    // The server side of the handshake on `fd`, within `timeout_ms` (or until `stop_fd` is readable); null when
+    // it fails (not TLS, a bad handshake, too slow).
+    std::function<std::shared_ptr<TlsSession>(int fd, int timeout_ms, int stop_fd)> accept;
+};
+
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT  // httplib.h has included <openssl/ssl.h>
+
+class OpenSslSession {
+public:
+    OpenSslSession(SSL_CTX* ctx, int fd) : fd_(fd), ssl_(SSL_new(ctx)) {
+        if (!ssl_) return;
+        BIO* bio = BIO_new(socket_method());
+        if (!bio) return;
+        BIO_set_data(bio, &fd_);
+        BIO_set_init(bio, 1);
+        SSL_set_bio(ssl_, bio, bio);
+        // A write may leave after part of its bytes, and be offered again from another buffer (the transport's
+        // backlog); buffers are let go while a connection is idle.
+        SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+        SSL_set_accept_state(ssl_);
+        ready_ = true;
+    }
+    ~OpenSslSession() {
+        if (ssl_) SSL_free(ssl_);  // and its BIO
+    }
+    OpenSslSession(const OpenSslSession&) = delete;
+    OpenSslSession& operator=(const OpenSslSession&) = delete;
+
+    // The handshake, with poll() between its steps. False when it fails or the deadline passes.
+    bool handshake(int timeout_ms, int stop_fd) {
+        if (!ready_) return false;
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+        while (true) {
+            short wait_for = POLLIN;
+            {
+                std::lock_guard<std::mutex> lk(mu_);
+                ERR_clear_error();
+                int r = SSL_accept(ssl_);
+                if (r == 1) return true;
+                if (failed(r, wait_for) != -1 || errno != EAGAIN) return false;
+            }
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now())
+                            .count();
+            if (left <= 0) return false;
+            pollfd fds[2] = {{fd_, wait_for, 0}, {stop_fd, POLLIN, 0}};
+            int n = ::poll(fds, stop_fd >= 0 ? 2 : 1, int(left));
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0 || (stop_fd >= 0 && (fds[1].revents & POLLIN))) return false;
+        }
+    }
+
+    ssize_t read(char* buf, size_t size, short& wait_for) {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (broken_) return broken();
+        ERR_clear_error();
+        int n = SSL_read(ssl_, buf, int(std::min<size_t>(size, 1 << 30)));
+        return n > 0 ? ssize_t(n) : failed(n, wait_for);
+    }
+    ssize_t write(const char* data, size_t size, short& wait_for) {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (broken_) return broken();
+        if (size == 0) return 0;
+        ERR_clear_error();
+        int n = SSL_write(ssl_, data, int(std::min<size_t>(size, 1 << 30)));
+        return n > 0 ? ssize_t(n) : failed(n, wait_for);
+    }
+    bool pending() {
+        std::lock_guard<std::mutex> lk(mu_);
+        return !broken_ && SSL_pending(ssl_) > 0;
+    }
+    void close_notify() {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (broken_ || !SSL_is_init_finished(ssl_)) return;
+        ERR_clear_error();
+        SSL_shutdown(ssl_);  // one non-blocking call sends ours; the peer's is not waited for
+        ERR_clear_error();
+    }
+
+private:
+    // The socket under the session: MSG_DONTWAIT, and MSG_NOSIGNAL so that a peer gone away is an error, not a
+    // SIGPIPE (OpenSSL's own socket BIO calls write()).
+    static BIO_METHOD* socket_method() {
+        static BIO_METHOD* method = [] {
+            BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "sioserver socket");
+            BIO_meth_set_write(m, [](BIO* b, const char* data, int size) -> int {
+                BIO_clear_retry_flags(b);
+                ssize_t n = ::send(*static_cast<int*>(BIO_get_data(b)), data, size_t(size), MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) BIO_set_retry_write(b);
+                return int(n);
+            });
+            BIO_meth_set_read(m, [](BIO* b, char* buf, int size) -> int {
+                BIO_clear_retry_flags(b);
+                ssize_t n = ::recv(*static_cast<int*>(BIO_get_data(b)), buf, size_t(size), MSG_DONTWAIT);
+                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) BIO_set_retry_read(b);
+                return int(n);
+            });
+            BIO_meth_set_ctrl(m, [](BIO*, int cmd, long, void*) -> long { return cmd == BIO_CTRL_FLUSH ? 1 : 0; });
+            return m;
+        }();
+        return method;
+    }
+
+    // With mu_ held, after a call returned `r` <= 0.
+    ssize_t failed(int r, short& wait_for) {
+        int saved = errno;
+        switch (SSL_get_error(ssl_, r)) {
+        case SSL_ERROR_WANT_READ: wait_for = POLLIN; errno = EAGAIN; return -1;
+        case SSL_ERROR_WANT_WRITE: wait_for = POLLOUT; errno = EAGAIN; return -1;
+        case SSL_ERROR_ZERO_RETURN: return 0;  // the peer's close_notify
+        case SSL_ERROR_SYSCALL:
+            broken_ = true;
+            ERR_clear_error();
+            if (saved == 0) return 0;  // the peer closed the TCP connection without a close_notify
+            errno = saved;
+            return -1;
+        default:
+            broken_ = true;  // a protocol error: OpenSSL must not be asked to shut the session down cleanly
+            ERR_clear_error();
+            errno = EPROTO;
+            return -1;
+        }
+    }
+    ssize_t broken() const {
+        errno = ECONNRESET;
+        return -1;
+    }
+
+    int fd_;  // the BIO points here
+    SSL* ssl_;
+    bool ready_ = false;
+    std::mutex mu_;  // see LOCK ORDER (3a): a leaf, taken under WebSocketTransport's lock
+    bool broken_ = false;
+};
+
+// How a TlsSession reaches an OpenSslSession.
+inline const TlsSession::Ops& openssl_session_ops() {
+    static const TlsSession::Ops table = {
+        [](void* s, char* buf, size_t size, short& w) { return static_cast<OpenSslSession*>(s)->read(buf, size, w); },
+        [](void* s, const char* data, size_t size, short& w) {
+            return static_cast<OpenSslSession*>(s)->write(data, size, w);
+        },
+        [](void* s) { return static_cast<OpenSslSession*>(s)->pending(); },
+        [](void* s) { static_cast<OpenSslSession*>(s)->close_notify(); },
+        [](void* s) { delete static_cast<OpenSslSession*>(s); },
+    };
+    return table;
+}
+
+// OpenSSL's last error, as one line.
+inline std::string openssl_error() {
+    unsigned long code = ERR_get_error();
+    ERR_clear_error();
+    if (!code) return "unknown error";
+    char text[256];
+    ERR_error_string_n(code, text, sizeof text);
+    return text;
+}
+
+inline std::shared_ptr<TlsContext> open_tls_context(const TlsOptions& tls, std::string& error) {
+    SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx) {
+        error = "cannot make a TLS context: " + openssl_error();
+        return nullptr;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    uint64_t options = SSL_OP_NO_RENEGOTIATION;  // a write never has to wait for a read
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+    options |= SSL_OP_IGNORE_UNEXPECTED_EOF;  // a client that hangs up without close_notify simply closed
+#endif
+    SSL_CTX_set_options(ctx, options);
+    ERR_clear_error();
+    error.clear();
+    if (SSL_CTX_use_certificate_chain_file(ctx, tls.cert_file.c_str()) != 1)
+        error = "cannot load the certificate " + tls.cert_file + ": " + openssl_error();
+    else if (SSL_CTX_use_PrivateKey_file(ctx, tls.key_file.c_str(), SSL_FILETYPE_PEM) != 1)
+        error = "cannot load the private key " + tls.key_file + ": " + openssl_error();
+    else if (SSL_CTX_check_private_key(ctx) != 1)
+        error = "the key " + tls.key_file + " does not match the certificate " + tls.cert_file;
+    if (!error.empty()) {
+        SSL_CTX_free(ctx);
+        return nullptr;
+    }
+    std::shared_ptr<SSL_CTX> owned(ctx, SSL_CTX_free);
+    auto context = std::make_shared<TlsContext>();
+    context->accept = [owned](int fd, int timeout_ms, int stop_fd) -> std::shared_ptr<TlsSession> {
+        auto* session = new OpenSslSession(owned.get(), fd);
+        if (!session->handshake(timeout_ms, stop_fd)) {
+            delete session;
+            return nullptr;
+        }
+        return std::make_shared<TlsSession>(openssl_session_ops(), session);
+    };
+    return context;
+}
+
+#else
+
+inline std::shared_ptr<TlsContext> open_tls_context(const TlsOptions&, std::string& error) {
+    error = "this program was built without OpenSSL: build it with -DCPPHTTPLIB_OPENSSL_SUPPORT and link "
+            "-lssl -lcrypto";
+    return nullptr;
+}
+
+#endif  // CPPHTTPLIB_OPENSSL_SUPPORT
+
+}  // namespace detail
+
 namespace eio {
 
 // A packet on its way out, encoded once however many sessions it goes to (a broadcast shares one).
@@ -1390,6 +1748,44 @@ inline std::string encode_response_v3(const std::vector<OutgoingPtr>& packets, b
     std::string out;
     for (auto& p : packets) binary ? v3::append_binary_record(out, p->packet) : v3::append_record(out, p->packet);
     return out;
+}
+
+// Every body the engine answers with is written as it is: httplib built with zlib or brotli would otherwise compress
+// any text body itself, whatever its size, and with brotli, which the reference never does. A body given through a
+// content provider of known length is one httplib leaves alone.
+inline void write_body(httplib::Response& res, std::string body, const char* content_type) {
+    auto shared = std::make_shared<std::string>(std::move(body));
+    res.set_content_provider(shared->size(), content_type,
+                             [shared](size_t offset, size_t length, httplib::DataSink& sink) {
+                                 return sink.write(shared->data() + offset, length);
+                             });
+}
+
+// The body of an answer the engine wrote with write_body, for tests and for programs that call Engine::handle
+// themselves.
+inline std::string body_of(const httplib::Response& res) {
+    if (!res.content_provider_) return res.body;
+    std::string out;
+    httplib::DataSink sink;
+    sink.write = [&out](const char* data, size_t size) {
+        out.append(data, size);
+        return true;
+    };
+    res.content_provider_(0, res.content_length_, sink);
+    return out;
+}
+
+// A polling response: gzipped when it is large enough and the client accepts gzip (httpCompression).
+inline void write_payload(httplib::Response& res, std::string payload, const std::string& accept_encoding,
+                          const std::optional<HttpCompressionOptions>& compression,
+                          const char* content_type = kContentType) {
+    std::string packed;
+    if (compression && payload.size() >= compression->threshold && http_compression::kAvailable &&
+        http_compression::accepts_gzip(accept_encoding) && http_compression::gzip(payload, packed)) {
+        res.set_header("Content-Encoding", "gzip");
+        return write_body(res, std::move(packed), content_type);
+    }
+    write_body(res, std::move(payload), content_type);
 }
 
 // False when the request's Content-Type says the body is binary, which v4 clients never send.
@@ -1515,8 +1911,11 @@ public:
     // How long a client has to answer our close frame before its connection is cut.
     static constexpr int kCloseGraceMs = 1000;
 
-    WebSocketTransport(int fd, size_t max_message, size_t max_buffered, detail::Timers& timers, Flusher& flusher)
-        : fd_(fd), max_buffered_(max_buffered), parser_(max_message), timers_(timers), flusher_(flusher) {}
+    // `tls`: the connection's TLS session (3a), or null on plain TCP.
+    WebSocketTransport(int fd, size_t max_message, size_t max_buffered, detail::Timers& timers, Flusher& flusher,
+                       std::shared_ptr<detail::TlsSession> tls = nullptr)
+        : fd_(fd), max_buffered_(max_buffered), parser_(max_message), timers_(timers), flusher_(flusher),
+          tls_(std::move(tls)) {}
     WebSocketTransport(const WebSocketTransport&) = delete;
     WebSocketTransport& operator=(const WebSocketTransport&) = delete;
 
@@ -1619,10 +2018,10 @@ private:
         // The thread sleeps here, so this frame stays small (an idle connection keeps every page from here up);
         // a full read means more is waiting, which read_more() takes with a larger buffer.
         char buf[512];
-        ssize_t got = ::recv(fd_, buf, sizeof buf, 0);
+        ssize_t got = tls_ ? tls_receive(buf, sizeof buf) : ::recv(fd_, buf, sizeof buf, 0);
         if (got > 0) {
             parser_.feed(buf, size_t(got));
-            if (size_t(got) == sizeof buf) read_more();
+            if (size_t(got) == sizeof buf || (tls_ && tls_->pending())) read_more();
             return Step::Go;
         }
         if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Step::Idle;  // the receive time-out
@@ -1640,11 +2039,42 @@ private:
     __attribute__((noinline)) void read_more() {
         char buf[4096];
         for (int i = 0; i < 16; ++i) {
-            ssize_t got = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
+            ssize_t got = receive_now(buf, sizeof buf);
             if (got <= 0) return;
             parser_.feed(buf, size_t(got));
-            if (size_t(got) < sizeof buf) return;
+            if (size_t(got) < sizeof buf && !tls_) return;  // TLS hands out one record at a time
         }
+    }
+
+    // What recv(MSG_DONTWAIT) does, through the TLS session when there is one.
+    ssize_t receive_now(char* buf, size_t size) {
+        short wait_for = POLLIN;
+        return tls_ ? tls_->read(buf, size, wait_for) : ::recv(fd_, buf, size, MSG_DONTWAIT);
+    }
+
+    // The blocking recv() with SO_RCVTIMEO of a TLS connection: the session never blocks (3a), so this thread
+    // sleeps in poll() instead, after the session said it has nothing buffered. EAGAIN after the time-out.
+    ssize_t tls_receive(char* buf, size_t size) {
+        while (true) {
+            short wait_for = POLLIN;
+            ssize_t got = tls_->read(buf, size, wait_for);
+            if (got >= 0 || errno != EAGAIN) return got;
+            pollfd pfd{fd_, wait_for, 0};
+            int n = ::poll(&pfd, 1, receive_timeout_ms_ > 0 ? receive_timeout_ms_ : -1);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) return -1;
+            if (n == 0) {
+                errno = EAGAIN;
+                return -1;
+            }
+        }
+    }
+
+    // What send(MSG_NOSIGNAL | MSG_DONTWAIT) does, through the TLS session when there is one.
+    ssize_t send_now(const char* data, size_t size) {
+        if (!tls_) return ::send(fd_, data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+        short wait_for = POLLOUT;  // the Flusher waits for EPOLLOUT (renegotiation is off: a write never reads)
+        return tls_->write(data, size, wait_for);
     }
 
     bool closing() const {
@@ -1655,6 +2085,8 @@ private:
     // SO_RCVTIMEO: recv() returns EAGAIN after `ms` without data (0: never).
     void set_receive_timeout(int ms) {
         if (SIOSERVER_IDLE_STACK_TRIM_MS <= 0) return;
+        receive_timeout_ms_ = ms;
+        if (tls_) return;  // tls_receive() polls with it
         timeval tv{ms / 1000, (ms % 1000) * 1000};
         setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     }
@@ -1709,15 +2141,17 @@ private:
                 want_write = pending_.size() > pending_off_;
             }
             if (!want_write && !write_shut) {
+                if (tls_) tls_->close_notify();
                 ::shutdown(fd_, SHUT_WR);
                 write_shut = true;
             }
             int left = int(std::chrono::duration_cast<std::chrono::milliseconds>(
                                deadline - std::chrono::steady_clock::now()).count());
             pollfd pfd{fd_, short(POLLIN | (want_write ? POLLOUT : 0)), 0};
-            if (::poll(&pfd, 1, std::max(left, 0)) <= 0) break;
+            if (tls_ && tls_->pending()) pfd.revents = POLLIN;  // decrypted bytes wait: no poll() for them
+            else if (::poll(&pfd, 1, std::max(left, 0)) <= 0) break;
             if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
-                ssize_t got = ::recv(fd_, sink, sizeof sink, MSG_DONTWAIT);
+                ssize_t got = receive_now(sink, sizeof sink);
                 if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) break;
                 if (got > 0 && client_closed(sink, size_t(got))) break;  // the closing handshake is complete
             }
@@ -1751,7 +2185,7 @@ private:
         }
         size_t done = 0;
         while (done < frame.size()) {
-            ssize_t n = ::send(fd_, frame.data() + done, frame.size() - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+            ssize_t n = send_now(frame.data() + done, frame.size() - done);
             if (n > 0) { done += size_t(n); continue; }
             if (n < 0 && errno == EINTR) continue;
             if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
@@ -1767,8 +2201,7 @@ private:
     // connection is broken.
     bool flush_locked() {
         while (pending_off_ < pending_.size()) {
-            ssize_t n = ::send(fd_, pending_.data() + pending_off_, pending_.size() - pending_off_,
-                               MSG_NOSIGNAL | MSG_DONTWAIT);
+            ssize_t n = send_now(pending_.data() + pending_off_, pending_.size() - pending_off_);
             if (n > 0) { pending_off_ += size_t(n); continue; }
             if (n < 0 && errno == EINTR) continue;
             if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -1786,6 +2219,8 @@ private:
     ws::FrameParser parser_;  // only the connection thread touches it
     detail::Timers& timers_;
     Flusher& flusher_;
+    std::shared_ptr<detail::TlsSession> tls_;  // null on plain TCP
+    int receive_timeout_ms_ = 0;  // only the connection thread touches it
     mutable std::mutex mu_;   // guards everything below
     std::string pending_;
     size_t pending_off_ = 0;
@@ -1853,12 +2288,20 @@ inline const char* error_message(ErrorCode code) {
     return messages[static_cast<int>(code)];
 }
 
+// What the reference's "connection_error" event carries: a request the engine refused, and the error code and
+// message its answer holds (Engine::on_connection_error).
+struct ConnectionError {
+    const httplib::Request& req;
+    ErrorCode code;
+    std::string message;
+};
+
 inline void abort_request(httplib::Response& res, ErrorCode code, const std::string& message = {}) {
     picojson::object body;
     body["code"] = picojson::value(double(static_cast<int>(code)));
     body["message"] = picojson::value(message.empty() ? std::string(error_message(code)) : message);
     res.status = code == ErrorCode::Forbidden ? 403 : 400;
-    res.set_content(picojson::value(body).serialize(), "application/json");
+    polling::write_body(res, picojson::value(body).serialize(), "application/json");
 }
 
 // The Set-Cookie value of the `cookie` option for a new session, its attributes in the order the reference's
@@ -1911,6 +2354,8 @@ public:
     // Whether the client hung up (a long-poll GET waiting for packets asks this now and then); an exchange that
     // cannot tell says no.
     virtual bool client_gone() const { return false; }
+    // The connection's TLS session (layer 3a), which a WebSocket taken over goes on with; null on plain TCP.
+    virtual std::shared_ptr<detail::TlsSession> tls() const { return nullptr; }
 };
 
 class Engine;
@@ -2002,7 +2447,7 @@ public:
 
     // ---- used by the engine (requests and transports) ----
     inline void on_open();
-    inline void handle_poll(httplib::Response& res, const HttpExchange& http);
+    inline void handle_poll(const std::string& accept_encoding, httplib::Response& res, const HttpExchange& http);
     inline void handle_data(const httplib::Request& req, httplib::Response& res, HttpExchange& http);
     // `base64`: a v3 client asked for binary as base64 text on this WebSocket (b64 in its request).
     inline void run_websocket(const std::shared_ptr<WebSocketTransport>& ws, const std::string& leftover,
@@ -2090,6 +2535,12 @@ public:
         upgrade_listeners_.push_back(std::move(h));
     }
     inline void upgraded(Socket& s);
+    // The reference's "connection_error" event: a request refused with an error code (unknown transport or sid, a
+    // bad handshake, Forbidden, ...), once its answer is written. connection_errors() counts them per code.
+    void on_connection_error(std::function<void(const ConnectionError&)> h) { on_connection_error_ = std::move(h); }
+    uint64_t connection_errors(ErrorCode code) const {
+        return refused_[size_t(code)].load(std::memory_order_relaxed);
+    }
 
     // Whether a request path belongs to Engine.IO ("/engine.io/" and below; "/engine.io" itself too).
     bool handles_path(const std::string& path) const {
@@ -2151,11 +2602,13 @@ public:
 
 private:
     inline SocketPtr open_session(httplib::Request req, std::shared_ptr<WebSocketTransport> ws, int protocol);
-    std::shared_ptr<WebSocketTransport> make_websocket(int fd) {
+    std::shared_ptr<WebSocketTransport> make_websocket(int fd, std::shared_ptr<detail::TlsSession> tls) {
         return std::make_shared<WebSocketTransport>(fd, options_.maxHttpBufferSize, options_.maxBufferedBytes, timers_,
-                                                    flusher_);
+                                                    flusher_, std::move(tls));
     }
     inline bool websocket_handshake(const httplib::Request& req, httplib::Response& res, std::string& response);
+    inline void refuse(const httplib::Request& req, httplib::Response& res, ErrorCode code,
+                       const std::string& message = {});
     inline void dispatch(const httplib::Request& req, httplib::Response& res, HttpExchange& http, bool& body_consumed);
     bool transport_enabled(const std::string& name) const {
         return std::find(options_.transports.begin(), options_.transports.end(), name) != options_.transports.end();
@@ -2170,6 +2623,8 @@ private:
     int stop_fd_ = -1;
     Traffic traffic_;
     std::vector<std::function<void(Socket&)>> upgrade_listeners_;  // under mu_
+    std::function<void(const ConnectionError&)> on_connection_error_;
+    std::array<std::atomic<uint64_t>, 6> refused_{};  // per ErrorCode
     detail::Timers timers_;
     Flusher flusher_;  // writes what back-pressured WebSockets could not send at once
 };
@@ -2304,7 +2759,8 @@ inline void Socket::on_packet(Packet& packet) {
 }
 
 // GET: wait until there is something to send, then send all of it as one payload.
-inline void Socket::handle_poll(httplib::Response& res, const HttpExchange& http) {
+inline void Socket::handle_poll(const std::string& accept_encoding, httplib::Response& res,
+                                const HttpExchange& http) {
     std::unique_lock<std::mutex> lk(mu_);
     if (poll_pending_) {
         lk.unlock();
@@ -2344,9 +2800,10 @@ inline void Socket::handle_poll(httplib::Response& res, const HttpExchange& http
     if (protocol_ == 3) {
         bool binary;
         std::string body = polling::encode_response_v3(out, !base64_, binary);
-        res.set_content(std::move(body), binary ? polling::kBinaryContentType : polling::kContentType);
+        polling::write_payload(res, std::move(body), accept_encoding, engine_.options().httpCompression,
+                               binary ? polling::kBinaryContentType : polling::kContentType);
     } else {
-        res.set_content(polling::encode_response(out), polling::kContentType);
+        polling::write_payload(res, polling::encode_response(out), accept_encoding, engine_.options().httpCompression);
     }
     if (finish_closing) close_with(reason::ForcedClose);
 }
@@ -2399,7 +2856,7 @@ inline void Socket::handle_data(const httplib::Request& req, httplib::Response& 
             on_packet(p);
         }
     }
-    res.set_content("ok", "text/html");
+    polling::write_body(res, "ok", "text/html");
 }
 
 // ---- the session: WebSocket, directly or as an upgrade (engine.io-protocol v4, "Upgrade") -------------------------------
@@ -2623,12 +3080,24 @@ inline bool Engine::websocket_handshake(const httplib::Request& req, httplib::Re
               req.get_header_value("Sec-WebSocket-Version") == "13" && base64::decode(key, decoded) &&
               decoded.size() == 16;
     if (!ok) {
-        abort_request(res, ErrorCode::BadRequest);
+        refuse(req, res, ErrorCode::BadRequest);
         return false;
     }
     response = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                "Sec-WebSocket-Accept: " + ws::accept_key(key) + "\r\n\r\n";
     return true;
+}
+
+// A request refused before it reached a session: answered, counted, and told to on_connection_error. The handler
+// runs with no lock held (dispatch holds none).
+inline void Engine::refuse(const httplib::Request& req, httplib::Response& res, ErrorCode code,
+                           const std::string& message) {
+    abort_request(res, code, message);
+    refused_[size_t(code)].fetch_add(1, std::memory_order_relaxed);
+    if (on_connection_error_) {
+        ConnectionError e{req, code, message.empty() ? std::string(error_message(code)) : message};
+        run_handler([&] { on_connection_error_(e); });
+    }
 }
 
 // Every request under the Engine.IO path lands here (CORS headers are already on `res`). Only a POST to a polling
@@ -2650,43 +3119,43 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
     }
     const std::string transport = req.get_param_value("transport");
     if ((transport != "polling" && transport != "websocket") || !transport_enabled(transport))
-        return abort_request(res, ErrorCode::UnknownTransport);
+        return refuse(req, res, ErrorCode::UnknownTransport);
     // As in the reference, anything but EIO=4 is revision 3, let in only by allowEIO3.
     const int protocol = req.get_param_value("EIO") == "4" ? 4 : 3;
-    if (protocol == 3 && !options_.allowEIO3) return abort_request(res, ErrorCode::UnsupportedProtocolVersion);
+    if (protocol == 3 && !options_.allowEIO3) return refuse(req, res, ErrorCode::UnsupportedProtocolVersion);
     const bool websocket_request = detail::lowercase(req.get_header_value("Upgrade")) == "websocket";
 
     if (req.has_param("sid")) {
         SocketPtr s = find(req.get_param_value("sid"));
-        if (!s) return abort_request(res, ErrorCode::UnknownSid);
-        if (s->protocol() != protocol) return abort_request(res, ErrorCode::BadRequest);  // the reference's too
+        if (!s) return refuse(req, res, ErrorCode::UnknownSid);
+        if (s->protocol() != protocol) return refuse(req, res, ErrorCode::BadRequest);  // the reference's too
         if (websocket_request) {
             // A WebSocket for a session that cannot take it (already on one, or upgrading) is accepted and then
             // closed by run_websocket(), as the reference does; refusing it here would be a client error event.
-            if (transport != "websocket" || !options_.allowUpgrades) return abort_request(res, ErrorCode::BadRequest);
+            if (transport != "websocket" || !options_.allowUpgrades) return refuse(req, res, ErrorCode::BadRequest);
             std::string response;
             if (!websocket_handshake(req, res, response)) return;
             const bool base64 = !req.get_param_value("b64").empty();
-            http.take_over(response, [this, s, base64](int fd, const std::string& leftover) {
-                s->run_websocket(make_websocket(fd), leftover, base64);
+            http.take_over(response, [this, s, base64, tls = http.tls()](int fd, const std::string& leftover) {
+                s->run_websocket(make_websocket(fd, tls), leftover, base64);
             });
             return;
         }
-        if (transport != s->transport()) return abort_request(res, ErrorCode::BadRequest);  // e.g. after upgrade
-        if (req.method == "GET") return s->handle_poll(res, http);
+        if (transport != s->transport()) return refuse(req, res, ErrorCode::BadRequest);  // e.g. after upgrade
+        if (req.method == "GET") return s->handle_poll(req.get_header_value("Accept-Encoding"), res, http);
         if (req.method == "POST") {
             body_consumed = true;  // read, or its connection closed, by handle_data
             return s->handle_data(req, res, http);
         }
-        return abort_request(res, ErrorCode::BadRequest);
+        return refuse(req, res, ErrorCode::BadRequest);
     }
 
     // A handshake.
-    if (req.method != "GET") return abort_request(res, ErrorCode::BadHandshakeMethod);
-    if (transport == "websocket" && !websocket_request) return abort_request(res, ErrorCode::BadRequest);
-    if (stopping_) return abort_request(res, ErrorCode::BadRequest, "Server shutting down");
+    if (req.method != "GET") return refuse(req, res, ErrorCode::BadHandshakeMethod);
+    if (transport == "websocket" && !websocket_request) return refuse(req, res, ErrorCode::BadRequest);
+    if (stopping_) return refuse(req, res, ErrorCode::BadRequest, "Server shutting down");
     if (options_.maxConnections && clients_count() >= options_.maxConnections) {
-        abort_request(res, ErrorCode::BadRequest, "Too many connections");
+        refuse(req, res, ErrorCode::BadRequest, "Too many connections");
         res.status = 503;
         return;
     }
@@ -2694,17 +3163,17 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
         std::string message;
         bool allowed = false;
         run_handler([&] { allowed = options_.allowRequest(req, message); });
-        if (!allowed) return abort_request(res, ErrorCode::Forbidden, message);
+        if (!allowed) return refuse(req, res, ErrorCode::Forbidden, message);
     }
     if (transport == "polling") {
         SocketPtr s = open_session(req, nullptr, protocol);
         if (options_.cookie) res.set_header("Set-Cookie", session_cookie(*options_.cookie, s->id()));
-        return s->handle_poll(res, http);
+        return s->handle_poll(req.get_header_value("Accept-Encoding"), res, http);
     }
     std::string response;
     if (!websocket_handshake(req, res, response)) return;
-    http.take_over(response, [this, req, protocol](int fd, const std::string& leftover) mutable {
-        auto ws = make_websocket(fd);
+    http.take_over(response, [this, req, protocol, tls = http.tls()](int fd, const std::string& leftover) mutable {
+        auto ws = make_websocket(fd, std::move(tls));
         open_session(std::move(req), ws, protocol)->run_websocket(ws, leftover);  // one copy of the request is kept, not two
     });
 }
@@ -2715,6 +3184,22 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
 // 5. SOCKET.IO — npm `socket.io` on top of the Engine.IO session: a Client per Engine.IO session multiplexes
 //    namespaces; each connected namespace is a Socket; the Adapter is the global room map; a BroadcastOperator
 //    picks recipients (to / in / except) and encodes a packet once for all of them.
+//
+// THE PATH OF ONE EVENT: `42["chat message","hi"]` in on a WebSocket, then `io.emit` of it out to everyone.
+//   detail::HttpServer::serve_keep_alive  (6e) the connection's thread; after the 101 it runs the WebSocket on the fd
+//   eio::Socket::run_websocket            (4)  hands the fd to its WebSocketTransport
+//   WebSocketTransport::run               (3c) sleeps in recv(); ws::FrameParser gives one ws::Message per text frame
+//   eio::Socket::on_websocket_message     (4)  decode_packet: MESSAGE `2["chat message","hi"]`
+//   eio::Socket::on_packet                (4)  the heartbeat's bookkeeping, then the on_message handler (run_handler)
+//   sio::Client::on_message               (5e) packet::decode: EVENT, nsp "/", data ["chat message","hi"]
+//   sio::Client::on_packet                (5e) the Socket of that namespace
+//   sio::Socket::on_event, ::dispatch     (5c) the "chat message" listeners, called with an Event (args, ack)
+//   io.emit -> Namespace::emit            (5d) the user's handler broadcasts it back
+//   BroadcastOperator::emit_args          (5b) one packet::Packet, through each namespace's adapter
+//   Adapter::broadcast                    (5a) select(rooms, except) under its lock; detail::to_outgoing encodes once
+//   Adapter::send_to                      (5a) an eio::SendBatch, then Client::send for each recipient
+//   eio::Socket::send_all                 (4)  WebSocket: WebSocketTransport::send; polling: the queue, the GET woken
+//   ~SendBatch -> end_batch               (3c) one send(MSG_DONTWAIT) per socket; the rest waits for the Flusher
 // =====================================================================================================================
 class Server;
 class Namespace;
@@ -4959,18 +5444,20 @@ private:
 // process_request() returns the same thread runs the WebSocket on the same fd.
 class ConnStream final : public httplib::Stream, public eio::HttpExchange {
 public:
-    ConnStream(int fd, int stop_fd, int read_timeout_ms, int write_timeout_ms)
-        : fd_(fd), stop_fd_(stop_fd), read_timeout_ms_(read_timeout_ms), write_timeout_ms_(write_timeout_ms) {}
+    // `tls`: the connection's TLS session, after its handshake (3a); null on plain TCP.
+    ConnStream(int fd, int stop_fd, int read_timeout_ms, int write_timeout_ms, std::shared_ptr<TlsSession> tls = nullptr)
+        : fd_(fd), stop_fd_(stop_fd), read_timeout_ms_(read_timeout_ms), write_timeout_ms_(write_timeout_ms),
+          tls_(std::move(tls)) {}
 
     // httplib::Stream. Which of these functions the included httplib declares depends on its release (6c), so
     // they are written without `override` (and so is the rest of the class, as a compiler wants all or none): the
     // ones httplib declares override it, the others are never called. Every function that matters is pure virtual
     // where it exists, so a missed one leaves the class abstract, which the static_assert below it reports.
     bool is_readable() const {  // up to 0.19: "wait for input"; from 0.20: "is input buffered?"
-        if constexpr (httplib_seam::kStreamWaits) return rpos_ < rbuf_.size();
+        if constexpr (httplib_seam::kStreamWaits) return rpos_ < rbuf_.size() || tls_pending();
         else return wait_readable();
     }
-    bool wait_readable() const { return rpos_ < rbuf_.size() || wait(POLLIN, read_timeout_ms_); }
+    bool wait_readable() const { return rpos_ < rbuf_.size() || tls_pending() || wait(POLLIN, read_timeout_ms_); }
     bool wait_writable() const { return true; }  // writes are gathered; flush() waits if it must
     bool is_writable() const { return wait_writable(); }
     time_t duration() const {
@@ -5034,13 +5521,16 @@ public:
         takeover_ = std::move(run);
     }
     void close_after_response() { close_after_ = true; }
+    std::shared_ptr<TlsSession> tls() const { return tls_; }
     bool client_gone() const {
         pollfd pfd{fd_, POLLRDHUP, 0};
         return ::poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR));
     }
 
     // The keep-alive loop's questions.
-    bool wait_request(int timeout_ms) const { return rpos_ < rbuf_.size() || wait(POLLIN, timeout_ms); }
+    bool wait_request(int timeout_ms) const {
+        return rpos_ < rbuf_.size() || tls_pending() || wait(POLLIN, timeout_ms);
+    }
     // From the first byte of a request until its headers are in, the client has `timeout_ms` (headersTimeout) and
     // `max_bytes` (maxHeaderSize). end_head() is called when the request reaches routing: a request that did not
     // (httplib refused its head) leaves in_head() true, and its connection must be closed — httplib would otherwise
@@ -5064,6 +5554,7 @@ public:
     // Hangs up without losing the last response: a close() with unread input would send a reset instead.
     void linger_close() {
         flush();
+        if (tls_) tls_->close_notify();
         ::shutdown(fd_, SHUT_WR);
         char sink[4096];
         auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
@@ -5104,6 +5595,11 @@ private:
         }
         char buf[4096];  // small: every connection thread's stack keeps what it touched
         ssize_t n;
+        if (tls_) {
+            n = tls_fill(buf, sizeof buf, timeout_ms);
+            if (n > 0) rbuf_.append(buf, size_t(n));
+            return n;
+        }
         do n = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);  // usually the bytes are there: no poll() for them
         while (n < 0 && errno == EINTR);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -5115,7 +5611,33 @@ private:
         return n;
     }
 
+    bool tls_pending() const { return tls_ && tls_->pending(); }
+
+    // fill()'s read on a TLS connection: a record may come in several pieces, all within the one time-out.
+    ssize_t tls_fill(char* buf, size_t size, int timeout_ms) {
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+        while (true) {
+            short wait_for = POLLIN;
+            ssize_t n = tls_->read(buf, size, wait_for);
+            if (n >= 0 || errno != EAGAIN) return n;
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now())
+                            .count();
+            if (timeout_ms >= 0 && left <= 0) return -1;
+            if (!wait(wait_for, timeout_ms >= 0 ? int(left) : -1)) return -1;
+        }
+    }
+
     bool write_all(const char* p, size_t size) {
+        if (tls_) {
+            for (size_t done = 0; done < size;) {
+                short wait_for = POLLOUT;
+                ssize_t n = tls_->write(p + done, size - done, wait_for);
+                if (n > 0) done += size_t(n);
+                else if (n < 0 && errno == EAGAIN && wait(wait_for, write_timeout_ms_)) continue;
+                else return false;
+            }
+            return true;
+        }
         size_t done = 0;
         while (done < size) {
             ssize_t n = ::send(fd_, p + done, size - done, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -5150,6 +5672,7 @@ private:
     int fd_;
     int stop_fd_;
     int read_timeout_ms_, write_timeout_ms_;
+    std::shared_ptr<TlsSession> tls_;
     std::string rbuf_;
     size_t rpos_ = 0;
     std::string wbuf_;  // what httplib wrote for the current response
@@ -5199,6 +5722,16 @@ public:
     void widen_backlog() { ::listen(svr_sock_, 1024); }
 
     size_t open_connections() const { return connections_; }
+    // Before the accept loop starts: loads opt.tls's certificate and key. False (with one line on stderr) when
+    // they cannot be used, or the program has no TLS code (3a).
+    bool open_tls() {
+        const std::optional<TlsOptions>& tls = engine_.options().tls;
+        if (!tls || tls_) return true;
+        std::string error = "no way to open a TLS context";
+        if (tls->open_context) tls_ = tls->open_context(*tls, error);
+        if (!tls_) std::fprintf(stderr, "[sio] TLS: %s\n", error.c_str());
+        return tls_ != nullptr;
+    }
     void serve_client(const std::string& dir) { bundle_ = std::make_unique<ClientBundle>(dir, engine_.options().path); }
 
 private:
@@ -5236,8 +5769,14 @@ private:
         int one = 1;
         setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         bool ok = false;
+        // TLS first, within the headers time-out: a client that never finishes its handshake (or sends
+        // something else) is dropped like one that never finishes its headers.
+        std::shared_ptr<TlsSession> tls;
+        if (tls_) tls = tls_->accept(sock, engine_.options().headersTimeout, engine_.stop_fd());
         // Always true where the seam knows the release; otherwise ConnStream's static_assert is the only error.
-        if constexpr (!std::is_abstract<ConnStream>::value) ok = serve_keep_alive<ConnStream>(sock);
+        if constexpr (!std::is_abstract<ConnStream>::value) {
+            if (!tls_ || tls) ok = serve_keep_alive<ConnStream>(sock, std::move(tls));
+        }
         ::shutdown(sock, SHUT_RDWR);
         ::close(sock);
         --connections_;
@@ -5246,11 +5785,11 @@ private:
 
     // The keep-alive loop of one connection (a template only for the `if constexpr` above).
     template <class Stream>
-    bool serve_keep_alive(socket_t sock) {
+    bool serve_keep_alive(socket_t sock, std::shared_ptr<TlsSession> tls) {
         bool ok = true;
         {
             Stream strm(sock, engine_.stop_fd(), int(read_timeout_sec_ * 1000 + read_timeout_usec_ / 1000),
-                        int(write_timeout_sec_ * 1000 + write_timeout_usec_ / 1000));
+                        int(write_timeout_sec_ * 1000 + write_timeout_usec_ / 1000), std::move(tls));
             size_t count = keep_alive_max_count_;
             while (!engine_.stopping() && count > 0 && strm.wait_request(int(keep_alive_timeout_sec_ * 1000))) {
                 bool connection_closed = false;
@@ -5286,6 +5825,7 @@ private:
     eio::Engine& engine_;
     std::unique_ptr<ClientBundle> bundle_;
     std::atomic<size_t> connections_{0};
+    std::shared_ptr<TlsContext> tls_;  // set by open_tls() before the first accept, then only read
 };
 
 // Starts an HttpServer on a thread of its own, and closes it with its engine; shared by eio::Server and sio::Server.
@@ -5303,6 +5843,7 @@ public:
     int start(const std::string& host, int port) {
         std::lock_guard<std::mutex> lk(mu_);
         if (thread_.started() || stopping_) return -1;
+        if (!http_.open_tls()) return -1;
         int bound = port == 0 ? http_.bind_to_any_port(host) : (http_.bind_to_port(host, port) ? port : -1);
         if (bound < 0) return -1;
         http_.widen_backlog();

@@ -60,6 +60,10 @@ int main(int argc, char** argv) {
         else if (flag == "--headers-timeout") opt.headersTimeout = std::stoi(value);
         else if (flag == "--max-buffered") opt.maxBufferedBytes = std::stoul(value);
         else if (flag == "--max-connections") opt.maxConnections = std::stoul(value);
+        else if (flag == "--http-compression") {  // a threshold in bytes, or "off"
+            if (value == "off") opt.httpCompression.reset();
+            else opt.httpCompression = sio::HttpCompressionOptions{std::stoul(value)};
+        }
         else if (flag == "--cookie") {
             if (!parse_cookie(value, opt.cookie)) { std::cerr << "--cookie: not a cookie option\n"; return 2; }
         }

@@ -7,6 +7,8 @@
 // SQLite file (history.hpp), so they survive a restart.
 //
 //   PORT=3000 ./build/chatroom        then open http://localhost:3000 in a few browser tabs
+//   SIO_TLS_CERT=F SIO_TLS_KEY=F      serve https and wss with this PEM certificate and key (`make run TLS=1
+//                                     EXAMPLE=chatroom` makes a self-signed pair into build/)
 //   CHATROOM_DB=/path/chat.db         where the history lives (default: chatroom.db beside the binary; delete the
 //                                     file, with its -wal and -shm files, to start an empty history)
 //
@@ -483,6 +485,9 @@ int main() {
     // A page whose network drops for a while (up to two minutes) comes back as the same socket, in its room,
     // and gets every message it missed meanwhile.
     options.connectionStateRecovery = sio::ConnectionStateRecoveryOptions{};
+    const char* cert = std::getenv("SIO_TLS_CERT");
+    const char* key = std::getenv("SIO_TLS_KEY");
+    if (cert && *cert && key && *key) options.tls = sio::TlsOptions{cert, key};
     sio::Server io(options);  // serves /socket.io/socket.io.js itself
     // The admin UI (@socket.io/admin-ui's dashboard) at /admin/: with ADMIN_USER and ADMIN_PASSWORD set, a login
     // (the password is bcrypt-hashed here; ADMIN_PASSWORD_HASH takes a hash instead), otherwise open to anyone.
@@ -518,7 +523,7 @@ int main() {
         std::cerr << "cannot listen on port " << port << std::endl;
         return 1;
     }
-    std::cout << "listening on http://localhost:" << bound << std::endl;
+    std::cout << "listening on " << (options.tls ? "https" : "http") << "://localhost:" << bound << std::endl;
     std::cout << "admin UI on http://localhost:" << bound << "/admin/"
               << (std::holds_alternative<bool>(admin.auth) ? " WITHOUT a password: anyone who reaches this port can "
                                                              "watch and disconnect users (set ADMIN_USER and "

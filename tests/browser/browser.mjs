@@ -21,7 +21,7 @@ export function startExample(t, name, env = {}) {
     const timer = setTimeout(() => reject(new Error(`${name} did not start within 10 s; stderr: ${err}`)), 10000);
     child.stdout.on('data', (d) => {
       out += d;
-      const m = out.match(/listening on (http:\/\/localhost:\d+)/);
+      const m = out.match(/listening on (https?:\/\/localhost:\d+)/);
       if (m) { clearTimeout(timer); resolveUrl(m[1].replace('localhost', '127.0.0.1')); }
     });
     child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`${name} exited (${code}); stderr: ${err}`)); });
@@ -37,14 +37,15 @@ export function startExample(t, name, env = {}) {
   return url;
 }
 
-// Launches headless Chromium (never a downloaded browser) with a fresh user-data dir.
-export async function launchBrowser(t) {
+// Launches headless Chromium (never a downloaded browser) with a fresh user-data dir; `args` are added to its
+// command line.
+export async function launchBrowser(t, args = []) {
   const profile = mkdtempSync(join(tmpdir(), 'sioserver-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium',
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-           '--disable-component-update', '--disable-sync'],
+           '--disable-component-update', '--disable-sync', ...args],
     viewport: { width: 900, height: 600 },
   });
   t.after(async () => {

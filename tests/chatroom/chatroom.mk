@@ -24,7 +24,7 @@ chatroom-history: $(BUILD)/chatroom $(BUILD)/.chatroom-test-deps node_modules/.p
 define chatroom_sanitized
 $(BUILD)/$(1)/chatroom: $(CHATROOM_SOURCES) $(HEADER) sioserver_admin.hpp | $(BUILD)/.chatroom-deps
 	@mkdir -p $$(@D)
-	$(CXX) $(2) -o $$@ $$< $$(LDLIBS) $(CHATROOM_LDLIBS)
+	$(CXX) $(2) -o $$@ $$< $$(LDLIBS) $(CHATROOM_LDLIBS) $$(TLS_LDLIBS)
 chatroom-history-$(1): $(BUILD)/$(1)/chatroom $(BUILD)/.chatroom-test-deps node_modules/.package-lock.json
 	@rm -rf $(BUILD)/$(1)/chatroom-reports && mkdir -p $(BUILD)/$(1)/chatroom-reports
 	$(3) CHATROOM=$(CURDIR)/$(BUILD)/$(1)/chatroom node --test --test-concurrency=1 tests/chatroom/

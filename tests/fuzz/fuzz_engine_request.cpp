@@ -48,6 +48,7 @@ namespace {
 
 using sio::eio::Engine;
 using sio::eio::Packet;
+using sio::eio::polling::body_of;
 using sio::eio::PacketType;
 using sio::eio::SocketPtr;
 
@@ -251,21 +252,21 @@ void action(std::string_view line, World& w) {
 // {"code":N,"message":"..."} with N in 0..5.
 void check_error_body(const httplib::Response& res, int& code) {
     picojson::value v;
-    std::string err = picojson::parse(v, res.body);
-    FUZZ_CHECK(err.empty() && v.is<picojson::object>(), "engine-error-body", "error body " + fuzz::show(res.body));
+    std::string err = picojson::parse(v, body_of(res));
+    FUZZ_CHECK(err.empty() && v.is<picojson::object>(), "engine-error-body", "error body " + fuzz::show(body_of(res)));
     code = -1;
     if (!err.empty() || !v.is<picojson::object>()) return;
     const auto& o = v.get<picojson::object>();
     auto c = o.find("code");
     auto m = o.find("message");
     FUZZ_CHECK(c != o.end() && c->second.is<double>() && m != o.end() && m->second.is<std::string>() && o.size() == 2,
-               "engine-error-body", "error body " + fuzz::show(res.body));
+               "engine-error-body", "error body " + fuzz::show(body_of(res)));
     if (c == o.end() || !c->second.is<double>()) return;
     double d = c->second.get<double>();
-    FUZZ_CHECK(d >= 0 && d <= 5 && d == double(int(d)), "engine-error-code", "code " + fuzz::show(res.body));
+    FUZZ_CHECK(d >= 0 && d <= 5 && d == double(int(d)), "engine-error-code", "code " + fuzz::show(body_of(res)));
     code = int(d);
     FUZZ_CHECK((res.status == 403) == (code == 4), "engine-error-status",
-               "status " + std::to_string(res.status) + " with " + fuzz::show(res.body));
+               "status " + std::to_string(res.status) + " with " + fuzz::show(body_of(res)));
     FUZZ_CHECK(res.get_header_value("Content-Type") == "application/json", "engine-error-body",
                "Content-Type " + res.get_header_value("Content-Type"));
 }
@@ -340,7 +341,7 @@ void request(std::string_view record, World& w) {
 
     if (verbose())
         std::fprintf(stderr, "[fuzz] %s %s -> %d %s%s%s\n", req.method.c_str(), fuzz::show(req.target).c_str(),
-                     res.status, fuzz::show(res.body, 100).c_str(), http.takeovers ? " (taken over)" : "",
+                     res.status, fuzz::show(body_of(res), 100).c_str(), http.takeovers ? " (taken over)" : "",
                      http.close_after ? " (close after)" : "");
 
     const std::string transport = req.get_param_value("transport");
@@ -351,7 +352,7 @@ void request(std::string_view record, World& w) {
     // ---- taken over for a WebSocket
     if (http.takeovers) {
         FUZZ_CHECK(http.takeovers == 1 && http.run_given, "engine-takeover", where);
-        FUZZ_CHECK(res.status == -1 && res.body.empty(), "engine-takeover",
+        FUZZ_CHECK(res.status == -1 && body_of(res).empty(), "engine-takeover",
                    "status " + std::to_string(res.status) + " set on a taken-over request " + where);
         std::string key = req.get_header_value("Sec-WebSocket-Key"), decoded;
         FUZZ_CHECK(transport == "websocket" && transport_ok && req.get_param_value("EIO") == "4" &&
@@ -389,13 +390,13 @@ void request(std::string_view record, World& w) {
     if (req.method == "OPTIONS") {
         FUZZ_CHECK(status == 204, "engine-options", "OPTIONS answered " + std::to_string(status));
     } else if (!transport_ok) {
-        FUZZ_CHECK(status == 400 && code == 0, "engine-error-order", "unknown transport: " + where + " -> " + res.body);
+        FUZZ_CHECK(status == 400 && code == 0, "engine-error-order", "unknown transport: " + where + " -> " + body_of(res));
     } else if (req.get_param_value("EIO") != "4") {
-        FUZZ_CHECK(status == 400 && code == 5, "engine-error-order", "bad EIO: " + where + " -> " + res.body);
+        FUZZ_CHECK(status == 400 && code == 5, "engine-error-order", "bad EIO: " + where + " -> " + body_of(res));
     } else if (has_sid && !before && exact) {
-        FUZZ_CHECK(status == 400 && code == 1, "engine-error-order", "unknown sid: " + where + " -> " + res.body);
+        FUZZ_CHECK(status == 400 && code == 1, "engine-error-order", "unknown sid: " + where + " -> " + body_of(res));
     } else if (!has_sid && req.method != "GET") {
-        FUZZ_CHECK(status == 400 && code == 2, "engine-error-order", "non-GET handshake: " + where + " -> " + res.body);
+        FUZZ_CHECK(status == 400 && code == 2, "engine-error-order", "non-GET handshake: " + where + " -> " + body_of(res));
     }
 
     // ---- the body
@@ -409,7 +410,7 @@ void request(std::string_view record, World& w) {
         FUZZ_CHECK(http.close_after > 0, "engine-unread-body-keeps-connection",
                    "the body of " + where + " (Content-Length " + fuzz::show(length_text) +
                        ") was not read and the connection was not marked close_after_response(): answered " +
-                       std::to_string(status) + " " + fuzz::show(res.body, 80));
+                       std::to_string(status) + " " + fuzz::show(body_of(res), 80));
 
     // ---- successful answers
     if (status != 200) return;
@@ -417,8 +418,8 @@ void request(std::string_view record, World& w) {
         FUZZ_CHECK(res.get_header_value("Content-Type") == sio::eio::polling::kContentType, "engine-poll-content-type",
                    res.get_header_value("Content-Type"));
         std::vector<Packet> packets;
-        FUZZ_CHECK(sio::eio::decode_payload(res.body, packets), "engine-poll-payload",
-                   "GET answered a payload that does not decode: " + fuzz::show(res.body));
+        FUZZ_CHECK(sio::eio::decode_payload(body_of(res), packets), "engine-poll-payload",
+                   "GET answered a payload that does not decode: " + fuzz::show(body_of(res)));
         if (!has_sid) {  // a handshake: one OPEN packet
             bool only_open = packets.size() == 1 && packets[0].type == PacketType::Open;
             if (!exact && !packets.empty() && packets[0].type == PacketType::Open) {
@@ -426,14 +427,14 @@ void request(std::string_view record, World& w) {
                 for (size_t i = 1; i < packets.size(); ++i)
                     only_open = only_open && (packets[i].type == PacketType::Ping || packets[i].type == PacketType::Close);
             }
-            FUZZ_CHECK(only_open, "engine-open-packet", fuzz::show(res.body));
+            FUZZ_CHECK(only_open, "engine-open-packet", fuzz::show(body_of(res)));
             if (packets.empty()) return;
             picojson::value v;
             std::string err = picojson::parse(v, packets[0].data);
-            FUZZ_CHECK(err.empty() && v.is<picojson::object>(), "engine-open-packet", fuzz::show(res.body));
+            FUZZ_CHECK(err.empty() && v.is<picojson::object>(), "engine-open-packet", fuzz::show(body_of(res)));
             if (!v.is<picojson::object>()) return;
             auto& o = v.get<picojson::object>();
-            FUZZ_CHECK(o.count("sid") && o.at("sid").is<std::string>(), "engine-open-packet", fuzz::show(res.body));
+            FUZZ_CHECK(o.count("sid") && o.at("sid").is<std::string>(), "engine-open-packet", fuzz::show(body_of(res)));
             if (!o.count("sid") || !o.at("sid").is<std::string>()) return;
             std::string new_sid = o.at("sid").get<std::string>();
             if (exact) FUZZ_CHECK(engine.find(new_sid) != nullptr, "engine-open-sid", "unknown sid in OPEN " + new_sid);
@@ -442,23 +443,23 @@ void request(std::string_view record, World& w) {
                                     o.at("upgrades").get<picojson::array>()[0].to_str() == "websocket";
             bool expect_ws = opt.allowUpgrades && std::find(opt.transports.begin(), opt.transports.end(),
                                                             "websocket") != opt.transports.end();
-            FUZZ_CHECK(websocket_listed == expect_ws, "engine-open-upgrades", fuzz::show(res.body));
+            FUZZ_CHECK(websocket_listed == expect_ws, "engine-open-upgrades", fuzz::show(body_of(res)));
             FUZZ_CHECK(o.count("pingInterval") && o.at("pingInterval").to_str() == std::to_string(opt.pingInterval) &&
                            o.count("pingTimeout") && o.at("pingTimeout").to_str() == std::to_string(opt.pingTimeout) &&
                            o.count("maxPayload") &&
                            o.at("maxPayload").to_str() == std::to_string(opt.maxHttpBufferSize),
-                       "engine-open-timings", fuzz::show(res.body));
+                       "engine-open-timings", fuzz::show(body_of(res)));
             FUZZ_CHECK(std::find(w.sids.begin(), w.sids.end(), new_sid) == w.sids.end(), "engine-sid-reused", new_sid);
             w.sids.push_back(new_sid);
         } else if (exact && was_open) {  // it carries the packet queued above
             bool found = false;
             for (auto& p : packets) found = found || (p.type == PacketType::Message && !p.binary && p.data == "fuzz");
-            FUZZ_CHECK(found, "engine-poll-lost-packet", "the queued message is not in " + fuzz::show(res.body));
+            FUZZ_CHECK(found, "engine-poll-lost-packet", "the queued message is not in " + fuzz::show(body_of(res)));
         }
         return;
     }
     if (req.method == "POST") {
-        FUZZ_CHECK(has_sid && res.body == "ok", "engine-post-answer", where + " answered " + fuzz::show(res.body));
+        FUZZ_CHECK(has_sid && body_of(res) == "ok", "engine-post-answer", where + " answered " + fuzz::show(body_of(res)));
         FUZZ_CHECK(http.read_ok, "engine-post-unread", "200 for a POST whose body was not read: " + where);
         std::vector<Packet> packets;
         bool decoded = sio::eio::decode_payload(http.read_bytes, packets);

@@ -18,7 +18,7 @@ function usage(msg) {
     'usage: ref_engine_echo.mjs [--host H] [--port N] [--path P]\n' +
       '         [--ping-interval MS] [--ping-timeout MS] [--upgrade-timeout MS]\n' +
       '         [--max-payload BYTES] [--transports polling,websocket]\n' +
-      '         [--allow-origin ORIGIN] [--cookie JSON]\n',
+      '         [--allow-origin ORIGIN] [--cookie JSON] [--http-compression BYTES|off]\n',
   );
   process.exit(2);
 }
@@ -35,6 +35,7 @@ function parseArgs(argv) {
     transports: ['polling', 'websocket'],
     allowOrigin: null,
     cookie: false,
+    httpCompression: { threshold: 1024 },
   };
   const intFlag = (name, v) => {
     if (!/^\d+$/.test(v ?? '')) usage(`${name} expects a non-negative integer, got ${v}`);
@@ -65,6 +66,9 @@ function parseArgs(argv) {
       }
       case '--allow-origin': opts.allowOrigin = value; break;
       case '--cookie': opts.cookie = JSON.parse(value); break;
+      case '--http-compression':
+        opts.httpCompression = value === 'off' ? false : { threshold: intFlag(flag, value) };
+        break;
       default: usage(`unknown flag ${flag}`);
     }
   }
@@ -86,6 +90,7 @@ const engine = new Server({
   maxHttpBufferSize: opts.maxPayload,
   transports: opts.transports,
   cookie: opts.cookie,
+  httpCompression: opts.httpCompression,
   cors: { origin: true, credentials: true },
   allowRequest: (req, callback) => {
     const origin = req.headers.origin;

@@ -2,7 +2,7 @@
 //
 // startServerProcess(commandLine, flags) runs the command (split on spaces; a relative path is taken from the
 // repository root, which is also the working directory) with `--host 127.0.0.1 --port 0` plus `flags`, and resolves
-// once it printed its `listening on http://<host>:<port><path>` line, with
+// once it printed its `listening on http(s)://<host>:<port><path>` line, with
 // {host, port, path, origin, url, wsUrl, line, pid, stop(), defer(fn), exited, alive, stdout, stderr}.
 // stop() runs the defer()ed client cleanups (last first), sends SIGTERM to this PID only and awaits the exit
 // (SIGKILL after 5 s).
@@ -135,18 +135,19 @@ export async function startServerProcess(commandLine, flags = []) {
       if (stdout.length < 64 * 1024) stdout += d;
     });
 
-    const m = /^listening on http:\/\/([^:/]+):(\d+)(\/.*)$/.exec(line);
+    const m = /^listening on (https?):\/\/([^:/]+):(\d+)(\/.*)$/.exec(line);
     if (!m) throw new Error(`unexpected listening line: ${JSON.stringify(line)}`);
-    const port = Number(m[2]);
-    if (!(port > 0)) throw new Error(`listening line reports port ${m[2]}`);
-    const origin = `http://127.0.0.1:${port}`;
+    const port = Number(m[3]);
+    if (!(port > 0)) throw new Error(`listening line reports port ${m[3]}`);
+    const tls = m[1] === 'https';  // a server started with --tls-cert/--tls-key
+    const origin = `${m[1]}://127.0.0.1:${port}`;
     return {
       host: '127.0.0.1',
       port,
-      path: m[3],
+      path: m[4],
       origin,
-      url: `${origin}${m[3]}`,
-      wsUrl: `ws://127.0.0.1:${port}${m[3]}`,
+      url: `${origin}${m[4]}`,
+      wsUrl: `${tls ? 'wss' : 'ws'}://127.0.0.1:${port}${m[4]}`,
       line,
       pid: child.pid,
       stop,

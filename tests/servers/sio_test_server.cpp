@@ -6,6 +6,7 @@
 //        --recovery MS (connection state recovery on, maxDisconnectionDuration MS)
 //        --recovery-skip-middlewares 0|1 --recovery-max-session-bytes BYTES
 //        --allow-eio3 0|1 (EngineOptions::allowEIO3: Engine.IO v3 / socket.io-client 2.x clients)
+//        --tls-cert FILE --tls-key FILE (opt.tls: https and wss; the line then says https://) --headers-timeout MS
 // GET /stats answers {"clients":<Engine.IO sessions>,"connections":<TCP connections>}; GET /close calls io.close()
 // in the route. GET /open-gate?key=K lets the connection handler of "/gated" (auth {key: K}) go on.
 // Prints "listening on http://<host>:<port><path>" when ready; SIGINT/SIGTERM close it; so does the
@@ -58,6 +59,11 @@ int main(int argc, char** argv) {
         else if (flag == "--client-dir") opt.clientDir = value;
         else if (flag == "--serialize-handlers") opt.serializeHandlers = value != "0";
         else if (flag == "--allow-eio3") opt.allowEIO3 = value != "0";
+        else if (flag == "--headers-timeout") opt.headersTimeout = std::stoi(value);
+        else if (flag == "--tls-cert" || flag == "--tls-key") {
+            if (!opt.tls) opt.tls = sio::TlsOptions{};
+            (flag == "--tls-cert" ? opt.tls->cert_file : opt.tls->key_file) = value;
+        }
         else if (flag == "--recovery") {
             if (!opt.connectionStateRecovery) opt.connectionStateRecovery = sio::ConnectionStateRecoveryOptions{};
             opt.connectionStateRecovery->maxDisconnectionDuration = std::stoi(value);
@@ -428,7 +434,7 @@ int main(int argc, char** argv) {
     });
     int bound = io.start(host, port);
     if (bound < 0) { std::cerr << "cannot listen on " << host << ":" << port << "\n"; return 1; }
-    std::cout << "listening on http://" << host << ":" << bound << io.options().path << std::endl;
+    std::cout << "listening on " << (opt.tls ? "https" : "http") << "://" << host << ":" << bound << io.options().path << std::endl;
     std::thread stopper([&] {
         int sig = 0;
         sigwait(&signals, &sig);

@@ -10,6 +10,7 @@
 
 using sio::CookieOptions;
 using sio::eio::session_cookie;
+using sio::eio::polling::body_of;
 
 namespace {
 
@@ -42,9 +43,9 @@ sio::EngineOptions with_cookie(std::optional<CookieOptions> cookie) {
 }
 
 std::string sid_of(const httplib::Response& res) {
-    auto at = res.body.find("\"sid\":\"");
+    auto at = body_of(res).find("\"sid\":\"");
     REQUIRE(at != std::string::npos);
-    return res.body.substr(at + 7, 20);
+    return body_of(res).substr(at + 7, 20);
 }
 
 }  // namespace
@@ -125,7 +126,7 @@ TEST_CASE("cookie: the polling handshake's answer sets it to the new sid; later 
     engine.find(sid)->send("hello");
     httplib::Response next;
     engine.handle(request("polling", sid), next, http);
-    CHECK(next.body == "4hello");
+    CHECK(body_of(next) == "4hello");
     CHECK_FALSE(next.has_header("Set-Cookie"));
 
     httplib::Response refused;

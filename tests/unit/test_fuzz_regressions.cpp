@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+using sio::eio::polling::body_of;
+
 namespace {
 
 // An HttpExchange that records what the engine asks of the connection.
@@ -48,9 +50,9 @@ std::string handshake(sio::eio::Engine& engine) {
     RecordingExchange http;
     httplib::Response res;
     engine.handle(make_request("GET", "polling"), res, http);
-    auto open = res.body.find("\"sid\":\"");
+    auto open = body_of(res).find("\"sid\":\"");
     REQUIRE(open != std::string::npos);
-    return res.body.substr(open + 7, 20);
+    return body_of(res).substr(open + 7, 20);
 }
 
 }  // namespace
