@@ -147,6 +147,9 @@ struct EngineOptions {
     size_t maxHttpBufferSize = 1000000;    // bytes: largest POST body or WebSocket message accepted
     std::vector<std::string> transports = {"polling", "websocket"};
     bool allowUpgrades = true;
+    // Lets Engine.IO v3 clients in (socket.io-client 2.x, Socket.IO-Client-Swift 15, arduinoWebSockets'
+    // SocketIOclient); off, their handshake gets HTTP 400 {"code":5,"message":"Unsupported protocol version"}.
+    bool allowEIO3 = false;
     std::optional<HttpCompressionOptions> httpCompression = HttpCompressionOptions{};  // nullopt: off (`false`)
     CorsOptions cors;
     AllowRequest allowRequest;  // called for each handshake (the request without a sid)
@@ -622,6 +625,133 @@ inline bool decode_payload(std::string_view in, std::vector<Packet>& out) {
     }
     return true;
 }
+
+// ---- Engine.IO v3 packets and payloads (engine.io-protocol v3; for clients let in by allowEIO3) ---------------------
+// Text packets are the same as in v4. What differs: binary in text is "b4" + base64 (the type is kept), a binary
+// WebSocket frame starts with the type byte 4, and a polling payload is "<length>:<packet>" records, the length
+// counting UTF-16 code units (a JS string's length) of the packet's text. A client that can do XHR2 may instead
+// POST, and be answered with, a binary payload (application/octet-stream): per packet a 0 (text) or 1 (binary)
+// byte, the length's decimal digits as bytes 0..9, a 255 byte, then the text's UTF-8 or the type byte and the bytes.
+namespace v3 {
+
+// How many UTF-16 code units a JS string of this (valid) UTF-8 has: one per code point, two past U+FFFF.
+inline size_t utf16_length(std::string_view s) {
+    size_t n = 0;
+    for (char ch : s) {
+        const auto c = static_cast<unsigned char>(ch);
+        if ((c & 0xC0) != 0x80) ++n;
+        if (c >= 0xF0) ++n;
+    }
+    return n;
+}
+
+inline std::string encode_packet(const Packet& p) {
+    return p.binary ? "b4" + base64::encode(p.data) : eio::encode_packet(p);
+}
+
+// Decodes one text packet: as in v4, except that binary is "b4" + base64. Other binary types mean nothing here.
+inline bool decode_packet(std::string_view in, Packet& out) {
+    if (in.empty() || in[0] != 'b') return eio::decode_packet(in, out);
+    if (in.size() < 2 || in[1] != '4') return false;
+    out.type = PacketType::Message;
+    out.binary = true;
+    return base64::decode(in.substr(2), out.data);
+}
+
+inline void append_record(std::string& out, const Packet& p) {
+    const std::string text = v3::encode_packet(p);
+    out += std::to_string(utf16_length(text));
+    out += ':';
+    out += text;
+}
+
+inline void append_binary_record(std::string& out, const Packet& p) {
+    const std::string text = p.binary ? std::string() : eio::encode_packet(p);
+    const size_t length = p.binary ? p.data.size() + 1 : text.size();
+    out += char(p.binary ? 1 : 0);
+    for (char d : std::to_string(length)) out += char(d - '0');
+    out += char(0xFF);
+    if (p.binary) {
+        out += char(static_cast<int>(PacketType::Message));
+        out += p.data;
+    } else {
+        out += text;
+    }
+}
+
+// `binary`: the binary form (only the reference's choice when the client supports it and a packet is binary).
+inline std::string encode_payload(const std::vector<Packet>& packets, bool binary = false) {
+    std::string out;
+    for (const auto& p : packets) binary ? append_binary_record(out, p) : append_record(out, p);
+    if (packets.empty() && !binary) out = "0:";
+    return out;
+}
+
+// Decodes a text payload. False for anything malformed (the session ends with "parse error"): a bad length, a
+// record cut short or split inside a surrogate pair, invalid UTF-8, a bad packet. Empty records are skipped.
+inline bool decode_payload(std::string_view in, std::vector<Packet>& out) {
+    out.clear();
+    if (in.empty() || !is_valid_utf8(in)) return false;
+    size_t i = 0;
+    while (i < in.size()) {
+        const size_t colon = in.find(':', i);
+        if (colon == std::string_view::npos || colon == i || colon - i > 15) return false;
+        size_t units = 0;
+        for (size_t k = i; k < colon; ++k) {
+            if (in[k] < '0' || in[k] > '9') return false;
+            units = units * 10 + size_t(in[k] - '0');
+        }
+        size_t end = colon + 1, counted = 0;
+        while (counted < units && end < in.size()) {  // valid UTF-8: the lead byte gives the sequence's length
+            const auto c = static_cast<unsigned char>(in[end]);
+            const size_t bytes = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+            counted += bytes == 4 ? 2 : 1;
+            end += bytes;
+        }
+        if (counted != units) return false;
+        if (units > 0) {
+            Packet p;
+            if (!v3::decode_packet(in.substr(colon + 1, end - colon - 1), p)) return false;
+            out.push_back(std::move(p));
+        }
+        i = end;
+    }
+    return true;
+}
+
+// Decodes a binary payload (an application/octet-stream POST). False for anything malformed.
+inline bool decode_binary_payload(std::string_view in, std::vector<Packet>& out) {
+    out.clear();
+    size_t i = 0;
+    while (i < in.size()) {
+        const auto kind = static_cast<unsigned char>(in[i++]);
+        if (kind > 1) return false;
+        size_t length = 0, digits = 0;
+        for (; i < in.size() && static_cast<unsigned char>(in[i]) != 0xFF; ++i) {
+            const auto d = static_cast<unsigned char>(in[i]);
+            if (d > 9 || ++digits > 15) return false;
+            length = length * 10 + d;
+        }
+        if (digits == 0 || i >= in.size()) return false;
+        ++i;  // the 255
+        if (length > in.size() - i) return false;
+        const std::string_view body = in.substr(i, length);
+        i += length;
+        Packet p;
+        if (kind == 0) {
+            if (!is_valid_utf8(body) || !v3::decode_packet(body, p)) return false;
+        } else {
+            if (body.empty() || body[0] != char(PacketType::Message)) return false;
+            p.type = PacketType::Message;
+            p.binary = true;
+            p.data.assign(body.substr(1));
+        }
+        out.push_back(std::move(p));
+    }
+    return true;
+}
+
+}  // namespace v3
 
 }  // namespace eio
 
@@ -1611,6 +1741,15 @@ inline std::string encode_response(const std::vector<OutgoingPtr>& packets) {
     return out;
 }
 
+// v3 (allowEIO3): length-prefixed records; the binary form when the client can take it and a packet is binary.
+inline constexpr const char* kBinaryContentType = "application/octet-stream";
+inline std::string encode_response_v3(const std::vector<OutgoingPtr>& packets, bool binary_ok, bool& binary) {
+    binary = binary_ok && std::any_of(packets.begin(), packets.end(), [](auto& p) { return p->packet.binary; });
+    std::string out;
+    for (auto& p : packets) binary ? v3::append_binary_record(out, p->packet) : v3::append_record(out, p->packet);
+    return out;
+}
+
 // Every body the engine answers with is written as it is: httplib built with zlib or brotli would otherwise compress
 // any text body itself, whatever its size, and with brotli, which the reference never does. A body given through a
 // content provider of known length is one httplib leaves alone.
@@ -1638,14 +1777,15 @@ inline std::string body_of(const httplib::Response& res) {
 
 // A polling response: gzipped when it is large enough and the client accepts gzip (httpCompression).
 inline void write_payload(httplib::Response& res, std::string payload, const std::string& accept_encoding,
-                          const std::optional<HttpCompressionOptions>& compression) {
+                          const std::optional<HttpCompressionOptions>& compression,
+                          const char* content_type = kContentType) {
     std::string packed;
     if (compression && payload.size() >= compression->threshold && http_compression::kAvailable &&
         http_compression::accepts_gzip(accept_encoding) && http_compression::gzip(payload, packed)) {
         res.set_header("Content-Encoding", "gzip");
-        return write_body(res, std::move(packed), kContentType);
+        return write_body(res, std::move(packed), content_type);
     }
-    write_body(res, std::move(payload), kContentType);
+    write_body(res, std::move(payload), content_type);
 }
 
 // False when the request's Content-Type says the body is binary, which v4 clients never send.
@@ -2257,11 +2397,15 @@ public:
     using CloseHandler = std::function<void(const std::string& reason, const std::string& description)>;
 
     // `ws` is the transport of a session opened directly over WebSocket; null for one opened by long-polling.
-    Socket(Engine& engine, std::string id, httplib::Request handshake, std::shared_ptr<WebSocketTransport> ws)
-        : engine_(engine), id_(std::move(id)), request_(std::move(handshake)), websocket_(ws != nullptr),
-          ws_(std::move(ws)) {}
+    // `protocol`: the Engine.IO revision the client speaks, 4, or 3 when allowEIO3 let it in.
+    Socket(Engine& engine, std::string id, httplib::Request handshake, std::shared_ptr<WebSocketTransport> ws,
+           int protocol = 4)
+        : engine_(engine), id_(std::move(id)), request_(std::move(handshake)), protocol_(protocol),
+          base64_(protocol == 3 && !request_.get_param_value("b64").empty()), websocket_(ws != nullptr),
+          ws_(std::move(ws)), ws_base64_(websocket_ && base64_) {}
 
     const std::string& id() const { return id_; }
+    int protocol() const { return protocol_; }
     // The handshake request: headers, query (`params`), remote_addr, path.
     const httplib::Request& request() const { return request_; }
     std::string transport() const {
@@ -2305,7 +2449,9 @@ public:
     inline void on_open();
     inline void handle_poll(const std::string& accept_encoding, httplib::Response& res, const HttpExchange& http);
     inline void handle_data(const httplib::Request& req, httplib::Response& res, HttpExchange& http);
-    inline void run_websocket(const std::shared_ptr<WebSocketTransport>& ws, const std::string& leftover);
+    // `base64`: a v3 client asked for binary as base64 text on this WebSocket (b64 in its request).
+    inline void run_websocket(const std::shared_ptr<WebSocketTransport>& ws, const std::string& leftover,
+                              bool base64 = false);
     inline void close_with(const char* why, const std::string& description = {});
     // SendBatch: wake the waiting GET once for everything the batch queued.
     void end_batch() override {
@@ -2323,11 +2469,21 @@ private:
     inline const char* on_probe_packet(const std::shared_ptr<WebSocketTransport>& ws, const Packet& packet);
     inline void complete_upgrade(const std::shared_ptr<WebSocketTransport>& ws);
     inline void schedule_ping();
+    inline void reset_ping_timeout_v3();
+    // A packet as a WebSocket frame (with mu_ held): v3 puts the type byte before a binary message, or sends it
+    // as "b4" + base64 text to a client that asked for b64 on that WebSocket (v4's frame is made once).
+    bool ws_send(WebSocketTransport& ws, const Outgoing& p) const {
+        if (protocol_ == 4 || !p.packet.binary) return ws.send(p.ws_frame);
+        if (ws_base64_) return ws.send(ws::encode_frame(ws::Opcode::Text, v3::encode_packet(p.packet)));
+        return ws.send(ws::encode_frame(ws::Opcode::Binary, char(PacketType::Message) + p.packet.data));
+    }
     inline void trace_packet(const char* direction, const Packet& p, const char* transport) const;
 
     Engine& engine_;
     const std::string id_;
     const httplib::Request request_;
+    const int protocol_;   // Engine.IO revision: 4, or 3 (allowEIO3)
+    const bool base64_;    // v3: the client asked for binary as base64 in polling responses (b64=1)
 
     mutable std::mutex mu_;  // see LOCK ORDER (3a): before WebSocketTransport's lock and the timers' lock
     std::condition_variable poll_cv_;
@@ -2335,6 +2491,7 @@ private:
     bool websocket_;                           // the transport in use
     std::shared_ptr<WebSocketTransport> ws_;   // when websocket_
     std::shared_ptr<WebSocketTransport> probe_;  // a WebSocket that is upgrading this polling session
+    bool ws_base64_ = false, probe_base64_ = false;  // v3: that WebSocket's request asked for b64
     bool probe_answered_ = false;              // "3probe" went out: release the pending GET with a noop
     bool upgraded_ = false;
     bool client_closed_ = false;               // the client sent a close packet
@@ -2444,7 +2601,7 @@ public:
     }
 
 private:
-    inline SocketPtr open_session(httplib::Request req, std::shared_ptr<WebSocketTransport> ws);
+    inline SocketPtr open_session(httplib::Request req, std::shared_ptr<WebSocketTransport> ws, int protocol);
     std::shared_ptr<WebSocketTransport> make_websocket(int fd, std::shared_ptr<detail::TlsSession> tls) {
         return std::make_shared<WebSocketTransport>(fd, options_.maxHttpBufferSize, options_.maxBufferedBytes, timers_,
                                                     flusher_, std::move(tls));
@@ -2491,7 +2648,7 @@ inline bool Socket::send_all(const OutgoingPtr* packets, size_t count, bool only
         if (detail::trace_enabled()) trace_packet("->", packet->packet, transport_name());
         if (counting) engine_.traffic().count_out(packet->packet.data.size());
         if (websocket_) {
-            ok = ws_->send(packet->ws_frame);
+            ok = ws_send(*ws_, *packet);
         } else {
             queued_bytes_ += packet->packet.data.size() + 2;
             queue_.push_back(packet);
@@ -2522,7 +2679,19 @@ inline bool Socket::writable() const {
 
 inline void Socket::on_open() {
     std::lock_guard<std::mutex> lk(mu_);
-    schedule_ping();
+    if (protocol_ == 3) reset_ping_timeout_v3();
+    else schedule_ping();
+}
+
+// v3 turns the heartbeat round: the client pings, the server answers each ping with a pong, and a client that has
+// not pinged for pingInterval + pingTimeout is gone ("ping timeout"). With mu_ held.
+inline void Socket::reset_ping_timeout_v3() {
+    engine_.timers().cancel(ping_timeout_timer_);
+    std::weak_ptr<Socket> weak = shared_from_this();
+    ping_timeout_timer_ = engine_.timers().after(engine_.options().pingInterval + engine_.options().pingTimeout,
+                                                 [weak] {
+                                                     if (auto s = weak.lock()) s->close_with(reason::PingTimeout);
+                                                 });
 }
 
 inline void Socket::schedule_ping() {  // with mu_ held
@@ -2548,6 +2717,7 @@ inline void Socket::on_packet(Packet& packet) {
     if (engine_.traffic().counting()) engine_.traffic().count_in(packet.data.size());
     switch (packet.type) {
     case PacketType::Pong: {
+        if (protocol_ == 3) return close_with(reason::TransportError, "invalid heartbeat direction");
         std::lock_guard<std::mutex> lk(mu_);
         if (state_ != ReadyState::Open) return;
         engine_.timers().cancel(ping_timeout_timer_);
@@ -2574,7 +2744,16 @@ inline void Socket::on_packet(Packet& packet) {
         close_with(reason::TransportClose, "close packet from the client");
         return;
     }
-    case PacketType::Ping: close_with(reason::TransportError, "invalid heartbeat direction"); return;
+    case PacketType::Ping: {
+        if (protocol_ == 4) return close_with(reason::TransportError, "invalid heartbeat direction");
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            if (state_ != ReadyState::Open) return;
+            reset_ping_timeout_v3();
+        }
+        send(make_outgoing(PacketType::Pong));
+        return;
+    }
     default: return;  // open, upgrade and noop mean nothing here
     }
 }
@@ -2618,7 +2797,14 @@ inline void Socket::handle_poll(const std::string& accept_encoding, httplib::Res
     else if (out.empty()) out.push_back(make_outgoing(PacketType::Noop));  // releases the GET for an upgrade
     lk.unlock();
     if (detail::trace_enabled() && send_close) trace_packet("->", out.back()->packet, "polling");
-    polling::write_payload(res, polling::encode_response(out), accept_encoding, engine_.options().httpCompression);
+    if (protocol_ == 3) {
+        bool binary;
+        std::string body = polling::encode_response_v3(out, !base64_, binary);
+        polling::write_payload(res, std::move(body), accept_encoding, engine_.options().httpCompression,
+                               binary ? polling::kBinaryContentType : polling::kContentType);
+    } else {
+        polling::write_payload(res, polling::encode_response(out), accept_encoding, engine_.options().httpCompression);
+    }
     if (finish_closing) close_with(reason::ForcedClose);
 }
 
@@ -2630,8 +2816,9 @@ inline void Socket::handle_data(const httplib::Request& req, httplib::Response& 
         if (status == 400) abort_request(res, ErrorCode::BadRequest);
         else res.status = status;
     };
-    if (!polling::acceptable_content_type(req.get_header_value("Content-Type")))
-        return refuse(reason::TransportError, "invalid content", 400);
+    // A v3 client with XHR2 may POST a binary payload; v4 clients never do.
+    const bool binary_payload = !polling::acceptable_content_type(req.get_header_value("Content-Type"));
+    if (binary_payload && protocol_ == 4) return refuse(reason::TransportError, "invalid content", 400);
     bool overlap;
     {
         std::lock_guard<std::mutex> lk(mu_);
@@ -2656,7 +2843,9 @@ inline void Socket::handle_data(const httplib::Request& req, httplib::Response& 
     std::string body;
     if (!http.read_body(length, body)) return refuse(reason::TransportError, "request body not received", 400);
     std::vector<Packet> packets;
-    if (!decode_payload(body, packets)) {
+    const bool decoded = protocol_ == 4 ? decode_payload(body, packets)
+                         : binary_payload ? v3::decode_binary_payload(body, packets) : v3::decode_payload(body, packets);
+    if (!decoded) {
         close_with(reason::ParseError, "bad payload: " + detail::printable(body, 60));
         return abort_request(res, ErrorCode::BadRequest);
     }
@@ -2675,7 +2864,8 @@ inline void Socket::handle_data(const httplib::Request& req, httplib::Response& 
 // server answers "3probe" on it and releases the pending GET with a "6" noop; the client, its polling paused, sends
 // "5" on the WebSocket; from then on every packet — starting with whatever was still queued — goes over it.
 
-inline void Socket::run_websocket(const std::shared_ptr<WebSocketTransport>& ws, const std::string& leftover) {
+inline void Socket::run_websocket(const std::shared_ptr<WebSocketTransport>& ws, const std::string& leftover,
+                                  bool base64) {
     bool unwanted;  // a probe, but the session is on a WebSocket already, or upgrading, or closed
     {
         std::lock_guard<std::mutex> lk(mu_);
@@ -2683,6 +2873,7 @@ inline void Socket::run_websocket(const std::shared_ptr<WebSocketTransport>& ws,
         unwanted = is_probe && (state_ != ReadyState::Open || websocket_ || probe_ || upgraded_);
         if (is_probe && !unwanted) {
             probe_ = ws;
+            probe_base64_ = protocol_ == 3 && base64;
             probe_answered_ = false;
             std::weak_ptr<Socket> weak = shared_from_this();
             std::weak_ptr<WebSocketTransport> weak_ws = ws;
@@ -2723,11 +2914,18 @@ inline const char* Socket::on_websocket_message(const std::shared_ptr<WebSocketT
         probe = ws != ws_;
     }
     Packet p;
-    if (m.opcode == ws::Opcode::Binary) {
+    // v3: a binary frame starts with its type byte (only a message makes sense), and a text frame may carry
+    // "b4" + base64 (a client that asked for b64).
+    const bool bad_v3_binary = protocol_ == 3 && m.opcode == ws::Opcode::Binary &&
+                               (m.data.empty() || m.data[0] != char(PacketType::Message));
+    if (m.opcode == ws::Opcode::Binary && !bad_v3_binary) {
         p.type = PacketType::Message;
         p.binary = true;
         p.data = std::move(m.data);
-    } else if (m.data.empty() || m.data[0] == 'b' || !decode_packet(m.data, p)) {  // "b" is for polling only
+        if (protocol_ == 3) p.data.erase(0, 1);
+    } else if (bad_v3_binary || m.data.empty() ||
+               (protocol_ == 4 ? m.data[0] == 'b' || !decode_packet(m.data, p)  // "b" is for polling only
+                               : !v3::decode_packet(m.data, p))) {
         if (detail::trace_enabled()) detail::trace(id_, "websocket", "<-", "bad packet " + detail::printable(m.data));
         if (probe) return reason::TransportError;  // a bad probe ends the probe, not the session
         close_with(reason::ParseError, "bad packet: " + detail::printable(m.data, 60));
@@ -2769,8 +2967,9 @@ inline void Socket::complete_upgrade(const std::shared_ptr<WebSocketTransport>& 
         websocket_ = true;
         upgraded_ = true;
         ws_ = ws;
+        ws_base64_ = probe_base64_;
         probe_.reset();
-        for (auto& p : queue_) ok = ok && ws->send(p->ws_frame);  // in order, before anything sent later
+        for (auto& p : queue_) ok = ok && ws_send(*ws, *p);  // in order, before anything sent later
         std::vector<OutgoingPtr>().swap(queue_);
         queued_bytes_ = 0;
         poll_cv_.notify_all();
@@ -2847,9 +3046,9 @@ inline void Socket::close_with(const char* why, const std::string& description) 
 
 // ---- the engine: requests --------------------------------------------------------------------------------------------
 
-inline SocketPtr Engine::open_session(httplib::Request req, std::shared_ptr<WebSocketTransport> ws) {
+inline SocketPtr Engine::open_session(httplib::Request req, std::shared_ptr<WebSocketTransport> ws, int protocol) {
     bool websocket = ws != nullptr;
-    auto s = std::make_shared<Socket>(*this, detail::random_id(), std::move(req), std::move(ws));
+    auto s = std::make_shared<Socket>(*this, detail::random_id(), std::move(req), std::move(ws), protocol);
     bool late;  // shutdown() began after this handshake was let in: it may have missed the session
     {
         std::lock_guard<std::mutex> lk(mu_);
@@ -2921,20 +3120,24 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
     const std::string transport = req.get_param_value("transport");
     if ((transport != "polling" && transport != "websocket") || !transport_enabled(transport))
         return refuse(req, res, ErrorCode::UnknownTransport);
-    if (req.get_param_value("EIO") != "4") return refuse(req, res, ErrorCode::UnsupportedProtocolVersion);
+    // As in the reference, anything but EIO=4 is revision 3, let in only by allowEIO3.
+    const int protocol = req.get_param_value("EIO") == "4" ? 4 : 3;
+    if (protocol == 3 && !options_.allowEIO3) return refuse(req, res, ErrorCode::UnsupportedProtocolVersion);
     const bool websocket_request = detail::lowercase(req.get_header_value("Upgrade")) == "websocket";
 
     if (req.has_param("sid")) {
         SocketPtr s = find(req.get_param_value("sid"));
         if (!s) return refuse(req, res, ErrorCode::UnknownSid);
+        if (s->protocol() != protocol) return refuse(req, res, ErrorCode::BadRequest);  // the reference's too
         if (websocket_request) {
             // A WebSocket for a session that cannot take it (already on one, or upgrading) is accepted and then
             // closed by run_websocket(), as the reference does; refusing it here would be a client error event.
             if (transport != "websocket" || !options_.allowUpgrades) return refuse(req, res, ErrorCode::BadRequest);
             std::string response;
             if (!websocket_handshake(req, res, response)) return;
-            http.take_over(response, [this, s, tls = http.tls()](int fd, const std::string& leftover) {
-                s->run_websocket(make_websocket(fd, tls), leftover);
+            const bool base64 = !req.get_param_value("b64").empty();
+            http.take_over(response, [this, s, base64, tls = http.tls()](int fd, const std::string& leftover) {
+                s->run_websocket(make_websocket(fd, tls), leftover, base64);
             });
             return;
         }
@@ -2963,15 +3166,15 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
         if (!allowed) return refuse(req, res, ErrorCode::Forbidden, message);
     }
     if (transport == "polling") {
-        SocketPtr s = open_session(req, nullptr);
+        SocketPtr s = open_session(req, nullptr, protocol);
         if (options_.cookie) res.set_header("Set-Cookie", session_cookie(*options_.cookie, s->id()));
         return s->handle_poll(req.get_header_value("Accept-Encoding"), res, http);
     }
     std::string response;
     if (!websocket_handshake(req, res, response)) return;
-    http.take_over(response, [this, req, tls = http.tls()](int fd, const std::string& leftover) mutable {
+    http.take_over(response, [this, req, protocol, tls = http.tls()](int fd, const std::string& leftover) mutable {
         auto ws = make_websocket(fd, std::move(tls));
-        open_session(std::move(req), ws)->run_websocket(ws, leftover);  // one copy of the request is kept, not two
+        open_session(std::move(req), ws, protocol)->run_websocket(ws, leftover);  // one copy of the request is kept, not two
     });
 }
 
@@ -3856,6 +4059,7 @@ private:
     inline void on_packet(packet::Packet& p);
     inline void on_close(const std::string& why, const std::string& description);
     inline void connect(const std::string& nsp, const Value& auth);
+    static inline Value query_object(std::string_view query);
     void parse_error(const std::string& what) {
         if (detail::trace_enabled()) detail::trace(conn_->id(), "socket.io", "<-", "parse error: " + what);
         conn_->close_with(reason::ParseError, what);
@@ -4455,7 +4659,11 @@ inline eio::Socket& Socket::conn() const {
 
 inline Socket::Socket(Namespace& nsp, const std::shared_ptr<Client>& client, Handshake handshake,
                       std::optional<Session> restored)
-    : nsp_(nsp), client_(client), id_(restored ? restored->sid : detail::random_id()),
+    : nsp_(nsp), client_(client),
+      // A v3 client works its socket id out of the Engine.IO sid ("/admin#<sid>"), so the reference uses that.
+      id_(restored ? restored->sid
+          : client && client->conn().protocol() == 3 ? (nsp.name() == "/" ? "" : nsp.name() + "#") + client->conn().id()
+                                           : detail::random_id()),
       pid_(restored ? restored->pid : nsp.server().options().connectionStateRecovery ? detail::random_id() : ""),
       handshake_(std::move(handshake)), recovered_(restored.has_value()) {
     if (restored) {
@@ -4605,9 +4813,11 @@ inline void Socket::on_connect() {
     packet::Packet p;
     p.type = packet::Type::Connect;
     p.nsp = nsp_.name();
-    p.has_data = true;
-    p.data = pid_.empty() ? Object{{"sid", id_}} : Object{{"sid", id_}, {"pid", pid_}};
-    if (auto c = client_.lock()) c->send_connect_answer(p);
+    auto c = client_.lock();
+    if (!c) return;
+    p.has_data = c->conn().protocol() == 4;  // v4 ("0/admin,") carries no sid: the client knows it already
+    if (p.has_data) p.data = pid_.empty() ? Object{{"sid", id_}} : Object{{"sid", id_}, {"pid", pid_}};
+    c->send_connect_answer(p);
 }
 
 inline Socket& Socket::disconnect(bool close) {
@@ -4721,9 +4931,13 @@ inline void Namespace::add(const std::shared_ptr<Client>& client, const Value& a
             p.type = packet::Type::ConnectError;
             p.nsp = name_;
             p.has_data = true;
-            Value::Object data{{"message", error->message}};
-            if (!error->data.is_null()) data["data"] = error->data;
-            p.data = Value(std::move(data));
+            if (client->conn().protocol() == 3) {  // v4: the data alone, or else the message as a JSON string
+                p.data = error->data.is_null() ? Value(error->message) : error->data;
+            } else {
+                Value::Object data{{"message", error->message}};
+                if (!error->data.is_null()) data["data"] = error->data;
+                p.data = Value(std::move(data));
+            }
             client->send_connect_answer(p);
             return;
         }
@@ -4802,6 +5016,36 @@ inline void Client::start() {
         }
         if (!joined) c->conn_->close();  // not under mu_: closing calls back into on_close()
     });
+    // An Engine.IO v3 client speaks Socket.IO v4, where "/" is joined without asking: the server connects it at once.
+    if (conn_->protocol() == 3) connect("/", Value(Object{}));
+}
+
+// The auth of a v4 CONNECT: its namespace's query ("/admin?token=abc") as an object of strings, decoded as
+// URLSearchParams decodes ('+' is a space; a bad escape stays as it is); a repeated key keeps its last value.
+inline Value Client::query_object(std::string_view query) {
+    auto decode = [](std::string_view in) {
+        auto hex = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                       : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1; };
+        std::string out;
+        for (size_t i = 0; i < in.size(); ++i) {
+            if (in[i] == '+') out += ' ';
+            else if (in[i] == '%' && i + 2 < in.size() && hex(in[i + 1]) >= 0 && hex(in[i + 2]) >= 0) {
+                out += char(hex(in[i + 1]) * 16 + hex(in[i + 2]));
+                i += 2;
+            } else out += in[i];
+        }
+        return out;
+    };
+    Object out;
+    while (!query.empty()) {
+        const size_t amp = query.find('&');
+        std::string_view pair = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+        if (pair.empty()) continue;
+        const size_t eq = pair.find('=');
+        out[decode(pair.substr(0, eq))] = decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+    }
+    return Value(std::move(out));
 }
 
 inline void Client::on_message(const eio::Packet& m) {
@@ -4839,6 +5083,12 @@ inline void Client::on_message(const eio::Packet& m) {
 
 inline void Client::on_packet(packet::Packet& p) {
     if (detail::trace_enabled()) detail::trace(conn_->id(), "socket.io", "<-", packet::describe(p));
+    if (conn_->protocol() == 3) {  // v4: the namespace may carry a query, which is the auth of a CONNECT
+        const size_t q = p.nsp.find('?');
+        Value auth = query_object(q == std::string::npos ? std::string_view() : std::string_view(p.nsp).substr(q + 1));
+        if (q != std::string::npos) p.nsp.erase(q);
+        if (p.type == packet::Type::Connect) return connect(p.nsp, auth);
+    }
     switch (p.type) {
     case packet::Type::Connect: return connect(p.nsp, p.has_data ? p.data : Value(Object{}));
     case packet::Type::ConnectError: return parse_error("CONNECT_ERROR from a client");

@@ -11,6 +11,7 @@
 //        --serialize-handlers 0|1 (accepted for the C++ server's sake: Node's handlers always run one at a time)
 //        --recovery MS (connectionStateRecovery, maxDisconnectionDuration MS) --recovery-skip-middlewares 0|1
 //        --recovery-max-session-bytes BYTES (accepted: Node has no such bound)
+//        --allow-eio3 0|1 (allowEIO3: Engine.IO v3 / socket.io-client 2.x clients)
 // GET /close calls io.close(); so does the "close-server" event. Once io.close() is done (every connection
 // ended) it prints "server closed" on stderr and exits, as the C++ server does once wait() has returned.
 
@@ -55,6 +56,7 @@ function parseArgs(argv) {
       case '--max-payload': opts.maxHttpBufferSize = int(flag, value); break;
       case '--transports': opts.transports = value.split(',').map((s) => s.trim()).filter(Boolean); break;
       case '--serialize-handlers': int(flag, value); break;
+      case '--allow-eio3': opts.allowEIO3 = int(flag, value) !== 0; break;
       case '--recovery':
         opts.recovery = { ...(opts.recovery || {}), maxDisconnectionDuration: int(flag, value) };
         break;
@@ -123,6 +125,7 @@ const io = new Server(httpServer, {
   connectTimeout: opts.connectTimeout,
   maxHttpBufferSize: opts.maxHttpBufferSize,
   transports: opts.transports,
+  allowEIO3: opts.allowEIO3 === true,
   cors: { origin: true, credentials: true },
   ...(opts.recovery ? { connectionStateRecovery: opts.recovery } : {}),
 });

@@ -5,6 +5,7 @@
 //        --serialize-handlers 0|1 (Options::serializeHandlers, default 1)
 //        --recovery MS (connection state recovery on, maxDisconnectionDuration MS)
 //        --recovery-skip-middlewares 0|1 --recovery-max-session-bytes BYTES
+//        --allow-eio3 0|1 (EngineOptions::allowEIO3: Engine.IO v3 / socket.io-client 2.x clients)
 //        --tls-cert FILE --tls-key FILE (opt.tls: https and wss; the line then says https://) --headers-timeout MS
 // GET /stats answers {"clients":<Engine.IO sessions>,"connections":<TCP connections>}; GET /close calls io.close()
 // in the route. GET /open-gate?key=K lets the connection handler of "/gated" (auth {key: K}) go on.
@@ -57,6 +58,7 @@ int main(int argc, char** argv) {
         else if (flag == "--max-connections") opt.maxConnections = std::stoul(value);
         else if (flag == "--client-dir") opt.clientDir = value;
         else if (flag == "--serialize-handlers") opt.serializeHandlers = value != "0";
+        else if (flag == "--allow-eio3") opt.allowEIO3 = value != "0";
         else if (flag == "--headers-timeout") opt.headersTimeout = std::stoi(value);
         else if (flag == "--tls-cert" || flag == "--tls-key") {
             if (!opt.tls) opt.tls = sio::TlsOptions{};
