@@ -1,8 +1,9 @@
 // sioserver.hpp — a single-header Socket.IO / Engine.IO server for C++17.
 //
 // WHAT   A Socket.IO v5 server (namespaces, events, acks, binary, rooms, broadcasting, middleware, connection state
-//        recovery, an Adapter seam for clusters) on an Engine.IO v4 server (HTTP long-polling, WebSocket, the upgrade
-//        between them, heartbeats) that the official clients talk to as if it were Node's `socket.io` 4.8 /
+//        recovery, an Adapter seam for clusters) on an Engine.IO v4 server (HTTP long-polling with compressed
+//        responses, WebSocket, the upgrade between them, heartbeats, optional TLS; Engine.IO v3 / Socket.IO v4
+//        clients with allowEIO3) that the official clients talk to as if it were Node's `socket.io` 4.8 /
 //        `engine.io` 6.x. Add-on headers beside it: sioserver_redis.hpp (a Redis adapter that joins a Node
 //        cluster), sioserver_admin.hpp (the @socket.io/admin-ui dashboard).
 // USE    #include "sioserver.hpp" in one or many translation units (everything is inline).
@@ -15,6 +16,10 @@
 //          1. public types and options            4. the Engine.IO session (eio::Socket) and eio::Server core
 //          2. wire codecs (pure, no I/O)          5. Socket.IO (namespaces, sockets, rooms, acks, sio::Server)
 //          3. transports (polling, WebSocket)     6. server and HTTP glue (cpp-httplib, threads, CORS, bundle)
+// NAMES  `on_<event>(fn)` only ever registers a handler, as Node's `.on(event, fn)`; what handles an input is
+//        `handle_<what>` (handle_packet, handle_message, handle_event, handle_close, ...). Option and method names
+//        that mirror Node's keep its camelCase (maxHttpBufferSize, serverSideEmit); everything else is snake_case.
+//        LOCK ORDER (layer 3a) lists every lock; THE PATH OF ONE EVENT (top of layer 5) follows one packet through.
 // DEBUG  Run any program built with it as `SIO_DEBUG=1 ./app` to print every packet in and out on stderr.
 // KNOBS  #define before including (defaults in brackets):
 //          SIOSERVER_THREAD_STACK_SIZE   stack of each connection thread in bytes [524288]
@@ -1242,7 +1247,7 @@ inline bool gzip(std::string_view in, std::string& out) {
 //     a long-poll GET waits on poll_cv_, which lets eio::Socket::mu_ go.
 //   - a user handler, the handler lock aside: handlers, middlewares, ack callbacks and the dynamic-namespace matcher
 //     are copied out under their owner's lock and run after it is let go; so are callbacks that lock that owner
-//     again (the timer thread runs them without its lock, Flusher::loop calls on_writable() without its own,
+//     again (the timer thread runs them without its lock, Flusher::loop calls handle_writable() without its own,
 //     Client's connect time-out closes the session outside Client::mu_).
 //   - a thread join: SharedThread and Flusher::stop() let their lock go before join(), ThreadPerConnection's wait
 //     for its threads lets its lock go too; a thread in a handler, a connection thread or the timer thread
@@ -1451,7 +1456,7 @@ private:
 
 }  // namespace detail
 
-// ---- 3a. TLS under both transports (opt.tls) -------------------------------------------------------------------------
+// ---- 3a, continued. TLS under both transports (opt.tls) -------------------------------------------------------------
 // With opt.tls, each accepted connection does its TLS handshake first (layer 6 bounds it by headersTimeout), and
 // from then on every byte of it, HTTP and WebSocket alike, goes through its TlsSession instead of recv()/send().
 // A session is used by several threads at once (the connection thread reads; any sender, the Flusher and the
@@ -1948,10 +1953,10 @@ public:
 
     // The connection thread. `leftover` holds bytes read past the HTTP request. Returns when the connection is
     // over; the fd stays open (its owner closes it).
-    End run(const std::string& leftover, const MessageHandler& on_message) {
+    End run(const std::string& leftover, const MessageHandler& handle) {
         int flags = fcntl(fd_, F_GETFL, 0);
         fcntl(fd_, F_SETFL, flags & ~O_NONBLOCK);  // the thread sleeps in recv(); senders pass MSG_DONTWAIT
-        End end = loop(leftover, on_message);
+        End end = loop(leftover, handle);
         detail::Timers::Id timer;
         {
             std::lock_guard<std::mutex> lk(mu_);
@@ -1966,7 +1971,7 @@ public:
     }
 
     // The Flusher: the socket can take more bytes.
-    void on_writable() {
+    void handle_writable() {
         std::lock_guard<std::mutex> lk(mu_);
         if (!open_) return;
         if (!flush_locked()) ::shutdown(fd_, SHUT_RDWR);  // broken: the connection thread's recv() sees it
@@ -1982,13 +1987,13 @@ public:
 private:
     enum class Step { Go, Idle, Finish, End };
 
-    End loop(const std::string& leftover, const MessageHandler& on_message) {
+    End loop(const std::string& leftover, const MessageHandler& handle) {
         if (!leftover.empty()) parser_.feed(leftover.data(), leftover.size());
         bool trimmed = false;
         set_receive_timeout(SIOSERVER_IDLE_STACK_TRIM_MS);
         while (true) {
             End end{nullptr, {}};
-            switch (receive(on_message, end)) {
+            switch (receive(handle, end)) {
             case Step::Go:
                 if (trimmed) set_receive_timeout(SIOSERVER_IDLE_STACK_TRIM_MS);
                 trimmed = false;
@@ -2006,10 +2011,10 @@ private:
 
     // Handles the frames already read (as one SendBatch), then waits for more. Not inlined into loop(): its
     // receive buffer and whatever the handlers use lie below loop()'s frame, which an idle connection gives back.
-    __attribute__((noinline)) Step receive(const MessageHandler& on_message, End& end) {
+    __attribute__((noinline)) Step receive(const MessageHandler& handle, End& end) {
         {
             SendBatch batch;
-            if (drain_parser(on_message, end)) return Step::Finish;
+            if (drain_parser(handle, end)) return Step::Finish;
         }
         if (closing()) {
             end = {reason::TransportClose, "closed by the server"};
@@ -2098,7 +2103,7 @@ private:
     }
 
     // Parses every complete frame. Returns true (with `end` set) when the connection must end.
-    bool drain_parser(const MessageHandler& on_message, End& end) {
+    bool drain_parser(const MessageHandler& handle, End& end) {
         ws::Message m;
         while (true) {
             auto r = parser_.next(m);
@@ -2119,7 +2124,7 @@ private:
                 return true;
             }
             default:
-                if (const char* why = on_message(m)) {
+                if (const char* why = handle(m)) {
                     close(std::strcmp(why, reason::ParseError) == 0 ? ws::close_code::ProtocolError : ws::close_code::Normal);
                     end = {why, "ended by the session"};
                     return true;
@@ -2265,7 +2270,7 @@ inline void Flusher::loop() {
                 auto it = watched_.find(events[i].data.fd);
                 if (it != watched_.end()) ws = it->second.lock();
             }
-            if (ws) ws->on_writable();  // a forgotten fd's late event finds nothing (or a live transport: harmless)
+            if (ws) ws->handle_writable();  // a forgotten fd's late event finds nothing (or a live transport: harmless)
         }
     }
 }
@@ -2446,7 +2451,7 @@ public:
     }
 
     // ---- used by the engine (requests and transports) ----
-    inline void on_open();
+    inline void handle_open();
     inline void handle_poll(const std::string& accept_encoding, httplib::Response& res, const HttpExchange& http);
     inline void handle_data(const httplib::Request& req, httplib::Response& res, HttpExchange& http);
     // `base64`: a v3 client asked for binary as base64 text on this WebSocket (b64 in its request).
@@ -2464,9 +2469,9 @@ private:
     const char* transport_name() const { return websocket_ ? WebSocketTransport::name() : "polling"; }
     // With mu_ held: a packet sent now leaves at once (WebSocket not backed up, or a long-poll GET waiting).
     bool writable_locked() const { return websocket_ ? ws_->writable() : poll_pending_; }
-    inline void on_packet(Packet& packet);
-    inline const char* on_websocket_message(const std::shared_ptr<WebSocketTransport>& ws, ws::Message& m);
-    inline const char* on_probe_packet(const std::shared_ptr<WebSocketTransport>& ws, const Packet& packet);
+    inline void handle_packet(Packet& packet);
+    inline const char* handle_websocket_message(const std::shared_ptr<WebSocketTransport>& ws, ws::Message& m);
+    inline const char* handle_probe_packet(const std::shared_ptr<WebSocketTransport>& ws, const Packet& packet);
     inline void complete_upgrade(const std::shared_ptr<WebSocketTransport>& ws);
     inline void schedule_ping();
     inline void reset_ping_timeout_v3();
@@ -2677,7 +2682,7 @@ inline bool Socket::writable() const {
 // ---- the session: heartbeat (engine.io-protocol v4, "Heartbeat") ------------------------------------------------------
 // The server pings every pingInterval; a pong must come within pingTimeout, or the session ends with "ping timeout".
 
-inline void Socket::on_open() {
+inline void Socket::handle_open() {
     std::lock_guard<std::mutex> lk(mu_);
     if (protocol_ == 3) reset_ping_timeout_v3();
     else schedule_ping();
@@ -2712,7 +2717,7 @@ inline void Socket::schedule_ping() {  // with mu_ held
 
 // ---- the session: receiving ---------------------------------------------------------------------------------------------
 
-inline void Socket::on_packet(Packet& packet) {
+inline void Socket::handle_packet(Packet& packet) {
     if (detail::trace_enabled()) trace_packet("<-", packet, transport().c_str());
     if (engine_.traffic().counting()) engine_.traffic().count_in(packet.data.size());
     switch (packet.type) {
@@ -2853,7 +2858,7 @@ inline void Socket::handle_data(const httplib::Request& req, httplib::Response& 
         SendBatch batch;  // what the handlers send to WebSockets leaves together when the payload is handled
         for (auto& p : packets) {
             if (ready_state() != ReadyState::Open) break;
-            on_packet(p);
+            handle_packet(p);
         }
     }
     polling::write_body(res, "ok", "text/html");
@@ -2893,7 +2898,7 @@ inline void Socket::run_websocket(const std::shared_ptr<WebSocketTransport>& ws,
         ws->run(leftover, [](ws::Message&) -> const char* { return nullptr; });
         return;
     }
-    auto end = ws->run(leftover, [&](ws::Message& m) { return on_websocket_message(ws, m); });
+    auto end = ws->run(leftover, [&](ws::Message& m) { return handle_websocket_message(ws, m); });
     bool active;
     {
         std::lock_guard<std::mutex> lk(mu_);
@@ -2907,7 +2912,7 @@ inline void Socket::run_websocket(const std::shared_ptr<WebSocketTransport>& ws,
     if (active) close_with(end.reason, end.description);
 }
 
-inline const char* Socket::on_websocket_message(const std::shared_ptr<WebSocketTransport>& ws, ws::Message& m) {
+inline const char* Socket::handle_websocket_message(const std::shared_ptr<WebSocketTransport>& ws, ws::Message& m) {
     bool probe;  // only this thread turns its probe into the session's transport (complete_upgrade)
     {
         std::lock_guard<std::mutex> lk(mu_);
@@ -2931,12 +2936,12 @@ inline const char* Socket::on_websocket_message(const std::shared_ptr<WebSocketT
         close_with(reason::ParseError, "bad packet: " + detail::printable(m.data, 60));
         return nullptr;
     }
-    if (probe) return on_probe_packet(ws, p);
-    on_packet(p);
+    if (probe) return handle_probe_packet(ws, p);
+    handle_packet(p);
     return nullptr;
 }
 
-inline const char* Socket::on_probe_packet(const std::shared_ptr<WebSocketTransport>& ws, const Packet& packet) {
+inline const char* Socket::handle_probe_packet(const std::shared_ptr<WebSocketTransport>& ws, const Packet& packet) {
     if (detail::trace_enabled()) trace_packet("<-", packet, "websocket");
     if (packet.type == PacketType::Ping && packet.data == "probe") {
         auto pong = make_outgoing(PacketType::Pong, "probe");
@@ -3065,7 +3070,7 @@ inline SocketPtr Engine::open_session(httplib::Request req, std::shared_ptr<WebS
     open["pingTimeout"] = picojson::value(double(options_.pingTimeout));
     open["maxPayload"] = picojson::value(double(options_.maxHttpBufferSize));
     s->send(make_outgoing(PacketType::Open, picojson::value(open).serialize()));
-    s->on_open();
+    s->handle_open();
     traffic_.connections.fetch_add(1, std::memory_order_relaxed);
     if (on_connection_) run_handler([&] { on_connection_(s); });
     if (late) s->close_with(reason::ServerShuttingDown);
@@ -3186,20 +3191,25 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
 //    picks recipients (to / in / except) and encodes a packet once for all of them.
 //
 // THE PATH OF ONE EVENT: `42["chat message","hi"]` in on a WebSocket, then `io.emit` of it out to everyone.
-//   detail::HttpServer::serve_keep_alive  (6e) the connection's thread; after the 101 it runs the WebSocket on the fd
+//   detail::HttpServer::serve_keep_alive  (6e) the connection's thread: after the 101, ConnStream::run_takeover runs
+//                                              the lambda eio::Engine::dispatch left with take_over()
 //   eio::Socket::run_websocket            (4)  hands the fd to its WebSocketTransport
-//   WebSocketTransport::run               (3c) sleeps in recv(); ws::FrameParser gives one ws::Message per text frame
-//   eio::Socket::on_websocket_message     (4)  decode_packet: MESSAGE `2["chat message","hi"]`
-//   eio::Socket::on_packet                (4)  the heartbeat's bookkeeping, then the on_message handler (run_handler)
-//   sio::Client::on_message               (5e) packet::decode: EVENT, nsp "/", data ["chat message","hi"]
-//   sio::Client::on_packet                (5e) the Socket of that namespace
-//   sio::Socket::on_event, ::dispatch     (5c) the "chat message" listeners, called with an Event (args, ack)
-//   io.emit -> Namespace::emit            (5d) the user's handler broadcasts it back
+//   WebSocketTransport::run, loop, receive (3c) opens a SendBatch, handles the frames parsed, then sleeps in recv();
+//                                              drain_parser gives one ws::Message per text frame
+//   eio::Socket::handle_websocket_message (4)  decode_packet: MESSAGE `2["chat message","hi"]`
+//   eio::Socket::handle_packet            (4)  MESSAGE: the on_message handler, through Engine::run_handler
+//   sio::Client::handle_message           (5e) packet::decode: EVENT, nsp "/", data ["chat message","hi"]
+//   sio::Client::handle_packet            (5e) the Socket of that namespace
+//   sio::Socket::handle_event, ::dispatch (5c) the "chat message" listeners, called with an Event (args, ack)
+//   Server::emit, Namespace::emit         (5f, 5d) the user's handler broadcasts it: a BroadcastOperator to all
 //   BroadcastOperator::emit_args          (5b) one packet::Packet, through each namespace's adapter
-//   Adapter::broadcast                    (5a) select(rooms, except) under its lock; detail::to_outgoing encodes once
-//   Adapter::send_to                      (5a) an eio::SendBatch, then Client::send for each recipient
-//   eio::Socket::send_all                 (4)  WebSocket: WebSocketTransport::send; polling: the queue, the GET woken
-//   ~SendBatch -> end_batch               (3c) one send(MSG_DONTWAIT) per socket; the rest waits for the Flusher
+//   Adapter::broadcast                    (5a) select(rooms, except) under its lock; detail::to_outgoing encodes the
+//                                              frame once (eio::make_outgoing)
+//   Adapter::send_to -> Client::send      (5a, 5e) each recipient's session gets the same encoded bytes
+//   eio::Socket::send_all, ws_send        (4)  WebSocket: WebSocketTransport::send; polling: the queue, the GET woken
+//   WebSocketTransport::write_locked      (3c) with a batch open, the bytes wait; the outermost ~SendBatch (here the
+//                                              one receive() opened) calls end_batch -> flush_locked -> send_now:
+//                                              one send(MSG_DONTWAIT) per socket; the rest waits for the Flusher
 // =====================================================================================================================
 class Server;
 class Namespace;
@@ -3811,10 +3821,10 @@ public:
     inline Socket& disconnect(bool close = false);
 
     // ---- used by the Client and the Namespace
-    inline void on_connect();
-    inline void on_event(packet::Packet& p);
-    inline void on_ack(packet::Packet& p);
-    inline void on_close(const std::string& why, const std::string& description);
+    inline void handle_connect();
+    inline void handle_event(packet::Packet& p);
+    inline void handle_ack(packet::Packet& p);
+    inline void handle_close(const std::string& why, const std::string& description);
     inline void send_packet(const packet::Packet& p, bool volatile_ = false);
     // Runs the onAnyOutgoing listeners for an event this socket is sent (by emit or by a broadcast).
     void notify_outgoing(const std::string& event, const Args& args) {
@@ -4055,9 +4065,9 @@ public:
     inline Handshake make_handshake(const Value& auth) const;
 
 private:
-    inline void on_message(const eio::Packet& m);
-    inline void on_packet(packet::Packet& p);
-    inline void on_close(const std::string& why, const std::string& description);
+    inline void handle_message(const eio::Packet& m);
+    inline void handle_packet(packet::Packet& p);
+    inline void handle_close(const std::string& why, const std::string& description);
     inline void connect(const std::string& nsp, const Value& auth);
     static inline Value query_object(std::string_view query);
     void parse_error(const std::string& what) {
@@ -4744,7 +4754,7 @@ inline void Socket::expect_ack(long long id, AckCallback cb, int timeout) {
     acks_[id] = PendingAck{std::move(cb), timer};
 }
 
-inline void Socket::on_ack(packet::Packet& p) {
+inline void Socket::handle_ack(packet::Packet& p) {
     AckCallback fn;
     {
         std::lock_guard<std::mutex> lk(mu_);
@@ -4773,7 +4783,7 @@ inline void Socket::dispatch(Event& ev, const std::vector<Listener>* any) {
     for (auto& l : listeners) l.fn(ev);
 }
 
-inline void Socket::on_event(packet::Packet& p) {
+inline void Socket::handle_event(packet::Packet& p) {
     const auto& data = p.data.as_array();
     const Value& name = data[0];
     std::string event = name.is_string() ? name.as_string() : Value(name).to_json();
@@ -4803,7 +4813,7 @@ inline void Socket::on_event(packet::Packet& p) {
     dispatch(ev, &any);
 }
 
-inline void Socket::on_connect() {
+inline void Socket::handle_connect() {
     connected_ = true;
     if (resume_) {  // the missed packets go before the CONNECT; the client holds them until it has connected
         nsp_.adapter().resumeSession(shared_from_this(), *resume_);
@@ -4832,13 +4842,13 @@ inline Socket& Socket::disconnect(bool close) {
         p.type = packet::Type::Disconnect;
         p.nsp = nsp_.name();
         send_packet(p);
-        on_close(reason::ServerNamespaceDisconnect, "");
+        handle_close(reason::ServerNamespaceDisconnect, "");
     });
     return *this;
 }
 
 // "disconnecting" (rooms still readable), then the socket leaves everything, then "disconnect".
-inline void Socket::on_close(const std::string& why, const std::string& description) {
+inline void Socket::handle_close(const std::string& why, const std::string& description) {
     {
         std::lock_guard<std::mutex> lk(mu_);
         if (!connected_ || closing_) return;
@@ -4946,7 +4956,7 @@ inline void Namespace::add(const std::shared_ptr<Client>& client, const Value& a
             sockets_[socket->id()] = socket;
         }
         client->add_socket(socket);
-        socket->on_connect();
+        socket->handle_connect();
         std::vector<ConnectionHandler> handlers;
         {
             std::lock_guard<std::mutex> lk(mu_);
@@ -5003,8 +5013,8 @@ inline Handshake Client::make_handshake(const Value& auth) const {
 inline void Client::start() {
     auto self = shared_from_this();
     // These handlers hold the Client; the session drops them when it closes, which ends the cycle.
-    conn_->on_message([self](const eio::Packet& m) { self->on_message(m); });
-    conn_->on_close([self](const std::string& why, const std::string& description) { self->on_close(why, description); });
+    conn_->on_message([self](const eio::Packet& m) { self->handle_message(m); });
+    conn_->on_close([self](const std::string& why, const std::string& description) { self->handle_close(why, description); });
     std::weak_ptr<Client> weak = self;
     connect_timer_ = server_.engine().timers().after(server_.options().connectTimeout, [weak] {
         auto c = weak.lock();
@@ -5014,7 +5024,7 @@ inline void Client::start() {
             std::lock_guard<std::mutex> lk(c->mu_);
             joined = !c->sockets_.empty();
         }
-        if (!joined) c->conn_->close();  // not under mu_: closing calls back into on_close()
+        if (!joined) c->conn_->close();  // not under mu_: closing calls back into handle_close()
     });
     // An Engine.IO v3 client speaks Socket.IO v4, where "/" is joined without asking: the server connects it at once.
     if (conn_->protocol() == 3) connect("/", Value(Object{}));
@@ -5048,7 +5058,7 @@ inline Value Client::query_object(std::string_view query) {
     return Value(std::move(out));
 }
 
-inline void Client::on_message(const eio::Packet& m) {
+inline void Client::handle_message(const eio::Packet& m) {
     if (m.binary) {
         if (!reconstructing_) return parse_error("binary data with no pending packet");
         attachment_bytes_ += m.data.size();
@@ -5060,7 +5070,7 @@ inline void Client::on_message(const eio::Packet& m) {
         if (!packet::reconstruct(pending_, attachments_)) return parse_error("attachment count does not match");
         attachments_.clear();
         packet::Packet p = std::move(pending_);
-        return on_packet(p);
+        return handle_packet(p);
     }
     if (reconstructing_) return parse_error("text packet while waiting for binary attachments");
     packet::Packet p;
@@ -5078,10 +5088,10 @@ inline void Client::on_message(const eio::Packet& m) {
     if (p.type == packet::Type::BinaryEvent || p.type == packet::Type::BinaryAck) {
         if (!packet::reconstruct(p, {})) return parse_error("attachment count does not match");
     }
-    on_packet(p);
+    handle_packet(p);
 }
 
-inline void Client::on_packet(packet::Packet& p) {
+inline void Client::handle_packet(packet::Packet& p) {
     if (detail::trace_enabled()) detail::trace(conn_->id(), "socket.io", "<-", packet::describe(p));
     if (conn_->protocol() == 3) {  // v4: the namespace may carry a query, which is the auth of a CONNECT
         const size_t q = p.nsp.find('?');
@@ -5100,9 +5110,9 @@ inline void Client::on_packet(packet::Packet& p) {
         return conn_->close();
     }
     switch (p.type) {
-    case packet::Type::Disconnect: socket->on_close(reason::ClientNamespaceDisconnect, ""); break;
-    case packet::Type::Event: case packet::Type::BinaryEvent: socket->on_event(p); break;
-    case packet::Type::Ack: case packet::Type::BinaryAck: socket->on_ack(p); break;
+    case packet::Type::Disconnect: socket->handle_close(reason::ClientNamespaceDisconnect, ""); break;
+    case packet::Type::Event: case packet::Type::BinaryEvent: socket->handle_event(p); break;
+    case packet::Type::Ack: case packet::Type::BinaryAck: socket->handle_ack(p); break;
     default: break;
     }
 }
@@ -5132,14 +5142,14 @@ inline void Client::disconnect_all() {
     conn_->close();
 }
 
-inline void Client::on_close(const std::string& why, const std::string& description) {
+inline void Client::handle_close(const std::string& why, const std::string& description) {
     server_.engine().timers().cancel(connect_timer_);
     std::map<std::string, SocketPtr> sockets;
     {
         std::lock_guard<std::mutex> lk(mu_);
         sockets.swap(sockets_);
     }
-    for (auto& kv : sockets) kv.second->on_close(why, description);
+    for (auto& kv : sockets) kv.second->handle_close(why, description);
     server_.remove_client(conn_->id());
 }
 

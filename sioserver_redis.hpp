@@ -1321,7 +1321,7 @@ private:
 
 // The subscriber: one connection in the subscribed state, and its thread. It keeps the channels and patterns the
 // adapters want (counted, so that two may want one) and, whenever it (re)connects or is told they changed,
-// subscribes and unsubscribes to match. Each message goes to `on_message` on this thread.
+// subscribes and unsubscribes to match. Each message goes to `handle_message` on this thread.
 class Subscriber {
 public:
     // pattern is empty for a plain message
@@ -1593,7 +1593,7 @@ public:
         : options_(std::move(o)),
           publisher_(options_, counters_),
           subscriber_(options_, counters_, [this](const std::string& pattern, const std::string& channel,
-                                                  std::string_view payload) { on_message(pattern, channel, payload); }) {}
+                                                  std::string_view payload) { handle_message(pattern, channel, payload); }) {}
     ~Connections() {
         publisher_.stop();
         subscriber_.stop();
@@ -1639,7 +1639,7 @@ public:
     }
 
 private:
-    inline void on_message(const std::string& pattern, const std::string& channel, std::string_view payload);
+    inline void handle_message(const std::string& pattern, const std::string& channel, std::string_view payload);
 
     Options options_;
     Counters counters_;
@@ -2150,7 +2150,7 @@ private:
     std::map<std::string, AckPending> ack_requests_;
 };
 
-inline void detail::Connections::on_message(const std::string& pattern, const std::string& channel,
+inline void detail::Connections::handle_message(const std::string& pattern, const std::string& channel,
                                             std::string_view payload) {
     std::shared_ptr<AdapterLink> link;
     {
