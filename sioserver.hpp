@@ -1755,19 +1755,16 @@ inline std::string encode_response_v3(const std::vector<OutgoingPtr>& packets, b
     return out;
 }
 
-// Every body the engine answers with is written as it is: httplib built with zlib or brotli would otherwise compress
-// any text body itself, whatever its size, and with brotli, which the reference never does. A body given through a
-// content provider of known length is one httplib leaves alone.
-inline void write_body(httplib::Response& res, std::string body, const char* content_type) {
-    auto shared = std::make_shared<std::string>(std::move(body));
-    res.set_content_provider(shared->size(), content_type,
-                             [shared](size_t offset, size_t length, httplib::DataSink& sink) {
-                                 return sink.write(shared->data() + offset, length);
-                             });
+// Every body the engine answers with is written as it is, never compressed again by httplib: layer 6 tells httplib
+// that engine requests accept no encoding (HttpServer's pre-routing handler). A body is kept in res.body, not in a
+// content provider, as httplib stops writing a provider's body once the server is stopping: the close packet a
+// waiting GET gets at shutdown would be cut off.
+inline void write_body(httplib::Response& res, const std::string& body, const char* content_type) {
+    res.set_content(body, content_type);
 }
 
-// The body of an answer the engine wrote with write_body, for tests and for programs that call Engine::handle
-// themselves.
+// The body of an engine answer, for tests and for programs that call Engine::handle themselves (a content
+// provider's, if some other code set one).
 inline std::string body_of(const httplib::Response& res) {
     if (!res.content_provider_) return res.body;
     std::string out;
@@ -1788,9 +1785,9 @@ inline void write_payload(httplib::Response& res, std::string payload, const std
     if (compression && payload.size() >= compression->threshold && http_compression::kAvailable &&
         http_compression::accepts_gzip(accept_encoding) && http_compression::gzip(payload, packed)) {
         res.set_header("Content-Encoding", "gzip");
-        return write_body(res, std::move(packed), content_type);
+        return write_body(res, packed, content_type);
     }
-    write_body(res, std::move(payload), content_type);
+    write_body(res, payload, content_type);
 }
 
 // False when the request's Content-Type says the body is binary, which v4 clients never send.
@@ -5717,6 +5714,11 @@ public:
                 return HandlerResponse::Handled;
             }
             engine_.handle(req, res, *conn);
+            // httplib built with zlib or brotli compresses any text answer by the request's Accept-Encoding, whatever
+            // its size, and with brotli, which the reference never uses. Engine answers go as the reference writes
+            // them (the engine gzips a large polling response itself, layer 2g), so httplib is told the client
+            // accepts no encoding. The request is httplib's own, non-const object, handed to handlers as const.
+            const_cast<httplib::Request&>(req).headers.erase("Accept-Encoding");
             return HandlerResponse::Handled;
         });
     }
