@@ -169,8 +169,10 @@ COMPAT_VERSIONS := $(sort $(notdir $(wildcard $(COMPAT_DIR)/v*)))
 COMPAT_HTTPLIBS  = debian $(COMPAT_VERSIONS)
 COMPAT_BUILDS    = $(foreach c,gcc clang,$(foreach v,$(COMPAT_HTTPLIBS),$(c)-$(v)))
 compat_cxx       = $(if $(filter gcc,$(1)),g++,clang++)
-compat_flags     = $(if $(filter debian,$(1)),,-isystem $(COMPAT_DIR)/$(1))
-compat_libs      = $(if $(filter debian,$(1)),$(HTTPLIB) $(TLS_LDLIBS)) -pthread
+# The upstream headers are built with zlib, as Debian's library is, so that every release's gzip compressor serves
+# the polling responses (httpCompression, layer 2g) in the interop suite.
+compat_flags     = $(if $(filter debian,$(1)),,-isystem $(COMPAT_DIR)/$(1) -DCPPHTTPLIB_ZLIB_SUPPORT)
+compat_libs      = $(if $(filter debian,$(1)),$(HTTPLIB) $(TLS_LDLIBS),-lz) -pthread
 
 # compat_server(compiler, httplib, server, source): one server of one build of the matrix, in
 # $(BUILD)/compat/<compiler>-<httplib>/
@@ -185,7 +187,7 @@ $(foreach c,gcc clang,$(foreach v,$(COMPAT_HTTPLIBS),\
 COMPAT_TARGETS = $(foreach b,$(COMPAT_BUILDS),$(BUILD)/compat/$(b)/engine_echo $(BUILD)/compat/$(b)/sio_test_server)
 
 $(BUILD)/.compat-deps: Makefile | $(BUILD)/.deps
-	@$(call install_missing,clang)
+	@$(call install_missing,clang zlib1g-dev)
 	@touch $@
 
 test-compat:
