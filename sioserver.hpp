@@ -5331,6 +5331,7 @@ private:
 //   Stream::duration()          pure virtual from 0.19.0 (ms since the connection began)     -> ConnStream::duration
 //   Stream::is_writable         became wait_writable, and wait_readable was added (0.20.0);   -> kStreamWaits
 //                               from then on is_readable() only asks "is a byte buffered?"
+//   Request::body_consumed_     a body no handler read is drained after it (0.53.1 has it)  -> mark_body_consumed
 // From 0.33.0 httplib has a WebSocket server of its own; this header keeps its own (layer 3c), which the Engine.IO
 // upgrade and the fan-out figures rest on. A release whose shapes the seam does not know fails with one message.
 #define SIOSERVER_HTTPLIB_RANGE "cpp-httplib 0.11.4 to 0.53.1"
@@ -5359,6 +5360,19 @@ static_assert(std::is_void<EnqueueResult>::value || std::is_same<EnqueueResult, 
 
 template <class>
 inline constexpr bool kUnknownShape = false;
+
+// Newer releases (0.53.1 has it) drain, after the handler, a request body that nobody read (Request::body_consumed_
+// false), so that the next request on the connection is not read from it. The engine reads a POST's body itself
+// (ConnStream::read_body), or closes the connection after answering one it did not read: a drain would read the
+// next request instead. mark_body_consumed tells such a release so.
+template <class R, class = void>
+struct has_body_consumed : std::false_type {};
+template <class R>
+struct has_body_consumed<R, std::void_t<decltype(std::declval<R&>().body_consumed_)>> : std::true_type {};
+template <class R>
+void mark_body_consumed(R& req) {
+    if constexpr (has_body_consumed<R>::value) req.body_consumed_ = true;
+}
 }  // namespace httplib_seam
 
 // httplib's own pool has a few threads, and a long-poll GET or a WebSocket holds its thread for as long as it lives,
@@ -5718,7 +5732,9 @@ public:
             // its size, and with brotli, which the reference never uses. Engine answers go as the reference writes
             // them (the engine gzips a large polling response itself, layer 2g), so httplib is told the client
             // accepts no encoding. The request is httplib's own, non-const object, handed to handlers as const.
-            const_cast<httplib::Request&>(req).headers.erase("Accept-Encoding");
+            auto& own = const_cast<httplib::Request&>(req);
+            own.headers.erase("Accept-Encoding");
+            httplib_seam::mark_body_consumed(own);
             return HandlerResponse::Handled;
         });
     }
