@@ -1729,6 +1729,138 @@ inline OutgoingPtr make_outgoing(PacketType type, std::string data = {}, bool bi
     return std::make_shared<const Outgoing>(std::move(p));
 }
 
+// ---- 3a, continued. Gathering sends: one write per recipient -------------------------------------------------------
+}  // namespace eio
+namespace detail {
+
+// While a thread handles the messages of one read (or one polling POST), what it sends is gathered and let go when
+// they are done: a WebSocket that gets several broadcasts gets them in one send() instead of one each, and a
+// waiting long-poll GET is woken once, to answer with all of them. That saves a syscall (or a thread wake-up) on
+// both ends per message when messages come faster than one at a time. Sends from other threads to a gathered
+// recipient join the same write. Nested batches are one batch. let_go() writes what was gathered so far without
+// ending the batch: the answer to a Socket.IO CONNECT leaves alone, before the connection handler runs.
+class SendBatch {
+public:
+    // What a batch can hold: a WebSocket with bytes to write, a polling session with a GET to wake.
+    struct Member {
+        virtual ~Member() = default;
+        virtual void end_batch() = 0;
+    };
+    using Members = std::vector<std::shared_ptr<Member>>;
+
+    SendBatch() {
+        if (current()) return;
+        outer_ = true;
+        current() = &members_;
+    }
+    ~SendBatch() {
+        if (!outer_) return;
+        current() = nullptr;  // before letting go: what the members do now must not join this batch again
+        for (auto& m : members_) m->end_batch();
+    }
+    SendBatch(const SendBatch&) = delete;
+    SendBatch& operator=(const SendBatch&) = delete;
+
+    // The batch open on this thread, or null.
+    static Members*& current() {
+        thread_local Members* batch = nullptr;
+        return batch;
+    }
+
+    // Writes (and wakes) what the batch open on this thread gathered so far; the batch stays open.
+    static void let_go() {
+        Members* batch = current();
+        if (!batch) return;
+        Members members;
+        members.swap(*batch);
+        current() = nullptr;  // as in the destructor: nothing joins the batch while its members let go
+        for (auto& m : members) m->end_batch();
+        current() = batch;
+    }
+
+private:
+    Members members_;
+    bool outer_ = false;
+};
+
+}  // namespace detail
+namespace eio {
+
+// ---- 3a, continued. The seam: what every transport is to its session (npm engine.io's Transport) ------------------
+// A session (layer 4) owns one current transport and, during an upgrade, a probing one. It decides what to send and
+// when; a transport only knows how to carry packets over its kind of connection: long-polling (3b) or WebSocket
+// (3c). Each hands what it decodes to its session through Transport::Receiver, with none of its locks held.
+class Transport {
+public:
+    // What a transport tells its session (eio::Socket implements it).
+    class Receiver {
+    public:
+        virtual ~Receiver() = default;
+        // A packet from the client on `t`.
+        virtual void handle_packet(Transport& t, Packet& packet) = 0;
+        // `t` can take packets again (polling: a GET came and waits): the session flushes its writeBuffer.
+        virtual void handle_drain(Transport& t) = 0;
+        // `t` is over: the client went away or broke the protocol (`reason` a close reason of layer 1), or the close
+        // asked by close() is done (reason::ForcedClose). Later calls for the same transport mean nothing.
+        virtual void handle_transport_close(Transport& t, const char* reason, const std::string& description) = 0;
+    };
+
+    virtual ~Transport() = default;
+    // "polling" or "websocket", as in the query's transport=.
+    virtual const char* name() const = 0;
+    // Whether send() may be called now (engine.io's `writable`): polling while a GET waits for packets, a WebSocket
+    // while it is open (it keeps what the kernel cannot take at once, up to maxBufferedBytes).
+    virtual bool writable() const = 0;
+    // Whether what is sent now would wait behind earlier bytes (a volatile packet is dropped then).
+    virtual bool congested() const { return false; }
+    // Packets back to back, nothing from another thread between them. False when the transport is broken or its
+    // backlog is over its cap; the session then closes.
+    virtual bool send(const OutgoingPtr* packets, size_t count) = 0;
+    // Ends the transport from the server side, after what it was sent: the client is told (a close packet, a close
+    // frame), then the receiver hears handle_transport_close(reason::ForcedClose).
+    virtual void close() = 0;
+    // The session left this transport for another one (an upgrade): what waits is answered, nothing more is taken.
+    virtual void discard() {}
+
+    // The session that hears this transport; set once, before the transport is used.
+    void attach(const std::shared_ptr<Receiver>& r) { receiver_ = r; }
+
+protected:
+    // Held weakly (the session owns its transports); each entry point locks it once.
+    std::shared_ptr<Receiver> receiver() const { return receiver_.lock(); }
+
+private:
+    std::weak_ptr<Receiver> receiver_;
+};
+using TransportPtr = std::shared_ptr<Transport>;
+
+// What the transports need from the HTTP connection a request came on (layer 6 implements it).
+class HttpExchange {
+public:
+    virtual ~HttpExchange() = default;
+    // Reads exactly `length` bytes of the request body; false if the client went away or was too slow.
+    virtual bool read_body(size_t length, std::string& out) = 0;
+    // Writes `response` (a raw 101) as soon as the handler returns, then runs `run` on the same socket and thread.
+    virtual void take_over(std::string response, std::function<void(int fd, const std::string& leftover)> run) = 0;
+    // The connection is closed after this response (used when the request body was not read).
+    virtual void close_after_response() = 0;
+    // Whether the client hung up (a long-poll GET waiting for packets asks this now and then); an exchange that
+    // cannot tell says no.
+    virtual bool client_gone() const { return false; }
+    // The connection's TLS session (3a), which a WebSocket taken over goes on with; null on plain TCP.
+    virtual std::shared_ptr<detail::TlsSession> tls() const { return nullptr; }
+};
+
+// The reference server's request errors: HTTP 400 (403 for Forbidden) with {"code":N,"message":"..."}.
+enum class ErrorCode { UnknownTransport = 0, UnknownSid = 1, BadHandshakeMethod = 2, BadRequest = 3, Forbidden = 4,
+                       UnsupportedProtocolVersion = 5 };
+
+inline const char* error_message(ErrorCode code) {
+    static const char* const messages[] = {"Transport unknown", "Session ID unknown", "Bad handshake method",
+                                           "Bad request", "Forbidden", "Unsupported protocol version"};
+    return messages[static_cast<int>(code)];
+}
+
 // ---- 3b. HTTP long-polling (engine.io-protocol v4, "HTTP long-polling") ----------------------------------------------
 // The client keeps one GET open to receive (the server answers it when it has packets) and POSTs what it sends.
 // Bodies are text in v4: binary rides as "b" + base64, and a POST marked application/octet-stream is refused.
@@ -1797,13 +1929,229 @@ inline bool acceptable_content_type(const std::string& content_type) {
 
 }  // namespace polling
 
+// An error answer of the Engine.IO path (see ErrorCode, 3a).
+inline void abort_request(httplib::Response& res, ErrorCode code, const std::string& message = {}) {
+    picojson::object body;
+    body["code"] = picojson::value(double(static_cast<int>(code)));
+    body["message"] = picojson::value(message.empty() ? std::string(error_message(code)) : message);
+    res.status = code == ErrorCode::Forbidden ? 403 : 400;
+    polling::write_body(res, picojson::value(body).serialize(), "application/json");
+}
+
+// What Polling needs to know of its session's options.
+struct PollingSettings {
+    std::string sid;             // for the wire trace
+    int protocol = 4;            // Engine.IO revision: 4, or 3 (allowEIO3)
+    bool base64 = false;         // v3: the client asked for binary as base64 (b64=1)
+    size_t max_payload = 1000000;  // maxHttpBufferSize
+    std::optional<HttpCompressionOptions> compression;
+};
+
+// The long-polling transport of one session (npm engine.io's Polling). A GET waits here until the session hands it
+// packets (send(), while writable()) or the transport is closed or discarded; a POST's packets go to the session in
+// order. Only one GET and one POST at a time: a second one is the client's error ("overlap").
+class Polling final : public Transport, public detail::SendBatch::Member, public std::enable_shared_from_this<Polling> {
+public:
+    explicit Polling(PollingSettings settings) : settings_(std::move(settings)) {}
+
+    const char* name() const override { return "polling"; }
+    bool writable() const override {
+        std::lock_guard<std::mutex> lk(mu_);
+        return get_waiting_ && !closed_ && !discarded_;
+    }
+    inline bool send(const OutgoingPtr* packets, size_t count) override;
+    inline void close() override;
+    inline void discard() override;
+
+    // A GET (engine.io's onPollRequest): asks the session for packets, waits for them, answers with all of them.
+    inline void handle_get(const httplib::Request& req, httplib::Response& res, const HttpExchange& http);
+    // A POST (onDataRequest): decodes the payload, hands its packets to the session, answers "ok".
+    inline void handle_post(const httplib::Request& req, httplib::Response& res, HttpExchange& http);
+
+    // SendBatch: wake the waiting GET once for everything the batch handed it.
+    void end_batch() override {
+        std::lock_guard<std::mutex> lk(mu_);
+        batched_ = false;
+        if (!answer_.empty()) cv_.notify_one();
+    }
+
+private:
+    // Why a waiting GET stops waiting.
+    bool answerable() const { return !answer_.empty() || closed_ || discarded_; }
+    inline void refuse_post(httplib::Response& res, HttpExchange& http, const char* why, const char* description,
+                            int status);
+
+    const PollingSettings settings_;
+    mutable std::mutex mu_;      // see LOCK ORDER (3a): after the session's lock
+    std::condition_variable cv_;
+    bool get_waiting_ = false;   // a GET waits for packets
+    bool post_pending_ = false;  // a POST is being handled
+    std::vector<OutgoingPtr> answer_;  // what the waiting GET answers with
+    bool batched_ = false;       // a SendBatch will wake the waiting GET
+    bool closed_ = false;        // close(): the close packet goes in an answer of its own, then every GET gets a noop
+    bool close_sent_ = false;    // the close packet went out (or the client closed): nothing more to tell
+    bool discarded_ = false;     // the session moved on: every GET is answered at once
+    bool client_closed_ = false; // a POST carried the client's close packet: it is told nothing more
+};
+
+inline bool Polling::send(const OutgoingPtr* packets, size_t count) {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (!get_waiting_ || closed_ || discarded_) return false;
+    answer_.insert(answer_.end(), packets, packets + count);
+    auto* batch = detail::SendBatch::current();
+    if (!batch) cv_.notify_one();
+    else if (!batched_) {
+        batched_ = true;
+        batch->push_back(shared_from_this());
+    }
+    return true;
+}
+
+inline void Polling::close() {
+    bool told;  // nothing left to tell the client: the close is done now
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (closed_) return;
+        closed_ = true;
+        told = client_closed_;
+        cv_.notify_all();  // a waiting GET answers with the close packet
+    }
+    if (told)
+        if (auto r = receiver()) r->handle_transport_close(*this, reason::ForcedClose, {});
+}
+
+inline void Polling::discard() {
+    std::lock_guard<std::mutex> lk(mu_);
+    discarded_ = true;
+    cv_.notify_all();
+}
+
+inline void Polling::handle_get(const httplib::Request& req, httplib::Response& res, const HttpExchange& http) {
+    auto session = receiver();
+    if (!session) return abort_request(res, ErrorCode::UnknownSid);
+    std::unique_lock<std::mutex> lk(mu_);
+    if (get_waiting_) {
+        lk.unlock();
+        session->handle_transport_close(*this, reason::TransportError, "overlap from client");
+        return abort_request(res, ErrorCode::BadRequest);
+    }
+    get_waiting_ = true;
+    if (!closed_ && !discarded_) {
+        lk.unlock();
+        session->handle_drain(*this);  // the session sends what it holds
+        lk.lock();
+    }
+    // A client that hangs up while its GET waits closes the session at once, as with the reference ("poll
+    // connection closed prematurely"), rather than at the ping time-out: with connection state recovery, its
+    // session must be kept before the client comes back. Checked every 250 ms; nothing else wakes this wait.
+    while (!cv_.wait_for(lk, std::chrono::milliseconds(250), [&] { return answerable(); })) {
+        lk.unlock();
+        const bool gone = http.client_gone();
+        lk.lock();
+        if (gone && !answerable()) {
+            get_waiting_ = false;
+            lk.unlock();
+            session->handle_transport_close(*this, reason::TransportError, "poll connection closed prematurely");
+            return;
+        }
+    }
+    std::vector<OutgoingPtr> out;
+    out.swap(answer_);
+    get_waiting_ = false;
+    // The close packet goes alone: after an answer with packets in it, in the next GET (at once), as with the
+    // reference, so the client handles what it got (a Socket.IO DISCONNECT, say) before it learns that the transport
+    // is gone. A client that closed the session itself is told nothing new.
+    const bool send_close = closed_ && !close_sent_ && !client_closed_ && out.empty();
+    if (send_close) {
+        out.push_back(make_outgoing(PacketType::Close));
+        close_sent_ = true;
+    } else if (out.empty()) {
+        out.push_back(make_outgoing(PacketType::Noop));  // releases the GET (an upgrade, a close)
+    }
+    lk.unlock();
+    if (detail::trace_enabled() && send_close) detail::trace(settings_.sid, "polling", "->", "close");
+    const std::string accept_encoding = req.get_header_value("Accept-Encoding");
+    if (settings_.protocol == 3) {
+        bool binary;
+        std::string body = polling::encode_response_v3(out, !settings_.base64, binary);
+        polling::write_payload(res, std::move(body), accept_encoding, settings_.compression,
+                               binary ? polling::kBinaryContentType : polling::kContentType);
+    } else {
+        polling::write_payload(res, polling::encode_response(out), accept_encoding, settings_.compression);
+    }
+    if (send_close) session->handle_transport_close(*this, reason::ForcedClose, {});
+}
+
+// A POST whose body is not read: its connection cannot carry another request.
+inline void Polling::refuse_post(httplib::Response& res, HttpExchange& http, const char* why,
+                                 const char* description, int status) {
+    http.close_after_response();
+    if (auto session = receiver()) session->handle_transport_close(*this, why, description);
+    if (status == 400) abort_request(res, ErrorCode::BadRequest);
+    else res.status = status;
+}
+
+inline void Polling::handle_post(const httplib::Request& req, httplib::Response& res, HttpExchange& http) {
+    auto session = receiver();
+    if (!session) return abort_request(res, ErrorCode::UnknownSid);
+    // A v3 client with XHR2 may POST a binary payload; v4 clients never do.
+    const bool binary_payload = !polling::acceptable_content_type(req.get_header_value("Content-Type"));
+    if (binary_payload && settings_.protocol == 4) return refuse_post(res, http, reason::TransportError, "invalid content", 400);
+    bool overlap;
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        overlap = post_pending_;
+        post_pending_ = true;
+    }
+    if (overlap) return refuse_post(res, http, reason::TransportError, "data request overlap from client", 400);
+    struct Done {
+        Polling& p;
+        ~Done() {
+            std::lock_guard<std::mutex> lk(p.mu_);
+            p.post_pending_ = false;
+        }
+    } done{*this};
+
+    if (req.has_header("Transfer-Encoding")) return refuse_post(res, http, reason::TransportError, "chunked body", 400);
+    const std::string length_text = req.get_header_value("Content-Length");
+    if (length_text.size() > 15 || length_text.find_first_not_of("0123456789") != std::string::npos)
+        return refuse_post(res, http, reason::TransportError, "bad Content-Length", 400);
+    size_t length = length_text.empty() ? 0 : size_t(std::stoull(length_text));
+    if (length > settings_.max_payload) return refuse_post(res, http, reason::TransportError, "payload too large", 413);
+    std::string body;
+    if (!http.read_body(length, body))
+        return refuse_post(res, http, reason::TransportError, "request body not received", 400);
+    std::vector<Packet> packets;
+    const bool decoded = settings_.protocol == 4 ? decode_payload(body, packets)
+                         : binary_payload       ? v3::decode_binary_payload(body, packets)
+                                                : v3::decode_payload(body, packets);
+    if (!decoded) {
+        session->handle_transport_close(*this, reason::ParseError, "bad payload: " + detail::printable(body, 60));
+        return abort_request(res, ErrorCode::BadRequest);
+    }
+    {
+        detail::SendBatch batch;  // what the handlers send to WebSockets leaves together when the payload is handled
+        for (auto& p : packets) {
+            if (p.type == PacketType::Close) {
+                std::lock_guard<std::mutex> lk(mu_);
+                client_closed_ = true;
+            }
+            session->handle_packet(*this, p);
+        }
+    }
+    polling::write_body(res, "ok", "text/html");
+}
+
 // ---- 3c. WebSocket (RFC 6455, server side) --------------------------------------------------------------------------
 // After the HTTP upgrade the connection's own thread runs run(): it sleeps in a blocking recv(), reads frames,
 // answers pings, and hands each data message to the session. Any thread may send(): the bytes go straight to the
 // socket when the kernel takes them (no thread wake-up). What the kernel refuses waits in a bounded buffer, and the
 // engine's one Flusher thread writes it when the socket drains — so a connection needs no descriptor besides its
 // socket, and its thread is woken only by what the client sends.
-class WebSocketTransport;
+class WebSocket;
+}  // namespace eio
+
+namespace detail {
 
 // One thread and one epoll for every WebSocket that has bytes the kernel could not take at once. watch() arms a
 // one-shot EPOLLOUT for the socket; when it fires, the transport writes what it can (and re-arms if it must).
@@ -1816,7 +2164,7 @@ public:
     Flusher& operator=(const Flusher&) = delete;
 
     // Any thread. False when the flusher is stopped or epoll refuses the fd.
-    inline bool watch(int fd, const std::weak_ptr<WebSocketTransport>& ws);
+    inline bool watch(int fd, const std::weak_ptr<eio::WebSocket>& ws);
     // Before the fd is closed.
     void forget(int fd) {
         std::lock_guard<std::mutex> lk(mu_);
@@ -1844,116 +2192,82 @@ public:
 private:
     inline void loop();
 
-    std::mutex mu_;  // see LOCK ORDER (3a): taken under WebSocketTransport's lock, never the other way round
+    std::mutex mu_;  // see LOCK ORDER (3a): taken under WebSocket's lock, never the other way round
     int epoll_fd_ = -1, stop_fd_ = -1;
     bool stopped_ = false;
-    std::unordered_map<int, std::weak_ptr<WebSocketTransport>> watched_;
+    std::unordered_map<int, std::weak_ptr<eio::WebSocket>> watched_;
     std::thread thread_;
 };
 
-// While a thread handles the messages of one read (or one polling POST), what it sends is gathered and let go when
-// they are done: a WebSocket that gets several broadcasts gets them in one send() instead of one each, and a
-// waiting long-poll GET is woken once, to answer with all of them. That saves a syscall (or a thread wake-up) on
-// both ends per message when messages come faster than one at a time. Sends from other threads to a gathered
-// recipient join the same write. Nested batches are one batch. let_go() writes what was gathered so far without
-// ending the batch: the answer to a Socket.IO CONNECT leaves alone, before the connection handler runs.
-class SendBatch {
+}  // namespace detail
+namespace eio {
+
+// The WebSocket transport of one session (npm engine.io's WebSocket), or of a probe that may become it.
+class WebSocket final : public Transport, public detail::SendBatch::Member, public std::enable_shared_from_this<WebSocket> {
 public:
-    // What a batch can hold: a WebSocket with bytes to write, a polling session with a GET to wake.
-    struct Member {
-        virtual ~Member() = default;
-        virtual void end_batch() = 0;
-    };
-    using Members = std::vector<std::shared_ptr<Member>>;
-
-    SendBatch() {
-        if (current()) return;
-        outer_ = true;
-        current() = &members_;
-    }
-    ~SendBatch() {
-        if (!outer_) return;
-        current() = nullptr;  // before letting go: what the members do now must not join this batch again
-        for (auto& m : members_) m->end_batch();
-    }
-    SendBatch(const SendBatch&) = delete;
-    SendBatch& operator=(const SendBatch&) = delete;
-
-    // The batch open on this thread, or null.
-    static Members*& current() {
-        thread_local Members* batch = nullptr;
-        return batch;
-    }
-
-    // Writes (and wakes) what the batch open on this thread gathered so far; the batch stays open.
-    static void let_go() {
-        Members* batch = current();
-        if (!batch) return;
-        Members members;
-        members.swap(*batch);
-        current() = nullptr;  // as in the destructor: nothing joins the batch while its members let go
-        for (auto& m : members) m->end_batch();
-        current() = batch;
-    }
-
-private:
-    Members members_;
-    bool outer_ = false;
-};
-
-class WebSocketTransport : public SendBatch::Member, public std::enable_shared_from_this<WebSocketTransport> {
-public:
-    struct End {
-        const char* reason;       // a close reason of the session ("transport close", "transport error", ...)
-        std::string description;  // what happened, for the trace and the close handler
-    };
-    // Handles one data message; returns nullptr to go on, or a close reason to end the connection.
-    using MessageHandler = std::function<const char*(ws::Message&)>;
-
     // How long a client has to answer our close frame before its connection is cut.
     static constexpr int kCloseGraceMs = 1000;
 
-    // `tls`: the connection's TLS session (3a), or null on plain TCP.
-    WebSocketTransport(int fd, size_t max_message, size_t max_buffered, detail::Timers& timers, Flusher& flusher,
-                       std::shared_ptr<detail::TlsSession> tls = nullptr)
-        : fd_(fd), max_buffered_(max_buffered), parser_(max_message), timers_(timers), flusher_(flusher),
-          tls_(std::move(tls)) {}
-    WebSocketTransport(const WebSocketTransport&) = delete;
-    WebSocketTransport& operator=(const WebSocketTransport&) = delete;
+    // `tls`: the connection's TLS session (3a), or null on plain TCP. `protocol`: the Engine.IO revision, 4 or 3;
+    // `base64`: a v3 client asked for binary as base64 text on this WebSocket (b64 in its request).
+    WebSocket(int fd, size_t max_message, size_t max_buffered, detail::Timers& timers, detail::Flusher& flusher,
+              std::shared_ptr<detail::TlsSession> tls = nullptr, int protocol = 4, bool base64 = false)
+        : fd_(fd), max_buffered_(max_buffered), protocol_(protocol), base64_(protocol == 3 && base64),
+          parser_(max_message), timers_(timers), flusher_(flusher), tls_(std::move(tls)) {}
+    WebSocket(const WebSocket&) = delete;
+    WebSocket& operator=(const WebSocket&) = delete;
 
-    static const char* name() { return "websocket"; }
+    const char* name() const override { return "websocket"; }
 
     // Any thread. False when the connection is closed or the client is so slow that the buffer cap is exceeded.
-    bool send(const std::string& frame) {
+    bool send(const OutgoingPtr* packets, size_t count) override {
+        std::lock_guard<std::mutex> lk(mu_);
+        bool ok = true;
+        for (size_t i = 0; i < count && ok; ++i) ok = write_locked(frame_of(*packets[i]));
+        return ok;
+    }
+    // One frame as it is (tests; the transport's own pongs).
+    bool send_frame(const std::string& frame) {
         std::lock_guard<std::mutex> lk(mu_);
         return write_locked(frame);
     }
 
-    // Any thread: the close frame goes after everything already sent. The client's own close frame then ends the
-    // connection thread's recv(); a client that does not answer within kCloseGraceMs is cut off.
+    // Any thread: the close frame goes after everything already sent, and the session hears ForcedClose at once.
+    void close() override {
+        bool first;
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            first = open_ && !closing_;
+            close_locked(ws::close_code::Normal, {});
+        }
+        if (first)
+            if (auto r = receiver()) r->handle_transport_close(*this, reason::ForcedClose, {});
+    }
+    // The same with a code of our choosing, told to nobody: the connection thread's end tells the session. The
+    // client's own close frame then ends the thread's recv(); one that does not answer within kCloseGraceMs is cut off.
     void close(uint16_t code, std::string_view why = {}) {
         std::lock_guard<std::mutex> lk(mu_);
-        if (!open_ || closing_) return;
-        write_locked(ws::encode_close(code, why));
-        closing_ = true;
-        std::weak_ptr<WebSocketTransport> weak = weak_from_this();
-        hang_up_timer_ = timers_.after(kCloseGraceMs, [weak] {
-            if (auto self = weak.lock()) self->hang_up();
-        });
+        close_locked(code, why);
     }
 
-    // True when a packet sent now would reach the kernel at once, or with the batch it joins (a `volatile` emit).
-    bool writable() const {
+    // Open and not closing: it takes packets (what the kernel refuses waits, up to the cap).
+    bool writable() const override {
         std::lock_guard<std::mutex> lk(mu_);
-        return open_ && !closing_ && (pending_.size() == pending_off_ || batched_);
+        return open_ && !closing_;
+    }
+    // Bytes wait for the socket to drain (not for a batch): a packet sent now would not reach the kernel at once.
+    bool congested() const override {
+        std::lock_guard<std::mutex> lk(mu_);
+        return pending_.size() != pending_off_ && !batched_;
     }
 
     // The connection thread. `leftover` holds bytes read past the HTTP request. Returns when the connection is
-    // over; the fd stays open (its owner closes it).
-    End run(const std::string& leftover, const MessageHandler& handle) {
+    // over, after telling the session why; the fd stays open (its owner closes it).
+    void run(const std::string& leftover) {
+        auto session = receiver();  // held while the thread runs
         int flags = fcntl(fd_, F_GETFL, 0);
         fcntl(fd_, F_SETFL, flags & ~O_NONBLOCK);  // the thread sleeps in recv(); senders pass MSG_DONTWAIT
-        End end = loop(leftover, handle);
+        End end = loop(leftover, session.get());
         detail::Timers::Id timer;
         {
             std::lock_guard<std::mutex> lk(mu_);
@@ -1964,7 +2278,7 @@ public:
         }
         flusher_.forget(fd_);
         timers_.cancel(timer);
-        return end;
+        if (session) session->handle_transport_close(*this, end.reason, end.description);
     }
 
     // The Flusher: the socket can take more bytes.
@@ -1983,14 +2297,57 @@ public:
 
 private:
     enum class Step { Go, Idle, Finish, End };
+    struct End {
+        const char* reason;       // a close reason of the session ("transport close", "transport error", ...)
+        std::string description;  // what happened, for the trace and the close handler
+    };
+    using Session = Transport::Receiver;
 
-    End loop(const std::string& leftover, const MessageHandler& handle) {
+    // A packet as this client's frame: v3 puts the type byte before a binary message, or sends it as "b4" + base64
+    // text to a client that asked for b64 (v4's frame is made once, in the Outgoing).
+    std::string frame_of(const Outgoing& p) const {
+        if (protocol_ == 4 || !p.packet.binary) return p.ws_frame;
+        if (base64_) return ws::encode_frame(ws::Opcode::Text, v3::encode_packet(p.packet));
+        return ws::encode_frame(ws::Opcode::Binary, char(PacketType::Message) + p.packet.data);
+    }
+
+    void close_locked(uint16_t code, std::string_view why) {
+        if (!open_ || closing_) return;
+        write_locked(ws::encode_close(code, why));
+        closing_ = true;
+        std::weak_ptr<WebSocket> weak = weak_from_this();
+        hang_up_timer_ = timers_.after(kCloseGraceMs, [weak] {
+            if (auto self = weak.lock()) self->hang_up();
+        });
+    }
+
+    // One data message: decoded, and handed to the session. v3: a binary frame starts with its type byte (only a
+    // message makes sense), and a text frame may carry "b4" + base64 (a client that asked for b64).
+    void handle_message(ws::Message& m, Session* session) {
+        if (!session) return;  // a WebSocket nobody listens to (refused for its sid): it only closes
+        Packet p;
+        const bool bad_v3_binary = protocol_ == 3 && m.opcode == ws::Opcode::Binary &&
+                                   (m.data.empty() || m.data[0] != char(PacketType::Message));
+        if (m.opcode == ws::Opcode::Binary && !bad_v3_binary) {
+            p.type = PacketType::Message;
+            p.binary = true;
+            p.data = std::move(m.data);
+            if (protocol_ == 3) p.data.erase(0, 1);
+        } else if (bad_v3_binary || m.data.empty() ||
+                   (protocol_ == 4 ? m.data[0] == 'b' || !decode_packet(m.data, p)  // "b" is for polling only
+                                   : !v3::decode_packet(m.data, p))) {
+            return session->handle_transport_close(*this, reason::ParseError, "bad packet: " + detail::printable(m.data, 60));
+        }
+        session->handle_packet(*this, p);
+    }
+
+    End loop(const std::string& leftover, Session* session) {
         if (!leftover.empty()) parser_.feed(leftover.data(), leftover.size());
         bool trimmed = false;
         set_receive_timeout(SIOSERVER_IDLE_STACK_TRIM_MS);
         while (true) {
             End end{nullptr, {}};
-            switch (receive(handle, end)) {
+            switch (receive(session, end)) {
             case Step::Go:
                 if (trimmed) set_receive_timeout(SIOSERVER_IDLE_STACK_TRIM_MS);
                 trimmed = false;
@@ -2008,10 +2365,10 @@ private:
 
     // Handles the frames already read (as one SendBatch), then waits for more. Not inlined into loop(): its
     // receive buffer and whatever the handlers use lie below loop()'s frame, which an idle connection gives back.
-    __attribute__((noinline)) Step receive(const MessageHandler& handle, End& end) {
+    __attribute__((noinline)) Step receive(Session* session, End& end) {
         {
-            SendBatch batch;
-            if (drain_parser(handle, end)) return Step::Finish;
+            detail::SendBatch batch;
+            if (drain_parser(session, end)) return Step::Finish;
         }
         if (closing()) {
             end = {reason::TransportClose, "closed by the server"};
@@ -2100,7 +2457,7 @@ private:
     }
 
     // Parses every complete frame. Returns true (with `end` set) when the connection must end.
-    bool drain_parser(const MessageHandler& handle, End& end) {
+    bool drain_parser(Session* session, End& end) {
         ws::Message m;
         while (true) {
             auto r = parser_.next(m);
@@ -2111,7 +2468,7 @@ private:
                 return true;
             }
             switch (m.opcode) {
-            case ws::Opcode::Ping: send(ws::encode_frame(ws::Opcode::Pong, m.data)); break;
+            case ws::Opcode::Ping: send_frame(ws::encode_frame(ws::Opcode::Pong, m.data)); break;
             case ws::Opcode::Pong: break;
             case ws::Opcode::Close: {
                 uint16_t code = ws::close_code::Normal;
@@ -2120,12 +2477,7 @@ private:
                 end = {reason::TransportClose, "close frame " + std::to_string(code)};
                 return true;
             }
-            default:
-                if (const char* why = handle(m)) {
-                    close(std::strcmp(why, reason::ParseError) == 0 ? ws::close_code::ProtocolError : ws::close_code::Normal);
-                    end = {why, "ended by the session"};
-                    return true;
-                }
+            default: handle_message(m, session);
             }
         }
     }
@@ -2178,7 +2530,7 @@ private:
             pending_ += frame;
             return pending_.size() - pending_off_ <= max_buffered_;
         }
-        if (auto* batch = SendBatch::current()) {  // written when the batch ends
+        if (auto* batch = detail::SendBatch::current()) {  // written when the batch ends
             pending_.assign(frame);
             pending_off_ = 0;
             batched_ = true;
@@ -2218,9 +2570,11 @@ private:
 
     int fd_;
     size_t max_buffered_;
+    const int protocol_;   // Engine.IO revision: 4, or 3 (allowEIO3)
+    const bool base64_;    // v3: binary goes as "b4" + base64 text
     ws::FrameParser parser_;  // only the connection thread touches it
     detail::Timers& timers_;
-    Flusher& flusher_;
+    detail::Flusher& flusher_;
     std::shared_ptr<detail::TlsSession> tls_;  // null on plain TCP
     int receive_timeout_ms_ = 0;  // only the connection thread touches it
     mutable std::mutex mu_;   // guards everything below
@@ -2232,7 +2586,10 @@ private:
     detail::Timers::Id hang_up_timer_ = 0;
 };
 
-inline bool Flusher::watch(int fd, const std::weak_ptr<WebSocketTransport>& ws) {
+}  // namespace eio
+namespace detail {
+
+inline bool Flusher::watch(int fd, const std::weak_ptr<eio::WebSocket>& ws) {
     std::lock_guard<std::mutex> lk(mu_);
     if (stopped_) return false;
     if (epoll_fd_ < 0) {
@@ -2260,7 +2617,7 @@ inline void Flusher::loop() {
         int n = epoll_wait(epoll_fd_, events, 64, -1);
         if (n < 0 && errno != EINTR) return;
         for (int i = 0; i < n; ++i) {
-            std::shared_ptr<WebSocketTransport> ws;
+            std::shared_ptr<eio::WebSocket> ws;
             {
                 std::lock_guard<std::mutex> lk(mu_);
                 if (events[i].data.fd == stop_fd_) return;
@@ -2272,6 +2629,9 @@ inline void Flusher::loop() {
     }
 }
 
+}  // namespace detail
+namespace eio {
+
 }  // namespace eio
 
 // =====================================================================================================================
@@ -2279,16 +2639,6 @@ inline void Flusher::loop() {
 //    session table and the request dispatcher). Usable on its own, like npm `engine.io`; layer 6 gives it a port.
 // =====================================================================================================================
 namespace eio {
-
-// The reference server's request errors: HTTP 400 (403 for Forbidden) with {"code":N,"message":"..."}.
-enum class ErrorCode { UnknownTransport = 0, UnknownSid = 1, BadHandshakeMethod = 2, BadRequest = 3, Forbidden = 4,
-                       UnsupportedProtocolVersion = 5 };
-
-inline const char* error_message(ErrorCode code) {
-    static const char* const messages[] = {"Transport unknown", "Session ID unknown", "Bad handshake method",
-                                           "Bad request", "Forbidden", "Unsupported protocol version"};
-    return messages[static_cast<int>(code)];
-}
 
 // What the reference's "connection_error" event carries: a request the engine refused, and the error code and
 // message its answer holds (Engine::on_connection_error).
@@ -2298,13 +2648,6 @@ struct ConnectionError {
     std::string message;
 };
 
-inline void abort_request(httplib::Response& res, ErrorCode code, const std::string& message = {}) {
-    picojson::object body;
-    body["code"] = picojson::value(double(static_cast<int>(code)));
-    body["message"] = picojson::value(message.empty() ? std::string(error_message(code)) : message);
-    res.status = code == ErrorCode::Forbidden ? 403 : 400;
-    polling::write_body(res, picojson::value(body).serialize(), "application/json");
-}
 
 // The Set-Cookie value of the `cookie` option for a new session, its attributes in the order the reference's
 // serializer (npm `cookie`) writes them, so that the header is the reference's byte for byte. A sid is base64url:
@@ -2343,23 +2686,6 @@ inline void check_cookie_options(const CookieOptions& c) {
         throw std::invalid_argument("cookie.sameSite must be \"lax\", \"strict\", \"none\" or empty");
 }
 
-// What the engine needs from the HTTP connection a request came on (layer 6 implements it).
-class HttpExchange {
-public:
-    virtual ~HttpExchange() = default;
-    // Reads exactly `length` bytes of the request body; false if the client went away or was too slow.
-    virtual bool read_body(size_t length, std::string& out) = 0;
-    // Writes `response` (a raw 101) as soon as the handler returns, then runs `run` on the same socket and thread.
-    virtual void take_over(std::string response, std::function<void(int fd, const std::string& leftover)> run) = 0;
-    // The connection is closed after this response (used when the request body was not read).
-    virtual void close_after_response() = 0;
-    // Whether the client hung up (a long-poll GET waiting for packets asks this now and then); an exchange that
-    // cannot tell says no.
-    virtual bool client_gone() const { return false; }
-    // The connection's TLS session (layer 3a), which a WebSocket taken over goes on with; null on plain TCP.
-    virtual std::shared_ptr<detail::TlsSession> tls() const { return nullptr; }
-};
-
 class Engine;
 
 // What every session sends and receives, counted for an add-on's statistics (sioserver_admin.hpp: the admin UI's
@@ -2391,20 +2717,20 @@ private:
 };
 
 // One Engine.IO session: what npm engine.io calls a Socket. Created by the engine on a handshake; handed to the
-// connection handler; lives until closed. Every public member may be called from any thread.
-class Socket : public SendBatch::Member, public std::enable_shared_from_this<Socket> {
+// connection handler; lives until closed. It keeps what engine.io's Socket keeps: the sid, the heartbeat, the
+// upgrade (the current transport and a probing one), the close reasons, and the writeBuffer — packets that wait
+// for the transport to be writable (polling: for the next GET). Every public member may be called from any thread.
+class Socket : public Transport::Receiver, public std::enable_shared_from_this<Socket> {
 public:
     enum class ReadyState { Open, Closing, Closed };
     using MessageHandler = std::function<void(const Packet& message)>;  // message.binary tells text from bytes
     using CloseHandler = std::function<void(const std::string& reason, const std::string& description)>;
 
-    // `ws` is the transport of a session opened directly over WebSocket; null for one opened by long-polling.
-    // `protocol`: the Engine.IO revision the client speaks, 4, or 3 when allowEIO3 let it in.
-    Socket(Engine& engine, std::string id, httplib::Request handshake, std::shared_ptr<WebSocketTransport> ws,
-           int protocol = 4)
+    // `transport`: the one the handshake came on. `protocol`: the Engine.IO revision the client speaks, 4, or 3
+    // when allowEIO3 let it in.
+    Socket(Engine& engine, std::string id, httplib::Request handshake, TransportPtr transport, int protocol = 4)
         : engine_(engine), id_(std::move(id)), request_(std::move(handshake)), protocol_(protocol),
-          base64_(protocol == 3 && !request_.get_param_value("b64").empty()), websocket_(ws != nullptr),
-          ws_(std::move(ws)), ws_base64_(websocket_ && base64_) {}
+          can_upgrade_(std::strcmp(transport->name(), "polling") == 0), transport_(std::move(transport)) {}
 
     const std::string& id() const { return id_; }
     int protocol() const { return protocol_; }
@@ -2412,7 +2738,7 @@ public:
     const httplib::Request& request() const { return request_; }
     std::string transport() const {
         std::lock_guard<std::mutex> lk(mu_);
-        return transport_name();
+        return transport_->name();
     }
     bool upgraded() const {
         std::lock_guard<std::mutex> lk(mu_);
@@ -2447,60 +2773,49 @@ public:
         on_upgrade_ = std::move(h);
     }
 
-    // ---- used by the engine (requests and transports) ----
-    inline void handle_open();
-    inline void handle_poll(const std::string& accept_encoding, httplib::Response& res, const HttpExchange& http);
-    inline void handle_data(const httplib::Request& req, httplib::Response& res, HttpExchange& http);
-    // `base64`: a v3 client asked for binary as base64 text on this WebSocket (b64 in its request).
-    inline void run_websocket(const std::shared_ptr<WebSocketTransport>& ws, const std::string& leftover,
-                              bool base64 = false);
+    // Ends the session now with a close reason of layer 1 (the engine: "server shutting down"; tests).
     inline void close_with(const char* why, const std::string& description = {});
-    // SendBatch: wake the waiting GET once for everything the batch queued.
-    void end_batch() override {
-        std::lock_guard<std::mutex> lk(mu_);
-        batched_ = false;
-        if (poll_pending_ && !queue_.empty()) poll_cv_.notify_one();
-    }
+
+    // ---- Transport::Receiver: what the transports tell the session
+    inline void handle_packet(Transport& t, Packet& packet) override;
+    inline void handle_drain(Transport& t) override;
+    inline void handle_transport_close(Transport& t, const char* why, const std::string& description) override;
 
 private:
-    const char* transport_name() const { return websocket_ ? WebSocketTransport::name() : "polling"; }
-    // With mu_ held: a packet sent now leaves at once (WebSocket not backed up, or a long-poll GET waiting).
-    bool writable_locked() const { return websocket_ ? ws_->writable() : poll_pending_; }
-    inline void handle_packet(Packet& packet);
-    inline const char* handle_websocket_message(const std::shared_ptr<WebSocketTransport>& ws, ws::Message& m);
-    inline const char* handle_probe_packet(const std::shared_ptr<WebSocketTransport>& ws, const Packet& packet);
-    inline void complete_upgrade(const std::shared_ptr<WebSocketTransport>& ws);
+    friend class Engine;
+    // The engine, once the session is in its table: the transport is attached, the heartbeat starts.
+    inline void handle_open();
+    // The engine: the transport of a polling request, or null when the session is not on polling any more.
+    std::shared_ptr<Polling> polling() const {
+        std::lock_guard<std::mutex> lk(mu_);
+        return std::dynamic_pointer_cast<Polling>(transport_);
+    }
+    // The engine, on the connection thread of a WebSocket for this session: the session's own transport (opened
+    // directly on WebSocket), or a probe for an upgrade. Returns when that WebSocket is over.
+    inline void run_websocket(const std::shared_ptr<WebSocket>& ws, const std::string& leftover);
+
+    // With mu_ held: hands the writeBuffer to the transport if it can take it. False if the transport failed.
+    inline bool flush_locked();
+    inline void handle_probe_packet(Transport& probe, const Packet& packet);
+    inline void complete_upgrade(Transport& probe);
     inline void schedule_ping();
     inline void reset_ping_timeout_v3();
-    // A packet as a WebSocket frame (with mu_ held): v3 puts the type byte before a binary message, or sends it
-    // as "b4" + base64 text to a client that asked for b64 on that WebSocket (v4's frame is made once).
-    bool ws_send(WebSocketTransport& ws, const Outgoing& p) const {
-        if (protocol_ == 4 || !p.packet.binary) return ws.send(p.ws_frame);
-        if (ws_base64_) return ws.send(ws::encode_frame(ws::Opcode::Text, v3::encode_packet(p.packet)));
-        return ws.send(ws::encode_frame(ws::Opcode::Binary, char(PacketType::Message) + p.packet.data));
-    }
     inline void trace_packet(const char* direction, const Packet& p, const char* transport) const;
 
     Engine& engine_;
     const std::string id_;
     const httplib::Request request_;
-    const int protocol_;   // Engine.IO revision: 4, or 3 (allowEIO3)
-    const bool base64_;    // v3: the client asked for binary as base64 in polling responses (b64=1)
+    const int protocol_;       // Engine.IO revision: 4, or 3 (allowEIO3)
+    const bool can_upgrade_;   // opened on polling: a WebSocket may take over
 
-    mutable std::mutex mu_;  // see LOCK ORDER (3a): before WebSocketTransport's lock and the timers' lock
-    std::condition_variable poll_cv_;
+    mutable std::mutex mu_;  // see LOCK ORDER (3a): before the transports' locks and the timers' lock
     ReadyState state_ = ReadyState::Open;
-    bool websocket_;                           // the transport in use
-    std::shared_ptr<WebSocketTransport> ws_;   // when websocket_
-    std::shared_ptr<WebSocketTransport> probe_;  // a WebSocket that is upgrading this polling session
-    bool ws_base64_ = false, probe_base64_ = false;  // v3: that WebSocket's request asked for b64
-    bool probe_answered_ = false;              // "3probe" went out: release the pending GET with a noop
+    TransportPtr transport_;   // the transport in use
+    TransportPtr probe_;       // a WebSocket that is upgrading this polling session
+    bool probe_answered_ = false;  // "3probe" went out: the client pauses polling, each GET gets a noop
     bool upgraded_ = false;
-    bool client_closed_ = false;               // the client sent a close packet
-    std::vector<OutgoingPtr> queue_;           // polling: what the next GET takes (a deque costs 576 bytes empty)
-    size_t queued_bytes_ = 0;
-    bool poll_pending_ = false, data_pending_ = false;
-    bool batched_ = false;                     // a SendBatch will wake the waiting GET
+    std::vector<OutgoingPtr> write_buffer_;  // engine.io's writeBuffer (a deque costs 576 bytes empty)
+    size_t buffered_bytes_ = 0;
     detail::Timers::Id ping_timer_ = 0, ping_timeout_timer_ = 0, upgrade_timer_ = 0, closing_timer_ = 0;
     MessageHandler on_message_;
     CloseHandler on_close_;
@@ -2603,10 +2918,16 @@ public:
     }
 
 private:
-    inline SocketPtr open_session(httplib::Request req, std::shared_ptr<WebSocketTransport> ws, int protocol);
-    std::shared_ptr<WebSocketTransport> make_websocket(int fd, std::shared_ptr<detail::TlsSession> tls) {
-        return std::make_shared<WebSocketTransport>(fd, options_.maxHttpBufferSize, options_.maxBufferedBytes, timers_,
-                                                    flusher_, std::move(tls));
+    // A new session on `transport` (a Polling, or a WebSocket taken over): in the table, its open packet sent.
+    inline SocketPtr open_session(std::string sid, httplib::Request req, TransportPtr transport, int protocol);
+    std::shared_ptr<Polling> make_polling(const httplib::Request& req, const std::string& sid, int protocol) const {
+        return std::make_shared<Polling>(PollingSettings{sid, protocol, !req.get_param_value("b64").empty(),
+                                                         options_.maxHttpBufferSize, options_.httpCompression});
+    }
+    std::shared_ptr<WebSocket> make_websocket(int fd, std::shared_ptr<detail::TlsSession> tls, int protocol,
+                                              const httplib::Request& req) {
+        return std::make_shared<WebSocket>(fd, options_.maxHttpBufferSize, options_.maxBufferedBytes, timers_, flusher_,
+                                           std::move(tls), protocol, !req.get_param_value("b64").empty());
     }
     inline bool websocket_handshake(const httplib::Request& req, httplib::Response& res, std::string& response);
     inline void refuse(const httplib::Request& req, httplib::Response& res, ErrorCode code,
@@ -2628,10 +2949,10 @@ private:
     std::function<void(const ConnectionError&)> on_connection_error_;
     std::array<std::atomic<uint64_t>, 6> refused_{};  // per ErrorCode
     detail::Timers timers_;
-    Flusher flusher_;  // writes what back-pressured WebSockets could not send at once
+    detail::Flusher flusher_;  // writes what back-pressured WebSockets could not send at once
 };
 
-// ---- the session: sending ---------------------------------------------------------------------------------------------
+// ---- the session: sending (engine.io's writeBuffer and flush) -------------------------------------------------------
 
 inline void Socket::trace_packet(const char* direction, const Packet& p, const char* transport) const {
     std::string what = p.binary ? "binary message (" + std::to_string(p.data.size()) + " bytes)"
@@ -2639,47 +2960,70 @@ inline void Socket::trace_packet(const char* direction, const Packet& p, const c
     detail::trace(id_, transport, direction, what);
 }
 
+inline bool Socket::flush_locked() {
+    if (write_buffer_.empty() || !transport_->writable()) return true;
+    const bool ok = transport_->send(write_buffer_.data(), write_buffer_.size());
+    write_buffer_.clear();
+    if (write_buffer_.capacity() > 64) std::vector<OutgoingPtr>().swap(write_buffer_);  // a back-up's is not kept
+    buffered_bytes_ = 0;
+    return ok;
+}
+
 inline bool Socket::send_all(const OutgoingPtr* packets, size_t count, bool only_if_writable) {
     std::unique_lock<std::mutex> lk(mu_);
     if (state_ != ReadyState::Open) return false;
-    if (only_if_writable && !writable_locked()) return false;
-    bool ok = true;
+    if (only_if_writable && !(write_buffer_.empty() && transport_->writable() && !transport_->congested()))
+        return false;
     const bool counting = engine_.traffic().counting();
-    for (size_t i = 0; i < count && ok; ++i) {
-        const OutgoingPtr& packet = packets[i];
-        if (detail::trace_enabled()) trace_packet("->", packet->packet, transport_name());
-        if (counting) engine_.traffic().count_out(packet->packet.data.size());
-        if (websocket_) {
-            ok = ws_send(*ws_, *packet);
-        } else {
-            queued_bytes_ += packet->packet.data.size() + 2;
-            queue_.push_back(packet);
-            ok = queued_bytes_ <= engine_.options().maxBufferedBytes;
-        }
+    for (size_t i = 0; i < count; ++i) {
+        const Packet& p = packets[i]->packet;
+        if (detail::trace_enabled()) trace_packet("->", p, transport_->name());
+        if (counting) engine_.traffic().count_out(p.data.size());
+        buffered_bytes_ += p.data.size() + 2;
     }
-    if (!websocket_ && poll_pending_) {
-        auto* batch = SendBatch::current();
-        if (!batch) poll_cv_.notify_one();
-        else if (!batched_) {
-            batched_ = true;
-            batch->push_back(shared_from_this());
-        }
+    bool ok;
+    if (write_buffer_.empty() && transport_->writable()) {
+        ok = transport_->send(packets, count);  // the common case: straight to the transport
+        buffered_bytes_ = 0;
+    } else {
+        write_buffer_.insert(write_buffer_.end(), packets, packets + count);
+        ok = buffered_bytes_ <= engine_.options().maxBufferedBytes && flush_locked();
     }
     if (ok) return true;
     lk.unlock();
-    close_with(reason::TransportError, "the client does not read fast enough (maxBufferedBytes)");
+    close_with(reason::TransportError, "the client does not read fast enough, or its connection broke");
     return false;
 }
 
 inline bool Socket::writable() const {
     std::lock_guard<std::mutex> lk(mu_);
-    return state_ == ReadyState::Open && writable_locked();
+    return state_ == ReadyState::Open && write_buffer_.empty() && transport_->writable() && !transport_->congested();
+}
+
+// A transport can take packets again (a GET came): what waits goes, or, while upgrading, a noop that lets the
+// client pause polling; a session that is closing and has nothing left closes its transport.
+inline void Socket::handle_drain(Transport& t) {
+    bool close_now = false, failed = false;
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (&t != transport_.get() || state_ == ReadyState::Closed) return;
+        if (!write_buffer_.empty()) {
+            failed = !flush_locked();
+        } else if (probe_answered_ && state_ == ReadyState::Open) {
+            auto noop = make_outgoing(PacketType::Noop);
+            failed = !t.send(&noop, 1);
+        }
+        close_now = state_ == ReadyState::Closing;  // drained: the transport tells the client
+    }
+    if (failed) return close_with(reason::TransportError, "write failed");
+    if (close_now) t.close();
 }
 
 // ---- the session: heartbeat (engine.io-protocol v4, "Heartbeat") ------------------------------------------------------
 // The server pings every pingInterval; a pong must come within pingTimeout, or the session ends with "ping timeout".
 
 inline void Socket::handle_open() {
+    transport_->attach(shared_from_this());
     std::lock_guard<std::mutex> lk(mu_);
     if (protocol_ == 3) reset_ping_timeout_v3();
     else schedule_ping();
@@ -2714,8 +3058,22 @@ inline void Socket::schedule_ping() {  // with mu_ held
 
 // ---- the session: receiving ---------------------------------------------------------------------------------------------
 
-inline void Socket::handle_packet(Packet& packet) {
-    if (detail::trace_enabled()) trace_packet("<-", packet, transport().c_str());
+inline void Socket::handle_packet(Transport& t, Packet& packet) {
+    bool probe;  // only the probe's own thread turns it into the transport (complete_upgrade)
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (&t == transport_.get()) {
+            if (state_ != ReadyState::Open) return;  // as the reference: packets of a closing session are dropped
+            probe = false;
+        } else if (&t == probe_.get()) {
+            if (state_ == ReadyState::Closed) return;  // a closing session still upgrades (complete_upgrade)
+            probe = true;
+        } else {
+            return;  // the old polling transport after an upgrade
+        }
+    }
+    if (probe) return handle_probe_packet(t, packet);
+    if (detail::trace_enabled()) trace_packet("<-", packet, t.name());
     if (engine_.traffic().counting()) engine_.traffic().count_in(packet.data.size());
     switch (packet.type) {
     case PacketType::Pong: {
@@ -2738,14 +3096,7 @@ inline void Socket::handle_packet(Packet& packet) {
         if (handler) engine_.run_handler([&] { handler(packet); });
         return;
     }
-    case PacketType::Close: {
-        {
-            std::lock_guard<std::mutex> lk(mu_);
-            client_closed_ = true;
-        }
-        close_with(reason::TransportClose, "close packet from the client");
-        return;
-    }
+    case PacketType::Close: return close_with(reason::TransportClose, "close packet from the client");
     case PacketType::Ping: {
         if (protocol_ == 4) return close_with(reason::TransportError, "invalid heartbeat direction");
         {
@@ -2760,125 +3111,41 @@ inline void Socket::handle_packet(Packet& packet) {
     }
 }
 
-// GET: wait until there is something to send, then send all of it as one payload.
-inline void Socket::handle_poll(const std::string& accept_encoding, httplib::Response& res,
-                                const HttpExchange& http) {
-    std::unique_lock<std::mutex> lk(mu_);
-    if (poll_pending_) {
-        lk.unlock();
-        close_with(reason::TransportError, "overlap from client");
-        abort_request(res, ErrorCode::BadRequest);
-        return;
-    }
-    poll_pending_ = true;
-    auto answerable = [&] { return !queue_.empty() || state_ != ReadyState::Open || probe_answered_ || upgraded_; };
-    // A client that hangs up while its GET waits closes the session at once, as with the reference ("poll
-    // connection closed prematurely"), rather than at the ping time-out: with connection state recovery, its
-    // session must be kept before the client comes back. Checked every 250 ms; nothing else wakes this wait.
-    while (!poll_cv_.wait_for(lk, std::chrono::milliseconds(250), answerable)) {
-        lk.unlock();
-        const bool gone = http.client_gone();
-        lk.lock();
-        if (gone && !answerable()) {
-            poll_pending_ = false;
-            lk.unlock();
-            close_with(reason::TransportError, "poll connection closed prematurely");
-            return;
-        }
-    }
-    std::vector<OutgoingPtr> out;
-    out.swap(queue_);
-    queued_bytes_ = 0;
-    poll_pending_ = false;
-    // Closing: this GET drains the queue, and the close packet goes alone in the next one (as the reference does:
-    // the client handles what it got, e.g. a Socket.IO DISCONNECT, before it learns that the transport is gone).
-    // A client that closed the session itself is told nothing new: the reference releases its GET with a noop.
-    bool finish_closing = state_ == ReadyState::Closing && out.empty();
-    bool send_close = (state_ == ReadyState::Closed && !client_closed_) || finish_closing;
-    if (send_close) out.push_back(make_outgoing(PacketType::Close));
-    else if (out.empty()) out.push_back(make_outgoing(PacketType::Noop));  // releases the GET for an upgrade
-    lk.unlock();
-    if (detail::trace_enabled() && send_close) trace_packet("->", out.back()->packet, "polling");
-    if (protocol_ == 3) {
-        bool binary;
-        std::string body = polling::encode_response_v3(out, !base64_, binary);
-        polling::write_payload(res, std::move(body), accept_encoding, engine_.options().httpCompression,
-                               binary ? polling::kBinaryContentType : polling::kContentType);
-    } else {
-        polling::write_payload(res, polling::encode_response(out), accept_encoding, engine_.options().httpCompression);
-    }
-    if (finish_closing) close_with(reason::ForcedClose);
-}
-
-// POST: decode the payload and handle its packets in order, then answer "ok".
-inline void Socket::handle_data(const httplib::Request& req, httplib::Response& res, HttpExchange& http) {
-    auto refuse = [&](const char* why, const char* description, int status) {
-        http.close_after_response();  // the body was not read: this connection cannot carry another request
-        close_with(why, description);
-        if (status == 400) abort_request(res, ErrorCode::BadRequest);
-        else res.status = status;
-    };
-    // A v3 client with XHR2 may POST a binary payload; v4 clients never do.
-    const bool binary_payload = !polling::acceptable_content_type(req.get_header_value("Content-Type"));
-    if (binary_payload && protocol_ == 4) return refuse(reason::TransportError, "invalid content", 400);
-    bool overlap;
+// The current transport ended (the session with it), or a probe did (the upgrade failed: polling goes on).
+inline void Socket::handle_transport_close(Transport& t, const char* why, const std::string& description) {
+    TransportPtr failed_probe;
     {
         std::lock_guard<std::mutex> lk(mu_);
-        overlap = data_pending_;
-        data_pending_ = true;
-    }
-    if (overlap) return refuse(reason::TransportError, "data request overlap from client", 400);
-    struct Done {
-        Socket& s;
-        ~Done() {
-            std::lock_guard<std::mutex> lk(s.mu_);
-            s.data_pending_ = false;
-        }
-    } done{*this};
-
-    if (req.has_header("Transfer-Encoding")) return refuse(reason::TransportError, "chunked body", 400);
-    const std::string length_text = req.get_header_value("Content-Length");
-    if (length_text.size() > 15 || length_text.find_first_not_of("0123456789") != std::string::npos)
-        return refuse(reason::TransportError, "bad Content-Length", 400);
-    size_t length = length_text.empty() ? 0 : size_t(std::stoull(length_text));
-    if (length > engine_.options().maxHttpBufferSize) return refuse(reason::TransportError, "payload too large", 413);
-    std::string body;
-    if (!http.read_body(length, body)) return refuse(reason::TransportError, "request body not received", 400);
-    std::vector<Packet> packets;
-    const bool decoded = protocol_ == 4 ? decode_payload(body, packets)
-                         : binary_payload ? v3::decode_binary_payload(body, packets) : v3::decode_payload(body, packets);
-    if (!decoded) {
-        close_with(reason::ParseError, "bad payload: " + detail::printable(body, 60));
-        return abort_request(res, ErrorCode::BadRequest);
-    }
-    {
-        SendBatch batch;  // what the handlers send to WebSockets leaves together when the payload is handled
-        for (auto& p : packets) {
-            if (ready_state() != ReadyState::Open) break;
-            handle_packet(p);
+        if (&t == probe_.get()) {
+            failed_probe = std::move(probe_);
+            probe_answered_ = false;
+            engine_.timers().cancel(upgrade_timer_);
+        } else if (&t != transport_.get()) {
+            return;  // the old polling transport after an upgrade
         }
     }
-    polling::write_body(res, "ok", "text/html");
+    if (!failed_probe) return close_with(why, description);
+    if (detail::trace_enabled()) detail::trace(id_, "websocket", "--", std::string("probe failed: ") + why);
+    failed_probe->close();
 }
 
 // ---- the session: WebSocket, directly or as an upgrade (engine.io-protocol v4, "Upgrade") -------------------------------
 // A polling session upgrades like this: the client opens a WebSocket with the session's sid and sends "2probe"; the
 // server answers "3probe" on it and releases the pending GET with a "6" noop; the client, its polling paused, sends
-// "5" on the WebSocket; from then on every packet — starting with whatever was still queued — goes over it.
+// "5" on the WebSocket; from then on every packet — starting with whatever the writeBuffer still holds — goes over it.
 
-inline void Socket::run_websocket(const std::shared_ptr<WebSocketTransport>& ws, const std::string& leftover,
-                                  bool base64) {
+inline void Socket::run_websocket(const std::shared_ptr<WebSocket>& ws, const std::string& leftover) {
     bool unwanted;  // a probe, but the session is on a WebSocket already, or upgrading, or closed
     {
         std::lock_guard<std::mutex> lk(mu_);
-        const bool is_probe = ws != ws_;  // a probe for an upgrade
-        unwanted = is_probe && (state_ != ReadyState::Open || websocket_ || probe_ || upgraded_);
+        const bool is_probe = ws != transport_;
+        unwanted = is_probe && (state_ != ReadyState::Open || !can_upgrade_ || probe_ || upgraded_);
         if (is_probe && !unwanted) {
             probe_ = ws;
-            probe_base64_ = protocol_ == 3 && base64;
             probe_answered_ = false;
+            ws->attach(shared_from_this());
             std::weak_ptr<Socket> weak = shared_from_this();
-            std::weak_ptr<WebSocketTransport> weak_ws = ws;
+            std::weak_ptr<WebSocket> weak_ws = ws;
             upgrade_timer_ = engine_.timers().after(engine_.options().upgradeTimeout, [weak, weak_ws] {
                 auto self = weak.lock();
                 auto probe = weak_ws.lock();
@@ -2892,96 +3159,99 @@ inline void Socket::run_websocket(const std::shared_ptr<WebSocketTransport>& ws,
         // As the reference does: accepted, then closed at once without a code; the session does not hear of it.
         if (detail::trace_enabled()) detail::trace(id_, "websocket", "--", "another WebSocket for this sid: closed");
         ws->close(ws::close_code::NoStatus);
-        ws->run(leftover, [](ws::Message&) -> const char* { return nullptr; });
-        return;
     }
-    auto end = ws->run(leftover, [&](ws::Message& m) { return handle_websocket_message(ws, m); });
-    bool active;
-    {
-        std::lock_guard<std::mutex> lk(mu_);
-        active = ws == ws_;
-        if (!active && probe_ == ws) {  // the upgrade failed: polling goes on as before
-            probe_.reset();
-            probe_answered_ = false;
-            engine_.timers().cancel(upgrade_timer_);
-        }
-    }
-    if (active) close_with(end.reason, end.description);
+    ws->run(leftover);
 }
 
-inline const char* Socket::handle_websocket_message(const std::shared_ptr<WebSocketTransport>& ws, ws::Message& m) {
-    bool probe;  // only this thread turns its probe into the session's transport (complete_upgrade)
-    {
-        std::lock_guard<std::mutex> lk(mu_);
-        probe = ws != ws_;
-    }
-    Packet p;
-    // v3: a binary frame starts with its type byte (only a message makes sense), and a text frame may carry
-    // "b4" + base64 (a client that asked for b64).
-    const bool bad_v3_binary = protocol_ == 3 && m.opcode == ws::Opcode::Binary &&
-                               (m.data.empty() || m.data[0] != char(PacketType::Message));
-    if (m.opcode == ws::Opcode::Binary && !bad_v3_binary) {
-        p.type = PacketType::Message;
-        p.binary = true;
-        p.data = std::move(m.data);
-        if (protocol_ == 3) p.data.erase(0, 1);
-    } else if (bad_v3_binary || m.data.empty() ||
-               (protocol_ == 4 ? m.data[0] == 'b' || !decode_packet(m.data, p)  // "b" is for polling only
-                               : !v3::decode_packet(m.data, p))) {
-        if (detail::trace_enabled()) detail::trace(id_, "websocket", "<-", "bad packet " + detail::printable(m.data));
-        if (probe) return reason::TransportError;  // a bad probe ends the probe, not the session
-        close_with(reason::ParseError, "bad packet: " + detail::printable(m.data, 60));
-        return nullptr;
-    }
-    if (probe) return handle_probe_packet(ws, p);
-    handle_packet(p);
-    return nullptr;
-}
-
-inline const char* Socket::handle_probe_packet(const std::shared_ptr<WebSocketTransport>& ws, const Packet& packet) {
+inline void Socket::handle_probe_packet(Transport& probe, const Packet& packet) {
     if (detail::trace_enabled()) trace_packet("<-", packet, "websocket");
     if (packet.type == PacketType::Ping && packet.data == "probe") {
         auto pong = make_outgoing(PacketType::Pong, "probe");
         if (detail::trace_enabled()) trace_packet("->", pong->packet, "websocket");
-        ws->send(pong->ws_frame);
+        probe.send(&pong, 1);
         std::lock_guard<std::mutex> lk(mu_);
         probe_answered_ = true;
-        poll_cv_.notify_all();  // a waiting GET answers "6" so that the client can pause polling
-        return nullptr;
+        if (write_buffer_.empty() && transport_->writable()) {  // a waiting GET answers "6": the client pauses polling
+            auto noop = make_outgoing(PacketType::Noop);
+            transport_->send(&noop, 1);
+        }
+        return;
     }
-    if (packet.type == PacketType::Upgrade) {
-        complete_upgrade(ws);
-        return nullptr;
-    }
-    return reason::TransportError;  // anything else on a probe ends the probe, not the session
+    if (packet.type == PacketType::Upgrade) return complete_upgrade(probe);
+    handle_transport_close(probe, reason::TransportError, "unexpected packet on a probe");  // ends the probe only
 }
 
-inline void Socket::complete_upgrade(const std::shared_ptr<WebSocketTransport>& ws) {
-    bool ok = true, closing;
+inline void Socket::complete_upgrade(Transport& probe) {
+    bool ok, closing;
+    TransportPtr polling;
     std::function<void()> handler;
     {
         std::lock_guard<std::mutex> lk(mu_);
         // A session closed by the server during the upgrade (Closing) still upgrades: what it queued for the
         // client (say a Socket.IO DISCONNECT) goes over the WebSocket — polling is paused — and then it closes.
-        if (state_ == ReadyState::Closed || probe_ != ws) return;
+        if (state_ == ReadyState::Closed || probe_.get() != &probe) return;
         closing = state_ == ReadyState::Closing;
         engine_.timers().cancel(upgrade_timer_);
-        websocket_ = true;
+        polling = std::move(transport_);
+        transport_ = std::move(probe_);
         upgraded_ = true;
-        ws_ = ws;
-        ws_base64_ = probe_base64_;
-        probe_.reset();
-        for (auto& p : queue_) ok = ok && ws_send(*ws, *p);  // in order, before anything sent later
-        std::vector<OutgoingPtr>().swap(queue_);
-        queued_bytes_ = 0;
-        poll_cv_.notify_all();
+        probe_answered_ = false;
+        ok = flush_locked();  // in order, before anything sent later
         handler = on_upgrade_;
     }
+    polling->discard();
     if (detail::trace_enabled()) detail::trace(id_, "websocket", "--", "upgraded from polling");
     if (!ok) return close_with(reason::TransportError, "write failed during the upgrade");
     if (closing) return close_with(reason::ForcedClose);
     if (handler) engine_.run_handler(handler);
     engine_.upgraded(*this);
+}
+
+// ---- the session: closing ---------------------------------------------------------------------------------------------
+
+inline void Socket::close() {
+    TransportPtr t;
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (state_ != ReadyState::Open) return;
+        // The writeBuffer goes first (polling: with the next GET), then the transport is closed; it reports the
+        // close done (handle_transport_close, ForcedClose) once the client was told. Don't wait forever for that.
+        state_ = ReadyState::Closing;
+        engine_.timers().cancel(ping_timer_);
+        engine_.timers().cancel(ping_timeout_timer_);
+        std::weak_ptr<Socket> weak = shared_from_this();
+        closing_timer_ = engine_.timers().after(engine_.options().pingTimeout, [weak] {
+            if (auto self = weak.lock()) self->close_with(reason::ForcedClose);
+        });
+        if (write_buffer_.empty()) t = transport_;  // else handle_drain() closes it once the buffer is out
+    }
+    if (t) t->close();
+}
+
+inline void Socket::close_with(const char* why, const std::string& description) {
+    TransportPtr t, probe;
+    CloseHandler handler;
+    // Out of the engine's map before a waiting GET is released: the client's next request must find the session
+    // gone (400 "Session ID unknown"), not closed but still there.
+    engine_.remove(id_);
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (state_ == ReadyState::Closed) return;
+        state_ = ReadyState::Closed;
+        for (auto id : {ping_timer_, ping_timeout_timer_, upgrade_timer_, closing_timer_}) engine_.timers().cancel(id);
+        t = transport_;  // what the writeBuffer still holds is dropped, as by the reference: nobody waits for it
+        probe = std::move(probe_);
+        handler = std::move(on_close_);
+        on_message_ = nullptr;
+        on_upgrade_ = nullptr;
+    }
+    engine_.traffic().count_close(why);
+    t->close();
+    if (probe) probe->close();
+    if (detail::trace_enabled())
+        detail::trace(id_, t->name(), "--", std::string("closed: ") + why +
+                                                (description.empty() ? "" : " (" + description + ")"));
+    if (handler) engine_.run_handler([&] { handler(why, description); });
 }
 
 inline void Engine::upgraded(Socket& s) {
@@ -2996,61 +3266,11 @@ inline void Engine::upgraded(Socket& s) {
     });
 }
 
-// ---- the session: closing ---------------------------------------------------------------------------------------------
-
-inline void Socket::close() {
-    {
-        std::lock_guard<std::mutex> lk(mu_);
-        if (state_ != ReadyState::Open) return;
-        if (!websocket_) {
-            // Polling: the next GETs carry what is queued, then the close packet (a client whose next GET found
-            // the session gone would see an error instead of a close); don't wait forever for them.
-            state_ = ReadyState::Closing;
-            engine_.timers().cancel(ping_timer_);
-            engine_.timers().cancel(ping_timeout_timer_);
-            std::weak_ptr<Socket> weak = shared_from_this();
-            closing_timer_ = engine_.timers().after(engine_.options().pingTimeout, [weak] {
-                if (auto self = weak.lock()) self->close_with(reason::ForcedClose);
-            });
-            poll_cv_.notify_all();
-            return;
-        }
-    }
-    close_with(reason::ForcedClose);
-}
-
-inline void Socket::close_with(const char* why, const std::string& description) {
-    std::shared_ptr<WebSocketTransport> ws, probe;
-    CloseHandler handler;
-    // Out of the engine's map before a waiting GET is released: the client's next request must find the session
-    // gone (400 "Session ID unknown"), not closed but still there.
-    engine_.remove(id_);
-    {
-        std::lock_guard<std::mutex> lk(mu_);
-        if (state_ == ReadyState::Closed) return;
-        state_ = ReadyState::Closed;
-        for (auto id : {ping_timer_, ping_timeout_timer_, upgrade_timer_, closing_timer_}) engine_.timers().cancel(id);
-        ws = websocket_ ? ws_ : nullptr;
-        probe = probe_;
-        handler = std::move(on_close_);
-        on_message_ = nullptr;
-        on_upgrade_ = nullptr;
-        poll_cv_.notify_all();  // a waiting GET answers with what is queued and the close packet
-    }
-    engine_.traffic().count_close(why);
-    if (ws) ws->close(ws::close_code::Normal);
-    if (probe) probe->close(ws::close_code::Normal);
-    if (detail::trace_enabled())
-        detail::trace(id_, transport().c_str(), "--", std::string("closed: ") + why +
-                                                         (description.empty() ? "" : " (" + description + ")"));
-    if (handler) engine_.run_handler([&] { handler(why, description); });
-}
-
 // ---- the engine: requests --------------------------------------------------------------------------------------------
 
-inline SocketPtr Engine::open_session(httplib::Request req, std::shared_ptr<WebSocketTransport> ws, int protocol) {
-    bool websocket = ws != nullptr;
-    auto s = std::make_shared<Socket>(*this, detail::random_id(), std::move(req), std::move(ws), protocol);
+inline SocketPtr Engine::open_session(std::string sid, httplib::Request req, TransportPtr transport, int protocol) {
+    const bool websocket = std::strcmp(transport->name(), "websocket") == 0;
+    auto s = std::make_shared<Socket>(*this, std::move(sid), std::move(req), std::move(transport), protocol);
     bool late;  // shutdown() began after this handshake was let in: it may have missed the session
     {
         std::lock_guard<std::mutex> lk(mu_);
@@ -3137,17 +3357,17 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
             if (transport != "websocket" || !options_.allowUpgrades) return refuse(req, res, ErrorCode::BadRequest);
             std::string response;
             if (!websocket_handshake(req, res, response)) return;
-            const bool base64 = !req.get_param_value("b64").empty();
-            http.take_over(response, [this, s, base64, tls = http.tls()](int fd, const std::string& leftover) {
-                s->run_websocket(make_websocket(fd, tls), leftover, base64);
+            http.take_over(response, [this, s, protocol, req, tls = http.tls()](int fd, const std::string& leftover) {
+                s->run_websocket(make_websocket(fd, tls, protocol, req), leftover);
             });
             return;
         }
-        if (transport != s->transport()) return refuse(req, res, ErrorCode::BadRequest);  // e.g. after upgrade
-        if (req.method == "GET") return s->handle_poll(req.get_header_value("Accept-Encoding"), res, http);
+        auto polling = s->polling();  // the request's transport must be the session's (not after an upgrade)
+        if (transport != "polling" || !polling) return refuse(req, res, ErrorCode::BadRequest);
+        if (req.method == "GET") return polling->handle_get(req, res, http);
         if (req.method == "POST") {
-            body_consumed = true;  // read, or its connection closed, by handle_data
-            return s->handle_data(req, res, http);
+            body_consumed = true;  // read, or its connection closed, by handle_post
+            return polling->handle_post(req, res, http);
         }
         return refuse(req, res, ErrorCode::BadRequest);
     }
@@ -3167,16 +3387,19 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
         run_handler([&] { allowed = options_.allowRequest(req, message); });
         if (!allowed) return refuse(req, res, ErrorCode::Forbidden, message);
     }
+    std::string sid = detail::random_id();
     if (transport == "polling") {
-        SocketPtr s = open_session(req, nullptr, protocol);
+        auto polling = make_polling(req, sid, protocol);
+        SocketPtr s = open_session(std::move(sid), req, polling, protocol);
         if (options_.cookie) res.set_header("Set-Cookie", session_cookie(*options_.cookie, s->id()));
-        return s->handle_poll(req.get_header_value("Accept-Encoding"), res, http);
+        return polling->handle_get(req, res, http);
     }
     std::string response;
     if (!websocket_handshake(req, res, response)) return;
-    http.take_over(response, [this, req, protocol, tls = http.tls()](int fd, const std::string& leftover) mutable {
-        auto ws = make_websocket(fd, std::move(tls));
-        open_session(std::move(req), ws, protocol)->run_websocket(ws, leftover);  // one copy of the request is kept, not two
+    http.take_over(response, [this, sid, req, protocol, tls = http.tls()](int fd, const std::string& leftover) mutable {
+        auto ws = make_websocket(fd, std::move(tls), protocol, req);
+        // one copy of the request is kept, not two
+        open_session(std::move(sid), std::move(req), ws, protocol)->run_websocket(ws, leftover);
     });
 }
 
@@ -4045,9 +4268,9 @@ public:
     // The answer to a CONNECT (or its CONNECT_ERROR) leaves in a write of its own before any handler runs, as Node
     // writes it: a client that takes one message per read event would lose what a handler sends in the same read.
     void send_connect_answer(const packet::Packet& p) {
-        eio::SendBatch::let_go();  // what this thread gathered before it leaves first
+        detail::SendBatch::let_go();  // what this thread gathered before it leaves first
         send(p);
-        eio::SendBatch::let_go();
+        detail::SendBatch::let_go();
     }
     void add_socket(const SocketPtr& s) {
         std::lock_guard<std::mutex> lk(mu_);
@@ -4285,7 +4508,7 @@ inline void Adapter::send_to(const std::vector<SocketPtr>& targets, const packet
     if (detail::trace_enabled())
         detail::trace("*", "socket.io", "->", "broadcast to " + std::to_string(targets.size()) + " sockets: " +
                                                  detail::printable(parts[0]->packet.data));
-    eio::SendBatch batch;  // one write per recipient, however many packets (attachments) it gets
+    detail::SendBatch batch;  // one write per recipient, however many packets (attachments) it gets
     for (auto& s : targets) {
         s->notify_outgoing(p);  // one relaxed load when the socket has no onAnyOutgoing listener
         if (auto client = s->client()) client->send(parts, volatile_);
@@ -4308,7 +4531,7 @@ inline void Adapter::broadcastWithAck(const packet::Packet& packet, const Broadc
             (*ack)(response.empty() ? Value() : response[0]);
         }, -1);
     auto parts = detail::to_outgoing(p);
-    eio::SendBatch batch;
+    detail::SendBatch batch;
     for (auto& s : targets) {
         s->notify_outgoing(p);
         if (auto client = s->client()) client->send(parts, opts.flags.volatile_);
@@ -4439,7 +4662,7 @@ inline void SessionAwareAdapter::resumeSession(const SocketPtr& socket, const Se
     addAll(socket, std::vector<std::string>(session.rooms.begin(), session.rooms.end()));
     for (;;) {
         {
-            eio::SendBatch gather;  // one write for all of them
+            detail::SendBatch gather;  // one write for all of them
             for (auto& parts : batch) client->send(parts);
         }
         batch.clear();
@@ -4589,7 +4812,7 @@ inline bool BroadcastOperator::emit_args(const std::string& event, const Args& a
         acks = std::make_shared<detail::BroadcastAcks>(nsp_->server().engine(), std::move(ack), targets.size());
         if (opts_.flags.timeout >= 0) acks->start_timeout(opts_.flags.timeout);
     }
-    eio::SendBatch batch;  // across the namespaces reached: still one write per recipient
+    detail::SendBatch batch;  // across the namespaces reached: still one write per recipient
     // Each namespace reached (this one, or a dynamic namespace's children) gets the packet under its own name,
     // through its own adapter (which, for an ack, gives it an id of that namespace's).
     for (Namespace* nsp : targets) {

@@ -1423,7 +1423,7 @@ private:
             // batch ends before this thread waits again, so nothing waits longer than one buffer's worth).
             bool refused = false;
             {
-                ::sio::eio::SendBatch batch;
+                ::sio::detail::SendBatch batch;
                 while (reply) {
                     refused = reply->type == REDIS_REPLY_ERROR;
                     if (!refused) deliver(reply);

@@ -31,15 +31,15 @@ bool nothing_waiting(int fd) {
 struct Pair {
     int server = -1, client = -1;
     sio::detail::Timers timers;
-    sio::eio::Flusher flusher;
-    std::shared_ptr<sio::eio::WebSocketTransport> ws;
+    sio::detail::Flusher flusher;
+    std::shared_ptr<sio::eio::WebSocket> ws;
     explicit Pair(size_t max_buffered = 1 << 20, int send_buffer = 0) {
         int fds[2];
         REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
         server = fds[0];
         client = fds[1];
         if (send_buffer) setsockopt(server, SOL_SOCKET, SO_SNDBUF, &send_buffer, sizeof send_buffer);
-        ws = std::make_shared<sio::eio::WebSocketTransport>(server, 1 << 20, max_buffered, timers, flusher);
+        ws = std::make_shared<sio::eio::WebSocket>(server, 1 << 20, max_buffered, timers, flusher);
     }
     ~Pair() {
         ws.reset();
@@ -57,10 +57,10 @@ TEST_CASE("SendBatch: frames sent inside a batch leave when it ends, in order, i
     const std::string a = sio::ws::encode_frame(sio::ws::Opcode::Text, "4first");
     const std::string b = sio::ws::encode_frame(sio::ws::Opcode::Text, "4second");
     {
-        sio::eio::SendBatch batch;
-        CHECK(ws->send(a));
-        CHECK(ws->writable());  // a batched send is not a back-up: a volatile emit still goes
-        CHECK(ws->send(b));
+        sio::detail::SendBatch batch;
+        CHECK(ws->send_frame(a));
+        CHECK_FALSE(ws->congested());  // a batched send is not a back-up: a volatile emit still goes
+        CHECK(ws->send_frame(b));
         CHECK(nothing_waiting(pair.client));
     }
     CHECK(read_until(pair.client, a.size() + b.size()) == a + b);
@@ -73,24 +73,24 @@ TEST_CASE("SendBatch::let_go: what was gathered leaves at once, and what follows
     const std::string b = sio::ws::encode_frame(sio::ws::Opcode::Text, "42[\"first\"]");
     const std::string c = sio::ws::encode_frame(sio::ws::Opcode::Text, "42[\"second\"]");
     {
-        sio::eio::SendBatch batch;
-        CHECK(ws->send(a));
+        sio::detail::SendBatch batch;
+        CHECK(ws->send_frame(a));
         CHECK(nothing_waiting(pair.client));
-        sio::eio::SendBatch::let_go();
+        sio::detail::SendBatch::let_go();
         CHECK(read_until(pair.client, a.size()) == a);
-        CHECK(ws->send(b));
-        CHECK(ws->send(c));
+        CHECK(ws->send_frame(b));
+        CHECK(ws->send_frame(c));
         CHECK(nothing_waiting(pair.client));
     }
     CHECK(read_until(pair.client, b.size() + c.size()) == b + c);
-    sio::eio::SendBatch::let_go();  // no batch open: nothing to do
+    sio::detail::SendBatch::let_go();  // no batch open: nothing to do
 }
 
 TEST_CASE("SendBatch: outside a batch a frame is written at once") {
     Pair pair;
     auto& ws = pair.ws;
     const std::string a = sio::ws::encode_frame(sio::ws::Opcode::Text, "4now");
-    CHECK(ws->send(a));
+    CHECK(ws->send_frame(a));
     CHECK_FALSE(nothing_waiting(pair.client));
     CHECK(read_until(pair.client, a.size()) == a);
 }
@@ -101,23 +101,35 @@ TEST_CASE("Flusher: what the kernel refused is written when the reader drains th
     std::string expected;
     for (int i = 0; i < 200; ++i) {  // ~400 KB: far more than the socket buffer holds
         std::string frame = sio::ws::encode_frame(sio::ws::Opcode::Text, "4" + std::to_string(i) + std::string(2000, 'x'));
-        REQUIRE(ws->send(frame));
+        REQUIRE(ws->send_frame(frame));
         expected += frame;
     }
-    CHECK_FALSE(ws->writable());  // backed up
+    CHECK(ws->congested());  // backed up
     CHECK(read_until(pair.client, expected.size()) == expected);
-    CHECK(ws->writable());
+    CHECK_FALSE(ws->congested());
 }
 
-TEST_CASE("WebSocketTransport: a client that never answers the close frame is cut off") {
+TEST_CASE("WebSocket: a client that never answers the close frame is cut off") {
     Pair pair;
     auto& ws = pair.ws;
+    // What the transport tells its session: here only how it ended.
+    struct Ends : sio::eio::Transport::Receiver {
+        std::vector<std::string> reasons;
+        void handle_packet(sio::eio::Transport&, sio::eio::Packet&) override {}
+        void handle_drain(sio::eio::Transport&) override {}
+        void handle_transport_close(sio::eio::Transport&, const char* why, const std::string&) override {
+            reasons.push_back(why);
+        }
+    };
+    auto ends = std::make_shared<Ends>();
+    ws->attach(ends);
     std::thread closer([&] { ws->close(sio::ws::close_code::Normal); });
     auto start = std::chrono::steady_clock::now();
-    auto end = ws->run("", [](sio::ws::Message&) -> const char* { return nullptr; });
+    ws->run("");
     closer.join();
     auto took = std::chrono::steady_clock::now() - start;
-    CHECK(std::string(end.reason) == sio::reason::TransportClose);
+    REQUIRE(ends->reasons.size() == 1);
+    CHECK(ends->reasons[0] == sio::reason::TransportClose);
     CHECK(took < std::chrono::seconds(5));
     // The client got the close frame: 0x88, then the length and the code 1000.
     std::string got = read_until(pair.client, 4);
