@@ -2776,6 +2776,11 @@ public:
     // Ends the session now with a close reason of layer 1 (the engine: "server shutting down"; tests).
     inline void close_with(const char* why, const std::string& description = {});
 
+    // engine.io's maybeUpgrade: `probe` (a WebSocket with this sid) may take over from polling once the client has
+    // probed it ("2probe") and asked for it ("5"); false when the session cannot upgrade now (already on
+    // WebSocket, upgrading, upgraded, or closing). upgradeTimeout bounds the wait.
+    inline bool maybe_upgrade(const TransportPtr& probe);
+
     // ---- Transport::Receiver: what the transports tell the session
     inline void handle_packet(Transport& t, Packet& packet) override;
     inline void handle_drain(Transport& t) override;
@@ -2790,9 +2795,6 @@ private:
         std::lock_guard<std::mutex> lk(mu_);
         return std::dynamic_pointer_cast<Polling>(transport_);
     }
-    // The engine, on the connection thread of a WebSocket for this session: the session's own transport (opened
-    // directly on WebSocket), or a probe for an upgrade. Returns when that WebSocket is over.
-    inline void run_websocket(const std::shared_ptr<WebSocket>& ws, const std::string& leftover);
 
     // With mu_ held: hands the writeBuffer to the transport if it can take it. False if the transport failed.
     inline bool flush_locked();
@@ -2866,6 +2868,9 @@ public:
     }
 
     inline void handle(const httplib::Request& req, httplib::Response& res, HttpExchange& http);
+    // A new session on `transport` (the dispatcher's Polling or WebSocket; a test's fake): in the table, its open
+    // packet sent, its heartbeat started, the connection handler run.
+    inline SocketPtr open_session(std::string sid, httplib::Request req, TransportPtr transport, int protocol = 4);
 
     SocketPtr find(const std::string& sid) const {
         std::lock_guard<std::mutex> lk(mu_);
@@ -2918,8 +2923,6 @@ public:
     }
 
 private:
-    // A new session on `transport` (a Polling, or a WebSocket taken over): in the table, its open packet sent.
-    inline SocketPtr open_session(std::string sid, httplib::Request req, TransportPtr transport, int protocol);
     std::shared_ptr<Polling> make_polling(const httplib::Request& req, const std::string& sid, int protocol) const {
         return std::make_shared<Polling>(PollingSettings{sid, protocol, !req.get_param_value("b64").empty(),
                                                          options_.maxHttpBufferSize, options_.httpCompression});
@@ -3134,33 +3137,26 @@ inline void Socket::handle_transport_close(Transport& t, const char* why, const 
 // server answers "3probe" on it and releases the pending GET with a "6" noop; the client, its polling paused, sends
 // "5" on the WebSocket; from then on every packet — starting with whatever the writeBuffer still holds — goes over it.
 
-inline void Socket::run_websocket(const std::shared_ptr<WebSocket>& ws, const std::string& leftover) {
-    bool unwanted;  // a probe, but the session is on a WebSocket already, or upgrading, or closed
-    {
-        std::lock_guard<std::mutex> lk(mu_);
-        const bool is_probe = ws != transport_;
-        unwanted = is_probe && (state_ != ReadyState::Open || !can_upgrade_ || probe_ || upgraded_);
-        if (is_probe && !unwanted) {
-            probe_ = ws;
-            probe_answered_ = false;
-            ws->attach(shared_from_this());
-            std::weak_ptr<Socket> weak = shared_from_this();
-            std::weak_ptr<WebSocket> weak_ws = ws;
-            upgrade_timer_ = engine_.timers().after(engine_.options().upgradeTimeout, [weak, weak_ws] {
-                auto self = weak.lock();
-                auto probe = weak_ws.lock();
-                if (!self || !probe) return;
-                std::lock_guard<std::mutex> lk2(self->mu_);
-                if (self->probe_ == probe) probe->close(ws::close_code::Normal, "upgrade timeout");
-            });
+inline bool Socket::maybe_upgrade(const TransportPtr& probe) {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (state_ != ReadyState::Open || !can_upgrade_ || probe_ || upgraded_) return false;
+    probe_ = probe;
+    probe_answered_ = false;
+    probe->attach(shared_from_this());
+    std::weak_ptr<Socket> weak = shared_from_this();
+    std::weak_ptr<Transport> weak_probe = probe;
+    upgrade_timer_ = engine_.timers().after(engine_.options().upgradeTimeout, [weak, weak_probe] {
+        auto self = weak.lock();
+        auto late = weak_probe.lock();
+        if (!self || !late) return;
+        {
+            std::lock_guard<std::mutex> lk2(self->mu_);
+            if (self->probe_ != late) return;
         }
-    }
-    if (unwanted) {
-        // As the reference does: accepted, then closed at once without a code; the session does not hear of it.
-        if (detail::trace_enabled()) detail::trace(id_, "websocket", "--", "another WebSocket for this sid: closed");
-        ws->close(ws::close_code::NoStatus);
-    }
-    ws->run(leftover);
+        if (detail::trace_enabled()) detail::trace(self->id_, late->name(), "--", "upgrade timeout");
+        late->close();  // the probe ends; the session hears it and goes on polling
+    });
+    return true;
 }
 
 inline void Socket::handle_probe_packet(Transport& probe, const Packet& packet) {
@@ -3352,13 +3348,18 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
         if (!s) return refuse(req, res, ErrorCode::UnknownSid);
         if (s->protocol() != protocol) return refuse(req, res, ErrorCode::BadRequest);  // the reference's too
         if (websocket_request) {
-            // A WebSocket for a session that cannot take it (already on one, or upgrading) is accepted and then
-            // closed by run_websocket(), as the reference does; refusing it here would be a client error event.
             if (transport != "websocket" || !options_.allowUpgrades) return refuse(req, res, ErrorCode::BadRequest);
             std::string response;
             if (!websocket_handshake(req, res, response)) return;
             http.take_over(response, [this, s, protocol, req, tls = http.tls()](int fd, const std::string& leftover) {
-                s->run_websocket(make_websocket(fd, tls, protocol, req), leftover);
+                auto ws = make_websocket(fd, tls, protocol, req);
+                if (!s->maybe_upgrade(ws)) {
+                    // A WebSocket for a session that cannot take it is accepted and then closed at once without a
+                    // code, as the reference does (refusing it would be a client error event); nobody hears of it.
+                    if (detail::trace_enabled()) detail::trace(s->id(), "websocket", "--", "not wanted for this sid: closed");
+                    ws->close(ws::close_code::NoStatus);
+                }
+                ws->run(leftover);
             });
             return;
         }
@@ -3399,7 +3400,8 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
     http.take_over(response, [this, sid, req, protocol, tls = http.tls()](int fd, const std::string& leftover) mutable {
         auto ws = make_websocket(fd, std::move(tls), protocol, req);
         // one copy of the request is kept, not two
-        open_session(std::move(sid), std::move(req), ws, protocol)->run_websocket(ws, leftover);
+        SocketPtr s = open_session(std::move(sid), std::move(req), ws, protocol);  // held while the thread runs
+        ws->run(leftover);
     });
 }
 
