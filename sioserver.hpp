@@ -5037,10 +5037,6 @@ inline void Socket::handle_event(packet::Packet& p) {
 
 inline void Socket::handle_connect() {
     connected_ = true;
-    if (resume_) {  // the missed packets go before the CONNECT; the client holds them until it has connected
-        nsp_.adapter().resumeSession(shared_from_this(), *resume_);
-        resume_.reset();
-    }
     join(id_);
     packet::Packet p;
     p.type = packet::Type::Connect;
@@ -5050,6 +5046,14 @@ inline void Socket::handle_connect() {
     p.has_data = c->conn().protocol() == 4;  // v4 ("0/admin,") carries no sid: the client knows it already
     if (p.has_data) p.data = pid_.empty() ? Object{{"sid", id_}} : Object{{"sid", id_}, {"pid", pid_}};
     c->send_connect_answer(p);
+    // The missed packets follow the CONNECT (Node sends them before it). socket.io-client keeps what comes before a
+    // CONNECT across a drop without moving its offset: a recovery that dropped again before its CONNECT would get
+    // the same packets twice. After it, each packet the client handles moves its offset, so a second recovery
+    // resends only what it did not get.
+    if (resume_) {
+        nsp_.adapter().resumeSession(shared_from_this(), *resume_);
+        resume_.reset();
+    }
 }
 
 inline Socket& Socket::disconnect(bool close) {

@@ -227,11 +227,11 @@ describe('connection state recovery: limits', () => {
   });
 });
 
-// SIO_RECOVERY_SCALE=0 leaves these out: the cpp-httplib matrix of make test-compat does (they test no seam of it),
-// and so do the sanitizer runs. Under TSan, 1,000 polling clients made the server slow enough that a recovering
-// connection dropped again after the missed packets and before the CONNECT; socket.io-client keeps what it got
-// before a CONNECT across the drop, and the next recovery (same offset) sent the same packets again: duplicates.
-// Node sends the missed packets before the CONNECT too; sending them after it would avoid this (to do).
+// SIO_RECOVERY_SCALE=0 leaves these out: the cpp-httplib matrix of make test-compat does (they test no seam of it).
+// When the server was slow (TSan, or a loaded machine), a recovering connection could drop again after the missed
+// packets and before the CONNECT: socket.io-client keeps what it got before a CONNECT across the drop, and the
+// next recovery (same offset) sent the same packets again, which these tests saw as duplicates. The missed packets
+// now follow the CONNECT (Node sends them before it).
 describe('connection state recovery at scale', { skip: process.env.SIO_RECOVERY_SCALE === '0' && 'SIO_RECOVERY_SCALE=0' }, () => {
   for (const [transport, n] of [['websocket', 1000], ['polling', 1000]]) {
     test(`${n} ${transport} clients drop and recover at once, each with every message`, async (t) => {
