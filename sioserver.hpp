@@ -1230,10 +1230,13 @@ inline bool gzip(std::string_view in, std::string& out) {
 //   detail::BroadcastAcks::mu_ (the answers)     -> Timers::mu_
 //   sio::Socket::mu_ (listeners, pending acks)   -> Timers::mu_
 //   SessionAwareAdapter's store (recovery)       -> Adapter::mu_ (it chooses a broadcast's recipients), Timers::mu_
-//   eio::Socket::mu_ (session, polling queue)    -> WebSocketTransport::mu_ (its write buffer) -> Flusher::mu_ (fds)
-//   WebSocketTransport::mu_                      -> OpenSslSession::mu_ (a TLS connection's SSL object: a leaf)
-//   eio::Socket::mu_, WebSocketTransport::mu_    -> Timers::mu_ (heartbeat, upgrade and hang-up timers)
-//   leaves: Timers::mu_ (the timer queue), Flusher::mu_, SharedThread::mu_, eio::Engine::mu_ (the session table:
+//   eio::Socket::mu_ (session, writeBuffer)      -> Polling::mu_ (the waiting GET's answer: a leaf)
+//   eio::Socket::mu_                             -> WebSocket::mu_ (its write buffer) -> Flusher::mu_ (fds)
+//   WebSocket::mu_                               -> OpenSslSession::mu_ (a TLS connection's SSL object: a leaf)
+//   eio::Socket::mu_, WebSocket::mu_             -> Timers::mu_ (heartbeat, upgrade and hang-up timers)
+//   A transport calls its session (Transport::Receiver) with none of its locks held, and the session calls a
+//   transport's close() with none of its own held (close() reports back at once).
+//   leaves: Timers::mu_ (the timer queue), Flusher::mu_, Polling::mu_, SharedThread::mu_, eio::Engine::mu_ (the session table:
 //     close_with() leaves it before locking the session), Adapter::mu_ (one namespace's room map), Client::mu_
 //     (its sockets), Namespace::mu_, ClientBundle::mu_ (the bundle, read once), ThreadPerConnection::mu_ (the thread count).
 //   SendBatch has no lock (a thread_local list); ending one takes each member's own lock, with nothing else held.
@@ -1244,7 +1247,7 @@ inline bool gzip(std::string_view in, std::string& out) {
 // No lock is held across
 //   - a blocking write: WebSocket bytes go out with MSG_DONTWAIT, what the kernel refuses waits for the Flusher's
 //     EPOLLOUT (or the batch), and finish() polls unlocked; httplib writes HTTP answers with none of these held, and
-//     a long-poll GET waits on poll_cv_, which lets eio::Socket::mu_ go.
+//     a long-poll GET waits on Polling::cv_, which lets Polling::mu_ go.
 //   - a user handler, the handler lock aside: handlers, middlewares, ack callbacks and the dynamic-namespace matcher
 //     are copied out under their owner's lock and run after it is let go; so are callbacks that lock that owner
 //     again (the timer thread runs them without its lock, Flusher::loop calls handle_writable() without its own,
@@ -1630,7 +1633,7 @@ private:
     int fd_;  // the BIO points here
     SSL* ssl_;
     bool ready_ = false;
-    std::mutex mu_;  // see LOCK ORDER (3a): a leaf, taken under WebSocketTransport's lock
+    std::mutex mu_;  // see LOCK ORDER (3a): a leaf, taken under WebSocket's lock
     bool broken_ = false;
 };
 
@@ -1864,7 +1867,7 @@ inline const char* error_message(ErrorCode code) {
 // ---- 3b. HTTP long-polling (engine.io-protocol v4, "HTTP long-polling") ----------------------------------------------
 // The client keeps one GET open to receive (the server answers it when it has packets) and POSTs what it sends.
 // Bodies are text in v4: binary rides as "b" + base64, and a POST marked application/octet-stream is refused.
-// Waiting for packets is the session's business (layer 4); this part only turns HTTP bodies into packets and back.
+// First the bodies (namespace polling: packets to HTTP answers and back), then the transport, Polling.
 namespace polling {
 
 inline constexpr const char* kContentType = "text/plain; charset=UTF-8";
@@ -3415,10 +3418,9 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
 // THE PATH OF ONE EVENT: `42["chat message","hi"]` in on a WebSocket, then `io.emit` of it out to everyone.
 //   detail::HttpServer::serve_keep_alive  (6e) the connection's thread: after the 101, ConnStream::run_takeover runs
 //                                              the lambda eio::Engine::dispatch left with take_over()
-//   eio::Socket::run_websocket            (4)  hands the fd to its WebSocketTransport
-//   WebSocketTransport::run, loop, receive (3c) opens a SendBatch, handles the frames parsed, then sleeps in recv();
+//   eio::WebSocket::run, loop, receive    (3c) opens a SendBatch, handles the frames parsed, then sleeps in recv();
 //                                              drain_parser gives one ws::Message per text frame
-//   eio::Socket::handle_websocket_message (4)  decode_packet: MESSAGE `2["chat message","hi"]`
+//   eio::WebSocket::handle_message        (3c) decode_packet: MESSAGE `2["chat message","hi"]`, to its Receiver
 //   eio::Socket::handle_packet            (4)  MESSAGE: the on_message handler, through Engine::run_handler
 //   sio::Client::handle_message           (5e) packet::decode: EVENT, nsp "/", data ["chat message","hi"]
 //   sio::Client::handle_packet            (5e) the Socket of that namespace
@@ -3428,10 +3430,12 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
 //   Adapter::broadcast                    (5a) select(rooms, except) under its lock; detail::to_outgoing encodes the
 //                                              frame once (eio::make_outgoing)
 //   Adapter::send_to -> Client::send      (5a, 5e) each recipient's session gets the same encoded bytes
-//   eio::Socket::send_all, ws_send        (4)  WebSocket: WebSocketTransport::send; polling: the queue, the GET woken
-//   WebSocketTransport::write_locked      (3c) with a batch open, the bytes wait; the outermost ~SendBatch (here the
+//   eio::Socket::send_all                 (4)  straight to the transport when it is writable, else the writeBuffer
+//   eio::WebSocket::send, write_locked    (3c) with a batch open, the bytes wait; the outermost ~SendBatch (here the
 //                                              one receive() opened) calls end_batch -> flush_locked -> send_now:
 //                                              one send(MSG_DONTWAIT) per socket; the rest waits for the Flusher
+//   (On polling, Polling::handle_post (3b) stands for the first three lines, and Polling::send fills the waiting
+//   GET's answer, which Polling::handle_get writes.)
 // =====================================================================================================================
 class Server;
 class Namespace;
