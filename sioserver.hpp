@@ -1971,6 +1971,7 @@ public:
     // A POST (onDataRequest): decodes the payload, hands its packets to the session, answers "ok".
     inline void handle_post(const httplib::Request& req, httplib::Response& res, HttpExchange& http);
 
+private:
     // SendBatch: wake the waiting GET once for everything the batch handed it.
     void end_batch() override {
         std::lock_guard<std::mutex> lk(mu_);
@@ -1978,7 +1979,6 @@ public:
         if (!answer_.empty()) cv_.notify_one();
     }
 
-private:
     // Why a waiting GET stops waiting.
     bool answerable() const { return !answer_.empty() || closed_ || discarded_; }
     inline void refuse_post(httplib::Response& res, HttpExchange& http, const char* why, const char* description,
@@ -2284,6 +2284,8 @@ public:
         if (session) session->handle_transport_close(*this, end.reason, end.description);
     }
 
+private:
+    friend class detail::Flusher;
     // The Flusher: the socket can take more bytes.
     void handle_writable() {
         std::lock_guard<std::mutex> lk(mu_);
@@ -2298,7 +2300,6 @@ public:
         if (open_ && !flush_locked()) ::shutdown(fd_, SHUT_RDWR);
     }
 
-private:
     enum class Step { Go, Idle, Finish, End };
     struct End {
         const char* reason;       // a close reason of the session ("transport close", "transport error", ...)
