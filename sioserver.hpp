@@ -436,6 +436,12 @@ struct Error {
 // =====================================================================================================================
 // 2. WIRE CODECS — pure functions, no I/O. Each one is small and tested alone in tests/unit/.
 // =====================================================================================================================
+// ERRORS. Every decoder has one shape: `bool decode...(input, output&)`, true with the output filled, false for
+// input that breaks the format (the caller uses nothing of it); one that can say more takes a `std::string& error`
+// last (Socket.IO's packet::decode). The one streaming parser, ws::FrameParser, answers NeedMore, Message or Error
+// and keeps why (error(), close_code()). Above the codecs, a bad input ends only its own session, with a close reason
+// of layer 1 (Transport::Receiver::handle_transport_close), and a refused request is answered, counted and told
+// (eio::Engine::refuse, on_connection_error).
 
 // ---- 2a. base64 (RFC 4648 §4) ---------------------------------------------------------------------------------------
 // Engine.IO carries binary packets over long-polling as "b" + base64; the WebSocket handshake needs it too.
@@ -1816,8 +1822,10 @@ public:
     virtual bool writable() const = 0;
     // Whether what is sent now would wait behind earlier bytes (a volatile packet is dropped then).
     virtual bool congested() const { return false; }
-    // Packets back to back, nothing from another thread between them. False when the transport is broken or its
-    // backlog is over its cap; the session then closes.
+    // Takes packets back to back, nothing from another thread between them. False when it did not: a transport
+    // that is still writable() then has failed (broken, or its backlog is over the cap) and the session closes; one
+    // that is not has just stopped taking packets (polling: its GET was answered), and they wait in the session's
+    // writeBuffer for the next handle_drain(). So the session needs no writable() before each send.
     virtual bool send(const OutgoingPtr* packets, size_t count) = 0;
     // Ends the transport from the server side, after what it was sent: the client is told (a close packet, a close
     // frame), then the receiver hears handle_transport_close(reason::ForcedClose).
@@ -2968,12 +2976,12 @@ inline void Socket::trace_packet(const char* direction, const Packet& p, const c
 }
 
 inline bool Socket::flush_locked() {
-    if (write_buffer_.empty() || !transport_->writable()) return true;
-    const bool ok = transport_->send(write_buffer_.data(), write_buffer_.size());
+    if (write_buffer_.empty()) return true;
+    if (!transport_->send(write_buffer_.data(), write_buffer_.size())) return !transport_->writable();  // see send()
     write_buffer_.clear();
     if (write_buffer_.capacity() > 64) std::vector<OutgoingPtr>().swap(write_buffer_);  // a back-up's is not kept
     buffered_bytes_ = 0;
-    return ok;
+    return true;
 }
 
 inline bool Socket::send_all(const OutgoingPtr* packets, size_t count, bool only_if_writable) {
@@ -2988,13 +2996,15 @@ inline bool Socket::send_all(const OutgoingPtr* packets, size_t count, bool only
         if (counting) engine_.traffic().count_out(p.data.size());
         buffered_bytes_ += p.data.size() + 2;
     }
-    bool ok;
-    if (write_buffer_.empty() && transport_->writable()) {
-        ok = transport_->send(packets, count);  // the common case: straight to the transport
-        buffered_bytes_ = 0;
-    } else {
+    bool ok = true, buffer = !write_buffer_.empty();  // what waits goes first
+    if (!buffer) {
+        if (transport_->send(packets, count)) buffered_bytes_ = 0;  // the common case: straight to the transport
+        else if (transport_->writable()) ok = false;  // it failed (see Transport::send)
+        else buffer = true;  // not now: a polling session between two GETs
+    }
+    if (buffer) {
         write_buffer_.insert(write_buffer_.end(), packets, packets + count);
-        ok = buffered_bytes_ <= engine_.options().maxBufferedBytes && flush_locked();
+        ok = buffered_bytes_ <= engine_.options().maxBufferedBytes;
     }
     if (ok) return true;
     lk.unlock();
@@ -3018,7 +3028,7 @@ inline void Socket::handle_drain(Transport& t) {
             failed = !flush_locked();
         } else if (probe_answered_ && state_ == ReadyState::Open) {
             auto noop = make_outgoing(PacketType::Noop);
-            failed = !t.send(&noop, 1);
+            failed = !t.send(&noop, 1) && t.writable();  // see Transport::send
         }
         close_now = state_ == ReadyState::Closing;  // drained: the transport tells the client
     }
