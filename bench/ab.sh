@@ -13,11 +13,12 @@ OLD=$BUILD/ab-old
 OUT=bench/out
 mkdir -p "$OLD/bench/servers" "$OUT"
 HTTPLIB="$(pkg-config --cflags --libs cpp-httplib)"
+OPENSSL="$(pkg-config --libs openssl)"  # sio_bench's --tls-cert, the load generator's --transport wss
 git show "$REV:sioserver.hpp" >"$OLD/sioserver.hpp"
 git show "$REV:bench/servers/sio_bench.cpp" >"$OLD/bench/servers/sio_bench.cpp"
-g++ -std=c++17 -O2 -DNDEBUG -o "$OLD/sio_bench" "$OLD/bench/servers/sio_bench.cpp" $HTTPLIB -pthread &
-g++ -std=c++17 -O2 -DNDEBUG -o $BUILD/sio_bench bench/servers/sio_bench.cpp $HTTPLIB -pthread &
-g++ -std=c++17 -O2 -g -Ibench -o $BUILD/loadgen bench/loadgen.cpp &
+g++ -std=c++17 -O2 -DNDEBUG -o "$OLD/sio_bench" "$OLD/bench/servers/sio_bench.cpp" $HTTPLIB -pthread $OPENSSL &
+g++ -std=c++17 -O2 -DNDEBUG -o $BUILD/sio_bench bench/servers/sio_bench.cpp $HTTPLIB -pthread $OPENSSL &
+g++ -std=c++17 -O2 -g -Ibench -o $BUILD/loadgen bench/loadgen.cpp $OPENSSL &
 wait
 RAW=$OUT/ab-raw.jsonl
 : >"$RAW"

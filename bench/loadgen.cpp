@@ -1,12 +1,14 @@
 // loadgen — the benchmark's load generator: one process, one epoll thread, many Socket.IO clients.
 //
 // It speaks Engine.IO v4 / Socket.IO v5 itself (bench/loadgen_protocol.hpp): WebSocket handshake and masked frames
-// on /socket.io/?EIO=4&transport=websocket, or HTTP/1.1 keep-alive long-polling (a GET connection and a POST
-// connection per client); it answers pings ("2" -> "3"), joins the main namespace ("40"), and decodes EVENT and ACK
-// packets. Latency comes from the timestamp each message carries: {"t":<CLOCK_MONOTONIC ns since loadgen start>,
-// "seq":N}, compared with the clock when the bytes are read (same machine, same clock).
+// on /socket.io/?EIO=4&transport=websocket (wss: the same over OpenSSL, TlsLayer), or HTTP/1.1 keep-alive
+// long-polling (a GET connection and a POST connection per client); it answers pings ("2" -> "3"), joins the main
+// namespace ("40"), and decodes EVENT and ACK packets. Latency comes from the timestamp each message carries:
+// {"t":<CLOCK_MONOTONIC ns since loadgen start>,"seq":N}, compared with the clock when the bytes are read (same
+// machine, same clock).
 //
-//   loadgen --port P --server-pid PID --scenario fanout|ack|connections|cluster [--transport websocket|polling]
+//   loadgen --port P --server-pid PID --scenario fanout|ack|connections|cluster [--transport websocket|polling|wss]
+//           [--ca CA.pem]   (wss: WebSocket over TLS, the server's certificate verified against CA.pem for 127.0.0.1)
 //           [--clients N] [--phases rate:20:3,window:8:3] [--warmup 0.5] [--server-name sio] [--round 1]
 //           [--port2 Q --server-pid2 PID2 --redis-pid RPID]   (cluster)
 //           [--variant base] [--series main]
@@ -56,6 +58,10 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 namespace {
 
@@ -232,7 +238,8 @@ struct Options {
     std::string variant = "base";  // labels only (see the top of this file)
     std::string series = "main";
     std::string scenario = "fanout";
-    std::string transport = "websocket";
+    std::string transport = "websocket";  // or polling, or wss (websocket over TLS, trusting --ca)
+    std::string ca_file;
     int clients = 100;
     std::vector<Phase> phases;
     double warmup = 0.5;
@@ -259,6 +266,102 @@ struct Endpoint {
     virtual void on_io(uint32_t events) = 0;
 };
 
+// The TLS layer of a Stream for --transport wss (OpenSSL, non-blocking, on the Stream's fd): the handshake verifies
+// the server's certificate against --ca and the address 127.0.0.1, then send/recv behave like the socket calls
+// (errno EAGAIN when OpenSSL wants the socket, 0 when the server closed). Plain streams have none.
+SSL_CTX* g_tls = nullptr;
+std::string g_tls_session;  // the first handshake's protocol and cipher, for the JSON lines ("tls")
+
+bool tls_init(const std::string& ca_file) {
+    g_tls = SSL_CTX_new(TLS_client_method());
+    if (!g_tls || SSL_CTX_load_verify_locations(g_tls, ca_file.c_str(), nullptr) != 1) return false;
+    SSL_CTX_set_verify(g_tls, SSL_VERIFY_PEER, nullptr);
+    SSL_CTX_set_options(g_tls, SSL_OP_IGNORE_UNEXPECTED_EOF);  // a server hanging up is "closed", as over TCP
+    // one recv for many small records (a server may send a record per frame), not two recv per record
+    SSL_CTX_set_read_ahead(g_tls, 1);
+    // a partial write returns what went out; the rest is retried from the Stream's buffer, which may move
+    SSL_CTX_set_mode(g_tls, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    return true;
+}
+
+class TlsLayer {
+public:
+    ~TlsLayer() { reset(); }
+    TlsLayer() = default;
+    TlsLayer(const TlsLayer&) = delete;
+    TlsLayer& operator=(const TlsLayer&) = delete;
+
+    explicit operator bool() const { return ssl_ != nullptr; }
+    bool attach(int fd) {
+        reset();
+        ssl_ = SSL_new(g_tls);
+        return ssl_ && SSL_set_fd(ssl_, fd) == 1 &&
+               X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), "127.0.0.1") == 1;
+    }
+    // No close_notify: the bench drops its connections, as the plain clients do.
+    void reset() {
+        if (ssl_) SSL_free(ssl_);
+        ssl_ = nullptr;
+    }
+    // 1 done, 0 again when the socket is ready (wants_write says for what), -1 failed (certificate included)
+    int handshake() {
+        int r = SSL_connect(ssl_);
+        if (r == 1) {
+            if (g_tls_session.empty())
+                g_tls_session = std::string(SSL_get_version(ssl_)) + " " + SSL_get_cipher_name(ssl_);
+            return 1;
+        }
+        int e = SSL_get_error(ssl_, r);
+        want_write_ = e == SSL_ERROR_WANT_WRITE;
+        if (e == SSL_ERROR_WANT_READ || want_write_) return 0;
+        long v = SSL_get_verify_result(ssl_);
+        const char* why = v != X509_V_OK ? X509_verify_cert_error_string(v) : ERR_reason_error_string(ERR_get_error());
+        error_ = std::string("TLS handshake failed: ") + (why ? why : "no reason given");
+        ERR_clear_error();
+        return -1;
+    }
+    const char* error() const { return error_.c_str(); }
+    bool wants_write() const { return want_write_; }
+    ssize_t send(const char* data, size_t size) {
+        ERR_clear_error();
+        int n = SSL_write(ssl_, data, int(std::min<size_t>(size, 1 << 30)));
+        return n > 0 ? n : result(n);
+    }
+    // Up to `size` bytes: the records of one read from the socket (read-ahead), and no second read to learn that
+    // the socket is empty (epoll says when it is not), as one recv() of the plain stream.
+    ssize_t recv(char* data, size_t size) {
+        size_t got = 0;
+        while (got < size) {
+            ERR_clear_error();
+            int n = SSL_read(ssl_, data + got, int(std::min<size_t>(size - got, 1 << 30)));
+            if (n <= 0) {
+                if (got > 0) break;
+                return result(n);
+            }
+            got += size_t(n);
+            if (!pending()) break;
+        }
+        return ssize_t(got);
+    }
+    // bytes OpenSSL read ahead from the socket and still holds (epoll will not report them)
+    bool pending() const { return ssl_ && SSL_has_pending(ssl_) == 1; }
+
+private:
+    ssize_t result(int n) {
+        int e = SSL_get_error(ssl_, n);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+            errno = EAGAIN;
+            return -1;
+        }
+        if (e == SSL_ERROR_ZERO_RETURN) return 0;  // close_notify, or EOF (SSL_OP_IGNORE_UNEXPECTED_EOF)
+        if (e != SSL_ERROR_SYSCALL || errno == 0 || errno == EAGAIN) errno = EPROTO;
+        return -1;
+    }
+    SSL* ssl_ = nullptr;
+    bool want_write_ = false;
+    std::string error_;
+};
+
 // A non-blocking TCP connection with a write buffer for what the kernel does not take at once.
 class Stream : public Endpoint {
 public:
@@ -272,7 +375,7 @@ public:
         if (fd_ < 0) return false;
         int one = 1;
         setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        connected_ = false;
+        connected_ = tcp_up_ = false;
         rbuf_.clear();
         wbuf_.clear();
         woff_ = 0;
@@ -295,9 +398,10 @@ public:
 
     void close_fd() {
         if (fd_ < 0) return;
+        tls_.reset();
         ::close(fd_);  // also leaves the epoll set
         fd_ = -1;
-        connected_ = false;
+        connected_ = tcp_up_ = false;
     }
 
     void write(std::string_view data) {
@@ -308,7 +412,7 @@ public:
         }
         size_t done = 0;
         while (done < data.size()) {
-            ssize_t n = ::send(fd_, data.data() + done, data.size() - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+            ssize_t n = io_send(data.data() + done, data.size() - done);
             if (n > 0) { done += size_t(n); continue; }
             if (n < 0 && errno == EINTR) continue;
             if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
@@ -325,11 +429,20 @@ public:
     void on_io(uint32_t events) override {
         if (fd_ < 0) return;
         if (!connected_) {
-            if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
-            int err = 0;
-            socklen_t len = sizeof err;
-            getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
-            if (err != 0) return fail("connect failed");
+            if (!tcp_up_) {
+                if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
+                int err = 0;
+                socklen_t len = sizeof err;
+                getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+                if (err != 0) return fail("connect failed");
+                tcp_up_ = true;
+                if (g_tls && !tls_.attach(fd_)) return fail("TLS setup failed");
+            }
+            if (tls_) {
+                int r = tls_.handshake();
+                if (r < 0) return fail(tls_.error());
+                if (r == 0) return arm_out(tls_.wants_write());
+            }
             connected_ = true;
             on_connected();
             if (fd_ < 0) return;
@@ -338,7 +451,10 @@ public:
             flush();
             if (fd_ < 0) return;
         }
-        if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) read_some();
+        if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+            // what OpenSSL already read from the socket does not wake epoll again (an incomplete record: no bytes)
+            while (read_some() && fd_ >= 0 && tls_.pending()) {}
+        }
     }
 
 protected:
@@ -353,6 +469,10 @@ protected:
     }
 
 private:
+    ssize_t io_send(const char* data, size_t size) {
+        return tls_ ? tls_.send(data, size) : ::send(fd_, data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
+
     void arm_out(bool on) {
         if (on == out_armed_ || fd_ < 0) return;
         epoll_event ev{};
@@ -364,7 +484,7 @@ private:
 
     void flush() {
         while (woff_ < wbuf_.size()) {
-            ssize_t n = ::send(fd_, wbuf_.data() + woff_, wbuf_.size() - woff_, MSG_NOSIGNAL | MSG_DONTWAIT);
+            ssize_t n = io_send(wbuf_.data() + woff_, wbuf_.size() - woff_);
             if (n > 0) { woff_ += size_t(n); continue; }
             if (n < 0 && errno == EINTR) continue;
             if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return arm_out(true);
@@ -375,12 +495,13 @@ private:
         arm_out(false);
     }
 
-    void read_some() {
-        ssize_t n = ::recv(fd_, g_buf, sizeof g_buf, 0);
-        if (n == 0) return fail("closed by the server");
-        if (n < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
-            return fail("recv failed");
+    // true when bytes came
+    bool read_some() {
+        ssize_t n = tls_ ? tls_.recv(g_buf, sizeof g_buf) : ::recv(fd_, g_buf, sizeof g_buf, 0);
+        if (n <= 0) {
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return false;
+            fail(n == 0 ? "closed by the server" : "recv failed");
+            return false;
         }
         if (rbuf_.empty()) {
             size_t used = on_data(g_buf, size_t(n));
@@ -390,12 +511,15 @@ private:
             size_t used = on_data(&rbuf_[0], rbuf_.size());
             if (fd_ >= 0) rbuf_.erase(0, used);
         }
+        return true;
     }
 
     int fd_ = -1;
     size_t node_ = 0;  // index into g_targets
-    bool connected_ = false;
+    bool tcp_up_ = false;     // the TCP connect completed (then, over TLS, the handshake)
+    bool connected_ = false;  // ready for on_connected's bytes
     bool out_armed_ = false;
+    TlsLayer tls_;
     std::string rbuf_, wbuf_;
     size_t woff_ = 0;
 };
@@ -1014,6 +1138,10 @@ private:
                 server_b_cpu, b1.rss_kb, b1.threads, redis_cpu, redis_cpu / window,
                 emitted > 0 ? redis_cpu * 1e6 / emitted : 0.0, redis_rss_kb);
         }
+        if (!g_tls_session.empty()) {
+            size_t len = std::strlen(buf);
+            std::snprintf(buf + len, sizeof buf - len, ",\"tls\":\"%s\"", g_tls_session.c_str());
+        }
         std::strncat(buf, "}", sizeof buf - std::strlen(buf) - 1);
         result_line(buf);
         log("%s (%s) %s:%g C=%d: %.0f msg/s delivered, p50 %.0f us, p99 %.0f us, server CPU %.2f s, own CPU %.2f s%s",
@@ -1161,7 +1289,8 @@ bool parse_phases(const std::string& spec, std::vector<Phase>& out) {
 int usage() {
     std::fprintf(stderr,
                  "usage: loadgen --port P [--host 127.0.0.1] [--server-pid PID] [--server-name NAME] [--round N]\n"
-                 "               --scenario fanout|ack|connections|cluster [--transport websocket|polling] [--clients N]\n"
+                 "               --scenario fanout|ack|connections|cluster [--transport websocket|polling|wss] [--clients N]\n"
+                 "               [--ca CA.pem]   (wss only, and required: the server's certificate is verified)\n"
                  "               [--phases rate:R:S,window:W:S,ack:K:S] [--warmup S] [--concurrency N]\n"
                  "               [--connect-timeout S] [--idle S] [--release-timeout S] [--pad BYTES] [--ctx]\n"
                  "               [--port2 Q --server-pid2 PID --redis-pid PID]   (cluster only; --port2 required)\n"
@@ -1191,6 +1320,7 @@ int main(int argc, char** argv) {
         else if (a == "--series") opt.series = val();
         else if (a == "--scenario") opt.scenario = val();
         else if (a == "--transport") opt.transport = val();
+        else if (a == "--ca") opt.ca_file = val();
         else if (a == "--clients") opt.clients = std::atoi(val().c_str());
         else if (a == "--phases") phases = val();
         else if (a == "--warmup") opt.warmup = std::atof(val().c_str());
@@ -1206,7 +1336,12 @@ int main(int argc, char** argv) {
     if (opt.scenario != "fanout" && opt.scenario != "ack" && opt.scenario != "connections" && opt.scenario != "cluster")
         return usage();
     if ((opt.scenario == "cluster") != (opt.port2 > 0) || opt.port2 > 65535) return usage();
-    if (opt.transport != "websocket" && opt.transport != "polling") return usage();
+    if (opt.transport != "websocket" && opt.transport != "polling" && opt.transport != "wss") return usage();
+    if ((opt.transport == "wss") != !opt.ca_file.empty()) return usage();
+    if (opt.transport == "wss" && !tls_init(opt.ca_file)) {
+        std::fprintf(stderr, "loadgen: cannot load the CA certificate %s\n", opt.ca_file.c_str());
+        return 2;
+    }
     // the labels go into the JSON lines as they are
     auto is_label = [](const std::string& v) {
         return !v.empty() && v.size() <= 32 &&

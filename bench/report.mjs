@@ -56,8 +56,11 @@ const fan = (clients, transport, phase, param) => ({ scenario: 'fanout', transpo
 const phaseParams = (clients, transport, phase) =>
   [...new Set(pick({ scenario: 'fanout', transport, clients, phase }).map((r) => r.param))].sort((a, b) => a - b);
 
-for (const [clients, transport] of [[100, 'websocket'], [1000, 'websocket'], [5000, 'websocket'], [100, 'polling']]) {
-  const label = transport === 'polling' ? `polling fan-out C=${clients}` : `fan-out C=${clients}`;
+const fanLabel = (clients, transport) =>
+  ({ polling: `polling fan-out C=${clients}`, wss: `fan-out over wss C=${clients}` })[transport] || `fan-out C=${clients}`;
+const fanShapes = [[100, 'websocket'], [1000, 'websocket'], [5000, 'websocket'], [100, 'wss'], [1000, 'wss'], [100, 'polling']];
+for (const [clients, transport] of fanShapes) {
+  const label = fanLabel(clients, transport);
   for (const w of phaseParams(clients, transport, 'window')) {
     const f = fan(clients, transport, 'window', w);
     const s = med({ ...f, server: S }, 'delivered_per_s');
@@ -77,6 +80,13 @@ for (const [clients, transport] of [[100, 'websocket'], [1000, 'websocket'], [50
     if (clients === 1000 && transport === 'websocket')
       targets.push(['fan-out C=1000: ≥ 3× Node\'s delivered msg/s', s / n >= 3, `${ratio(s, n)}`]);
     if (transport === 'polling') targets.push(['polling C=100: ≥ Node\'s throughput', s >= n, `${ratio(s, n)}`]);
+    // what TLS costs each server: against its own plain fan-out at the same C and window (run in the same bench)
+    const plain = fan(clients, 'websocket', 'window', w);
+    const sp = med({ ...plain, server: S }, 'delivered_per_s');
+    const np = med({ ...plain, server: N }, 'delivered_per_s');
+    if (transport === 'wss' && (!Number.isNaN(sp) || !Number.isNaN(np)))
+      row(`${label}: delivered msg/s at saturation, wss / plain ws (each server against its fan-out C=${clients} row)`,
+        ratio(s, sp), ratio(n, np), '', 'the cost of TLS: 1 = none');
   }
   // from an open-loop sweep: the highest offered rate still delivered in full (≥ 98 %) with p99 under one second
   const sweep = phaseParams(clients, transport, 'rate');
@@ -195,7 +205,7 @@ for (const series of [...new Set(rows.map((r) => r.series))].filter((x) => x !==
   for (const shape of shapes) {
     const [clientsText, transport] = shape.split('|');
     const clients = Number(clientsText);
-    const label = `${transport === 'polling' ? 'polling fan-out' : 'fan-out'} C=${clients}`;
+    const label = fanLabel(clients, transport);
     const base = (phase, param) => ({ scenario: 'fanout', transport, clients, phase, param, series, variant: 'base' });
     const on = (phase, param) => ({ ...base(phase, param), variant: series });
     const g = (f, srv, k) => med({ ...f, server: srv }, k);
@@ -360,6 +370,13 @@ lines.push(`| memory | ${fmt(os.totalmem() / 2 ** 30, 1)} GiB; \`ulimit -n\` ${s
 lines.push(`| kernel | ${os.release()} |`);
 lines.push(`| sioserver | sioserver.hpp at ${commit}, g++ ${sh('g++ -dumpfullversion')} -O2 -DNDEBUG, cpp-httplib ${sh('pkg-config --modversion cpp-httplib')}, 64 KiB thread stacks |`);
 lines.push(`| Node | node ${process.version}, socket.io ${sioVersion} (ws transport, no perMessageDeflate) |`);
+const wssRows = rows.filter((r) => r.transport === 'wss');
+if (wssRows.length) {
+  const sessions = [...new Set(wssRows.map((r) => r.tls).filter(Boolean))].join('; ') || '?';
+  lines.push(`| TLS (fan-out over wss) | ${sh('openssl version')}; one self-signed EC P-256 certificate for IP 127.0.0.1 ` +
+    `served by both (sio: \`opt.tls\`, Node: \`https.createServer\` with Node's own OpenSSL ${process.versions.openssl}); ` +
+    `the load generator verifies it (its CA) in every handshake; negotiated: ${sessions} |`);
+}
 if (clusterTable.length) {
   const npmVersion = (name) => {
     try { return JSON.parse(fs.readFileSync(`node_modules/${name}/package.json`, 'utf8')).version; } catch { return '?'; }
@@ -459,6 +476,11 @@ lines.push('- **Fan-out**: every client joins room `bench`; client 0 emits `chat
 if (variantTables.length) lines.push('- **Variants** (connection state recovery, the admin UI): the same fan-out with the servers started with the feature on ' +
   '(`BENCH_RECOVERY=1`, `--admin production`), each round running the base server and the variant back to back; the load generator ' +
   'labels the lines (`--variant`, `--series`) and counts the relayed events that carry an offset after the payload.');
+if (wssRows.length) lines.push('- **Fan-out over wss**: the same fan-out with both servers on https/wss ' +
+  '(`--tls-cert`/`--tls-key`, one certificate made by `openssl` into `bench/out/tls/` at each run) and the load ' +
+  'generator\'s clients on TLS (`--transport wss --ca`: OpenSSL, the certificate verified for 127.0.0.1, one full ' +
+  'handshake per client, no session resumption); the phases are those of the plain fan-out at the same C, and the "wss / plain ws" row ' +
+  'compares each server with itself.');
 lines.push('- **Ack round-trip**: 100 clients each keep one `echo` event with an ack outstanding (closed loop).');
 lines.push('- **Cluster**: `loadgen --scenario cluster` opens clients alternately on node A (`--port`) and node B ' +
   '(`--port2`); client 0, the emitter, is on A; window and rate phases as in fan-out, a message counting as delivered ' +
@@ -479,9 +501,13 @@ lines.push('');
 lines.push('```sh');
 lines.push('bash bench/run.sh            # full run: 3 rounds (< 16 minutes)');
 lines.push('bash bench/run.sh --quick    # 1 round, shorter phases (< 2 minutes)');
+lines.push('bash bench/run.sh --wss      # only the fan-out over wss (bench/out/RESULTS-wss-full.md); --cluster likewise');
 lines.push('# what it runs: the builds, then per scenario and round a fresh server and one load generator run');
-lines.push('g++ -std=c++17 -O2 -DNDEBUG -o build/sio_bench bench/servers/sio_bench.cpp $(pkg-config --cflags --libs cpp-httplib) -pthread');
-lines.push('g++ -std=c++17 -O2 -g -Wall -Wextra -Wshadow -Wconversion -Wsign-conversion -Werror -Ibench -o build/loadgen bench/loadgen.cpp');
+lines.push('g++ -std=c++17 -O2 -DNDEBUG -DSIO_BENCH_ADMIN -o build/sio_bench bench/servers/sio_bench.cpp $(pkg-config --cflags --libs cpp-httplib) -pthread -lcrypt $(pkg-config --libs openssl)');
+lines.push('g++ -std=c++17 -O2 -g -Wall -Wextra -Wshadow -Wconversion -Wsign-conversion -Werror -Ibench -o build/loadgen bench/loadgen.cpp $(pkg-config --libs openssl)');
+if (wssRows.length)
+  lines.push('openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=sioserver bench" ' +
+    '-addext "subjectAltName=IP:127.0.0.1" -keyout bench/out/tls/key.pem -out bench/out/tls/cert.pem   # for wss');
 lines.push('build/sio_bench --port 0      # or: node bench/servers/node_bench.js --port 0');
 if (clusterTable.length) {
   lines.push('g++ -std=c++17 -O2 -DNDEBUG -DMSGPACK_NO_BOOST -o build/sio_cluster_bench bench/servers/sio_cluster_bench.cpp $(pkg-config --cflags --libs cpp-httplib) -lhiredis -pthread');
@@ -497,7 +523,7 @@ if (args.commands && fs.existsSync(args.commands)) {
     const [scenario, transport, clients] = c.split('|');
     const ph = [...new Set(pick({ scenario, transport, clients: Number(clients) }).map((r) => r.phase && `${r.phase}:${r.param}:${r.seconds}`).filter(Boolean))];
     lines.push(`build/loadgen --port PORT --server-pid PID --scenario ${scenario}` +
-      (transport === 'polling' ? ' --transport polling' : '') + ` --clients ${clients}` +
+      (transport && transport !== 'websocket' ? ` --transport ${transport}` : '') + ` --clients ${clients}` +
       (ph.length ? ` --phases ${ph.join(',')}` : ''));
   }
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/run.sh [--quick] [--pin] [--list] [--cluster] — sioserver (bench/servers/sio_bench.cpp) against Node's socket.io 4.8
+# bench/run.sh [--quick] [--pin] [--list] [--cluster|--wss] — sioserver (bench/servers/sio_bench.cpp) against Node's socket.io 4.8
 # (bench/servers/node_bench.js), same protocol, same load, on this machine, over 127.0.0.1 only; then a cluster of two
 # sioserver nodes (bench/servers/sio_cluster_bench.cpp, sioserver_redis.hpp) against two Node nodes
 # (bench/servers/node_cluster_bench.js, @socket.io/redis-adapter), each pair with its own redis-server
@@ -9,15 +9,20 @@
 # packages with apt-get when run as root, npm packages from the lockfile), then for every scenario runs the two
 # servers alternately (sio node sio node ...: ROUNDS rounds, a fresh server process each time) and reports the
 # median of the rounds in bench/RESULTS.md, with bench/results.png (latency against offered rate).
-#   full run : 3 rounds, fan-out C=100/1000/5000, fan-out C=1000 with connection state recovery on (and its
-#              recovery-off twin), ack C=100, 10,000 connections, polling C=100, cluster C=1000  (~10 min, < 16)
-#   --quick  : 1 round, shorter phases, fan-out C=100/1000, recovery C=1000, 2,000 connections,
-#              cluster C=500                                                                     (< 2 minutes)
+#   full run : 3 rounds, fan-out C=100/1000/5000, fan-out over wss C=100/1000, fan-out C=1000 with connection state
+#              recovery on (and its recovery-off twin), ack C=100, 10,000 connections, polling C=100,
+#              cluster C=1000                                                                    (~11 min, < 16)
+#   --quick  : 1 round, shorter phases, fan-out C=100/1000, fan-out over wss C=100, recovery C=1000, 2,000
+#              connections, cluster C=500                                                        (< 2 minutes)
 #   --pin    : server on CPU 0, load generator on CPU 1 (default: the scheduler decides); in the cluster both
 #              nodes and Redis on CPU 0
 #   --list   : only write the exact load generator commands to bench/out/commands-<mode>.txt and print them
 #   --cluster: only the cluster scenario; its report goes to bench/out/RESULTS-cluster-<mode>.md (raw data to
 #              bench/out/raw-cluster-<mode>.jsonl), bench/RESULTS.md and the chart are left as they are
+#   --wss    : only the fan-out over wss, the same way: bench/out/RESULTS-wss-<mode>.md, raw-wss-<mode>.jsonl
+# Fan-out over wss: both servers serve https/wss with one self-signed certificate (EC P-256, for IP 127.0.0.1) that
+# openssl makes into bench/out/tls/ at every run; the load generator's clients trust it as their CA
+# (`--transport wss --ca`) and verify it in every handshake. The load is the WebSocket fan-out's, TLS under it.
 # Raw results (one JSON line per measured phase) go to bench/out/raw-<mode>.jsonl, logs to bench/out/*.log.
 #
 # Variants: a variant is the same bench server with one feature switched on, under the same load (variant_env below
@@ -33,6 +38,7 @@ cd "$(dirname "$0")/.."
 
 QUICK=0
 ONLY_CLUSTER=0
+ONLY_WSS=0
 PIN=0
 LIST=0
 for arg in "$@"; do
@@ -41,7 +47,8 @@ for arg in "$@"; do
     --pin) PIN=1 ;;
     --list) LIST=1 ;;
     --cluster) ONLY_CLUSTER=1 ;;
-    *) echo "usage: bash bench/run.sh [--quick] [--pin] [--list] [--cluster]" >&2; exit 2 ;;
+    --wss) ONLY_WSS=1 ;;
+    *) echo "usage: bash bench/run.sh [--quick] [--pin] [--list] [--cluster|--wss]" >&2; exit 2 ;;
   esac
 done
 
@@ -50,6 +57,9 @@ OUT=bench/out
 MODE=$([ $QUICK = 1 ] && echo quick || echo full)
 RUN=$MODE
 [ $ONLY_CLUSTER = 1 ] && RUN=cluster-$MODE
+[ $ONLY_WSS = 1 ] && RUN=wss-$MODE
+if [ $ONLY_CLUSTER = 1 ] && [ $ONLY_WSS = 1 ]; then echo "bench/run.sh: --cluster or --wss, not both" >&2; exit 2; fi
+TLS_DIR=$OUT/tls
 RAW=$OUT/raw-$RUN.jsonl
 LGLOG=$OUT/loadgen-$RUN.log
 CMDS=$OUT/commands-$RUN.txt
@@ -67,7 +77,7 @@ if [ $LIST = 0 ]; then
 # ---- what the benchmark needs ----------------------------------------------------------------------------------------
 need_debs=""
 for p in g++ make pkg-config libcpp-httplib-dev picojson-dev doctest-dev gnuplot-nox util-linux \
-         redis-server redis-tools libhiredis-dev libmsgpack-cxx-dev; do
+         redis-server redis-tools libhiredis-dev libmsgpack-cxx-dev libssl-dev openssl; do
   dpkg -s "$p" >/dev/null 2>&1 || need_debs="$need_debs $p"
 done
 command -v node >/dev/null 2>&1 || need_debs="$need_debs nodejs"
@@ -89,17 +99,19 @@ fi
 
 # ---- builds (in parallel; each only when its sources changed) --------------------------------------------------------
 HTTPLIB="$(pkg-config --cflags --libs cpp-httplib)"
+OPENSSL="$(pkg-config --libs openssl)"  # the load generator's wss clients, sio_bench's opt.tls
 newer() { local target=$1; shift; [ ! -e "$target" ] && return 0; for s in "$@"; do [ "$s" -nt "$target" ] && return 0; done; return 1; }
 pids=()
 if newer $BUILD/loadgen bench/loadgen.cpp bench/loadgen_protocol.hpp; then
+  # shellcheck disable=SC2086
   g++ -std=c++17 -O2 -g -Wall -Wextra -Wshadow -Wconversion -Wsign-conversion -Werror -Ibench -o $BUILD/loadgen \
-    bench/loadgen.cpp & pids+=($!)
+    bench/loadgen.cpp $OPENSSL & pids+=($!)
 fi
 if newer $BUILD/sio_bench bench/servers/sio_bench.cpp sioserver.hpp sioserver_admin.hpp; then
   # shellcheck disable=SC2086
   # With the admin add-on compiled in (it does nothing until --admin): the admin variant is the same binary.
   g++ -std=c++17 -O2 -DNDEBUG -DSIO_BENCH_ADMIN -o $BUILD/sio_bench bench/servers/sio_bench.cpp $HTTPLIB -pthread \
-    -lcrypt & pids+=($!)
+    -lcrypt $OPENSSL & pids+=($!)
 fi
 # The C++ cluster node needs sioserver_redis.hpp; without it the cluster table has Node's column only.
 if [ -f sioserver_redis.hpp ] &&
@@ -116,6 +128,12 @@ if [ ${#pids[@]} -gt 0 ]; then
   for p in "${pids[@]}"; do wait "$p"; done
 fi
 $BUILD/bench_unit_tests >/dev/null || { echo "bench unit tests failed" >&2; exit 1; }
+
+# ---- the certificate of the wss scenario: self-signed, for the address the clients dial, made fresh each run ------------
+mkdir -p "$TLS_DIR"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=sioserver bench" \
+  -addext "subjectAltName=IP:127.0.0.1" -keyout "$TLS_DIR/key.pem" -out "$TLS_DIR/cert.pem" 2>"$OUT/openssl.log" ||
+  { echo "openssl could not make the bench certificate:" >&2; cat "$OUT/openssl.log" >&2; exit 1; }
 
 # ---- servers ---------------------------------------------------------------------------------------------------------
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -139,6 +157,10 @@ variant_env() {
   esac
 }
 
+# SERVER_TLS: the servers' certificate arguments while the wss scenario runs (both servers take the same ones)
+SERVER_TLS=()
+TLS_SERVER_ARGS=(--tls-cert "$TLS_DIR/cert.pem" --tls-key "$TLS_DIR/key.pem")
+
 # run_case NAME VARIANT ROUND TIMEOUT loadgen-args... : one fresh server, one load generator run, results appended to RAW
 run_case() {
   local name=$1 variant=$2 round=$3 limit=$4
@@ -147,9 +169,10 @@ run_case() {
   local log="$OUT/server-$name.log"
   [ "$variant" = base ] || log="$OUT/server-$name-$variant.log"
   if [ "$name" = sio ]; then
-    start_server "$log" "${SERVER_CPU[@]}" env "${VARIANT_ENV[@]}" $BUILD/sio_bench "${VARIANT_ARGS[@]}"
+    start_server "$log" "${SERVER_CPU[@]}" env "${VARIANT_ENV[@]}" $BUILD/sio_bench "${VARIANT_ARGS[@]}" "${SERVER_TLS[@]}"
   else
-    start_server "$log" "${SERVER_CPU[@]}" env "${VARIANT_ENV[@]}" node bench/servers/node_bench.js "${VARIANT_ARGS[@]}"
+    start_server "$log" "${SERVER_CPU[@]}" env "${VARIANT_ENV[@]}" node bench/servers/node_bench.js "${VARIANT_ARGS[@]}" \
+      "${SERVER_TLS[@]}"
   fi
   local watcher=""
   if [ "$variant" = admin ]; then  # an admin dashboard's client, connected for the whole run
@@ -169,11 +192,22 @@ run_case() {
 both() {
   local limit=$1
   shift
+  [ ${#SERVER_TLS[@]} = 0 ] ||
+    echo "# the servers started as  build/sio_bench --port 0 ${SERVER_TLS[*]}  or  node bench/servers/node_bench.js --port 0 ${SERVER_TLS[*]}" >>"$CMDS"
   echo "build/loadgen --port PORT --server-pid PID --server-name sio|node --round N --variant base $*" >>"$CMDS"
   [ $LIST = 1 ] && return 0
   for r in $(seq 1 "$ROUNDS"); do
     for s in sio node; do run_case "$s" base "$r" "$limit" "$@"; done
   done
+}
+
+# wss_both TIMEOUT loadgen-args... : `both` with the servers on https/wss and the clients over TLS, trusting the cert
+wss_both() {
+  local limit=$1
+  shift
+  SERVER_TLS=("${TLS_SERVER_ARGS[@]}")
+  both "$limit" --transport wss --ca "$TLS_DIR/cert.pem" "$@"
+  SERVER_TLS=()
 }
 
 # compare VARIANT TIMEOUT loadgen-args... : per round, sio base + sio VARIANT, then node base + node VARIANT (the
@@ -253,11 +287,24 @@ sweep=""
 for r in $SWEEP_1000; do sweep="$sweep,rate:$r:$PH"; done
 sweep=${sweep#,}
 
-if [ $ONLY_CLUSTER = 0 ]; then
+# fan-out over wss: the plain fan-out's phases at C=100 (and C=1000 in the full run)
+wss_fanout() {
+  [ $LIST = 1 ] || say "fan-out over wss C=100 (https/wss, the clients verify the certificate)"
+  wss_both 90 --scenario fanout --clients 100 --warmup $WARM --phases "rate:$FIX_100:$PH,window:$W_100:$PH"
+  if [ $QUICK = 0 ]; then
+    [ $LIST = 1 ] || say "fan-out over wss C=1000"
+    wss_both 120 --scenario fanout --clients 1000 --warmup $WARM --phases "rate:$FIX_1000:$PH,window:$W_1000:$PH"
+  fi
+}
+
+if [ $ONLY_WSS = 1 ]; then
+wss_fanout
+elif [ $ONLY_CLUSTER = 0 ]; then
 [ $LIST = 1 ] || say "fan-out C=100 ($ROUNDS rounds, A B A B)"
 both 90 --scenario fanout --clients 100 --warmup $WARM --phases "rate:$FIX_100:$PH,window:$W_100:$PH"
 [ $LIST = 1 ] || say "fan-out C=1000 (rate sweep for the chart, then saturation)"
 both 200 --scenario fanout --clients 1000 --warmup $WARM --phases "$sweep,window:$W_1000:$PH"
+wss_fanout
 [ $LIST = 1 ] || say "fan-out C=1000, connection state recovery off / on (base and recovery back to back)"
 compare recovery 90 --scenario fanout --clients 1000 --warmup $WARM --phases "rate:$FIX_1000:$PH,window:$W_1000:$PH"
 compare admin 90 --scenario fanout --clients 1000 --warmup $WARM --phases "rate:$FIX_1000:$PH,window:$W_1000:$PH"
@@ -271,15 +318,17 @@ both 60 --scenario ack --clients 100 --warmup $WARM --phases "ack:1:$PH"
 both 90 --scenario fanout --transport polling --clients 100 --warmup $WARM --phases "rate:$FIX_POLL:$PH,window:$W_POLL:$PH"
 [ $LIST = 1 ] || say "connections: $CONNS clients"
 both 150 --scenario connections --clients $CONNS --concurrency 256 --idle 2 --release-timeout 30
-fi  # ONLY_CLUSTER
-[ $LIST = 1 ] || say "cluster: two nodes + Redis per pair, C=$CLUSTER_C"
-cluster_both 90 --clients $CLUSTER_C --warmup $WARM --phases "rate:$FIX_CLUSTER:$PH,window:$W_CLUSTER:$PH"
+fi  # ONLY_WSS, ONLY_CLUSTER
+if [ $ONLY_WSS = 0 ]; then
+  [ $LIST = 1 ] || say "cluster: two nodes + Redis per pair, C=$CLUSTER_C"
+  cluster_both 90 --clients $CLUSTER_C --warmup $WARM --phases "rate:$FIX_CLUSTER:$PH,window:$W_CLUSTER:$PH"
+fi
 
 if [ $LIST = 1 ]; then cat "$CMDS"; exit 0; fi
 
 # ---- the report --------------------------------------------------------------------------------------------------------
 CMDLINE="bash bench/run.sh $*"
-if [ $ONLY_CLUSTER = 1 ]; then
+if [ $ONLY_CLUSTER = 1 ] || [ $ONLY_WSS = 1 ]; then
   node bench/report.mjs --raw "$RAW" --mode "$MODE" --command "$CMDLINE" --pin "$PIN" \
     --elapsed "$(( $(date +%s) - T_START ))" --commands "$CMDS" --out "$OUT/RESULTS-$RUN.md" --dat "$OUT/latency-$RUN.dat"
   say "done in $(( $(date +%s) - T_START )) s: $OUT/RESULTS-$RUN.md (raw: $RAW)"

@@ -1,6 +1,6 @@
 # bench/server_control.sh — sourced by bench/run.sh and bench/ab.sh: one bench server at a time, by its PID.
 #   start_server LOG COMMAND... : runs COMMAND (with --port 0) in the background, sets SERVER_PID, and PORT once it
-#                                 printed "listening on http://127.0.0.1:<port>/socket.io/" (15 s at most);
+#                                 printed "listening on http(s)://127.0.0.1:<port>/socket.io/" (15 s at most);
 #                                 returns 1, with its log on stderr, when it did not.
 #   stop_server                 : SIGTERM to SERVER_PID, SIGKILL after 5 s (stop_pid).
 SERVER_PID=""
@@ -14,7 +14,7 @@ start_server() {
   SERVER_PID=$!
   PORT=""
   for _ in $(seq 1 150); do
-    PORT=$(sed -n 's#^listening on http://127\.0\.0\.1:\([0-9][0-9]*\)/socket\.io/$#\1#p' "$log" | head -1)
+    PORT=$(sed -n 's#^listening on https\{0,1\}://127\.0\.0\.1:\([0-9][0-9]*\)/socket\.io/$#\1#p' "$log" | head -1)
     [ -n "$PORT" ] && break
     kill -0 "$SERVER_PID" 2>/dev/null || break
     sleep 0.1

@@ -1,6 +1,7 @@
 // The benchmark server on sioserver.hpp; bench/servers/node_bench.js is its twin on npm socket.io 4.8.
-//   g++ -std=c++17 -O2 -DNDEBUG -o build/sio_bench bench/servers/sio_bench.cpp $(pkg-config --cflags --libs cpp-httplib) -pthread
+//   g++ -std=c++17 -O2 -DNDEBUG -o build/sio_bench bench/servers/sio_bench.cpp $(pkg-config --cflags --libs cpp-httplib) -pthread $(pkg-config --libs openssl)
 //   build/sio_bench --port 0        -> prints "listening on http://127.0.0.1:<port>/socket.io/"; SIGINT/SIGTERM stop it
+//   build/sio_bench --port 0 --tls-cert cert.pem --tls-key key.pem   -> https and wss (opt.tls), "listening on https://..."
 // Every client joins room "bench"; "chat message" is relayed to the room (sender included); "echo" is acknowledged
 // with its payload. Options are the reference defaults (pingInterval 25000, maxHttpBufferSize 1e6, no CORS) and the
 // client bundle is not served.
@@ -29,13 +30,16 @@ int main(int argc, char** argv) {
     std::string host = "127.0.0.1";
     int port = 0;
     std::string admin;  // "": not instrumented
+    std::string tls_cert, tls_key;  // both, or neither (plain http)
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string flag = argv[i];
         if (flag == "--port") port = std::stoi(argv[i + 1]);
         else if (flag == "--host") host = argv[i + 1];
         else if (flag == "--admin") admin = argv[i + 1];
+        else if (flag == "--tls-cert") tls_cert = argv[i + 1];
+        else if (flag == "--tls-key") tls_key = argv[i + 1];
         else {
-            std::fprintf(stderr, "usage: sio_bench [--host 127.0.0.1] [--port 0]\n");
+            std::fprintf(stderr, "usage: sio_bench [--host 127.0.0.1] [--port 0] [--tls-cert F --tls-key F]\n");
             return 2;
         }
     }
@@ -54,6 +58,11 @@ int main(int argc, char** argv) {
     opt.serveClient = false;  // CORS stays off (the default)
     const char* recovery = std::getenv("BENCH_RECOVERY");
     if (recovery && std::strcmp(recovery, "1") == 0) opt.connectionStateRecovery = sio::ConnectionStateRecoveryOptions{};
+    if (tls_cert.empty() != tls_key.empty()) {
+        std::fprintf(stderr, "sio_bench: --tls-cert and --tls-key go together\n");
+        return 2;
+    }
+    if (!tls_cert.empty()) opt.tls = sio::TlsOptions{tls_cert, tls_key};
     sio::Server io(opt);
     if (!admin.empty()) {
 #ifdef SIO_BENCH_ADMIN
@@ -79,7 +88,7 @@ int main(int argc, char** argv) {
         return 1;
     }
     if (opt.connectionStateRecovery) std::printf("connection state recovery on\n");
-    std::printf("listening on http://%s:%d/socket.io/\n", host.c_str(), bound);
+    std::printf("listening on http%s://%s:%d/socket.io/\n", opt.tls ? "s" : "", host.c_str(), bound);
     std::fflush(stdout);
 
     int sig = 0;
