@@ -2000,7 +2000,7 @@ private:
     std::vector<OutgoingPtr> answer_;  // what the waiting GET answers with
     bool batched_ = false;       // a SendBatch will wake the waiting GET
     bool closed_ = false;        // close(): the close packet goes in an answer of its own, then every GET gets a noop
-    bool close_sent_ = false;    // the close packet went out (or the client closed): nothing more to tell
+    bool close_sent_ = false;    // the close packet went out: nothing more to tell
     bool discarded_ = false;     // the session moved on: every GET is answered at once
     bool client_closed_ = false; // a POST carried the client's close packet: it is told nothing more
 };
