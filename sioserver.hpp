@@ -3433,13 +3433,13 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
 //                                              drain_parser gives one ws::Message per text frame
 //   eio::WebSocket::handle_message        (3c) decode_packet: MESSAGE `2["chat message","hi"]`, to its Receiver
 //   eio::Socket::handle_packet            (4)  MESSAGE: the on_message handler, through Engine::run_handler
-//   sio::Client::handle_message           (5e) packet::decode: EVENT, nsp "/", data ["chat message","hi"]
+//   sio::Client::handle_message           (5e) (Client::start registered it) packet::decode: EVENT, nsp "/", data
 //   sio::Client::handle_packet            (5e) the Socket of that namespace
 //   sio::Socket::handle_event, ::dispatch (5c) the "chat message" listeners, called with an Event (args, ack)
 //   Server::emit, Namespace::emit         (5f, 5d) the user's handler broadcasts it: a BroadcastOperator to all
 //   BroadcastOperator::emit_args          (5b) one packet::Packet, through each namespace's adapter
-//   Adapter::broadcast                    (5a) select(rooms, except) under its lock; detail::to_outgoing encodes the
-//                                              frame once (eio::make_outgoing)
+//   Adapter::broadcast                    (5a) select(rooms, except) (which takes the adapter's lock); detail::
+//                                              to_outgoing encodes the frame once (eio::make_outgoing)
 //   Adapter::send_to -> Client::send      (5a, 5e) each recipient's session gets the same encoded bytes
 //   eio::Socket::send_all                 (4)  straight to the transport when it is writable, else the writeBuffer
 //   eio::WebSocket::send, write_locked    (3c) with a batch open, the bytes wait; the outermost ~SendBatch (here the
