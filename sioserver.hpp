@@ -2865,7 +2865,6 @@ public:
         std::lock_guard<std::mutex> lk(mu_);
         upgrade_listeners_.push_back(std::move(h));
     }
-    inline void upgraded(Socket& s);
     // The reference's "connection_error" event: a request refused with an error code (unknown transport or sid, a
     // bad handshake, Forbidden, ...), once its answer is written. connection_errors() counts them per code.
     void on_connection_error(std::function<void(const ConnectionError&)> h) { on_connection_error_ = std::move(h); }
@@ -2929,12 +2928,13 @@ public:
     std::recursive_mutex& handler_mutex() { return handler_mu_; }
     Traffic& traffic() { return traffic_; }
 
+private:
+    friend class Socket;  // a closing session leaves the table (remove) and tells the upgrade listeners (upgraded)
+    inline void upgraded(Socket& s);
     void remove(const std::string& sid) {
         std::lock_guard<std::mutex> lk(mu_);
         clients_.erase(sid);
     }
-
-private:
     std::shared_ptr<Polling> make_polling(const httplib::Request& req, const std::string& sid, int protocol) const {
         return std::make_shared<Polling>(PollingSettings{sid, protocol, !req.get_param_value("b64").empty(),
                                                          options_.maxHttpBufferSize, options_.httpCompression});
