@@ -2392,7 +2392,9 @@ private:
         ssize_t got = tls_ ? tls_receive(buf, sizeof buf) : ::recv(fd_, buf, sizeof buf, 0);
         if (got > 0) {
             parser_.feed(buf, size_t(got));
-            if (size_t(got) == sizeof buf || (tls_ && tls_->pending())) read_more();
+            // Over TLS a read hands out one record (one message, often), and what else waits is in the socket,
+            // not in the session (pending() is 0): take it too, so that one batch carries it all.
+            if (size_t(got) == sizeof buf || tls_) read_more();
             return Step::Go;
         }
         if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Step::Idle;  // the receive time-out
