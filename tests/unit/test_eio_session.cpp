@@ -42,13 +42,10 @@ public:
         return congested_;
     }
     bool send(const OutgoingPtr* packets, size_t count) override {
-        {
-            std::lock_guard<std::mutex> lk(mu_);
-            ++send_calls_;
-            for (size_t i = 0; i < count; ++i) sent_.push_back(sio::eio::encode_packet(packets[i]->packet));
-        }
-        cv_.notify_all();
         std::lock_guard<std::mutex> lk(mu_);
+        ++send_calls_;
+        for (size_t i = 0; i < count; ++i) sent_.push_back(sio::eio::encode_packet(packets[i]->packet));
+        cv_.notify_all();  // under the lock, as every notify here: a waiter that wakes may end the test
         return send_ok_;
     }
     // Idempotent, as the real ones: the session calls it again from close_with() when the close it asked for is done.
@@ -58,8 +55,8 @@ public:
             if (closed_) return;
             ++close_calls_;
             closed_ = true;
+            cv_.notify_all();
         }
-        cv_.notify_all();
         if (auto r = receiver()) r->handle_transport_close(*this, sio::reason::ForcedClose, {});
     }
     void discard() override {
@@ -137,8 +134,8 @@ struct CloseSeen {
                 ++calls;
                 reason = why;
                 description = what;
+                cv.notify_all();  // under the lock: the waiter may destroy this as soon as it gets the lock
             }
-            cv.notify_all();
         });
     }
     bool wait() {
@@ -435,8 +432,7 @@ TEST_CASE("session: an upgrade flushes the queued packets to the new transport i
     s.fake->set_writable(false);  // that GET answered; the client pauses polling
     CHECK(s.socket->send("one"));
     CHECK(s.socket->send("two"));
-    s.socket->handle_drain(*s.fake);  // a GET while upgrading: the writeBuffer waits for the WebSocket
-    CHECK(s.fake->sent_after_open() == std::vector<std::string>{"6"});
+    CHECK(s.fake->sent_after_open() == std::vector<std::string>{"6"});  // no GET waits: they wait in the writeBuffer
     CHECK(s.socket->transport() == "polling");
     CHECK_FALSE(s.socket->upgraded());
     auto upgrade = packet(PacketType::Upgrade);
@@ -483,6 +479,27 @@ TEST_CASE("session: the probe's pong goes out but no noop when no GET waits") {
     // The GET after that, while the upgrade is pending: a noop, so that the client pauses polling.
     s.socket->handle_drain(*s.fake);
     CHECK(s.fake->sent_after_open() == std::vector<std::string>{"6"});
+    engine.shutdown();
+}
+
+TEST_CASE("session: while upgrading, a GET that comes still gets what waits in the writeBuffer") {
+    // As the reference's flush(): polling stays the transport until the client's upgrade packet.
+    sio::eio::Engine engine(quiet_options());
+    Session s(engine, "polling");
+    auto probe = std::make_shared<FakeTransport>("websocket");
+    REQUIRE(s.socket->maybe_upgrade(probe));
+    auto ping = packet(PacketType::Ping, "probe");
+    s.socket->handle_packet(*probe, ping);
+    s.fake->set_writable(false);
+    CHECK(s.socket->send("queued"));
+    s.fake->set_writable(true);  // a GET came anyway
+    s.socket->handle_drain(*s.fake);
+    CHECK(s.fake->sent_after_open() == std::vector<std::string>{"6", "4queued"});
+    s.socket->handle_drain(*s.fake);  // and the next one, with nothing left, a noop
+    CHECK(s.fake->sent_after_open() == std::vector<std::string>{"6", "4queued", "6"});
+    auto upgrade = packet(PacketType::Upgrade);
+    s.socket->handle_packet(*probe, upgrade);
+    CHECK(probe->sent() == std::vector<std::string>{"3probe"});  // nothing sent twice
     engine.shutdown();
 }
 
@@ -621,8 +638,8 @@ public:
         {
             std::lock_guard<std::mutex> lk(mu_);
             hold_ = false;
+            cv_.notify_all();
         }
-        cv_.notify_all();
     }
     bool wait_reading() {
         std::unique_lock<std::mutex> lk(mu_);
