@@ -630,6 +630,8 @@ public:
         std::lock_guard<std::mutex> lk(mu_);
         close_after_ = true;
     }
+    bool client_gone() const override { return gone_.load(); }
+    void hang_up() { gone_ = true; }
     void hold() {
         std::lock_guard<std::mutex> lk(mu_);
         hold_ = true;
@@ -655,6 +657,7 @@ private:
     std::condition_variable cv_;
     std::string body_;
     bool hold_ = false, reading_ = false, close_after_ = false;
+    std::atomic<bool> gone_{false};
 };
 
 httplib::Request poll_request(const std::string& method, const std::string& sid = {}, const std::string& body = {}) {
@@ -837,5 +840,20 @@ TEST_CASE("polling: an upgrade releases the waiting GET with a noop, and later G
     CHECK(probe->sent() == std::vector<std::string>{"3probe", "4queued"});
     CHECK(s.get().status == 400);  // polling is over for this session
     CHECK(s.closed.count() == 0);
+    engine.shutdown();
+}
+
+TEST_CASE("polling: a client that hangs up while its GET waits closes the session with transport error") {
+    sio::eio::Engine engine(quiet_options());
+    PollingSession s(engine);
+    FakeExchange http;
+    auto get = std::async(std::launch::async, [&] { return s.request(poll_request("GET", s.sid), &http); });
+    http.hang_up();  // the GET looks every 250 ms
+    REQUIRE(s.closed.wait());
+    CHECK(s.closed.reason == sio::reason::TransportError);
+    CHECK(s.closed.description == "poll connection closed prematurely");
+    Answer a = PollingSession::answer(get);
+    CHECK(a.body.empty());  // nobody to answer
+    CHECK(engine.find(s.sid) == nullptr);
     engine.shutdown();
 }
