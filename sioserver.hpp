@@ -1828,7 +1828,8 @@ public:
     // writeBuffer for the next handle_drain(). So the session needs no writable() before each send.
     virtual bool send(const OutgoingPtr* packets, size_t count) = 0;
     // Ends the transport from the server side, after what it was sent: the client is told (a close packet, a close
-    // frame), then the receiver hears handle_transport_close(reason::ForcedClose).
+    // frame), then the receiver hears handle_transport_close(reason::ForcedClose). A second call does nothing (the
+    // session closes a transport that has just reported its own end).
     virtual void close() = 0;
     // The session left this transport for another one (an upgrade): what waits is answered, nothing more is taken.
     virtual void discard() {}
