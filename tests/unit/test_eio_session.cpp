@@ -25,7 +25,7 @@ namespace {
 
 constexpr auto kLimit = 5000ms;  // the bound of every wait: a test that fails ends
 
-// A transport that records the text form of every packet the session sends it. Writable, congested and the
+// A transport that records the text form of every packet it takes from the session. Writable, congested and the
 // result of send() are set by the test; close() reports back to the session as the real transports do.
 class FakeTransport final : public sio::eio::Transport {
 public:
@@ -41,8 +41,10 @@ public:
         std::lock_guard<std::mutex> lk(mu_);
         return congested_;
     }
+    // As Transport::send says: a transport that is not writable takes nothing (the session keeps the packets).
     bool send(const OutgoingPtr* packets, size_t count) override {
         std::lock_guard<std::mutex> lk(mu_);
+        if (!(writable_ && !closed_ && !discarded_)) return false;
         ++send_calls_;
         for (size_t i = 0; i < count; ++i) sent_.push_back(sio::eio::encode_packet(packets[i]->packet));
         cv_.notify_all();  // under the lock, as every notify here: a waiter that wakes may end the test
