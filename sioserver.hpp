@@ -5981,7 +5981,8 @@ private:
 
 // ---- 6f. sio::Server's HTTP side: an eio::Server ----------------------------------------------------------------------
 // Node's socket.io attaches to an engine.io server the same way: the engine's sessions become Clients (5f's
-// handle_connection), and every HTTP and life-cycle call goes to the eio::Server, then closes the adapters.
+// handle_connection), and every HTTP and life-cycle call goes to the eio::Server, then closes the adapters. An
+// Options is an EngineOptions with the Socket.IO knobs added: the eio::Server gets a copy of the engine's part.
 inline Server::Server(Options options)
     : options_(std::move(options)), eio_(std::make_unique<eio::Server>(options_)), sockets(make_namespace("/", nullptr)) {
     if (options_.serveClient) eio_->serve_client(options_.clientDir);
