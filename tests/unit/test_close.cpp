@@ -137,7 +137,7 @@ static int open_polling_session(int port, std::string& answer) {
     return fd;
 }
 
-TEST_CASE("a sio::Server destroyed where joins are not allowed, with a session open, ends its connections first") {
+TEST_CASE("a sio::Server destroyed where joins are not allowed, with a session open, closes its connections") {
     auto io = std::make_unique<sio::Server>();
     int port = io->start("127.0.0.1", 0);
     REQUIRE(port > 0);
@@ -150,7 +150,7 @@ TEST_CASE("a sio::Server destroyed where joins are not allowed, with a session o
         sio::detail::NoJoinScope in_handler;  // as a destructor run on one of the server's own threads
         io.reset();
     }
-    // The destructor joined the connection's thread, which had closed the connection: the client reads its end.
+    // The destructor has joined the connection's thread, which closed the connection: the client reads its end.
     char byte;
     CHECK(::recv(fd, &byte, 1, 0) == 0);
     ::close(fd);
