@@ -4333,12 +4333,11 @@ private:
     size_t attachment_bytes_ = 0;  // a packet's attachments together may not exceed maxHttpBufferSize
 };
 
-namespace detail {
-class HttpServer;
-class Listener;
-}  // namespace detail
+namespace eio {
+class Server;  // layer 6: the HTTP side sio::Server serves through
+}  // namespace eio
 
-// ---- 5f. The Server (its HTTP side — http(), listen(), close() — is in layer 6) --------------------------------------
+// ---- 5f. The Server (its HTTP side — http(), listen(), close() — is an eio::Server, layer 6) ----------------------------
 //   sio::Server io(opt);
 //   io.on_connection([&](sio::Socket& socket) { socket.on("chat message", [&](sio::Event& ev) {
 //       io.emit("chat message", ev.args()); }); });
@@ -4369,9 +4368,33 @@ public:
     }
 
 private:
+    friend class Namespace;  // make_adapter
+    friend class Client;     // remove_client
+
+    // A new Engine.IO session: its Socket.IO Client, kept by sid until the session closes.
+    inline void handle_connection(const eio::SocketPtr& conn);
+    void remove_client(const std::string& sid) {
+        std::lock_guard<std::mutex> lk(mu_);
+        clients_.erase(sid);
+    }
+    // The namespace `name`, made (as a child of `parent` when there is one) unless it exists; the new_namespace
+    // handlers run for one just made.
+    inline Namespace& make_namespace(const std::string& name, ParentNamespace* parent);
     inline void new_namespace(Namespace& nsp);
+    // io.adapter(...)'s, else the in-memory one: with connection state recovery, the one that keeps sessions.
+    std::unique_ptr<Adapter> make_adapter(Namespace& nsp) {
+        if (adapter_factory_) return adapter_factory_(nsp);
+        if (options_.connectionStateRecovery) return std::make_unique<SessionAwareAdapter>(nsp);
+        return std::make_unique<Adapter>(nsp);
+    }
+    // Once the server has closed: each adapter stops talking to other nodes (not on a handler's thread, which
+    // must not wait for the adapter's threads; wait() or the destructor does it then).
+    inline void close_adapters();
+
     Options options_;
-    std::unique_ptr<eio::Engine> engine_;
+    // The engine and the HTTP server on it. Declared first, so it goes last: the namespaces and clients below use
+    // the engine until they are gone (the destructor has stopped its threads before).
+    std::unique_ptr<eio::Server> eio_;
     AdapterFactory adapter_factory_;  // null: the in-memory Adapter
     mutable std::mutex mu_;
     std::map<std::string, std::unique_ptr<Namespace>> namespaces_;
@@ -4406,7 +4429,7 @@ public:
     }
     ListenerId on(const std::string& event, Namespace::ServerSideHandler h) { return sockets.on(event, std::move(h)); }
 
-    // ---- HTTP and life cycle (layer 6)
+    // ---- HTTP and life cycle (layer 6f: each goes to the eio::Server underneath)
     inline httplib::Server& http();  // your own routes on the same port: io.http().Get("/", ...)
     inline int start(const std::string& host, int port);  // serves in the background; returns the port
     inline bool listen(int port) { return listen("0.0.0.0", port); }
@@ -4418,34 +4441,11 @@ public:
     inline size_t connections_count() const;  // TCP connections open right now (each has a thread)
 
     const Options& options() const { return options_; }
-    eio::Engine& engine() { return *engine_; }
-    // io.adapter(...)'s, else the in-memory one: with connection state recovery, the one that keeps sessions.
-    std::unique_ptr<Adapter> make_adapter(Namespace& nsp) {
-        if (adapter_factory_) return adapter_factory_(nsp);
-        if (options_.connectionStateRecovery) return std::make_unique<SessionAwareAdapter>(nsp);
-        return std::make_unique<Adapter>(nsp);
-    }
+    inline eio::Engine& engine();  // the Engine.IO server underneath: io.engine in JavaScript
+
+    // ---- used by Client (a CONNECT) and by tests/unit/test_admin_hooks.cpp
     // The namespace a CONNECT asks for: an existing one, a new child of a matching dynamic one, or null.
     inline Namespace* find_namespace(const std::string& name, const Value& auth);
-    void remove_client(const std::string& sid) {
-        std::lock_guard<std::mutex> lk(mu_);
-        clients_.erase(sid);
-    }
-
-private:
-    // Once the server has closed: each adapter stops talking to other nodes (not on a handler's thread, which
-    // must not wait for the adapter's threads; wait() or the destructor does it then).
-    inline void close_adapters();
-
-    std::unique_ptr<detail::HttpServer> http_;
-    std::unique_ptr<detail::Listener> listener_;
-
-    static Namespace& create_main(Server& s) {
-        auto nsp = std::make_unique<Namespace>(s, "/");
-        Namespace& ref = *nsp;
-        s.namespaces_["/"] = std::move(nsp);
-        return ref;
-    }
 };
 
 // ---- the Adapter -----------------------------------------------------------------------------------------------------
@@ -5399,8 +5399,20 @@ inline void Client::handle_close(const std::string& why, const std::string& desc
 
 // ---- the Server's Socket.IO side ---------------------------------------------------------------------------------------
 
+inline void Server::handle_connection(const eio::SocketPtr& conn) {
+    auto client = std::make_shared<Client>(*this, conn);
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        clients_[conn->id()] = client;
+    }
+    client->start();
+}
+
 inline Namespace& Server::of(const std::string& requested) {
-    std::string name = requested.empty() || requested[0] != '/' ? "/" + requested : requested;
+    return make_namespace(requested.empty() || requested[0] != '/' ? "/" + requested : requested, nullptr);
+}
+
+inline Namespace& Server::make_namespace(const std::string& name, ParentNamespace* parent) {
     Namespace* nsp;
     bool made = false;
     {
@@ -5408,6 +5420,10 @@ inline Namespace& Server::of(const std::string& requested) {
         auto& slot = namespaces_[name];
         if (!slot) {
             slot = std::make_unique<Namespace>(*this, name);
+            if (parent) {
+                slot->inherit(*parent);
+                parent->add_child(slot.get());
+            }
             made = true;
         }
         nsp = slot.get();
@@ -5452,22 +5468,7 @@ inline Namespace* Server::find_namespace(const std::string& name, const Value& a
     for (auto* parent : parents) {
         bool match = false;
         engine().run_handler([&] { match = parent->matches(name, auth); });
-        if (!match) continue;
-        Namespace* nsp;
-        bool made = false;
-        {
-            std::lock_guard<std::mutex> lk(mu_);
-            auto& slot = namespaces_[name];
-            if (!slot) {
-                slot = std::make_unique<Namespace>(*this, name);
-                slot->inherit(*parent);
-                parent->add_child(slot.get());
-                made = true;
-            }
-            nsp = slot.get();
-        }
-        if (made) new_namespace(*nsp);
-        return nsp;
+        if (match) return &make_namespace(name, parent);
     }
     return nullptr;
 }
@@ -6103,14 +6104,17 @@ private:
     std::shared_ptr<TlsContext> tls_;  // set by open_tls() before the first accept, then only read
 };
 
-// Starts an HttpServer on a thread of its own, and closes it with its engine; shared by eio::Server and sio::Server.
+// Starts an HttpServer on a thread of its own, and closes it with its engine (eio::Server's, so sio::Server's too).
 // Joining the accept thread waits for every connection thread too (httplib's accept loop ends by joining its
 // queue), so a thread that must not wait for them (NoJoinScope: a handler, a connection thread) only stops the
 // accepting; the join is then done by wait() or the destructor.
 class Listener {
 public:
     Listener(HttpServer& http, eio::Engine& engine) : http_(http), engine_(engine) {}
-    ~Listener() {
+    ~Listener() { stop_and_join(); }
+
+    // Stops accepting and joins the accept thread, even on a thread close() does not join from.
+    void stop_and_join() {
         request_stop();
         thread_.join();
     }
@@ -6211,6 +6215,10 @@ public:
     void close() { listener_.close(); }
 
 private:
+    friend class sio::Server;  // serves the client bundle on this HTTP server, and stops it before its namespaces go
+    void serve_client(const std::string& dir) { http_.serve_client(dir); }
+    void stop_and_join() { listener_.stop_and_join(); }
+
     Engine engine_;
     detail::HttpServer http_;
     detail::Listener listener_;
@@ -6218,22 +6226,22 @@ private:
 
 }  // namespace eio
 
-// ---- 6f. sio::Server's HTTP side -----------------------------------------------------------------------------------------
+// ---- 6f. sio::Server's HTTP side: an eio::Server ----------------------------------------------------------------------
+// Node's socket.io attaches to an engine.io server the same way: the engine's sessions become Clients (5f's
+// handle_connection), and every HTTP and life-cycle call goes to the eio::Server, then closes the adapters. An
+// Options is an EngineOptions with the Socket.IO knobs added: the eio::Server gets a copy of the engine's part.
 inline Server::Server(Options options)
-    : options_(std::move(options)), engine_(std::make_unique<eio::Engine>(options_)), sockets(create_main(*this)),
-      http_(std::make_unique<detail::HttpServer>(*engine_)), listener_(std::make_unique<detail::Listener>(*http_, *engine_)) {
-    if (options_.serveClient) http_->serve_client(options_.clientDir);
-    engine_->on_connection([this](const eio::SocketPtr& conn) {
-        auto client = std::make_shared<Client>(*this, conn);
-        {
-            std::lock_guard<std::mutex> lk(mu_);
-            clients_[conn->id()] = client;
-        }
-        client->start();
-    });
+    : options_(std::move(options)), eio_(std::make_unique<eio::Server>(options_)), sockets(make_namespace("/", nullptr)) {
+    if (options_.serveClient) eio_->serve_client(options_.clientDir);
+    eio_->on_connection([this](const eio::SocketPtr& conn) { handle_connection(conn); });
 }
 
-inline Server::~Server() { close(); }
+// The accept thread (and with it every connection thread) is joined before the namespaces and clients go, even
+// when close() could not join (a destructor on a thread of the server's own); the engine goes last, with eio_.
+inline Server::~Server() {
+    close();
+    eio_->stop_and_join();
+}
 
 inline void Server::adapter(AdapterFactory factory) {
     std::vector<Namespace*> all;
@@ -6255,20 +6263,21 @@ inline void Server::close_adapters() {
     for (auto* nsp : all) nsp->adapter().close();
 }
 
-inline httplib::Server& Server::http() { return *http_; }
-inline int Server::start(const std::string& host, int port) { return listener_->start(host, port); }
+inline eio::Engine& Server::engine() { return eio_->engine(); }
+inline httplib::Server& Server::http() { return eio_->http(); }
+inline size_t Server::connections_count() const { return eio_->connections_count(); }
+inline int Server::start(const std::string& host, int port) { return eio_->start(host, port); }
 inline bool Server::listen(const std::string& host, int port) {
-    if (start(host, port) < 0) return false;
-    wait();
+    if (!eio_->listen(host, port)) return false;
+    close_adapters();
     return true;
 }
 inline void Server::wait() {
-    listener_->wait();
+    eio_->wait();
     close_adapters();
 }
-inline size_t Server::connections_count() const { return http_->open_connections(); }
 inline void Server::close() {
-    listener_->close();
+    eio_->close();
     close_adapters();
 }
 

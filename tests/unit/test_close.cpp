@@ -7,7 +7,9 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -105,4 +107,51 @@ TEST_CASE("close() where joins are not allowed returns at once; wait() then join
     io.close();  // and again, as the destructor does
     CHECK(io.connections_count() == 0u);
     CHECK(io.start("127.0.0.1", 0) == -1);  // a closed server does not start again
+}
+
+// A socket.io client's first request, on a keep-alive connection left open; every read is bounded.
+static int open_polling_session(int port, std::string& answer) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return -1;
+    timeval limit{5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    const std::string request = "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
+        ::close(fd);
+        return -1;
+    }
+    char buf[4096];
+    for (int reads = 0; reads < 16 && answer.find("\"upgrades\"") == std::string::npos; ++reads) {
+        ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        answer.append(buf, static_cast<size_t>(n));
+    }
+    return fd;
+}
+
+TEST_CASE("a sio::Server destroyed where joins are not allowed, with a session open, closes its connections") {
+    auto io = std::make_unique<sio::Server>();
+    int port = io->start("127.0.0.1", 0);
+    REQUIRE(port > 0);
+    std::string answer;
+    int fd = open_polling_session(port, answer);
+    REQUIRE(fd >= 0);
+    CHECK(answer.find("\"sid\":") != std::string::npos);  // the handshake made an Engine.IO session (and its Client)
+    CHECK(io->connections_count() == 1u);
+    {
+        sio::detail::NoJoinScope in_handler;  // as a destructor run on one of the server's own threads
+        io.reset();
+    }
+    // The destructor has joined the connection's thread, which closed the connection: the client reads its end.
+    char byte;
+    CHECK(::recv(fd, &byte, 1, 0) == 0);
+    ::close(fd);
 }
