@@ -2235,7 +2235,11 @@ public:
     bool send(const OutgoingPtr* packets, size_t count) override {
         std::lock_guard<std::mutex> lk(mu_);
         bool ok = true;
-        for (size_t i = 0; i < count && ok; ++i) ok = write_locked(frame_of(*packets[i]));
+        for (size_t i = 0; i < count && ok; ++i) {
+            const Outgoing& p = *packets[i];
+            ok = protocol_ == 4 || !p.packet.binary ? write_locked(p.ws_frame)  // the frame made once, not copied
+                                                    : write_locked(v3_binary_frame(p.packet));
+        }
         return ok;
     }
     // One frame as it is (tests; the transport's own pongs).
@@ -2316,12 +2320,11 @@ private:
     };
     using Session = Transport::Receiver;
 
-    // A packet as this client's frame: v3 puts the type byte before a binary message, or sends it as "b4" + base64
-    // text to a client that asked for b64 (v4's frame is made once, in the Outgoing).
-    std::string frame_of(const Outgoing& p) const {
-        if (protocol_ == 4 || !p.packet.binary) return p.ws_frame;
-        if (base64_) return ws::encode_frame(ws::Opcode::Text, v3::encode_packet(p.packet));
-        return ws::encode_frame(ws::Opcode::Binary, char(PacketType::Message) + p.packet.data);
+    // A binary message as a v3 client's frame: the type byte before the bytes, or "b4" + base64 text for a client
+    // that asked for b64 (every other frame is the Outgoing's, made once for all recipients).
+    std::string v3_binary_frame(const Packet& p) const {
+        if (base64_) return ws::encode_frame(ws::Opcode::Text, v3::encode_packet(p));
+        return ws::encode_frame(ws::Opcode::Binary, char(PacketType::Message) + p.data);
     }
 
     void close_locked(uint16_t code, std::string_view why) {
