@@ -1822,11 +1822,13 @@ public:
     virtual bool writable() const = 0;
     // Whether what is sent now would wait behind earlier bytes (a volatile packet is dropped then).
     virtual bool congested() const { return false; }
-    // Takes packets back to back, nothing from another thread between them. False when it did not: a transport
-    // that is still writable() then has failed (broken, or its backlog is over the cap) and the session closes; one
-    // that is not has just stopped taking packets (polling: its GET was answered), and they wait in the session's
-    // writeBuffer for the next handle_drain(). So the session needs no writable() before each send.
+    // Takes packets back to back, nothing from another thread between them. False when it did not: failed() then
+    // tells a broken transport (a write error, its backlog over the cap), which the session closes, from one that
+    // cannot take packets now (polling between two GETs): those wait in the session's writeBuffer for the next
+    // handle_drain(). So the session needs no writable() before each send.
     virtual bool send(const OutgoingPtr* packets, size_t count) = 0;
+    // Whether a send() failed for good (it stays so: asking after a false send() is no race with a GET coming).
+    virtual bool failed() const { return false; }
     // Ends the transport from the server side, after what it was sent: the client is told (a close packet, a close
     // frame), then the receiver hears handle_transport_close(reason::ForcedClose). A second call does nothing (the
     // session closes a transport that has just reported its own end).
@@ -2240,7 +2242,12 @@ public:
             ok = protocol_ == 4 || !p.packet.binary ? write_locked(p.ws_frame)  // the frame made once, not copied
                                                     : write_locked(v3_binary_frame(p.packet));
         }
+        if (!ok && open_ && !closing_) failed_ = true;  // not a closing connection: a broken or backed-up one
         return ok;
+    }
+    bool failed() const override {
+        std::lock_guard<std::mutex> lk(mu_);
+        return failed_;
     }
     // One frame as it is (tests; the transport's own pongs).
     bool send_frame(const std::string& frame) {
@@ -2601,6 +2608,7 @@ private:
     bool batched_ = false;    // pending_ waits for a SendBatch, not for the socket to drain
     bool open_ = true;
     bool closing_ = false;
+    bool failed_ = false;     // a send() found the connection broken or over max_buffered_
     detail::Timers::Id hang_up_timer_ = 0;
 };
 
@@ -2806,7 +2814,7 @@ public:
 
 private:
     friend class Engine;
-    // The engine, once the session is in its table: the transport is attached, the heartbeat starts.
+    // The engine, once the session is in its table: the heartbeat starts.
     inline void handle_open();
     // The engine: the transport of a polling request, or null when the session is not on polling any more.
     std::shared_ptr<Polling> polling() const {
@@ -2983,7 +2991,7 @@ inline void Socket::trace_packet(const char* direction, const Packet& p, const c
 
 inline bool Socket::flush_locked() {
     if (write_buffer_.empty()) return true;
-    if (!transport_->send(write_buffer_.data(), write_buffer_.size())) return !transport_->writable();  // see send()
+    if (!transport_->send(write_buffer_.data(), write_buffer_.size())) return !transport_->failed();  // see send()
     write_buffer_.clear();
     if (write_buffer_.capacity() > 64) std::vector<OutgoingPtr>().swap(write_buffer_);  // a back-up's is not kept
     buffered_bytes_ = 0;
@@ -3005,7 +3013,7 @@ inline bool Socket::send_all(const OutgoingPtr* packets, size_t count, bool only
     bool ok = true, buffer = !write_buffer_.empty();  // what waits goes first
     if (!buffer) {
         if (transport_->send(packets, count)) buffered_bytes_ = 0;  // the common case: straight to the transport
-        else if (transport_->writable()) ok = false;  // it failed (see Transport::send)
+        else if (transport_->failed()) ok = false;  // see Transport::send
         else buffer = true;  // not now: a polling session between two GETs
     }
     if (buffer) {
@@ -3034,7 +3042,7 @@ inline void Socket::handle_drain(Transport& t) {
             failed = !flush_locked();
         } else if (probe_answered_ && state_ == ReadyState::Open) {
             auto noop = make_outgoing(PacketType::Noop);
-            failed = !t.send(&noop, 1) && t.writable();  // see Transport::send
+            failed = !t.send(&noop, 1) && t.failed();  // see Transport::send
         }
         close_now = state_ == ReadyState::Closing;  // drained: the transport tells the client
     }
@@ -3046,7 +3054,6 @@ inline void Socket::handle_drain(Transport& t) {
 // The server pings every pingInterval; a pong must come within pingTimeout, or the session ends with "ping timeout".
 
 inline void Socket::handle_open() {
-    transport_->attach(shared_from_this());
     std::lock_guard<std::mutex> lk(mu_);
     if (protocol_ == 3) reset_ping_timeout_v3();
     else schedule_ping();
@@ -3287,6 +3294,7 @@ inline void Engine::upgraded(Socket& s) {
 inline SocketPtr Engine::open_session(std::string sid, httplib::Request req, TransportPtr transport, int protocol) {
     const bool websocket = std::strcmp(transport->name(), "websocket") == 0;
     auto s = std::make_shared<Socket>(*this, std::move(sid), std::move(req), std::move(transport), protocol);
+    s->transport_->attach(s);  // before the session is in the table, where another thread may close it
     bool late;  // shutdown() began after this handshake was let in: it may have missed the session
     {
         std::lock_guard<std::mutex> lk(mu_);

@@ -50,6 +50,10 @@ public:
         cv_.notify_all();  // under the lock, as every notify here: a waiter that wakes may end the test
         return send_ok_;
     }
+    bool failed() const override {
+        std::lock_guard<std::mutex> lk(mu_);
+        return !send_ok_;
+    }
     // Idempotent, as the real ones: the session calls it again from close_with() when the close it asked for is done.
     void close() override {
         {
