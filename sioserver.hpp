@@ -3179,9 +3179,11 @@ inline bool Socket::maybe_upgrade(const TransportPtr& probe) {
         {
             std::lock_guard<std::mutex> lk2(self->mu_);
             if (self->probe_ != late) return;
+            self->probe_.reset();  // before it is closed: a "5" that comes meanwhile upgrades nothing
+            self->probe_answered_ = false;
         }
         if (detail::trace_enabled()) detail::trace(self->id_, late->name(), "--", "upgrade timeout");
-        late->close();  // the probe ends; the session hears it and goes on polling
+        late->close();  // the probe ends; the session goes on polling
     });
     return true;
 }
