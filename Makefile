@@ -74,7 +74,7 @@ $(BUILD)/sio_test_server: tests/servers/sio_test_server.cpp $(HEADER) | $(BUILD)
 # The unit tests: one object per file, so that `make -j` compiles them side by side.
 UNIT_SOURCES = $(wildcard tests/unit/*.cpp)
 unit_objects = $(patsubst tests/unit/%.cpp,$(BUILD)/$(1)/%.o,$(UNIT_SOURCES))
-$(BUILD)/unit/%.o: tests/unit/%.cpp $(HEADER) | $(BUILD)/.deps
+$(BUILD)/unit/%.o: tests/unit/%.cpp $(HEADER) $(wildcard tests/unit/*.hpp) | $(BUILD)/.deps
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) $(WARNINGS) $(HTTPLIB_CFLAGS) -I. -c -o $@ $<
 $(BUILD)/unit_tests: $(call unit_objects,unit)
@@ -125,7 +125,7 @@ $(BUILD)/$(1)/engine_echo: examples/engine_echo.cpp $(HEADER) | $(BUILD)/.deps
 $(BUILD)/$(1)/sio_test_server: tests/servers/sio_test_server.cpp $(HEADER) | $(BUILD)/.deps
 	@mkdir -p $$(@D)
 	$(CXX) $(2) -o $$@ $$< $$(LDLIBS) $$(TLS_LDLIBS)
-$(BUILD)/$(1)/unit/%.o: tests/unit/%.cpp $(HEADER) | $(BUILD)/.deps
+$(BUILD)/$(1)/unit/%.o: tests/unit/%.cpp $(HEADER) $(wildcard tests/unit/*.hpp) | $(BUILD)/.deps
 	@mkdir -p $$(@D)
 	$(CXX) $(2) $$(HTTPLIB_CFLAGS) -I. -c -o $$@ $$<
 $(BUILD)/$(1)/unit_tests: $$(call unit_objects,$(1)/unit)

@@ -5068,7 +5068,10 @@ inline void Socket::handle_event(packet::Packet& p) {
 
 inline void Socket::handle_connect() {
     connected_ = true;
-    join(id_);
+    // A recovered socket joins its rooms, its own among them, only as it resumes (below): a packet sent to one of
+    // them before then is among the missed ones, and one sent while it resumes waits for them, never sent twice.
+    if (resume_) resume_->rooms.insert(id_);
+    else join(id_);
     packet::Packet p;
     p.type = packet::Type::Connect;
     p.nsp = nsp_.name();

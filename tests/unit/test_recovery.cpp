@@ -2,6 +2,7 @@
 // kept and taken back, and its bounds in time and in bytes. The interop suite (sio_recovery.test.mjs) drives
 // the same with the official client over both transports.
 #include "sioserver.hpp"
+#include "fake_transport.hpp"
 
 #include <doctest/doctest.h>
 
@@ -35,6 +36,32 @@ sio::BroadcastOptions to(std::set<std::string> rooms, std::set<std::string> exce
     o.except = std::move(except);
     o.flags.volatile_ = volatile_;
     return o;
+}
+
+// A SessionAwareAdapter that broadcasts to a recovered socket's own room just as the socket begins to resume: the
+// moment at which a live socket.emit from another thread can come, after its CONNECT and before its missed packets.
+class EmitsAsItResumes final : public sio::SessionAwareAdapter {
+public:
+    using SessionAwareAdapter::SessionAwareAdapter;
+    void resumeSession(const sio::SocketPtr& socket, const sio::Session& session) override {
+        broadcast(event("meanwhile", 3), to({socket->id()}));
+        SessionAwareAdapter::resumeSession(socket, session);
+    }
+};
+
+sio::eio::Packet message(std::string data) {
+    sio::eio::Packet p;
+    p.type = sio::eio::PacketType::Message;
+    p.data = std::move(data);
+    return p;
+}
+
+// The JSON that follows the first `prefix` chars of an Engine.IO packet's text ("40{...}", "42[...]").
+picojson::value json_after(const std::string& text, size_t prefix) {
+    picojson::value v;
+    REQUIRE(text.size() > prefix);
+    REQUIRE(picojson::parse(v, text.substr(prefix)).empty());
+    return v;
 }
 
 }  // namespace
@@ -133,4 +160,44 @@ TEST_CASE("recovery: with a maxDisconnectionDuration of 0 nothing is kept, and b
     for (int i = 0; i < 3; ++i) store.broadcast(event("a", i), to({}));
     CHECK(store.stats().packets <= 1);  // each goes by the next broadcast at the latest
     CHECK(store.stats().newest.size() <= 10);
+}
+
+// A Socket.IO session on a fake transport (tests/unit/fake_transport.hpp): what the server sends a socket that comes
+// back, and in what order. Each packet must come once: the CONNECT, the missed packets, then what was sent since.
+TEST_CASE("recovery: a packet for a recovered socket's room sent as it resumes comes once, after the missed ones") {
+    sio::Server io(recovery_options());
+    io.adapter([](sio::Namespace& nsp) { return std::make_unique<EmitsAsItResumes>(nsp); });
+    auto& engine = io.engine();
+
+    auto first = std::make_shared<sio::test::FakeTransport>("websocket");
+    auto conn = engine.open_session("first", httplib::Request{}, first);
+    auto hello = message("0");
+    conn->handle_packet(*first, hello);
+    REQUIRE(first->wait_sent(2));  // the open packet, and the CONNECT
+    auto connect = json_after(first->sent()[1], 2);
+    const std::string id = connect.get("sid").to_str(), pid = connect.get("pid").to_str();
+    REQUIRE_FALSE(pid.empty());
+    io.to(id).emit("seen", 1);
+    REQUIRE(first->wait_sent(3));
+    const std::string offset = json_after(first->sent()[2], 2).get(2).to_str();
+
+    first->close();  // lost, not left: the session is kept
+    REQUIRE(store_of(io).stats().sessions == 1);
+    io.to(id).emit("missed", 2);
+
+    auto second = std::make_shared<sio::test::FakeTransport>("websocket");
+    auto back = engine.open_session("second", httplib::Request{}, second);
+    auto auth = message("0" + picojson::value(picojson::object{{"pid", picojson::value(pid)},
+                                                               {"offset", picojson::value(offset)}}).serialize());
+    back->handle_packet(*second, auth);
+    REQUIRE(second->wait_sent(4));
+    auto sent = second->sent_after_open();
+    std::vector<std::string> events;
+    for (size_t i = 1; i < sent.size(); ++i) events.push_back(json_after(sent[i], 2).get(0).to_str());
+    CHECK(json_after(sent.at(0), 2).get("sid").to_str() == id);
+    CHECK(events == std::vector<std::string>{"missed", "meanwhile"});
+    // and no more, once the socket has resumed: a message sent now is the next and last
+    io.to(id).emit("after", 4);
+    REQUIRE(second->wait_sent(5));
+    CHECK(second->sent().size() == 5);
 }
