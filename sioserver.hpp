@@ -2828,6 +2828,10 @@ private:
     inline void complete_upgrade(Transport& probe);
     inline void schedule_ping();
     inline void reset_ping_timeout_v3();
+    // Nothing waits in the writeBuffer and the transport takes a packet now without backing up.
+    bool leaves_at_once_locked() const {
+        return write_buffer_.empty() && transport_->writable() && !transport_->congested();
+    }
     inline void trace_packet(const char* direction, const Packet& p, const char* transport) const;
 
     Engine& engine_;
@@ -3001,8 +3005,7 @@ inline bool Socket::flush_locked() {
 inline bool Socket::send_all(const OutgoingPtr* packets, size_t count, bool only_if_writable) {
     std::unique_lock<std::mutex> lk(mu_);
     if (state_ != ReadyState::Open) return false;
-    if (only_if_writable && !(write_buffer_.empty() && transport_->writable() && !transport_->congested()))
-        return false;
+    if (only_if_writable && !leaves_at_once_locked()) return false;
     const bool counting = engine_.traffic().counting();
     for (size_t i = 0; i < count; ++i) {
         const Packet& p = packets[i]->packet;
@@ -3028,7 +3031,7 @@ inline bool Socket::send_all(const OutgoingPtr* packets, size_t count, bool only
 
 inline bool Socket::writable() const {
     std::lock_guard<std::mutex> lk(mu_);
-    return state_ == ReadyState::Open && write_buffer_.empty() && transport_->writable() && !transport_->congested();
+    return state_ == ReadyState::Open && leaves_at_once_locked();
 }
 
 // A transport can take packets again (a GET came): what waits goes, or, while upgrading, a noop that lets the

@@ -66,6 +66,20 @@ Packet packet(PacketType type, std::string data = {}) {
     return p;
 }
 
+// A packet from the client on transport `t` of `socket` (the session, or a probe).
+void receive_on(const sio::eio::SocketPtr& socket, FakeTransport& t, PacketType type, std::string data = {}) {
+    auto p = packet(type, std::move(data));
+    socket->handle_packet(t, p);
+}
+
+// A WebSocket that probes the polling session `socket`, as the client's would: taken, and its "2probe" received.
+std::shared_ptr<FakeTransport> answered_probe(const sio::eio::SocketPtr& socket) {
+    auto probe = std::make_shared<FakeTransport>("websocket");
+    REQUIRE(socket->maybe_upgrade(probe));
+    receive_on(socket, *probe, PacketType::Ping, "probe");
+    return probe;
+}
+
 // The session opened on `fake`, with its close watched.
 struct Session {
     std::shared_ptr<FakeTransport> fake;
@@ -328,10 +342,7 @@ TEST_CASE("session: an upgrade flushes the queued packets to the new transport i
     Session s(engine, "polling");  // a GET waits: the open packet went out
     std::atomic<int> upgrades{0};
     s.socket->on_upgrade([&] { ++upgrades; });
-    auto probe = std::make_shared<FakeTransport>("websocket");
-    REQUIRE(s.socket->maybe_upgrade(probe));
-    auto ping = packet(PacketType::Ping, "probe");
-    s.socket->handle_packet(*probe, ping);
+    auto probe = answered_probe(s.socket);
     CHECK(probe->sent() == std::vector<std::string>{"3probe"});
     CHECK(s.fake->sent_after_open() == std::vector<std::string>{"6"});  // the waiting GET is released with a noop
     s.fake->set_writable(false);  // that GET answered; the client pauses polling
@@ -340,8 +351,7 @@ TEST_CASE("session: an upgrade flushes the queued packets to the new transport i
     CHECK(s.fake->sent_after_open() == std::vector<std::string>{"6"});  // no GET waits: they wait in the writeBuffer
     CHECK(s.socket->transport() == "polling");
     CHECK_FALSE(s.socket->upgraded());
-    auto upgrade = packet(PacketType::Upgrade);
-    s.socket->handle_packet(*probe, upgrade);
+    receive_on(s.socket, *probe, PacketType::Upgrade);
     CHECK(s.socket->upgraded());
     CHECK(s.socket->transport() == "websocket");
     CHECK(upgrades.load() == 1);
@@ -370,10 +380,7 @@ TEST_CASE("session: an upgrade flushes the queued packets to the new transport i
 TEST_CASE("session: the probe's pong goes out but no noop when no GET waits") {
     sio::eio::Engine engine(quiet_options());
     Session s(engine, "polling", false);
-    auto probe = std::make_shared<FakeTransport>("websocket");
-    REQUIRE(s.socket->maybe_upgrade(probe));
-    auto ping = packet(PacketType::Ping, "probe");
-    s.socket->handle_packet(*probe, ping);
+    auto probe = answered_probe(s.socket);
     CHECK(probe->sent() == std::vector<std::string>{"3probe"});
     CHECK(s.fake->sent().empty());
     // The next GET: the open packet waits in the writeBuffer and goes first.
@@ -391,10 +398,7 @@ TEST_CASE("session: while upgrading, a GET that comes still gets what waits in t
     // As the reference's flush(): polling stays the transport until the client's upgrade packet.
     sio::eio::Engine engine(quiet_options());
     Session s(engine, "polling");
-    auto probe = std::make_shared<FakeTransport>("websocket");
-    REQUIRE(s.socket->maybe_upgrade(probe));
-    auto ping = packet(PacketType::Ping, "probe");
-    s.socket->handle_packet(*probe, ping);
+    auto probe = answered_probe(s.socket);
     s.fake->set_writable(false);
     CHECK(s.socket->send("queued"));
     s.fake->set_writable(true);  // a GET came anyway
@@ -402,8 +406,7 @@ TEST_CASE("session: while upgrading, a GET that comes still gets what waits in t
     CHECK(s.fake->sent_after_open() == std::vector<std::string>{"6", "4queued"});
     s.socket->handle_drain(*s.fake);  // and the next one, with nothing left, a noop
     CHECK(s.fake->sent_after_open() == std::vector<std::string>{"6", "4queued", "6"});
-    auto upgrade = packet(PacketType::Upgrade);
-    s.socket->handle_packet(*probe, upgrade);
+    receive_on(s.socket, *probe, PacketType::Upgrade);
     CHECK(probe->sent() == std::vector<std::string>{"3probe"});  // nothing sent twice
     engine.shutdown();
 }
@@ -424,8 +427,7 @@ TEST_CASE("session: a failed probe leaves the session on polling") {
     CHECK(s.socket->send("still polling"));
     CHECK(s.fake->sent_after_open() == std::vector<std::string>{"4still polling"});
     // The probe is forgotten: what it still says means nothing, and a new probe may come.
-    auto upgrade = packet(PacketType::Upgrade);
-    s.socket->handle_packet(*probe, upgrade);
+    receive_on(s.socket, *probe, PacketType::Upgrade);
     CHECK_FALSE(s.socket->upgraded());
     auto second = std::make_shared<FakeTransport>("websocket");
     CHECK(s.socket->maybe_upgrade(second));
@@ -435,10 +437,7 @@ TEST_CASE("session: a failed probe leaves the session on polling") {
 TEST_CASE("session: a probe that closes before the upgrade leaves the session on polling") {
     sio::eio::Engine engine(quiet_options());
     Session s(engine, "polling");
-    auto probe = std::make_shared<FakeTransport>("websocket");
-    REQUIRE(s.socket->maybe_upgrade(probe));
-    auto ping = packet(PacketType::Ping, "probe");
-    s.socket->handle_packet(*probe, ping);
+    auto probe = answered_probe(s.socket);
     s.socket->handle_transport_close(*probe, sio::reason::TransportClose, {});  // the client went away on it
     CHECK(probe->close_calls() == 1);
     CHECK(s.socket->transport() == "polling");
@@ -462,8 +461,7 @@ TEST_CASE("session: an upgrade that times out closes the probe and leaves the se
     CHECK(s.socket->transport() == "polling");
     CHECK(s.socket->ready_state() == sio::eio::Socket::ReadyState::Open);
     CHECK(s.closed.count() == 0);
-    auto upgrade = packet(PacketType::Upgrade);  // too late
-    s.socket->handle_packet(*probe, upgrade);
+    receive_on(s.socket, *probe, PacketType::Upgrade);  // too late
     CHECK_FALSE(s.socket->upgraded());
     engine.shutdown();
 }
@@ -475,11 +473,9 @@ TEST_CASE("session: a second probe is refused while upgrading") {
     auto second = std::make_shared<FakeTransport>("websocket");
     REQUIRE(s.socket->maybe_upgrade(first));
     CHECK_FALSE(s.socket->maybe_upgrade(second));
-    auto ping = packet(PacketType::Ping, "probe");
-    s.socket->handle_packet(*second, ping);  // a refused probe is not heard
+    receive_on(s.socket, *second, PacketType::Ping, "probe");  // a refused probe is not heard
     CHECK(second->sent().empty());
-    auto upgrade = packet(PacketType::Upgrade);
-    s.socket->handle_packet(*first, upgrade);
+    receive_on(s.socket, *first, PacketType::Upgrade);
     REQUIRE(s.socket->upgraded());
     auto third = std::make_shared<FakeTransport>("websocket");
     CHECK_FALSE(s.socket->maybe_upgrade(third));  // upgraded: nothing more to upgrade to
@@ -496,16 +492,12 @@ TEST_CASE("session: a second probe is refused while upgrading") {
 TEST_CASE("session: a session closed by the server while upgrading still upgrades, flushes, then closes") {
     sio::eio::Engine engine(quiet_options());
     Session s(engine, "polling");
-    auto probe = std::make_shared<FakeTransport>("websocket");
-    REQUIRE(s.socket->maybe_upgrade(probe));
-    auto ping = packet(PacketType::Ping, "probe");
-    s.socket->handle_packet(*probe, ping);
+    auto probe = answered_probe(s.socket);
     s.fake->set_writable(false);
     CHECK(s.socket->send("goodbye"));
     s.socket->close();
     CHECK(s.socket->ready_state() == sio::eio::Socket::ReadyState::Closing);
-    auto upgrade = packet(PacketType::Upgrade);
-    s.socket->handle_packet(*probe, upgrade);
+    receive_on(s.socket, *probe, PacketType::Upgrade);
     CHECK(probe->sent() == std::vector<std::string>{"3probe", "4goodbye"});
     REQUIRE(s.closed.wait());
     CHECK(s.closed.reason == sio::reason::ForcedClose);
@@ -733,15 +725,11 @@ TEST_CASE("polling: an upgrade releases the waiting GET with a noop, and later G
     sio::eio::Engine engine(quiet_options());
     PollingSession s(engine);
     auto get = s.waiting_get();
-    auto probe = std::make_shared<FakeTransport>("websocket");
-    REQUIRE(s.socket->maybe_upgrade(probe));
-    auto ping = packet(PacketType::Ping, "probe");
-    s.socket->handle_packet(*probe, ping);
+    auto probe = answered_probe(s.socket);
     Answer a = PollingSession::answer(get);
     CHECK(a.body == "6");
     CHECK(s.socket->send("queued"));  // no GET waits, and the session upgrades: this waits for the WebSocket
-    auto upgrade = packet(PacketType::Upgrade);
-    s.socket->handle_packet(*probe, upgrade);
+    receive_on(s.socket, *probe, PacketType::Upgrade);
     CHECK(probe->sent() == std::vector<std::string>{"3probe", "4queued"});
     CHECK(s.get().status == 400);  // polling is over for this session
     CHECK(s.closed.count() == 0);
