@@ -181,7 +181,7 @@ TEST_CASE("recovery: a packet for a recovered socket's room sent as it resumes c
     REQUIRE(first->wait_sent(3));
     const std::string offset = json_after(first->sent()[2], 2).get(2).to_str();
 
-    first->close();  // lost, not left: the session is kept
+    conn->handle_transport_close(*first, sio::reason::TransportClose, {});  // lost, not left: the session is kept
     REQUIRE(store_of(io).stats().sessions == 1);
     io.to(id).emit("missed", 2);
 
