@@ -65,7 +65,8 @@ TEST_CASE("codec v4: a polling payload is text records joined by \\x1e, binary a
     CHECK(out[2].type == PacketType::Ping);
     CHECK_FALSE(v4.binary_payloads);
     CHECK_FALSE(v4.unframe_payload(std::string("\x00\x01\xff" "2", 4), true, out));  // a binary body: none in v4
-    CHECK_FALSE(v4.unframe_payload("6:4hello", false, out));                          // v3's records are not v4's
+    CHECK_FALSE(v4.unframe_payload("8:4abcdefg", false, out));  // a v3 record: "8" is no v4 packet type
+    CHECK(v3.unframe_payload("8:4abcdefg", false, out));
 }
 
 TEST_CASE("codec v3: a polling payload is length-prefixed records, or the binary form when the client can take it") {
