@@ -3588,7 +3588,8 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
 //                                              the lambda eio::Engine::dispatch left with take_over()
 //   eio::WebSocket::run, loop, receive    (3c) opens a SendBatch, handles the frames parsed, then sleeps in recv();
 //                                              drain_parser gives one ws::Message per text frame
-//   eio::WebSocket::handle_message        (3c) decode_packet: MESSAGE `2["chat message","hi"]`, to its Receiver
+//   eio::WebSocket::handle_message        (3c) the codec (2h; v4: decode_packet): MESSAGE `2["chat message","hi"]`,
+//                                              to its Receiver
 //   eio::Socket::handle_packet            (4)  MESSAGE: the on_message handler, through Engine::run_handler
 //   sio::Client::handle_message           (5e) (Client::start registered it) packet::decode: EVENT, nsp "/", data
 //   sio::Client::handle_packet            (5e) the Socket of that namespace
