@@ -1220,6 +1220,154 @@ inline bool gzip(std::string_view in, std::string& out) {
 
 }  // namespace http_compression
 
+// ---- 2h. One codec per revision: Engine.IO v4 with Socket.IO v5, Engine.IO v3 with Socket.IO v4 (allowEIO3) ------
+// engine.io picks a session's parser once, at its handshake; so does eio::Engine here (choose_codec, by EIO=). The
+// session, its transports and its Socket.IO client keep the chosen codec and ask it what differs; none of them asks
+// which revision a client speaks. A codec is a constant table of flags and functions: one pointer per session, a
+// call per packet or per body, never one per byte. What differs:
+//                       v4 (Socket.IO v5)                           v3 (Socket.IO v4)
+//   polling payload     packets joined by \x1e, always text         "<length>:<packet>" records, or the binary form
+//   binary message      "b" + base64 (polling); a binary frame      "b4" + base64; a binary frame led by the type
+//                       of its bytes (WebSocket)                    byte 4, or "b4" text for a b64 client
+//   heartbeat           the server pings; the pong is due within    the client pings; the next ping is due within
+//                       pingTimeout of the ping                     pingInterval + pingTimeout of the last one
+//   main namespace      joined by the client's CONNECT              joined at once, without a CONNECT
+//   CONNECT             auth in its data; answered with the sid     auth in the namespace's query; answered bare
+//   socket id           drawn at random                             "<nsp>#<Engine.IO sid>" (the sid itself on "/")
+//   CONNECT_ERROR data  {"message", "data"}                         the data alone, or else the message
+namespace eio {
+
+struct Codec {
+    int revision;  // 4 or 3, as in EIO=: reported (traces, tests, eio::Socket::protocol()), never branched on
+
+    // Long-polling bodies (3b).
+    bool binary_payloads;  // a body may take the binary payload form (application/octet-stream); v4's are text
+    void (*append_record)(std::string& out, const Packet& p);         // one packet of a text payload
+    void (*append_binary_record)(std::string& out, const Packet& p);  // one of a binary payload; null: none
+    bool (*decode_payload)(std::string_view in, std::vector<Packet>& out);
+    bool (*decode_binary_payload)(std::string_view in, std::vector<Packet>& out);  // null: none
+
+    // WebSocket messages (3c).
+    bool shares_binary_frames;  // a binary message's frame is its bytes alone: the one made once for all recipients
+    std::string (*binary_frame)(const Packet& p, bool b64);  // else its frame for one client (b64: it asked for text)
+    bool (*decode_message)(ws::Message& m, Packet& out);     // one data message; false: not a packet of this revision
+
+    // The heartbeat (4).
+    bool server_pings;  // v4: the server pings, the client pongs; v3: the client pings, the server pongs
+
+    // Socket.IO's CONNECT (5).
+    bool implicit_main_connect;    // "/" is joined at the handshake, without a CONNECT from the client
+    bool auth_in_namespace_query;  // a CONNECT's auth is its namespace's query ("/admin?token=abc"), not its data
+    bool sid_in_connect_answer;    // the answer to a CONNECT carries {"sid"} (and "pid")
+    // A new socket's id: derived from the Engine.IO sid, or drawn with `draw`.
+    std::string (*socket_id)(const std::string& nsp, const std::string& eio_sid, std::string (*draw)());
+    Value (*connect_error_data)(const std::string& message, const Value& data);
+
+    // What the client sends to keep its session: a pong (v4) or a ping (v3). The other one breaks the protocol.
+    PacketType client_heartbeat() const { return server_pings ? PacketType::Pong : PacketType::Ping; }
+    // How long the session waits for that packet: v4, from its own ping; v3, from the client's last ping.
+    int heartbeat_timeout(int ping_interval, int ping_timeout) const {
+        return server_pings ? ping_timeout : ping_interval + ping_timeout;
+    }
+
+    // A polling body of the packets `packet_of(item)` of `items`: in the binary form when the revision has one, the
+    // client did not ask for b64 and a packet is binary (`binary` says so: application/octet-stream), else text.
+    template <class Items, class PacketOf>
+    std::string frame_payload(const Items& items, PacketOf packet_of, bool b64, bool& binary) const {
+        binary = binary_payloads && !b64 &&
+                 std::any_of(items.begin(), items.end(), [&](const auto& item) { return packet_of(item).binary; });
+        std::string out;
+        for (const auto& item : items) (binary ? append_binary_record : append_record)(out, packet_of(item));
+        return out;
+    }
+    // A POST's body (`binary`: sent as application/octet-stream) to packets; false for a malformed one.
+    bool unframe_payload(std::string_view in, bool binary, std::vector<Packet>& out) const {
+        if (!binary) return decode_payload(in, out);
+        return decode_binary_payload != nullptr && decode_binary_payload(in, out);
+    }
+};
+
+namespace v4 {
+
+// A record is never empty (a type digit, or "b"), so an empty `out` is the payload's start.
+inline void append_record(std::string& out, const Packet& p) {
+    if (!out.empty()) out += kRecordSeparator;
+    out += encode_packet(p);
+}
+
+inline std::string binary_frame(const Packet& p, bool /*b64: a v3 query parameter*/) {
+    return ws::encode_frame(ws::Opcode::Binary, p.data);
+}
+
+// A binary frame is a binary message's bytes; a text frame is one text packet ("b" + base64 is for polling only).
+inline bool decode_message(ws::Message& m, Packet& out) {
+    if (m.opcode != ws::Opcode::Binary) return !m.data.empty() && m.data[0] != 'b' && decode_packet(m.data, out);
+    out.type = PacketType::Message;
+    out.binary = true;
+    out.data = std::move(m.data);
+    return true;
+}
+
+inline std::string socket_id(const std::string& /*nsp*/, const std::string& /*eio_sid*/, std::string (*draw)()) {
+    return draw();
+}
+
+inline Value connect_error_data(const std::string& message, const Value& data) {
+    Value::Object out{{"message", message}};
+    if (!data.is_null()) out["data"] = data;
+    return Value(std::move(out));
+}
+
+inline constexpr Codec codec = {
+    4,
+    false, &v4::append_record, nullptr, &eio::decode_payload, nullptr,  // polling: text only, joined by \x1e
+    true, &v4::binary_frame, &v4::decode_message,                        // WebSocket: binary frames as they are
+    true,                                                                // the server pings
+    false, false, true, &v4::socket_id, &v4::connect_error_data,         // Socket.IO v5's CONNECT
+};
+
+}  // namespace v4
+
+namespace v3 {
+
+// The frame of a binary message: its type byte, then its bytes; or "b4" + base64 text for a client that asked for b64.
+inline std::string binary_frame(const Packet& p, bool b64) {
+    if (b64) return ws::encode_frame(ws::Opcode::Text, v3::encode_packet(p));
+    return ws::encode_frame(ws::Opcode::Binary, char(PacketType::Message) + p.data);
+}
+
+// A binary frame starts with its type byte (only a message makes sense); a text frame may carry "b4" + base64.
+inline bool decode_message(ws::Message& m, Packet& out) {
+    if (m.opcode != ws::Opcode::Binary) return v3::decode_packet(m.data, out);
+    if (m.data.empty() || m.data[0] != char(PacketType::Message)) return false;
+    out.type = PacketType::Message;
+    out.binary = true;
+    out.data = std::move(m.data);
+    out.data.erase(0, 1);
+    return true;
+}
+
+// A v3 client works its socket id out of the Engine.IO sid, so the reference derives it the same way.
+inline std::string socket_id(const std::string& nsp, const std::string& eio_sid, std::string (*/*draw*/)()) {
+    return nsp == "/" ? eio_sid : nsp + "#" + eio_sid;
+}
+
+inline Value connect_error_data(const std::string& message, const Value& data) {
+    return data.is_null() ? Value(message) : data;
+}
+
+inline constexpr Codec codec = {
+    3,
+    true, &v3::append_record, &v3::append_binary_record, &v3::decode_payload, &v3::decode_binary_payload,
+    false, &v3::binary_frame, &v3::decode_message,  // WebSocket: a binary frame per client, led by its type byte
+    false,                                          // the client pings
+    true, true, false, &v3::socket_id, &v3::connect_error_data,  // Socket.IO v4's CONNECT
+};
+
+}  // namespace v3
+
+}  // namespace eio
+
 // =====================================================================================================================
 // 3. TRANSPORTS — turning bytes into Engine.IO packets and back.
 // =====================================================================================================================
@@ -1878,27 +2026,24 @@ inline const char* error_message(ErrorCode code) {
 // ---- 3b. HTTP long-polling (engine.io-protocol v4, "HTTP long-polling") ----------------------------------------------
 // The client keeps one GET open to receive (the server answers it when it has packets) and POSTs what it sends.
 // Bodies are text in v4: binary rides as "b" + base64, and a POST marked application/octet-stream is refused.
+// (v3's bodies differ; the session's codec, 2h, frames and unframes them.)
 // First the bodies (namespace polling: packets to HTTP answers and back), then the transport, Polling.
 namespace polling {
 
 inline constexpr const char* kContentType = "text/plain; charset=UTF-8";
 
-inline std::string encode_response(const std::vector<OutgoingPtr>& packets) {
-    std::string out;
-    for (size_t i = 0; i < packets.size(); ++i) {
-        if (i) out += kRecordSeparator;
-        out += encode_packet(packets[i]->packet);
-    }
-    return out;
+inline constexpr const char* kBinaryContentType = "application/octet-stream";  // v3's binary payloads
+
+// A GET's answer: the packets as one payload of the session's revision; `binary` says it took the binary form.
+inline std::string encode_response(const Codec& codec, const std::vector<OutgoingPtr>& packets, bool b64,
+                                   bool& binary) {
+    return codec.frame_payload(packets, [](const OutgoingPtr& p) -> const Packet& { return p->packet; }, b64, binary);
 }
 
-// v3 (allowEIO3): length-prefixed records; the binary form when the client can take it and a packet is binary.
-inline constexpr const char* kBinaryContentType = "application/octet-stream";
-inline std::string encode_response_v3(const std::vector<OutgoingPtr>& packets, bool binary_ok, bool& binary) {
-    binary = binary_ok && std::any_of(packets.begin(), packets.end(), [](auto& p) { return p->packet.binary; });
-    std::string out;
-    for (auto& p : packets) binary ? v3::append_binary_record(out, p->packet) : v3::append_record(out, p->packet);
-    return out;
+// The same in v4, where the answer is text: records joined by \x1e.
+inline std::string encode_response(const std::vector<OutgoingPtr>& packets) {
+    bool binary;
+    return encode_response(v4::codec, packets, false, binary);
 }
 
 // Every body the engine answers with is written as it is, never compressed again by httplib: layer 6 tells httplib
@@ -1955,8 +2100,8 @@ inline void abort_request(httplib::Response& res, ErrorCode code, const std::str
 // What Polling needs to know of its session's options.
 struct PollingSettings {
     std::string sid;             // for the wire trace
-    int protocol = 4;            // Engine.IO revision: 4, or 3 (allowEIO3)
-    bool base64 = false;         // v3: the client asked for binary as base64 (b64=1)
+    const Codec* codec = &v4::codec;  // the session's revision (2h)
+    bool base64 = false;         // the client asked for binary as base64 (b64=1; a v3 query parameter)
     size_t max_payload = 1000000;  // maxHttpBufferSize
     std::optional<HttpCompressionOptions> compression;
 };
@@ -2085,14 +2230,10 @@ inline void Polling::handle_get(const httplib::Request& req, httplib::Response& 
     lk.unlock();
     if (detail::trace_enabled() && send_close) detail::trace(settings_.sid, "polling", "->", "close");
     const std::string accept_encoding = req.get_header_value("Accept-Encoding");
-    if (settings_.protocol == 3) {
-        bool binary;
-        std::string body = polling::encode_response_v3(out, !settings_.base64, binary);
-        polling::write_payload(res, std::move(body), accept_encoding, settings_.compression,
-                               binary ? polling::kBinaryContentType : polling::kContentType);
-    } else {
-        polling::write_payload(res, polling::encode_response(out), accept_encoding, settings_.compression);
-    }
+    bool binary;
+    std::string body = polling::encode_response(*settings_.codec, out, settings_.base64, binary);
+    polling::write_payload(res, std::move(body), accept_encoding, settings_.compression,
+                           binary ? polling::kBinaryContentType : polling::kContentType);
     if (send_close) session->handle_transport_close(*this, reason::ForcedClose, {});
 }
 
@@ -2110,7 +2251,8 @@ inline void Polling::handle_post(const httplib::Request& req, httplib::Response&
     if (!session) return abort_request(res, ErrorCode::UnknownSid);
     // A v3 client with XHR2 may POST a binary payload; v4 clients never do.
     const bool binary_payload = !polling::acceptable_content_type(req.get_header_value("Content-Type"));
-    if (binary_payload && settings_.protocol == 4) return refuse_post(res, http, reason::TransportError, "invalid content", 400);
+    if (binary_payload && !settings_.codec->binary_payloads)
+        return refuse_post(res, http, reason::TransportError, "invalid content", 400);
     bool overlap;
     {
         std::lock_guard<std::mutex> lk(mu_);
@@ -2136,10 +2278,7 @@ inline void Polling::handle_post(const httplib::Request& req, httplib::Response&
     if (!http.read_body(length, body))
         return refuse_post(res, http, reason::TransportError, "request body not received", 400);
     std::vector<Packet> packets;
-    const bool decoded = settings_.protocol == 4 ? decode_payload(body, packets)
-                         : binary_payload       ? v3::decode_binary_payload(body, packets)
-                                                : v3::decode_payload(body, packets);
-    if (!decoded) {
+    if (!settings_.codec->unframe_payload(body, binary_payload, packets)) {
         session->handle_transport_close(*this, reason::ParseError, "bad payload: " + detail::printable(body, 60));
         return abort_request(res, ErrorCode::BadRequest);
     }
@@ -2222,11 +2361,11 @@ public:
     // How long a client has to answer our close frame before its connection is cut.
     static constexpr int kCloseGraceMs = 1000;
 
-    // `tls`: the connection's TLS session (3a), or null on plain TCP. `protocol`: the Engine.IO revision, 4 or 3;
-    // `base64`: a v3 client asked for binary as base64 text on this WebSocket (b64 in its request).
+    // `tls`: the connection's TLS session (3a), or null on plain TCP. `codec`: the session's revision (2h);
+    // `base64`: the client asked for binary as base64 text (b64 in its request, a v3 query parameter).
     WebSocket(int fd, size_t max_message, size_t max_buffered, detail::Timers& timers, detail::Flusher& flusher,
-              std::shared_ptr<detail::TlsSession> tls = nullptr, int protocol = 4, bool base64 = false)
-        : fd_(fd), max_buffered_(max_buffered), protocol_(protocol), base64_(protocol == 3 && base64),
+              std::shared_ptr<detail::TlsSession> tls = nullptr, const Codec& codec = v4::codec, bool base64 = false)
+        : fd_(fd), max_buffered_(max_buffered), codec_(codec), base64_(base64),
           parser_(max_message), timers_(timers), flusher_(flusher), tls_(std::move(tls)) {}
     WebSocket(const WebSocket&) = delete;
     WebSocket& operator=(const WebSocket&) = delete;
@@ -2239,8 +2378,9 @@ public:
         bool ok = true;
         for (size_t i = 0; i < count && ok; ++i) {
             const Outgoing& p = *packets[i];
-            ok = protocol_ == 4 || !p.packet.binary ? write_locked(p.ws_frame)  // the frame made once, not copied
-                                                    : write_locked(v3_binary_frame(p.packet));
+            ok = !p.packet.binary || codec_.shares_binary_frames
+                     ? write_locked(p.ws_frame)  // the frame made once, not copied
+                     : write_locked(codec_.binary_frame(p.packet, base64_));
         }
         if (!ok && open_ && !closing_) failed_ = true;  // not a closing connection: a broken or backed-up one
         return ok;
@@ -2327,13 +2467,6 @@ private:
     };
     using Session = Transport::Receiver;
 
-    // A binary message as a v3 client's frame: the type byte before the bytes, or "b4" + base64 text for a client
-    // that asked for b64 (every other frame is the Outgoing's, made once for all recipients).
-    std::string v3_binary_frame(const Packet& p) const {
-        if (base64_) return ws::encode_frame(ws::Opcode::Text, v3::encode_packet(p));
-        return ws::encode_frame(ws::Opcode::Binary, char(PacketType::Message) + p.data);
-    }
-
     void close_locked(uint16_t code, std::string_view why) {
         if (!open_ || closing_) return;
         write_locked(ws::encode_close(code, why));
@@ -2344,23 +2477,12 @@ private:
         });
     }
 
-    // One data message: decoded, and handed to the session. v3: a binary frame starts with its type byte (only a
-    // message makes sense), and a text frame may carry "b4" + base64 (a client that asked for b64).
+    // One data message: decoded as the session's revision says (2h), and handed to the session.
     void handle_message(ws::Message& m, Session* session) {
         if (!session) return;  // a WebSocket nobody listens to (refused for its sid): it only closes
         Packet p;
-        const bool bad_v3_binary = protocol_ == 3 && m.opcode == ws::Opcode::Binary &&
-                                   (m.data.empty() || m.data[0] != char(PacketType::Message));
-        if (m.opcode == ws::Opcode::Binary && !bad_v3_binary) {
-            p.type = PacketType::Message;
-            p.binary = true;
-            p.data = std::move(m.data);
-            if (protocol_ == 3) p.data.erase(0, 1);
-        } else if (bad_v3_binary || m.data.empty() ||
-                   (protocol_ == 4 ? m.data[0] == 'b' || !decode_packet(m.data, p)  // "b" is for polling only
-                                   : !v3::decode_packet(m.data, p))) {
+        if (!codec_.decode_message(m, p))  // a decoder that fails leaves the message as it was
             return session->handle_transport_close(*this, reason::ParseError, "bad packet: " + detail::printable(m.data, 60));
-        }
         session->handle_packet(*this, p);
     }
 
@@ -2595,8 +2717,8 @@ private:
 
     int fd_;
     size_t max_buffered_;
-    const int protocol_;   // Engine.IO revision: 4, or 3 (allowEIO3)
-    const bool base64_;    // v3: binary goes as "b4" + base64 text
+    const Codec& codec_;   // the session's revision (2h)
+    const bool base64_;    // the client asked for binary as base64 text (v3's b64)
     ws::FrameParser parser_;  // only the connection thread touches it
     detail::Timers& timers_;
     detail::Flusher& flusher_;
@@ -2752,14 +2874,17 @@ public:
     using MessageHandler = std::function<void(const Packet& message)>;  // message.binary tells text from bytes
     using CloseHandler = std::function<void(const std::string& reason, const std::string& description)>;
 
-    // `transport`: the one the handshake came on. `protocol`: the Engine.IO revision the client speaks, 4, or 3
-    // when allowEIO3 let it in.
-    Socket(Engine& engine, std::string id, httplib::Request handshake, TransportPtr transport, int protocol = 4)
-        : engine_(engine), id_(std::move(id)), request_(std::move(handshake)), protocol_(protocol),
+    // `transport`: the one the handshake came on. `codec`: the revision the client speaks (2h), v4, or v3 when
+    // allowEIO3 let it in.
+    Socket(Engine& engine, std::string id, httplib::Request handshake, TransportPtr transport,
+           const Codec& codec = v4::codec)
+        : engine_(engine), id_(std::move(id)), request_(std::move(handshake)), codec_(codec),
           can_upgrade_(std::strcmp(transport->name(), "polling") == 0), transport_(std::move(transport)) {}
 
     const std::string& id() const { return id_; }
-    int protocol() const { return protocol_; }
+    // The Engine.IO revision, 4 or 3 (EIO=), to report; what differs between the two is the codec's to say.
+    int protocol() const { return codec_.revision; }
+    const Codec& codec() const { return codec_; }
     // The handshake request: headers, query (`params`), remote_addr, path.
     const httplib::Request& request() const { return request_; }
     std::string transport() const {
@@ -2827,7 +2952,7 @@ private:
     inline void handle_probe_packet(Transport& probe, const Packet& packet);
     inline void complete_upgrade(Transport& probe);
     inline void schedule_ping();
-    inline void reset_ping_timeout_v3();
+    inline void expect_client_ping();
     // Nothing waits in the writeBuffer and the transport takes a packet now without backing up.
     bool leaves_at_once_locked() const {
         return write_buffer_.empty() && transport_->writable() && !transport_->congested();
@@ -2837,7 +2962,7 @@ private:
     Engine& engine_;
     const std::string id_;
     const httplib::Request request_;
-    const int protocol_;       // Engine.IO revision: 4, or 3 (allowEIO3)
+    const Codec& codec_;       // the revision chosen at the handshake (2h)
     const bool can_upgrade_;   // opened on polling: a WebSocket may take over
 
     mutable std::mutex mu_;  // see LOCK ORDER (3a): before the transports' locks and the timers' lock
@@ -2898,8 +3023,9 @@ public:
 
     inline void handle(const httplib::Request& req, httplib::Response& res, HttpExchange& http);
     // A new session on `transport` (the dispatcher's Polling or WebSocket; a test's fake): in the table, its open
-    // packet sent, its heartbeat started, the connection handler run.
-    inline SocketPtr open_session(std::string sid, httplib::Request req, TransportPtr transport, int protocol = 4);
+    // packet sent, its heartbeat started, the connection handler run. `codec`: the revision it speaks (2h).
+    inline SocketPtr open_session(std::string sid, httplib::Request req, TransportPtr transport,
+                                  const Codec& codec = v4::codec);
 
     SocketPtr find(const std::string& sid) const {
         std::lock_guard<std::mutex> lk(mu_);
@@ -2953,14 +3079,21 @@ private:
         std::lock_guard<std::mutex> lk(mu_);
         clients_.erase(sid);
     }
-    std::shared_ptr<Polling> make_polling(const httplib::Request& req, const std::string& sid, int protocol) const {
-        return std::make_shared<Polling>(PollingSettings{sid, protocol, !req.get_param_value("b64").empty(),
+    // The revision a request speaks, by its EIO= (the one place that reads it): "4" is v4; anything else is v3, as
+    // in the reference, and null unless allowEIO3 lets it in.
+    const Codec* choose_codec(const httplib::Request& req) const {
+        if (req.get_param_value("EIO") == "4") return &v4::codec;
+        return options_.allowEIO3 ? &v3::codec : nullptr;
+    }
+    std::shared_ptr<Polling> make_polling(const httplib::Request& req, const std::string& sid,
+                                          const Codec& codec) const {
+        return std::make_shared<Polling>(PollingSettings{sid, &codec, !req.get_param_value("b64").empty(),
                                                          options_.maxHttpBufferSize, options_.httpCompression});
     }
-    std::shared_ptr<WebSocket> make_websocket(int fd, std::shared_ptr<detail::TlsSession> tls, int protocol,
+    std::shared_ptr<WebSocket> make_websocket(int fd, std::shared_ptr<detail::TlsSession> tls, const Codec& codec,
                                               const httplib::Request& req) {
         return std::make_shared<WebSocket>(fd, options_.maxHttpBufferSize, options_.maxBufferedBytes, timers_, flusher_,
-                                           std::move(tls), protocol, !req.get_param_value("b64").empty());
+                                           std::move(tls), codec, !req.get_param_value("b64").empty());
     }
     inline bool websocket_handshake(const httplib::Request& req, httplib::Response& res, std::string& response);
     inline void refuse(const httplib::Request& req, httplib::Response& res, ErrorCode code,
@@ -3055,22 +3188,23 @@ inline void Socket::handle_drain(Transport& t) {
 
 // ---- the session: heartbeat (engine.io-protocol v4, "Heartbeat") ------------------------------------------------------
 // The server pings every pingInterval; a pong must come within pingTimeout, or the session ends with "ping timeout".
+// The codec says which way round (2h): in v3 the client pings, the server answers each ping with a pong, and a
+// client that has not pinged for pingInterval + pingTimeout is gone.
 
 inline void Socket::handle_open() {
     std::lock_guard<std::mutex> lk(mu_);
-    if (protocol_ == 3) reset_ping_timeout_v3();
-    else schedule_ping();
+    if (codec_.server_pings) schedule_ping();
+    else expect_client_ping();
 }
 
-// v3 turns the heartbeat round: the client pings, the server answers each ping with a pong, and a client that has
-// not pinged for pingInterval + pingTimeout is gone ("ping timeout"). With mu_ held.
-inline void Socket::reset_ping_timeout_v3() {
+// Waits (again) for the client's next ping. With mu_ held.
+inline void Socket::expect_client_ping() {
     engine_.timers().cancel(ping_timeout_timer_);
     std::weak_ptr<Socket> weak = shared_from_this();
-    ping_timeout_timer_ = engine_.timers().after(engine_.options().pingInterval + engine_.options().pingTimeout,
-                                                 [weak] {
-                                                     if (auto s = weak.lock()) s->close_with(reason::PingTimeout);
-                                                 });
+    const EngineOptions& o = engine_.options();
+    ping_timeout_timer_ = engine_.timers().after(codec_.heartbeat_timeout(o.pingInterval, o.pingTimeout), [weak] {
+        if (auto s = weak.lock()) s->close_with(reason::PingTimeout);
+    });
 }
 
 inline void Socket::schedule_ping() {  // with mu_ held
@@ -3081,7 +3215,9 @@ inline void Socket::schedule_ping() {  // with mu_ held
         {
             std::lock_guard<std::mutex> lk(self->mu_);
             if (self->state_ != ReadyState::Open) return;
-            self->ping_timeout_timer_ = self->engine_.timers().after(self->engine_.options().pingTimeout, [weak] {
+            const EngineOptions& o = self->engine_.options();
+            const int timeout = self->codec_.heartbeat_timeout(o.pingInterval, o.pingTimeout);
+            self->ping_timeout_timer_ = self->engine_.timers().after(timeout, [weak] {
                 if (auto s = weak.lock()) s->close_with(reason::PingTimeout);
             });
         }
@@ -3110,7 +3246,8 @@ inline void Socket::handle_packet(Transport& t, Packet& packet) {
     if (engine_.traffic().counting()) engine_.traffic().count_in(packet.data.size());
     switch (packet.type) {
     case PacketType::Pong: {
-        if (protocol_ == 3) return close_with(reason::TransportError, "invalid heartbeat direction");
+        if (codec_.client_heartbeat() != PacketType::Pong)
+            return close_with(reason::TransportError, "invalid heartbeat direction");
         std::lock_guard<std::mutex> lk(mu_);
         if (state_ != ReadyState::Open) return;
         engine_.timers().cancel(ping_timeout_timer_);
@@ -3131,11 +3268,12 @@ inline void Socket::handle_packet(Transport& t, Packet& packet) {
     }
     case PacketType::Close: return close_with(reason::TransportClose, "close packet from the client");
     case PacketType::Ping: {
-        if (protocol_ == 4) return close_with(reason::TransportError, "invalid heartbeat direction");
+        if (codec_.client_heartbeat() != PacketType::Ping)
+            return close_with(reason::TransportError, "invalid heartbeat direction");
         {
             std::lock_guard<std::mutex> lk(mu_);
             if (state_ != ReadyState::Open) return;
-            reset_ping_timeout_v3();
+            expect_client_ping();
         }
         send(make_outgoing(PacketType::Pong));
         return;
@@ -3296,9 +3434,10 @@ inline void Engine::upgraded(Socket& s) {
 
 // ---- the engine: requests --------------------------------------------------------------------------------------------
 
-inline SocketPtr Engine::open_session(std::string sid, httplib::Request req, TransportPtr transport, int protocol) {
+inline SocketPtr Engine::open_session(std::string sid, httplib::Request req, TransportPtr transport,
+                                      const Codec& codec) {
     const bool websocket = std::strcmp(transport->name(), "websocket") == 0;
-    auto s = std::make_shared<Socket>(*this, std::move(sid), std::move(req), std::move(transport), protocol);
+    auto s = std::make_shared<Socket>(*this, std::move(sid), std::move(req), std::move(transport), codec);
     s->transport_->attach(s);  // before the session is in the table, where another thread may close it
     bool late;  // shutdown() began after this handshake was let in: it may have missed the session
     {
@@ -3371,21 +3510,20 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
     const std::string transport = req.get_param_value("transport");
     if ((transport != "polling" && transport != "websocket") || !transport_enabled(transport))
         return refuse(req, res, ErrorCode::UnknownTransport);
-    // As in the reference, anything but EIO=4 is revision 3, let in only by allowEIO3.
-    const int protocol = req.get_param_value("EIO") == "4" ? 4 : 3;
-    if (protocol == 3 && !options_.allowEIO3) return refuse(req, res, ErrorCode::UnsupportedProtocolVersion);
+    const Codec* codec = choose_codec(req);
+    if (!codec) return refuse(req, res, ErrorCode::UnsupportedProtocolVersion);
     const bool websocket_request = detail::lowercase(req.get_header_value("Upgrade")) == "websocket";
 
     if (req.has_param("sid")) {
         SocketPtr s = find(req.get_param_value("sid"));
         if (!s) return refuse(req, res, ErrorCode::UnknownSid);
-        if (s->protocol() != protocol) return refuse(req, res, ErrorCode::BadRequest);  // the reference's too
+        if (&s->codec() != codec) return refuse(req, res, ErrorCode::BadRequest);  // as the reference: same EIO=
         if (websocket_request) {
             if (transport != "websocket" || !options_.allowUpgrades) return refuse(req, res, ErrorCode::BadRequest);
             std::string response;
             if (!websocket_handshake(req, res, response)) return;
-            http.take_over(response, [this, s, protocol, req, tls = http.tls()](int fd, const std::string& leftover) {
-                auto ws = make_websocket(fd, tls, protocol, req);
+            http.take_over(response, [this, s, codec, req, tls = http.tls()](int fd, const std::string& leftover) {
+                auto ws = make_websocket(fd, tls, *codec, req);
                 if (!s->maybe_upgrade(ws)) {
                     // A WebSocket for a session that cannot take it is accepted and then closed at once without a
                     // code, as the reference does (refusing it would be a client error event); nobody hears of it.
@@ -3423,17 +3561,17 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
     }
     std::string sid = detail::random_id();
     if (transport == "polling") {
-        auto polling = make_polling(req, sid, protocol);
-        SocketPtr s = open_session(std::move(sid), req, polling, protocol);
+        auto polling = make_polling(req, sid, *codec);
+        SocketPtr s = open_session(std::move(sid), req, polling, *codec);
         if (options_.cookie) res.set_header("Set-Cookie", session_cookie(*options_.cookie, s->id()));
         return polling->handle_get(req, res, http);
     }
     std::string response;
     if (!websocket_handshake(req, res, response)) return;
-    http.take_over(response, [this, sid, req, protocol, tls = http.tls()](int fd, const std::string& leftover) mutable {
-        auto ws = make_websocket(fd, std::move(tls), protocol, req);
+    http.take_over(response, [this, sid, req, codec, tls = http.tls()](int fd, const std::string& leftover) mutable {
+        auto ws = make_websocket(fd, std::move(tls), *codec, req);
         // one copy of the request is kept, not two
-        SocketPtr s = open_session(std::move(sid), std::move(req), ws, protocol);  // held while the thread runs
+        SocketPtr s = open_session(std::move(sid), std::move(req), ws, *codec);  // held while the thread runs
         ws->run(leftover);
     });
 }
@@ -3450,7 +3588,8 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
 //                                              the lambda eio::Engine::dispatch left with take_over()
 //   eio::WebSocket::run, loop, receive    (3c) opens a SendBatch, handles the frames parsed, then sleeps in recv();
 //                                              drain_parser gives one ws::Message per text frame
-//   eio::WebSocket::handle_message        (3c) decode_packet: MESSAGE `2["chat message","hi"]`, to its Receiver
+//   eio::WebSocket::handle_message        (3c) the codec (2h; v4: decode_packet): MESSAGE `2["chat message","hi"]`,
+//                                              to its Receiver
 //   eio::Socket::handle_packet            (4)  MESSAGE: the on_message handler, through Engine::run_handler
 //   sio::Client::handle_message           (5e) (Client::start registered it) packet::decode: EVENT, nsp "/", data
 //   sio::Client::handle_packet            (5e) the Socket of that namespace
@@ -4926,10 +5065,10 @@ inline eio::Socket& Socket::conn() const {
 inline Socket::Socket(Namespace& nsp, const std::shared_ptr<Client>& client, Handshake handshake,
                       std::optional<Session> restored)
     : nsp_(nsp), client_(client),
-      // A v3 client works its socket id out of the Engine.IO sid ("/admin#<sid>"), so the reference uses that.
+      // Derived from the Engine.IO sid where the client works it out so (v3: "/admin#<sid>"), else drawn (2h).
       id_(restored ? restored->sid
-          : client && client->conn().protocol() == 3 ? (nsp.name() == "/" ? "" : nsp.name() + "#") + client->conn().id()
-                                           : detail::random_id()),
+          : client ? client->conn().codec().socket_id(nsp.name(), client->conn().id(), &detail::random_id)
+                   : detail::random_id()),
       pid_(restored ? restored->pid : nsp.server().options().connectionStateRecovery ? detail::random_id() : ""),
       handshake_(std::move(handshake)), recovered_(restored.has_value()) {
     if (restored) {
@@ -5080,7 +5219,8 @@ inline void Socket::handle_connect() {
     p.nsp = nsp_.name();
     auto c = client_.lock();
     if (!c) return;
-    p.has_data = c->conn().protocol() == 4;  // v4 ("0/admin,") carries no sid: the client knows it already
+    // Socket.IO v4 (Engine.IO v3) answers bare ("0/admin,"): its client derives the id from the sid it knows.
+    p.has_data = c->conn().codec().sid_in_connect_answer;
     if (p.has_data) p.data = pid_.empty() ? Object{{"sid", id_}} : Object{{"sid", id_}, {"pid", pid_}};
     c->send_connect_answer(p);
     // The missed packets follow the CONNECT (Node sends them before it). socket.io-client keeps what comes before a
@@ -5204,13 +5344,8 @@ inline void Namespace::add(const std::shared_ptr<Client>& client, const Value& a
             p.type = packet::Type::ConnectError;
             p.nsp = name_;
             p.has_data = true;
-            if (client->conn().protocol() == 3) {  // v4: the data alone, or else the message as a JSON string
-                p.data = error->data.is_null() ? Value(error->message) : error->data;
-            } else {
-                Value::Object data{{"message", error->message}};
-                if (!error->data.is_null()) data["data"] = error->data;
-                p.data = Value(std::move(data));
-            }
+            // Socket.IO v5: {"message", "data"}; v4 (Engine.IO v3): the data alone, or else the message.
+            p.data = client->conn().codec().connect_error_data(error->message, error->data);
             client->send_connect_answer(p);
             return;
         }
@@ -5290,11 +5425,12 @@ inline void Client::start() {
         if (!joined) c->conn_->close();  // not under mu_: closing calls back into handle_close()
     });
     // An Engine.IO v3 client speaks Socket.IO v4, where "/" is joined without asking: the server connects it at once.
-    if (conn_->protocol() == 3) connect("/", Value(Object{}));
+    if (conn_->codec().implicit_main_connect) connect("/", Value(Object{}));
 }
 
-// The auth of a v4 CONNECT: its namespace's query ("/admin?token=abc") as an object of strings, decoded as
-// URLSearchParams decodes ('+' is a space; a bad escape stays as it is); a repeated key keeps its last value.
+// The auth of a Socket.IO v4 CONNECT (Engine.IO v3): its namespace's query ("/admin?token=abc") as an object of
+// strings, decoded as URLSearchParams decodes ('+' is a space; a bad escape stays as it is); a repeated key keeps
+// its last value.
 inline Value Client::query_object(std::string_view query) {
     auto decode = [](std::string_view in) {
         auto hex = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
@@ -5356,7 +5492,8 @@ inline void Client::handle_message(const eio::Packet& m) {
 
 inline void Client::handle_packet(packet::Packet& p) {
     if (detail::trace_enabled()) detail::trace(conn_->id(), "socket.io", "<-", packet::describe(p));
-    if (conn_->protocol() == 3) {  // v4: the namespace may carry a query, which is the auth of a CONNECT
+    // Socket.IO v4 (Engine.IO v3): the namespace may carry a query, which is the auth of a CONNECT.
+    if (conn_->codec().auth_in_namespace_query) {
         const size_t q = p.nsp.find('?');
         Value auth = query_object(q == std::string::npos ? std::string_view() : std::string_view(p.nsp).substr(q + 1));
         if (q != std::string::npos) p.nsp.erase(q);

@@ -86,9 +86,10 @@ struct Session {
     sio::eio::SocketPtr socket;
     CloseSeen closed;
 
-    Session(sio::eio::Engine& engine, const char* transport, bool writable_now = true, int protocol = 4)
+    Session(sio::eio::Engine& engine, const char* transport, bool writable_now = true,
+            const sio::eio::Codec& codec = sio::eio::v4::codec)
         : fake(std::make_shared<FakeTransport>(transport, writable_now)) {
-        socket = engine.open_session("sid-" + std::string(transport), httplib::Request{}, fake, protocol);
+        socket = engine.open_session("sid-" + std::string(transport), httplib::Request{}, fake, codec);
         closed.attach(socket);
     }
     void receive(PacketType type, std::string data = {}) {
@@ -225,7 +226,8 @@ TEST_CASE("session: a pong in time keeps the session open and the next ping come
 
 TEST_CASE("session: v3 heartbeat direction (a pong from a v3 client is an error)") {
     sio::eio::Engine engine(quiet_options());
-    Session s(engine, "websocket", true, 3);
+    Session s(engine, "websocket", true, sio::eio::v3::codec);
+    CHECK(s.socket->protocol() == 3);  // the revision stays reported
     s.receive(PacketType::Ping, "x");  // v3: the client pings, the server answers
     CHECK(s.fake->sent_after_open() == std::vector<std::string>{"3"});
     CHECK(s.closed.count() == 0);
@@ -252,7 +254,7 @@ TEST_CASE("session: v3 ping timeout (a client that stops pinging is gone after p
     o.pingInterval = 20;
     o.pingTimeout = 20;
     sio::eio::Engine engine(o);
-    Session s(engine, "websocket", true, 3);
+    Session s(engine, "websocket", true, sio::eio::v3::codec);
     REQUIRE(s.closed.wait());
     CHECK(s.closed.reason == sio::reason::PingTimeout);
     CHECK(s.fake->sent_after_open().empty());  // v3: the server never pings
