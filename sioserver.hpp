@@ -1611,6 +1611,78 @@ private:
     SharedThread thread_;  // the last member: started when the others are ready
 };
 
+// The engine's handler thread: it runs, one at a time and in the order they came, the tasks that a thread which
+// must not run user code hands over (a timer callback, an add-on's reader thread: Engine::post_handler), so that a
+// slow handler delays other handlers only, never a heartbeat or a time-out. It starts with the first task. stop()
+// takes no more tasks, lets the thread finish those that came before, and joins it unless this thread must not
+// (see NoJoinScope); the destructor drops what is left (what a task would reach may be gone by then).
+class TaskThread {
+public:
+    TaskThread() = default;
+    ~TaskThread() {
+        std::deque<std::function<void()>> dropped;  // destroyed with the lock let go: they may hold anything
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            stopping_ = true;
+            dropped.swap(queue_);
+        }
+        cv_.notify_one();
+        thread_.join();
+    }
+    TaskThread(const TaskThread&) = delete;
+    TaskThread& operator=(const TaskThread&) = delete;
+
+    void post(std::function<void()> fn) {
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            if (stopping_) return;
+            queue_.push_back(std::move(fn));
+            if (!started_) {
+                started_ = true;
+                thread_.start([this] { loop(); });
+            }
+        }
+        cv_.notify_one();
+    }
+
+    void stop() {
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            stopping_ = true;
+        }
+        cv_.notify_one();
+        if (may_join_server_threads()) thread_.join();
+    }
+
+    size_t pending() const {
+        std::lock_guard<std::mutex> lk(mu_);
+        return queue_.size();
+    }
+
+private:
+    void loop() {
+        NoJoinScope scope;  // a task that closes the server must not wait for this very thread
+        std::unique_lock<std::mutex> lk(mu_);
+        for (;;) {
+            cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
+            if (queue_.empty()) return;  // stopping, and nothing left
+            {
+                auto fn = std::move(queue_.front());
+                queue_.pop_front();
+                lk.unlock();
+                fn();
+            }  // what the task held goes before the lock is taken again
+            lk.lock();
+        }
+    }
+
+    mutable std::mutex mu_;  // a leaf, but for thread_'s own, taken under it when the first task starts the thread
+    std::condition_variable cv_;
+    std::deque<std::function<void()>> queue_;
+    bool started_ = false, stopping_ = false;
+    SharedThread thread_;  // the last member
+};
+
 }  // namespace detail
 
 // ---- 3a, continued. TLS under both transports (opt.tls) -------------------------------------------------------------
@@ -2953,6 +3025,14 @@ private:
     inline void complete_upgrade(Transport& probe);
     inline void schedule_ping();
     inline void expect_client_ping();
+    // close_with() in two halves: the session closes now, and its close handler (user code) is returned for the
+    // caller to run as a handler (empty when the session was closed already).
+    inline CloseHandler close_now(const char* why, const std::string& description);
+    // A timer's close (ping time-out, no close report, a ping that failed): the session closes on the timer thread,
+    // and its close handler runs on the handler thread, since the timer thread runs no user code (3a).
+    inline void close_from_timer(const char* why, std::string description = {});
+    // send_all() without its close on a failure: false when the session must close (the caller closes it).
+    inline bool write_or_fail(const OutgoingPtr* packets, size_t count, bool only_if_writable, bool& sent);
     // Nothing waits in the writeBuffer and the transport takes a packet now without backing up.
     bool leaves_at_once_locked() const {
         return write_buffer_.empty() && transport_->writable() && !transport_->congested();
@@ -2994,7 +3074,7 @@ public:
     ~Engine() {
         shutdown();
         flusher_.stop();
-        timers_.stop();
+        timers_.stop();  // the handler thread goes with its member: what it has not run is dropped
         if (stop_fd_ >= 0) ::close(stop_fd_);
     }
     Engine(const Engine&) = delete;
@@ -3070,6 +3150,12 @@ public:
         }
     }
     std::recursive_mutex& handler_mutex() { return handler_mu_; }
+    // Runs `fn` as a handler (run_handler) on the engine's handler thread, after every task posted before it: how a
+    // timer callback or an add-on's own thread runs user code. Once the server stopped, nothing more is taken.
+    void post_handler(std::function<void()> fn) {
+        handler_thread_.post([this, fn = std::move(fn)] { run_handler(fn); });
+    }
+    detail::TaskThread& handler_thread() { return handler_thread_; }
     Traffic& traffic() { return traffic_; }
 
 private:
@@ -3114,6 +3200,8 @@ private:
     std::vector<std::function<void(Socket&)>> upgrade_listeners_;  // under mu_
     std::function<void(const ConnectionError&)> on_connection_error_;
     std::array<std::atomic<uint64_t>, 6> refused_{};  // per ErrorCode
+    // Before the timers, so that it goes after them: a timer callback may still be handing it a task.
+    detail::TaskThread handler_thread_;  // runs what timer callbacks and add-on threads hand over (post_handler)
     detail::Timers timers_;
     detail::Flusher flusher_;  // writes what back-pressured WebSockets could not send at once
 };
@@ -3136,9 +3224,16 @@ inline bool Socket::flush_locked() {
 }
 
 inline bool Socket::send_all(const OutgoingPtr* packets, size_t count, bool only_if_writable) {
+    bool sent = false;
+    if (!write_or_fail(packets, count, only_if_writable, sent))
+        close_with(reason::TransportError, "the client does not read fast enough, or its connection broke");
+    return sent;
+}
+
+inline bool Socket::write_or_fail(const OutgoingPtr* packets, size_t count, bool only_if_writable, bool& sent) {
     std::unique_lock<std::mutex> lk(mu_);
-    if (state_ != ReadyState::Open) return false;
-    if (only_if_writable && !leaves_at_once_locked()) return false;
+    if (state_ != ReadyState::Open) return true;
+    if (only_if_writable && !leaves_at_once_locked()) return true;
     const bool counting = engine_.traffic().counting();
     for (size_t i = 0; i < count; ++i) {
         const Packet& p = packets[i]->packet;
@@ -3156,10 +3251,8 @@ inline bool Socket::send_all(const OutgoingPtr* packets, size_t count, bool only
         write_buffer_.insert(write_buffer_.end(), packets, packets + count);
         ok = buffered_bytes_ <= engine_.options().maxBufferedBytes;
     }
-    if (ok) return true;
-    lk.unlock();
-    close_with(reason::TransportError, "the client does not read fast enough, or its connection broke");
-    return false;
+    sent = ok;
+    return ok;
 }
 
 inline bool Socket::writable() const {
@@ -3203,7 +3296,7 @@ inline void Socket::expect_client_ping() {
     std::weak_ptr<Socket> weak = shared_from_this();
     const EngineOptions& o = engine_.options();
     ping_timeout_timer_ = engine_.timers().after(codec_.heartbeat_timeout(o.pingInterval, o.pingTimeout), [weak] {
-        if (auto s = weak.lock()) s->close_with(reason::PingTimeout);
+        if (auto s = weak.lock()) s->close_from_timer(reason::PingTimeout);
     });
 }
 
@@ -3218,10 +3311,14 @@ inline void Socket::schedule_ping() {  // with mu_ held
             const EngineOptions& o = self->engine_.options();
             const int timeout = self->codec_.heartbeat_timeout(o.pingInterval, o.pingTimeout);
             self->ping_timeout_timer_ = self->engine_.timers().after(timeout, [weak] {
-                if (auto s = weak.lock()) s->close_with(reason::PingTimeout);
+                if (auto s = weak.lock()) s->close_from_timer(reason::PingTimeout);
             });
         }
-        self->send(make_outgoing(PacketType::Ping));
+        auto ping = make_outgoing(PacketType::Ping);
+        bool sent;
+        if (!self->write_or_fail(&ping, 1, false, sent))
+            self->close_from_timer(reason::TransportError,
+                                   "the client does not read fast enough, or its connection broke");
     });
 }
 
@@ -3387,7 +3484,7 @@ inline void Socket::close() {
         engine_.timers().cancel(ping_timeout_timer_);
         std::weak_ptr<Socket> weak = shared_from_this();
         closing_timer_ = engine_.timers().after(engine_.options().pingTimeout, [weak] {
-            if (auto self = weak.lock()) self->close_with(reason::ForcedClose);
+            if (auto self = weak.lock()) self->close_from_timer(reason::ForcedClose);
         });
         if (write_buffer_.empty()) t = transport_;  // else handle_drain() closes it once the buffer is out
     }
@@ -3395,6 +3492,10 @@ inline void Socket::close() {
 }
 
 inline void Socket::close_with(const char* why, const std::string& description) {
+    if (auto handler = close_now(why, description)) engine_.run_handler([&] { handler(why, description); });
+}
+
+inline Socket::CloseHandler Socket::close_now(const char* why, const std::string& description) {
     TransportPtr t, probe;
     CloseHandler handler;
     // Out of the engine's map before a waiting GET is released: the client's next request must find the session
@@ -3402,7 +3503,7 @@ inline void Socket::close_with(const char* why, const std::string& description) 
     engine_.remove(id_);
     {
         std::lock_guard<std::mutex> lk(mu_);
-        if (state_ == ReadyState::Closed) return;
+        if (state_ == ReadyState::Closed) return nullptr;
         state_ = ReadyState::Closed;
         for (auto id : {ping_timer_, ping_timeout_timer_, upgrade_timer_, closing_timer_}) engine_.timers().cancel(id);
         t = transport_;  // what the writeBuffer still holds is dropped, as by the reference: nobody waits for it
@@ -3417,7 +3518,15 @@ inline void Socket::close_with(const char* why, const std::string& description) 
     if (detail::trace_enabled())
         detail::trace(id_, t->name(), "--", std::string("closed: ") + why +
                                                 (description.empty() ? "" : " (" + description + ")"));
-    if (handler) engine_.run_handler([&] { handler(why, description); });
+    return handler;
+}
+
+inline void Socket::close_from_timer(const char* why, std::string description) {
+    auto handler = close_now(why, description);
+    if (!handler) return;
+    // The session (what the handler is told about) stays alive until the handler ran.
+    engine_.post_handler([self = shared_from_this(), handler = std::move(handler), why,
+                          description = std::move(description)] { handler(why, description); });
 }
 
 inline void Engine::upgraded(Socket& s) {
@@ -4916,7 +5025,8 @@ public:
 
     void start_timeout(int ms) {
         auto self = shared_from_this();
-        auto timer = engine_.timers().after(ms, [self] { self->finish(true); });
+        // The callback is user code: the timer hands it to the handler thread (3a).
+        auto timer = engine_.timers().after(ms, [self] { self->engine_.post_handler([self] { self->finish(true); }); });
         std::lock_guard<std::mutex> lk(mu_);
         timer_ = timer;
     }
@@ -5132,18 +5242,22 @@ inline void Socket::expect_ack(long long id, AckCallback cb, int timeout) {
     detail::Timers::Id timer = 0;
     if (timeout >= 0) {
         std::weak_ptr<Socket> weak = shared_from_this();
-        timer = nsp_.server().engine().timers().after(timeout, [weak, id] {
-            auto self = weak.lock();
-            if (!self) return;
-            AckCallback fn;
-            {
-                std::lock_guard<std::mutex> lk2(self->mu_);
-                auto it = self->acks_.find(id);
-                if (it == self->acks_.end()) return;
-                fn = std::move(it->second.cb);
-                self->acks_.erase(it);
-            }
-            self->nsp_.server().engine().run_handler([&] { fn(Error{"operation has timed out"}, Args{}); });
+        auto& engine = nsp_.server().engine();
+        // The callback is user code: the timer hands it to the handler thread (3a), which runs it as a handler.
+        timer = engine.timers().after(timeout, [weak, id, &engine] {
+            engine.post_handler([weak, id] {
+                auto self = weak.lock();
+                if (!self) return;
+                AckCallback fn;
+                {
+                    std::lock_guard<std::mutex> lk2(self->mu_);
+                    auto it = self->acks_.find(id);
+                    if (it == self->acks_.end()) return;
+                    fn = std::move(it->second.cb);
+                    self->acks_.erase(it);
+                }
+                fn(Error{"operation has timed out"}, Args{});
+            });
         });
     }
     acks_[id] = PendingAck{std::move(cb), timer};
@@ -5414,15 +5528,19 @@ inline void Client::start() {
     conn_->on_message([self](const eio::Packet& m) { self->handle_message(m); });
     conn_->on_close([self](const std::string& why, const std::string& description) { self->handle_close(why, description); });
     std::weak_ptr<Client> weak = self;
-    connect_timer_ = server_.engine().timers().after(server_.options().connectTimeout, [weak] {
-        auto c = weak.lock();
-        if (!c) return;
-        bool joined;
-        {
-            std::lock_guard<std::mutex> lk(c->mu_);
-            joined = !c->sockets_.empty();
-        }
-        if (!joined) c->conn_->close();  // not under mu_: closing calls back into handle_close()
+    auto& engine = server_.engine();
+    // Closing reaches the close handlers: the timer hands it to the handler thread (3a).
+    connect_timer_ = engine.timers().after(server_.options().connectTimeout, [weak, &engine] {
+        engine.post_handler([weak] {
+            auto c = weak.lock();
+            if (!c) return;
+            bool joined;
+            {
+                std::lock_guard<std::mutex> lk(c->mu_);
+                joined = !c->sockets_.empty();
+            }
+            if (!joined) c->conn_->close();  // not under mu_: closing calls back into handle_close()
+        });
     });
     // An Engine.IO v3 client speaks Socket.IO v4, where "/" is joined without asking: the server connects it at once.
     if (conn_->codec().implicit_main_connect) connect("/", Value(Object{}));
@@ -6310,6 +6428,7 @@ private:
         if (!may_join_server_threads()) return;
         thread_.join();
         engine_.timers().stop();
+        engine_.handler_thread().stop();  // after the timers: they hand it tasks
     }
 
     void request_stop() {

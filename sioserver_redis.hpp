@@ -1838,11 +1838,21 @@ private:
     const Options& options() const { return connections_->options(); }
     detail::Counters& counters() { return connections_->counters(); }
 
-    // Runs `fn` on the engine's timer thread, inside the gate (not at all once the adapter closed).
-    void post(Task fn) { (void)after(0, std::move(fn)); }
+    // Runs `fn` as a handler on the engine's handler thread, in the order posted, inside the gate (not at all once
+    // the adapter closed): what it runs may be user code, which neither Redis thread nor the timer thread runs.
+    void post(Task fn) {
+        if (link_) post_to(nsp().server().engine(), link_, std::move(fn));
+    }
+    // The same, `ms` from now: the engine's timer only hands `fn` to the handler thread.
     ::sio::detail::Timers::Id after(int ms, Task fn) {
         if (!link_) return 0;
-        return nsp().server().engine().timers().after(ms, [link = link_, fn = std::move(fn)] {
+        auto& engine = nsp().server().engine();
+        return engine.timers().after(ms, [&engine, link = link_, fn = std::move(fn)]() mutable {
+            post_to(engine, link, std::move(fn));
+        });
+    }
+    static void post_to(eio::Engine& engine, const std::shared_ptr<detail::AdapterLink>& link, Task fn) {
+        engine.post_handler([link, fn = std::move(fn)] {
             detail::Inside in(link->gate);
             if (in) fn(*link->adapter);
         });
@@ -1874,7 +1884,7 @@ private:
         return r;
     }
 
-    // PUBSUB NUMSUB <request channel>, then fn(adapter, count) on the timer thread; 0 when Redis did not answer.
+    // PUBSUB NUMSUB <request channel>, then fn(adapter, count) on the handler thread; 0 when Redis did not answer.
     void count_servers(std::function<void(RedisAdapter&, size_t)> fn) {
         if (!link_) return fn(*this, 0);
         auto link = link_;
@@ -2001,7 +2011,7 @@ private:
         connections_->publisher().publish(std::move(channel), std::move(payload));
     }
 
-    // A foreign request, on the timer thread.
+    // A foreign request, on the handler thread.
     void answer(const wire::Request& r) {
         switch (r.type) {
         case wire::SOCKETS: {
@@ -2085,7 +2095,7 @@ private:
         Adapter::broadcastWithAck(p, options_of(r), std::move(h));
     }
 
-    // An answer to one of our requests. The caller's callbacks run on the timer thread.
+    // An answer to one of our requests. The caller's callbacks run on the handler thread.
     void on_response(std::string_view payload) {
         wire::Response r;
         if (!wire::decode_response(payload, r)) {
