@@ -13,6 +13,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "node_runner.hpp"
 #include "redis_server.hpp"
@@ -42,9 +43,11 @@ bool ready_within(std::future<T>& f, int ms) {
 }
 
 struct Node {
-    explicit Node(int redis_port, int requestsTimeout = 1000) {
+    // ping_ms: pingInterval and pingTimeout both (0: the defaults)
+    explicit Node(int redis_port, int requestsTimeout = 1000, int ping_ms = 0) {
         sio::Options o;
         o.serveClient = false;
+        if (ping_ms > 0) o.pingInterval = o.pingTimeout = ping_ms;
         io = std::make_unique<sio::Server>(o);
         sio::redis::Options ro;
         ro.host = "127.0.0.1";
@@ -229,6 +232,27 @@ TEST_CASE("live: a broadcast is published in Node's bytes, on the room channel f
     REQUIRE(wire::decode_broadcast(std::string_view(m->element[3]->str, m->element[3]->len), b));
     CHECK(b.data == Value(Array{Value("everyone")}));
     freeReplyObject(m);
+}
+
+TEST_CASE("live: a serverSideEmit listener that takes a second delays no session's heartbeat") {
+    redis_test::RedisServer redis;
+    REQUIRE(redis.start());
+    Node a(redis.port()), b(redis.port(), 1000, 200);  // B pings every 200 ms; its client waits 400 ms for a ping
+    REQUIRE(wait_until([&] { return a.adapter().ready() && b.adapter().ready(); }));
+    REQUIRE(b.listen() > 0);
+    Child client = probe(b.port);
+    REQUIRE(client.next_of("connect", 10000).is_object());
+    std::promise<void> started;
+    b.io->on("slow", [&](sio::ServerEvent&) {
+        started.set_value();
+        std::this_thread::sleep_for(Ms(1000));  // the slow listener under test, not a synchronisation
+    });
+    a.io->serverSideEmit("slow");
+    auto s = started.get_future();
+    REQUIRE(ready_within(s, 5000));
+    // Through the listener's second and after it, the pings keep coming: the client does not time out.
+    CHECK(client.next_of("disconnect", 1500).is_null());
+    CHECK(b.io->engine().clients_count() == 1u);
 }
 
 TEST_CASE("live: a client on node B gets node A's broadcasts, acks, joins and disconnect; A fetches it") {
