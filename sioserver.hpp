@@ -1372,7 +1372,7 @@ inline constexpr Codec codec = {
 // 3. TRANSPORTS — turning bytes into Engine.IO packets and back.
 // =====================================================================================================================
 
-// ---- 3a. Plumbing the transports and sessions share: the wire trace, random ids, one timer thread ---------------------
+// ---- 3a. Plumbing the transports and sessions share: the wire trace, random ids, the timer and handler threads -------
 // LOCK ORDER (the one place it is written down). Holding a lock, a thread takes only locks after it on its chain;
 // nothing is taken while a leaf is held. Outermost first:
 //   eio::Engine::handler_mu_ (recursive; run_handler takes it when serializeHandlers): every user handler runs under
@@ -1393,22 +1393,32 @@ inline constexpr Codec codec = {
 //   leaves: Timers::mu_ (the timer queue), Flusher::mu_, Polling::mu_, SharedThread::mu_, eio::Engine::mu_ (the session table:
 //     close_with() leaves it before locking the session), Adapter::mu_ (one namespace's room map), Client::mu_
 //     (its sockets), Namespace::mu_, ClientBundle::mu_ (the bundle, read once), ThreadPerConnection::mu_ (the thread count).
+//   TaskThread::mu_ (the handler thread's queue) -> SharedThread::mu_ (when the first task starts the thread)
 //   SendBatch has no lock (a thread_local list); ending one takes each member's own lock, with nothing else held.
 //   An add-on adapter (sioserver_redis.hpp) takes its own locks with none of these held and lets them go before it
 //   calls into the namespace; its callbacks into user code go through run_handler like every other. The hooks an
 //   add-on watches with (the adapter's room events, on_new_namespace, Engine::on_upgrade) run the same way, once
 //   the lock they were found under is let go; sioserver_admin.hpp's own locks are leaves.
+// WHERE USER CODE RUNS: only through run_handler, on a connection thread, a thread of the user's, or the engine's
+//   handler thread (TaskThread: one thread, first in first out, started by the first task). The timer thread runs
+//   no user code: a time-out that reaches a handler (an ack's, a broadcast ack's, a ping time-out's or forced
+//   close's close handler, the connect time-out's close) hands it over with Engine::post_handler, and so do an
+//   add-on's own threads (the Redis adapter's reader and publisher, through Adapter::post), so a slow handler never
+//   delays a heartbeat. The handler thread is stopped after the timers (they hand it tasks) and joined like them.
+//   Not yet so: a broadcast an adapter's reader thread delivers (Adapter::broadcast) runs the recipients'
+//   onAnyOutgoing listeners, and closes a recipient past maxBufferedBytes, on that thread, as an emit from a thread
+//   of the user's does.
 // No lock is held across
 //   - a blocking write: WebSocket bytes go out with MSG_DONTWAIT, what the kernel refuses waits for the Flusher's
 //     EPOLLOUT (or the batch), and finish() polls unlocked; httplib writes HTTP answers with none of these held, and
 //     a long-poll GET waits on Polling::cv_, which lets Polling::mu_ go.
 //   - a user handler, the handler lock aside: handlers, middlewares, ack callbacks and the dynamic-namespace matcher
 //     are copied out under their owner's lock and run after it is let go; so are callbacks that lock that owner
-//     again (the timer thread runs them without its lock, Flusher::loop calls handle_writable() without its own,
-//     Client's connect time-out closes the session outside Client::mu_).
+//     again (the timer and handler threads run them without their locks, Flusher::loop calls handle_writable()
+//     without its own, Client's connect time-out closes the session outside Client::mu_).
 //   - a thread join: SharedThread and Flusher::stop() let their lock go before join(), ThreadPerConnection's wait
-//     for its threads lets its lock go too; a thread in a handler, a connection thread or the timer thread
-//     (NoJoinScope) joins nothing, so close() there only asks the threads to stop.
+//     for its threads lets its lock go too; a thread in a handler, a connection thread, the timer thread or the
+//     handler thread (NoJoinScope) joins nothing, so close() there only asks the threads to stop.
 namespace detail {
 
 // SIO_DEBUG=1 prints every packet in and out. Read once; when off, a trace costs one branch.
