@@ -20,6 +20,10 @@
 //        `handle_<what>` (handle_packet, handle_message, handle_event, handle_close, ...). Option and method names
 //        that mirror Node's keep its camelCase (maxHttpBufferSize, serverSideEmit); everything else is snake_case.
 //        LOCK ORDER (layer 3a) lists every lock; THE PATH OF ONE EVENT (top of layer 5) follows one packet through.
+// EXTEND What an add-on (sioserver_redis.hpp, sioserver_admin.hpp, an adapter of your own) may rely on besides the
+//        public API: Adapter's protected members (send_to, post, after, cancel, run_handler) and namespace sio::ext
+//        (parse_json, SendBatch, may_join_threads, post, post_after, cancel; end of layer 4). Never detail. User code
+//        an add-on's own thread leads to runs on the engine's handler thread (post), never on its thread or a timer.
 // DEBUG  Run any program built with it as `SIO_DEBUG=1 ./app` to print every packet in and out on stderr.
 // KNOBS  #define before including (defaults in brackets):
 //          SIOSERVER_THREAD_STACK_SIZE   stack of each connection thread in bytes [524288]
@@ -3697,6 +3701,54 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
 
 }  // namespace eio
 
+// ---- 4, continued. The extension surface: what an add-on may rely on besides the public API -----------------------
+// An add-on (a cluster adapter, the admin UI, metrics) uses the public API, Adapter's protected members (layer 5a)
+// and this namespace, never detail: these names stay as they are while detail changes. A need beyond them grows
+// this set on purpose, with a test. What they wrap is named beside each, for the reader of this file.
+namespace ext {
+
+// JSON text to a picojson value, nested at most 64 deep (deeper input is refused, not recursed into). Returns
+// where parsing stopped; `error` is empty on success. (detail::parse_json)
+inline const char* parse_json(picojson::value& out, const char* first, const char* last, std::string& error) {
+    return detail::parse_json(out, first, last, error);
+}
+
+// While one is alive on a thread, what that thread sends is gathered and written once per recipient when the
+// outermost one ends: for a thread of an add-on that delivers many messages at a time (a Redis reader after one
+// read). Nested batches are one. (detail::SendBatch)
+class SendBatch {
+public:
+    SendBatch() = default;
+    SendBatch(const SendBatch&) = delete;
+    SendBatch& operator=(const SendBatch&) = delete;
+
+private:
+    detail::SendBatch batch_;
+};
+
+// False on a thread that must not wait for the server's threads to end: a handler, a connection thread, the timer
+// or handler thread. An add-on's stop() joins its own threads only when this is true; otherwise it only asks them
+// to stop (its destructor joins them). (detail::may_join_server_threads)
+inline bool may_join_threads() { return detail::may_join_server_threads(); }
+
+// A pending post_after(): 0 is none.
+using TimerId = detail::Timers::Id;
+
+// Runs `fn` as a handler (Engine::run_handler: the handler lock, serializeHandlers) on the engine's handler thread,
+// after everything posted before it. The way for an add-on's own thread to run user code; nothing runs once the
+// server has stopped.
+inline void post(eio::Engine& engine, std::function<void()> fn) { engine.post_handler(std::move(fn)); }
+
+// The same, `ms` from now: the engine's timer thread only hands `fn` over, so that it runs no add-on code.
+inline TimerId post_after(eio::Engine& engine, int ms, std::function<void()> fn) {
+    return engine.timers().after(ms, [&engine, fn = std::move(fn)]() mutable { engine.post_handler(std::move(fn)); });
+}
+
+// Forgets a post_after() that has not been handed over yet (harmless when it has, or for 0).
+inline void cancel(eio::Engine& engine, TimerId id) { engine.timers().cancel(id); }
+
+}  // namespace ext
+
 // =====================================================================================================================
 // 5. SOCKET.IO — npm `socket.io` on top of the Engine.IO session: a Client per Engine.IO session multiplexes
 //    namespaces; each connected namespace is a Socket; the Adapter is the global room map; a BroadcastOperator
@@ -4017,6 +4069,19 @@ protected:
     // Sends `p`, encoded as `parts`, to `targets`: one write per recipient, however many parts it has.
     inline void send_to(const std::vector<SocketPtr>& targets, const packet::Packet& p,
                         const std::vector<eio::OutgoingPtr>& parts, bool volatile_) const;
+
+    // ---- for a cluster adapter: threads and time (the extension surface, with sio::ext). An adapter's own threads
+    // (a reader, a publisher) run no user code: they hand it to the engine's handler thread.
+    using TimerId = ext::TimerId;
+    // `fn` as a handler on the engine's handler thread, after what was posted before it (ext::post).
+    inline void post(std::function<void()> fn) const;
+    // The same, `ms` from now (ext::post_after); cancel() forgets it while it has not been handed over. `fn` may run
+    // after this adapter is gone: it holds what it needs, and checks that the adapter is still there.
+    inline TimerId after(int ms, std::function<void()> fn) const;
+    inline void cancel(TimerId id) const;
+    // Runs `fn` as a handler now, on this thread (Engine::run_handler): for a callback the caller is owed.
+    template <class F>
+    void run_handler(F&& fn) const;
 
 private:
     struct Member {
@@ -4811,6 +4876,16 @@ inline void Adapter::send_to(const std::vector<SocketPtr>& targets, const packet
 
 inline void Adapter::broadcast(const packet::Packet& p, const BroadcastOptions& opts) {
     send_to(select(opts.rooms, opts.except), p, detail::to_outgoing(p), opts.flags.volatile_);
+}
+
+inline void Adapter::post(std::function<void()> fn) const { ext::post(nsp_.server().engine(), std::move(fn)); }
+inline Adapter::TimerId Adapter::after(int ms, std::function<void()> fn) const {
+    return ext::post_after(nsp_.server().engine(), ms, std::move(fn));
+}
+inline void Adapter::cancel(TimerId id) const { ext::cancel(nsp_.server().engine(), id); }
+template <class F>
+void Adapter::run_handler(F&& fn) const {
+    nsp_.server().engine().run_handler(std::forward<F>(fn));
 }
 
 inline void Adapter::broadcastWithAck(const packet::Packet& packet, const BroadcastOptions& opts,

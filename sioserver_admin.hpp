@@ -614,7 +614,7 @@ public:
             });
         }
         std::weak_ptr<Instrumentation> weak = self;
-        io_.engine().timers().after(opt_.statsInterval, [weak] {
+        ext::post_after(io_.engine(), opt_.statsInterval, [weak] {
             if (auto me = weak.lock()) me->tick();
         });
         if (!opt_.uiPath.empty()) serve_ui(io_, opt_.uiPath, opt_, std::holds_alternative<bool>(opt_.auth));
@@ -827,11 +827,11 @@ private:
             if (e == Adapter::RoomEvent::JoinRoom) me->admin_.emit("room_joined", name, room, sid, now());
             if (e != Adapter::RoomEvent::LeaveRoom) return;
             // Node sends room_left on the next tick: after the handler that left, so that a disconnection's
-            // socket_disconnected comes first. Here: once the handler lock is free again.
-            me->io_.engine().timers().after(0, [weak, name, room, sid] {
+            // socket_disconnected comes first. Here: on the handler thread, once the handler lock is free again.
+            ext::post(me->io_.engine(), [weak, name, room, sid] {
                 auto again = weak.lock();
                 if (!again || again->io_.engine().stopping()) return;
-                again->io_.engine().run_handler([&] { again->admin_.emit("room_left", name, room, sid, now()); });
+                again->admin_.emit("room_left", name, room, sid, now());
             });
         });
     }
@@ -853,7 +853,7 @@ private:
         auto stats_now = stats();  // every tick, so that the events of each interval are those since the last one
         if (admins_count() > 0) admin_.emit("server_stats", wire::server_stats(stats_now));
         std::weak_ptr<Instrumentation> weak = shared_from_this();
-        engine.timers().after(opt_.statsInterval, [weak] {
+        ext::post_after(engine, opt_.statsInterval, [weak] {
             if (auto me = weak.lock()) me->tick();
         });
     }

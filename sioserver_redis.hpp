@@ -249,7 +249,7 @@ inline bool parse_json(std::string_view text, Value& out) {
     const char* end = text.data() + text.size();
     const char* stop = end;
     try {  // picojson throws for numbers beyond a double
-        stop = ::sio::detail::parse_json(json, text.data(), end, error);
+        stop = ::sio::ext::parse_json(json, text.data(), end, error);
     } catch (const std::exception&) {
         return false;
     }
@@ -1183,7 +1183,7 @@ public:
             }
             stop_.wake();
         }
-        if (::sio::detail::may_join_server_threads()) thread_.join();
+        if (::sio::ext::may_join_threads()) thread_.join();
     }
     bool connected() const { return state_.load() == State::Up; }
 
@@ -1351,7 +1351,7 @@ public:
             }
             stop_.wake();
         }
-        if (::sio::detail::may_join_server_threads()) thread_.join();
+        if (::sio::ext::may_join_threads()) thread_.join();
     }
     // Whether every wanted subscription is in place (a request sent now will be heard back).
     bool ready() const { return ready_.load(); }
@@ -1423,7 +1423,7 @@ private:
             // batch ends before this thread waits again, so nothing waits longer than one buffer's worth).
             bool refused = false;
             {
-                ::sio::detail::SendBatch batch;
+                ::sio::ext::SendBatch batch;
                 while (reply) {
                     refused = reply->type == REDIS_REPLY_ERROR;
                     if (!refused) deliver(reply);
@@ -1692,9 +1692,8 @@ public:
         link_->gate.close();
         {
             std::lock_guard<std::mutex> lk(mu_);
-            auto& timers = nsp().server().engine().timers();
-            for (auto& kv : requests_) timers.cancel(kv.second.timer);
-            for (auto& kv : ack_requests_) timers.cancel(kv.second.timer);
+            for (auto& kv : requests_) cancel(kv.second.timer);
+            for (auto& kv : ack_requests_) cancel(kv.second.timer);
             requests_.clear();
             ack_requests_.clear();
         }
@@ -1784,8 +1783,8 @@ public:
 
     // Node's allRooms(): the rooms of this namespace on every node; `cb` runs as a handler.
     void allRooms(std::function<void(const Error&, std::set<std::string>)> cb) {
-        cb = [&engine = nsp().server().engine(), fn = std::move(cb)](const Error& err, std::set<std::string> rooms) {
-            engine.run_handler([&] { fn(err, std::move(rooms)); });
+        cb = [this, fn = std::move(cb)](const Error& err, std::set<std::string> rooms) {
+            run_handler([&] { fn(err, std::move(rooms)); });
         };
         std::set<std::string> local;
         for (auto& kv : rooms()) local.insert(kv.first);
@@ -1804,7 +1803,7 @@ public:
     // cannot be asked; `cb` runs as a handler.
     void serverCount(std::function<void(size_t)> cb) {
         count_servers([cb = std::move(cb)](RedisAdapter& self, size_t n) {
-            self.nsp().server().engine().run_handler([&] { cb(n); });
+            self.run_handler([&] { cb(n); });
         });
     }
 
@@ -1826,36 +1825,30 @@ private:
         SocketInfoCallback fetch_cb;
         AckCallback sse_cb;
         std::function<void(const Error&, std::set<std::string>)> rooms_cb;
-        ::sio::detail::Timers::Id timer = 0;
+        TimerId timer = 0;
     };
     struct AckPending {
         std::function<void(size_t)> clientCount;
         std::function<void(const Value&)> ack;
-        ::sio::detail::Timers::Id timer = 0;
+        TimerId timer = 0;
     };
     using Task = std::function<void(RedisAdapter&)>;
 
     const Options& options() const { return connections_->options(); }
     detail::Counters& counters() { return connections_->counters(); }
 
-    // Runs `fn` as a handler on the engine's handler thread, in the order posted, inside the gate (not at all once
-    // the adapter closed): what it runs may be user code, which neither Redis thread nor the timer thread runs.
+    // Runs `fn` as a handler on the engine's handler thread (Adapter::post), in the order posted, inside the gate
+    // (not at all once the adapter closed): what it runs may be user code, which neither Redis thread runs.
     void post(Task fn) {
-        if (link_) post_to(nsp().server().engine(), link_, std::move(fn));
+        if (link_) Adapter::post(gated(std::move(fn)));
     }
-    // The same, `ms` from now: the engine's timer only hands `fn` to the handler thread.
-    ::sio::detail::Timers::Id after(int ms, Task fn) {
-        if (!link_) return 0;
-        auto& engine = nsp().server().engine();
-        return engine.timers().after(ms, [&engine, link = link_, fn = std::move(fn)]() mutable {
-            post_to(engine, link, std::move(fn));
-        });
-    }
-    static void post_to(eio::Engine& engine, const std::shared_ptr<detail::AdapterLink>& link, Task fn) {
-        engine.post_handler([link, fn = std::move(fn)] {
+    // The same, `ms` from now (Adapter::after).
+    TimerId after(int ms, Task fn) { return link_ ? Adapter::after(ms, gated(std::move(fn))) : 0; }
+    std::function<void()> gated(Task fn) const {
+        return [link = link_, fn = std::move(fn)] {
             detail::Inside in(link->gate);
             if (in) fn(*link->adapter);
-        });
+        };
     }
 
     // Encodes (a value too large for msgpack counts as unsent) and publishes.
@@ -2139,7 +2132,7 @@ private:
         default: return;
         }
         if (!complete) return;
-        nsp().server().engine().timers().cancel(p.timer);
+        cancel(p.timer);
         auto done = std::make_shared<Pending>(std::move(p));
         requests_.erase(it);
         lk.unlock();
