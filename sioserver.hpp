@@ -2875,10 +2875,10 @@ public:
     using CloseHandler = std::function<void(const std::string& reason, const std::string& description)>;
 
     // `transport`: the one the handshake came on. `codec`: the revision the client speaks (2h), v4, or v3 when
-    // allowEIO3 let it in.
+    // allowEIO3 let it in. `secure`: the handshake came over TLS (opt.tls).
     Socket(Engine& engine, std::string id, httplib::Request handshake, TransportPtr transport,
-           const Codec& codec = v4::codec)
-        : engine_(engine), id_(std::move(id)), request_(std::move(handshake)), codec_(codec),
+           const Codec& codec = v4::codec, bool secure = false)
+        : engine_(engine), id_(std::move(id)), request_(std::move(handshake)), codec_(codec), secure_(secure),
           can_upgrade_(std::strcmp(transport->name(), "polling") == 0), transport_(std::move(transport)) {}
 
     const std::string& id() const { return id_; }
@@ -2887,6 +2887,8 @@ public:
     const Codec& codec() const { return codec_; }
     // The handshake request: headers, query (`params`), remote_addr, path.
     const httplib::Request& request() const { return request_; }
+    // Whether the handshake came over TLS (https or wss); Socket.IO's handshake.secure.
+    bool secure() const { return secure_; }
     std::string transport() const {
         std::lock_guard<std::mutex> lk(mu_);
         return transport_->name();
@@ -2963,6 +2965,7 @@ private:
     const std::string id_;
     const httplib::Request request_;
     const Codec& codec_;       // the revision chosen at the handshake (2h)
+    const bool secure_;        // the handshake came over TLS
     const bool can_upgrade_;   // opened on polling: a WebSocket may take over
 
     mutable std::mutex mu_;  // see LOCK ORDER (3a): before the transports' locks and the timers' lock
@@ -3024,8 +3027,9 @@ public:
     inline void handle(const httplib::Request& req, httplib::Response& res, HttpExchange& http);
     // A new session on `transport` (the dispatcher's Polling or WebSocket; a test's fake): in the table, its open
     // packet sent, its heartbeat started, the connection handler run. `codec`: the revision it speaks (2h).
+    // `secure`: the request came over TLS.
     inline SocketPtr open_session(std::string sid, httplib::Request req, TransportPtr transport,
-                                  const Codec& codec = v4::codec);
+                                  const Codec& codec = v4::codec, bool secure = false);
 
     SocketPtr find(const std::string& sid) const {
         std::lock_guard<std::mutex> lk(mu_);
@@ -3435,9 +3439,9 @@ inline void Engine::upgraded(Socket& s) {
 // ---- the engine: requests --------------------------------------------------------------------------------------------
 
 inline SocketPtr Engine::open_session(std::string sid, httplib::Request req, TransportPtr transport,
-                                      const Codec& codec) {
+                                      const Codec& codec, bool secure) {
     const bool websocket = std::strcmp(transport->name(), "websocket") == 0;
-    auto s = std::make_shared<Socket>(*this, std::move(sid), std::move(req), std::move(transport), codec);
+    auto s = std::make_shared<Socket>(*this, std::move(sid), std::move(req), std::move(transport), codec, secure);
     s->transport_->attach(s);  // before the session is in the table, where another thread may close it
     bool late;  // shutdown() began after this handshake was let in: it may have missed the session
     {
@@ -3562,16 +3566,17 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
     std::string sid = detail::random_id();
     if (transport == "polling") {
         auto polling = make_polling(req, sid, *codec);
-        SocketPtr s = open_session(std::move(sid), req, polling, *codec);
+        SocketPtr s = open_session(std::move(sid), req, polling, *codec, http.tls() != nullptr);
         if (options_.cookie) res.set_header("Set-Cookie", session_cookie(*options_.cookie, s->id()));
         return polling->handle_get(req, res, http);
     }
     std::string response;
     if (!websocket_handshake(req, res, response)) return;
     http.take_over(response, [this, sid, req, codec, tls = http.tls()](int fd, const std::string& leftover) mutable {
+        const bool secure = tls != nullptr;
         auto ws = make_websocket(fd, std::move(tls), *codec, req);
         // one copy of the request is kept, not two
-        SocketPtr s = open_session(std::move(sid), std::move(req), ws, *codec);  // held while the thread runs
+        SocketPtr s = open_session(std::move(sid), std::move(req), ws, *codec, secure);  // held while the thread runs
         ws->run(leftover);
     });
 }
@@ -5401,7 +5406,7 @@ inline Handshake Client::make_handshake(const Value& auth) const {
     h.time = text;
     h.address = req.remote_addr;
     h.xdomain = req.has_header("Origin");
-    h.secure = false;
+    h.secure = conn_->secure();
     h.url = req.target;
     for (auto& kv : req.params) h.query[kv.first] = kv.second;
     h.auth = auth.is_null() ? Value(Object{}) : auth;
