@@ -17,7 +17,7 @@
 //          2. wire codecs (pure, no I/O)          5. Socket.IO (namespaces, sockets, rooms, acks, sio::Server)
 //          3. transports (polling, WebSocket)     6. server and HTTP glue (cpp-httplib, threads, CORS, bundle)
 // NAMES  `on_<event>(fn)` only ever registers a handler, as Node's `.on(event, fn)`; what handles an input is
-//        `handle_<what>` (handle_packet, handle_message, handle_event, handle_close, ...). Option and method names
+//        `handle_<what>` (handle_packet, handle_data, handle_event, handle_close, ...). Option and method names
 //        that mirror Node's keep its camelCase (maxHttpBufferSize, serverSideEmit); everything else is snake_case.
 //        LOCK ORDER (layer 3a) lists every lock; THE PATH OF ONE EVENT (top of layer 5) follows one packet through.
 // DEBUG  Run any program built with it as `SIO_DEBUG=1 ./app` to print every packet in and out on stderr.
@@ -2465,7 +2465,6 @@ private:
         const char* reason;       // a close reason of the session ("transport close", "transport error", ...)
         std::string description;  // what happened, for the trace and the close handler
     };
-    using Session = Transport::Receiver;
 
     void close_locked(uint16_t code, std::string_view why) {
         if (!open_ || closing_) return;
@@ -2478,7 +2477,7 @@ private:
     }
 
     // One data message: decoded as the session's revision says (2h), and handed to the session.
-    void handle_message(ws::Message& m, Session* session) {
+    void handle_ws_message(ws::Message& m, Transport::Receiver* session) {
         if (!session) return;  // a WebSocket nobody listens to (refused for its sid): it only closes
         Packet p;
         if (!codec_.decode_message(m, p))  // a decoder that fails leaves the message as it was
@@ -2486,7 +2485,7 @@ private:
         session->handle_packet(*this, p);
     }
 
-    End loop(const std::string& leftover, Session* session) {
+    End loop(const std::string& leftover, Transport::Receiver* session) {
         if (!leftover.empty()) parser_.feed(leftover.data(), leftover.size());
         bool trimmed = false;
         set_receive_timeout(SIOSERVER_IDLE_STACK_TRIM_MS);
@@ -2510,7 +2509,7 @@ private:
 
     // Handles the frames already read (as one SendBatch), then waits for more. Not inlined into loop(): its
     // receive buffer and whatever the handlers use lie below loop()'s frame, which an idle connection gives back.
-    __attribute__((noinline)) Step receive(Session* session, End& end) {
+    __attribute__((noinline)) Step receive(Transport::Receiver* session, End& end) {
         {
             detail::SendBatch batch;
             if (drain_parser(session, end)) return Step::Finish;
@@ -2604,7 +2603,7 @@ private:
     }
 
     // Parses every complete frame. Returns true (with `end` set) when the connection must end.
-    bool drain_parser(Session* session, End& end) {
+    bool drain_parser(Transport::Receiver* session, End& end) {
         ws::Message m;
         while (true) {
             auto r = parser_.next(m);
@@ -2624,7 +2623,7 @@ private:
                 end = {reason::TransportClose, "close frame " + std::to_string(code)};
                 return true;
             }
-            default: handle_message(m, session);
+            default: handle_ws_message(m, session);
             }
         }
     }
@@ -2982,12 +2981,11 @@ private:
     std::function<void()> on_upgrade_;
 };
 
-using SocketPtr = std::shared_ptr<Socket>;
 
 // The session table and the request dispatcher of one Engine.IO server (the protocol, without the HTTP server).
 class Engine {
 public:
-    using ConnectionHandler = std::function<void(const SocketPtr&)>;
+    using ConnectionHandler = std::function<void(const std::shared_ptr<Socket>&)>;
 
     explicit Engine(EngineOptions options) : options_(std::move(options)) {
         if (options_.path.empty() || options_.path.back() != '/') options_.path += '/';
@@ -3028,17 +3026,17 @@ public:
     // A new session on `transport` (the dispatcher's Polling or WebSocket; a test's fake): in the table, its open
     // packet sent, its heartbeat started, the connection handler run. `codec`: the revision it speaks (2h).
     // `secure`: the request came over TLS.
-    inline SocketPtr open_session(std::string sid, httplib::Request req, TransportPtr transport,
+    inline std::shared_ptr<Socket> open_session(std::string sid, httplib::Request req, TransportPtr transport,
                                   const Codec& codec = v4::codec, bool secure = false);
 
-    SocketPtr find(const std::string& sid) const {
+    std::shared_ptr<Socket> find(const std::string& sid) const {
         std::lock_guard<std::mutex> lk(mu_);
         auto it = clients_.find(sid);
         return it == clients_.end() ? nullptr : it->second;
     }
-    std::vector<SocketPtr> clients() const {
+    std::vector<std::shared_ptr<Socket>> clients() const {
         std::lock_guard<std::mutex> lk(mu_);
-        std::vector<SocketPtr> out;
+        std::vector<std::shared_ptr<Socket>> out;
         for (auto& kv : clients_) out.push_back(kv.second);
         return out;
     }
@@ -3110,7 +3108,7 @@ private:
     EngineOptions options_;
     ConnectionHandler on_connection_;
     mutable std::mutex mu_;
-    std::unordered_map<std::string, SocketPtr> clients_;
+    std::unordered_map<std::string, std::shared_ptr<Socket>> clients_;
     std::recursive_mutex handler_mu_;
     std::atomic<bool> stopping_{false};
     int stop_fd_ = -1;
@@ -3438,7 +3436,7 @@ inline void Engine::upgraded(Socket& s) {
 
 // ---- the engine: requests --------------------------------------------------------------------------------------------
 
-inline SocketPtr Engine::open_session(std::string sid, httplib::Request req, TransportPtr transport,
+inline std::shared_ptr<Socket> Engine::open_session(std::string sid, httplib::Request req, TransportPtr transport,
                                       const Codec& codec, bool secure) {
     const bool websocket = std::strcmp(transport->name(), "websocket") == 0;
     auto s = std::make_shared<Socket>(*this, std::move(sid), std::move(req), std::move(transport), codec, secure);
@@ -3519,7 +3517,7 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
     const bool websocket_request = detail::lowercase(req.get_header_value("Upgrade")) == "websocket";
 
     if (req.has_param("sid")) {
-        SocketPtr s = find(req.get_param_value("sid"));
+        std::shared_ptr<Socket> s = find(req.get_param_value("sid"));
         if (!s) return refuse(req, res, ErrorCode::UnknownSid);
         if (&s->codec() != codec) return refuse(req, res, ErrorCode::BadRequest);  // as the reference: same EIO=
         if (websocket_request) {
@@ -3566,7 +3564,7 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
     std::string sid = detail::random_id();
     if (transport == "polling") {
         auto polling = make_polling(req, sid, *codec);
-        SocketPtr s = open_session(std::move(sid), req, polling, *codec, http.tls() != nullptr);
+        std::shared_ptr<Socket> s = open_session(std::move(sid), req, polling, *codec, http.tls() != nullptr);
         if (options_.cookie) res.set_header("Set-Cookie", session_cookie(*options_.cookie, s->id()));
         return polling->handle_get(req, res, http);
     }
@@ -3576,7 +3574,7 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
         const bool secure = tls != nullptr;
         auto ws = make_websocket(fd, std::move(tls), *codec, req);
         // one copy of the request is kept, not two
-        SocketPtr s = open_session(std::move(sid), std::move(req), ws, *codec, secure);  // held while the thread runs
+        std::shared_ptr<Socket> s = open_session(std::move(sid), std::move(req), ws, *codec, secure);  // held while the thread runs
         ws->run(leftover);
     });
 }
@@ -3592,19 +3590,22 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
 //   detail::HttpServer::serve_keep_alive  (6e) the connection's thread: after the 101, ConnStream::run_takeover runs
 //                                              the lambda eio::Engine::dispatch left with take_over()
 //   eio::WebSocket::run, loop, receive    (3c) opens a SendBatch, handles the frames parsed, then sleeps in recv();
-//                                              drain_parser gives one ws::Message per text frame
-//   eio::WebSocket::handle_message        (3c) the codec (2h; v4: decode_packet): MESSAGE `2["chat message","hi"]`,
+//                                              drain_parser gives one ws::Message per data message (text or
+//                                              binary, fragments joined)
+//   eio::WebSocket::handle_ws_message     (3c) the codec (2h; v4: decode_packet): MESSAGE `2["chat message","hi"]`,
 //                                              to its Receiver
 //   eio::Socket::handle_packet            (4)  MESSAGE: the on_message handler, through Engine::run_handler
-//   sio::Client::handle_message           (5e) (Client::start registered it) packet::decode: EVENT, nsp "/", data
-//   sio::Client::handle_packet            (5e) the Socket of that namespace
+//   sio::Client::handle_data              (5e) (Client::start registered it) packet::decode: EVENT, nsp "/", data
+//   sio::Client::handle_decoded           (5e) the Socket of that namespace
 //   sio::Socket::handle_event, ::dispatch (5c) the "chat message" listeners, called with an Event (args, ack)
 //   Server::emit, Namespace::emit         (5f, 5d) the user's handler broadcasts it: a BroadcastOperator to all
 //   BroadcastOperator::emit_args          (5b) one packet::Packet, through each namespace's adapter
 //   Adapter::broadcast                    (5a) select(rooms, except) (which takes the adapter's lock); detail::
 //                                              to_outgoing encodes the frame once (eio::make_outgoing)
 //   Adapter::send_to -> Client::send      (5a, 5e) each recipient's session gets the same encoded bytes
-//   eio::Socket::send_all                 (4)  straight to the transport when it is writable, else the writeBuffer
+//   eio::Socket::send_all                 (4)  straight to the transport when nothing waits in the writeBuffer (it
+//                                              does not ask writable()); into the writeBuffer when the transport
+//                                              cannot take it now (polling between two GETs)
 //   eio::WebSocket::send, write_locked    (3c) with a batch open, the bytes wait; the outermost ~SendBatch (here the
 //                                              one receive() opened) calls end_batch -> flush_locked -> send_now:
 //                                              one send(MSG_DONTWAIT) per socket; the rest waits for the Flusher
@@ -4434,7 +4435,7 @@ private:
 // ---- 5e. The Client: one per Engine.IO session, multiplexing its namespaces --------------------------------------------
 class Client : public std::enable_shared_from_this<Client> {
 public:
-    Client(Server& server, eio::SocketPtr conn) : server_(server), conn_(std::move(conn)) {}
+    Client(Server& server, std::shared_ptr<eio::Socket> conn) : server_(server), conn_(std::move(conn)) {}
 
     eio::Socket& conn() const { return *conn_; }
     inline void start();  // hooks into the Engine.IO session and starts the connect time-out
@@ -4465,9 +4466,9 @@ public:
     inline Handshake make_handshake(const Value& auth) const;
 
 private:
-    inline void handle_message(const eio::Packet& m);
-    inline void handle_packet(packet::Packet& p);
-    inline void handle_close(const std::string& why, const std::string& description);
+    inline void handle_data(const eio::Packet& m);
+    inline void handle_decoded(packet::Packet& p);
+    inline void handle_conn_close(const std::string& why, const std::string& description);
     inline void connect(const std::string& nsp, const Value& auth);
     static inline Value query_object(std::string_view query);
     void parse_error(const std::string& what) {
@@ -4481,7 +4482,7 @@ private:
     }
 
     Server& server_;
-    eio::SocketPtr conn_;
+    std::shared_ptr<eio::Socket> conn_;
     std::mutex mu_;
     std::map<std::string, SocketPtr> sockets_;  // by namespace
     detail::Timers::Id connect_timer_ = 0;
@@ -4532,7 +4533,7 @@ private:
     friend class Client;     // remove_client
 
     // A new Engine.IO session: its Socket.IO Client, kept by sid until the session closes.
-    inline void handle_connection(const eio::SocketPtr& conn);
+    inline void handle_connection(const std::shared_ptr<eio::Socket>& conn);
     void remove_client(const std::string& sid) {
         std::lock_guard<std::mutex> lk(mu_);
         clients_.erase(sid);
@@ -5416,8 +5417,8 @@ inline Handshake Client::make_handshake(const Value& auth) const {
 inline void Client::start() {
     auto self = shared_from_this();
     // These handlers hold the Client; the session drops them when it closes, which ends the cycle.
-    conn_->on_message([self](const eio::Packet& m) { self->handle_message(m); });
-    conn_->on_close([self](const std::string& why, const std::string& description) { self->handle_close(why, description); });
+    conn_->on_message([self](const eio::Packet& m) { self->handle_data(m); });
+    conn_->on_close([self](const std::string& why, const std::string& description) { self->handle_conn_close(why, description); });
     std::weak_ptr<Client> weak = self;
     connect_timer_ = server_.engine().timers().after(server_.options().connectTimeout, [weak] {
         auto c = weak.lock();
@@ -5462,7 +5463,7 @@ inline Value Client::query_object(std::string_view query) {
     return Value(std::move(out));
 }
 
-inline void Client::handle_message(const eio::Packet& m) {
+inline void Client::handle_data(const eio::Packet& m) {
     if (m.binary) {
         if (!reconstructing_) return parse_error("binary data with no pending packet");
         attachment_bytes_ += m.data.size();
@@ -5474,7 +5475,7 @@ inline void Client::handle_message(const eio::Packet& m) {
         if (!packet::reconstruct(pending_, attachments_)) return parse_error("attachment count does not match");
         attachments_.clear();
         packet::Packet p = std::move(pending_);
-        return handle_packet(p);
+        return handle_decoded(p);
     }
     if (reconstructing_) return parse_error("text packet while waiting for binary attachments");
     packet::Packet p;
@@ -5492,10 +5493,10 @@ inline void Client::handle_message(const eio::Packet& m) {
     if (p.type == packet::Type::BinaryEvent || p.type == packet::Type::BinaryAck) {
         if (!packet::reconstruct(p, {})) return parse_error("attachment count does not match");
     }
-    handle_packet(p);
+    handle_decoded(p);
 }
 
-inline void Client::handle_packet(packet::Packet& p) {
+inline void Client::handle_decoded(packet::Packet& p) {
     if (detail::trace_enabled()) detail::trace(conn_->id(), "socket.io", "<-", packet::describe(p));
     // Socket.IO v4 (Engine.IO v3): the namespace may carry a query, which is the auth of a CONNECT.
     if (conn_->codec().auth_in_namespace_query) {
@@ -5547,7 +5548,7 @@ inline void Client::disconnect_all() {
     conn_->close();
 }
 
-inline void Client::handle_close(const std::string& why, const std::string& description) {
+inline void Client::handle_conn_close(const std::string& why, const std::string& description) {
     server_.engine().timers().cancel(connect_timer_);
     std::map<std::string, SocketPtr> sockets;
     {
@@ -5560,7 +5561,7 @@ inline void Client::handle_close(const std::string& why, const std::string& desc
 
 // ---- the Server's Socket.IO side ---------------------------------------------------------------------------------------
 
-inline void Server::handle_connection(const eio::SocketPtr& conn) {
+inline void Server::handle_connection(const std::shared_ptr<eio::Socket>& conn) {
     auto client = std::make_shared<Client>(*this, conn);
     {
         std::lock_guard<std::mutex> lk(mu_);
@@ -6339,7 +6340,7 @@ namespace eio {
 
 // A standalone Engine.IO server, like npm `engine.io` listening on its own port.
 //   sio::eio::Server server;                     // options: sio::EngineOptions (path "/engine.io/")
-//   server.on_connection([](const sio::eio::SocketPtr& socket) {
+//   server.on_connection([](const sio::eio::std::shared_ptr<Socket>& socket) {
 //       socket->on_message([socket](const sio::eio::Packet& m) { m.binary ? socket->send_binary(m.data)
 //                                                                         : socket->send(m.data); });
 //   });
@@ -6355,7 +6356,7 @@ public:
     httplib::Server& http() { return http_; }
     Engine& engine() { return engine_; }
     const EngineOptions& options() const { return engine_.options(); }
-    std::vector<SocketPtr> clients() const { return engine_.clients(); }
+    std::vector<std::shared_ptr<Socket>> clients() const { return engine_.clients(); }
     size_t clients_count() const { return engine_.clients_count(); }
     // TCP connections open right now (each has a thread).
     size_t connections_count() const { return http_.open_connections(); }
@@ -6394,7 +6395,7 @@ private:
 inline Server::Server(Options options)
     : options_(std::move(options)), eio_(std::make_unique<eio::Server>(options_)), sockets(make_namespace("/", nullptr)) {
     if (options_.serveClient) eio_->serve_client(options_.clientDir);
-    eio_->on_connection([this](const eio::SocketPtr& conn) { handle_connection(conn); });
+    eio_->on_connection([this](const std::shared_ptr<eio::Socket>& conn) { handle_connection(conn); });
 }
 
 // The accept thread (and with it every connection thread) is joined before the namespaces and clients go, even
