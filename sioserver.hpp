@@ -1409,6 +1409,26 @@ inline constexpr Codec codec = {
 //   - a thread join: SharedThread and Flusher::stop() let their lock go before join(), ThreadPerConnection's wait
 //     for its threads lets its lock go too; a thread in a handler, a connection thread or the timer thread
 //     (NoJoinScope) joins nothing, so close() there only asks the threads to stop.
+// THREAD STATE (the one place it is written down). Each thread_local below changes what a call does without the
+// call site showing it; each is set and read on one thread only.
+//   detail::connection_stack_low() (3a): where this thread's stack ends. Set by ThreadPerConnection::entry (6d)
+//     when a connection thread starts; read by release_stack_below_here(), which an idle WebSocket (3c, loop())
+//     calls. Null on every other thread: there the call releases nothing.
+//   detail::no_join_depth() (3a): how many NoJoinScopes are open. Raised by Engine::run_handler (every user
+//     handler), Timers::loop (the timer thread) and HttpServer::process_and_close_socket (6e, a connection
+//     thread); read through may_join_server_threads() by Timers::stop, Listener::join_all and
+//     Server::close_adapters (6), and by the Redis add-on's threads' stop: above 0, closing asks the server's
+//     threads to stop and joins none (wait() or the destructor joins them).
+//   detail::SendBatch::current() (3a): the batch open on this thread. Set by the outermost SendBatch (a WebSocket's
+//     receive(), Polling::handle_post, Adapter::broadcast / broadcastWithAck, BroadcastOperator's emits) and
+//     cleared while it lets go; read by WebSocket::write_locked and Polling::send: with a batch, the bytes wait
+//     (the GET is not woken) until the batch ends, else they leave (or the GET is woken) at once.
+//   detail::HttpServer::current() (6e): the ConnStream of the request this connection thread is handling. Set
+//     around process_request in serve_keep_alive (6e); read by the pre-routing handler, which ends the header time-out
+//     on it and hands it to Engine::handle as the request's HttpExchange (null there: HTTP 500).
+//   sioserver_redis.hpp, detail::Gate::inside_here(): the adapter gates this thread is inside. Pushed by
+//     Gate::enter (detail::Inside), popped by leave; read by Gate::close, which then does not wait for the
+//     closing thread itself.
 namespace detail {
 
 // SIO_DEBUG=1 prints every packet in and out. Read once; when off, a trace costs one branch.
