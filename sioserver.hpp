@@ -19,7 +19,8 @@
 // NAMES  `on_<event>(fn)` only ever registers a handler, as Node's `.on(event, fn)`; what handles an input is
 //        `handle_<what>` (handle_packet, handle_data, handle_event, handle_close, ...). Option and method names
 //        that mirror Node's keep its camelCase (maxHttpBufferSize, serverSideEmit); everything else is snake_case.
-//        LOCK ORDER (layer 3a) lists every lock; THE PATH OF ONE EVENT (top of layer 5) follows one packet through.
+//        LOCK ORDER (layer 3a) lists every lock, THREAD STATE (beside it) every thread_local switch; THE PATH OF
+//        ONE EVENT (top of layer 5) follows one packet through.
 // DEBUG  Run any program built with it as `SIO_DEBUG=1 ./app` to print every packet in and out on stderr.
 // KNOBS  #define before including (defaults in brackets):
 //          SIOSERVER_THREAD_STACK_SIZE   stack of each connection thread in bytes [524288]
