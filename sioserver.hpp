@@ -4518,13 +4518,32 @@ private:
 namespace eio {
 class Server;  // layer 6: the HTTP side sio::Server serves through
 }  // namespace eio
+namespace detail {
+// sio::Server's state, a private base so that it is made before the public `sockets` (which lives in it) and
+// the class reads as its API first. The constructor (layer 6) opens the engine.
+struct ServerState {
+    inline explicit ServerState(Options options);
+
+    Options options_;
+    // The engine and the HTTP server on it. Declared first, so it goes last: the namespaces and clients below use
+    // the engine until they are gone (the destructor has stopped its threads before).
+    std::unique_ptr<eio::Server> eio_;
+    AdapterFactory adapter_factory_;  // null: the in-memory Adapter
+    mutable std::mutex mu_;
+    std::map<std::string, std::unique_ptr<Namespace>> namespaces_;
+    std::vector<std::unique_ptr<ParentNamespace>> parents_;
+    std::unordered_map<std::string, std::shared_ptr<Client>> clients_;  // by Engine.IO sid
+    std::vector<std::function<void(Namespace&)>> new_namespace_handlers_;
+};
+struct TestAccess;  // tests/unit/test_access.hpp: the tests' one way to internals
+}  // namespace detail
 
 // ---- 5f. The Server (its HTTP side — http(), listen(), close() — is an eio::Server, layer 6) ----------------------------
 //   sio::Server io(opt);
 //   io.on_connection([&](sio::Socket& socket) { socket.on("chat message", [&](sio::Event& ev) {
 //       io.emit("chat message", ev.args()); }); });
 //   io.listen(3000);
-class Server {
+class Server : private detail::ServerState {
 public:
     inline explicit Server(Options options = {});
     inline ~Server();
@@ -4549,42 +4568,6 @@ public:
         new_namespace_handlers_.push_back(std::move(h));
     }
 
-private:
-    friend class Namespace;  // make_adapter
-    friend class Client;     // remove_client
-
-    // A new Engine.IO session: its Socket.IO Client, kept by sid until the session closes.
-    inline void handle_connection(const std::shared_ptr<eio::Socket>& conn);
-    void remove_client(const std::string& sid) {
-        std::lock_guard<std::mutex> lk(mu_);
-        clients_.erase(sid);
-    }
-    // The namespace `name`, made (as a child of `parent` when there is one) unless it exists; the new_namespace
-    // handlers run for one just made.
-    inline Namespace& make_namespace(const std::string& name, ParentNamespace* parent);
-    inline void new_namespace(Namespace& nsp);
-    // io.adapter(...)'s, else the in-memory one: with connection state recovery, the one that keeps sessions.
-    std::unique_ptr<Adapter> make_adapter(Namespace& nsp) {
-        if (adapter_factory_) return adapter_factory_(nsp);
-        if (options_.connectionStateRecovery) return std::make_unique<SessionAwareAdapter>(nsp);
-        return std::make_unique<Adapter>(nsp);
-    }
-    // Once the server has closed: each adapter stops talking to other nodes (not on a handler's thread, which
-    // must not wait for the adapter's threads; wait() or the destructor does it then).
-    inline void close_adapters();
-
-    Options options_;
-    // The engine and the HTTP server on it. Declared first, so it goes last: the namespaces and clients below use
-    // the engine until they are gone (the destructor has stopped its threads before).
-    std::unique_ptr<eio::Server> eio_;
-    AdapterFactory adapter_factory_;  // null: the in-memory Adapter
-    mutable std::mutex mu_;
-    std::map<std::string, std::unique_ptr<Namespace>> namespaces_;
-    std::vector<std::unique_ptr<ParentNamespace>> parents_;
-    std::unordered_map<std::string, std::shared_ptr<Client>> clients_;  // by Engine.IO sid
-    std::vector<std::function<void(Namespace&)>> new_namespace_handlers_;
-
-public:
     Namespace& sockets;  // the main namespace "/", as io.sockets in JavaScript
 
     // ---- the main namespace's API, on the server as in JavaScript
@@ -4625,9 +4608,32 @@ public:
     const Options& options() const { return options_; }
     inline eio::Engine& engine();  // the Engine.IO server underneath: io.engine in JavaScript
 
-    // ---- used by Client (a CONNECT) and by tests/unit/test_admin_hooks.cpp
+private:
+    friend class Namespace;  // make_adapter
+    friend class Client;     // remove_client, find_namespace
+    friend struct detail::TestAccess;
+
     // The namespace a CONNECT asks for: an existing one, a new child of a matching dynamic one, or null.
     inline Namespace* find_namespace(const std::string& name, const Value& auth);
+    // A new Engine.IO session: its Socket.IO Client, kept by sid until the session closes.
+    inline void handle_connection(const std::shared_ptr<eio::Socket>& conn);
+    void remove_client(const std::string& sid) {
+        std::lock_guard<std::mutex> lk(mu_);
+        clients_.erase(sid);
+    }
+    // The namespace `name`, made (as a child of `parent` when there is one) unless it exists; the new_namespace
+    // handlers run for one just made.
+    inline Namespace& make_namespace(const std::string& name, ParentNamespace* parent);
+    inline void new_namespace(Namespace& nsp);
+    // io.adapter(...)'s, else the in-memory one: with connection state recovery, the one that keeps sessions.
+    std::unique_ptr<Adapter> make_adapter(Namespace& nsp) {
+        if (adapter_factory_) return adapter_factory_(nsp);
+        if (options_.connectionStateRecovery) return std::make_unique<SessionAwareAdapter>(nsp);
+        return std::make_unique<Adapter>(nsp);
+    }
+    // Once the server has closed: each adapter stops talking to other nodes (not on a handler's thread, which
+    // must not wait for the adapter's threads; wait() or the destructor does it then).
+    inline void close_adapters();
 };
 
 // ---- the Adapter -----------------------------------------------------------------------------------------------------
@@ -6413,8 +6419,10 @@ private:
 // Node's socket.io attaches to an engine.io server the same way: the engine's sessions become Clients (5f's
 // handle_connection), and every HTTP and life-cycle call goes to the eio::Server, then closes the adapters. An
 // Options is an EngineOptions with the Socket.IO knobs added: the eio::Server gets a copy of the engine's part.
-inline Server::Server(Options options)
-    : options_(std::move(options)), eio_(std::make_unique<eio::Server>(options_)), sockets(make_namespace("/", nullptr)) {
+inline detail::ServerState::ServerState(Options options)
+    : options_(std::move(options)), eio_(std::make_unique<eio::Server>(options_)) {}
+
+inline Server::Server(Options options) : detail::ServerState(std::move(options)), sockets(make_namespace("/", nullptr)) {
     if (options_.serveClient) eio_->serve_client(options_.clientDir);
     eio_->on_connection([this](const std::shared_ptr<eio::Socket>& conn) { handle_connection(conn); });
 }
