@@ -17,9 +17,10 @@
 //          2. wire codecs (pure, no I/O)          5. Socket.IO (namespaces, sockets, rooms, acks, sio::Server)
 //          3. transports (polling, WebSocket)     6. server and HTTP glue (cpp-httplib, threads, CORS, bundle)
 // NAMES  `on_<event>(fn)` only ever registers a handler, as Node's `.on(event, fn)`; what handles an input is
-//        `handle_<what>` (handle_packet, handle_message, handle_event, handle_close, ...). Option and method names
+//        `handle_<what>` (handle_packet, handle_data, handle_event, handle_close, ...). Option and method names
 //        that mirror Node's keep its camelCase (maxHttpBufferSize, serverSideEmit); everything else is snake_case.
-//        LOCK ORDER (layer 3a) lists every lock; THE PATH OF ONE EVENT (top of layer 5) follows one packet through.
+//        LOCK ORDER (layer 3a) lists every lock, THREAD STATE (beside it) every thread_local switch; THE PATH OF
+//        ONE EVENT (top of layer 5) follows one packet through.
 // EXTEND What an add-on (sioserver_redis.hpp, sioserver_admin.hpp, an adapter of your own) may rely on besides the
 //        public API: Adapter's protected members (send_to, post, after, cancel, run_handler) and namespace sio::ext
 //        (parse_json, SendBatch, may_join_threads, post, post_after, cancel; end of layer 4). Never detail. User code
@@ -1423,6 +1424,27 @@ inline constexpr Codec codec = {
 //   - a thread join: SharedThread and Flusher::stop() let their lock go before join(), ThreadPerConnection's wait
 //     for its threads lets its lock go too; a thread in a handler, a connection thread, the timer thread or the
 //     handler thread (NoJoinScope) joins nothing, so close() there only asks the threads to stop.
+// THREAD STATE (the one place it is written down). Each thread_local below changes what a call does without the
+// call site showing it; each is set and read on one thread only.
+//   detail::connection_stack_low() (3a): where this thread's stack ends. Set by ThreadPerConnection::entry (6d)
+//     when a connection thread starts; read by release_stack_below_here(), which an idle WebSocket (3c, loop())
+//     calls. Null on every other thread: there the call releases nothing.
+//   detail::no_join_depth() (3a): how many NoJoinScopes are open. Raised by Engine::run_handler (every user
+//     handler), Timers::loop (the timer thread), TaskThread::loop (the handler thread) and
+//     HttpServer::process_and_close_socket (6e, a connection thread); read through may_join_server_threads() by
+//     Timers::stop, TaskThread::stop, Listener::join_all and Server::close_adapters (6), and by the Redis add-on's
+//     threads' stop: above 0, closing asks the server's threads to stop and joins none (wait() or the destructor
+//     joins them).
+//   detail::SendBatch::current() (3a): the batch open on this thread. Set by the outermost SendBatch (a WebSocket's
+//     receive(), Polling::handle_post, Adapter::broadcast / broadcastWithAck, BroadcastOperator's emits) and
+//     cleared while it lets go; read by WebSocket::write_locked and Polling::send: with a batch, the bytes wait
+//     (the GET is not woken) until the batch ends, else they leave (or the GET is woken) at once.
+//   detail::HttpServer::current() (6e): the ConnStream of the request this connection thread is handling. Set
+//     around process_request in serve_keep_alive (6e); read by the pre-routing handler, which ends the header time-out
+//     on it and hands it to Engine::handle as the request's HttpExchange (null there: HTTP 500).
+//   sioserver_redis.hpp, detail::Gate::inside_here(): the adapter gates this thread is inside. Pushed by
+//     Gate::enter (detail::Inside), popped by leave; read by Gate::close, which then does not wait for the
+//     closing thread itself.
 namespace detail {
 
 // SIO_DEBUG=1 prints every packet in and out. Read once; when off, a trace costs one branch.
@@ -2551,7 +2573,6 @@ private:
         const char* reason;       // a close reason of the session ("transport close", "transport error", ...)
         std::string description;  // what happened, for the trace and the close handler
     };
-    using Session = Transport::Receiver;
 
     void close_locked(uint16_t code, std::string_view why) {
         if (!open_ || closing_) return;
@@ -2564,7 +2585,7 @@ private:
     }
 
     // One data message: decoded as the session's revision says (2h), and handed to the session.
-    void handle_message(ws::Message& m, Session* session) {
+    void handle_ws_message(ws::Message& m, Transport::Receiver* session) {
         if (!session) return;  // a WebSocket nobody listens to (refused for its sid): it only closes
         Packet p;
         if (!codec_.decode_message(m, p))  // a decoder that fails leaves the message as it was
@@ -2572,7 +2593,7 @@ private:
         session->handle_packet(*this, p);
     }
 
-    End loop(const std::string& leftover, Session* session) {
+    End loop(const std::string& leftover, Transport::Receiver* session) {
         if (!leftover.empty()) parser_.feed(leftover.data(), leftover.size());
         bool trimmed = false;
         set_receive_timeout(SIOSERVER_IDLE_STACK_TRIM_MS);
@@ -2596,7 +2617,7 @@ private:
 
     // Handles the frames already read (as one SendBatch), then waits for more. Not inlined into loop(): its
     // receive buffer and whatever the handlers use lie below loop()'s frame, which an idle connection gives back.
-    __attribute__((noinline)) Step receive(Session* session, End& end) {
+    __attribute__((noinline)) Step receive(Transport::Receiver* session, End& end) {
         {
             detail::SendBatch batch;
             if (drain_parser(session, end)) return Step::Finish;
@@ -2690,7 +2711,7 @@ private:
     }
 
     // Parses every complete frame. Returns true (with `end` set) when the connection must end.
-    bool drain_parser(Session* session, End& end) {
+    bool drain_parser(Transport::Receiver* session, End& end) {
         ws::Message m;
         while (true) {
             auto r = parser_.next(m);
@@ -2710,7 +2731,7 @@ private:
                 end = {reason::TransportClose, "close frame " + std::to_string(code)};
                 return true;
             }
-            default: handle_message(m, session);
+            default: handle_ws_message(m, session);
             }
         }
     }
@@ -2961,10 +2982,10 @@ public:
     using CloseHandler = std::function<void(const std::string& reason, const std::string& description)>;
 
     // `transport`: the one the handshake came on. `codec`: the revision the client speaks (2h), v4, or v3 when
-    // allowEIO3 let it in.
+    // allowEIO3 let it in. `secure`: the handshake came over TLS (opt.tls).
     Socket(Engine& engine, std::string id, httplib::Request handshake, TransportPtr transport,
-           const Codec& codec = v4::codec)
-        : engine_(engine), id_(std::move(id)), request_(std::move(handshake)), codec_(codec),
+           const Codec& codec = v4::codec, bool secure = false)
+        : engine_(engine), id_(std::move(id)), request_(std::move(handshake)), codec_(codec), secure_(secure),
           can_upgrade_(std::strcmp(transport->name(), "polling") == 0), transport_(std::move(transport)) {}
 
     const std::string& id() const { return id_; }
@@ -2973,6 +2994,8 @@ public:
     const Codec& codec() const { return codec_; }
     // The handshake request: headers, query (`params`), remote_addr, path.
     const httplib::Request& request() const { return request_; }
+    // Whether the handshake came over TLS (https or wss); Socket.IO's handshake.secure.
+    bool secure() const { return secure_; }
     std::string transport() const {
         std::lock_guard<std::mutex> lk(mu_);
         return transport_->name();
@@ -3057,6 +3080,7 @@ private:
     const std::string id_;
     const httplib::Request request_;
     const Codec& codec_;       // the revision chosen at the handshake (2h)
+    const bool secure_;        // the handshake came over TLS
     const bool can_upgrade_;   // opened on polling: a WebSocket may take over
 
     mutable std::mutex mu_;  // see LOCK ORDER (3a): before the transports' locks and the timers' lock
@@ -3073,12 +3097,11 @@ private:
     std::function<void()> on_upgrade_;
 };
 
-using SocketPtr = std::shared_ptr<Socket>;
 
 // The session table and the request dispatcher of one Engine.IO server (the protocol, without the HTTP server).
 class Engine {
 public:
-    using ConnectionHandler = std::function<void(const SocketPtr&)>;
+    using ConnectionHandler = std::function<void(const std::shared_ptr<Socket>&)>;
 
     explicit Engine(EngineOptions options) : options_(std::move(options)) {
         if (options_.path.empty() || options_.path.back() != '/') options_.path += '/';
@@ -3118,17 +3141,18 @@ public:
     inline void handle(const httplib::Request& req, httplib::Response& res, HttpExchange& http);
     // A new session on `transport` (the dispatcher's Polling or WebSocket; a test's fake): in the table, its open
     // packet sent, its heartbeat started, the connection handler run. `codec`: the revision it speaks (2h).
-    inline SocketPtr open_session(std::string sid, httplib::Request req, TransportPtr transport,
-                                  const Codec& codec = v4::codec);
+    // `secure`: the request came over TLS.
+    inline std::shared_ptr<Socket> open_session(std::string sid, httplib::Request req, TransportPtr transport,
+                                  const Codec& codec = v4::codec, bool secure = false);
 
-    SocketPtr find(const std::string& sid) const {
+    std::shared_ptr<Socket> find(const std::string& sid) const {
         std::lock_guard<std::mutex> lk(mu_);
         auto it = clients_.find(sid);
         return it == clients_.end() ? nullptr : it->second;
     }
-    std::vector<SocketPtr> clients() const {
+    std::vector<std::shared_ptr<Socket>> clients() const {
         std::lock_guard<std::mutex> lk(mu_);
-        std::vector<SocketPtr> out;
+        std::vector<std::shared_ptr<Socket>> out;
         for (auto& kv : clients_) out.push_back(kv.second);
         return out;
     }
@@ -3206,7 +3230,7 @@ private:
     EngineOptions options_;
     ConnectionHandler on_connection_;
     mutable std::mutex mu_;
-    std::unordered_map<std::string, SocketPtr> clients_;
+    std::unordered_map<std::string, std::shared_ptr<Socket>> clients_;
     std::recursive_mutex handler_mu_;
     std::atomic<bool> stopping_{false};
     int stop_fd_ = -1;
@@ -3557,10 +3581,10 @@ inline void Engine::upgraded(Socket& s) {
 
 // ---- the engine: requests --------------------------------------------------------------------------------------------
 
-inline SocketPtr Engine::open_session(std::string sid, httplib::Request req, TransportPtr transport,
-                                      const Codec& codec) {
+inline std::shared_ptr<Socket> Engine::open_session(std::string sid, httplib::Request req, TransportPtr transport,
+                                      const Codec& codec, bool secure) {
     const bool websocket = std::strcmp(transport->name(), "websocket") == 0;
-    auto s = std::make_shared<Socket>(*this, std::move(sid), std::move(req), std::move(transport), codec);
+    auto s = std::make_shared<Socket>(*this, std::move(sid), std::move(req), std::move(transport), codec, secure);
     s->transport_->attach(s);  // before the session is in the table, where another thread may close it
     bool late;  // shutdown() began after this handshake was let in: it may have missed the session
     {
@@ -3638,7 +3662,7 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
     const bool websocket_request = detail::lowercase(req.get_header_value("Upgrade")) == "websocket";
 
     if (req.has_param("sid")) {
-        SocketPtr s = find(req.get_param_value("sid"));
+        std::shared_ptr<Socket> s = find(req.get_param_value("sid"));
         if (!s) return refuse(req, res, ErrorCode::UnknownSid);
         if (&s->codec() != codec) return refuse(req, res, ErrorCode::BadRequest);  // as the reference: same EIO=
         if (websocket_request) {
@@ -3685,16 +3709,17 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
     std::string sid = detail::random_id();
     if (transport == "polling") {
         auto polling = make_polling(req, sid, *codec);
-        SocketPtr s = open_session(std::move(sid), req, polling, *codec);
+        std::shared_ptr<Socket> s = open_session(std::move(sid), req, polling, *codec, http.tls() != nullptr);
         if (options_.cookie) res.set_header("Set-Cookie", session_cookie(*options_.cookie, s->id()));
         return polling->handle_get(req, res, http);
     }
     std::string response;
     if (!websocket_handshake(req, res, response)) return;
     http.take_over(response, [this, sid, req, codec, tls = http.tls()](int fd, const std::string& leftover) mutable {
+        const bool secure = tls != nullptr;
         auto ws = make_websocket(fd, std::move(tls), *codec, req);
         // one copy of the request is kept, not two
-        SocketPtr s = open_session(std::move(sid), std::move(req), ws, *codec);  // held while the thread runs
+        std::shared_ptr<Socket> s = open_session(std::move(sid), std::move(req), ws, *codec, secure);  // held while the thread runs
         ws->run(leftover);
     });
 }
@@ -3758,19 +3783,22 @@ inline void cancel(eio::Engine& engine, TimerId id) { engine.timers().cancel(id)
 //   detail::HttpServer::serve_keep_alive  (6e) the connection's thread: after the 101, ConnStream::run_takeover runs
 //                                              the lambda eio::Engine::dispatch left with take_over()
 //   eio::WebSocket::run, loop, receive    (3c) opens a SendBatch, handles the frames parsed, then sleeps in recv();
-//                                              drain_parser gives one ws::Message per text frame
-//   eio::WebSocket::handle_message        (3c) the codec (2h; v4: decode_packet): MESSAGE `2["chat message","hi"]`,
+//                                              drain_parser gives one ws::Message per data message (text or
+//                                              binary, fragments joined)
+//   eio::WebSocket::handle_ws_message     (3c) the codec (2h; v4: decode_packet): MESSAGE `2["chat message","hi"]`,
 //                                              to its Receiver
 //   eio::Socket::handle_packet            (4)  MESSAGE: the on_message handler, through Engine::run_handler
-//   sio::Client::handle_message           (5e) (Client::start registered it) packet::decode: EVENT, nsp "/", data
-//   sio::Client::handle_packet            (5e) the Socket of that namespace
+//   sio::Client::handle_data              (5e) (Client::start registered it) packet::decode: EVENT, nsp "/", data
+//   sio::Client::handle_decoded           (5e) the Socket of that namespace
 //   sio::Socket::handle_event, ::dispatch (5c) the "chat message" listeners, called with an Event (args, ack)
 //   Server::emit, Namespace::emit         (5f, 5d) the user's handler broadcasts it: a BroadcastOperator to all
 //   BroadcastOperator::emit_args          (5b) one packet::Packet, through each namespace's adapter
 //   Adapter::broadcast                    (5a) select(rooms, except) (which takes the adapter's lock); detail::
 //                                              to_outgoing encodes the frame once (eio::make_outgoing)
 //   Adapter::send_to -> Client::send      (5a, 5e) each recipient's session gets the same encoded bytes
-//   eio::Socket::send_all                 (4)  straight to the transport when it is writable, else the writeBuffer
+//   eio::Socket::send_all                 (4)  straight to the transport when nothing waits in the writeBuffer (it
+//                                              does not ask writable()); into the writeBuffer when the transport
+//                                              cannot take it now (polling between two GETs)
 //   eio::WebSocket::send, write_locked    (3c) with a batch open, the bytes wait; the outermost ~SendBatch (here the
 //                                              one receive() opened) calls end_batch -> flush_locked -> send_now:
 //                                              one send(MSG_DONTWAIT) per socket; the rest waits for the Flusher
@@ -4613,7 +4641,7 @@ private:
 // ---- 5e. The Client: one per Engine.IO session, multiplexing its namespaces --------------------------------------------
 class Client : public std::enable_shared_from_this<Client> {
 public:
-    Client(Server& server, eio::SocketPtr conn) : server_(server), conn_(std::move(conn)) {}
+    Client(Server& server, std::shared_ptr<eio::Socket> conn) : server_(server), conn_(std::move(conn)) {}
 
     eio::Socket& conn() const { return *conn_; }
     inline void start();  // hooks into the Engine.IO session and starts the connect time-out
@@ -4644,9 +4672,9 @@ public:
     inline Handshake make_handshake(const Value& auth) const;
 
 private:
-    inline void handle_message(const eio::Packet& m);
-    inline void handle_packet(packet::Packet& p);
-    inline void handle_close(const std::string& why, const std::string& description);
+    inline void handle_data(const eio::Packet& m);
+    inline void handle_decoded(packet::Packet& p);
+    inline void handle_conn_close(const std::string& why, const std::string& description);
     inline void connect(const std::string& nsp, const Value& auth);
     static inline Value query_object(std::string_view query);
     void parse_error(const std::string& what) {
@@ -4660,7 +4688,7 @@ private:
     }
 
     Server& server_;
-    eio::SocketPtr conn_;
+    std::shared_ptr<eio::Socket> conn_;
     std::mutex mu_;
     std::map<std::string, SocketPtr> sockets_;  // by namespace
     detail::Timers::Id connect_timer_ = 0;
@@ -4675,13 +4703,32 @@ private:
 namespace eio {
 class Server;  // layer 6: the HTTP side sio::Server serves through
 }  // namespace eio
+namespace detail {
+// sio::Server's state, a private base so that it is made before the public `sockets` (which lives in it) and
+// the class reads as its API first. The constructor (layer 6) opens the engine.
+struct ServerState {
+    inline explicit ServerState(Options options);
+
+    Options options_;
+    // The engine and the HTTP server on it. Declared first, so it goes last: the namespaces and clients below use
+    // the engine until they are gone (the destructor has stopped its threads before).
+    std::unique_ptr<eio::Server> eio_;
+    AdapterFactory adapter_factory_;  // null: the in-memory Adapter
+    mutable std::mutex mu_;
+    std::map<std::string, std::unique_ptr<Namespace>> namespaces_;
+    std::vector<std::unique_ptr<ParentNamespace>> parents_;
+    std::unordered_map<std::string, std::shared_ptr<Client>> clients_;  // by Engine.IO sid
+    std::vector<std::function<void(Namespace&)>> new_namespace_handlers_;
+};
+struct TestAccess;  // tests/unit/test_access.hpp: the tests' one way to internals
+}  // namespace detail
 
 // ---- 5f. The Server (its HTTP side — http(), listen(), close() — is an eio::Server, layer 6) ----------------------------
 //   sio::Server io(opt);
 //   io.on_connection([&](sio::Socket& socket) { socket.on("chat message", [&](sio::Event& ev) {
 //       io.emit("chat message", ev.args()); }); });
 //   io.listen(3000);
-class Server {
+class Server : private detail::ServerState {
 public:
     inline explicit Server(Options options = {});
     inline ~Server();
@@ -4706,42 +4753,6 @@ public:
         new_namespace_handlers_.push_back(std::move(h));
     }
 
-private:
-    friend class Namespace;  // make_adapter
-    friend class Client;     // remove_client
-
-    // A new Engine.IO session: its Socket.IO Client, kept by sid until the session closes.
-    inline void handle_connection(const eio::SocketPtr& conn);
-    void remove_client(const std::string& sid) {
-        std::lock_guard<std::mutex> lk(mu_);
-        clients_.erase(sid);
-    }
-    // The namespace `name`, made (as a child of `parent` when there is one) unless it exists; the new_namespace
-    // handlers run for one just made.
-    inline Namespace& make_namespace(const std::string& name, ParentNamespace* parent);
-    inline void new_namespace(Namespace& nsp);
-    // io.adapter(...)'s, else the in-memory one: with connection state recovery, the one that keeps sessions.
-    std::unique_ptr<Adapter> make_adapter(Namespace& nsp) {
-        if (adapter_factory_) return adapter_factory_(nsp);
-        if (options_.connectionStateRecovery) return std::make_unique<SessionAwareAdapter>(nsp);
-        return std::make_unique<Adapter>(nsp);
-    }
-    // Once the server has closed: each adapter stops talking to other nodes (not on a handler's thread, which
-    // must not wait for the adapter's threads; wait() or the destructor does it then).
-    inline void close_adapters();
-
-    Options options_;
-    // The engine and the HTTP server on it. Declared first, so it goes last: the namespaces and clients below use
-    // the engine until they are gone (the destructor has stopped its threads before).
-    std::unique_ptr<eio::Server> eio_;
-    AdapterFactory adapter_factory_;  // null: the in-memory Adapter
-    mutable std::mutex mu_;
-    std::map<std::string, std::unique_ptr<Namespace>> namespaces_;
-    std::vector<std::unique_ptr<ParentNamespace>> parents_;
-    std::unordered_map<std::string, std::shared_ptr<Client>> clients_;  // by Engine.IO sid
-    std::vector<std::function<void(Namespace&)>> new_namespace_handlers_;
-
-public:
     Namespace& sockets;  // the main namespace "/", as io.sockets in JavaScript
 
     // ---- the main namespace's API, on the server as in JavaScript
@@ -4782,9 +4793,32 @@ public:
     const Options& options() const { return options_; }
     inline eio::Engine& engine();  // the Engine.IO server underneath: io.engine in JavaScript
 
-    // ---- used by Client (a CONNECT) and by tests/unit/test_admin_hooks.cpp
+private:
+    friend class Namespace;  // make_adapter
+    friend class Client;     // remove_client, find_namespace
+    friend struct detail::TestAccess;
+
     // The namespace a CONNECT asks for: an existing one, a new child of a matching dynamic one, or null.
     inline Namespace* find_namespace(const std::string& name, const Value& auth);
+    // A new Engine.IO session: its Socket.IO Client, kept by sid until the session closes.
+    inline void handle_connection(const std::shared_ptr<eio::Socket>& conn);
+    void remove_client(const std::string& sid) {
+        std::lock_guard<std::mutex> lk(mu_);
+        clients_.erase(sid);
+    }
+    // The namespace `name`, made (as a child of `parent` when there is one) unless it exists; the new_namespace
+    // handlers run for one just made.
+    inline Namespace& make_namespace(const std::string& name, ParentNamespace* parent);
+    inline void new_namespace(Namespace& nsp);
+    // io.adapter(...)'s, else the in-memory one: with connection state recovery, the one that keeps sessions.
+    std::unique_ptr<Adapter> make_adapter(Namespace& nsp) {
+        if (adapter_factory_) return adapter_factory_(nsp);
+        if (options_.connectionStateRecovery) return std::make_unique<SessionAwareAdapter>(nsp);
+        return std::make_unique<Adapter>(nsp);
+    }
+    // Once the server has closed: each adapter stops talking to other nodes (not on a handler's thread, which
+    // must not wait for the adapter's threads; wait() or the destructor does it then).
+    inline void close_adapters();
 };
 
 // ---- the Adapter -----------------------------------------------------------------------------------------------------
@@ -5600,7 +5634,7 @@ inline Handshake Client::make_handshake(const Value& auth) const {
     h.time = text;
     h.address = req.remote_addr;
     h.xdomain = req.has_header("Origin");
-    h.secure = false;
+    h.secure = conn_->secure();
     h.url = req.target;
     for (auto& kv : req.params) h.query[kv.first] = kv.second;
     h.auth = auth.is_null() ? Value(Object{}) : auth;
@@ -5610,8 +5644,8 @@ inline Handshake Client::make_handshake(const Value& auth) const {
 inline void Client::start() {
     auto self = shared_from_this();
     // These handlers hold the Client; the session drops them when it closes, which ends the cycle.
-    conn_->on_message([self](const eio::Packet& m) { self->handle_message(m); });
-    conn_->on_close([self](const std::string& why, const std::string& description) { self->handle_close(why, description); });
+    conn_->on_message([self](const eio::Packet& m) { self->handle_data(m); });
+    conn_->on_close([self](const std::string& why, const std::string& description) { self->handle_conn_close(why, description); });
     std::weak_ptr<Client> weak = self;
     auto& engine = server_.engine();
     // Closing reaches the close handlers: the timer hands it to the handler thread (3a).
@@ -5660,7 +5694,7 @@ inline Value Client::query_object(std::string_view query) {
     return Value(std::move(out));
 }
 
-inline void Client::handle_message(const eio::Packet& m) {
+inline void Client::handle_data(const eio::Packet& m) {
     if (m.binary) {
         if (!reconstructing_) return parse_error("binary data with no pending packet");
         attachment_bytes_ += m.data.size();
@@ -5672,7 +5706,7 @@ inline void Client::handle_message(const eio::Packet& m) {
         if (!packet::reconstruct(pending_, attachments_)) return parse_error("attachment count does not match");
         attachments_.clear();
         packet::Packet p = std::move(pending_);
-        return handle_packet(p);
+        return handle_decoded(p);
     }
     if (reconstructing_) return parse_error("text packet while waiting for binary attachments");
     packet::Packet p;
@@ -5690,10 +5724,10 @@ inline void Client::handle_message(const eio::Packet& m) {
     if (p.type == packet::Type::BinaryEvent || p.type == packet::Type::BinaryAck) {
         if (!packet::reconstruct(p, {})) return parse_error("attachment count does not match");
     }
-    handle_packet(p);
+    handle_decoded(p);
 }
 
-inline void Client::handle_packet(packet::Packet& p) {
+inline void Client::handle_decoded(packet::Packet& p) {
     if (detail::trace_enabled()) detail::trace(conn_->id(), "socket.io", "<-", packet::describe(p));
     // Socket.IO v4 (Engine.IO v3): the namespace may carry a query, which is the auth of a CONNECT.
     if (conn_->codec().auth_in_namespace_query) {
@@ -5745,7 +5779,7 @@ inline void Client::disconnect_all() {
     conn_->close();
 }
 
-inline void Client::handle_close(const std::string& why, const std::string& description) {
+inline void Client::handle_conn_close(const std::string& why, const std::string& description) {
     server_.engine().timers().cancel(connect_timer_);
     std::map<std::string, SocketPtr> sockets;
     {
@@ -5758,7 +5792,7 @@ inline void Client::handle_close(const std::string& why, const std::string& desc
 
 // ---- the Server's Socket.IO side ---------------------------------------------------------------------------------------
 
-inline void Server::handle_connection(const eio::SocketPtr& conn) {
+inline void Server::handle_connection(const std::shared_ptr<eio::Socket>& conn) {
     auto client = std::make_shared<Client>(*this, conn);
     {
         std::lock_guard<std::mutex> lk(mu_);
@@ -6538,7 +6572,7 @@ namespace eio {
 
 // A standalone Engine.IO server, like npm `engine.io` listening on its own port.
 //   sio::eio::Server server;                     // options: sio::EngineOptions (path "/engine.io/")
-//   server.on_connection([](const sio::eio::SocketPtr& socket) {
+//   server.on_connection([](const sio::eio::std::shared_ptr<Socket>& socket) {
 //       socket->on_message([socket](const sio::eio::Packet& m) { m.binary ? socket->send_binary(m.data)
 //                                                                         : socket->send(m.data); });
 //   });
@@ -6554,7 +6588,7 @@ public:
     httplib::Server& http() { return http_; }
     Engine& engine() { return engine_; }
     const EngineOptions& options() const { return engine_.options(); }
-    std::vector<SocketPtr> clients() const { return engine_.clients(); }
+    std::vector<std::shared_ptr<Socket>> clients() const { return engine_.clients(); }
     size_t clients_count() const { return engine_.clients_count(); }
     // TCP connections open right now (each has a thread).
     size_t connections_count() const { return http_.open_connections(); }
@@ -6590,10 +6624,12 @@ private:
 // Node's socket.io attaches to an engine.io server the same way: the engine's sessions become Clients (5f's
 // handle_connection), and every HTTP and life-cycle call goes to the eio::Server, then closes the adapters. An
 // Options is an EngineOptions with the Socket.IO knobs added: the eio::Server gets a copy of the engine's part.
-inline Server::Server(Options options)
-    : options_(std::move(options)), eio_(std::make_unique<eio::Server>(options_)), sockets(make_namespace("/", nullptr)) {
+inline detail::ServerState::ServerState(Options options)
+    : options_(std::move(options)), eio_(std::make_unique<eio::Server>(options_)) {}
+
+inline Server::Server(Options options) : detail::ServerState(std::move(options)), sockets(make_namespace("/", nullptr)) {
     if (options_.serveClient) eio_->serve_client(options_.clientDir);
-    eio_->on_connection([this](const eio::SocketPtr& conn) { handle_connection(conn); });
+    eio_->on_connection([this](const std::shared_ptr<eio::Socket>& conn) { handle_connection(conn); });
 }
 
 // The accept thread (and with it every connection thread) is joined before the namespaces and clients go, even

@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
     sio::eio::Server server(opt);
-    server.on_connection([](const sio::eio::SocketPtr& socket) {
+    server.on_connection([](const std::shared_ptr<sio::eio::Socket>& socket) {
         std::weak_ptr<sio::eio::Socket> weak = socket;
         socket->on_message([weak](const sio::eio::Packet& message) {
             if (auto s = weak.lock()) message.binary ? s->send_binary(message.data) : s->send(message.data);

@@ -50,7 +50,7 @@ using sio::eio::Engine;
 using sio::eio::Packet;
 using sio::eio::polling::body_of;
 using sio::eio::PacketType;
-using sio::eio::SocketPtr;
+using SocketPtr = std::shared_ptr<sio::eio::Socket>;
 
 bool fast_timers() {
     static const bool on = [] {

@@ -95,6 +95,10 @@ describe('TLS: https and wss (opt.tls)', { skip: SKIP }, () => {
         assert.equal(engine.transport.name, mode.expect);
       }
 
+      // socket.handshake.secure, as the server reports it: true over https and wss, as Node sets it
+      const [hs] = await a.ack('handshake');
+      assert.equal(hs.secure, true, `handshake.secure over ${mode.name}`);
+
       // an event and its echo
       a.socket.emit('echo', 'hello over TLS', { n: 1 });
       const echo = await a.waitEvent('echo');

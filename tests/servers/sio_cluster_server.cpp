@@ -191,10 +191,11 @@ int main(int argc, char** argv) {
 
     io.http().Get("/name", [&name](const httplib::Request&, httplib::Response& res) { res.set_content(name, "text/plain"); });
     io.http().Get("/stats", [&io](const httplib::Request&, httplib::Response& res) {
-        auto s = static_cast<sio::redis::RedisAdapter&>(io.sockets.adapter()).stats();
+        auto& adapter = static_cast<sio::redis::RedisAdapter&>(io.sockets.adapter());
+        auto s = adapter.stats();
         Value v = Object{{"published", double(s.published)}, {"unsent", double(s.unsent)}, {"received", double(s.received)},
                          {"malformed", double(s.malformed)}, {"reconnects", double(s.reconnects)},
-                         {"requestsTimedOut", double(s.requestsTimedOut)}};
+                         {"requestsTimedOut", double(s.requestsTimedOut)}, {"ready", adapter.ready()}};
         res.set_content(v.to_json(), "application/json");
     });
 

@@ -3,6 +3,7 @@
 // "join-room", "leave-room" before "delete-room", nothing for a join or a leave that changes nothing), and the
 // server's namespaces with its "new_namespace" hook. The sockets belong to a sio::Server that is never started.
 #include "sioserver.hpp"
+#include "test_access.hpp"
 
 #include <doctest/doctest.h>
 
@@ -91,8 +92,8 @@ TEST_CASE_FIXTURE(Fixture, "on_new_namespace: a dynamic namespace's child, once 
         CHECK(nsp.name() == "/room-1");
         ++seen;
     });
-    CHECK(server.find_namespace("/room-1", sio::Value()) != nullptr);
-    CHECK(server.find_namespace("/room-1", sio::Value()) != nullptr);
-    CHECK(server.find_namespace("/other", sio::Value()) == nullptr);
+    CHECK(sio::detail::TestAccess::find_namespace(server, "/room-1", sio::Value()) != nullptr);
+    CHECK(sio::detail::TestAccess::find_namespace(server, "/room-1", sio::Value()) != nullptr);
+    CHECK(sio::detail::TestAccess::find_namespace(server, "/other", sio::Value()) == nullptr);
     CHECK(seen == 1);
 }

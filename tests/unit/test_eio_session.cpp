@@ -32,7 +32,7 @@ struct CloseSeen {
     int calls = 0;
     std::string reason, description;
 
-    void attach(const sio::eio::SocketPtr& s) {
+    void attach(const std::shared_ptr<sio::eio::Socket>& s) {
         s->on_close([this](const std::string& why, const std::string& what) {
             {
                 std::lock_guard<std::mutex> lk(mu);
@@ -67,13 +67,13 @@ Packet packet(PacketType type, std::string data = {}) {
 }
 
 // A packet from the client on transport `t` of `socket` (the session, or a probe).
-void receive_on(const sio::eio::SocketPtr& socket, FakeTransport& t, PacketType type, std::string data = {}) {
+void receive_on(const std::shared_ptr<sio::eio::Socket>& socket, FakeTransport& t, PacketType type, std::string data = {}) {
     auto p = packet(type, std::move(data));
     socket->handle_packet(t, p);
 }
 
 // A WebSocket that probes the polling session `socket`, as the client's would: taken, and its "2probe" received.
-std::shared_ptr<FakeTransport> answered_probe(const sio::eio::SocketPtr& socket) {
+std::shared_ptr<FakeTransport> answered_probe(const std::shared_ptr<sio::eio::Socket>& socket) {
     auto probe = std::make_shared<FakeTransport>("websocket");
     REQUIRE(socket->maybe_upgrade(probe));
     receive_on(socket, *probe, PacketType::Ping, "probe");
@@ -83,7 +83,7 @@ std::shared_ptr<FakeTransport> answered_probe(const sio::eio::SocketPtr& socket)
 // The session opened on `fake`, with its close watched.
 struct Session {
     std::shared_ptr<FakeTransport> fake;
-    sio::eio::SocketPtr socket;
+    std::shared_ptr<sio::eio::Socket> socket;
     CloseSeen closed;
 
     Session(sio::eio::Engine& engine, const char* transport, bool writable_now = true,
@@ -582,11 +582,11 @@ struct Answer {
 struct PollingSession {
     sio::eio::Engine& engine;
     std::string sid;
-    sio::eio::SocketPtr socket;
+    std::shared_ptr<sio::eio::Socket> socket;
     CloseSeen closed;
 
     explicit PollingSession(sio::eio::Engine& e) : engine(e) {
-        engine.on_connection([this](const sio::eio::SocketPtr& s) {
+        engine.on_connection([this](const std::shared_ptr<sio::eio::Socket>& s) {
             socket = s;
             closed.attach(s);
         });

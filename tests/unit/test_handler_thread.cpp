@@ -67,7 +67,7 @@ sio::Options quiet_options() {
 
 // One client connected to "/" on a fake transport; the socket that the server made for it.
 sio::Socket* connect_one(sio::Server& io, std::shared_ptr<sio::test::FakeTransport>& transport,
-                         sio::eio::SocketPtr& session) {
+                         std::shared_ptr<sio::eio::Socket>& session) {
     sio::Socket* socket = nullptr;
     io.on_connection([&](sio::Socket& s) { socket = &s; });
     transport = std::make_shared<sio::test::FakeTransport>("websocket");
@@ -120,7 +120,7 @@ TEST_CASE("handler thread: stop() lets what came before run, then takes nothing 
 TEST_CASE("handler thread: a slow ack time-out callback runs on it and does not hold up other timers") {
     sio::Server io(quiet_options());
     std::shared_ptr<sio::test::FakeTransport> transport;
-    sio::eio::SocketPtr session;
+    std::shared_ptr<sio::eio::Socket> session;
     sio::Socket* socket = connect_one(io, transport, session);
     REQUIRE(socket != nullptr);
 
@@ -145,7 +145,7 @@ TEST_CASE("handler thread: a slow ack time-out callback runs on it and does not 
 TEST_CASE("handler thread: a slow broadcast-ack time-out callback does not hold up other timers either") {
     sio::Server io(quiet_options());
     std::shared_ptr<sio::test::FakeTransport> transport;
-    sio::eio::SocketPtr session;
+    std::shared_ptr<sio::eio::Socket> session;
     REQUIRE(connect_one(io, transport, session) != nullptr);
 
     Blocker b;
