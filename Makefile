@@ -20,9 +20,10 @@ TEST_PACKAGES = chromium
 FUZZ_PACKAGES = clang libclang-rt-14-dev
 HEADER = sioserver.hpp
 
-.PHONY: all run test unit interop browser deps clean test-asan test-tsan run-asan run-tsan soak fuzz test-compat run-compat test-cmake
+.PHONY: all run test unit interop browser deps clean test-asan test-tsan run-asan run-tsan test-sanitize soak fuzz \
+  test-compat run-compat test-cmake
 EXAMPLE  ?= chat
-all: $(BUILD)/chat $(BUILD)/chatroom $(BUILD)/engine_echo $(BUILD)/sio_test_server $(BUILD)/unit_tests
+all: $(BUILD)/chat $(BUILD)/chatroom $(BUILD)/engine_echo $(BUILD)/sio_test_server $(BUILD)/unit_tests $(BUILD)/chat_node
 
 # ---- set-up: Debian packages (apt-get as root, otherwise the exact command to run) and npm packages (lockfile)
 $(BUILD)/.deps: Makefile
@@ -108,10 +109,13 @@ test:
 unit: $(BUILD)/unit_tests
 	./$(BUILD)/unit_tests
 
-interop: $(BUILD)/engine_echo $(BUILD)/sio_test_server node_modules/.package-lock.json
+# The balancer tests (tests/interop/balancer.test.mjs) need nginx and HAProxy (.cluster-deps).
+interop: $(BUILD)/engine_echo $(BUILD)/sio_test_server $(BUILD)/.cluster-deps node_modules/.package-lock.json
 	node --test --test-concurrency=2 tests/interop/
 
-browser: $(BUILD)/chat $(BUILD)/chatroom $(BUILD)/.test-deps node_modules/.package-lock.json
+# The cluster test (tests/browser/cluster.test.mjs) starts chat_node behind nginx or HAProxy.
+browser: $(BUILD)/chat $(BUILD)/chatroom $(BUILD)/chat_node $(BUILD)/.test-deps $(BUILD)/.cluster-deps \
+  node_modules/.package-lock.json
 	node --test --test-concurrency=1 tests/browser/
 
 # ---- sanitizers: the unit tests and the servers the interop tests drive, built instrumented; any report fails
@@ -166,6 +170,21 @@ run-$(1): $(BUILD)/$(1)/unit_tests $(BUILD)/$(1)/engine_echo $(BUILD)/$(1)/sio_t
 	  SIO_RECOVERY_SCALE=0 node --test --test-concurrency=1 tests/interop/)
 endef
 $(foreach k,asan tsan,$(eval $(call sanitized_suite,$(k))))
+
+# make test-sanitize: every instrumented program built side by side, then every sanitized suite, one after another
+# (the suites of tests/*/*.mk included). Each suite runs even when one before it failed; the wall time of each is
+# printed, and the target fails naming the suites that did.
+SANITIZERS         = asan tsan
+SANITIZED_PROGRAMS = unit_tests engine_echo sio_test_server redis_unit_tests sio_cluster_server sio_admin_server chatroom
+SANITIZED_SUITES   = run-% redis-unit-% cluster-interop-% admin-interop-% chatroom-history-%
+test-sanitize:
+	$(MAKE) -j2 $(foreach k,$(SANITIZERS),$(addprefix $(BUILD)/$(k)/,$(SANITIZED_PROGRAMS))) \
+	  node_modules/.package-lock.json $(BUILD)/.chatroom-test-deps $(BUILD)/.cluster-deps
+	@failed=""; times=""; for s in $(foreach k,$(SANITIZERS),$(subst %,$(k),$(SANITIZED_SUITES))); do \
+	  start=$$(date +%s); $(MAKE) $$s || failed="$$failed $$s"; \
+	  times="$$times$$(printf '%-24s %5d s' $$s $$(( $$(date +%s) - start )))\n"; \
+	done; printf "test-sanitize, wall time of each suite:\n$$times"; \
+	if [ -n "$$failed" ]; then echo "test-sanitize: failed:$$failed"; exit 1; fi
 
 # ---- compatibility: the header against every cpp-httplib a user may have, with both compilers.
 # Each upstream release in $(COMPAT_DIR) (header-only: -isystem, no -lcpp-httplib) and Debian's library (pkg-config)
@@ -258,10 +277,6 @@ $(BUILD)/chat_node: examples/cluster/chat_node.cpp $(HEADER) sioserver_redis.hpp
 
 cluster: $(BUILD)/chat_node node_modules/.package-lock.json
 	@PORT=$(PORT) BALANCER=$(BALANCER) bash examples/cluster/cluster.sh $(BUILD)/chat_node
-
-all: $(BUILD)/chat_node
-interop: $(BUILD)/.cluster-deps
-browser: $(BUILD)/chat_node $(BUILD)/.cluster-deps
 
 clean:
 	rm -rf $(BUILD)
