@@ -20,9 +20,10 @@ TEST_PACKAGES = chromium
 FUZZ_PACKAGES = clang libclang-rt-14-dev
 HEADER = sioserver.hpp
 
-.PHONY: all run test unit interop browser deps clean test-asan test-tsan run-asan run-tsan soak fuzz test-compat run-compat test-cmake
+.PHONY: all run test unit interop browser deps clean test-asan test-tsan run-asan run-tsan test-sanitize soak fuzz \
+  test-compat run-compat test-cmake
 EXAMPLE  ?= chat
-all: $(BUILD)/chat $(BUILD)/chatroom $(BUILD)/engine_echo $(BUILD)/sio_test_server $(BUILD)/unit_tests
+all: $(BUILD)/chat $(BUILD)/chatroom $(BUILD)/engine_echo $(BUILD)/sio_test_server $(BUILD)/unit_tests $(BUILD)/chat_node
 
 # ---- set-up: Debian packages (apt-get as root, otherwise the exact command to run) and npm packages (lockfile)
 $(BUILD)/.deps: Makefile
@@ -108,10 +109,13 @@ test:
 unit: $(BUILD)/unit_tests
 	./$(BUILD)/unit_tests
 
-interop: $(BUILD)/engine_echo $(BUILD)/sio_test_server node_modules/.package-lock.json
+# The balancer tests (tests/interop/balancer.test.mjs) need nginx and HAProxy (.cluster-deps).
+interop: $(BUILD)/engine_echo $(BUILD)/sio_test_server $(BUILD)/.cluster-deps node_modules/.package-lock.json
 	node --test --test-concurrency=2 tests/interop/
 
-browser: $(BUILD)/chat $(BUILD)/chatroom $(BUILD)/.test-deps node_modules/.package-lock.json
+# The cluster test (tests/browser/cluster.test.mjs) starts chat_node behind nginx or HAProxy.
+browser: $(BUILD)/chat $(BUILD)/chatroom $(BUILD)/chat_node $(BUILD)/.test-deps $(BUILD)/.cluster-deps \
+  node_modules/.package-lock.json
 	node --test --test-concurrency=1 tests/browser/
 
 # ---- sanitizers: the unit tests and the servers the interop tests drive, built instrumented; any report fails
@@ -134,29 +138,53 @@ endef
 $(eval $(call sanitized_build,asan,$(ASAN_FLAGS)))
 $(eval $(call sanitized_build,tsan,$(TSAN_FLAGS)))
 
-# run_sanitized(kind, options): unit tests and interop tests against the instrumented servers; the reports are
-# written under build/<kind>/reports/ and any report fails the target.
+# Run-time options of each kind: every report is written to a file under the directory given (log_path).
+# sanitizer_env(kind, reports directory) is the environment a sanitized suite runs in.
+ASAN_OPTIONS_BASE = detect_leaks=1
+UBSAN_OPTIONS_BASE = print_stacktrace=1
+TSAN_OPTIONS_BASE = second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp
+asan_env = ASAN_OPTIONS=$(ASAN_OPTIONS_BASE):log_path=$(1)/asan UBSAN_OPTIONS=$(UBSAN_OPTIONS_BASE):log_path=$(1)/ubsan
+tsan_env = TSAN_OPTIONS=$(TSAN_OPTIONS_BASE):log_path=$(1)/tsan
+sanitizer_env = $(call $(1)_env,$(2))
+
+# run_sanitized(name, kind, reports directory, command): the recipe of every sanitized suite (here and in the
+# tests/*/*.mk files). The command runs with the kind's options exported; whether it passed or not, the reports it
+# left are printed, and any report fails the target.
 define run_sanitized
-	@rm -rf $(BUILD)/$(1)/reports && mkdir -p $(BUILD)/$(1)/reports
-	$(2) ./$(BUILD)/$(1)/unit_tests
-	$(2) ENGINE_ECHO=$(CURDIR)/$(BUILD)/$(1)/engine_echo SIO_SERVER=$(CURDIR)/$(BUILD)/$(1)/sio_test_server \
-	  SIO_RECOVERY_SCALE=0 node --test --test-concurrency=1 tests/interop/
-	@if ls $(BUILD)/$(1)/reports/* >/dev/null 2>&1; then cat $(BUILD)/$(1)/reports/*; \
-	  echo "$(1): sanitizer reports above"; exit 1; else echo "$(1): no sanitizer reports"; fi
+	@rm -rf $(3) && mkdir -p $(3)
+	export $(call sanitizer_env,$(2),$(3)); status=0; $(4) || status=$$?; \
+	if ls $(3)/* >/dev/null 2>&1; then cat $(3)/*; echo "$(1): sanitizer reports above"; exit 1; fi; \
+	if [ $$status != 0 ]; then echo "$(1): failed (exit $$status)"; exit $$status; fi; \
+	echo "$(1): no sanitizer reports"
 endef
 
-test-asan:
-	$(MAKE) -j2 $(BUILD)/asan/unit_tests $(BUILD)/asan/engine_echo $(BUILD)/asan/sio_test_server
-	$(MAKE) run-asan
-run-asan: $(BUILD)/asan/unit_tests $(BUILD)/asan/engine_echo $(BUILD)/asan/sio_test_server node_modules/.package-lock.json
-	$(call run_sanitized,asan,ASAN_OPTIONS=detect_leaks=1:log_path=$(CURDIR)/$(BUILD)/asan/reports/asan \
-	  UBSAN_OPTIONS=print_stacktrace=1:log_path=$(CURDIR)/$(BUILD)/asan/reports/ubsan)
+# The unit tests, then the interop suite against the instrumented servers.
+define sanitized_suite
+test-$(1):
+	$$(MAKE) -j2 $(BUILD)/$(1)/unit_tests $(BUILD)/$(1)/engine_echo $(BUILD)/$(1)/sio_test_server
+	$$(MAKE) run-$(1)
+run-$(1): $(BUILD)/$(1)/unit_tests $(BUILD)/$(1)/engine_echo $(BUILD)/$(1)/sio_test_server node_modules/.package-lock.json
+	$$(call run_sanitized,run-$(1),$(1),$(CURDIR)/$(BUILD)/$(1)/reports, \
+	  ./$(BUILD)/$(1)/unit_tests && \
+	  ENGINE_ECHO=$(CURDIR)/$(BUILD)/$(1)/engine_echo SIO_SERVER=$(CURDIR)/$(BUILD)/$(1)/sio_test_server \
+	  SIO_RECOVERY_SCALE=0 node --test --test-concurrency=1 tests/interop/)
+endef
+$(foreach k,asan tsan,$(eval $(call sanitized_suite,$(k))))
 
-test-tsan:
-	$(MAKE) -j2 $(BUILD)/tsan/unit_tests $(BUILD)/tsan/engine_echo $(BUILD)/tsan/sio_test_server
-	$(MAKE) run-tsan
-run-tsan: $(BUILD)/tsan/unit_tests $(BUILD)/tsan/engine_echo $(BUILD)/tsan/sio_test_server node_modules/.package-lock.json
-	$(call run_sanitized,tsan,TSAN_OPTIONS=second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp:log_path=$(CURDIR)/$(BUILD)/tsan/reports/tsan)
+# make test-sanitize: every instrumented program built side by side, then every sanitized suite, one after another
+# (the suites of tests/*/*.mk included). Each suite runs even when one before it failed; the wall time of each is
+# printed, and the target fails naming the suites that did.
+SANITIZERS         = asan tsan
+SANITIZED_PROGRAMS = unit_tests engine_echo sio_test_server redis_unit_tests sio_cluster_server sio_admin_server chatroom
+SANITIZED_SUITES   = run-% redis-unit-% cluster-interop-% admin-interop-% chatroom-history-%
+test-sanitize:
+	$(MAKE) -j2 $(foreach k,$(SANITIZERS),$(addprefix $(BUILD)/$(k)/,$(SANITIZED_PROGRAMS))) \
+	  node_modules/.package-lock.json $(BUILD)/.chatroom-test-deps $(BUILD)/.cluster-deps
+	@failed=""; times=""; for s in $(foreach k,$(SANITIZERS),$(subst %,$(k),$(SANITIZED_SUITES))); do \
+	  start=$$(date +%s); $(MAKE) $$s || failed="$$failed $$s"; \
+	  times="$$times$$(printf '%-24s %5d s' $$s $$(( $$(date +%s) - start )))\n"; \
+	done; printf "test-sanitize, wall time of each suite:\n$$times"; \
+	if [ -n "$$failed" ]; then echo "test-sanitize: failed:$$failed"; exit 1; fi
 
 # ---- compatibility: the header against every cpp-httplib a user may have, with both compilers.
 # Each upstream release in $(COMPAT_DIR) (header-only: -isystem, no -lcpp-httplib) and Debian's library (pkg-config)
@@ -249,10 +277,6 @@ $(BUILD)/chat_node: examples/cluster/chat_node.cpp $(HEADER) sioserver_redis.hpp
 
 cluster: $(BUILD)/chat_node node_modules/.package-lock.json
 	@PORT=$(PORT) BALANCER=$(BALANCER) bash examples/cluster/cluster.sh $(BUILD)/chat_node
-
-all: $(BUILD)/chat_node
-interop: $(BUILD)/.cluster-deps
-browser: $(BUILD)/chat_node $(BUILD)/.cluster-deps
 
 clean:
 	rm -rf $(BUILD)

@@ -1,6 +1,6 @@
 # The admin UI add-on (sioserver_admin.hpp): its test server, its unit tests and its protocol tests against npm
 # @socket.io/admin-ui (`make admin`, part of `make test`). Included from the Makefile, which defines CXX, CXXFLAGS,
-# WARNINGS, HTTPLIB_CFLAGS, LDLIBS, BUILD, ASAN_FLAGS, TSAN_FLAGS and install_missing.
+# WARNINGS, HTTPLIB_CFLAGS, LDLIBS, BUILD, ASAN_FLAGS, TSAN_FLAGS, run_sanitized and install_missing.
 ADMIN_HEADER       = sioserver_admin.hpp
 ADMIN_LDLIBS       = -lcrypt
 # libcrypt-dev: libxcrypt's crypt_r, which checks the bcrypt hashes (g++ brings it on Debian, named all the same).
@@ -37,10 +37,8 @@ $(BUILD)/$(1)/sio_admin_server: tests/servers/sio_admin_server.cpp $(HEADER) $(A
 	@mkdir -p $$(@D)
 	$(CXX) $(2) -o $$@ $$< $$(LDLIBS) $(ADMIN_LDLIBS)
 admin-interop-$(1): $(BUILD)/$(1)/sio_admin_server node_modules/.package-lock.json
-	@rm -rf $(BUILD)/$(1)/admin-reports && mkdir -p $(BUILD)/$(1)/admin-reports
-	$(3) ADMIN_SERVER=$(CURDIR)/$(BUILD)/$(1)/sio_admin_server node --test --test-concurrency=1 tests/admin/
-	@if ls $(BUILD)/$(1)/admin-reports/* >/dev/null 2>&1; then cat $(BUILD)/$(1)/admin-reports/*; \
-	  echo "admin-interop-$(1): sanitizer reports above"; exit 1; else echo "admin-interop-$(1): no sanitizer reports"; fi
+	$$(call run_sanitized,admin-interop-$(1),$(1),$(CURDIR)/$(BUILD)/$(1)/admin-reports, \
+	  ADMIN_SERVER=$(CURDIR)/$(BUILD)/$(1)/sio_admin_server node --test --test-concurrency=1 tests/admin/)
 endef
-$(eval $(call admin_sanitized,asan,$(ASAN_FLAGS),ASAN_OPTIONS=detect_leaks=1:log_path=$(CURDIR)/$(BUILD)/asan/admin-reports/asan UBSAN_OPTIONS=print_stacktrace=1:log_path=$(CURDIR)/$(BUILD)/asan/admin-reports/ubsan))
-$(eval $(call admin_sanitized,tsan,$(TSAN_FLAGS),TSAN_OPTIONS=second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp:log_path=$(CURDIR)/$(BUILD)/tsan/admin-reports/tsan))
+$(eval $(call admin_sanitized,asan,$(ASAN_FLAGS)))
+$(eval $(call admin_sanitized,tsan,$(TSAN_FLAGS)))

@@ -1,7 +1,7 @@
 # The chat room's history in SQLite (examples/chatroom/history.hpp): its Debian packages, and its tests
 # (`make chatroom-history`, and `chatroom-history-asan` / `-tsan` against instrumented builds of the chatroom).
-# Included from the Makefile, which defines CXX, CXXFLAGS, WARNINGS, LDLIBS, BUILD, HEADER, the sanitizer flags and
-# install_missing.
+# Included from the Makefile, which defines CXX, CXXFLAGS, WARNINGS, LDLIBS, BUILD, HEADER, the sanitizer flags,
+# run_sanitized and install_missing.
 CHATROOM_SOURCES       = examples/chatroom/chatroom.cpp examples/chatroom/history.hpp
 CHATROOM_LDLIBS        = -lsqlite3 -lcrypt  # the history, and the admin UI's bcrypt check (sioserver_admin.hpp)
 CHATROOM_DEB_PACKAGES  = libsqlite3-dev
@@ -19,17 +19,15 @@ $(BUILD)/.chatroom-test-deps: tests/chatroom/chatroom.mk | $(BUILD)/.chatroom-de
 chatroom-history: $(BUILD)/chatroom $(BUILD)/.chatroom-test-deps node_modules/.package-lock.json
 	node --test --test-concurrency=1 tests/chatroom/
 
-# chatroom_sanitized(kind, flags, options): the chatroom built instrumented in $(BUILD)/<kind>/, the history tests
+# chatroom_sanitized(kind, flags): the chatroom built instrumented in $(BUILD)/<kind>/, the history tests
 # run against it (CHATROOM=...); the reports go to $(BUILD)/<kind>/chatroom-reports/ and any report fails.
 define chatroom_sanitized
 $(BUILD)/$(1)/chatroom: $(CHATROOM_SOURCES) $(HEADER) sioserver_admin.hpp | $(BUILD)/.chatroom-deps
 	@mkdir -p $$(@D)
 	$(CXX) $(2) -o $$@ $$< $$(LDLIBS) $(CHATROOM_LDLIBS) $$(TLS_LDLIBS)
 chatroom-history-$(1): $(BUILD)/$(1)/chatroom $(BUILD)/.chatroom-test-deps node_modules/.package-lock.json
-	@rm -rf $(BUILD)/$(1)/chatroom-reports && mkdir -p $(BUILD)/$(1)/chatroom-reports
-	$(3) CHATROOM=$(CURDIR)/$(BUILD)/$(1)/chatroom node --test --test-concurrency=1 tests/chatroom/
-	@if ls $(BUILD)/$(1)/chatroom-reports/* >/dev/null 2>&1; then cat $(BUILD)/$(1)/chatroom-reports/*; \
-	  echo "chatroom-history-$(1): sanitizer reports above"; exit 1; else echo "chatroom-history-$(1): no sanitizer reports"; fi
+	$$(call run_sanitized,chatroom-history-$(1),$(1),$(CURDIR)/$(BUILD)/$(1)/chatroom-reports, \
+	  CHATROOM=$(CURDIR)/$(BUILD)/$(1)/chatroom node --test --test-concurrency=1 tests/chatroom/)
 endef
-$(eval $(call chatroom_sanitized,asan,$(ASAN_FLAGS),ASAN_OPTIONS=detect_leaks=1:log_path=$(CURDIR)/$(BUILD)/asan/chatroom-reports/asan UBSAN_OPTIONS=print_stacktrace=1:log_path=$(CURDIR)/$(BUILD)/asan/chatroom-reports/ubsan))
-$(eval $(call chatroom_sanitized,tsan,$(TSAN_FLAGS),TSAN_OPTIONS=second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp:log_path=$(CURDIR)/$(BUILD)/tsan/chatroom-reports/tsan))
+$(eval $(call chatroom_sanitized,asan,$(ASAN_FLAGS)))
+$(eval $(call chatroom_sanitized,tsan,$(TSAN_FLAGS)))

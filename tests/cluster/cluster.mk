@@ -20,17 +20,15 @@ cluster-interop-self: $(BUILD)/.cluster-deps node_modules/.package-lock.json
 	CLUSTER_CPP_SERVER="node tests/cluster/node_node.mjs" node --test --test-concurrency=1 tests/cluster/
 
 # The same suite against C++ nodes built with AddressSanitizer + UBSan, or ThreadSanitizer (any report fails):
-# make cluster-interop-asan, make cluster-interop-tsan (ASAN_FLAGS and TSAN_FLAGS are the Makefile's).
+# make cluster-interop-asan, make cluster-interop-tsan (ASAN_FLAGS, TSAN_FLAGS and run_sanitized are the Makefile's).
 define cluster_sanitized
 $(BUILD)/$(1)/sio_cluster_server: tests/servers/sio_cluster_server.cpp $(HEADER) $(REDIS_HEADER) | $(BUILD)/.cluster-deps
 	@mkdir -p $$(@D)
 	$(CXX) $(2) $(REDIS_CXXFLAGS) -o $$@ $$< $$(LDLIBS) $(REDIS_LDLIBS)
 cluster-interop-$(1): $(BUILD)/$(1)/sio_cluster_server $(BUILD)/.cluster-deps node_modules/.package-lock.json
-	@rm -rf $(BUILD)/$(1)/cluster-reports && mkdir -p $(BUILD)/$(1)/cluster-reports
-	$(3) CLUSTER_CPP_SERVER=$(CURDIR)/$(BUILD)/$(1)/sio_cluster_server node --test --test-concurrency=1 tests/cluster/
-	@if ls $(BUILD)/$(1)/cluster-reports/* >/dev/null 2>&1; then cat $(BUILD)/$(1)/cluster-reports/*; \
-	  echo "cluster-interop-$(1): sanitizer reports above"; exit 1; else echo "cluster-interop-$(1): no sanitizer reports"; fi
+	$$(call run_sanitized,cluster-interop-$(1),$(1),$(CURDIR)/$(BUILD)/$(1)/cluster-reports, \
+	  CLUSTER_CPP_SERVER=$(CURDIR)/$(BUILD)/$(1)/sio_cluster_server node --test --test-concurrency=1 tests/cluster/)
 endef
-$(eval $(call cluster_sanitized,asan,$(ASAN_FLAGS),ASAN_OPTIONS=detect_leaks=1:log_path=$(CURDIR)/$(BUILD)/asan/cluster-reports/asan UBSAN_OPTIONS=print_stacktrace=1:log_path=$(CURDIR)/$(BUILD)/asan/cluster-reports/ubsan))
-$(eval $(call cluster_sanitized,tsan,$(TSAN_FLAGS),TSAN_OPTIONS=second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp:log_path=$(CURDIR)/$(BUILD)/tsan/cluster-reports/tsan))
+$(eval $(call cluster_sanitized,asan,$(ASAN_FLAGS)))
+$(eval $(call cluster_sanitized,tsan,$(TSAN_FLAGS)))
 .PHONY: cluster-interop-asan cluster-interop-tsan

@@ -25,7 +25,8 @@ $(BUILD)/redis_unit_tests: $(REDIS_UNIT_OBJECTS)
 redis-unit: $(BUILD)/redis_unit_tests node_modules/.package-lock.json
 	./$(BUILD)/redis_unit_tests
 
-# The same tests instrumented: make redis-unit-asan, make redis-unit-tsan (any report fails them).
+# The same tests instrumented: make redis-unit-asan, make redis-unit-tsan (the Makefile's run_sanitized: any report
+# fails them).
 define redis_sanitized
 $(BUILD)/$(1)/redis_unit/%.o: tests/redis/unit/%.cpp $$(wildcard tests/redis/unit/*.hpp) $(HEADER) $(REDIS_HEADER) | $(BUILD)/.redis-deps
 	@mkdir -p $$(@D)
@@ -33,11 +34,8 @@ $(BUILD)/$(1)/redis_unit/%.o: tests/redis/unit/%.cpp $$(wildcard tests/redis/uni
 $(BUILD)/$(1)/redis_unit_tests: $$(patsubst tests/redis/unit/%.cpp,$(BUILD)/$(1)/redis_unit/%.o,$(REDIS_UNIT_SOURCES))
 	$(CXX) $(2) -o $$@ $$^ $$(LDLIBS) $(REDIS_LDLIBS)
 redis-unit-$(1): $(BUILD)/$(1)/redis_unit_tests node_modules/.package-lock.json
-	@rm -rf $(BUILD)/$(1)/redis-reports && mkdir -p $(BUILD)/$(1)/redis-reports
-	$(3) ./$(BUILD)/$(1)/redis_unit_tests
-	@if ls $(BUILD)/$(1)/redis-reports/* >/dev/null 2>&1; then cat $(BUILD)/$(1)/redis-reports/*; \
-	  echo "redis-unit-$(1): sanitizer reports above"; exit 1; else echo "redis-unit-$(1): no sanitizer reports"; fi
+	$$(call run_sanitized,redis-unit-$(1),$(1),$(CURDIR)/$(BUILD)/$(1)/redis-reports,./$(BUILD)/$(1)/redis_unit_tests)
 endef
-$(eval $(call redis_sanitized,asan,$(ASAN_FLAGS),ASAN_OPTIONS=detect_leaks=1:log_path=$(CURDIR)/$(BUILD)/asan/redis-reports/asan UBSAN_OPTIONS=print_stacktrace=1:log_path=$(CURDIR)/$(BUILD)/asan/redis-reports/ubsan))
-$(eval $(call redis_sanitized,tsan,$(TSAN_FLAGS),TSAN_OPTIONS=second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp:log_path=$(CURDIR)/$(BUILD)/tsan/redis-reports/tsan))
+$(eval $(call redis_sanitized,asan,$(ASAN_FLAGS)))
+$(eval $(call redis_sanitized,tsan,$(TSAN_FLAGS)))
 .PHONY: redis-unit-asan redis-unit-tsan
