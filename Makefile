@@ -21,7 +21,7 @@ FUZZ_PACKAGES = clang libclang-rt-14-dev
 HEADER = sioserver.hpp
 
 .PHONY: all run test unit interop browser deps clean test-asan test-tsan run-asan run-tsan test-sanitize soak fuzz \
-  test-compat run-compat test-cmake
+  test-compat run-compat test-cmake format format-check
 EXAMPLE  ?= chat
 all: $(BUILD)/chat $(BUILD)/chatroom $(BUILD)/engine_echo $(BUILD)/sio_test_server $(BUILD)/unit_tests $(BUILD)/chat_node
 
@@ -95,8 +95,10 @@ run: $(BUILD)/$(EXAMPLE) node_modules/.package-lock.json $(if $(TLS),$(TLS_CERT)
 	@$(if $(TLS),echo "the certificate is self-signed: the browser asks once whether to trust it")
 	PORT=$(PORT) $(if $(TLS),SIO_TLS_CERT=$(TLS_CERT) SIO_TLS_KEY=$(TLS_KEY)) ./$(BUILD)/$(EXAMPLE)
 
-# Builds side by side (two cores), then runs the suites one after another (they must not compete for the CPU).
+# Checks the layout, builds side by side (two cores), then runs the suites one after another (they must not compete
+# for the CPU).
 test:
+	$(MAKE) format-check
 	$(MAKE) -j2 all $(BUILD)/bench_unit_tests $(BUILD)/redis_unit_tests $(BUILD)/sio_cluster_server \
 	  $(BUILD)/admin_unit_tests $(BUILD)/sio_admin_server
 	$(MAKE) unit bench-unit redis-unit admin-unit
@@ -117,6 +119,19 @@ interop: $(BUILD)/engine_echo $(BUILD)/sio_test_server $(BUILD)/.cluster-deps no
 browser: $(BUILD)/chat $(BUILD)/chatroom $(BUILD)/chat_node $(BUILD)/.test-deps $(BUILD)/.cluster-deps \
   node_modules/.package-lock.json
 	node --test --test-concurrency=1 tests/browser/
+
+# ---- layout: every C++ file as .clang-format says (clang-format 14), and no line past 120 columns (comments
+# included: clang-format leaves them as written). `make format` rewrites the files; a comment it cannot fix.
+FORMAT_PACKAGES = clang-format
+FORMAT_FILES = $(wildcard sioserver*.hpp) $(shell find examples tests bench -name '*.cpp' -o -name '*.hpp' -o -name '*.h')
+$(BUILD)/.format-deps: Makefile | $(BUILD)/.deps
+	@$(call install_missing,$(FORMAT_PACKAGES))
+	@touch $@
+format-check: $(BUILD)/.format-deps
+	@echo "clang-format --dry-run --Werror (the C++ files)" && clang-format --dry-run --Werror $(FORMAT_FILES)
+	@perl -CSD -ne 'chomp; if (length > 120) { print "$$ARGV:$$.: " . length . " columns\n"; $$long = 1 } close ARGV if eof; END { exit($$long ? 1 : 0) }' $(FORMAT_FILES)
+format: $(BUILD)/.format-deps
+	clang-format -i $(FORMAT_FILES)
 
 # ---- sanitizers: the unit tests and the servers the interop tests drive, built instrumented; any report fails
 ASAN_FLAGS = -std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined

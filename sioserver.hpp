@@ -93,7 +93,6 @@
 #define SIOSERVER_IDLE_STACK_TRIM_MS 1000
 #endif
 
-
 namespace sio {
 
 // =====================================================================================================================
@@ -116,12 +115,12 @@ struct CorsOptions {
 // WebSocket gets none, as with the reference: it is one connection, so it needs no stickiness.
 struct CookieOptions {
     std::string name = "io";
-    std::string path = "/";        // "" leaves Path out (the reference's `path: false`)
+    std::string path = "/";  // "" leaves Path out (the reference's `path: false`)
     bool httpOnly = true;
     std::string sameSite = "lax";  // "lax", "strict" or "none"; "" leaves SameSite out (`sameSite: false`)
     std::string domain;            // "" leaves Domain out
     bool secure = false;
-    int maxAge = -1;               // seconds for Max-Age; -1 leaves it out (the cookie lasts the browser session)
+    int maxAge = -1;  // seconds for Max-Age; -1 leaves it out (the cookie lasts the browser session)
 };
 
 // The `tls` option: serve https and wss on the listening port (the reference's `https.createServer({cert, key})`).
@@ -151,10 +150,10 @@ struct HttpCompressionOptions {
 // The options of the Engine.IO layer (npm `engine.io`). Under Socket.IO the path defaults to "/socket.io/".
 struct EngineOptions {
     std::string path = "/engine.io/";
-    int pingInterval = 25000;  // ms between two server pings
-    int pingTimeout = 20000;   // ms the client has to answer a ping before the session is closed
-    int upgradeTimeout = 10000;            // ms a probing WebSocket has to complete the upgrade
-    size_t maxHttpBufferSize = 1000000;    // bytes: largest POST body or WebSocket message accepted
+    int pingInterval = 25000;            // ms between two server pings
+    int pingTimeout = 20000;             // ms the client has to answer a ping before the session is closed
+    int upgradeTimeout = 10000;          // ms a probing WebSocket has to complete the upgrade
+    size_t maxHttpBufferSize = 1000000;  // bytes: largest POST body or WebSocket message accepted
     std::vector<std::string> transports = {"polling", "websocket"};
     bool allowUpgrades = true;
     // Lets Engine.IO v3 clients in (socket.io-client 2.x, Socket.IO-Client-Swift 15, arduinoWebSockets'
@@ -162,7 +161,7 @@ struct EngineOptions {
     bool allowEIO3 = false;
     std::optional<HttpCompressionOptions> httpCompression = HttpCompressionOptions{};  // nullopt: off (`false`)
     CorsOptions cors;
-    AllowRequest allowRequest;  // called for each handshake (the request without a sid)
+    AllowRequest allowRequest;            // called for each handshake (the request without a sid)
     std::optional<CookieOptions> cookie;  // none: no cookie (the reference's default)
     // Not in the reference server: the most bytes waiting for a slow client before its session is closed.
     size_t maxBufferedBytes = 16u * 1024 * 1024;
@@ -227,7 +226,7 @@ inline bool is_recoverable(const std::string& why) {
 }
 }  // namespace reason
 
-// ---- Value: what an event argument can be — JSON, plus binary buffers anywhere inside ---------------------------------
+// ---- Value: what an event argument can be — JSON, plus binary buffers anywhere inside -------------------------------
 // Build one from C++ values: sio::Value(42), sio::Value("hi"), sio::Object{{"a", 1}}, sio::Array{1, "two"},
 // sio::Binary{"\x01\x02"}. Read it with is_*() / as_*() and operator[] (a missing key or index reads as null).
 struct Binary {
@@ -281,7 +280,9 @@ public:
     double as_number() const { return type_ == Type::Number ? number_ : 0; }
     long long as_int() const { return (long long)as_number(); }
     // The text of a string, or the bytes of a binary buffer; empty for anything else.
-    const std::string& as_string() const { return type_ == Type::String || type_ == Type::Binary ? string_ : empty_string(); }
+    const std::string& as_string() const {
+        return type_ == Type::String || type_ == Type::Binary ? string_ : empty_string();
+    }
     const std::string& as_binary() const { return as_string(); }
     const Array& as_array() const { return type_ == Type::Array ? *array_ : empty_array(); }
     const Object& as_object() const { return type_ == Type::Object ? *object_ : empty_object(); }
@@ -318,7 +319,8 @@ public:
         case Type::Null: return true;
         case Type::Bool: return bool_ == o.bool_;
         case Type::Number: return number_ == o.number_;
-        case Type::String: case Type::Binary: return string_ == o.string_;
+        case Type::String:
+        case Type::Binary: return string_ == o.string_;
         case Type::Array: return *array_ == *o.array_;
         case Type::Object: return *object_ == *o.object_;
         }
@@ -362,7 +364,8 @@ public:
         return picojson::value();
     }
     // From parsed JSON. With `attachments`, placeholders become those buffers; false if one points nowhere.
-    static bool from_picojson(const picojson::value& j, Value& out, const std::vector<std::string>* attachments = nullptr) {
+    static bool from_picojson(const picojson::value& j, Value& out,
+                              const std::vector<std::string>* attachments = nullptr) {
         if (j.is<picojson::null>()) out = Value();
         else if (j.is<bool>()) out = Value(j.get<bool>());
         else if (j.is<double>()) out = Value(j.get<double>());
@@ -395,18 +398,32 @@ public:
     }
     bool has_binary() const {
         if (is_binary()) return true;
-        if (is_array()) return std::any_of(array_->begin(), array_->end(), [](const Value& v) { return v.has_binary(); });
-        if (is_object()) return std::any_of(object_->begin(), object_->end(), [](auto& kv) { return kv.second.has_binary(); });
+        if (is_array())
+            return std::any_of(array_->begin(), array_->end(), [](const Value& v) { return v.has_binary(); });
+        if (is_object())
+            return std::any_of(object_->begin(), object_->end(), [](auto& kv) { return kv.second.has_binary(); });
         return false;
     }
 
 private:
     Array& mutable_array() { return *array_; }
     Object& mutable_object() { return *object_; }
-    static const Value& null_value() { static const Value v; return v; }
-    static const std::string& empty_string() { static const std::string s; return s; }
-    static const Array& empty_array() { static const Array a; return a; }
-    static const Object& empty_object() { static const Object o; return o; }
+    static const Value& null_value() {
+        static const Value v;
+        return v;
+    }
+    static const std::string& empty_string() {
+        static const std::string s;
+        return s;
+    }
+    static const Array& empty_array() {
+        static const Array a;
+        return a;
+    }
+    static const Object& empty_object() {
+        static const Object o;
+        return o;
+    }
 
     Type type_ = Type::Null;
     bool bool_ = false;
@@ -531,14 +548,31 @@ inline std::string sha1(std::string_view message) {
         uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
         for (int i = 0; i < 80; ++i) {
             uint32_t f, k;
-            if (i < 20) { f = (b & c) | (~b & d); k = 0x5A827999; }
-            else if (i < 40) { f = b ^ c ^ d; k = 0x6ED9EBA1; }
-            else if (i < 60) { f = (b & c) | (b & d) | (c & d); k = 0x8F1BBCDC; }
-            else { f = b ^ c ^ d; k = 0xCA62C1D6; }
+            if (i < 20) {
+                f = (b & c) | (~b & d);
+                k = 0x5A827999;
+            } else if (i < 40) {
+                f = b ^ c ^ d;
+                k = 0x6ED9EBA1;
+            } else if (i < 60) {
+                f = (b & c) | (b & d) | (c & d);
+                k = 0x8F1BBCDC;
+            } else {
+                f = b ^ c ^ d;
+                k = 0xCA62C1D6;
+            }
             uint32_t t = rol(a, 5) + f + e + k + w[i];
-            e = d; d = c; c = rol(b, 30); b = a; a = t;
+            e = d;
+            d = c;
+            c = rol(b, 30);
+            b = a;
+            a = t;
         }
-        h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e;
+        h[0] += a;
+        h[1] += b;
+        h[2] += c;
+        h[3] += d;
+        h[4] += e;
     }
     std::string digest;
     for (uint32_t v : h)
@@ -553,13 +587,22 @@ inline bool is_valid_utf8(std::string_view s) {
     const auto* end = p + s.size();
     while (p < end) {
         unsigned char c = *p;
-        if (c < 0x80) { ++p; continue; }
+        if (c < 0x80) {
+            ++p;
+            continue;
+        }
         size_t n;
         uint32_t cp;
-        if ((c & 0xE0) == 0xC0) { n = 1; cp = c & 0x1F; }
-        else if ((c & 0xF0) == 0xE0) { n = 2; cp = c & 0x0F; }
-        else if ((c & 0xF8) == 0xF0) { n = 3; cp = c & 0x07; }
-        else return false;
+        if ((c & 0xE0) == 0xC0) {
+            n = 1;
+            cp = c & 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            n = 2;
+            cp = c & 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            n = 3;
+            cp = c & 0x07;
+        } else return false;
         if (size_t(end - p) <= n) return false;
         for (size_t i = 1; i <= n; ++i) {
             if ((p[i] & 0xC0) != 0x80) return false;
@@ -785,7 +828,7 @@ namespace close_code {
 inline constexpr uint16_t Normal = 1000;
 inline constexpr uint16_t GoingAway = 1001;
 inline constexpr uint16_t ProtocolError = 1002;
-inline constexpr uint16_t NoStatus = 1005;      // never sent: "the close frame had no code"
+inline constexpr uint16_t NoStatus = 1005;        // never sent: "the close frame had no code"
 inline constexpr uint16_t InvalidPayload = 1007;  // e.g. invalid UTF-8 in a text message
 inline constexpr uint16_t MessageTooBig = 1009;
 inline constexpr uint16_t InternalError = 1011;
@@ -869,7 +912,8 @@ public:
             size_t header = 2;
             if (p[0] & 0x70) return fail(close_code::ProtocolError, "reserved bits set");
             bool control = opcode & 0x8;
-            if ((opcode > 0x2 && opcode < 0x8) || opcode > 0xA) return fail(close_code::ProtocolError, "unknown opcode");
+            if ((opcode > 0x2 && opcode < 0x8) || opcode > 0xA)
+                return fail(close_code::ProtocolError, "unknown opcode");
             if (control && (!fin || len > 125)) return fail(close_code::ProtocolError, "bad control frame");
             if (require_mask_ && !masked) return fail(close_code::ProtocolError, "unmasked client frame");
             if (len == 126) {
@@ -885,7 +929,8 @@ public:
             }
             if (!control) {
                 if (opcode == 0 && !in_message_) return fail(close_code::ProtocolError, "continuation without a start");
-                if (opcode != 0 && in_message_) return fail(close_code::ProtocolError, "new message inside a fragmented one");
+                if (opcode != 0 && in_message_)
+                    return fail(close_code::ProtocolError, "new message inside a fragmented one");
                 uint64_t so_far = in_message_ ? message_.size() : 0;
                 if (len > max_message_ || so_far + len > max_message_)
                     return fail(close_code::MessageTooBig, "message too big");
@@ -1020,19 +1065,26 @@ inline const char* parse_json(picojson::value& out, const char* first, const cha
 
 namespace packet {
 
-enum class Type : uint8_t { Connect = 0, Disconnect = 1, Event = 2, Ack = 3, ConnectError = 4, BinaryEvent = 5,
-                            BinaryAck = 6 };
+enum class Type : uint8_t {
+    Connect = 0,
+    Disconnect = 1,
+    Event = 2,
+    Ack = 3,
+    ConnectError = 4,
+    BinaryEvent = 5,
+    BinaryAck = 6
+};
 
 inline const char* type_name(Type t) {
-    static const char* const names[] = {"CONNECT", "DISCONNECT", "EVENT", "ACK", "CONNECT_ERROR", "BINARY_EVENT",
-                                        "BINARY_ACK"};
+    static const char* const names[] = {"CONNECT",       "DISCONNECT",   "EVENT",     "ACK",
+                                        "CONNECT_ERROR", "BINARY_EVENT", "BINARY_ACK"};
     return names[static_cast<int>(t)];
 }
 
 // Event names a server must not emit and a client must not send (the reference parser refuses them too).
 inline bool is_reserved_event(const std::string& name) {
-    static const char* const reserved[] = {"connect", "connect_error", "disconnect", "disconnecting", "newListener",
-                                           "removeListener"};
+    static const char* const reserved[] = {"connect",       "connect_error", "disconnect",
+                                           "disconnecting", "newListener",   "removeListener"};
     return std::any_of(std::begin(reserved), std::end(reserved), [&](const char* r) { return name == r; });
 }
 
@@ -1070,10 +1122,12 @@ inline bool valid_payload(const Packet& p) {
     case Type::Connect: return !p.has_data || p.data.is_object();
     case Type::Disconnect: return !p.has_data;
     case Type::ConnectError: return p.has_data && (p.data.is_object() || p.data.is_string());
-    case Type::Event: case Type::BinaryEvent:
+    case Type::Event:
+    case Type::BinaryEvent:
         return p.has_data && p.data.is_array() && p.data.size() > 0 &&
                (p.data[0].is_number() || (p.data[0].is_string() && !is_reserved_event(p.data[0].as_string())));
-    case Type::Ack: case Type::BinaryAck: return p.has_data && p.data.is_array() && p.id >= 0;
+    case Type::Ack:
+    case Type::BinaryAck: return p.has_data && p.data.is_array() && p.id >= 0;
     }
     return false;
 }
@@ -1084,7 +1138,10 @@ inline constexpr size_t kMaxAttachments = 1000;
 // Decodes the text part. For a binary type, `attachments` is how many binary messages follow, and the data keeps
 // its placeholders until reconstruct() gets them. Returns false (with `error`) for anything malformed.
 inline bool decode(std::string_view in, Packet& out, size_t& attachments, std::string& error) {
-    auto fail = [&](const char* why) { error = why; return false; };
+    auto fail = [&](const char* why) {
+        error = why;
+        return false;
+    };
     attachments = 0;
     out = Packet();
     if (in.empty() || in[0] < '0' || in[0] > '6') return fail("unknown packet type");
@@ -1145,7 +1202,7 @@ inline std::string describe(const Packet& p) {
 
 }  // namespace packet
 
-// ---- 2g. HTTP compression of polling bodies (gzip, RFC 1952; Accept-Encoding, RFC 9110 §12.5.3) ----------------------
+// ---- 2g. HTTP compression of polling bodies (gzip, RFC 1952; Accept-Encoding, RFC 9110 §12.5.3) ---------------------
 // The reference compresses a polling response of 1024 bytes or more when the request's Accept-Encoding allows it
 // (engine.io's `httpCompression`). The compressor is cpp-httplib's own zlib one, present when httplib is built with
 // CPPHTTPLIB_ZLIB_SUPPORT (Debian's library is), so a program links nothing new; without it bodies go as they are.
@@ -1183,10 +1240,8 @@ inline bool accepts_gzip(std::string_view accept_encoding) {
             std::tolower(static_cast<unsigned char>(coding[2])) == 'i' &&
             std::tolower(static_cast<unsigned char>(coding[3])) == 'p')
             exact = 1;
-        else if (coding == "*")
-            exact = 0;
-        else
-            continue;
+        else if (coding == "*") exact = 0;
+        else continue;
         double q = 1;
         while (!params.empty()) {  // the first q= parameter counts
             const size_t next = params.find(';');
@@ -1325,10 +1380,20 @@ inline Value connect_error_data(const std::string& message, const Value& data) {
 
 inline constexpr Codec codec = {
     4,
-    false, &v4::append_record, nullptr, &eio::decode_payload, nullptr,  // polling: text only, joined by \x1e
-    true, &v4::binary_frame, &v4::decode_message,                        // WebSocket: binary frames as they are
-    true,                                                                // the server pings
-    false, false, true, &v4::socket_id, &v4::connect_error_data,         // Socket.IO v5's CONNECT
+    false,
+    &v4::append_record,
+    nullptr,
+    &eio::decode_payload,
+    nullptr,  // polling: text only, joined by \x1e
+    true,
+    &v4::binary_frame,
+    &v4::decode_message,  // WebSocket: binary frames as they are
+    true,                 // the server pings
+    false,
+    false,
+    true,
+    &v4::socket_id,
+    &v4::connect_error_data,  // Socket.IO v5's CONNECT
 };
 
 }  // namespace v4
@@ -1353,7 +1418,7 @@ inline bool decode_message(ws::Message& m, Packet& out) {
 }
 
 // A v3 client works its socket id out of the Engine.IO sid, so the reference derives it the same way.
-inline std::string socket_id(const std::string& nsp, const std::string& eio_sid, std::string (*/*draw*/)()) {
+inline std::string socket_id(const std::string& nsp, const std::string& eio_sid, std::string (* /*draw*/)()) {
     return nsp == "/" ? eio_sid : nsp + "#" + eio_sid;
 }
 
@@ -1363,10 +1428,20 @@ inline Value connect_error_data(const std::string& message, const Value& data) {
 
 inline constexpr Codec codec = {
     3,
-    true, &v3::append_record, &v3::append_binary_record, &v3::decode_payload, &v3::decode_binary_payload,
-    false, &v3::binary_frame, &v3::decode_message,  // WebSocket: a binary frame per client, led by its type byte
-    false,                                          // the client pings
-    true, true, false, &v3::socket_id, &v3::connect_error_data,  // Socket.IO v4's CONNECT
+    true,
+    &v3::append_record,
+    &v3::append_binary_record,
+    &v3::decode_payload,
+    &v3::decode_binary_payload,
+    false,
+    &v3::binary_frame,
+    &v3::decode_message,  // WebSocket: a binary frame per client, led by its type byte
+    false,                // the client pings
+    true,
+    true,
+    false,
+    &v3::socket_id,
+    &v3::connect_error_data,  // Socket.IO v4's CONNECT
 };
 
 }  // namespace v3
@@ -1377,7 +1452,7 @@ inline constexpr Codec codec = {
 // 3. TRANSPORTS — turning bytes into Engine.IO packets and back.
 // =====================================================================================================================
 
-// ---- 3a. Plumbing the transports and sessions share: the wire trace, random ids, the timer and handler threads -------
+// ---- 3a. Plumbing the transports and sessions share: the wire trace, random ids, the timer and handler threads ------
 // LOCK ORDER (the one place it is written down). Holding a lock, a thread takes only locks after it on its chain;
 // nothing is taken while a leaf is held. Outermost first:
 //   eio::Engine::handler_mu_ (recursive; run_handler takes it when serializeHandlers): every user handler runs under
@@ -1395,9 +1470,10 @@ inline constexpr Codec codec = {
 //   eio::Socket::mu_, WebSocket::mu_             -> Timers::mu_ (heartbeat, upgrade and hang-up timers)
 //   A transport calls its session (Transport::Receiver) with none of its locks held, and the session calls a
 //   transport's close() with none of its own held (close() reports back at once).
-//   leaves: Timers::mu_ (the timer queue), Flusher::mu_, Polling::mu_, SharedThread::mu_, eio::Engine::mu_ (the session table:
-//     close_with() leaves it before locking the session), Adapter::mu_ (one namespace's room map), Client::mu_
-//     (its sockets), Namespace::mu_, ClientBundle::mu_ (the bundle, read once), ThreadPerConnection::mu_ (the thread count).
+//   leaves: Timers::mu_ (the timer queue), Flusher::mu_, Polling::mu_, SharedThread::mu_, eio::Engine::mu_ (the
+//     session table: close_with() leaves it before locking the session), Adapter::mu_ (one namespace's room map),
+//     Client::mu_ (its sockets), Namespace::mu_, ClientBundle::mu_ (the bundle, read once), ThreadPerConnection::mu_
+//     (the thread count).
 //   TaskThread::mu_ (the handler thread's queue) -> SharedThread::mu_ (when the first task starts the thread)
 //   SendBatch has no lock (a thread_local list); ending one takes each member's own lock, with nothing else held.
 //   An add-on adapter (sioserver_redis.hpp) takes its own locks with none of these held and lets them go before it
@@ -1460,8 +1536,11 @@ inline std::string printable(std::string_view s, size_t limit = 200) {
     std::string out;
     for (char c : s.substr(0, limit)) {
         if (c == '\x1e') out += "\\x1e";
-        else if (uint8_t(c) < 0x20 || c == 0x7f) { char b[8]; std::snprintf(b, sizeof b, "\\x%02x", uint8_t(c)); out += b; }
-        else out += c;
+        else if (uint8_t(c) < 0x20 || c == 0x7f) {
+            char b[8];
+            std::snprintf(b, sizeof b, "\\x%02x", uint8_t(c));
+            out += b;
+        } else out += c;
     }
     if (s.size() > limit) out += "...(" + std::to_string(s.size()) + " bytes)";
     return out;
@@ -1574,7 +1653,9 @@ public:
     using Id = uint64_t;
     using Clock = std::chrono::steady_clock;
 
-    Timers() { thread_.start([this] { loop(); }); }
+    Timers() {
+        thread_.start([this] { loop(); });
+    }
     ~Timers() {
         request_stop();
         thread_.join();
@@ -1625,10 +1706,16 @@ private:
         NoJoinScope scope;  // a callback that closes the server must not wait for this very thread
         std::unique_lock<std::mutex> lk(mu_);
         while (!stopping_) {
-            if (queue_.empty()) { cv_.wait(lk); continue; }
+            if (queue_.empty()) {
+                cv_.wait(lk);
+                continue;
+            }
             auto first = queue_.begin();
             const Clock::time_point due = first->first.first;  // a copy: the entry may be cancelled while we wait
-            if (due > Clock::now()) { cv_.wait_until(lk, due); continue; }
+            if (due > Clock::now()) {
+                cv_.wait_until(lk, due);
+                continue;
+            }
             auto fn = std::move(first->second);
             index_.erase(first->first.second);
             queue_.erase(first);
@@ -1783,7 +1870,8 @@ public:
         SSL_set_bio(ssl_, bio, bio);
         // A write may leave after part of its bytes, and be offered again from another buffer (the transport's
         // backlog); buffers are let go while a connection is idle.
-        SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+        SSL_set_mode(ssl_,
+                     SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
         SSL_set_accept_state(ssl_);
         ready_ = true;
     }
@@ -1806,8 +1894,9 @@ public:
                 if (r == 1) return true;
                 if (failed(r, wait_for) != -1 || errno != EAGAIN) return false;
             }
-            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now())
-                            .count();
+            auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now())
+                    .count();
             if (left <= 0) return false;
             pollfd fds[2] = {{fd_, wait_for, 0}, {stop_fd, POLLIN, 0}};
             int n = ::poll(fds, stop_fd >= 0 ? 2 : 1, int(left));
@@ -1851,7 +1940,8 @@ private:
             BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "sioserver socket");
             BIO_meth_set_write(m, [](BIO* b, const char* data, int size) -> int {
                 BIO_clear_retry_flags(b);
-                ssize_t n = ::send(*static_cast<int*>(BIO_get_data(b)), data, size_t(size), MSG_NOSIGNAL | MSG_DONTWAIT);
+                ssize_t n =
+                    ::send(*static_cast<int*>(BIO_get_data(b)), data, size_t(size), MSG_NOSIGNAL | MSG_DONTWAIT);
                 if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) BIO_set_retry_write(b);
                 return int(n);
             });
@@ -1871,8 +1961,14 @@ private:
     ssize_t failed(int r, short& wait_for) {
         int saved = errno;
         switch (SSL_get_error(ssl_, r)) {
-        case SSL_ERROR_WANT_READ: wait_for = POLLIN; errno = EAGAIN; return -1;
-        case SSL_ERROR_WANT_WRITE: wait_for = POLLOUT; errno = EAGAIN; return -1;
+        case SSL_ERROR_WANT_READ:
+            wait_for = POLLIN;
+            errno = EAGAIN;
+            return -1;
+        case SSL_ERROR_WANT_WRITE:
+            wait_for = POLLOUT;
+            errno = EAGAIN;
+            return -1;
         case SSL_ERROR_ZERO_RETURN: return 0;  // the peer's close_notify
         case SSL_ERROR_SYSCALL:
             broken_ = true;
@@ -1963,8 +2059,9 @@ inline std::shared_ptr<TlsContext> open_tls_context(const TlsOptions& tls, std::
 #else
 
 inline std::shared_ptr<TlsContext> open_tls_context(const TlsOptions&, std::string& error) {
-    error = "this program was built without OpenSSL: build it with -DCPPHTTPLIB_OPENSSL_SUPPORT and link "
-            "-lssl -lcrypto";
+    error =
+        "this program was built without OpenSSL: build it with -DCPPHTTPLIB_OPENSSL_SUPPORT and link "
+        "-lssl -lcrypto";
     return nullptr;
 }
 
@@ -2122,16 +2219,22 @@ public:
 };
 
 // The reference server's request errors: HTTP 400 (403 for Forbidden) with {"code":N,"message":"..."}.
-enum class ErrorCode { UnknownTransport = 0, UnknownSid = 1, BadHandshakeMethod = 2, BadRequest = 3, Forbidden = 4,
-                       UnsupportedProtocolVersion = 5 };
+enum class ErrorCode {
+    UnknownTransport = 0,
+    UnknownSid = 1,
+    BadHandshakeMethod = 2,
+    BadRequest = 3,
+    Forbidden = 4,
+    UnsupportedProtocolVersion = 5
+};
 
 inline const char* error_message(ErrorCode code) {
     static const char* const messages[] = {"Transport unknown", "Session ID unknown", "Bad handshake method",
-                                           "Bad request", "Forbidden", "Unsupported protocol version"};
+                                           "Bad request",       "Forbidden",          "Unsupported protocol version"};
     return messages[static_cast<int>(code)];
 }
 
-// ---- 3b. HTTP long-polling (engine.io-protocol v4, "HTTP long-polling") ----------------------------------------------
+// ---- 3b. HTTP long-polling (engine.io-protocol v4, "HTTP long-polling") ---------------------------------------------
 // The client keeps one GET open to receive (the server answers it when it has packets) and POSTs what it sends.
 // Bodies are text in v4: binary rides as "b" + base64, and a POST marked application/octet-stream is refused.
 // (v3's bodies differ; the session's codec, 2h, frames and unframes them.)
@@ -2145,7 +2248,8 @@ inline constexpr const char* kBinaryContentType = "application/octet-stream";  /
 // A GET's answer: the packets as one payload of the session's revision; `binary` says it took the binary form.
 inline std::string encode_response(const Codec& codec, const std::vector<OutgoingPtr>& packets, bool b64,
                                    bool& binary) {
-    return codec.frame_payload(packets, [](const OutgoingPtr& p) -> const Packet& { return p->packet; }, b64, binary);
+    return codec.frame_payload(
+        packets, [](const OutgoingPtr& p) -> const Packet& { return p->packet; }, b64, binary);
 }
 
 // The same in v4, where the answer is text: records joined by \x1e.
@@ -2207,10 +2311,10 @@ inline void abort_request(httplib::Response& res, ErrorCode code, const std::str
 
 // What Polling needs to know of its session's options.
 struct PollingSettings {
-    std::string sid;             // for the wire trace
+    std::string sid;                  // for the wire trace
     const Codec* codec = &v4::codec;  // the session's revision (2h)
-    bool base64 = false;         // the client asked for binary as base64 (b64=1; a v3 query parameter)
-    size_t max_payload = 1000000;  // maxHttpBufferSize
+    bool base64 = false;              // the client asked for binary as base64 (b64=1; a v3 query parameter)
+    size_t max_payload = 1000000;     // maxHttpBufferSize
     std::optional<HttpCompressionOptions> compression;
 };
 
@@ -2249,16 +2353,16 @@ private:
                             int status);
 
     const PollingSettings settings_;
-    mutable std::mutex mu_;      // see LOCK ORDER (3a): after the session's lock
+    mutable std::mutex mu_;  // see LOCK ORDER (3a): after the session's lock
     std::condition_variable cv_;
-    bool get_waiting_ = false;   // a GET waits for packets
-    bool post_pending_ = false;  // a POST is being handled
+    bool get_waiting_ = false;         // a GET waits for packets
+    bool post_pending_ = false;        // a POST is being handled
     std::vector<OutgoingPtr> answer_;  // what the waiting GET answers with
-    bool batched_ = false;       // a SendBatch will wake the waiting GET
-    bool closed_ = false;        // close(): the close packet goes in an answer of its own, then every GET gets a noop
-    bool close_sent_ = false;    // the close packet went out: nothing more to tell
-    bool discarded_ = false;     // the session moved on: every GET is answered at once
-    bool client_closed_ = false; // a POST carried the client's close packet: it is told nothing more
+    bool batched_ = false;             // a SendBatch will wake the waiting GET
+    bool closed_ = false;         // close(): the close packet goes in an answer of its own, then every GET gets a noop
+    bool close_sent_ = false;     // the close packet went out: nothing more to tell
+    bool discarded_ = false;      // the session moved on: every GET is answered at once
+    bool client_closed_ = false;  // a POST carried the client's close packet: it is told nothing more
 };
 
 inline bool Polling::send(const OutgoingPtr* packets, size_t count) {
@@ -2346,8 +2450,8 @@ inline void Polling::handle_get(const httplib::Request& req, httplib::Response& 
 }
 
 // A POST whose body is not read: its connection cannot carry another request.
-inline void Polling::refuse_post(httplib::Response& res, HttpExchange& http, const char* why,
-                                 const char* description, int status) {
+inline void Polling::refuse_post(httplib::Response& res, HttpExchange& http, const char* why, const char* description,
+                                 int status) {
     http.close_after_response();
     if (auto session = receiver()) session->handle_transport_close(*this, why, description);
     if (status == 400) abort_request(res, ErrorCode::BadRequest);
@@ -2464,7 +2568,9 @@ private:
 namespace eio {
 
 // The WebSocket transport of one session (npm engine.io's WebSocket), or of a probe that may become it.
-class WebSocket final : public Transport, public detail::SendBatch::Member, public std::enable_shared_from_this<WebSocket> {
+class WebSocket final : public Transport,
+                        public detail::SendBatch::Member,
+                        public std::enable_shared_from_this<WebSocket> {
 public:
     // How long a client has to answer our close frame before its connection is cut.
     static constexpr int kCloseGraceMs = 1000;
@@ -2473,8 +2579,14 @@ public:
     // `base64`: the client asked for binary as base64 text (b64 in its request, a v3 query parameter).
     WebSocket(int fd, size_t max_message, size_t max_buffered, detail::Timers& timers, detail::Flusher& flusher,
               std::shared_ptr<detail::TlsSession> tls = nullptr, const Codec& codec = v4::codec, bool base64 = false)
-        : fd_(fd), max_buffered_(max_buffered), codec_(codec), base64_(base64),
-          parser_(max_message), timers_(timers), flusher_(flusher), tls_(std::move(tls)) {}
+        : fd_(fd),
+          max_buffered_(max_buffered),
+          codec_(codec),
+          base64_(base64),
+          parser_(max_message),
+          timers_(timers),
+          flusher_(flusher),
+          tls_(std::move(tls)) {}
     WebSocket(const WebSocket&) = delete;
     WebSocket& operator=(const WebSocket&) = delete;
 
@@ -2589,7 +2701,8 @@ private:
         if (!session) return;  // a WebSocket nobody listens to (refused for its sid): it only closes
         Packet p;
         if (!codec_.decode_message(m, p))  // a decoder that fails leaves the message as it was
-            return session->handle_transport_close(*this, reason::ParseError, "bad packet: " + detail::printable(m.data, 60));
+            return session->handle_transport_close(*this, reason::ParseError,
+                                                   "bad packet: " + detail::printable(m.data, 60));
         session->handle_packet(*this, p);
     }
 
@@ -2753,8 +2866,9 @@ private:
                 ::shutdown(fd_, SHUT_WR);
                 write_shut = true;
             }
-            int left = int(std::chrono::duration_cast<std::chrono::milliseconds>(
-                               deadline - std::chrono::steady_clock::now()).count());
+            int left =
+                int(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now())
+                        .count());
             pollfd pfd{fd_, short(POLLIN | (want_write ? POLLOUT : 0)), 0};
             if (tls_ && tls_->pending()) pfd.revents = POLLIN;  // decrypted bytes wait: no poll() for them
             else if (::poll(&pfd, 1, std::max(left, 0)) <= 0) break;
@@ -2794,7 +2908,10 @@ private:
         size_t done = 0;
         while (done < frame.size()) {
             ssize_t n = send_now(frame.data() + done, frame.size() - done);
-            if (n > 0) { done += size_t(n); continue; }
+            if (n > 0) {
+                done += size_t(n);
+                continue;
+            }
             if (n < 0 && errno == EINTR) continue;
             if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
             return false;  // the connection is broken; the reading side will notice and end it
@@ -2810,7 +2927,10 @@ private:
     bool flush_locked() {
         while (pending_off_ < pending_.size()) {
             ssize_t n = send_now(pending_.data() + pending_off_, pending_.size() - pending_off_);
-            if (n > 0) { pending_off_ += size_t(n); continue; }
+            if (n > 0) {
+                pending_off_ += size_t(n);
+                continue;
+            }
             if (n < 0 && errno == EINTR) continue;
             if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
                 return batched_ || flusher_.watch(fd_, weak_from_this());
@@ -2824,20 +2944,20 @@ private:
 
     int fd_;
     size_t max_buffered_;
-    const Codec& codec_;   // the session's revision (2h)
-    const bool base64_;    // the client asked for binary as base64 text (v3's b64)
+    const Codec& codec_;      // the session's revision (2h)
+    const bool base64_;       // the client asked for binary as base64 text (v3's b64)
     ws::FrameParser parser_;  // only the connection thread touches it
     detail::Timers& timers_;
     detail::Flusher& flusher_;
     std::shared_ptr<detail::TlsSession> tls_;  // null on plain TCP
-    int receive_timeout_ms_ = 0;  // only the connection thread touches it
-    mutable std::mutex mu_;   // guards everything below
+    int receive_timeout_ms_ = 0;               // only the connection thread touches it
+    mutable std::mutex mu_;                    // guards everything below
     std::string pending_;
     size_t pending_off_ = 0;
-    bool batched_ = false;    // pending_ waits for a SendBatch, not for the socket to drain
+    bool batched_ = false;  // pending_ waits for a SendBatch, not for the socket to drain
     bool open_ = true;
     bool closing_ = false;
-    bool failed_ = false;     // a send() found the connection broken or over max_buffered_
+    bool failed_ = false;  // a send() found the connection broken or over max_buffered_
     detail::Timers::Id hang_up_timer_ = 0;
 };
 
@@ -2885,9 +3005,7 @@ inline void Flusher::loop() {
 }
 
 }  // namespace detail
-namespace eio {
-
-}  // namespace eio
+namespace eio {}  // namespace eio
 
 // =====================================================================================================================
 // 4. THE ENGINE.IO SESSION — eio::Socket (sid, heartbeat, outbound queue, upgrade, close) and eio::Engine (the
@@ -2903,7 +3021,6 @@ struct ConnectionError {
     std::string message;
 };
 
-
 // The Set-Cookie value of the `cookie` option for a new session, its attributes in the order the reference's
 // serializer (npm `cookie`) writes them, so that the header is the reference's byte for byte. A sid is base64url:
 // it needs no escaping.
@@ -2915,8 +3032,8 @@ inline std::string session_cookie(const CookieOptions& c, const std::string& sid
     if (c.httpOnly) out += "; HttpOnly";
     if (c.secure) out += "; Secure";
     const std::string same_site = detail::lowercase(c.sameSite);
-    if (!same_site.empty()) out += same_site == "lax" ? "; SameSite=Lax" : same_site == "strict" ? "; SameSite=Strict"
-                                                                                                  : "; SameSite=None";
+    if (!same_site.empty())
+        out += same_site == "lax" ? "; SameSite=Lax" : same_site == "strict" ? "; SameSite=Strict" : "; SameSite=None";
     return out;
 }
 
@@ -2929,9 +3046,8 @@ inline void check_cookie_options(const CookieOptions& c) {
         });
     };
     auto is_attribute_value = [](const std::string& v) {  // RFC 6265 §4.1.1: no CTLs, no ';'
-        return std::none_of(v.begin(), v.end(), [](char ch) {
-            return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f || ch == ';';
-        });
+        return std::none_of(v.begin(), v.end(),
+                            [](char ch) { return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f || ch == ';'; });
     };
     const std::string same_site = detail::lowercase(c.sameSite);
     if (!is_token(c.name)) throw std::invalid_argument("cookie.name is not a token: \"" + c.name + "\"");
@@ -2951,8 +3067,9 @@ struct Traffic {
     std::atomic<bool> on{false};
     std::atomic<uint64_t> connections{0}, packetsIn{0}, bytesIn{0}, packetsOut{0}, bytesOut{0};
     // Closed sessions by reason, in the order of `reasons`.
-    static constexpr const char* reasons[] = {reason::TransportClose, reason::TransportError, reason::PingTimeout,
-                                              reason::ParseError, reason::ForcedClose, reason::ServerShuttingDown};
+    static constexpr const char* reasons[] = {reason::TransportClose, reason::TransportError,
+                                              reason::PingTimeout,    reason::ParseError,
+                                              reason::ForcedClose,    reason::ServerShuttingDown};
     std::atomic<uint64_t> disconnections[std::size(reasons)]{};
 
     bool counting() const { return on.load(std::memory_order_relaxed); }
@@ -2985,8 +3102,13 @@ public:
     // allowEIO3 let it in. `secure`: the handshake came over TLS (opt.tls).
     Socket(Engine& engine, std::string id, httplib::Request handshake, TransportPtr transport,
            const Codec& codec = v4::codec, bool secure = false)
-        : engine_(engine), id_(std::move(id)), request_(std::move(handshake)), codec_(codec), secure_(secure),
-          can_upgrade_(std::strcmp(transport->name(), "polling") == 0), transport_(std::move(transport)) {}
+        : engine_(engine),
+          id_(std::move(id)),
+          request_(std::move(handshake)),
+          codec_(codec),
+          secure_(secure),
+          can_upgrade_(std::strcmp(transport->name(), "polling") == 0),
+          transport_(std::move(transport)) {}
 
     const std::string& id() const { return id_; }
     // The Engine.IO revision, 4 or 3 (EIO=), to report; what differs between the two is the codec's to say.
@@ -3079,14 +3201,14 @@ private:
     Engine& engine_;
     const std::string id_;
     const httplib::Request request_;
-    const Codec& codec_;       // the revision chosen at the handshake (2h)
-    const bool secure_;        // the handshake came over TLS
-    const bool can_upgrade_;   // opened on polling: a WebSocket may take over
+    const Codec& codec_;      // the revision chosen at the handshake (2h)
+    const bool secure_;       // the handshake came over TLS
+    const bool can_upgrade_;  // opened on polling: a WebSocket may take over
 
     mutable std::mutex mu_;  // see LOCK ORDER (3a): before the transports' locks and the timers' lock
     ReadyState state_ = ReadyState::Open;
-    TransportPtr transport_;   // the transport in use
-    TransportPtr probe_;       // a WebSocket that is upgrading this polling session
+    TransportPtr transport_;       // the transport in use
+    TransportPtr probe_;           // a WebSocket that is upgrading this polling session
     bool probe_answered_ = false;  // "3probe" went out: the client pauses polling, each GET gets a noop
     bool upgraded_ = false;
     std::vector<OutgoingPtr> write_buffer_;  // engine.io's writeBuffer (a deque costs 576 bytes empty)
@@ -3096,7 +3218,6 @@ private:
     CloseHandler on_close_;
     std::function<void()> on_upgrade_;
 };
-
 
 // The session table and the request dispatcher of one Engine.IO server (the protocol, without the HTTP server).
 class Engine {
@@ -3128,9 +3249,7 @@ public:
     // The reference's "connection_error" event: a request refused with an error code (unknown transport or sid, a
     // bad handshake, Forbidden, ...), once its answer is written. connection_errors() counts them per code.
     void on_connection_error(std::function<void(const ConnectionError&)> h) { on_connection_error_ = std::move(h); }
-    uint64_t connection_errors(ErrorCode code) const {
-        return refused_[size_t(code)].load(std::memory_order_relaxed);
-    }
+    uint64_t connection_errors(ErrorCode code) const { return refused_[size_t(code)].load(std::memory_order_relaxed); }
 
     // Whether a request path belongs to Engine.IO ("/engine.io/" and below; "/engine.io" itself too).
     bool handles_path(const std::string& path) const {
@@ -3143,7 +3262,7 @@ public:
     // packet sent, its heartbeat started, the connection handler run. `codec`: the revision it speaks (2h).
     // `secure`: the request came over TLS.
     inline std::shared_ptr<Socket> open_session(std::string sid, httplib::Request req, TransportPtr transport,
-                                  const Codec& codec = v4::codec, bool secure = false);
+                                                const Codec& codec = v4::codec, bool secure = false);
 
     std::shared_ptr<Socket> find(const std::string& sid) const {
         std::lock_guard<std::mutex> lk(mu_);
@@ -3282,8 +3401,8 @@ inline bool Socket::write_or_fail(const OutgoingPtr* packets, size_t count, bool
     bool ok = true, buffer = !write_buffer_.empty();  // what waits goes first
     if (!buffer) {
         if (transport_->send(packets, count)) buffered_bytes_ = 0;  // the common case: straight to the transport
-        else if (transport_->failed()) ok = false;  // see Transport::send
-        else buffer = true;  // not now: a polling session between two GETs
+        else if (transport_->failed()) ok = false;                  // see Transport::send
+        else buffer = true;                                         // not now: a polling session between two GETs
     }
     if (buffer) {
         write_buffer_.insert(write_buffer_.end(), packets, packets + count);
@@ -3317,7 +3436,7 @@ inline void Socket::handle_drain(Transport& t) {
     if (close_now) t.close();
 }
 
-// ---- the session: heartbeat (engine.io-protocol v4, "Heartbeat") ------------------------------------------------------
+// ---- the session: heartbeat (engine.io-protocol v4, "Heartbeat") ----------------------------------------------------
 // The server pings every pingInterval; a pong must come within pingTimeout, or the session ends with "ping timeout".
 // The codec says which way round (2h): in v3 the client pings, the server answers each ping with a pong, and a
 // client that has not pinged for pingInterval + pingTimeout is gone.
@@ -3360,7 +3479,7 @@ inline void Socket::schedule_ping() {  // with mu_ held
     });
 }
 
-// ---- the session: receiving ---------------------------------------------------------------------------------------------
+// ---- the session: receiving -----------------------------------------------------------------------------------------
 
 inline void Socket::handle_packet(Transport& t, Packet& packet) {
     bool probe;  // only the probe's own thread turns it into the transport (complete_upgrade)
@@ -3435,7 +3554,7 @@ inline void Socket::handle_transport_close(Transport& t, const char* why, const 
     failed_probe->close();
 }
 
-// ---- the session: WebSocket, directly or as an upgrade (engine.io-protocol v4, "Upgrade") -------------------------------
+// ---- the session: WebSocket, directly or as an upgrade (engine.io-protocol v4, "Upgrade") ---------------------------
 // A polling session upgrades like this: the client opens a WebSocket with the session's sid and sends "2probe"; the
 // server answers "3probe" on it and releases the pending GET with a "6" noop; the client, its polling paused, sends
 // "5" on the WebSocket; from then on every packet — starting with whatever the writeBuffer still holds — goes over it.
@@ -3508,7 +3627,7 @@ inline void Socket::complete_upgrade(Transport& probe) {
     engine_.upgraded(*this);
 }
 
-// ---- the session: closing ---------------------------------------------------------------------------------------------
+// ---- the session: closing -------------------------------------------------------------------------------------------
 
 inline void Socket::close() {
     TransportPtr t;
@@ -3554,8 +3673,8 @@ inline Socket::CloseHandler Socket::close_now(const char* why, const std::string
     t->close();
     if (probe) probe->close();
     if (detail::trace_enabled())
-        detail::trace(id_, t->name(), "--", std::string("closed: ") + why +
-                                                (description.empty() ? "" : " (" + description + ")"));
+        detail::trace(id_, t->name(), "--",
+                      std::string("closed: ") + why + (description.empty() ? "" : " (" + description + ")"));
     return handler;
 }
 
@@ -3579,14 +3698,14 @@ inline void Engine::upgraded(Socket& s) {
     });
 }
 
-// ---- the engine: requests --------------------------------------------------------------------------------------------
+// ---- the engine: requests -------------------------------------------------------------------------------------------
 
 inline std::shared_ptr<Socket> Engine::open_session(std::string sid, httplib::Request req, TransportPtr transport,
-                                      const Codec& codec, bool secure) {
+                                                    const Codec& codec, bool secure) {
     const bool websocket = std::strcmp(transport->name(), "websocket") == 0;
     auto s = std::make_shared<Socket>(*this, std::move(sid), std::move(req), std::move(transport), codec, secure);
     s->transport_->attach(s);  // before the session is in the table, where another thread may close it
-    bool late;  // shutdown() began after this handshake was let in: it may have missed the session
+    bool late;                 // shutdown() began after this handshake was let in: it may have missed the session
     {
         std::lock_guard<std::mutex> lk(mu_);
         clients_[s->id()] = s;
@@ -3620,8 +3739,10 @@ inline bool Engine::websocket_handshake(const httplib::Request& req, httplib::Re
         refuse(req, res, ErrorCode::BadRequest);
         return false;
     }
-    response = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-               "Sec-WebSocket-Accept: " + ws::accept_key(key) + "\r\n\r\n";
+    response =
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Accept: " +
+        ws::accept_key(key) + "\r\n\r\n";
     return true;
 }
 
@@ -3674,7 +3795,8 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
                 if (!s->maybe_upgrade(ws)) {
                     // A WebSocket for a session that cannot take it is accepted and then closed at once without a
                     // code, as the reference does (refusing it would be a client error event); nobody hears of it.
-                    if (detail::trace_enabled()) detail::trace(s->id(), "websocket", "--", "not wanted for this sid: closed");
+                    if (detail::trace_enabled())
+                        detail::trace(s->id(), "websocket", "--", "not wanted for this sid: closed");
                     ws->close(ws::close_code::NoStatus);
                 }
                 ws->run(leftover);
@@ -3719,7 +3841,8 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
         const bool secure = tls != nullptr;
         auto ws = make_websocket(fd, std::move(tls), *codec, req);
         // one copy of the request is kept, not two
-        std::shared_ptr<Socket> s = open_session(std::move(sid), std::move(req), ws, *codec, secure);  // held while the thread runs
+        std::shared_ptr<Socket> s =
+            open_session(std::move(sid), std::move(req), ws, *codec, secure);  // held while the thread runs
         ws->run(leftover);
     });
 }
@@ -3852,7 +3975,7 @@ struct Handshake {
     long long issued = 0;                        // milliseconds since the epoch
     std::string url;                             // path and query of the handshake request
     std::map<std::string, std::string> query;
-    Value auth;                                  // the CONNECT packet's payload ({} when none)
+    Value auth;  // the CONNECT packet's payload ({} when none)
 };
 
 namespace detail {
@@ -3891,8 +4014,7 @@ inline std::vector<eio::OutgoingPtr> to_outgoing(const packet::Packet& p) {
 }
 
 inline packet::Packet event_packet(const std::string& nsp, const std::string& event, const Args& args, long long id) {
-    if (packet::is_reserved_event(event))
-        throw std::invalid_argument("\"" + event + "\" is a reserved event name");
+    if (packet::is_reserved_event(event)) throw std::invalid_argument("\"" + event + "\" is a reserved event name");
     packet::Packet p;
     p.type = packet::Type::Event;
     p.nsp = nsp;
@@ -3997,7 +4119,7 @@ public:
     Adapter& operator=(const Adapter&) = delete;
 
     Namespace& nsp() const { return nsp_; }
-    virtual void init() {}   // called once the adapter is installed on its namespace
+    virtual void init() {}  // called once the adapter is installed on its namespace
 
     // Node's adapter events "create-room", "delete-room", "join-room" and "leave-room" (for "create-room" and
     // "delete-room" `sid` is empty), for an add-on that watches rooms (sioserver_admin.hpp). A listener runs as a
@@ -4191,7 +4313,7 @@ private:
     // Shared with the purge timer, which may fire while the adapter goes.
     struct Store {
         Store(detail::Timers& t, int keep) : timers(t), keep_ms(keep) {}
-        mutable std::mutex mu;  // see LOCK ORDER (3a)
+        mutable std::mutex mu;       // see LOCK ORDER (3a)
         std::deque<Stored> packets;  // by offset, oldest first
         size_t bytes = 0;
         std::unordered_map<std::string, Kept> sessions;  // by pid
@@ -4211,9 +4333,10 @@ private:
     };
     // Whether a packet for `rooms` minus `except` reaches a socket in `session_rooms` (Node's shouldIncludePacket).
     static bool reaches(const std::set<std::string>& session_rooms, const Stored& p) {
-        bool included = p.rooms.empty() ||
-                        std::any_of(session_rooms.begin(), session_rooms.end(), [&](auto& r) { return p.rooms.count(r); });
-        return included && std::none_of(session_rooms.begin(), session_rooms.end(), [&](auto& r) { return p.except.count(r); });
+        bool included = p.rooms.empty() || std::any_of(session_rooms.begin(), session_rooms.end(),
+                                                       [&](auto& r) { return p.rooms.count(r); });
+        return included &&
+               std::none_of(session_rooms.begin(), session_rooms.end(), [&](auto& r) { return p.except.count(r); });
     }
     static inline void purge_locked(Store& store);
     static inline void schedule_purge_locked(const std::shared_ptr<Store>& store);
@@ -4231,8 +4354,12 @@ private:
         if (text.empty() || text.size() > 10) return std::nullopt;  // 10 digits hold 60 bits: no overflow
         uint64_t n = 0;
         for (char c : text) {
-            int d = c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'Z' ? c - 'A' + 10
-                  : c >= 'a' && c <= 'z' ? c - 'a' + 36 : c == '-' ? 62 : c == '_' ? 63 : -1;
+            int d = c >= '0' && c <= '9'   ? c - '0'
+                    : c >= 'A' && c <= 'Z' ? c - 'A' + 10
+                    : c >= 'a' && c <= 'z' ? c - 'a' + 36
+                    : c == '-'             ? 62
+                    : c == '_'             ? 63
+                                           : -1;
             if (d < 0) return std::nullopt;
             n = n * 64 + uint64_t(d);
         }
@@ -4255,10 +4382,26 @@ public:
     BroadcastOperator to(const Rooms& rooms) const { return with_rooms(rooms.names, true); }
     BroadcastOperator in(const Rooms& rooms) const { return to(rooms); }
     BroadcastOperator except(const Rooms& rooms) const { return with_rooms(rooms.names, false); }
-    BroadcastOperator timeout(int ms) const { auto b = *this; b.opts_.flags.timeout = ms; return b; }
-    BroadcastOperator volatile_() const { auto b = *this; b.opts_.flags.volatile_ = true; return b; }
-    BroadcastOperator local() const { auto b = *this; b.opts_.flags.local = true; return b; }  // this node only
-    BroadcastOperator compress(bool on) const { auto b = *this; b.opts_.flags.compress = on; return b; }
+    BroadcastOperator timeout(int ms) const {
+        auto b = *this;
+        b.opts_.flags.timeout = ms;
+        return b;
+    }
+    BroadcastOperator volatile_() const {
+        auto b = *this;
+        b.opts_.flags.volatile_ = true;
+        return b;
+    }
+    BroadcastOperator local() const {
+        auto b = *this;
+        b.opts_.flags.local = true;
+        return b;
+    }  // this node only
+    BroadcastOperator compress(bool on) const {
+        auto b = *this;
+        b.opts_.flags.compress = on;
+        return b;
+    }
 
     // emit(event, args..., [callback(err, responses)]): the packet is encoded once for every recipient.
     template <class... A>
@@ -4385,7 +4528,8 @@ public:
     // The Engine.IO session underneath (socket.conn in JavaScript).
     inline eio::Socket& conn() const;
 
-    // ---- listeners (on / once / off, onAny / prependAny / offAny, onAnyOutgoing / prependAnyOutgoing / offAnyOutgoing)
+    // ---- listeners: on / once / off, onAny / prependAny / offAny, onAnyOutgoing / prependAnyOutgoing /
+    // offAnyOutgoing
     ListenerId on(const std::string& event, Handler h) { return add_listener(event, std::move(h), false); }
     ListenerId once(const std::string& event, Handler h) { return add_listener(event, std::move(h), true); }
     // Removes one listener (by the id on/once returned), or all of the event's when id is 0.
@@ -4470,8 +4614,9 @@ private:
     void remove_any(std::vector<Listener>& list, ListenerId id) {
         std::lock_guard<std::mutex> lk(mu_);
         if (!id) list.clear();
-        else list.erase(std::remove_if(list.begin(), list.end(), [&](const Listener& l) { return l.id == id; }),
-                        list.end());
+        else
+            list.erase(std::remove_if(list.begin(), list.end(), [&](const Listener& l) { return l.id == id; }),
+                       list.end());
         has_outgoing_.store(!any_outgoing_.empty(), std::memory_order_relaxed);
     }
     inline void run_outgoing(const std::string& event, const Args& args);
@@ -4638,7 +4783,7 @@ private:
     std::vector<Namespace*> children_;
 };
 
-// ---- 5e. The Client: one per Engine.IO session, multiplexing its namespaces --------------------------------------------
+// ---- 5e. The Client: one per Engine.IO session, multiplexing its namespaces -----------------------------------------
 class Client : public std::enable_shared_from_this<Client> {
 public:
     Client(Server& server, std::shared_ptr<eio::Socket> conn) : server_(server), conn_(std::move(conn)) {}
@@ -4723,7 +4868,7 @@ struct ServerState {
 struct TestAccess;  // tests/unit/test_access.hpp: the tests' one way to internals
 }  // namespace detail
 
-// ---- 5f. The Server (its HTTP side — http(), listen(), close() — is an eio::Server, layer 6) ----------------------------
+// ---- 5f. The Server (its HTTP side — http(), listen(), close() — is an eio::Server, layer 6) ------------------------
 //   sio::Server io(opt);
 //   io.on_connection([&](sio::Socket& socket) { socket.on("chat message", [&](sio::Event& ev) {
 //       io.emit("chat message", ev.args()); }); });
@@ -4760,7 +4905,9 @@ public:
     void on_connect(Namespace::ConnectionHandler h) { sockets.on_connection(std::move(h)); }
     void use(Middleware m) { sockets.use(std::move(m)); }
     template <class... A>
-    bool emit(const std::string& event, A&&... values) { return sockets.emit(event, std::forward<A>(values)...); }
+    bool emit(const std::string& event, A&&... values) {
+        return sockets.emit(event, std::forward<A>(values)...);
+    }
     BroadcastOperator to(const Rooms& rooms) { return sockets.to(rooms); }
     BroadcastOperator in(const Rooms& rooms) { return sockets.to(rooms); }
     BroadcastOperator except(const Rooms& rooms) { return sockets.except(rooms); }
@@ -4780,11 +4927,11 @@ public:
     ListenerId on(const std::string& event, Namespace::ServerSideHandler h) { return sockets.on(event, std::move(h)); }
 
     // ---- HTTP and life cycle (layer 6f: each goes to the eio::Server underneath)
-    inline httplib::Server& http();  // your own routes on the same port: io.http().Get("/", ...)
+    inline httplib::Server& http();                       // your own routes on the same port: io.http().Get("/", ...)
     inline int start(const std::string& host, int port);  // serves in the background; returns the port
     inline bool listen(int port) { return listen("0.0.0.0", port); }
     inline bool listen(const std::string& host, int port);  // serves until close()
-    inline void wait();   // returns once close() was called (from anywhere) and every thread has ended
+    inline void wait();  // returns once close() was called (from anywhere) and every thread has ended
     // Every socket gets "server shutting down" and every thread is joined. Called in a handler (or on any thread
     // of the server's own) it returns at once, as in Node, and leaves the joins to wait() or the destructor.
     inline void close();
@@ -4821,7 +4968,7 @@ private:
     inline void close_adapters();
 };
 
-// ---- the Adapter -----------------------------------------------------------------------------------------------------
+// ---- the Adapter ----------------------------------------------------------------------------------------------------
 
 inline void Adapter::addAll(const SocketPtr& socket, const std::vector<std::string>& rooms) {
     RoomChanges changes;
@@ -4899,8 +5046,9 @@ inline std::vector<SocketInfo> Adapter::local_socket_infos(const BroadcastOption
 inline void Adapter::send_to(const std::vector<SocketPtr>& targets, const packet::Packet& p,
                              const std::vector<eio::OutgoingPtr>& parts, bool volatile_) const {
     if (detail::trace_enabled())
-        detail::trace("*", "socket.io", "->", "broadcast to " + std::to_string(targets.size()) + " sockets: " +
-                                                 detail::printable(parts[0]->packet.data));
+        detail::trace(
+            "*", "socket.io", "->",
+            "broadcast to " + std::to_string(targets.size()) + " sockets: " + detail::printable(parts[0]->packet.data));
     detail::SendBatch batch;  // one write per recipient, however many packets (attachments) it gets
     for (auto& s : targets) {
         s->notify_outgoing(p);  // one relaxed load when the socket has no onAnyOutgoing listener
@@ -4930,9 +5078,8 @@ inline void Adapter::broadcastWithAck(const packet::Packet& packet, const Broadc
     auto targets = select(opts.rooms, opts.except);
     auto ack = std::make_shared<std::function<void(const Value&)>>(std::move(h.ack));
     for (auto& s : targets)
-        s->expect_ack(p.id, [ack](const Error&, const Args& response) {
-            (*ack)(response.empty() ? Value() : response[0]);
-        }, -1);
+        s->expect_ack(
+            p.id, [ack](const Error&, const Args& response) { (*ack)(response.empty() ? Value() : response[0]); }, -1);
     auto parts = detail::to_outgoing(p);
     detail::SendBatch batch;
     for (auto& s : targets) {
@@ -4961,7 +5108,9 @@ inline SessionAwareAdapter::SessionAwareAdapter(Namespace& nsp)
       store_(std::make_shared<Store>(nsp.server().engine().timers(), options_.maxDisconnectionDuration)) {
     // Offsets start from the clock, so that one from before a restart is not taken for one of now.
     store_->next_offset = uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                       std::chrono::system_clock::now().time_since_epoch()).count()) << 10;
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count())
+                          << 10;
 }
 
 inline SessionAwareAdapter::~SessionAwareAdapter() {
@@ -4989,7 +5138,8 @@ inline void SessionAwareAdapter::broadcast(const packet::Packet& packet, const B
         p.data.push_back(Value(offset_text(offset)));  // the last argument, as the client expects it
         parts = detail::to_outgoing(p);
         Stored stored{offset, opts.rooms, opts.except, parts, Clock::now(), 0};
-        for (auto& part : parts) stored.bytes += sizeof(eio::Outgoing) + part->packet.data.size() + part->ws_frame.size();
+        for (auto& part : parts)
+            stored.bytes += sizeof(eio::Outgoing) + part->packet.data.size() + part->ws_frame.size();
         for (auto it = store_->sessions.begin(); it != store_->sessions.end();) {
             Kept& kept = it->second;
             if (reaches(kept.session.rooms, stored) && (kept.bytes += stored.bytes) > options_.maxSessionBytes) {
@@ -5109,12 +5259,20 @@ inline Value to_value(const Handshake& h) {
     Value::Object headers, query;
     for (auto& kv : h.headers) headers[kv.first] = kv.second;
     for (auto& kv : h.query) query[kv.first] = kv.second;
-    return Value(Value::Object{{"headers", Value(std::move(headers))}, {"time", h.time}, {"address", h.address},
-                               {"xdomain", h.xdomain}, {"secure", h.secure}, {"issued", h.issued}, {"url", h.url},
-                               {"query", Value(std::move(query))}, {"auth", h.auth}});
+    return Value(Value::Object{{"headers", Value(std::move(headers))},
+                               {"time", h.time},
+                               {"address", h.address},
+                               {"xdomain", h.xdomain},
+                               {"secure", h.secure},
+                               {"issued", h.issued},
+                               {"url", h.url},
+                               {"query", Value(std::move(query))},
+                               {"auth", h.auth}});
 }
 inline Handshake handshake_from_value(const Value& v) {
-    auto text = [](const Value& x) { return x.is_string() ? x.as_string() : x.is_null() ? std::string() : x.to_json(); };
+    auto text = [](const Value& x) {
+        return x.is_string() ? x.as_string() : x.is_null() ? std::string() : x.to_json();
+    };
     Handshake h;
     if (v["headers"].is_object())
         for (auto& kv : v["headers"].as_object()) h.headers[kv.first] = text(kv.second);
@@ -5130,7 +5288,7 @@ inline Handshake handshake_from_value(const Value& v) {
     return h;
 }
 
-// ---- the BroadcastOperator -------------------------------------------------------------------------------------------
+// ---- the BroadcastOperator ------------------------------------------------------------------------------------------
 
 namespace detail {
 
@@ -5152,9 +5310,10 @@ public:
     // What an adapter reports to, for one namespace.
     BroadcastAckHandlers handlers() {
         auto self = shared_from_this();
-        return BroadcastAckHandlers{[self](size_t servers) { self->update(&self->servers_expected_, servers, true); },
-                                    [self](size_t clients) { self->update(&self->clients_expected_, clients, false, true); },
-                                    [self](const Value& response) { self->answer(response); }};
+        return BroadcastAckHandlers{
+            [self](size_t servers) { self->update(&self->servers_expected_, servers, true); },
+            [self](size_t clients) { self->update(&self->clients_expected_, clients, false, true); },
+            [self](const Value& response) { self->answer(response); }};
     }
     // Nothing to wait for when no namespace was reached.
     void check() { update(nullptr, 0); }
@@ -5181,7 +5340,8 @@ private:
         finish(false);
     }
     bool complete() const {
-        return namespaces_left_ == 0 && servers_reported_ >= servers_expected_ && responses_.size() >= clients_expected_;
+        return namespaces_left_ == 0 && servers_reported_ >= servers_expected_ &&
+               responses_.size() >= clients_expected_;
     }
     void finish(bool timed_out) {
         AckCallback cb;
@@ -5283,7 +5443,7 @@ inline void BroadcastOperator::disconnectSockets(bool close) const {
     for (Namespace* nsp : nsp_->broadcast_targets()) nsp->adapter().disconnectSockets(opts_, close);
 }
 
-// ---- the Socket ------------------------------------------------------------------------------------------------------
+// ---- the Socket -----------------------------------------------------------------------------------------------------
 
 inline eio::Socket& Socket::conn() const {
     auto c = client_.lock();
@@ -5293,13 +5453,17 @@ inline eio::Socket& Socket::conn() const {
 
 inline Socket::Socket(Namespace& nsp, const std::shared_ptr<Client>& client, Handshake handshake,
                       std::optional<Session> restored)
-    : nsp_(nsp), client_(client),
+    : nsp_(nsp),
+      client_(client),
       // Derived from the Engine.IO sid where the client works it out so (v3: "/admin#<sid>"), else drawn (2h).
       id_(restored ? restored->sid
           : client ? client->conn().codec().socket_id(nsp.name(), client->conn().id(), &detail::random_id)
                    : detail::random_id()),
-      pid_(restored ? restored->pid : nsp.server().options().connectionStateRecovery ? detail::random_id() : ""),
-      handshake_(std::move(handshake)), recovered_(restored.has_value()) {
+      pid_(restored                                         ? restored->pid
+           : nsp.server().options().connectionStateRecovery ? detail::random_id()
+                                                            : ""),
+      handshake_(std::move(handshake)),
+      recovered_(restored.has_value()) {
     if (restored) {
         data_ = std::move(restored->data);
         resume_ = std::move(restored);
@@ -5510,7 +5674,7 @@ inline void Socket::handle_close(const std::string& why, const std::string& desc
     dispatch(disconnect, nullptr);
 }
 
-// ---- the Namespace ---------------------------------------------------------------------------------------------------
+// ---- the Namespace --------------------------------------------------------------------------------------------------
 
 inline Namespace::Namespace(Server& server, std::string name)
     : server_(server), name_(std::move(name)), adapter_(server.make_adapter(*this)) {
@@ -5518,8 +5682,7 @@ inline Namespace::Namespace(Server& server, std::string name)
 }
 
 inline void Namespace::serverSideEmit_args(const std::string& event, const Args& args, AckCallback ack) {
-    if (packet::is_reserved_event(event))
-        throw std::invalid_argument("\"" + event + "\" is a reserved event name");
+    if (packet::is_reserved_event(event)) throw std::invalid_argument("\"" + event + "\" is a reserved event name");
     Args data;
     data.reserve(args.size() + 1);
     data.emplace_back(event);
@@ -5614,7 +5777,7 @@ inline void Namespace::add(const std::shared_ptr<Client>& client, const Value& a
     (*step)(0);
 }
 
-// ---- the Client ------------------------------------------------------------------------------------------------------
+// ---- the Client -----------------------------------------------------------------------------------------------------
 
 inline Handshake Client::make_handshake(const Value& auth) const {
     const auto& req = conn_->request();
@@ -5645,7 +5808,8 @@ inline void Client::start() {
     auto self = shared_from_this();
     // These handlers hold the Client; the session drops them when it closes, which ends the cycle.
     conn_->on_message([self](const eio::Packet& m) { self->handle_data(m); });
-    conn_->on_close([self](const std::string& why, const std::string& description) { self->handle_conn_close(why, description); });
+    conn_->on_close(
+        [self](const std::string& why, const std::string& description) { self->handle_conn_close(why, description); });
     std::weak_ptr<Client> weak = self;
     auto& engine = server_.engine();
     // Closing reaches the close handlers: the timer hands it to the handler thread (3a).
@@ -5670,8 +5834,12 @@ inline void Client::start() {
 // its last value.
 inline Value Client::query_object(std::string_view query) {
     auto decode = [](std::string_view in) {
-        auto hex = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                       : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1; };
+        auto hex = [](char c) {
+            return c >= '0' && c <= '9'   ? c - '0'
+                   : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                   : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                          : -1;
+        };
         std::string out;
         for (size_t i = 0; i < in.size(); ++i) {
             if (in[i] == '+') out += ' ';
@@ -5689,7 +5857,8 @@ inline Value Client::query_object(std::string_view query) {
         query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
         if (pair.empty()) continue;
         const size_t eq = pair.find('=');
-        out[decode(pair.substr(0, eq))] = decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+        out[decode(pair.substr(0, eq))] =
+            decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
     }
     return Value(std::move(out));
 }
@@ -5712,7 +5881,8 @@ inline void Client::handle_data(const eio::Packet& m) {
     packet::Packet p;
     size_t attachments = 0;
     std::string error;
-    if (!packet::decode(m.data, p, attachments, error)) return parse_error(error + ": " + detail::printable(m.data, 60));
+    if (!packet::decode(m.data, p, attachments, error))
+        return parse_error(error + ": " + detail::printable(m.data, 60));
     if (attachments > 0) {
         reconstructing_ = true;
         expected_attachments_ = attachments;
@@ -5748,8 +5918,10 @@ inline void Client::handle_decoded(packet::Packet& p) {
     }
     switch (p.type) {
     case packet::Type::Disconnect: socket->handle_close(reason::ClientNamespaceDisconnect, ""); break;
-    case packet::Type::Event: case packet::Type::BinaryEvent: socket->handle_event(p); break;
-    case packet::Type::Ack: case packet::Type::BinaryAck: socket->handle_ack(p); break;
+    case packet::Type::Event:
+    case packet::Type::BinaryEvent: socket->handle_event(p); break;
+    case packet::Type::Ack:
+    case packet::Type::BinaryAck: socket->handle_ack(p); break;
     default: break;
     }
 }
@@ -5790,7 +5962,7 @@ inline void Client::handle_conn_close(const std::string& why, const std::string&
     server_.remove_client(conn_->id());
 }
 
-// ---- the Server's Socket.IO side ---------------------------------------------------------------------------------------
+// ---- the Server's Socket.IO side ------------------------------------------------------------------------------------
 
 inline void Server::handle_connection(const std::shared_ptr<eio::Socket>& conn) {
     auto client = std::make_shared<Client>(*this, conn);
@@ -5866,20 +6038,20 @@ inline Namespace* Server::find_namespace(const std::string& name, const Value& a
     return nullptr;
 }
 
-
 // =====================================================================================================================
 // 6. SERVER AND HTTP GLUE — cpp-httplib, a thread per connection, the WebSocket takeover, CORS, listen and close.
 // =====================================================================================================================
 namespace detail {
 
-// ---- 6a. CORS (the reference server's `cors` option) -------------------------------------------------------------------
+// ---- 6a. CORS (the reference server's `cors` option) ----------------------------------------------------------------
 inline void apply_cors(const CorsOptions& cors, const httplib::Request& req, httplib::Response& res) {
     if (cors.origins.empty()) return;
     const std::string origin = req.get_header_value("Origin");
     bool any = std::find(cors.origins.begin(), cors.origins.end(), "*") != cors.origins.end();
     if (any && !cors.credentials) {
         res.set_header("Access-Control-Allow-Origin", "*");
-    } else if (!origin.empty() && (any || std::find(cors.origins.begin(), cors.origins.end(), origin) != cors.origins.end())) {
+    } else if (!origin.empty() &&
+               (any || std::find(cors.origins.begin(), cors.origins.end(), origin) != cors.origins.end())) {
         res.set_header("Access-Control-Allow-Origin", origin);
         res.set_header("Vary", "Origin");
     } else {
@@ -5897,7 +6069,7 @@ inline void apply_cors(const CorsOptions& cors, const httplib::Request& req, htt
     if (cors.maxAge >= 0) res.set_header("Access-Control-Max-Age", std::to_string(cors.maxAge));
 }
 
-// ---- 6b. The browser client bundle (serveClient) ----------------------------------------------------------------------
+// ---- 6b. The browser client bundle (serveClient) --------------------------------------------------------------------
 // <path>socket.io.js and <path>socket.io.min.js answer with the minified bundle, and their .map with its source map,
 // read once from `clientDir`. Only these names are served, so no request can walk out of that folder.
 class ClientBundle {
@@ -5909,15 +6081,16 @@ public:
         if (req.method != "GET" && req.method != "HEAD") return false;
         if (req.path.compare(0, path_.size(), path_) != 0) return false;
         const std::string name = req.path.substr(path_.size());
-        const char* file = name == "socket.io.js" || name == "socket.io.min.js" ? "socket.io.min.js"
+        const char* file = name == "socket.io.js" || name == "socket.io.min.js"           ? "socket.io.min.js"
                            : name == "socket.io.js.map" || name == "socket.io.min.js.map" ? "socket.io.min.js.map"
-                           : nullptr;
+                                                                                          : nullptr;
         if (!file) return false;
         const File& f = load(file);
         if (f.missing) {
             res.status = 404;
             res.set_content("socket.io client bundle not found: " + dir_ + "/" + file +
-                            " (install the socket.io-client npm package, or set Options::clientDir)\n", "text/plain");
+                                " (install the socket.io-client npm package, or set Options::clientDir)\n",
+                            "text/plain");
             return true;
         }
         res.set_header("ETag", f.etag);
@@ -5926,7 +6099,8 @@ public:
             res.status = 304;
             return true;
         }
-        res.set_content(f.content, std::strstr(file, ".map") ? "application/json" : "application/javascript; charset=utf-8");
+        res.set_content(f.content,
+                        std::strstr(file, ".map") ? "application/json" : "application/javascript; charset=utf-8");
         return true;
     }
 
@@ -5943,8 +6117,10 @@ private:
         f.loaded = true;
         std::ifstream in(dir_ + "/" + name, std::ios::binary);
         if (!in) {
-            std::fprintf(stderr, "[sio] cannot serve the client bundle: %s/%s is missing (run `npm ci`, or set "
-                                 "Options::clientDir, or serveClient = false)\n", dir_.c_str(), name.c_str());
+            std::fprintf(stderr,
+                         "[sio] cannot serve the client bundle: %s/%s is missing (run `npm ci`, or set "
+                         "Options::clientDir, or serveClient = false)\n",
+                         dir_.c_str(), name.c_str());
             return f;
         }
         f.content.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
@@ -5962,7 +6138,7 @@ private:
     std::map<std::string, File> files_;
 };
 
-// ---- 6c. The releases of cpp-httplib, and one thread per connection -----------------------------------------------------
+// ---- 6c. The releases of cpp-httplib, and one thread per connection -------------------------------------------------
 // THE SEAM WITH CPP-HTTPLIB (6c-6e) serves every release from 0.11.4 (Debian 12) to 0.53.1. Upstream changed the
 // declarations it rests on several times; each difference is read off the included httplib.h itself, never off its
 // version string (CPPHTTPLIB_VERSION is a string literal, which #if cannot compare):
@@ -5996,8 +6172,8 @@ static_assert(kStreamWaits != has_is_writable<httplib::Stream>::value,
 
 using EnqueueResult = decltype(std::declval<httplib::TaskQueue&>().enqueue(std::declval<std::function<void()>>()));
 static_assert(std::is_void<EnqueueResult>::value || std::is_same<EnqueueResult, bool>::value,
-              "sioserver: this httplib::TaskQueue::enqueue returns neither void nor bool; sioserver.hpp supports "
-              SIOSERVER_HTTPLIB_RANGE);
+              "sioserver: this httplib::TaskQueue::enqueue returns neither void nor bool; sioserver.hpp "
+              "supports " SIOSERVER_HTTPLIB_RANGE);
 
 template <class>
 inline constexpr bool kUnknownShape = false;
@@ -6065,7 +6241,8 @@ private:
         if (pthread_getattr_np(pthread_self(), &attr) == 0) {
             void* low = nullptr;
             size_t size = 0;
-            if (pthread_attr_getstack(&attr, &low, &size) == 0) detail::connection_stack_low() = static_cast<char*>(low);
+            if (pthread_attr_getstack(&attr, &low, &size) == 0)
+                detail::connection_stack_low() = static_cast<char*>(low);
             pthread_attr_destroy(&attr);
         }
         task->fn();
@@ -6096,19 +6273,23 @@ private:
     size_t active_ = 0, peak_ = 0;
 };
 
-// ---- 6d. The connection: an httplib::Stream of our own ------------------------------------------------------------------
+// ---- 6d. The connection: an httplib::Stream of our own --------------------------------------------------------------
 // THE SEAM WITH CPP-HTTPLIB (what differs between its releases: 6c). httplib had no WebSocket support before 0.33,
 // and the one it has since is not the one the Engine.IO upgrade uses, so in every release HttpServer overrides its
 // (private, virtual) process_and_close_socket() and drives the keep-alive loop itself with this stream, calling the
-// protected process_request(). The Engine.IO pre-routing handler reaches the stream through a thread-local pointer: it reads
-// POST bodies itself (so it can refuse one that is too big before reading it), and for a WebSocket upgrade it
-// writes the 101 and marks the stream taken over — httplib's own response is then swallowed, and once
+// protected process_request(). The Engine.IO pre-routing handler reaches the stream through a thread-local pointer:
+// it reads POST bodies itself (so it can refuse one that is too big before reading it), and for a WebSocket upgrade
+// it writes the 101 and marks the stream taken over — httplib's own response is then swallowed, and once
 // process_request() returns the same thread runs the WebSocket on the same fd.
 class ConnStream final : public httplib::Stream, public eio::HttpExchange {
 public:
     // `tls`: the connection's TLS session, after its handshake (3a); null on plain TCP.
-    ConnStream(int fd, int stop_fd, int read_timeout_ms, int write_timeout_ms, std::shared_ptr<TlsSession> tls = nullptr)
-        : fd_(fd), stop_fd_(stop_fd), read_timeout_ms_(read_timeout_ms), write_timeout_ms_(write_timeout_ms),
+    ConnStream(int fd, int stop_fd, int read_timeout_ms, int write_timeout_ms,
+               std::shared_ptr<TlsSession> tls = nullptr)
+        : fd_(fd),
+          stop_fd_(stop_fd),
+          read_timeout_ms_(read_timeout_ms),
+          write_timeout_ms_(write_timeout_ms),
           tls_(std::move(tls)) {}
 
     // httplib::Stream. Which of these functions the included httplib declares depends on its release (6c), so
@@ -6123,8 +6304,8 @@ public:
     bool wait_writable() const { return true; }  // writes are gathered; flush() waits if it must
     bool is_writable() const { return wait_writable(); }
     time_t duration() const {
-        return time_t(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                           started_).count());
+        return time_t(
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_).count());
     }
     ssize_t read(char* ptr, size_t size) {
         if (rpos_ == rbuf_.size()) {
@@ -6233,8 +6414,9 @@ private:
     // head is being read, the head's deadline bounds every wait (a client sending a byte a second is dropped).
     bool wait(short events, int timeout_ms) const {
         if (head_deadline_) {
-            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                *head_deadline_ - std::chrono::steady_clock::now()).count();
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*head_deadline_ -
+                                                                              std::chrono::steady_clock::now())
+                            .count();
             if (left <= 0) return false;
             if (timeout_ms < 0 || left < timeout_ms) timeout_ms = int(left);
         }
@@ -6282,8 +6464,9 @@ private:
             short wait_for = POLLIN;
             ssize_t n = tls_->read(buf, size, wait_for);
             if (n >= 0 || errno != EAGAIN) return n;
-            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now())
-                            .count();
+            auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now())
+                    .count();
             if (timeout_ms >= 0 && left <= 0) return -1;
             if (!wait(wait_for, timeout_ms >= 0 ? int(left) : -1)) return -1;
         }
@@ -6303,7 +6486,10 @@ private:
         size_t done = 0;
         while (done < size) {
             ssize_t n = ::send(fd_, p + done, size - done, MSG_NOSIGNAL | MSG_DONTWAIT);
-            if (n > 0) { done += size_t(n); continue; }
+            if (n > 0) {
+                done += size_t(n);
+                continue;
+            }
             if (n < 0 && errno == EINTR) continue;
             if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && wait(POLLOUT, write_timeout_ms_)) continue;
             return false;
@@ -6351,7 +6537,7 @@ static_assert(!std::is_abstract<ConnStream>::value,
               "sioserver: this httplib::Stream has pure virtual functions the seam does not know; sioserver.hpp "
               "supports " SIOSERVER_HTTPLIB_RANGE);
 
-// ---- 6e. The HTTP server: httplib with the Engine.IO path routed to the engine -----------------------------------------
+// ---- 6e. The HTTP server: httplib with the Engine.IO path routed to the engine --------------------------------------
 class HttpServer : public httplib::Server {
 public:
     explicit HttpServer(eio::Engine& engine) : engine_(engine) {
@@ -6427,7 +6613,8 @@ private:
     }
     template <class Self>
     static bool call_process_request(Self&, ConnStream&, bool, bool&, ...) {
-        static_assert(httplib_seam::kUnknownShape<Self>, "sioserver: this httplib::Server::process_request takes "
+        static_assert(httplib_seam::kUnknownShape<Self>,
+                      "sioserver: this httplib::Server::process_request takes "
                       "arguments the seam does not know; sioserver.hpp supports " SIOSERVER_HTTPLIB_RANGE);
         return false;
     }
@@ -6620,14 +6807,15 @@ private:
 
 }  // namespace eio
 
-// ---- 6f. sio::Server's HTTP side: an eio::Server ----------------------------------------------------------------------
+// ---- 6f. sio::Server's HTTP side: an eio::Server --------------------------------------------------------------------
 // Node's socket.io attaches to an engine.io server the same way: the engine's sessions become Clients (5f's
 // handle_connection), and every HTTP and life-cycle call goes to the eio::Server, then closes the adapters. An
 // Options is an EngineOptions with the Socket.IO knobs added: the eio::Server gets a copy of the engine's part.
 inline detail::ServerState::ServerState(Options options)
     : options_(std::move(options)), eio_(std::make_unique<eio::Server>(options_)) {}
 
-inline Server::Server(Options options) : detail::ServerState(std::move(options)), sockets(make_namespace("/", nullptr)) {
+inline Server::Server(Options options)
+    : detail::ServerState(std::move(options)), sockets(make_namespace("/", nullptr)) {
     if (options_.serveClient) eio_->serve_client(options_.clientDir);
     eio_->on_connection([this](const std::shared_ptr<eio::Socket>& conn) { handle_connection(conn); });
 }

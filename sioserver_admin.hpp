@@ -29,9 +29,10 @@
 //        (run for each event and each recipient of a broadcast, admin or not) and mirrors every event to the
 //        admins, as Node does: use "production" where the traffic matters.
 // DIFFERS from Node's package: the RedisStore is left out (the Store interface takes one); data changes made to
-//        socket.data are not pushed (Node proxies the object; transport upgrades are); the UI's "emit", "join", "leave" and "_disconnect" reach existing namespaces only (Node's io.of()
-//        would create the one named); a login with no password is refused at once (Node's bcryptjs throws and the
-//        login hangs); bcrypt runs on a thread of its own, at most maxPendingLogins waiting.
+//        socket.data are not pushed (Node proxies the object; transport upgrades are); the UI's "emit", "join",
+//        "leave" and "_disconnect" reach existing namespaces only (Node's io.of() would create the one named); a
+//        login with no password is refused at once (Node's bcryptjs throws and the login hangs); bcrypt runs on a
+//        thread of its own, at most maxPendingLogins waiting.
 // READ   1. options   2. messages (pure)   3. passwords (crypt)   4. serving the UI   5. the instrumentation
 // LICENSE MIT, as sioserver.hpp. Copyright (c) 2026 the sioserver authors.
 #pragma once
@@ -97,19 +98,19 @@ struct Options {
     std::string namespaceName = "/admin";
     // false, or a BasicAuth. Left unset, instrument() throws: as in Node, going without a password is a choice.
     std::variant<std::monostate, bool, BasicAuth> auth;
-    bool readonly = false;             // the UI can look, not act
-    std::string serverId;              // "": the host name
-    std::shared_ptr<Store> store;      // null: an InMemoryStore
-    std::string mode = default_mode(); // "development" (everything) or anything else (stats only): NODE_ENV
+    bool readonly = false;              // the UI can look, not act
+    std::string serverId;               // "": the host name
+    std::shared_ptr<Store> store;       // null: an InMemoryStore
+    std::string mode = default_mode();  // "development" (everything) or anything else (stats only): NODE_ENV
     // ---- not in the reference
-    int statsInterval = 2000;          // ms between two server_stats (Node's fixed value)
-    std::string uiPath;                // serve the UI under this path ("/admin/"); "": not served
+    int statsInterval = 2000;  // ms between two server_stats (Node's fixed value)
+    std::string uiPath;        // serve the UI under this path ("/admin/"); "": not served
     // The UI's files: relative paths are tried from the working directory, then from the program's directory and
     // its two parents (a program in build/ finds the repository's node_modules).
     std::string uiDir = "node_modules/@socket.io/admin-ui/ui/dist";
     // An icon font for the UI (a folder with css/materialdesignicons.min.css and fonts/): the first found is used.
     std::vector<std::string> iconDirs = {"node_modules/@mdi/font", "/usr/share/fonts-materialdesignicons-webfont"};
-    size_t maxPendingLogins = 8;       // password checks waiting for the bcrypt thread; past it, refused
+    size_t maxPendingLogins = 8;  // password checks waiting for the bcrypt thread; past it, refused
 };
 
 // =====================================================================================================================
@@ -121,7 +122,8 @@ namespace wire {
 inline Value supported_features(bool readonly, bool development) {
     Array out;
     if (!readonly)
-        for (const char* f : {"EMIT", "JOIN", "LEAVE", "DISCONNECT", "MJOIN", "MLEAVE", "MDISCONNECT"}) out.push_back(f);
+        for (const char* f : {"EMIT", "JOIN", "LEAVE", "DISCONNECT", "MJOIN", "MLEAVE", "MDISCONNECT"})
+            out.push_back(f);
     out.push_back("AGGREGATED_EVENTS");
     if (development) out.push_back("ALL_EVENTS");
     return out;
@@ -169,11 +171,17 @@ inline Value serialize(const SocketView& s) {
     for (auto& kv : s.handshake.headers) headers[kv.first] = kv.second;
     for (auto& kv : s.handshake.query) query[kv.first] = kv.second;
     Array rooms(s.rooms.begin(), s.rooms.end());
-    Object out{{"id", s.id}, {"nsp", s.nsp}, {"data", client_data(s.data)},
-               {"handshake", Object{{"address", address_of(s.handshake)}, {"headers", Value(std::move(headers))},
-                                    {"query", Value(std::move(query))}, {"issued", s.handshake.issued},
-                                    {"secure", s.handshake.secure}, {"time", s.handshake.time},
-                                    {"url", s.handshake.url}, {"xdomain", s.handshake.xdomain}}},
+    Object out{{"id", s.id},
+               {"nsp", s.nsp},
+               {"data", client_data(s.data)},
+               {"handshake", Object{{"address", address_of(s.handshake)},
+                                    {"headers", Value(std::move(headers))},
+                                    {"query", Value(std::move(query))},
+                                    {"issued", s.handshake.issued},
+                                    {"secure", s.handshake.secure},
+                                    {"time", s.handshake.time},
+                                    {"url", s.handshake.url},
+                                    {"xdomain", s.handshake.xdomain}}},
                {"rooms", Value(std::move(rooms))}};
     if (!s.clientId.empty()) out["clientId"] = s.clientId;  // unknown for another node's socket: left out, as Node
     if (!s.transport.empty()) out["transport"] = s.transport;
@@ -387,7 +395,7 @@ inline std::string program_dir() {
 }
 
 inline bool is_dir(const std::string& path) {
-    struct stat st{};
+    struct stat st {};
     return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
@@ -470,8 +478,10 @@ public:
         if (!e) {
             res.status = 404;
             if (name == "index.html")
-                res.set_content("the admin UI is not installed: " + dir_ + "/index.html is missing (run `npm install "
-                                "@socket.io/admin-ui`, or set sio::admin::Options::uiDir)\n", "text/plain");
+                res.set_content("the admin UI is not installed: " + dir_ +
+                                    "/index.html is missing (run `npm install "
+                                    "@socket.io/admin-ui`, or set sio::admin::Options::uiDir)\n",
+                                "text/plain");
             return;
         }
         res.set_header("ETag", e->etag);
@@ -504,7 +514,7 @@ private:
             std::string name = e->d_name;
             if (name.empty() || name[0] == '.') continue;
             std::string path = dir + "/" + name;
-            struct stat st{};
+            struct stat st {};
             if (::stat(path.c_str(), &st) != 0) continue;  // stat follows links: Debian's font folder is links
             if (S_ISDIR(st.st_mode)) list(path, prefix + name + "/", depth + 1);
             else if (S_ISREG(st.st_mode)) files_[prefix + name] = entry(path);
@@ -533,7 +543,7 @@ private:
 
     std::string dir_, prefill_;
     bool local_icons_ = false;
-    std::mutex mu_;  // a leaf: the cache of file contents
+    std::mutex mu_;                       // a leaf: the cache of file contents
     std::map<std::string, Entry> files_;  // by path below the UI's path; filled at construction, then only read
 };
 
@@ -555,24 +565,27 @@ inline void serve_ui(Server& io, std::string path, const Options& o, bool prefil
         std::string engine_path = io.options().path;
         if (engine_path.size() > 1 && engine_path.back() == '/') engine_path.pop_back();
         auto js = [](const std::string& s) { return picojson::value(s).serialize(); };
-        script = "try{if(!localStorage.getItem(\"server_url\")){localStorage.setItem(\"server_url\",location.origin);"
-                 "localStorage.setItem(\"namespace\"," + js(o.namespaceName) + ");localStorage.setItem(\"path\"," +
-                 js(engine_path) + ")}}catch(e){}";
+        script =
+            "try{if(!localStorage.getItem(\"server_url\")){localStorage.setItem(\"server_url\",location.origin);"
+            "localStorage.setItem(\"namespace\"," +
+            js(o.namespaceName) + ");localStorage.setItem(\"path\"," + js(engine_path) + ")}}catch(e){}";
     }
     auto files = std::make_shared<UiFiles>(o.uiDir, o.iconDirs, script);
     if (!files->found())
-        std::fprintf(stderr, "[sio] admin UI: %s/index.html not found (npm install @socket.io/admin-ui, or set "
-                             "uiDir): %s answers 404\n", files->dir().c_str(), path.c_str());
+        std::fprintf(stderr,
+                     "[sio] admin UI: %s/index.html not found (npm install @socket.io/admin-ui, or set "
+                     "uiDir): %s answers 404\n",
+                     files->dir().c_str(), path.c_str());
     const std::string base = path.substr(0, path.size() - 1);
-    io.http().Get(regex_escape(base) + "(/.*)?", [files, base, path](const httplib::Request& req,
-                                                                       httplib::Response& res) {
-        if (req.path == base && !base.empty()) {
-            res.status = 301;
-            res.set_header("Location", path);
-            return;
-        }
-        files->serve(req.path.substr(path.size()), req, res);
-    });
+    io.http().Get(regex_escape(base) + "(/.*)?",
+                  [files, base, path](const httplib::Request& req, httplib::Response& res) {
+                      if (req.path == base && !base.empty()) {
+                          res.status = 301;
+                          res.set_header("Location", path);
+                          return;
+                      }
+                      files->serve(req.path.substr(path.size()), req, res);
+                  });
 }
 
 // =====================================================================================================================
@@ -585,8 +598,12 @@ inline void serve_ui(Server& io, std::string path, const Options& o, bool prefil
 class Instrumentation : public std::enable_shared_from_this<Instrumentation> {
 public:
     Instrumentation(Server& io, Options o)
-        : io_(io), opt_(std::move(o)), admin_(io.of(opt_.namespaceName)), development_(opt_.mode == "development"),
-          features_(wire::supported_features(opt_.readonly, development_)), started_(process_start()),
+        : io_(io),
+          opt_(std::move(o)),
+          admin_(io.of(opt_.namespaceName)),
+          development_(opt_.mode == "development"),
+          features_(wire::supported_features(opt_.readonly, development_)),
+          started_(process_start()),
           logins_(opt_.maxPendingLogins) {
         if (!opt_.store) opt_.store = std::make_shared<InMemoryStore>();
         char host[256] = {};
@@ -655,18 +672,18 @@ private:
             const Value& password = auth["password"];
             if (!user.is_string() || user.as_string() != credentials.username || !password.is_string())
                 return next(ConnectError{"invalid credentials", {}});
-            bool queued = self->logins_.submit(password.as_string(), credentials.password,
-                                               [self, next, socket_id](bool match) {
-                if (!match) return next(ConnectError{"invalid credentials", {}});
-                std::string session = random_hex(8);
-                self->opt_.store->saveSession(session);
-                {
-                    std::lock_guard<std::mutex> lk(self->mu_);
-                    if (self->new_sessions_.size() > 1000) self->new_sessions_.clear();  // refused later: bounded
-                    self->new_sessions_[socket_id] = session;
-                }
-                next();
-            });
+            bool queued =
+                self->logins_.submit(password.as_string(), credentials.password, [self, next, socket_id](bool match) {
+                    if (!match) return next(ConnectError{"invalid credentials", {}});
+                    std::string session = random_hex(8);
+                    self->opt_.store->saveSession(session);
+                    {
+                        std::lock_guard<std::mutex> lk(self->mu_);
+                        if (self->new_sessions_.size() > 1000) self->new_sessions_.clear();  // refused later: bounded
+                        self->new_sessions_[socket_id] = session;
+                    }
+                    next();
+                });
             if (!queued) next(ConnectError{"too many login attempts at once, try again", {}});
         };
         const Value& session = auth["sessionId"];
@@ -693,7 +710,8 @@ private:
         auto self = shared_from_this();
         s.on("disconnect", [self](Event&) {
             std::lock_guard<std::mutex> lk(self->mu_);
-            if (self->admins_.fetch_sub(1) == 1) self->io_.engine().traffic().on.store(false, std::memory_order_relaxed);
+            if (self->admins_.fetch_sub(1) == 1)
+                self->io_.engine().traffic().on.store(false, std::memory_order_relaxed);
         });
         if (!opt_.readonly) register_actions(s);
         s.emit("config", Object{{"supportedFeatures", features_}});
@@ -725,7 +743,8 @@ private:
         s.on("emit", [self](Event& ev) {
             Namespace* nsp = self->find_namespace(ev[0]);
             if (!nsp || !ev[2].is_string()) return;
-            Args args(std::vector<Value>(ev.args().begin() + std::min<long>(3, long(ev.args().size())), ev.args().end()));
+            Args args(
+                std::vector<Value>(ev.args().begin() + std::min<long>(3, long(ev.args().size())), ev.args().end()));
             try {
                 target(*nsp, ev[1]).emit_args(ev[2].as_string(), args);
             } catch (const std::invalid_argument&) {  // a reserved event name: nothing to send
@@ -763,8 +782,9 @@ private:
         }
         // Another node's socket: a Node node with this package keeps both in data._admin.
         const Value& admin = r.data()["_admin"];
-        return wire::SocketView{r.id(), admin["clientId"].as_string(), admin["transport"].as_string(), nsp, r.data(),
-                                r.handshake(), r.rooms()};
+        return wire::SocketView{
+            r.id(),   admin["clientId"].as_string(), admin["transport"].as_string(), nsp, r.data(), r.handshake(),
+            r.rooms()};
     }
 
     // "all_sockets": every namespace's sockets on every node, once all have answered.
@@ -821,19 +841,20 @@ private:
         });
         std::weak_ptr<Instrumentation> weak = self;
         const std::string name = nsp.name();
-        nsp.adapter().on_room_event([weak, name](Adapter::RoomEvent e, const std::string& room, const std::string& sid) {
-            auto me = weak.lock();
-            if (!me) return;
-            if (e == Adapter::RoomEvent::JoinRoom) me->admin_.emit("room_joined", name, room, sid, now());
-            if (e != Adapter::RoomEvent::LeaveRoom) return;
-            // Node sends room_left on the next tick: after the handler that left, so that a disconnection's
-            // socket_disconnected comes first. Here: on the handler thread, once the handler lock is free again.
-            ext::post(me->io_.engine(), [weak, name, room, sid] {
-                auto again = weak.lock();
-                if (!again || again->io_.engine().stopping()) return;
-                again->admin_.emit("room_left", name, room, sid, now());
+        nsp.adapter().on_room_event(
+            [weak, name](Adapter::RoomEvent e, const std::string& room, const std::string& sid) {
+                auto me = weak.lock();
+                if (!me) return;
+                if (e == Adapter::RoomEvent::JoinRoom) me->admin_.emit("room_joined", name, room, sid, now());
+                if (e != Adapter::RoomEvent::LeaveRoom) return;
+                // Node sends room_left on the next tick: after the handler that left, so that a disconnection's
+                // socket_disconnected comes first. Here: on the handler thread, once the handler lock is free again.
+                ext::post(me->io_.engine(), [weak, name, room, sid] {
+                    auto again = weak.lock();
+                    if (!again || again->io_.engine().stopping()) return;
+                    again->admin_.emit("room_left", name, room, sid, now());
+                });
             });
-        });
     }
 
     // event_received / event_sent: (nsp, socket id, [event, ...args], date), while an admin listens.
@@ -850,7 +871,7 @@ private:
     void tick() {
         auto& engine = io_.engine();
         if (engine.stopping()) return;  // the server is closing: its namespaces are about to go
-        auto stats_now = stats();  // every tick, so that the events of each interval are those since the last one
+        auto stats_now = stats();       // every tick, so that the events of each interval are those since the last one
         if (admins_count() > 0) admin_.emit("server_stats", wire::server_stats(stats_now));
         std::weak_ptr<Instrumentation> weak = shared_from_this();
         ext::post_after(engine, opt_.statsInterval, [weak] {
@@ -869,8 +890,8 @@ private:
         for (auto& c : sessions) s.pollingClientsCount += c->transport() == "polling";
         for (Namespace* nsp : io_.namespaces()) s.namespaces.emplace_back(nsp->name(), nsp->sockets().size());
         auto totals = wire::totals_of(io_.engine().traffic());
-        const long long ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-            Clock::now().time_since_epoch()).count();
+        const long long ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
         std::lock_guard<std::mutex> lk(mu_);
         s.aggregatedEvents = wire::events_between(last_totals_, totals, ms - ms % 1000);
         last_totals_ = std::move(totals);
@@ -898,7 +919,7 @@ private:
     const Value features_;
     const std::chrono::steady_clock::time_point started_;
     std::string hostname_;
-    std::mutex mu_;  // a leaf (see the banner)
+    std::mutex mu_;                  // a leaf (see the banner)
     std::atomic<size_t> admins_{0};  // admin sockets connected (changed under mu_): traffic is counted while > 0
     std::map<std::string, std::string> new_sessions_;  // admin socket id -> the session its login made
     // The sockets of each Engine.IO session still on polling, by its sid: (nsp, id).
@@ -919,8 +940,9 @@ inline void instrument(Server& io, admin::Options options) {
     if (auto* on = std::get_if<bool>(&options.auth); on && *on)
         throw std::invalid_argument("sio::instrument: options.auth is false or a sio::admin::BasicAuth, not true");
     if (auto* basic = std::get_if<admin::BasicAuth>(&options.auth); basic && !admin::is_bcrypt_hash(basic->password))
-        throw std::invalid_argument("sio::instrument: BasicAuth::password must be a bcrypt hash ($2a$/$2b$/$2y$), "
-                                    "e.g. from sio::admin::hash_password()");
+        throw std::invalid_argument(
+            "sio::instrument: BasicAuth::password must be a bcrypt hash ($2a$/$2b$/$2y$), "
+            "e.g. from sio::admin::hash_password()");
     if (options.statsInterval <= 0) throw std::invalid_argument("sio::instrument: statsInterval must be > 0");
     std::make_shared<admin::detail::Instrumentation>(io, std::move(options))->start();
 }

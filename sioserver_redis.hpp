@@ -59,10 +59,10 @@ namespace redis {
 struct Options {
     std::string host = "localhost";  // a name is resolved by getaddrinfo(), which may wait for DNS; an address does not
     int port = 6379;
-    std::string password;  // AUTH <password> when not empty
-    int db = 0;            // SELECT <db> on the publisher when not 0 (pub/sub itself ignores databases)
-    std::string key = "socket.io";         // the channels' prefix
-    int requestsTimeout = 5000;            // ms a request (fetchSockets, serverSideEmit with an ack) waits
+    std::string password;           // AUTH <password> when not empty
+    int db = 0;                     // SELECT <db> on the publisher when not 0 (pub/sub itself ignores databases)
+    std::string key = "socket.io";  // the channels' prefix
+    int requestsTimeout = 5000;     // ms a request (fetchSockets, serverSideEmit with an ack) waits
     bool publishOnSpecificResponseChannel = false;  // answer on <key>-response#<nsp>#<requester uid>#
     // Not in the reference (its Redis client has its own): how the connections come back after a failure. The
     // delay starts at reconnectDelay ms and doubles after each failed attempt up to reconnectDelayMax.
@@ -79,12 +79,12 @@ struct Options {
 
 // What the connections of one factory did, for tests and monitoring (RedisAdapter::stats()).
 struct Stats {
-    uint64_t published = 0;        // PUBLISH commands Redis accepted
-    uint64_t unsent = 0;           // publishes dropped: Redis down, queue full, or the connection broke under them
-    uint64_t received = 0;         // messages the subscriber got (every channel)
-    uint64_t malformed = 0;        // of those, dropped as bad: not decodable, trailing bytes, a wrong shape
-    uint64_t reconnects = 0;       // times a connection came back after it was lost (either connection)
-    uint64_t requestsTimedOut = 0; // requests of ours that ended at their time-out
+    uint64_t published = 0;         // PUBLISH commands Redis accepted
+    uint64_t unsent = 0;            // publishes dropped: Redis down, queue full, or the connection broke under them
+    uint64_t received = 0;          // messages the subscriber got (every channel)
+    uint64_t malformed = 0;         // of those, dropped as bad: not decodable, trailing bytes, a wrong shape
+    uint64_t reconnects = 0;        // times a connection came back after it was lost (either connection)
+    uint64_t requestsTimedOut = 0;  // requests of ours that ended at their time-out
 };
 
 // =====================================================================================================================
@@ -112,7 +112,10 @@ inline std::string js_number(double d) {
     // buf is [-]d[.ddd]e[+-]x: split into the digits and the decimal exponent
     std::string s(buf);
     std::string sign;
-    if (s[0] == '-') { sign = "-"; s.erase(0, 1); }
+    if (s[0] == '-') {
+        sign = "-";
+        s.erase(0, 1);
+    }
     size_t e = s.find('e');
     int exponent = std::atoi(s.c_str() + e + 1);
     std::string digits;
@@ -139,7 +142,8 @@ inline std::string js_string(const Value& v) {
     case Value::Type::Null: return "null";
     case Value::Type::Bool: return v.as_bool() ? "true" : "false";
     case Value::Type::Number: return js_number(v.as_number());
-    case Value::Type::String: case Value::Type::Binary: return v.as_string();  // a Buffer's toString(): its bytes
+    case Value::Type::String:
+    case Value::Type::Binary: return v.as_string();  // a Buffer's toString(): its bytes
     case Value::Type::Array: {
         std::string out;
         for (size_t i = 0; i < v.size(); ++i) {
@@ -164,7 +168,8 @@ inline bool is_array_index(const std::string& key) {
 inline std::vector<const std::pair<const std::string, Value>*> js_key_order(const Value::Object& o) {
     std::vector<const std::pair<const std::string, Value>*> indexes, others;
     for (auto& kv : o) (is_array_index(kv.first) ? indexes : others).push_back(&kv);
-    std::sort(indexes.begin(), indexes.end(), [](auto* a, auto* b) { return std::stoull(a->first) < std::stoull(b->first); });
+    std::sort(indexes.begin(), indexes.end(),
+              [](auto* a, auto* b) { return std::stoull(a->first) < std::stoull(b->first); });
     indexes.insert(indexes.end(), others.begin(), others.end());
     return indexes;
 }
@@ -334,7 +339,10 @@ inline Value date_value(double ms) {
     if (!(std::fabs(ms) <= 8.64e15)) return Value();
     const auto t = static_cast<long long>(ms);
     long long days = t / 86400000, rem = t % 86400000;
-    if (rem < 0) { rem += 86400000; --days; }
+    if (rem < 0) {
+        rem += 86400000;
+        --days;
+    }
     // civil date from days since 1970-01-01 (the proleptic Gregorian calendar, in 400-year eras)
     const long long z = days + 719468;
     const long long era = (z >= 0 ? z : z - 146096) / 146097;
@@ -427,8 +435,14 @@ public:
         stack_.back().is_map = true;
         return true;
     }
-    bool start_map_key() { stack_.back().want_key = true; return true; }
-    bool end_map_key() { stack_.back().want_key = false; return true; }
+    bool start_map_key() {
+        stack_.back().want_key = true;
+        return true;
+    }
+    bool end_map_key() {
+        stack_.back().want_key = false;
+        return true;
+    }
     bool start_map_value() { return true; }
     bool end_map_value() { return true; }
     bool end_map() { return end_aggregate(); }
@@ -507,12 +521,12 @@ struct Channels {
 
 // ---- 2d. A broadcast: [uid, {type, data, nsp}, {rooms, except, flags}] on the base or a room channel -------------
 struct Broadcast {
-    std::string uid;                       // the sender ("emitter" from @socket.io/redis-emitter)
-    int type = 2;                          // the Socket.IO packet type: always EVENT (2) from the adapters
-    Value data;                            // [event, args...], binary inside as msgpack bin
-    std::string nsp = "/";                 // a receiver reads a missing nsp as "/"
+    std::string uid;        // the sender ("emitter" from @socket.io/redis-emitter)
+    int type = 2;           // the Socket.IO packet type: always EVENT (2) from the adapters
+    Value data;             // [event, args...], binary inside as msgpack bin
+    std::string nsp = "/";  // a receiver reads a missing nsp as "/"
     std::vector<std::string> rooms, except;
-    BroadcastFlags flags;                  // what crosses: volatile, compress, timeout (never local)
+    BroadcastFlags flags;  // what crosses: volatile, compress, timeout (never local)
     std::string channel(const Channels& ch) const { return rooms.size() == 1 ? ch.room(rooms[0]) : ch.base; }
 };
 
@@ -521,9 +535,18 @@ struct Broadcast {
 inline void pack_flags(Writer& w, const BroadcastFlags& f) {
     const uint32_t n = uint32_t(f.volatile_) + uint32_t(!f.compress) + uint32_t(f.timeout >= 0);
     w.pk.pack_map(n);
-    if (f.volatile_) { pack_string(w, "volatile"); w.pk.pack_true(); }
-    if (!f.compress) { pack_string(w, "compress"); w.pk.pack_false(); }
-    if (f.timeout >= 0) { pack_string(w, "timeout"); pack_number(w, double(f.timeout)); }
+    if (f.volatile_) {
+        pack_string(w, "volatile");
+        w.pk.pack_true();
+    }
+    if (!f.compress) {
+        pack_string(w, "compress");
+        w.pk.pack_false();
+    }
+    if (f.timeout >= 0) {
+        pack_string(w, "timeout");
+        pack_number(w, double(f.timeout));
+    }
 }
 template <class Rooms>  // a vector or a set of names
 void pack_rooms(Writer& w, const Rooms& rooms) {
@@ -622,26 +645,34 @@ inline bool decode_broadcast(std::string_view bytes, Broadcast& out) {
 
 // ---- 2e. Requests, on <key>-request#<nsp># (RA index.ts:14-25, 253-470) ------------------------------------------
 enum RequestType : int {
-    SOCKETS = 0, ALL_ROOMS = 1, REMOTE_JOIN = 2, REMOTE_LEAVE = 3, REMOTE_DISCONNECT = 4, REMOTE_FETCH = 5,
-    SERVER_SIDE_EMIT = 6, BROADCAST = 7, BROADCAST_CLIENT_COUNT = 8, BROADCAST_ACK = 9
+    SOCKETS = 0,
+    ALL_ROOMS = 1,
+    REMOTE_JOIN = 2,
+    REMOTE_LEAVE = 3,
+    REMOTE_DISCONNECT = 4,
+    REMOTE_FETCH = 5,
+    SERVER_SIDE_EMIT = 6,
+    BROADCAST = 7,
+    BROADCAST_CLIENT_COUNT = 8,
+    BROADCAST_ACK = 9
 };
 
 // Every field any request type carries; `type` says which ones mean something.
 struct Request {
     int type = -1;
-    std::string uid;                  // the sender; empty when absent (the emitter's 2/3/4 have none)
+    std::string uid;  // the sender; empty when absent (the emitter's 2/3/4 have none)
     bool has_uid = false;
-    std::string requestId;            // absent for 2/3/4 and for 6 without an ack
+    std::string requestId;  // absent for 2/3/4 and for 6 without an ack
     bool has_request_id = false;
-    bool has_opts = false;            // 2/3/4: the opts form (the legacy form has sid and room instead)
+    bool has_opts = false;  // 2/3/4: the opts form (the legacy form has sid and room instead)
     std::vector<std::string> opts_rooms, opts_except;  // opts.rooms, opts.except: which sockets
-    BroadcastFlags flags;             // 7: opts.flags
-    std::vector<std::string> rooms;   // 2/3: the rooms to join or leave; 0: the rooms to list
-    bool close = false;               // 4
-    Value data;                       // 6: [event, args...]; 7: the packet's data
-    int packet_type = 2;              // 7: the packet's type
-    std::string nsp = "/";            // 7: the packet's nsp
-    std::string sid, room;            // the legacy 2/3/4 form
+    BroadcastFlags flags;                              // 7: opts.flags
+    std::vector<std::string> rooms;                    // 2/3: the rooms to join or leave; 0: the rooms to list
+    bool close = false;                                // 4
+    Value data;                                        // 6: [event, args...]; 7: the packet's data
+    int packet_type = 2;                               // 7: the packet's type
+    std::string nsp = "/";                             // 7: the packet's nsp
+    std::string sid, room;                             // the legacy 2/3/4 form
 };
 
 inline void append_json_rooms(std::string& out, const std::vector<std::string>& rooms) {
@@ -691,7 +722,10 @@ inline std::string encode_request(const Request& r) {
         append_json_field(out, "rooms");
         append_json_rooms(out, r.rooms);
         break;
-    case REMOTE_JOIN: case REMOTE_LEAVE: case REMOTE_DISCONNECT: case REMOTE_FETCH:
+    case REMOTE_JOIN:
+    case REMOTE_LEAVE:
+    case REMOTE_DISCONNECT:
+    case REMOTE_FETCH:
         append_json_field(out, "opts");
         out += "{\"rooms\":";
         append_json_rooms(out, r.opts_rooms);
@@ -745,17 +779,14 @@ inline bool decode_request(std::string_view bytes, Request& out) {
     if (v["room"].is_string()) out.room = v["room"].as_string();
     else if (v["room"].is_number()) out.room = js_number(v["room"].as_number());
     switch (out.type) {
-    case REMOTE_FETCH:
-        return out.has_opts;
-    case SERVER_SIDE_EMIT:
-        out.data = v["data"];
-        return out.data.is_array() && out.data.size() > 0;
+    case REMOTE_FETCH: return out.has_opts;
+    case SERVER_SIDE_EMIT: out.data = v["data"]; return out.data.is_array() && out.data.size() > 0;
     case BROADCAST:
         return out.has_request_id && out.has_opts && read_packet(v["packet"], out.packet_type, out.data, out.nsp);
-    case REMOTE_JOIN: case REMOTE_LEAVE: case REMOTE_DISCONNECT:
-        return out.has_opts || !out.sid.empty();
-    default:
-        return true;
+    case REMOTE_JOIN:
+    case REMOTE_LEAVE:
+    case REMOTE_DISCONNECT: return out.has_opts || !out.sid.empty();
+    default: return true;
     }
 }
 
@@ -771,15 +802,15 @@ struct SocketEntry {
 
 struct Response {
     std::string requestId;
-    int type = -1;                     // 6, 8 and 9 carry a type; the others (0, 1, 5, legacy) do not
-    bool has_sockets = false;          // 0: ids; 5: SocketEntry objects (entries that are not objects are skipped)
+    int type = -1;             // 6, 8 and 9 carry a type; the others (0, 1, 5, legacy) do not
+    bool has_sockets = false;  // 0: ids; 5: SocketEntry objects (entries that are not objects are skipped)
     std::vector<SocketEntry> sockets;
     std::vector<std::string> socket_ids;
-    bool has_rooms = false;            // 1
+    bool has_rooms = false;  // 1
     std::vector<std::string> rooms;
-    double clientCount = 0;            // 8
-    Value data;                        // 6: the one argument of the node's acknowledgement
-    Value packet;                      // 9: the first argument of a client's acknowledgement
+    double clientCount = 0;  // 8
+    Value data;              // 6: the one argument of the node's acknowledgement
+    Value packet;            // 9: the first argument of a client's acknowledgement
 };
 
 inline bool read_socket_entry(const Value& v, SocketEntry& out) {
@@ -916,8 +947,8 @@ namespace detail {
 struct Counters {
     std::atomic<uint64_t> published{0}, unsent{0}, received{0}, malformed{0}, reconnects{0}, requestsTimedOut{0};
     Stats snapshot() const {
-        return Stats{published.load(), unsent.load(), received.load(), malformed.load(), reconnects.load(),
-                     requestsTimedOut.load()};
+        return Stats{published.load(), unsent.load(),     received.load(),
+                     malformed.load(), reconnects.load(), requestsTimedOut.load()};
     }
 };
 
@@ -990,7 +1021,8 @@ public:
         Io io = connect_socket(o.host, o.port, stop_fd, deadline);
         if (io != Io::Ok) return io;
         if (!o.password.empty()) io = simple_command({"AUTH", o.password}, stop_fd, deadline);
-        if (io == Io::Ok && select_db && o.db != 0) io = simple_command({"SELECT", std::to_string(o.db)}, stop_fd, deadline);
+        if (io == Io::Ok && select_db && o.db != 0)
+            io = simple_command({"SELECT", std::to_string(o.db)}, stop_fd, deadline);
         if (io != Io::Ok) drop();
         return io;
     }
@@ -1325,7 +1357,8 @@ private:
 class Subscriber {
 public:
     // pattern is empty for a plain message
-    using MessageFn = std::function<void(const std::string& pattern, const std::string& channel, std::string_view payload)>;
+    using MessageFn =
+        std::function<void(const std::string& pattern, const std::string& channel, std::string_view payload)>;
 
     Subscriber(const Options& options, Counters& counters, MessageFn fn)
         : options_(options), counters_(counters), on_message_(std::move(fn)) {}
@@ -1433,7 +1466,8 @@ private:
                 }
             }
             if (refused) lost(true);
-            else delay = std::max(1, options_.reconnectDelay);  // Redis answers as it should: the next loss retries soon
+            else
+                delay = std::max(1, options_.reconnectDelay);  // Redis answers as it should: the next loss retries soon
         }
         ready_ = false;
     }
@@ -1458,8 +1492,14 @@ private:
                 if (!have.count(c)) add.push_back(c);
             for (auto& c : have)
                 if (!want.count(c)) drop.push_back(c);
-            if (add.size() > 1) { link.append(add); wrote = true; }
-            if (drop.size() > 1) { link.append(drop); wrote = true; }
+            if (add.size() > 1) {
+                link.append(add);
+                wrote = true;
+            }
+            if (drop.size() > 1) {
+                link.append(drop);
+                wrote = true;
+            }
             have = want;
         };
         diff(want_channels, channels, "SUBSCRIBE", "UNSUBSCRIBE");
@@ -1479,7 +1519,8 @@ private:
     void deliver(const redisReply* r) {
         auto str = [](const redisReply* e) {
             return e && (e->type == REDIS_REPLY_STRING || e->type == REDIS_REPLY_STATUS)
-                       ? std::string_view(e->str, e->len) : std::string_view();
+                       ? std::string_view(e->str, e->len)
+                       : std::string_view();
         };
         if (r->type != REDIS_REPLY_ARRAY || r->elements < 3) return;
         const std::string_view kind = str(r->element[0]);
@@ -1592,8 +1633,10 @@ public:
     explicit Connections(Options o)
         : options_(std::move(o)),
           publisher_(options_, counters_),
-          subscriber_(options_, counters_, [this](const std::string& pattern, const std::string& channel,
-                                                  std::string_view payload) { handle_message(pattern, channel, payload); }) {}
+          subscriber_(options_, counters_,
+                      [this](const std::string& pattern, const std::string& channel, std::string_view payload) {
+                          handle_message(pattern, channel, payload);
+                      }) {}
     ~Connections() {
         publisher_.stop();
         subscriber_.stop();
@@ -1802,9 +1845,7 @@ public:
     // Node's serverCount(): the nodes serving this namespace (PUBSUB NUMSUB of its request channel), 0 when Redis
     // cannot be asked; `cb` runs as a handler.
     void serverCount(std::function<void(size_t)> cb) {
-        count_servers([cb = std::move(cb)](RedisAdapter& self, size_t n) {
-            self.run_handler([&] { cb(n); });
-        });
+        count_servers([cb = std::move(cb)](RedisAdapter& self, size_t n) { self.run_handler([&] { cb(n); }); });
     }
 
     // ---- what the subscriber's thread hands in (inside the gate)
@@ -1896,7 +1937,8 @@ private:
     void start_request(Pending pending, wire::Request r) {
         {
             std::lock_guard<std::mutex> lk(mu_);
-            pending.timer = after(options().requestsTimeout, [id = r.requestId](RedisAdapter& self) { self.on_timeout(id); });
+            pending.timer =
+                after(options().requestsTimeout, [id = r.requestId](RedisAdapter& self) { self.on_timeout(id); });
             requests_[r.requestId] = std::move(pending);
         }
         publish_encoded(channels_.request, [&] { return wire::encode_request(r); });
@@ -1920,8 +1962,8 @@ private:
             p.rooms_cb(Error{"timeout reached while waiting for allRooms response"}, std::move(p.rooms));
             break;
         case wire::SERVER_SIDE_EMIT:
-            p.sse_cb(Error{"timeout reached: only " + std::to_string(p.responses.size()) + " responses received out of " +
-                           std::to_string(p.numSub)},
+            p.sse_cb(Error{"timeout reached: only " + std::to_string(p.responses.size()) +
+                           " responses received out of " + std::to_string(p.numSub)},
                      p.responses);
             break;
         default: break;
@@ -1950,8 +1992,9 @@ private:
         const std::string& base = channels_.base;
         if (channel.compare(0, base.size(), base) != 0) return;
         // the room of a room channel: dropped before decoding when this node has no such room
-        const std::string room = channel.size() > base.size() ? channel.substr(base.size(), channel.size() - base.size() - 1)
-                                                              : std::string();
+        const std::string room = channel.size() > base.size()
+                                     ? channel.substr(base.size(), channel.size() - base.size() - 1)
+                                     : std::string();
         if (!room.empty() && !hasRoom(room)) return;
         wire::Broadcast b;
         if (!wire::decode_broadcast(payload, b)) {
@@ -1980,9 +2023,13 @@ private:
         }
         switch (r.type) {
         case wire::BROADCAST: return answer_broadcast(r);  // here: delivered in order with plain broadcasts
-        case wire::SOCKETS: case wire::ALL_ROOMS: case wire::REMOTE_JOIN: case wire::REMOTE_LEAVE:
-        case wire::REMOTE_DISCONNECT: case wire::REMOTE_FETCH: case wire::SERVER_SIDE_EMIT:
-            return post([r = std::move(r)](RedisAdapter& self) { self.answer(r); });
+        case wire::SOCKETS:
+        case wire::ALL_ROOMS:
+        case wire::REMOTE_JOIN:
+        case wire::REMOTE_LEAVE:
+        case wire::REMOTE_DISCONNECT:
+        case wire::REMOTE_FETCH:
+        case wire::SERVER_SIDE_EMIT: return post([r = std::move(r)](RedisAdapter& self) { self.answer(r); });
         default: return;  // unknown types are ignored, as in Node
         }
     }
@@ -2020,7 +2067,9 @@ private:
             for (auto& kv : rooms()) names.push_back(kv.first);
             return respond(r, wire::encode_list_response(r.requestId, "rooms", names));
         }
-        case wire::REMOTE_JOIN: case wire::REMOTE_LEAVE: case wire::REMOTE_DISCONNECT: {
+        case wire::REMOTE_JOIN:
+        case wire::REMOTE_LEAVE:
+        case wire::REMOTE_DISCONNECT: {
             if (r.has_opts) return apply_here(r.type, options_of(r), r.rooms, r.close);  // whatever the uid
             // the legacy form: the node holding the socket acts, and answers
             auto sockets = nsp().sockets();
@@ -2154,7 +2203,7 @@ private:
 };
 
 inline void detail::Connections::handle_message(const std::string& pattern, const std::string& channel,
-                                            std::string_view payload) {
+                                                std::string_view payload) {
     std::shared_ptr<AdapterLink> link;
     {
         std::lock_guard<std::mutex> lk(routes_mu_);

@@ -67,7 +67,7 @@ namespace {
 
 using namespace lg;
 
-// ---- clock -----------------------------------------------------------------------------------------------------------
+// ---- clock ----------------------------------------------------------------------------------------------------------
 int64_t g_epoch = 0;
 inline int64_t mono_raw() {
     timespec ts;
@@ -95,15 +95,15 @@ inline uint64_t rnd() {
     return g_rng;
 }
 
-// ---- the server's and our own resource use ----------------------------------------------------------------------------
+// ---- the server's and our own resource use --------------------------------------------------------------------------
 struct Usage {
     bool ok = false;
-    double cpu_s = 0;        // user + system
+    double cpu_s = 0;  // user + system
     long rss_kb = 0;
     long threads = 0;
-    long fds = -1;           // only when asked (counting 10,000 entries is not free)
+    long fds = -1;                   // only when asked (counting 10,000 entries is not free)
     long long syscr = 0, syscw = 0;  // read-like and write-like syscalls (/proc/PID/io)
-    long long ctx = -1;      // voluntary + involuntary context switches, summed over threads (when asked)
+    long long ctx = -1;              // voluntary + involuntary context switches, summed over threads (when asked)
 };
 
 bool read_file(const std::string& path, std::string& out) {
@@ -221,7 +221,7 @@ double self_cpu() {
     return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
-// ---- options -------------------------------------------------------------------------------------------------------------
+// ---- options --------------------------------------------------------------------------------------------------------
 struct Phase {
     std::string kind;  // rate | window | ack
     double param = 0;
@@ -251,7 +251,7 @@ struct Options {
     bool ctx = false;
 };
 
-// ---- the event loop --------------------------------------------------------------------------------------------------
+// ---- the event loop -------------------------------------------------------------------------------------------------
 int g_ep = -1;
 char g_buf[1 << 20];  // every read lands here first; only an incomplete tail is copied to the connection
 // Where clients connect: node A (every client of a single-node run), and node B in the cluster scenario.
@@ -413,7 +413,10 @@ public:
         size_t done = 0;
         while (done < data.size()) {
             ssize_t n = io_send(data.data() + done, data.size() - done);
-            if (n > 0) { done += size_t(n); continue; }
+            if (n > 0) {
+                done += size_t(n);
+                continue;
+            }
             if (n < 0 && errno == EINTR) continue;
             if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
             fail("send failed");
@@ -485,7 +488,10 @@ private:
     void flush() {
         while (woff_ < wbuf_.size()) {
             ssize_t n = io_send(wbuf_.data() + woff_, wbuf_.size() - woff_);
-            if (n > 0) { woff_ += size_t(n); continue; }
+            if (n > 0) {
+                woff_ += size_t(n);
+                continue;
+            }
             if (n < 0 && errno == EINTR) continue;
             if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return arm_out(true);
             return fail("send failed");
@@ -515,7 +521,7 @@ private:
     }
 
     int fd_ = -1;
-    size_t node_ = 0;  // index into g_targets
+    size_t node_ = 0;         // index into g_targets
     bool tcp_up_ = false;     // the TCP connect completed (then, over TLS, the handshake)
     bool connected_ = false;  // ready for on_connected's bytes
     bool out_armed_ = false;
@@ -524,7 +530,7 @@ private:
     size_t woff_ = 0;
 };
 
-// ---- what the scenarios hear from the clients ------------------------------------------------------------------------
+// ---- what the scenarios hear from the clients -----------------------------------------------------------------------
 struct Sink {
     virtual ~Sink() = default;
     virtual void on_ready(int client) = 0;
@@ -696,7 +702,9 @@ public:
     }
 
 private:
-    void on_connected() override { if (awaiting_) write(request_); }
+    void on_connected() override {
+        if (awaiting_) write(request_);
+    }
     inline size_t on_data(char* data, size_t size) override;
     inline void on_closed(const char* why) override;
 
@@ -789,7 +797,7 @@ size_t HttpStream::on_data(char* data, size_t size) {
 
 void HttpStream::on_closed(const char* why) {
     close_fd();
-    if (!awaiting_) return;  // an idle keep-alive connection the server let go: reopened on the next request
+    if (!awaiting_) return;             // an idle keep-alive connection the server let go: reopened on the next request
     if (!got_bytes_ && retries_ < 2) {  // closed just as the request went out: send it again on a new connection
         ++retries_;
         std::string req = request_;
@@ -798,7 +806,7 @@ void HttpStream::on_closed(const char* why) {
     owner_.lose(why);
 }
 
-// ---- the scenarios ------------------------------------------------------------------------------------------------------
+// ---- the scenarios --------------------------------------------------------------------------------------------------
 // In ns, as doubles (they are printed as µs; every latency here is far below 2^53 ns, so the conversion is exact).
 std::vector<double> percentiles(std::vector<int64_t>& v, std::initializer_list<double> qs) {
     std::vector<double> out;
@@ -913,7 +921,8 @@ private:
 
     // ---- the loop
     // Runs the event loop until `done()` says so or `deadline` passes; `tick` runs after every wake-up.
-    void loop_until(int64_t deadline, const std::function<bool()>& done, const std::function<void(int64_t)>& tick = {}) {
+    void loop_until(int64_t deadline, const std::function<bool()>& done,
+                    const std::function<void(int64_t)>& tick = {}) {
         static epoll_event events[4096];
         while (true) {
             int64_t now = now_ns();
@@ -952,17 +961,19 @@ private:
         int next = 0;
         int64_t deadline = t0 + int64_t(opt_.connect_timeout * 1e9);
         int64_t last_log = t0;
-        loop_until(deadline, [&] { return ready_ + lost_clients_ >= n && next >= n; }, [&](int64_t now) {
-            while (next < n && handshaking_ < opt_.concurrency) {
-                ++handshaking_;
-                clients_[size_t(next)]->start();
-                ++next;
-            }
-            if (now - last_log > 2000000000) {
-                log("connecting: %ld ready, %ld lost, %d started", ready_, lost_clients_, next);
-                last_log = now;
-            }
-        });
+        loop_until(
+            deadline, [&] { return ready_ + lost_clients_ >= n && next >= n; },
+            [&](int64_t now) {
+                while (next < n && handshaking_ < opt_.concurrency) {
+                    ++handshaking_;
+                    clients_[size_t(next)]->start();
+                    ++next;
+                }
+                if (now - last_log > 2000000000) {
+                    log("connecting: %ld ready, %ld lost, %d started", ready_, lost_clients_, next);
+                    last_log = now;
+                }
+            });
         connect_time_ = connect_done_ > t0 ? secs(connect_done_ - t0) : 0;
         log("%ld of %d clients ready in %.3f s (%ld lost)", ready_, n, connect_time_, lost_clients_);
         return ready_ > 0;
@@ -1022,7 +1033,7 @@ private:
         long ready_at_start = ready_;
         double interval = mode == Mode::Rate ? 1e9 / std::max(ph.param, 0.001) : 0;
         double next_emit = double(start);
-        Usage u0, u1, b0, b1;  // node A (the only one outside the cluster scenario), node B
+        Usage u0, u1, b0, b1;   // node A (the only one outside the cluster scenario), node B
         double r0 = 0, r1 = 0;  // Redis (task_cpu_s)
         double self0 = 0, self1 = 0, busy0 = 0;
         bool sampled0 = false;
@@ -1033,34 +1044,36 @@ private:
                 for (int k = 0; k < int(std::max(1.0, ph.param)); ++k) send_echo(int(i));
 
         next_timer_ = mode == Mode::Rate ? start : INT64_MAX;
-        loop_until(win_end_, [] { return false; }, [&](int64_t now) {
-            if (!sampled0 && now >= win_start_) {
-                sampled0 = true;
-                u0 = server_usage(opt_.server_pid, false, opt_.ctx);
-                if (cluster_) {
-                    b0 = server_usage(opt_.server_pid2, false, false);
-                    r0 = task_cpu_s(opt_.redis_pid);
+        loop_until(
+            win_end_, [] { return false; },
+            [&](int64_t now) {
+                if (!sampled0 && now >= win_start_) {
+                    sampled0 = true;
+                    u0 = server_usage(opt_.server_pid, false, opt_.ctx);
+                    if (cluster_) {
+                        b0 = server_usage(opt_.server_pid2, false, false);
+                        r0 = task_cpu_s(opt_.redis_pid);
+                    }
+                    self0 = self_cpu();
+                    busy0 = machine_busy_s();
                 }
-                self0 = self_cpu();
-                busy0 = machine_busy_s();
-            }
-            if (mode == Mode::Rate) {
-                int burst = 0;
-                while (next_emit <= double(now) && burst < 100000) {
-                    emit_one(int64_t(next_emit));
-                    next_emit += interval;
-                    ++burst;
+                if (mode == Mode::Rate) {
+                    int burst = 0;
+                    while (next_emit <= double(now) && burst < 100000) {
+                        emit_one(int64_t(next_emit));
+                        next_emit += interval;
+                        ++burst;
+                    }
+                    next_timer_ = int64_t(next_emit);
                 }
-                next_timer_ = int64_t(next_emit);
-            }
-            if (mode == Mode::Window && (inflight_ <= 0 || now - last_completion_ > 1000000000)) {
-                // nothing completed for a second (a client was lost mid-message): stop waiting for those
-                if (inflight_ > 0) ++stalls_;
-                inflight_ = 0;
-                last_completion_ = now;
-                emit_window();
-            }
-        });
+                if (mode == Mode::Window && (inflight_ <= 0 || now - last_completion_ > 1000000000)) {
+                    // nothing completed for a second (a client was lost mid-message): stop waiting for those
+                    if (inflight_ > 0) ++stalls_;
+                    inflight_ = 0;
+                    last_completion_ = now;
+                    emit_window();
+                }
+            });
         u1 = server_usage(opt_.server_pid, false, opt_.ctx);
         if (cluster_) {
             b1 = server_usage(opt_.server_pid2, false, false);
@@ -1082,7 +1095,8 @@ private:
         // what the measured messages should have produced
         if (mode != Mode::Ack) {
             expected_measured = 0;
-            for (int64_t seq = std::max<int64_t>(phase_first_seq, next_seq_ - int64_t(kRingSize)); seq < next_seq_; ++seq) {
+            for (int64_t seq = std::max<int64_t>(phase_first_seq, next_seq_ - int64_t(kRingSize)); seq < next_seq_;
+                 ++seq) {
                 const Slot& s = ring_[size_t(seq) & kRingMask];
                 if (s.seq == seq && s.measured) expected_measured += s.expected;
             }
@@ -1098,23 +1112,25 @@ private:
         std::snprintf(
             buf, sizeof buf,
             "{\"scenario\":\"%s\",\"server\":\"%s\",\"variant\":\"%s\",\"series\":\"%s\",\"round\":%d,"
-            "\"transport\":\"%s\",\"clients\":%d,\"ready\":%ld,\"phase\":\"%s\",\"param\":%g,\"seconds\":%.3f,\"emitted\":%llu,\"delivered\":%llu,"
+            "\"transport\":\"%s\",\"clients\":%d,\"ready\":%ld,\"phase\":\"%s\",\"param\":%g,\"seconds\":%.3f,"
+            "\"emitted\":%llu,\"delivered\":%llu,"
             "\"delivered_per_s\":%.1f,\"offered_per_s\":%.1f,\"expected_measured\":%llu,\"measured_delivered\":%llu,"
             "\"lost_msgs\":%lld,\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,\"max_us\":%.1f,"
             "\"server_cpu_s\":%.3f,\"server_cpu_us_per_msg\":%.3f,"
             "\"server_ctx_per_msg\":%.3f,\"server_rss_kb\":%ld,\"server_threads\":%ld,\"loadgen_cpu_s\":%.3f,"
-            "\"loadgen_cpu_us_per_msg\":%.3f,\"other_cpu_cores\":%.2f,\"drain_s\":%.3f,\"stale\":%llu,\"malformed\":%llu,\"lost_clients\":%ld,"
+            "\"loadgen_cpu_us_per_msg\":%.3f,\"other_cpu_cores\":%.2f,\"drain_s\":%.3f,\"stale\":%llu,\"malformed\":%"
+            "llu,\"lost_clients\":%ld,"
             "\"offset_events\":%llu",
-            opt_.scenario.c_str(), opt_.server_name.c_str(), opt_.variant.c_str(), opt_.series.c_str(), opt_.round, opt_.transport.c_str(), opt_.clients,
-            ready_at_start, ph.kind.c_str(), ph.param, window, (unsigned long long)win_emitted_,
-            (unsigned long long)win_delivered_, delivered / window,
+            opt_.scenario.c_str(), opt_.server_name.c_str(), opt_.variant.c_str(), opt_.series.c_str(), opt_.round,
+            opt_.transport.c_str(), opt_.clients, ready_at_start, ph.kind.c_str(), ph.param, window,
+            (unsigned long long)win_emitted_, (unsigned long long)win_delivered_, delivered / window,
             mode == Mode::Rate ? ph.param * double(ready_at_start) : 0.0, (unsigned long long)expected_measured,
             (unsigned long long)measured_delivered_,
-            mode == Mode::Ack ? 0LL : (long long)expected_measured - (long long)measured_delivered_,
-            pct[0] / 1e3, pct[1] / 1e3, pct[2] / 1e3, pct[3] / 1e3, pct[4] / 1e3, server_cpu,
+            mode == Mode::Ack ? 0LL : (long long)expected_measured - (long long)measured_delivered_, pct[0] / 1e3,
+            pct[1] / 1e3, pct[2] / 1e3, pct[3] / 1e3, pct[4] / 1e3, server_cpu,
             delivered > 0 ? server_cpu * 1e6 / delivered : 0.0,
-            (delivered > 0 && u0.ctx >= 0) ? double(u1.ctx - u0.ctx) / delivered : -1.0, u1.rss_kb, u1.threads,
-            own_cpu, delivered > 0 ? own_cpu * 1e6 / delivered : 0.0,
+            (delivered > 0 && u0.ctx >= 0) ? double(u1.ctx - u0.ctx) / delivered : -1.0, u1.rss_kb, u1.threads, own_cpu,
+            delivered > 0 ? own_cpu * 1e6 / delivered : 0.0,
             std::max(0.0, (busy1 - busy0) - server_cpu - own_cpu - redis_cpu) / window, secs(drain_end - measured_end),
             (unsigned long long)stale_, (unsigned long long)malformed_, lost_clients_,
             mode == Mode::Ack ? 0ULL : (unsigned long long)win_offsets_);
@@ -1133,10 +1149,10 @@ private:
                 "\"p50_a_us\":%.1f,\"p99_a_us\":%.1f,\"p50_b_us\":%.1f,\"p99_b_us\":%.1f,"
                 "\"server_a_cpu_s\":%.3f,\"server_b_cpu_s\":%.3f,\"server_b_rss_kb\":%ld,\"server_b_threads\":%ld,"
                 "\"redis_cpu_s\":%.3f,\"redis_cores\":%.3f,\"redis_cpu_us_per_broadcast\":%.3f,\"redis_rss_kb\":%ld",
-                ready_on[0], ready_on[1], (unsigned long long)node_delivered_[0], (unsigned long long)node_delivered_[1],
-                double(node_delivered_[1]) / window, pa[0] / 1e3, pa[1] / 1e3, pb[0] / 1e3, pb[1] / 1e3, server_a_cpu,
-                server_b_cpu, b1.rss_kb, b1.threads, redis_cpu, redis_cpu / window,
-                emitted > 0 ? redis_cpu * 1e6 / emitted : 0.0, redis_rss_kb);
+                ready_on[0], ready_on[1], (unsigned long long)node_delivered_[0],
+                (unsigned long long)node_delivered_[1], double(node_delivered_[1]) / window, pa[0] / 1e3, pa[1] / 1e3,
+                pb[0] / 1e3, pb[1] / 1e3, server_a_cpu, server_b_cpu, b1.rss_kb, b1.threads, redis_cpu,
+                redis_cpu / window, emitted > 0 ? redis_cpu * 1e6 / emitted : 0.0, redis_rss_kb);
         }
         if (!g_tls_session.empty()) {
             size_t len = std::strlen(buf);
@@ -1145,8 +1161,8 @@ private:
         std::strncat(buf, "}", sizeof buf - std::strlen(buf) - 1);
         result_line(buf);
         log("%s (%s) %s:%g C=%d: %.0f msg/s delivered, p50 %.0f us, p99 %.0f us, server CPU %.2f s, own CPU %.2f s%s",
-            opt_.server_name.c_str(), opt_.variant.c_str(), ph.kind.c_str(), ph.param, opt_.clients,
-            delivered / window, pct[0] / 1e3, pct[2] / 1e3, server_cpu, own_cpu,
+            opt_.server_name.c_str(), opt_.variant.c_str(), ph.kind.c_str(), ph.param, opt_.clients, delivered / window,
+            pct[0] / 1e3, pct[2] / 1e3, server_cpu, own_cpu,
             mode != Mode::Ack && win_offsets_ > 0 ? ", events with an offset" : "");
         if (cluster_)
             log("  of which node B (through Redis) %.0f msg/s; server CPU A %.2f s, B %.2f s; Redis CPU %.3f s",
@@ -1204,24 +1220,26 @@ private:
         Usage extra = server_usage(opt_.server_pid, true, false);
         char buf[2048];
         long added = ready_idle > 0 ? ready_idle : 1;
-        std::snprintf(
-            buf, sizeof buf,
-            "{\"scenario\":\"connections\",\"server\":\"%s\",\"variant\":\"%s\",\"series\":\"%s\",\"round\":%d,\"transport\":\"%s\",\"clients\":%d,"
-            "\"connected\":%ld,\"connect_s\":%.3f,\"connects_per_s\":%.1f,\"held\":%llu,\"broadcast_s\":%.3f,"
-            "\"broadcast_p50_us\":%.1f,\"broadcast_max_us\":%.1f,"
-            "\"rss_base_kb\":%ld,\"threads_base\":%ld,\"fds_base\":%ld,"
-            "\"rss_idle_kb\":%ld,\"threads_idle\":%ld,\"fds_idle\":%ld,\"rss_per_conn_bytes\":%.0f,"
-            "\"rss_closed_kb\":%ld,\"threads_closed\":%ld,\"fds_closed\":%ld,\"release_s\":%.3f,"
-            "\"rss_after_extra_kb\":%ld,\"threads_after_extra\":%ld,\"fds_after_extra\":%ld,"
-            "\"server_cpu_connect_s\":%.3f,\"loadgen_cpu_s\":%.3f}",
-            opt_.server_name.c_str(), opt_.variant.c_str(), opt_.series.c_str(), opt_.round, opt_.transport.c_str(),
-            opt_.clients, ready_idle, connect_time_,
-            connect_time_ > 0 ? double(ready_idle) / connect_time_ : 0.0, (unsigned long long)held, broadcast_s,
-            pct[0] / 1e3, pct[1] / 1e3, before.rss_kb, before.threads, before.fds, idle.rss_kb, idle.threads,
-            idle.fds, double(idle.rss_kb - before.rss_kb) * 1024.0 / double(added), after.rss_kb, after.threads,
-            after.fds, release_s, extra.rss_kb, extra.threads, extra.fds, idle.cpu_s - before.cpu_s, self_cpu());
+        std::snprintf(buf, sizeof buf,
+                      "{\"scenario\":\"connections\",\"server\":\"%s\",\"variant\":\"%s\",\"series\":\"%s\",\"round\":%"
+                      "d,\"transport\":\"%s\",\"clients\":%d,"
+                      "\"connected\":%ld,\"connect_s\":%.3f,\"connects_per_s\":%.1f,\"held\":%llu,\"broadcast_s\":%.3f,"
+                      "\"broadcast_p50_us\":%.1f,\"broadcast_max_us\":%.1f,"
+                      "\"rss_base_kb\":%ld,\"threads_base\":%ld,\"fds_base\":%ld,"
+                      "\"rss_idle_kb\":%ld,\"threads_idle\":%ld,\"fds_idle\":%ld,\"rss_per_conn_bytes\":%.0f,"
+                      "\"rss_closed_kb\":%ld,\"threads_closed\":%ld,\"fds_closed\":%ld,\"release_s\":%.3f,"
+                      "\"rss_after_extra_kb\":%ld,\"threads_after_extra\":%ld,\"fds_after_extra\":%ld,"
+                      "\"server_cpu_connect_s\":%.3f,\"loadgen_cpu_s\":%.3f}",
+                      opt_.server_name.c_str(), opt_.variant.c_str(), opt_.series.c_str(), opt_.round,
+                      opt_.transport.c_str(), opt_.clients, ready_idle, connect_time_,
+                      connect_time_ > 0 ? double(ready_idle) / connect_time_ : 0.0, (unsigned long long)held,
+                      broadcast_s, pct[0] / 1e3, pct[1] / 1e3, before.rss_kb, before.threads, before.fds, idle.rss_kb,
+                      idle.threads, idle.fds, double(idle.rss_kb - before.rss_kb) * 1024.0 / double(added),
+                      after.rss_kb, after.threads, after.fds, release_s, extra.rss_kb, extra.threads, extra.fds,
+                      idle.cpu_s - before.cpu_s, self_cpu());
         result_line(buf);
-        log("connections: %ld connected in %.2f s, %llu held, RSS %ld -> %ld KB (%.0f B/conn), threads %ld -> %ld -> %ld, "
+        log("connections: %ld connected in %.2f s, %llu held, RSS %ld -> %ld KB (%.0f B/conn), threads %ld -> %ld -> "
+            "%ld, "
             "fds %ld -> %ld -> %ld, released in %.2f s",
             ready_idle, connect_time_, (unsigned long long)held, before.rss_kb, idle.rss_kb,
             double(idle.rss_kb - before.rss_kb) * 1024.0 / double(added), before.threads, idle.threads, after.threads,
@@ -1287,14 +1305,15 @@ bool parse_phases(const std::string& spec, std::vector<Phase>& out) {
 }
 
 int usage() {
-    std::fprintf(stderr,
-                 "usage: loadgen --port P [--host 127.0.0.1] [--server-pid PID] [--server-name NAME] [--round N]\n"
-                 "               --scenario fanout|ack|connections|cluster [--transport websocket|polling|wss] [--clients N]\n"
-                 "               [--ca CA.pem]   (wss only, and required: the server's certificate is verified)\n"
-                 "               [--phases rate:R:S,window:W:S,ack:K:S] [--warmup S] [--concurrency N]\n"
-                 "               [--connect-timeout S] [--idle S] [--release-timeout S] [--pad BYTES] [--ctx]\n"
-                 "               [--port2 Q --server-pid2 PID --redis-pid PID]   (cluster only; --port2 required)\n"
-                 "               [--variant base] [--series main]   (labels of the JSON lines: [A-Za-z0-9_-]+)\n");
+    std::fprintf(
+        stderr,
+        "usage: loadgen --port P [--host 127.0.0.1] [--server-pid PID] [--server-name NAME] [--round N]\n"
+        "               --scenario fanout|ack|connections|cluster [--transport websocket|polling|wss] [--clients N]\n"
+        "               [--ca CA.pem]   (wss only, and required: the server's certificate is verified)\n"
+        "               [--phases rate:R:S,window:W:S,ack:K:S] [--warmup S] [--concurrency N]\n"
+        "               [--connect-timeout S] [--idle S] [--release-timeout S] [--pad BYTES] [--ctx]\n"
+        "               [--port2 Q --server-pid2 PID --redis-pid PID]   (cluster only; --port2 required)\n"
+        "               [--variant base] [--series main]   (labels of the JSON lines: [A-Za-z0-9_-]+)\n");
     return 2;
 }
 
@@ -1332,7 +1351,8 @@ int main(int argc, char** argv) {
         else if (a == "--ctx") opt.ctx = true;
         else return usage();
     }
-    if (opt.port <= 0 || opt.port > 65535 || opt.clients < 1 || opt.clients > 60000 || opt.concurrency < 1) return usage();
+    if (opt.port <= 0 || opt.port > 65535 || opt.clients < 1 || opt.clients > 60000 || opt.concurrency < 1)
+        return usage();
     if (opt.scenario != "fanout" && opt.scenario != "ack" && opt.scenario != "connections" && opt.scenario != "cluster")
         return usage();
     if ((opt.scenario == "cluster") != (opt.port2 > 0) || opt.port2 > 65535) return usage();

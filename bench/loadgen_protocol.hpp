@@ -46,7 +46,7 @@ inline std::string base64_encode(std::string_view in) {
     return out;
 }
 
-// ---- SHA-1 (FIPS 180-4), only to check the server's Sec-WebSocket-Accept ---------------------------------------------
+// ---- SHA-1 (FIPS 180-4), only to check the server's Sec-WebSocket-Accept --------------------------------------------
 inline std::string sha1(std::string_view message) {
     uint32_t h[5] = {0x67452301u, 0xEFCDAB89u, 0x98BADCFEu, 0x10325476u, 0xC3D2E1F0u};
     std::string m(message);
@@ -65,14 +65,31 @@ inline std::string sha1(std::string_view message) {
         uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
         for (int t = 0; t < 80; ++t) {
             uint32_t f, k;
-            if (t < 20) { f = (b & c) | (~b & d); k = 0x5A827999u; }
-            else if (t < 40) { f = b ^ c ^ d; k = 0x6ED9EBA1u; }
-            else if (t < 60) { f = (b & c) | (b & d) | (c & d); k = 0x8F1BBCDCu; }
-            else { f = b ^ c ^ d; k = 0xCA62C1D6u; }
+            if (t < 20) {
+                f = (b & c) | (~b & d);
+                k = 0x5A827999u;
+            } else if (t < 40) {
+                f = b ^ c ^ d;
+                k = 0x6ED9EBA1u;
+            } else if (t < 60) {
+                f = (b & c) | (b & d) | (c & d);
+                k = 0x8F1BBCDCu;
+            } else {
+                f = b ^ c ^ d;
+                k = 0xCA62C1D6u;
+            }
             uint32_t temp = rotl(a, 5) + f + e + k + w[t];
-            e = d; d = c; c = rotl(b, 30); b = a; a = temp;
+            e = d;
+            d = c;
+            c = rotl(b, 30);
+            b = a;
+            a = temp;
         }
-        h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e;
+        h[0] += a;
+        h[1] += b;
+        h[2] += c;
+        h[3] += d;
+        h[4] += e;
     }
     std::string digest;
     for (uint32_t v : h)
@@ -85,7 +102,7 @@ inline std::string ws_accept_for(std::string_view key) {
     return base64_encode(sha1(std::string(key) + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"));
 }
 
-// ---- WebSocket frames (RFC 6455 §5.2) --------------------------------------------------------------------------------
+// ---- WebSocket frames (RFC 6455 §5.2) -------------------------------------------------------------------------------
 enum WsOpcode : uint8_t { kWsCont = 0x0, kWsText = 0x1, kWsBinary = 0x2, kWsClose = 0x8, kWsPing = 0x9, kWsPong = 0xA };
 
 // Appends one client frame (FIN set, masked with `mask`, as a client must) to `out`.
@@ -155,7 +172,7 @@ inline Parse ws_parse_frame(char* data, size_t size, WsFrame& out, size_t& consu
     return Parse::Ok;
 }
 
-// ---- HTTP/1.1 --------------------------------------------------------------------------------------------------------
+// ---- HTTP/1.1 -------------------------------------------------------------------------------------------------------
 // The GET that opens a WebSocket. `target` is the path and query ("/socket.io/?EIO=4&transport=websocket").
 inline std::string ws_upgrade_request(std::string_view host, std::string_view target, std::string_view key) {
     std::string r;
@@ -281,8 +298,10 @@ inline Parse http_parse_response(std::string_view in, HttpResponse& out, size_t&
             if (size_text.empty() || size_text.size() > 8) return Parse::Error;
             size_t chunk = 0;
             for (char c : size_text) {
-                int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10
-                        : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
+                int d = (c >= '0' && c <= '9')   ? c - '0'
+                        : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+                        : (c >= 'A' && c <= 'F') ? c - 'A' + 10
+                                                 : -1;
                 if (d < 0) return Parse::Error;
                 chunk = chunk * 16 + size_t(d);
             }
@@ -307,10 +326,17 @@ inline Parse http_parse_response(std::string_view in, HttpResponse& out, size_t&
     return Parse::Ok;
 }
 
-// ---- Engine.IO v4 ------------------------------------------------------------------------------------------------------
+// ---- Engine.IO v4 ---------------------------------------------------------------------------------------------------
 // A packet is one type digit and its data: 0 open, 1 close, 2 ping, 3 pong, 4 message, 5 upgrade, 6 noop.
-enum EioType : char { kEioOpen = '0', kEioClose = '1', kEioPing = '2', kEioPong = '3', kEioMessage = '4',
-                      kEioUpgrade = '5', kEioNoop = '6' };
+enum EioType : char {
+    kEioOpen = '0',
+    kEioClose = '1',
+    kEioPing = '2',
+    kEioPong = '3',
+    kEioMessage = '4',
+    kEioUpgrade = '5',
+    kEioNoop = '6'
+};
 
 // Splits a long-polling payload into its packets (separated by the record separator 0x1e).
 inline void eio_split_payload(std::string_view payload, std::vector<std::string_view>& out) {
@@ -368,7 +394,10 @@ inline bool json_number_field(std::string_view json, std::string_view name, int6
     while (p < json.size() && json[p] == ' ') ++p;
     size_t start = p;
     bool negative = false;
-    if (p < json.size() && json[p] == '-') { negative = true; ++p; }
+    if (p < json.size() && json[p] == '-') {
+        negative = true;
+        ++p;
+    }
     int64_t v = 0;
     size_t digits = 0;
     while (p < json.size() && json[p] >= '0' && json[p] <= '9' && digits < 18) {
@@ -392,14 +421,14 @@ inline bool json_number_field(std::string_view json, std::string_view name, int6
     return true;
 }
 
-// ---- Socket.IO v5 --------------------------------------------------------------------------------------------------------
+// ---- Socket.IO v5 ---------------------------------------------------------------------------------------------------
 //   <type>[<attachments>-][<namespace>,][<ack id>][<JSON data>]      types: 0 CONNECT 1 DISCONNECT 2 EVENT 3 ACK
 //                                                                           4 CONNECT_ERROR 5 BINARY_EVENT 6 BINARY_ACK
 struct SioPacket {
     int type = -1;
     std::string_view nsp = "/";
     int64_t ack_id = -1;
-    std::string_view data;   // the JSON after the header ("" when none)
+    std::string_view data;  // the JSON after the header ("" when none)
 };
 
 // Parses a Socket.IO packet (the data of an Engine.IO message, i.e. without the leading "4").
@@ -486,7 +515,8 @@ inline bool json_first_value(std::string_view args, std::string_view& first, std
 // message bigger when asked.
 inline void sio_append_chat(std::string& out, int64_t t, int64_t seq, size_t pad = 0) {
     char buf[96];
-    int n = std::snprintf(buf, sizeof buf, "42[\"chat message\",{\"t\":%lld,\"seq\":%lld", (long long)t, (long long)seq);
+    int n =
+        std::snprintf(buf, sizeof buf, "42[\"chat message\",{\"t\":%lld,\"seq\":%lld", (long long)t, (long long)seq);
     out.append(buf, size_t(n));
     if (pad) {
         out += ",\"p\":\"";

@@ -82,12 +82,18 @@ TEST_CASE("a masked client frame parses back to its payload") {
 
 TEST_CASE("server frames parse incrementally, several per buffer") {
     std::string wire;
-    wire += "\x81\x02" "42";          // text "42"
-    wire += std::string("\x89\x00", 2);  // ping, empty
+    wire +=
+        "\x81\x02"
+        "42";                                    // text "42"
+    wire += std::string("\x89\x00", 2);          // ping, empty
     wire += std::string("\x82\x7e\x00\x80", 4);  // binary, 128 bytes (16-bit length)
     wire += std::string(128, 'z');
-    wire += "\x01\x03" "abc";         // text without FIN: a first fragment
-    wire += "\x80\x01" "d";           // continuation with FIN
+    wire +=
+        "\x01\x03"
+        "abc";  // text without FIN: a first fragment
+    wire +=
+        "\x80\x01"
+        "d";  // continuation with FIN
 
     size_t pos = 0;
     WsFrame f;
@@ -149,26 +155,35 @@ TEST_CASE("the upgrade request and polling requests") {
 TEST_CASE("HTTP responses: 101, Content-Length, chunked, pipelined, incomplete") {
     HttpResponse r;
     size_t used = 0;
-    std::string up = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                     "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n\x81\x01" "2";
+    std::string up =
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n\x81\x01"
+        "2";
     REQUIRE(http_parse_response(up, r, used) == Parse::Ok);
     CHECK(r.status == 101);
     CHECK(r.accept == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
-    CHECK(up.substr(used) == "\x81\x01" "2");  // the first frame that came with the head is left over
+    CHECK(up.substr(used) ==
+          "\x81\x01"
+          "2");  // the first frame that came with the head is left over
 
-    std::string two = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 3\r\n"
-                      "Connection: close\r\n\r\n6\x1e" "2";
+    std::string two =
+        "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 3\r\n"
+        "Connection: close\r\n\r\n6\x1e"
+        "2";
     REQUIRE(http_parse_response(two, r, used) == Parse::Ok);
     CHECK(r.status == 200);
     CHECK(r.body == "ok");
     CHECK(r.keep_alive);
     std::string_view rest = std::string_view(two).substr(used);
     REQUIRE(http_parse_response(rest, r, used) == Parse::Ok);
-    CHECK(r.body == "6\x1e" "2");
+    CHECK(r.body ==
+          "6\x1e"
+          "2");
     CHECK_FALSE(r.keep_alive);
     CHECK(used == rest.size());
 
-    std::string chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n42[\r\na;ext=1\r\n\"x\",1]....\r\n0\r\n\r\n";
+    std::string chunked =
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n42[\r\na;ext=1\r\n\"x\",1]....\r\n0\r\n\r\n";
     REQUIRE(http_parse_response(chunked, r, used) == Parse::Ok);
     CHECK(r.body == "42[\"x\",1]....");
     CHECK(used == chunked.size());
@@ -183,7 +198,11 @@ TEST_CASE("HTTP responses: 101, Content-Length, chunked, pipelined, incomplete")
 
 TEST_CASE("Engine.IO polling payloads split on the record separator and join back") {
     std::vector<std::string_view> parts;
-    eio_split_payload("2\x1e" "42[\"a\"]\x1e" "6", parts);
+    eio_split_payload(
+        "2\x1e"
+        "42[\"a\"]\x1e"
+        "6",
+        parts);
     REQUIRE(parts.size() == 3);
     CHECK(parts[0] == "2");
     CHECK(parts[1] == "42[\"a\"]");
@@ -191,12 +210,15 @@ TEST_CASE("Engine.IO polling payloads split on the record separator and join bac
     eio_split_payload("40", parts);
     REQUIRE(parts.size() == 1);
     CHECK(parts[0] == "40");
-    CHECK(eio_join_payload({"3", "42[\"x\"]"}) == "3\x1e" "42[\"x\"]");
+    CHECK(eio_join_payload({"3", "42[\"x\"]"}) ==
+          "3\x1e"
+          "42[\"x\"]");
     CHECK(eio_join_payload({"40"}) == "40");
 }
 
 TEST_CASE("JSON fields of the open packet and of the benchmark payload") {
-    std::string open = R"({"sid":"Zc1f0yCrM6u3xxcYxFnT","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000})";
+    std::string open =
+        R"({"sid":"Zc1f0yCrM6u3xxcYxFnT","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000})";
     CHECK(json_string_field(open, "sid") == "Zc1f0yCrM6u3xxcYxFnT");
     CHECK(json_string_field(open, "nope").empty());
     int64_t v = 0;

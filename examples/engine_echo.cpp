@@ -46,7 +46,10 @@ int main(int argc, char** argv) {
     int port = 3000;
     for (int i = 1; i < argc; ++i) {
         std::string flag = argv[i];
-        if (i + 1 >= argc) { std::cerr << "missing value for " << flag << "\n"; return 2; }
+        if (i + 1 >= argc) {
+            std::cerr << "missing value for " << flag << "\n";
+            return 2;
+        }
         std::string value = argv[++i];
         if (flag == "--host") host = value;
         else if (flag == "--port") port = std::stoi(value);
@@ -63,18 +66,22 @@ int main(int argc, char** argv) {
         else if (flag == "--http-compression") {  // a threshold in bytes, or "off"
             if (value == "off") opt.httpCompression.reset();
             else opt.httpCompression = sio::HttpCompressionOptions{std::stoul(value)};
-        }
-        else if (flag == "--cookie") {
-            if (!parse_cookie(value, opt.cookie)) { std::cerr << "--cookie: not a cookie option\n"; return 2; }
-        }
-        else if (flag == "--transports") {
+        } else if (flag == "--cookie") {
+            if (!parse_cookie(value, opt.cookie)) {
+                std::cerr << "--cookie: not a cookie option\n";
+                return 2;
+            }
+        } else if (flag == "--transports") {
             opt.transports.clear();
             for (size_t start = 0, end; start <= value.size(); start = end + 1) {
                 end = value.find(',', start);
                 if (end == std::string::npos) end = value.size();
                 opt.transports.push_back(value.substr(start, end - start));
             }
-        } else { std::cerr << "unknown flag " << flag << "\n"; return 2; }
+        } else {
+            std::cerr << "unknown flag " << flag << "\n";
+            return 2;
+        }
     }
     // allowRequest: refuse by Origin (requests without one pass) and/or by a cookie that must be present.
     if (!allowed_origin.empty() || !allowed_cookie.empty())
@@ -101,11 +108,15 @@ int main(int argc, char** argv) {
         });
     });
     server.http().Get("/stats", [&server](const httplib::Request&, httplib::Response& res) {
-        res.set_content("{\"clients\":" + std::to_string(server.clients_count()) + ",\"connections\":" +
-                            std::to_string(server.connections_count()) + "}", "application/json");
+        res.set_content("{\"clients\":" + std::to_string(server.clients_count()) +
+                            ",\"connections\":" + std::to_string(server.connections_count()) + "}",
+                        "application/json");
     });
     int bound = server.start(host, port);
-    if (bound < 0) { std::cerr << "cannot listen on " << host << ":" << port << "\n"; return 1; }
+    if (bound < 0) {
+        std::cerr << "cannot listen on " << host << ":" << port << "\n";
+        return 1;
+    }
     std::cout << "listening on http://" << host << ":" << bound << server.options().path << std::endl;
 
     std::thread stopper([&] {

@@ -1,7 +1,9 @@
 // The benchmark server on sioserver.hpp; bench/servers/node_bench.js is its twin on npm socket.io 4.8.
-//   g++ -std=c++17 -O2 -DNDEBUG -o build/sio_bench bench/servers/sio_bench.cpp $(pkg-config --cflags --libs cpp-httplib) -pthread $(pkg-config --libs openssl)
+//   g++ -std=c++17 -O2 -DNDEBUG -o build/sio_bench bench/servers/sio_bench.cpp \
+//       $(pkg-config --cflags --libs cpp-httplib) -pthread $(pkg-config --libs openssl)
 //   build/sio_bench --port 0        -> prints "listening on http://127.0.0.1:<port>/socket.io/"; SIGINT/SIGTERM stop it
-//   build/sio_bench --port 0 --tls-cert cert.pem --tls-key key.pem   -> https and wss (opt.tls), "listening on https://..."
+//   build/sio_bench --port 0 --tls-cert cert.pem --tls-key key.pem
+//                                   -> https and wss (opt.tls), "listening on https://..."
 // Every client joins room "bench"; "chat message" is relayed to the room (sender included); "echo" is acknowledged
 // with its payload. Options are the reference defaults (pingInterval 25000, maxHttpBufferSize 1e6, no CORS) and the
 // client bundle is not served.
@@ -29,7 +31,7 @@
 int main(int argc, char** argv) {
     std::string host = "127.0.0.1";
     int port = 0;
-    std::string admin;  // "": not instrumented
+    std::string admin;              // "": not instrumented
     std::string tls_cert, tls_key;  // both, or neither (plain http)
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string flag = argv[i];
@@ -57,7 +59,8 @@ int main(int argc, char** argv) {
     opt.maxHttpBufferSize = 1000000;
     opt.serveClient = false;  // CORS stays off (the default)
     const char* recovery = std::getenv("BENCH_RECOVERY");
-    if (recovery && std::strcmp(recovery, "1") == 0) opt.connectionStateRecovery = sio::ConnectionStateRecoveryOptions{};
+    if (recovery && std::strcmp(recovery, "1") == 0)
+        opt.connectionStateRecovery = sio::ConnectionStateRecoveryOptions{};
     if (tls_cert.empty() != tls_key.empty()) {
         std::fprintf(stderr, "sio_bench: --tls-cert and --tls-key go together\n");
         return 2;

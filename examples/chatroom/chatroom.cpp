@@ -70,15 +70,14 @@ bool is_control(char32_t c) { return c < 0x20 || (c >= 0x7F && c <= 0x9F); }
 
 // Invisible characters that could make two nicknames look alike (zero-width, bidirectional overrides).
 bool is_invisible(char32_t c) {
-    return (c >= 0x200B && c <= 0x200F) || (c >= 0x202A && c <= 0x202E) || (c >= 0x2060 && c <= 0x206F) ||
-           c == 0xFEFF;
+    return (c >= 0x200B && c <= 0x200F) || (c >= 0x202A && c <= 0x202E) || (c >= 0x2060 && c <= 0x206F) || c == 0xFEFF;
 }
 
 // Decodes UTF-8 into code points; false when `s` is not valid UTF-8.
 bool decode_utf8(const std::string& s, std::u32string& out) {
     for (size_t i = 0; i < s.size();) {
         unsigned char lead = static_cast<unsigned char>(s[i]);
-        if ((lead >= 0x80 && lead < 0xC0) || lead >= 0xF8) return false;  // a continuation byte, or no lead byte
+        if ((lead >= 0x80 && lead < 0xC0) || lead >= 0xF8) return false;         // a continuation byte, or no lead byte
         size_t extra = lead < 0x80 ? 0 : lead < 0xE0 ? 1 : lead < 0xF0 ? 2 : 3;  // the continuation bytes to follow
         if (i + extra >= s.size()) return false;
         char32_t c = extra == 0 ? lead : lead & (0x3F >> extra);
@@ -241,7 +240,10 @@ private:
             io_.engine().run_handler([&] {
                 if (error.empty()) return answer->ack(ok({{"id", id}, {"time", double(time)}}));
                 if (answer->has_ack())
-                    answer->ack(sio::Object{{"ok", false}, {"delivered", true}, {"id", id}, {"time", double(time)},
+                    answer->ack(sio::Object{{"ok", false},
+                                            {"delivered", true},
+                                            {"id", id},
+                                            {"time", double(time)},
                                             {"error", "It reached the room but was not saved (" + error + ")."}});
             });
         };
@@ -377,8 +379,9 @@ private:
         // From memory: the newest messages the history read at start, plus every one since (saved or queued).
         bool older = false;
         sio::Array recent = to_values(history_.recent(room, &older));
-        socket.emit("room", sio::Object{{"room", room}, {"users", nicks_in(room)}, {"history", std::move(recent)},
-                                        {"older", older}});
+        socket.emit(
+            "room",
+            sio::Object{{"room", room}, {"users", nicks_in(room)}, {"history", std::move(recent)}, {"older", older}});
         socket.to(room).emit("notice", notice(room, user.nick + " joined"));
         send_users(room);
     }
@@ -412,8 +415,8 @@ private:
     }
 
     size_t count_in(const std::string& room) const {
-        return static_cast<size_t>(std::count_if(users_.begin(), users_.end(),
-                                                 [&](const auto& entry) { return entry.second.room == room; }));
+        return static_cast<size_t>(
+            std::count_if(users_.begin(), users_.end(), [&](const auto& entry) { return entry.second.room == room; }));
     }
 
     static sio::Object notice(const std::string& room, const std::string& text) {
@@ -435,9 +438,9 @@ private:
     }
 
     sio::Server& io_;
-    chatroom::History& history_;          // the messages of every room, on disk
-    std::map<std::string, User> users_;   // by socket id: everyone who is logged in
-    long long last_message_id_;           // numbering goes on from the history's last id
+    chatroom::History& history_;         // the messages of every room, on disk
+    std::map<std::string, User> users_;  // by socket id: everyone who is logged in
+    long long last_message_id_;          // numbering goes on from the history's last id
 };
 
 // Serves one file of this example's folder (read on every request, so edits show on reload).

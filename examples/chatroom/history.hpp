@@ -103,7 +103,7 @@ private:
         long long before;
         Page done;
     };
-    struct Tail {  // the newest messages of one room
+    struct Tail {                            // the newest messages of one room
         std::deque<StoredMessage> messages;  // oldest first
         bool older = false;                  // the room has messages before these
     };
@@ -150,18 +150,18 @@ private:
 
     const std::string path_;
     const HistoryLimits limits_;
-    int lock_fd_ = -1;                     // the file itself, flock()ed: one chat process per database
-    sqlite3* writer_ = nullptr;            // used by the constructor, then by the writer thread only
-    sqlite3* reader_ = nullptr;            // used by the reader thread only
-    sqlite3_stmt* insert_ = nullptr;       // writer_'s
-    sqlite3_stmt* page_ = nullptr;         // reader_'s
+    int lock_fd_ = -1;                // the file itself, flock()ed: one chat process per database
+    sqlite3* writer_ = nullptr;       // used by the constructor, then by the writer thread only
+    sqlite3* reader_ = nullptr;       // used by the reader thread only
+    sqlite3_stmt* insert_ = nullptr;  // writer_'s
+    sqlite3_stmt* page_ = nullptr;    // reader_'s
     long long last_id_ = 0;
 
-    mutable std::mutex mu_;                // everything below (never held across SQLite calls or callbacks)
+    mutable std::mutex mu_;  // everything below (never held across SQLite calls or callbacks)
     std::condition_variable write_cv_, read_cv_;
-    std::deque<Pending> queue_;            // accepted, not yet committed; the writer pops a batch once it is done
+    std::deque<Pending> queue_;  // accepted, not yet committed; the writer pops a batch once it is done
     std::deque<Read> reads_;
-    std::map<std::string, Tail> recent_;   // by room
+    std::map<std::string, Tail> recent_;  // by room
     bool stopping_ = false;
     std::chrono::steady_clock::time_point stopped_at_;  // when stopping_ was set
     std::thread writer_thread_, reader_thread_;
@@ -261,8 +261,8 @@ inline void History::open_writer() {
         throw HistoryError(path_ + " was written by a newer chatroom (schema " + std::to_string(version) +
                            ", this one knows " + std::to_string(kSchemaVersion) + ").");
     // In one write transaction: this is also where a read-only file or a lock that never goes away shows.
-    if (exec(writer_, "BEGIN IMMEDIATE", &error) != SQLITE_OK ||
-        exec(writer_, kSchema, &error) != SQLITE_OK || exec(writer_, "COMMIT", &error) != SQLITE_OK) {
+    if (exec(writer_, "BEGIN IMMEDIATE", &error) != SQLITE_OK || exec(writer_, kSchema, &error) != SQLITE_OK ||
+        exec(writer_, "COMMIT", &error) != SQLITE_OK) {
         exec(writer_, "ROLLBACK");
         throw HistoryError("cannot write to " + path_ + ": " + error + ".");
     }
@@ -481,8 +481,7 @@ inline void History::read_loop() {
             continue;
         }
         rows.insert(rows.end(), queued.begin(), queued.end());
-        std::sort(rows.begin(), rows.end(),
-                  [](const StoredMessage& a, const StoredMessage& b) { return a.id > b.id; });
+        std::sort(rows.begin(), rows.end(), [](const StoredMessage& a, const StoredMessage& b) { return a.id > b.id; });
         rows.erase(std::unique(rows.begin(), rows.end(),
                                [](const StoredMessage& a, const StoredMessage& b) { return a.id == b.id; }),
                    rows.end());

@@ -27,10 +27,13 @@ static std::string page(const std::string& file, const std::string& node) {
         if (auto at = s.find(what); at != std::string::npos) s.replace(at, what.size(), with);
     };
     put("<title>Socket.IO chat</title>", "<title>Socket.IO chat (" + name + ")</title>");
-    put("<body>", "<body>\n    <p id=\"node\" style=\"margin:0;padding:0.5rem 1rem;background:#333;color:#fff\">"
-                  "served by " + name + "<span id=\"socket-node\"></span></p>");
-    put("</body>", "  <script>socket.on('node', (n) => { document.getElementById('socket-node').textContent = "
-                   "', connected to ' + n; });</script>\n  </body>");
+    put("<body>",
+        "<body>\n    <p id=\"node\" style=\"margin:0;padding:0.5rem 1rem;background:#333;color:#fff\">"
+        "served by " +
+            name + "<span id=\"socket-node\"></span></p>");
+    put("</body>",
+        "  <script>socket.on('node', (n) => { document.getElementById('socket-node').textContent = "
+        "', connected to ' + n; });</script>\n  </body>");
     return s;
 }
 
@@ -57,9 +60,8 @@ int main() {
             std::cout << "[" << node << "] message: " << ev[0].as_string() << std::endl;
             io.emit("chat message", ev.args());  // through Redis to the other nodes too
         });
-        socket.on("disconnect", [node](sio::Event&) {
-            std::cout << "[" << node << "] user disconnected" << std::endl;
-        });
+        socket.on("disconnect",
+                  [node](sio::Event&) { std::cout << "[" << node << "] user disconnected" << std::endl; });
     });
 
     int bound = io.start(env("HOST", "127.0.0.1"), port);

@@ -49,10 +49,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     int pads = well_formed(in);
     bool canonical = pads >= 0 && zero_pad_bits(in, pads);
     if (pads >= 0 && !canonical)
-        FUZZ_CHECK(!ok, "base64-nonzero-pad-bits", "non-canonical " + fuzz::show(in) + " accepted (decodes to " +
-                                                       fuzz::show(out) + ", which encodes differently)");
-    else
-        FUZZ_CHECK(ok == canonical, "base64-accept", std::string(ok ? "accepted " : "refused ") + fuzz::show(in));
+        FUZZ_CHECK(!ok, "base64-nonzero-pad-bits",
+                   "non-canonical " + fuzz::show(in) + " accepted (decodes to " + fuzz::show(out) +
+                       ", which encodes differently)");
+    else FUZZ_CHECK(ok == canonical, "base64-accept", std::string(ok ? "accepted " : "refused ") + fuzz::show(in));
     if (ok) {
         FUZZ_CHECK(out.size() == in.size() / 4 * 3 - size_t(pads), "base64-size",
                    std::to_string(out.size()) + " bytes from " + fuzz::show(in));

@@ -56,7 +56,7 @@ inline void violation(const char* id, const char* file, int line, const char* ex
 
 }  // namespace fuzz
 
-#define FUZZ_CHECK(cond, id, detail)                                                     \
-    do {                                                                                 \
-        if (!(cond)) ::fuzz::violation((id), __FILE__, __LINE__, #cond, (detail));        \
+#define FUZZ_CHECK(cond, id, detail)                                               \
+    do {                                                                           \
+        if (!(cond)) ::fuzz::violation((id), __FILE__, __LINE__, #cond, (detail)); \
     } while (0)

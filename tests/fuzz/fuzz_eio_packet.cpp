@@ -23,7 +23,8 @@ using sio::eio::PacketType;
 bool same(const Packet& a, const Packet& b) { return a.type == b.type && a.binary == b.binary && a.data == b.data; }
 
 std::string describe(const Packet& p) {
-    return std::string(p.binary ? "binary " : "type ") + std::to_string(int(p.type)) + " data '" + fuzz::show(p.data) + "'";
+    return std::string(p.binary ? "binary " : "type ") + std::to_string(int(p.type)) + " data '" + fuzz::show(p.data) +
+           "'";
 }
 
 // The packet alone: what a WebSocket text frame carries.
@@ -38,21 +39,25 @@ void check_packet(std::string_view in) {
         std::string bytes;
         bool b64 = sio::base64::decode(in.substr(1), bytes);
         FUZZ_CHECK(ok == b64, "eio-packet-binary", "decode_packet and base64::decode disagree on " + fuzz::show(in));
-        if (ok) FUZZ_CHECK(p.binary && p.type == PacketType::Message && p.data == bytes, "eio-packet-binary",
-                           "binary packet decoded as " + describe(p));
+        if (ok)
+            FUZZ_CHECK(p.binary && p.type == PacketType::Message && p.data == bytes, "eio-packet-binary",
+                       "binary packet decoded as " + describe(p));
     } else if (in[0] >= '0' && in[0] <= '6') {
         FUZZ_CHECK(ok, "eio-packet-rejects-valid", "valid packet refused: " + fuzz::show(in));
-        if (ok) FUZZ_CHECK(!p.binary && int(p.type) == in[0] - '0' && p.data == in.substr(1), "eio-packet-text",
-                           fuzz::show(in) + " decoded as " + describe(p));
+        if (ok)
+            FUZZ_CHECK(!p.binary && int(p.type) == in[0] - '0' && p.data == in.substr(1), "eio-packet-text",
+                       fuzz::show(in) + " decoded as " + describe(p));
     } else {
         FUZZ_CHECK(!ok, "eio-packet-accepts-unknown-type", "unknown type accepted: " + fuzz::show(in));
     }
     if (!ok) return;
 
     std::string encoded = sio::eio::encode_packet(p);
-    if (!p.binary) FUZZ_CHECK(encoded == in, "eio-packet-roundtrip", fuzz::show(in) + " re-encoded as " + fuzz::show(encoded));
+    if (!p.binary)
+        FUZZ_CHECK(encoded == in, "eio-packet-roundtrip", fuzz::show(in) + " re-encoded as " + fuzz::show(encoded));
     Packet again;
-    FUZZ_CHECK(sio::eio::decode_packet(encoded, again), "eio-packet-roundtrip", "re-encoded packet refused: " + fuzz::show(encoded));
+    FUZZ_CHECK(sio::eio::decode_packet(encoded, again), "eio-packet-roundtrip",
+               "re-encoded packet refused: " + fuzz::show(encoded));
     FUZZ_CHECK(same(p, again), "eio-packet-roundtrip", describe(p) + " came back as " + describe(again));
 
     // The WebSocket frame the server would send it in: a binary frame with the bytes, or a text frame with the text.
@@ -62,8 +67,9 @@ void check_packet(std::string_view in) {
     sio::ws::Message m;
     auto r = parser.next(m);
     if (p.binary) {
-        FUZZ_CHECK(r == sio::ws::FrameParser::Result::Message && m.opcode == sio::ws::Opcode::Binary && m.data == p.data,
-                   "eio-outgoing-frame", "binary frame does not carry the bytes of " + describe(p));
+        FUZZ_CHECK(
+            r == sio::ws::FrameParser::Result::Message && m.opcode == sio::ws::Opcode::Binary && m.data == p.data,
+            "eio-outgoing-frame", "binary frame does not carry the bytes of " + describe(p));
     } else if (sio::is_valid_utf8(encoded)) {
         FUZZ_CHECK(r == sio::ws::FrameParser::Result::Message && m.opcode == sio::ws::Opcode::Text && m.data == encoded,
                    "eio-outgoing-frame", "text frame does not carry " + fuzz::show(encoded));
@@ -91,10 +97,14 @@ void check_payload(std::string_view in) {
     bool all = true;
     for (auto r : records) {
         Packet p;
-        if (!sio::eio::decode_packet(r, p)) { all = false; break; }
+        if (!sio::eio::decode_packet(r, p)) {
+            all = false;
+            break;
+        }
         expected.push_back(std::move(p));
     }
-    FUZZ_CHECK(ok == all, "eio-payload-accept", std::string(ok ? "accepted" : "refused") + " payload " + fuzz::show(in));
+    FUZZ_CHECK(ok == all, "eio-payload-accept",
+               std::string(ok ? "accepted" : "refused") + " payload " + fuzz::show(in));
     if (!ok) return;
     FUZZ_CHECK(packets.size() == expected.size(), "eio-payload-count",
                std::to_string(packets.size()) + " packets for " + std::to_string(expected.size()) + " records");
@@ -105,9 +115,11 @@ void check_payload(std::string_view in) {
     std::string encoded = sio::eio::encode_payload(packets);
     bool any_binary = false;
     for (auto& p : packets) any_binary = any_binary || p.binary;
-    if (!any_binary) FUZZ_CHECK(encoded == in, "eio-payload-roundtrip", fuzz::show(in) + " re-encoded as " + fuzz::show(encoded));
+    if (!any_binary)
+        FUZZ_CHECK(encoded == in, "eio-payload-roundtrip", fuzz::show(in) + " re-encoded as " + fuzz::show(encoded));
     std::vector<Packet> again;
-    FUZZ_CHECK(sio::eio::decode_payload(encoded, again), "eio-payload-roundtrip", "re-encoded payload refused: " + fuzz::show(encoded));
+    FUZZ_CHECK(sio::eio::decode_payload(encoded, again), "eio-payload-roundtrip",
+               "re-encoded payload refused: " + fuzz::show(encoded));
     FUZZ_CHECK(again.size() == packets.size(), "eio-payload-roundtrip", "packet count changed: " + fuzz::show(encoded));
     for (size_t i = 0; i < again.size() && i < packets.size(); ++i)
         FUZZ_CHECK(same(again[i], packets[i]), "eio-payload-roundtrip",

@@ -48,8 +48,8 @@ namespace {
 
 using sio::eio::Engine;
 using sio::eio::Packet;
-using sio::eio::polling::body_of;
 using sio::eio::PacketType;
+using sio::eio::polling::body_of;
 using SocketPtr = std::shared_ptr<sio::eio::Socket>;
 
 bool fast_timers() {
@@ -128,8 +128,8 @@ struct World {
     int config = -1;
     size_t uses = 0;
     sio::EngineOptions options;
-    Recorder rec;                    // outlives the engine (declared first, destroyed last)
-    std::vector<std::string> sids;   // sessions this engine opened, in order
+    Recorder rec;                   // outlives the engine (declared first, destroyed last)
+    std::vector<std::string> sids;  // sessions this engine opened, in order
     std::unique_ptr<Engine> engine;
 };
 
@@ -308,8 +308,8 @@ void request(std::string_view record, World& w) {
     const auto& opt = w.options;
     // Layer 6 hands the engine only the requests under its path.
     bool handled = engine.handles_path(req.path);
-    bool expect_handled = req.path.compare(0, opt.path.size(), opt.path) == 0 ||
-                          req.path == opt.path.substr(0, opt.path.size() - 1);
+    bool expect_handled =
+        req.path.compare(0, opt.path.size(), opt.path) == 0 || req.path == opt.path.substr(0, opt.path.size() - 1);
     FUZZ_CHECK(handled == expect_handled, "engine-handles-path", "handles_path(" + fuzz::show(req.path) + ")");
     if (!handled) return;
 
@@ -345,8 +345,9 @@ void request(std::string_view record, World& w) {
                      http.close_after ? " (close after)" : "");
 
     const std::string transport = req.get_param_value("transport");
-    const bool transport_ok = (transport == "polling" || transport == "websocket") &&
-                              std::find(opt.transports.begin(), opt.transports.end(), transport) != opt.transports.end();
+    const bool transport_ok =
+        (transport == "polling" || transport == "websocket") &&
+        std::find(opt.transports.begin(), opt.transports.end(), transport) != opt.transports.end();
     const std::string where = req.method + " " + fuzz::show(req.target);
 
     // ---- taken over for a WebSocket
@@ -364,8 +365,8 @@ void request(std::string_view record, World& w) {
         FUZZ_CHECK(req.method == "GET", "engine-ws-upgrade-non-get",
                    "a " + req.method + " request was upgraded to a WebSocket (RFC 6455 §4.1 requires GET): " + where);
         FUZZ_CHECK(!has_sid || (was_open && opt.allowUpgrades), "engine-takeover-upgrade", "upgrade of " + where);
-        FUZZ_CHECK(http.response.rfind("HTTP/1.1 101 Switching Protocols\r\n", 0) == 0 &&
-                       http.response.size() >= 4 && http.response.compare(http.response.size() - 4, 4, "\r\n\r\n") == 0 &&
+        FUZZ_CHECK(http.response.rfind("HTTP/1.1 101 Switching Protocols\r\n", 0) == 0 && http.response.size() >= 4 &&
+                       http.response.compare(http.response.size() - 4, 4, "\r\n\r\n") == 0 &&
                        http.response.find("\r\nSec-WebSocket-Accept: " + sio::ws::accept_key(key) + "\r\n") !=
                            std::string::npos,
                    "engine-takeover-response", "101 response " + fuzz::show(http.response));
@@ -380,23 +381,25 @@ void request(std::string_view record, World& w) {
     FUZZ_CHECK(allowed, "engine-status", "status " + std::to_string(status) + " for " + where);
     int code = -1;
     if (status == 400 || status == 403 || status == 503) check_error_body(res, code);
-    if (status == 503) FUZZ_CHECK(code == 3 && !has_sid && engine.clients_count() >= opt.maxConnections,
-                                  "engine-503", "503 for " + where);
-    if (status == 413)
-        FUZZ_CHECK(req.method == "POST" && has_sid, "engine-413", "413 for " + where);
+    if (status == 503)
+        FUZZ_CHECK(code == 3 && !has_sid && engine.clients_count() >= opt.maxConnections, "engine-503",
+                   "503 for " + where);
+    if (status == 413) FUZZ_CHECK(req.method == "POST" && has_sid, "engine-413", "413 for " + where);
 
     // ---- the order of the protocol's checks
     const bool exact = !fast_timers();
     if (req.method == "OPTIONS") {
         FUZZ_CHECK(status == 204, "engine-options", "OPTIONS answered " + std::to_string(status));
     } else if (!transport_ok) {
-        FUZZ_CHECK(status == 400 && code == 0, "engine-error-order", "unknown transport: " + where + " -> " + body_of(res));
+        FUZZ_CHECK(status == 400 && code == 0, "engine-error-order",
+                   "unknown transport: " + where + " -> " + body_of(res));
     } else if (req.get_param_value("EIO") != "4") {
         FUZZ_CHECK(status == 400 && code == 5, "engine-error-order", "bad EIO: " + where + " -> " + body_of(res));
     } else if (has_sid && !before && exact) {
         FUZZ_CHECK(status == 400 && code == 1, "engine-error-order", "unknown sid: " + where + " -> " + body_of(res));
     } else if (!has_sid && req.method != "GET") {
-        FUZZ_CHECK(status == 400 && code == 2, "engine-error-order", "non-GET handshake: " + where + " -> " + body_of(res));
+        FUZZ_CHECK(status == 400 && code == 2, "engine-error-order",
+                   "non-GET handshake: " + where + " -> " + body_of(res));
     }
 
     // ---- the body
@@ -425,7 +428,8 @@ void request(std::string_view record, World& w) {
             if (!exact && !packets.empty() && packets[0].type == PacketType::Open) {
                 only_open = true;  // with 1 ms heartbeats a ping (and the close after it) may already follow
                 for (size_t i = 1; i < packets.size(); ++i)
-                    only_open = only_open && (packets[i].type == PacketType::Ping || packets[i].type == PacketType::Close);
+                    only_open =
+                        only_open && (packets[i].type == PacketType::Ping || packets[i].type == PacketType::Close);
             }
             FUZZ_CHECK(only_open, "engine-open-packet", fuzz::show(body_of(res)));
             if (packets.empty()) return;
@@ -459,7 +463,8 @@ void request(std::string_view record, World& w) {
         return;
     }
     if (req.method == "POST") {
-        FUZZ_CHECK(has_sid && body_of(res) == "ok", "engine-post-answer", where + " answered " + fuzz::show(body_of(res)));
+        FUZZ_CHECK(has_sid && body_of(res) == "ok", "engine-post-answer",
+                   where + " answered " + fuzz::show(body_of(res)));
         FUZZ_CHECK(http.read_ok, "engine-post-unread", "200 for a POST whose body was not read: " + where);
         std::vector<Packet> packets;
         bool decoded = sio::eio::decode_payload(http.read_bytes, packets);
@@ -482,8 +487,8 @@ void request(std::string_view record, World& w) {
         for (size_t i = 0; same && i < got.size(); ++i)
             same = got[i].binary == expected[i].binary && got[i].data == expected[i].data;
         FUZZ_CHECK(same, "engine-post-messages",
-                   std::to_string(got.size()) + " messages delivered for " + std::to_string(expected.size()) +
-                       " in " + fuzz::show(http.read_bytes));
+                   std::to_string(got.size()) + " messages delivered for " + std::to_string(expected.size()) + " in " +
+                       fuzz::show(http.read_bytes));
         return;
     }
     FUZZ_CHECK(false, "engine-status", "200 for method " + fuzz::show(req.method));

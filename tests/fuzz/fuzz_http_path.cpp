@@ -60,7 +60,8 @@ struct Sandbox {
         for (const std::string& d : {root, dist, empty}) watches[inotify_add_watch(inotify, d.c_str(), IN_OPEN)] = d;
     }
     ~Sandbox() {
-        for (const char* f : {"/dist/socket.io.min.js", "/dist/socket.io.min.js.map", "/dist/socket.io.js", "/secret.txt"})
+        for (const char* f :
+             {"/dist/socket.io.min.js", "/dist/socket.io.min.js.map", "/dist/socket.io.js", "/secret.txt"})
             std::remove((root + f).c_str());
         rmdir(dist.c_str());
         rmdir(empty.c_str());
@@ -160,7 +161,8 @@ void check_path(const std::string& path, const std::string& method, int config, 
     FUZZ_CHECK(served == (get && (js || map)), "path-bundle-names",
                std::string(served ? "served " : "refused ") + method + " " + fuzz::show(path) + " under " + prefix);
 
-    std::string expected_file = missing ? std::string() : box.dist + (js ? "/socket.io.min.js" : "/socket.io.min.js.map");
+    std::string expected_file =
+        missing ? std::string() : box.dist + (js ? "/socket.io.min.js" : "/socket.io.min.js.map");
     for (auto& f : opened)
         FUZZ_CHECK(served && f == expected_file, "path-opened-other-file",
                    "opened " + fuzz::show(f) + " for " + method + " " + fuzz::show(path));
@@ -184,9 +186,9 @@ void check_path(const std::string& path, const std::string& method, int config, 
         return;
     }
     FUZZ_CHECK(res.status == -1 || res.status == 200, "path-status", std::to_string(res.status));
-    FUZZ_CHECK(res.body == (js ? kJs : kMap), "path-content", "served " + fuzz::show(res.body, 60) + " for " + fuzz::show(path));
-    FUZZ_CHECK(header(res, "Content-Type") ==
-                   (js ? "application/javascript; charset=utf-8" : "application/json"),
+    FUZZ_CHECK(res.body == (js ? kJs : kMap), "path-content",
+               "served " + fuzz::show(res.body, 60) + " for " + fuzz::show(path));
+    FUZZ_CHECK(header(res, "Content-Type") == (js ? "application/javascript; charset=utf-8" : "application/json"),
                "path-content-type", header(res, "Content-Type"));
 }
 

@@ -125,8 +125,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         return 0;
     }
     if (!ok) {
-        FUZZ_CHECK(error == "unknown packet type" || error == "illegal attachments" || error == "too many attachments" ||
-                       error == "invalid payload",
+        FUZZ_CHECK(error == "unknown packet type" || error == "illegal attachments" ||
+                       error == "too many attachments" || error == "invalid payload",
                    "sio-packet-error-text", "unexpected error '" + error + "' for " + fuzz::show(text));
         return 0;
     }
@@ -176,7 +176,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     try {
         enc = packet::encode(p);
     } catch (const std::exception& e) {
-        FUZZ_CHECK(false, "sio-packet-encode-throws", std::string("encode threw ") + e.what() + " for " + show_packet(p));
+        FUZZ_CHECK(false, "sio-packet-encode-throws",
+                   std::string("encode threw ") + e.what() + " for " + show_packet(p));
         return 0;
     }
     FUZZ_CHECK(enc.attachments.size() == (p.has_data ? count_binaries(p.data) : 0), "sio-packet-encode-attachments",
@@ -191,11 +192,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         FUZZ_CHECK(false, "sio-packet-decode-throws", std::string("decode of encode() threw ") + e.what());
         return 0;
     }
-    FUZZ_CHECK(q_ok, "sio-packet-roundtrip",
-               "encode() gave " + fuzz::show(enc.text) + " which does not decode (" + q_error + "); from " + fuzz::show(text));
+    FUZZ_CHECK(
+        q_ok, "sio-packet-roundtrip",
+        "encode() gave " + fuzz::show(enc.text) + " which does not decode (" + q_error + "); from " + fuzz::show(text));
     if (!q_ok) return 0;
     FUZZ_CHECK(q_expected == enc.attachments.size(), "sio-packet-roundtrip", "attachment count changed");
     FUZZ_CHECK(q.type == p.type && q.nsp == p.nsp && q.id == p.id && q.has_data == p.has_data && q.data == p.data,
-               "sio-packet-roundtrip", show_packet(p) + " came back as " + show_packet(q) + " via " + fuzz::show(enc.text));
+               "sio-packet-roundtrip",
+               show_packet(p) + " came back as " + show_packet(q) + " via " + fuzz::show(enc.text));
     return 0;
 }

@@ -62,7 +62,8 @@ void check_message(const Message& m, size_t max_message) {
             bool valid = (code >= 1000 && code <= 1014 && code != 1004 && code != 1005 && code != 1006) ||
                          (code >= 3000 && code <= 4999);
             FUZZ_CHECK(valid, "ws-close-code", "close code " + std::to_string(code) + " passed on");
-            FUZZ_CHECK(sio::is_valid_utf8(std::string_view(m.data).substr(2)), "ws-close-utf8", "close reason not UTF-8");
+            FUZZ_CHECK(sio::is_valid_utf8(std::string_view(m.data).substr(2)), "ws-close-utf8",
+                       "close reason not UTF-8");
         }
     }
     // Re-encoded (as a client would, masked) it parses back to itself.
@@ -73,11 +74,13 @@ void check_message(const Message& m, size_t max_message) {
     Message back;
     auto r = again.next(back);
     FUZZ_CHECK(r == FrameParser::Result::Message && back.opcode == m.opcode && back.data == m.data,
-               "ws-reencode-roundtrip", "message op=" + std::to_string(int(m.opcode)) + " did not survive encode_frame");
+               "ws-reencode-roundtrip",
+               "message op=" + std::to_string(int(m.opcode)) + " did not survive encode_frame");
 }
 
 // Calls next() until NeedMore or Error; appends what it got to `events`. Returns false once the parser failed.
-bool drain(FrameParser& parser, std::vector<Event>& events, size_t max_message, size_t fed, bool& failed, size_t bound) {
+bool drain(FrameParser& parser, std::vector<Event>& events, size_t max_message, size_t fed, bool& failed,
+           size_t bound) {
     for (size_t i = 0; i < bound; ++i) {
         Message m;
         auto r = parser.next(m);

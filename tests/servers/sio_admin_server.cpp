@@ -60,7 +60,10 @@ int main(int argc, char** argv) {
         else if (flag == "--namespace") ao.namespaceName = value;
         else if (flag == "--ui-path") ao.uiPath = value;
         else if (flag == "--stats-interval") ao.statsInterval = std::stoi(value);
-        else { std::cerr << "unknown flag " << flag << "\n"; return 2; }
+        else {
+            std::cerr << "unknown flag " << flag << "\n";
+            return 2;
+        }
     }
     if (auth == "basic") ao.auth = sio::admin::BasicAuth{username, hash};
     else ao.auth = false;

@@ -23,7 +23,11 @@ static std::vector<std::string> strings(const Value& v) {  // "room" or ["a","b"
     return out;
 }
 static Value string_list(const std::set<std::string>& items) { return Array(items.begin(), items.end()); }
-static Args args_of(const Value& list) { Args a; for (auto& v : list.as_array()) a.push_back(v); return a; }
+static Args args_of(const Value& list) {
+    Args a;
+    for (auto& v : list.as_array()) a.push_back(v);
+    return a;
+}
 static Value sorted_by_json(const Args& list) {
     Array out(list.begin(), list.end());
     std::sort(out.begin(), out.end(), [](const Value& a, const Value& b) { return a.to_json() < b.to_json(); });
@@ -41,7 +45,8 @@ static Value describe(const sio::RemoteSocket& s) {
     return Object{{"id", s.id()}, {"rooms", string_list(s.rooms())}, {"data", s.data()}};
 }
 static Value described(std::vector<sio::RemoteSocket>& sockets) {
-    std::sort(sockets.begin(), sockets.end(), [](const sio::RemoteSocket& a, const sio::RemoteSocket& b) { return a.id() < b.id(); });
+    std::sort(sockets.begin(), sockets.end(),
+              [](const sio::RemoteSocket& a, const sio::RemoteSocket& b) { return a.id() < b.id(); });
     Array out;
     for (auto& s : sockets) out.push_back(describe(s));
     return out;
@@ -62,8 +67,12 @@ int main(int argc, char** argv) {
         else if (flag == "--key") ro.key = value;
         else if (flag == "--requests-timeout") ro.requestsTimeout = std::stoi(value);
         // the io cookie at the handshake (name io, path /, HttpOnly, SameSite=Lax), for HAProxy's stickiness
-        else if (flag == "--cookie") { if (value != "0") opt.cookie = sio::CookieOptions{}; }
-        else { std::cerr << "unknown flag " << flag << "\n"; return 2; }
+        else if (flag == "--cookie") {
+            if (value != "0") opt.cookie = sio::CookieOptions{};
+        } else {
+            std::cerr << "unknown flag " << flag << "\n";
+            return 2;
+        }
     }
 
     sigset_t signals;
@@ -94,13 +103,17 @@ int main(int argc, char** argv) {
             const Value& user = socket.handshake().auth["user"];
             socket.data() = Object{{"node", name}, {"user", user}};
             socket.emit("welcome", Object{{"node", name}, {"id", socket.id()}, {"nsp", nsp.name()}});
-            socket.on("join", [&socket](Event& ev) { socket.join(strings(ev[0])); ev.ack(string_list(socket.rooms())); });
+            socket.on("join", [&socket](Event& ev) {
+                socket.join(strings(ev[0]));
+                ev.ack(string_list(socket.rooms()));
+            });
             socket.on("leave", [&socket](Event& ev) {
                 for (auto& r : strings(ev[0])) socket.leave(r);
                 ev.ack(string_list(socket.rooms()));
             });
             socket.on("rooms", [&socket](Event& ev) { ev.ack(string_list(socket.rooms())); });
-            // {rooms, except, local, via: "nsp"|"socket", event, args}: nsp.to(rooms).except(except).emit(event, args...);
+            // {rooms, except, local, via: "nsp"|"socket", event, args}:
+            // nsp.to(rooms).except(except).emit(event, args...);
             // via "socket": socket.broadcast().to(rooms)... (the sender left out)
             socket.on("broadcast", [&](Event& ev) {
                 const Value& o = ev[0];
@@ -110,23 +123,26 @@ int main(int argc, char** argv) {
             });
             // binary made by the server itself
             socket.on("emit-binary", [&](Event& ev) {
-                select(sio::BroadcastOperator(nsp), ev[0]).emit("binary", sio::Binary{std::string("\x00\x01\x02\xff", 4)},
-                                                              Object{{"nested", sio::Binary{"xyz"}}, {"n", 1}});
+                select(sio::BroadcastOperator(nsp), ev[0])
+                    .emit("binary", sio::Binary{std::string("\x00\x01\x02\xff", 4)},
+                          Object{{"nested", sio::Binary{"xyz"}}, {"n", 1}});
                 ev.ack();
             });
             socket.on("fetch", [&](Event& ev) {
                 auto ack = std::make_shared<Event>(ev);
-                select(sio::BroadcastOperator(nsp), ev[0]).fetchSockets(
-                    [ack](const sio::Error& err, std::vector<sio::RemoteSocket> sockets) {
-                        ack->ack(Object{{"err", error_text(err)}, {"sockets", described(sockets)}});  // partial on error
+                select(sio::BroadcastOperator(nsp), ev[0])
+                    .fetchSockets([ack](const sio::Error& err, std::vector<sio::RemoteSocket> sockets) {
+                        ack->ack(
+                            Object{{"err", error_text(err)}, {"sockets", described(sockets)}});  // partial on error
                     });
             });
-            // {rooms, except, action: "emit"|"join"|"leave"|"disconnect", event, args, room, close}: on each fetched socket
+            // {rooms, except, action: "emit"|"join"|"leave"|"disconnect", event, args, room, close}:
+            // on each fetched socket
             socket.on("remote", [&](Event& ev) {
                 auto ack = std::make_shared<Event>(ev);
                 Value o = ev[0];
-                select(sio::BroadcastOperator(nsp), o).fetchSockets(
-                    [ack, o](const sio::Error& err, std::vector<sio::RemoteSocket> sockets) {
+                select(sio::BroadcastOperator(nsp), o)
+                    .fetchSockets([ack, o](const sio::Error& err, std::vector<sio::RemoteSocket> sockets) {
                         std::set<std::string> ids;
                         for (auto& s : sockets) {
                             const std::string& action = o["action"].as_string();
@@ -139,8 +155,14 @@ int main(int argc, char** argv) {
                         ack->ack(Object{{"err", error_text(err)}, {"ids", string_list(ids)}});
                     });
             });
-            socket.on("sockets-join", [&](Event& ev) { select(sio::BroadcastOperator(nsp), ev[0]).socketsJoin(strings(ev[0]["join"])); ev.ack(); });
-            socket.on("sockets-leave", [&](Event& ev) { select(sio::BroadcastOperator(nsp), ev[0]).socketsLeave(strings(ev[0]["leave"])); ev.ack(); });
+            socket.on("sockets-join", [&](Event& ev) {
+                select(sio::BroadcastOperator(nsp), ev[0]).socketsJoin(strings(ev[0]["join"]));
+                ev.ack();
+            });
+            socket.on("sockets-leave", [&](Event& ev) {
+                select(sio::BroadcastOperator(nsp), ev[0]).socketsLeave(strings(ev[0]["leave"]));
+                ev.ack();
+            });
             socket.on("disconnect-sockets", [&](Event& ev) {
                 select(sio::BroadcastOperator(nsp), ev[0]).disconnectSockets(ev[0]["close"].as_bool());
                 ev.ack();
@@ -153,19 +175,22 @@ int main(int argc, char** argv) {
                     return ev.ack(Object{{"err", Value()}, {"responses", Array{}}});
                 }
                 auto ack = std::make_shared<Event>(ev);
-                nsp.serverSideEmit_args(o["event"].as_string(), args_of(o["args"]), [ack](const sio::Error& err, const Args& responses) {
-                    ack->ack(Object{{"err", error_text(err)}, {"responses", sorted_by_json(responses)}});
-                });
+                nsp.serverSideEmit_args(
+                    o["event"].as_string(), args_of(o["args"]), [ack](const sio::Error& err, const Args& responses) {
+                        ack->ack(Object{{"err", error_text(err)}, {"responses", sorted_by_json(responses)}});
+                    });
             });
             socket.on("notes", [notes](Event& ev) { ev.ack(*notes); });
             // {rooms, except, event, args, timeout}: nsp.to(rooms).timeout(ms).emit(event, args..., cb(err, responses))
             socket.on("broadcast-with-ack", [&](Event& ev) {
                 const Value& o = ev[0];
                 auto ack = std::make_shared<Event>(ev);
-                select(sio::BroadcastOperator(nsp), o).timeout(int(o["timeout"].as_int())).emit_args(
-                    o["event"].as_string(), args_of(o["args"]), [ack](const sio::Error& err, const Args& responses) {
-                        ack->ack(Object{{"err", error_text(err)}, {"responses", sorted_by_json(responses)}});
-                    });
+                select(sio::BroadcastOperator(nsp), o)
+                    .timeout(int(o["timeout"].as_int()))
+                    .emit_args(o["event"].as_string(), args_of(o["args"]),
+                               [ack](const sio::Error& err, const Args& responses) {
+                                   ack->ack(Object{{"err", error_text(err)}, {"responses", sorted_by_json(responses)}});
+                               });
             });
             // {rooms, event, count, every}: `count` numbered broadcasts {seq, from}, one every `every` ms (from a
             // thread of the server's own, as a live feed would); acks when done
@@ -189,18 +214,26 @@ int main(int argc, char** argv) {
     serve(io.of("/"));
     serve(io.of("/second"));
 
-    io.http().Get("/name", [&name](const httplib::Request&, httplib::Response& res) { res.set_content(name, "text/plain"); });
+    io.http().Get("/name",
+                  [&name](const httplib::Request&, httplib::Response& res) { res.set_content(name, "text/plain"); });
     io.http().Get("/stats", [&io](const httplib::Request&, httplib::Response& res) {
         auto& adapter = static_cast<sio::redis::RedisAdapter&>(io.sockets.adapter());
         auto s = adapter.stats();
-        Value v = Object{{"published", double(s.published)}, {"unsent", double(s.unsent)}, {"received", double(s.received)},
-                         {"malformed", double(s.malformed)}, {"reconnects", double(s.reconnects)},
-                         {"requestsTimedOut", double(s.requestsTimedOut)}, {"ready", adapter.ready()}};
+        Value v = Object{{"published", double(s.published)},
+                         {"unsent", double(s.unsent)},
+                         {"received", double(s.received)},
+                         {"malformed", double(s.malformed)},
+                         {"reconnects", double(s.reconnects)},
+                         {"requestsTimedOut", double(s.requestsTimedOut)},
+                         {"ready", adapter.ready()}};
         res.set_content(v.to_json(), "application/json");
     });
 
     int bound = io.start(host, port);
-    if (bound < 0) { std::cerr << "cannot listen on " << host << ":" << port << "\n"; return 1; }
+    if (bound < 0) {
+        std::cerr << "cannot listen on " << host << ":" << port << "\n";
+        return 1;
+    }
     std::cout << "listening on http://" << host << ":" << bound << io.options().path << std::endl;
     int sig = 0;
     sigwait(&signals, &sig);

@@ -63,24 +63,24 @@ int main(int argc, char** argv) {
         else if (flag == "--tls-cert" || flag == "--tls-key") {
             if (!opt.tls) opt.tls = sio::TlsOptions{};
             (flag == "--tls-cert" ? opt.tls->cert_file : opt.tls->key_file) = value;
-        }
-        else if (flag == "--recovery") {
+        } else if (flag == "--recovery") {
             if (!opt.connectionStateRecovery) opt.connectionStateRecovery = sio::ConnectionStateRecoveryOptions{};
             opt.connectionStateRecovery->maxDisconnectionDuration = std::stoi(value);
         } else if (flag == "--recovery-skip-middlewares" || flag == "--recovery-max-session-bytes") {
             if (!opt.connectionStateRecovery) opt.connectionStateRecovery = sio::ConnectionStateRecoveryOptions{};
             if (flag == "--recovery-skip-middlewares") opt.connectionStateRecovery->skipMiddlewares = value != "0";
             else opt.connectionStateRecovery->maxSessionBytes = std::stoul(value);
-        }
-        else if (flag == "--cors-origin") {
+        } else if (flag == "--cors-origin") {
             if (opt.cors.origins == std::vector<std::string>{"*"}) opt.cors.origins.clear();
             opt.cors.origins.push_back(value);
-        }
-        else if (flag == "--transports") {
+        } else if (flag == "--transports") {
             opt.transports.clear();
             std::stringstream ss(value);
             for (std::string t; std::getline(ss, t, ',');) opt.transports.push_back(t);
-        } else { std::cerr << "unknown flag " << flag << "\n"; return 2; }
+        } else {
+            std::cerr << "unknown flag " << flag << "\n";
+            return 2;
+        }
     }
 
     sigset_t signals;
@@ -92,7 +92,7 @@ int main(int argc, char** argv) {
     sio::Server io(opt);
     // What the tests ask about afterwards (handlers run one at a time: no locks needed).
     std::map<std::string, std::string> disconnect_reasons;  // socket id -> reason
-    std::map<std::string, Value> rooms_when_disconnecting;   // socket id -> rooms seen in "disconnecting"
+    std::map<std::string, Value> rooms_when_disconnecting;  // socket id -> rooms seen in "disconnecting"
 
     io.use([](sio::Socket& socket, sio::Next next) {
         if (socket.handshake().auth["token"].as_string() == "bad")
@@ -101,8 +101,8 @@ int main(int argc, char** argv) {
     });
 
     auto common = [&](sio::Socket& socket) {
-        socket.emit("welcome", Object{{"id", socket.id()}, {"nsp", socket.nsp().name()},
-                                      {"auth", socket.handshake().auth}});
+        socket.emit("welcome",
+                    Object{{"id", socket.id()}, {"nsp", socket.nsp().name()}, {"auth", socket.handshake().auth}});
         socket.on("echo", [&socket](Event& ev) { socket.emit("echo", ev.args()); });
         socket.on("echo-ack", [](Event& ev) { ev.ack(ev.args()); });
         socket.on("disconnect", [&, id = socket.id()](Event& ev) { disconnect_reasons[id] = ev[0].as_string(); });
@@ -110,9 +110,8 @@ int main(int argc, char** argv) {
 
     io.on_connection([&](sio::Socket& socket) {
         common(socket);
-        socket.on("disconnecting", [&](Event& ev) {
-            rooms_when_disconnecting[ev.socket().id()] = string_list(ev.socket().rooms());
-        });
+        socket.on("disconnecting",
+                  [&](Event& ev) { rooms_when_disconnecting[ev.socket().id()] = string_list(ev.socket().rooms()); });
         socket.on("join", [&socket](Event& ev) {
             socket.join(strings(ev[0]));
             ev.ack(string_list(socket.rooms()));
@@ -149,8 +148,8 @@ int main(int argc, char** argv) {
         socket.on("server-ack", [&socket](Event& ev) {
             Args rest(ev.args().begin() + 2, ev.args().end());
             auto ack = ev.args().size() ? std::make_shared<Event>(ev) : nullptr;
-            socket.timeout(int(ev[1].as_int())).emit(ev[0].as_string(), rest,
-                [ack](const sio::Error& err, const Args& response) {
+            socket.timeout(int(ev[1].as_int()))
+                .emit(ev[0].as_string(), rest, [ack](const sio::Error& err, const Args& response) {
                     Value result = Object{{"err", err ? Value(err.message) : Value()},
                                           {"response", sio::Array(response.begin(), response.end())}};
                     ack->ack(result);
@@ -159,10 +158,12 @@ int main(int argc, char** argv) {
         // ("broadcast-ack", room, timeoutMs) → io.to(room).timeout(ms).emit("ask", cb(err, responses))
         socket.on("broadcast-ack", [&](Event& ev) {
             auto ack = std::make_shared<Event>(ev);
-            io.to(ev[0].as_string()).timeout(int(ev[1].as_int())).emit("ask", [ack](const sio::Error& err, const Args& responses) {
-                ack->ack(Object{{"err", err ? Value(err.message) : Value()},
-                                {"responses", sio::Array(responses.begin(), responses.end())}});
-            });
+            io.to(ev[0].as_string())
+                .timeout(int(ev[1].as_int()))
+                .emit("ask", [ack](const sio::Error& err, const Args& responses) {
+                    ack->ack(Object{{"err", err ? Value(err.message) : Value()},
+                                    {"responses", sio::Array(responses.begin(), responses.end())}});
+                });
         });
         socket.on("fetch", [&](Event& ev) {
             ev.ack(socket_ids(ev[0].is_null() ? io.fetchSockets() : io.in(strings(ev[0])).fetchSockets()));
@@ -173,8 +174,11 @@ int main(int argc, char** argv) {
             auto answer = [ack](const sio::Error& err, std::vector<sio::RemoteSocket> found) {
                 std::map<std::string, Value> by_id;
                 for (auto& s : found)
-                    by_id[s.id()] = Object{{"id", s.id()}, {"rooms", string_list(s.rooms())}, {"data", s.data()},
-                                           {"address", s.handshake().address}, {"auth", s.handshake().auth},
+                    by_id[s.id()] = Object{{"id", s.id()},
+                                           {"rooms", string_list(s.rooms())},
+                                           {"data", s.data()},
+                                           {"address", s.handshake().address},
+                                           {"auth", s.handshake().auth},
                                            {"local", s.local() != nullptr}};
                 sio::Array sockets;
                 for (auto& kv : by_id) sockets.push_back(kv.second);
@@ -191,8 +195,14 @@ int main(int argc, char** argv) {
                                 {"responses", sio::Array(responses.begin(), responses.end())}});
             });
         });
-        socket.on("sockets-join", [&](Event& ev) { io.in(strings(ev[0])).socketsJoin(strings(ev[1])); ev.ack(); });
-        socket.on("sockets-leave", [&](Event& ev) { io.in(strings(ev[0])).socketsLeave(strings(ev[1])); ev.ack(); });
+        socket.on("sockets-join", [&](Event& ev) {
+            io.in(strings(ev[0])).socketsJoin(strings(ev[1]));
+            ev.ack();
+        });
+        socket.on("sockets-leave", [&](Event& ev) {
+            io.in(strings(ev[0])).socketsLeave(strings(ev[1]));
+            ev.ack();
+        });
         socket.on("disconnect-sockets", [&](Event& ev) { io.in(strings(ev[0])).disconnectSockets(ev[1].as_bool()); });
         socket.on("disconnect-me", [&socket](Event& ev) { socket.disconnect(ev[0].as_bool()); });
         socket.on("drop-transport", [&socket](Event&) { socket.conn().close(); });
@@ -204,15 +214,24 @@ int main(int argc, char** argv) {
                 ev.ack(e.what());
             }
         });
-        socket.on("data-set", [&socket](Event& ev) { socket.data()[ev[0].as_string()] = ev[1]; ev.ack(); });
+        socket.on("data-set", [&socket](Event& ev) {
+            socket.data()[ev[0].as_string()] = ev[1];
+            ev.ack();
+        });
         socket.on("data-get", [&socket](Event& ev) { ev.ack(socket.data()[ev[0].as_string()]); });
         socket.on("handshake", [&socket](Event& ev) {
             auto& h = socket.handshake();
             Object headers, query;
             for (auto& kv : h.headers) headers[kv.first] = kv.second;
             for (auto& kv : h.query) query[kv.first] = kv.second;
-            ev.ack(Object{{"headers", headers}, {"time", h.time}, {"address", h.address}, {"xdomain", h.xdomain},
-                          {"secure", h.secure}, {"issued", double(h.issued)}, {"url", h.url}, {"query", query},
+            ev.ack(Object{{"headers", headers},
+                          {"time", h.time},
+                          {"address", h.address},
+                          {"xdomain", h.xdomain},
+                          {"secure", h.secure},
+                          {"issued", double(h.issued)},
+                          {"url", h.url},
+                          {"query", query},
                           {"auth", h.auth}});
         });
         socket.on("disconnect-reason", [&](Event& ev) {
@@ -225,11 +244,19 @@ int main(int argc, char** argv) {
         auto counts = std::make_shared<std::map<std::string, int>>();
         socket.once("ping-once", [counts](Event&) { (*counts)["once"]++; });
         auto id = socket.on("ping-off", [counts](Event&) { (*counts)["off"]++; });
-        socket.on("remove-ping-off", [&socket, id](Event& ev) { socket.off("ping-off", id); ev.ack(); });
+        socket.on("remove-ping-off", [&socket, id](Event& ev) {
+            socket.off("ping-off", id);
+            ev.ack();
+        });
         auto any_log = std::make_shared<sio::Array>();
         auto any_id = socket.onAny([any_log](Event& ev) { any_log->push_back(ev.name()); });
-        socket.prependAny([any_log](Event& ev) { if (ev.name() == "prepend-check") any_log->push_back("first"); });
-        socket.on("off-any", [&socket, any_id](Event& ev) { socket.offAny(any_id); ev.ack(); });
+        socket.prependAny([any_log](Event& ev) {
+            if (ev.name() == "prepend-check") any_log->push_back("first");
+        });
+        socket.on("off-any", [&socket, any_id](Event& ev) {
+            socket.offAny(any_id);
+            ev.ack();
+        });
         auto outgoing_log = std::make_shared<sio::Array>();
         auto outgoing_events = std::make_shared<sio::Array>();  // [event, ...args] of each outgoing event
         socket.onAnyOutgoing([outgoing_log, outgoing_events](Event& ev) {
@@ -239,11 +266,16 @@ int main(int argc, char** argv) {
             outgoing_events->push_back(entry);
         });
         socket.on("counts", [counts, any_log, outgoing_log](Event& ev) {
-            ev.ack(Object{{"once", (*counts)["once"]}, {"off", (*counts)["off"]}, {"any", *any_log},
+            ev.ack(Object{{"once", (*counts)["once"]},
+                          {"off", (*counts)["off"]},
+                          {"any", *any_log},
                           {"outgoing", *outgoing_log}});
         });
         socket.on("outgoing-log", [outgoing_events](Event& ev) { ev.ack(*outgoing_events); });
-        socket.on("volatile", [&socket](Event& ev) { socket.volatile_().emit("volatile", ev[0]); ev.ack(); });
+        socket.on("volatile", [&socket](Event& ev) {
+            socket.volatile_().emit("volatile", ev[0]);
+            ev.ack();
+        });
         socket.on("binary-nested", [&socket](Event& ev) {
             socket.emit("binary-nested", Object{{"deep", Object{{"buf", sio::Binary{std::string("\x00\x01\xff", 3)}}}},
                                                 {"list", sio::Array{sio::Binary{"ab"}, 1, "x"}}});
@@ -320,7 +352,9 @@ int main(int argc, char** argv) {
             auto* adapter = dynamic_cast<sio::SessionAwareAdapter*>(&io.sockets.adapter());
             if (!adapter) return ev.ack(Value());
             auto st = adapter->stats();
-            ev.ack(Object{{"packets", st.packets}, {"bytes", st.bytes}, {"sessions", st.sessions},
+            ev.ack(Object{{"packets", st.packets},
+                          {"bytes", st.bytes},
+                          {"sessions", st.sessions},
                           {"sessionsTooLarge", double(st.sessionsTooLarge)}});
         });
     });
@@ -377,11 +411,14 @@ int main(int argc, char** argv) {
         // ("dyn-broadcast-ack", rooms, timeoutMs) → dyn.to(rooms).timeout(ms).emit("ask", cb(err, responses))
         socket.on("dyn-broadcast-ack", [dyn_op](Event& ev) {
             auto ack = std::make_shared<Event>(ev);
-            dyn_op(ev[0], Value()).timeout(int(ev[1].as_int())).emit("ask", [ack](const sio::Error& err, const Args& responses) {
-                sio::Array sorted(responses.begin(), responses.end());
-                std::sort(sorted.begin(), sorted.end(), [](const Value& a, const Value& b) { return a.to_json() < b.to_json(); });
-                ack->ack(Object{{"err", err ? Value(err.message) : Value()}, {"responses", sorted}});
-            });
+            dyn_op(ev[0], Value())
+                .timeout(int(ev[1].as_int()))
+                .emit("ask", [ack](const sio::Error& err, const Args& responses) {
+                    sio::Array sorted(responses.begin(), responses.end());
+                    std::sort(sorted.begin(), sorted.end(),
+                              [](const Value& a, const Value& b) { return a.to_json() < b.to_json(); });
+                    ack->ack(Object{{"err", err ? Value(err.message) : Value()}, {"responses", sorted}});
+                });
         });
         socket.on("dyn-fetch", [&, dyn_op](Event& ev) {
             Object out;
@@ -391,8 +428,14 @@ int main(int argc, char** argv) {
             }
             ev.ack(out);
         });
-        socket.on("dyn-sockets-join", [dyn_op](Event& ev) { dyn_op(ev[0], Value()).socketsJoin(strings(ev[1])); ev.ack(); });
-        socket.on("dyn-sockets-leave", [dyn_op](Event& ev) { dyn_op(ev[0], Value()).socketsLeave(strings(ev[1])); ev.ack(); });
+        socket.on("dyn-sockets-join", [dyn_op](Event& ev) {
+            dyn_op(ev[0], Value()).socketsJoin(strings(ev[1]));
+            ev.ack();
+        });
+        socket.on("dyn-sockets-leave", [dyn_op](Event& ev) {
+            dyn_op(ev[0], Value()).socketsLeave(strings(ev[1]));
+            ev.ack();
+        });
         socket.on("dyn-disconnect-sockets", [dyn_op](Event& ev) {
             dyn_op(ev[0], Value()).disconnectSockets(ev[1].as_bool());
             ev.ack();
@@ -429,12 +472,17 @@ int main(int argc, char** argv) {
         res.set_content("closing\n", "text/plain");
     });
     io.http().Get("/stats", [&io](const httplib::Request&, httplib::Response& res) {
-        res.set_content("{\"clients\":" + std::to_string(io.engine().clients_count()) + ",\"connections\":" +
-                            std::to_string(io.connections_count()) + "}", "application/json");
+        res.set_content("{\"clients\":" + std::to_string(io.engine().clients_count()) +
+                            ",\"connections\":" + std::to_string(io.connections_count()) + "}",
+                        "application/json");
     });
     int bound = io.start(host, port);
-    if (bound < 0) { std::cerr << "cannot listen on " << host << ":" << port << "\n"; return 1; }
-    std::cout << "listening on " << (opt.tls ? "https" : "http") << "://" << host << ":" << bound << io.options().path << std::endl;
+    if (bound < 0) {
+        std::cerr << "cannot listen on " << host << ":" << port << "\n";
+        return 1;
+    }
+    std::cout << "listening on " << (opt.tls ? "https" : "http") << "://" << host << ":" << bound << io.options().path
+              << std::endl;
     std::thread stopper([&] {
         int sig = 0;
         sigwait(&signals, &sig);

@@ -39,7 +39,9 @@ std::vector<std::string> ids(const std::vector<sio::SocketPtr>& sockets) {
     std::sort(out.begin(), out.end());
     return out;
 }
-std::vector<std::string> ids(std::initializer_list<sio::SocketPtr> sockets) { return ids(std::vector<sio::SocketPtr>(sockets)); }
+std::vector<std::string> ids(std::initializer_list<sio::SocketPtr> sockets) {
+    return ids(std::vector<sio::SocketPtr>(sockets));
+}
 bool unique(const std::vector<sio::SocketPtr>& sockets) {
     auto v = ids(sockets);
     return std::adjacent_find(v.begin(), v.end()) == v.end();
@@ -141,7 +143,7 @@ TEST_CASE_FIXTURE(Fixture, "adapter: rooms() is a snapshot and drops rooms that 
     CHECK(snapshot.size() == 4);  // two own-id rooms, "a", "shared"
     A("/x").del(s->id(), "a");
     CHECK(A("/x").rooms().count("a") == 0);  // empty: gone
-    CHECK(snapshot.count("a") == 1);             // the earlier snapshot is unchanged
+    CHECK(snapshot.count("a") == 1);         // the earlier snapshot is unchanged
     CHECK(snapshot["a"] == Rooms{s->id()});
     A("/x").delAll(t->id());
     auto after = A("/x").rooms();
@@ -156,7 +158,7 @@ TEST_CASE_FIXTURE(Fixture, "adapter: select with no rooms gives every socket of 
     auto b = joined("/x");
     auto c = socket("/x");
     A("/x").addAll(c, {});  // a member in no room at all
-    joined("/y", {"r"});           // another namespace
+    joined("/y", {"r"});    // another namespace
     auto all = A("/x").select({}, {});
     CHECK(all.size() == 3);
     CHECK(ids(all) == ids({a, b, c}));
@@ -237,7 +239,8 @@ TEST_CASE_FIXTURE(Fixture, "adapter: an unknown namespace gives nothing") {
 
 TEST_CASE_FIXTURE(Fixture, "adapter: many sockets and rooms stay consistent") {
     std::vector<sio::SocketPtr> sockets;
-    for (int i = 0; i < 50; ++i) sockets.push_back(joined("/big", {"all", i % 2 ? "odd" : "even", "mod3-" + std::to_string(i % 3)}));
+    for (int i = 0; i < 50; ++i)
+        sockets.push_back(joined("/big", {"all", i % 2 ? "odd" : "even", "mod3-" + std::to_string(i % 3)}));
     CHECK(A("/big").select({}, {}).size() == 50);
     CHECK(A("/big").select({"odd"}, {}).size() == 25);
     CHECK(A("/big").select({"odd", "even"}, {}).size() == 50);

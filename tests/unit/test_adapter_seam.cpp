@@ -137,7 +137,8 @@ TEST_CASE("adapter seam: a broadcast reaches the adapter with its packet, rooms,
     CHECK_FALSE(r.broadcasts[3].second.flags.compress);
 }
 
-TEST_CASE("adapter seam: a broadcast's acks are complete once every node reported its count and every client answered") {
+TEST_CASE(
+    "adapter seam: a broadcast's acks are complete once every node reported its count and every client answered") {
     Record r;
     sio::Server io;
     io.adapter(recording(r));
@@ -148,7 +149,7 @@ TEST_CASE("adapter seam: a broadcast's acks are complete once every node reporte
         out.set({err.message, responses});
     });
     REQUIRE(handlers.ack);
-    handlers.serverCount(2);  // this node and one other
+    handlers.serverCount(2);            // this node and one other
     handlers.ack(sio::Value("early"));  // an answer may come before its node's count
     handlers.clientCount(1);
     CHECK_FALSE(out.done);  // the other node has not reported
@@ -289,7 +290,8 @@ TEST_CASE("adapter seam: a server-side event from another node reaches io.on(eve
     CHECK(seen == std::vector<std::string>{"hello:there"});
     CHECK(replies == std::vector<std::string>{"from-here"});
     // An event nobody listens to is not answered; malformed data is ignored.
-    io.sockets.handle_server_side_emit(sio::Args{sio::Value("nobody")}, [&](const sio::Value&) { replies.push_back("x"); });
+    io.sockets.handle_server_side_emit(sio::Args{sio::Value("nobody")},
+                                       [&](const sio::Value&) { replies.push_back("x"); });
     io.sockets.handle_server_side_emit(sio::Args{}, nullptr);
     io.sockets.handle_server_side_emit(sio::Args{sio::Value(42)}, nullptr);
     CHECK(replies.size() == 1);

@@ -19,11 +19,11 @@ struct Fixture {
         return std::make_shared<sio::Socket>(server.of(nsp), std::shared_ptr<sio::Client>(), sio::Handshake{});
     }
     void listen(const std::string& nsp) {
-        server.of(nsp).adapter().on_room_event([this](sio::Adapter::RoomEvent e, const std::string& room,
-                                                      const std::string& sid) {
-            static const char* names[] = {"create-room", "delete-room", "join-room", "leave-room"};
-            heard.push_back(std::string(names[int(e)]) + " " + room + (sid.empty() ? "" : " " + sid));
-        });
+        server.of(nsp).adapter().on_room_event(
+            [this](sio::Adapter::RoomEvent e, const std::string& room, const std::string& sid) {
+                static const char* names[] = {"create-room", "delete-room", "join-room", "leave-room"};
+                heard.push_back(std::string(names[int(e)]) + " " + room + (sid.empty() ? "" : " " + sid));
+            });
     }
 };
 

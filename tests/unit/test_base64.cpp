@@ -15,8 +15,13 @@ namespace {
 
 // RFC 4648 §10 test vectors.
 const std::vector<std::pair<std::string, std::string>> kRfc4648Vectors = {
-    {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},     {"foo", "Zm9v"},
-    {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+    {"", ""},
+    {"f", "Zg=="},
+    {"fo", "Zm8="},
+    {"foo", "Zm9v"},
+    {"foob", "Zm9vYg=="},
+    {"fooba", "Zm9vYmE="},
+    {"foobar", "Zm9vYmFy"},
 };
 
 std::string all_bytes() {
@@ -116,8 +121,12 @@ TEST_CASE("base64: decode rejects characters outside the alphabet") {
     CHECK(rejects("Zm v"));
     CHECK(rejects("Zm9\n"));
     CHECK(rejects(std::string("Zm\0v", 4)));
-    CHECK(rejects("\x80" "AAA"));
-    CHECK(rejects("Zm9v\xff" "AAA"));
+    CHECK(
+        rejects("\x80"
+                "AAA"));
+    CHECK(
+        rejects("Zm9v\xff"
+                "AAA"));
 }
 
 TEST_CASE("base64: decode rejects '=' in the middle of the input") {

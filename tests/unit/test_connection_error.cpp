@@ -46,7 +46,9 @@ TEST_CASE("connection_error: each refusal is answered, counted per code and told
     };
     sio::eio::Engine engine(o);
     std::vector<Seen> seen;
-    engine.on_connection_error([&](const sio::eio::ConnectionError& e) { seen.push_back({e.code, e.message, e.req.path}); });
+    engine.on_connection_error([&](const sio::eio::ConnectionError& e) {
+        seen.push_back({e.code, e.message, e.req.path});
+    });
     NoExchange http;
     auto send = [&](httplib::Request req) {
         httplib::Response res;

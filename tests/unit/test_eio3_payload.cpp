@@ -31,17 +31,16 @@ bool decodes(std::string_view in) {
 TEST_CASE("eio3: utf16_length counts code points, two past U+FFFF") {
     CHECK(v3::utf16_length("") == 0);
     CHECK(v3::utf16_length("abc") == 3);
-    CHECK(v3::utf16_length("\xC3\xA9") == 1);              // é: 2 bytes, 1 unit
-    CHECK(v3::utf16_length("\xE2\x82\xAC") == 1);          // €: 3 bytes, 1 unit
-    CHECK(v3::utf16_length("\xF0\x9F\x98\x80") == 2);      // 😀: 4 bytes, a surrogate pair
+    CHECK(v3::utf16_length("\xC3\xA9") == 1);          // é: 2 bytes, 1 unit
+    CHECK(v3::utf16_length("\xE2\x82\xAC") == 1);      // €: 3 bytes, 1 unit
+    CHECK(v3::utf16_length("\xF0\x9F\x98\x80") == 2);  // 😀: 4 bytes, a surrogate pair
     CHECK(v3::utf16_length("4\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80") == 5);
 }
 
 TEST_CASE("eio3: encode_payload writes length-prefixed records as the reference does") {
     CHECK(v3::encode_payload({}) == "0:");
     CHECK(v3::encode_payload({make(PacketType::Message, "hello")}) == "6:4hello");
-    CHECK(v3::encode_payload({make(PacketType::Pong), make(PacketType::Message, "42[\"a\"]")}) ==
-          "1:38:442[\"a\"]");
+    CHECK(v3::encode_payload({make(PacketType::Pong), make(PacketType::Message, "42[\"a\"]")}) == "1:38:442[\"a\"]");
     // The length is in UTF-16 units, not bytes: "4é€😀" is 5 units and 10 bytes.
     CHECK(v3::encode_payload({make(PacketType::Message, "\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80")}) ==
           "5:4\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80");
@@ -73,20 +72,22 @@ TEST_CASE("eio3: decode_payload skips empty records and reads a record that cont
 }
 
 TEST_CASE("eio3: malformed payloads are refused") {
-    CHECK_FALSE(decodes(""));            // the reference: a parser error
-    CHECK_FALSE(decodes(":"));           // no length
-    CHECK_FALSE(decodes("x:2"));         // not a number
-    CHECK_FALSE(decodes("5:42"));        // cut short
-    CHECK_FALSE(decodes("1:"));          // cut short
-    CHECK_FALSE(decodes("3:abc"));       // unknown packet type
-    CHECK_FALSE(decodes("1:2" "\xC3\xA9"));  // text after the last record, without a length
-    CHECK_FALSE(decodes("1:\xF0\x9F\x98\x80"));  // the length splits a surrogate pair
-    CHECK_FALSE(decodes("2:4\xC3"));     // invalid UTF-8
-    CHECK_FALSE(decodes("2:7x"));        // type 7
-    CHECK_FALSE(decodes("3:b4!"));       // bad base64
-    CHECK_FALSE(decodes("4:b2AA"));      // binary that is not a message
+    CHECK_FALSE(decodes(""));       // the reference: a parser error
+    CHECK_FALSE(decodes(":"));      // no length
+    CHECK_FALSE(decodes("x:2"));    // not a number
+    CHECK_FALSE(decodes("5:42"));   // cut short
+    CHECK_FALSE(decodes("1:"));     // cut short
+    CHECK_FALSE(decodes("3:abc"));  // unknown packet type
+    CHECK_FALSE(
+        decodes("1:2"
+                "\xC3\xA9"));                        // text after the last record, without a length
+    CHECK_FALSE(decodes("1:\xF0\x9F\x98\x80"));      // the length splits a surrogate pair
+    CHECK_FALSE(decodes("2:4\xC3"));                 // invalid UTF-8
+    CHECK_FALSE(decodes("2:7x"));                    // type 7
+    CHECK_FALSE(decodes("3:b4!"));                   // bad base64
+    CHECK_FALSE(decodes("4:b2AA"));                  // binary that is not a message
     CHECK_FALSE(decodes("99999999999999999999:4"));  // a length too long to be one
-    CHECK_FALSE(decodes("2"));           // no colon at all
+    CHECK_FALSE(decodes("2"));                       // no colon at all
 }
 
 TEST_CASE("eio3: the binary payload form, both ways") {
@@ -98,7 +99,9 @@ TEST_CASE("eio3: the binary payload form, both ways") {
     const std::string text = "4" + packets[0].data;  // 40 bytes
     REQUIRE(text.size() == 40);
     CHECK(wire == std::string("\x00\x04\x00\xff", 4) + text + std::string("\x01\x04\xff\x04\x09\x00\xff", 7) +
-                      std::string("\x00\x04\xff" "4\xE2\x82\xAC", 7));
+                      std::string("\x00\x04\xff"
+                                  "4\xE2\x82\xAC",
+                                  7));
     std::vector<Packet> out;
     REQUIRE(v3::decode_binary_payload(wire, out));
     REQUIRE(out.size() == 3);
@@ -112,15 +115,33 @@ TEST_CASE("eio3: the binary payload form, both ways") {
 TEST_CASE("eio3: malformed binary payloads are refused") {
     std::vector<Packet> out;
     auto bad = [&](std::string in) { return !v3::decode_binary_payload(in, out); };
-    CHECK(bad(std::string("\x02\x01\xff" "4", 4)));          // neither text nor binary
-    CHECK(bad(std::string("\x00\xff" "4", 3)));              // no length digits
-    CHECK(bad(std::string("\x00\x0a\xff" "4", 4)));          // a "digit" past 9
-    CHECK(bad(std::string("\x00\x05\xff" "4", 4)));          // cut short
-    CHECK(bad(std::string("\x00\x01", 2)));                  // no 255
-    CHECK(bad(std::string("\x01\x02\xff\x02\x00", 5)));      // binary that is not a message
-    CHECK(bad(std::string("\x00\x02\xff" "4\xff", 5)));      // text that is not UTF-8
-    CHECK(bad(std::string("\x00\x01\xff" "9", 4)));          // unknown packet type
-    CHECK(v3::decode_binary_payload("", out));               // empty: no packets, as in the reference
+    CHECK(
+        bad(std::string("\x02\x01\xff"
+                        "4",
+                        4)));  // neither text nor binary
+    CHECK(
+        bad(std::string("\x00\xff"
+                        "4",
+                        3)));  // no length digits
+    CHECK(
+        bad(std::string("\x00\x0a\xff"
+                        "4",
+                        4)));  // a "digit" past 9
+    CHECK(
+        bad(std::string("\x00\x05\xff"
+                        "4",
+                        4)));                            // cut short
+    CHECK(bad(std::string("\x00\x01", 2)));              // no 255
+    CHECK(bad(std::string("\x01\x02\xff\x02\x00", 5)));  // binary that is not a message
+    CHECK(
+        bad(std::string("\x00\x02\xff"
+                        "4\xff",
+                        5)));  // text that is not UTF-8
+    CHECK(
+        bad(std::string("\x00\x01\xff"
+                        "9",
+                        4)));                   // unknown packet type
+    CHECK(v3::decode_binary_payload("", out));  // empty: no packets, as in the reference
     CHECK(out.empty());
 }
 

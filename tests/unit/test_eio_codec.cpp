@@ -48,23 +48,33 @@ static_assert(sio::eio::v4::codec.revision == 4);
 static_assert(sio::eio::v3::codec.revision == 3);
 
 TEST_CASE("codec v4: a polling payload is text records joined by \\x1e, binary as \"b\" + base64") {
-    const std::vector<Packet> packets = {make(PacketType::Message, "hello"), make(PacketType::Message, "\x01\x02", true),
-                                         make(PacketType::Ping)};
+    const std::vector<Packet> packets = {make(PacketType::Message, "hello"),
+                                         make(PacketType::Message, "\x01\x02", true), make(PacketType::Ping)};
     for (bool b64 : {false, true}) {
         CAPTURE(b64);
         bool binary = true;
-        CHECK(frame(v4, packets, b64, binary) == "4hello\x1e" "bAQI=\x1e" "2");
+        CHECK(frame(v4, packets, b64, binary) ==
+              "4hello\x1e"
+              "bAQI=\x1e"
+              "2");
         CHECK_FALSE(binary);  // v4 has no binary payload form
     }
     std::vector<Packet> out;
-    REQUIRE(v4.unframe_payload("4hello\x1e" "bAQI=\x1e" "2", false, out));
+    REQUIRE(
+        v4.unframe_payload("4hello\x1e"
+                           "bAQI=\x1e"
+                           "2",
+                           false, out));
     REQUIRE(out.size() == 3u);
     CHECK(out[0].data == "hello");
     CHECK(out[1].binary);
     CHECK(out[1].data == "\x01\x02");
     CHECK(out[2].type == PacketType::Ping);
     CHECK_FALSE(v4.binary_payloads);
-    CHECK_FALSE(v4.unframe_payload(std::string("\x00\x01\xff" "2", 4), true, out));  // a binary body: none in v4
+    CHECK_FALSE(v4.unframe_payload(std::string("\x00\x01\xff"
+                                               "2",
+                                               4),
+                                   true, out));                 // a binary body: none in v4
     CHECK_FALSE(v4.unframe_payload("8:4abcdefg", false, out));  // a v3 record: "8" is no v4 packet type
     CHECK(v3.unframe_payload("8:4abcdefg", false, out));
 }
@@ -74,14 +84,19 @@ TEST_CASE("codec v3: a polling payload is length-prefixed records, or the binary
     const std::vector<Packet> with_binary = {make(PacketType::Message, "hi"),
                                              make(PacketType::Message, std::string("\x00\xff", 2), true)};
     bool binary = true;
-    CHECK(frame(v3, text_only, false, binary) == "3:4h\xC3\xA9" "1:3");  // the length counts UTF-16 code units
-    CHECK_FALSE(binary);                                                 // no binary packet: text
-    CHECK(frame(v3, with_binary, true, binary) == "3:4hi6:b4AP8=");     // b64: binary as "b4" + base64 text
+    CHECK(frame(v3, text_only, false, binary) ==
+          "3:4h\xC3\xA9"
+          "1:3");                                                    // the length counts UTF-16 code units
+    CHECK_FALSE(binary);                                             // no binary packet: text
+    CHECK(frame(v3, with_binary, true, binary) == "3:4hi6:b4AP8=");  // b64: binary as "b4" + base64 text
     CHECK_FALSE(binary);
     const std::string wire = frame(v3, with_binary, false, binary);
     CHECK(binary);
     CHECK(wire == sio::eio::v3::encode_payload(with_binary, true));
-    CHECK(wire == std::string("\x00\x03\xff" "4hi" "\x01\x03\xff\x04\x00\xff", 12));
+    CHECK(wire == std::string("\x00\x03\xff"
+                              "4hi"
+                              "\x01\x03\xff\x04\x00\xff",
+                              12));
 
     std::vector<Packet> out;
     REQUIRE(v3.binary_payloads);
@@ -94,8 +109,11 @@ TEST_CASE("codec v3: a polling payload is length-prefixed records, or the binary
     REQUIRE(out.size() == 2u);
     CHECK(out[1].binary);
     CHECK(out[1].data == std::string("\x00\xff", 2));
-    CHECK_FALSE(v3.unframe_payload("4hi\x1e" "2", false, out));  // v4's separator is not v3's framing
-    CHECK_FALSE(v3.unframe_payload("3:4hi", true, out));         // text where the binary form was announced
+    CHECK_FALSE(
+        v3.unframe_payload("4hi\x1e"
+                           "2",
+                           false, out));                  // v4's separator is not v3's framing
+    CHECK_FALSE(v3.unframe_payload("3:4hi", true, out));  // text where the binary form was announced
 }
 
 TEST_CASE("codec: the WebSocket frame of a binary message") {

@@ -44,7 +44,11 @@ const Case kCases[] = {
     {PacketType::Pong, "probe", "3probe"},
     {PacketType::Message, "", "4"},
     {PacketType::Message, "hello \xE2\x82\xAC", "4hello \xE2\x82\xAC"},
-    {PacketType::Message, "4\x1e" "b", "44\x1e" "b"},  // the encoder does not escape
+    {PacketType::Message,
+     "4\x1e"
+     "b",
+     "44\x1e"
+     "b"},  // the encoder does not escape
     {PacketType::Upgrade, "", "5"},
     {PacketType::Upgrade, "data", "5data"},
     {PacketType::Noop, "", "6"},
@@ -137,11 +141,11 @@ TEST_CASE("eio: decode rejects a first character that is neither a digit 0..6 no
 }
 
 TEST_CASE("eio: decode rejects 'b' followed by bad base64") {
-    CHECK_FALSE(decodes("bZg="));      // length not a multiple of 4
-    CHECK_FALSE(decodes("b!!!!"));     // characters outside the alphabet
+    CHECK_FALSE(decodes("bZg="));       // length not a multiple of 4
+    CHECK_FALSE(decodes("b!!!!"));      // characters outside the alphabet
     CHECK_FALSE(decodes("bZg==Zm9v"));  // '=' in the middle
-    CHECK_FALSE(decodes("bZg=A"));     // '=' before data
-    CHECK_FALSE(decodes("b4hello"));   // a text packet wrongly prefixed
+    CHECK_FALSE(decodes("bZg=A"));      // '=' before data
+    CHECK_FALSE(decodes("b4hello"));    // a text packet wrongly prefixed
 }
 
 TEST_CASE("eio: payload joins packets with the record separator \\x1e, text and binary mixed") {
@@ -151,14 +155,21 @@ TEST_CASE("eio: payload joins packets with the record separator \\x1e, text and 
         make(PacketType::Ping),
         make(PacketType::Message, "\xE2\x82\xAC"),
     };
-    CHECK(sio::eio::encode_payload(packets) == "4hello\x1e" "bAQIDBA==\x1e" "2\x1e" "4\xE2\x82\xAC");
+    CHECK(sio::eio::encode_payload(packets) ==
+          "4hello\x1e"
+          "bAQIDBA==\x1e"
+          "2\x1e"
+          "4\xE2\x82\xAC");
 }
 
 TEST_CASE("eio: payload with text and binary packets round trips") {
     std::vector<Packet> packets = {
-        make(PacketType::Message, "first"),  make(PacketType::Message, std::string("\0\x01\xfe\xff", 4), true),
-        make(PacketType::Message, ""),       make(PacketType::Message, "", true),
-        make(PacketType::Close),             make(PacketType::Noop),
+        make(PacketType::Message, "first"),
+        make(PacketType::Message, std::string("\0\x01\xfe\xff", 4), true),
+        make(PacketType::Message, ""),
+        make(PacketType::Message, "", true),
+        make(PacketType::Close),
+        make(PacketType::Noop),
     };
     std::string wire = sio::eio::encode_payload(packets);
     std::vector<Packet> back;
@@ -175,7 +186,10 @@ TEST_CASE("eio: payload with text and binary packets round trips") {
 TEST_CASE("eio: decode_payload of a reference client body (4hello + binary)") {
     // What engine.io-client v6 POSTs for socket.send("hello"); socket.send(new Uint8Array([1,2,3,4])).
     std::vector<Packet> out = {make(PacketType::Noop)};  // must be cleared
-    REQUIRE(sio::eio::decode_payload("4hello\x1e" "bAQIDBA==", out));
+    REQUIRE(
+        sio::eio::decode_payload("4hello\x1e"
+                                 "bAQIDBA==",
+                                 out));
     REQUIRE(out.size() == 2u);
     CHECK(out[0].type == PacketType::Message);
     CHECK_FALSE(out[0].binary);
@@ -200,8 +214,14 @@ TEST_CASE("eio: a payload of a single packet has no separator") {
 
 TEST_CASE("eio: an empty record in a payload is an error (between, before or after separators)") {
     std::vector<Packet> out;
-    CHECK_FALSE(sio::eio::decode_payload("4a\x1e\x1e" "4b", out));
-    CHECK_FALSE(sio::eio::decode_payload("\x1e" "4a", out));
+    CHECK_FALSE(
+        sio::eio::decode_payload("4a\x1e\x1e"
+                                 "4b",
+                                 out));
+    CHECK_FALSE(
+        sio::eio::decode_payload("\x1e"
+                                 "4a",
+                                 out));
     CHECK_FALSE(sio::eio::decode_payload("4a\x1e", out));
     CHECK_FALSE(sio::eio::decode_payload("\x1e", out));
     CHECK_FALSE(sio::eio::decode_payload("", out));
@@ -209,8 +229,15 @@ TEST_CASE("eio: an empty record in a payload is an error (between, before or aft
 
 TEST_CASE("eio: one bad packet makes the whole payload an error") {
     std::vector<Packet> out;
-    CHECK_FALSE(sio::eio::decode_payload("4a\x1e" "7b", out));
-    CHECK_FALSE(sio::eio::decode_payload("4a\x1e" "b!!!!\x1e" "4c", out));
+    CHECK_FALSE(
+        sio::eio::decode_payload("4a\x1e"
+                                 "7b",
+                                 out));
+    CHECK_FALSE(
+        sio::eio::decode_payload("4a\x1e"
+                                 "b!!!!\x1e"
+                                 "4c",
+                                 out));
 }
 
 TEST_CASE("eio: encoding an empty list of packets gives an empty payload") {
@@ -225,7 +252,11 @@ TEST_CASE("eio polling: encode_response joins make_outgoing packets like a paylo
         make_outgoing(PacketType::Ping),
         make_outgoing(PacketType::Noop),
     };
-    CHECK(sio::eio::polling::encode_response(out) == "4hello\x1e" "bAQI=\x1e" "2\x1e" "6");
+    CHECK(sio::eio::polling::encode_response(out) ==
+          "4hello\x1e"
+          "bAQI=\x1e"
+          "2\x1e"
+          "6");
 
     std::vector<Packet> back;
     REQUIRE(sio::eio::decode_payload(sio::eio::polling::encode_response(out), back));
@@ -251,13 +282,16 @@ TEST_CASE("eio: Outgoing text packet is one unmasked FIN text frame carrying \"4
     auto o = sio::eio::make_outgoing(PacketType::Message, "hello");
     CHECK(o->packet.type == PacketType::Message);
     CHECK(o->packet.data == "hello");
-    CHECK(o->ws_frame == std::string("\x81\x06" "4hello"));
+    CHECK(o->ws_frame == std::string("\x81\x06"
+                                     "4hello"));
 
     auto ping = sio::eio::make_outgoing(PacketType::Ping, "probe");
-    CHECK(ping->ws_frame == std::string("\x81\x06" "2probe"));
+    CHECK(ping->ws_frame == std::string("\x81\x06"
+                                        "2probe"));
 
     auto open = sio::eio::make_outgoing(PacketType::Open);
-    CHECK(open->ws_frame == std::string("\x81\x01" "0"));
+    CHECK(open->ws_frame == std::string("\x81\x01"
+                                        "0"));
 }
 
 TEST_CASE("eio: Outgoing binary message is one binary frame carrying the raw bytes (no 'b', no base64)") {

@@ -67,7 +67,8 @@ Packet packet(PacketType type, std::string data = {}) {
 }
 
 // A packet from the client on transport `t` of `socket` (the session, or a probe).
-void receive_on(const std::shared_ptr<sio::eio::Socket>& socket, FakeTransport& t, PacketType type, std::string data = {}) {
+void receive_on(const std::shared_ptr<sio::eio::Socket>& socket, FakeTransport& t, PacketType type,
+                std::string data = {}) {
     auto p = packet(type, std::move(data));
     socket->handle_packet(t, p);
 }
@@ -110,13 +111,15 @@ TEST_CASE("session: open sends the open packet first, with the handshake's setti
     Session s(engine, "polling");
     auto sent = s.fake->sent();
     REQUIRE(sent.size() == 1);
-    CHECK(sent[0] == "0{\"maxPayload\":1000000,\"pingInterval\":250000,\"pingTimeout\":200000,\"sid\":\"sid-polling\","
-                     "\"upgrades\":[\"websocket\"]}");
+    CHECK(sent[0] ==
+          "0{\"maxPayload\":1000000,\"pingInterval\":250000,\"pingTimeout\":200000,\"sid\":\"sid-polling\","
+          "\"upgrades\":[\"websocket\"]}");
     CHECK(s.socket->ready_state() == sio::eio::Socket::ReadyState::Open);
     CHECK(engine.find("sid-polling") == s.socket);
     Session ws(engine, "websocket");
     REQUIRE(ws.fake->sent().size() == 1);
-    CHECK(ws.fake->sent()[0].find("\"upgrades\":[]") != std::string::npos);  // a WebSocket session has nothing to upgrade to
+    CHECK(ws.fake->sent()[0].find("\"upgrades\":[]") !=
+          std::string::npos);  // a WebSocket session has nothing to upgrade to
     engine.shutdown();
 }
 
@@ -150,7 +153,7 @@ TEST_CASE("session: a close that drains sends the writeBuffer first, then closes
     CHECK(s.socket->send("second"));
     s.socket->close();
     CHECK(s.socket->ready_state() == sio::eio::Socket::ReadyState::Closing);
-    CHECK(s.fake->close_calls() == 0);  // the transport is closed only once the writeBuffer is out
+    CHECK(s.fake->close_calls() == 0);        // the transport is closed only once the writeBuffer is out
     CHECK_FALSE(s.socket->send("too late"));  // a closing session takes nothing more
     CHECK(s.closed.count() == 0);
     s.fake->set_writable(true);
@@ -347,7 +350,7 @@ TEST_CASE("session: an upgrade flushes the queued packets to the new transport i
     auto probe = answered_probe(s.socket);
     CHECK(probe->sent() == std::vector<std::string>{"3probe"});
     CHECK(s.fake->sent_after_open() == std::vector<std::string>{"6"});  // the waiting GET is released with a noop
-    s.fake->set_writable(false);  // that GET answered; the client pauses polling
+    s.fake->set_writable(false);                                        // that GET answered; the client pauses polling
     CHECK(s.socket->send("one"));
     CHECK(s.socket->send("two"));
     CHECK(s.fake->sent_after_open() == std::vector<std::string>{"6"});  // no GET waits: they wait in the writeBuffer
@@ -507,7 +510,7 @@ TEST_CASE("session: a session closed by the server while upgrading still upgrade
     engine.shutdown();
 }
 
-// ---- Polling, through Engine::handle ---------------------------------------------------------------------------------
+// ---- Polling, through Engine::handle --------------------------------------------------------------------------------
 
 namespace {
 
@@ -611,8 +614,7 @@ struct PollingSession {
         auto f = std::async(std::launch::async, [this] { return get(); });
         const auto end = std::chrono::steady_clock::now() + kLimit;
         while (!socket->writable() && std::chrono::steady_clock::now() < end &&
-               f.wait_for(1ms) == std::future_status::timeout) {
-        }
+               f.wait_for(1ms) == std::future_status::timeout) {}
         REQUIRE(socket->writable());
         return f;
     }
@@ -635,7 +637,9 @@ TEST_CASE("polling: a waiting GET is answered with what the session sends") {
     CHECK(s.socket->send("x"));  // no GET waits: kept for the next one, with what follows
     CHECK(s.socket->send("y"));
     Answer b = s.get();
-    CHECK(b.body == "4x\x1e" "4y");
+    CHECK(b.body ==
+          "4x\x1e"
+          "4y");
     engine.shutdown();
 }
 
@@ -663,7 +667,8 @@ TEST_CASE("polling: an overlapping POST closes the session with transport error"
     s.socket->on_message([&](const Packet& m) { messages.push_back(m.data); });
     FakeExchange slow("4first");
     slow.hold();
-    auto first = std::async(std::launch::async, [&] { return s.request(poll_request("POST", s.sid, "4first"), &slow); });
+    auto first =
+        std::async(std::launch::async, [&] { return s.request(poll_request("POST", s.sid, "4first"), &slow); });
     REQUIRE(slow.wait_reading());
     FakeExchange quick("4second");
     Answer second = s.request(poll_request("POST", s.sid, "4second"), &quick);

@@ -16,7 +16,7 @@ TEST_CASE("accepts_gzip: names, wildcards and q-values") {
     CHECK(accepts_gzip("*"));
     CHECK(accepts_gzip("gzip;q=0.001"));
     CHECK(accepts_gzip(" gzip ; q=0.5 "));
-    CHECK(accepts_gzip("gzip;level=1;q=1"));   // the first q= parameter counts, others are ignored
+    CHECK(accepts_gzip("gzip;level=1;q=1"));    // the first q= parameter counts, others are ignored
     CHECK(accepts_gzip("gzip;q=0, gzip;q=1"));  // of equally specific elements, the highest q counts
     CHECK(accepts_gzip("*;q=0.2, br"));
     CHECK_FALSE(accepts_gzip(""));
@@ -25,9 +25,9 @@ TEST_CASE("accepts_gzip: names, wildcards and q-values") {
     CHECK_FALSE(accepts_gzip("deflate, br"));
     CHECK_FALSE(accepts_gzip("x-gzip"));
     CHECK_FALSE(accepts_gzip("gzip;q=0"));
-    CHECK_FALSE(accepts_gzip("gzip;q=0.0, *"));   // naming gzip counts over "*"
+    CHECK_FALSE(accepts_gzip("gzip;q=0.0, *"));  // naming gzip counts over "*"
     CHECK(accepts_gzip("gzip;q=1, gzip;q=0"));
-    CHECK_FALSE(accepts_gzip("gzip;q=abc"));      // not a number: refused
+    CHECK_FALSE(accepts_gzip("gzip;q=abc"));  // not a number: refused
     CHECK_FALSE(accepts_gzip("gzip;q=nan"));
     CHECK_FALSE(accepts_gzip("*;q=0"));
     CHECK_FALSE(accepts_gzip("gz ip"));

@@ -105,10 +105,10 @@ TEST_CASE("recovery: a kept session is taken back once, with a stored offset onl
 
     CHECK_FALSE(store.restoreSession("unknown", offset).has_value());
     CHECK_FALSE(store.restoreSession("pid1", "").has_value());
-    CHECK_FALSE(store.restoreSession("pid1", "not an offset!").has_value());  // not in the alphabet
-    CHECK_FALSE(store.restoreSession("pid1", "zzzzzzzzzzzzzzzz").has_value()); // too long to be one
-    CHECK_FALSE(store.restoreSession("pid1", offset + "0").has_value());     // never sent
-    CHECK(store.stats().sessions == 1);  // none of those took it
+    CHECK_FALSE(store.restoreSession("pid1", "not an offset!").has_value());    // not in the alphabet
+    CHECK_FALSE(store.restoreSession("pid1", "zzzzzzzzzzzzzzzz").has_value());  // too long to be one
+    CHECK_FALSE(store.restoreSession("pid1", offset + "0").has_value());        // never sent
+    CHECK(store.stats().sessions == 1);                                         // none of those took it
 
     auto session = store.restoreSession("pid1", offset);
     REQUIRE(session.has_value());
@@ -187,8 +187,9 @@ TEST_CASE("recovery: a packet for a recovered socket's room sent as it resumes c
 
     auto second = std::make_shared<sio::test::FakeTransport>("websocket");
     auto back = engine.open_session("second", httplib::Request{}, second);
-    auto auth = message("0" + picojson::value(picojson::object{{"pid", picojson::value(pid)},
-                                                               {"offset", picojson::value(offset)}}).serialize());
+    auto auth = message(
+        "0" + picojson::value(picojson::object{{"pid", picojson::value(pid)}, {"offset", picojson::value(offset)}})
+                  .serialize());
     back->handle_packet(*second, auth);
     REQUIRE(second->wait_sent(4));
     auto sent = second->sent_after_open();

@@ -38,9 +38,7 @@ TEST_CASE("sha1: FIPS 180 / RFC 3174 test 3: one million 'a'") {
     CHECK(hex(sio::sha1(std::string(1000000, 'a'))) == "34aa973cd4c4daa4f61eeb2bdbad27316534016f");
 }
 
-TEST_CASE("sha1: empty message") {
-    CHECK(hex(sio::sha1("")) == "da39a3ee5e6b4b0d3255bfef95601890afd80709");
-}
+TEST_CASE("sha1: empty message") { CHECK(hex(sio::sha1("")) == "da39a3ee5e6b4b0d3255bfef95601890afd80709"); }
 
 TEST_CASE("sha1: the quick brown fox") {
     CHECK(hex(sio::sha1("The quick brown fox jumps over the lazy dog")) == "2fd4e1c67a2d28fced849ee1bb76e7391b93eb12");

@@ -71,7 +71,7 @@ std::string bin(std::initializer_list<int> list) {
 
 }  // namespace
 
-// ---- encode: the examples of the specification -----------------------------------------------------------------------
+// ---- encode: the examples of the specification ----------------------------------------------------------------------
 
 TEST_CASE("packet encode: CONNECT to the main namespace is `0`") {
     auto e = sio::packet::encode(make(Type::Connect));
@@ -141,8 +141,7 @@ TEST_CASE("packet encode: BINARY_ACK `61-/admin,15[{\"_placeholder\":true,\"num\
 }
 
 TEST_CASE("packet encode: several buffers nested in objects and arrays are numbered in order of appearance") {
-    Value data{"multi",
-               sio::Binary{"A"},
+    Value data{"multi", sio::Binary{"A"},
                sio::Object{{"list", sio::Array{sio::Binary{"B"}, 1, sio::Object{{"deep", sio::Binary{"C"}}}}}},
                // Value(...) spells the nesting out: clang++ 14 reads Array{Array{...}} as a copy (it predates
                // CWG 2137), g++ as an array in an array.
@@ -164,7 +163,7 @@ TEST_CASE("packet encode: an EVENT without a buffer stays EVENT even when given 
     CHECK(ev.text == "2[\"a\",1,{\"k\":\"v\"}]");
 }
 
-// ---- decode: every type and the round trip of the examples -----------------------------------------------------------
+// ---- decode: every type and the round trip of the examples ----------------------------------------------------------
 
 TEST_CASE("packet decode: round trip of every specification example") {
     struct Case {
@@ -380,12 +379,12 @@ TEST_CASE("packet decode: a packet that was decoded before is reset by the next 
     CHECK(p.data == Value{"b"});
 }
 
-// ---- reconstruct -------------------------------------------------------------------------------------------------------
+// ---- reconstruct ----------------------------------------------------------------------------------------------------
 
 TEST_CASE("packet reconstruct: buffers go back in place, nested, in order") {
-    Value data{"multi",
-               sio::Binary{"A"},
-               sio::Object{{"list", sio::Array{sio::Binary{bin({0, 1, 2})}, 1, sio::Object{{"deep", sio::Binary{"C"}}}}}}};
+    Value data{
+        "multi", sio::Binary{"A"},
+        sio::Object{{"list", sio::Array{sio::Binary{bin({0, 1, 2})}, 1, sio::Object{{"deep", sio::Binary{"C"}}}}}}};
     auto e = sio::packet::encode(make(Type::Event, "/", -1, data));
     Decoded d = decode(e.text);
     REQUIRE(d.ok);
@@ -399,8 +398,9 @@ TEST_CASE("packet reconstruct: buffers go back in place, nested, in order") {
 }
 
 TEST_CASE("packet reconstruct: placeholders may come in any order and repeat") {
-    Decoded d = decode("52-[\"x\",{\"_placeholder\":true,\"num\":1},{\"_placeholder\":true,\"num\":0},"
-                       "{\"_placeholder\":true,\"num\":1}]");
+    Decoded d = decode(
+        "52-[\"x\",{\"_placeholder\":true,\"num\":1},{\"_placeholder\":true,\"num\":0},"
+        "{\"_placeholder\":true,\"num\":1}]");
     REQUIRE(d.ok);
     REQUIRE(sio::packet::reconstruct(d.packet, {"zero", "one"}));
     CHECK(d.packet.data == Value{"x", sio::Binary{"one"}, sio::Binary{"zero"}, sio::Binary{"one"}});
@@ -421,8 +421,8 @@ TEST_CASE("packet reconstruct: a placeholder num >= the attachment count fails")
 // is undefined behaviour (UBSan with -fsanitize=float-cast-overflow reports "1e+20 is outside the range of
 // representable values of type 'long unsigned int'"); on x86-64 the result happens to be rejected.
 TEST_CASE("packet reconstruct: a negative, fractional, huge or non-number num fails") {
-    for (const char* num : {"-1", "-0.5", "0.5", "1.000001", "1e20", "1e300", "18446744073709551616", "\"0\"", "null",
-                            "true", "[0]"}) {
+    for (const char* num :
+         {"-1", "-0.5", "0.5", "1.000001", "1e20", "1e300", "18446744073709551616", "\"0\"", "null", "true", "[0]"}) {
         CAPTURE(num);
         Decoded d = decode(std::string("51-[\"x\",{\"_placeholder\":true,\"num\":") + num + "}]");
         REQUIRE(d.ok);
@@ -440,7 +440,7 @@ TEST_CASE("packet reconstruct: objects that are not exactly placeholders stay ob
     CHECK(d.packet.data[3].is_object());
 }
 
-// ---- malformed input: rejected with an error, never a crash ----------------------------------------------------------
+// ---- malformed input: rejected with an error, never a crash ---------------------------------------------------------
 
 TEST_CASE("packet decode rejects: empty input and unknown types") {
     for (const char* in : {"", "7", "7[\"a\"]", "8", "9", "a", "/", "-1", " 2[\"a\"]", "x2[\"a\"]"}) check_rejected(in);
@@ -449,11 +449,11 @@ TEST_CASE("packet decode rejects: empty input and unknown types") {
 }
 
 TEST_CASE("packet decode rejects: illegal attachment counts") {
-    check_rejected("5[\"a\"]");     // no count at all
-    check_rejected("5x-[\"a\"]");   // not a number
-    check_rejected("5-[\"a\"]");    // empty count
-    check_rejected("51[\"a\"]");    // no '-'
-    check_rejected("51");           // ends after the count
+    check_rejected("5[\"a\"]");    // no count at all
+    check_rejected("5x-[\"a\"]");  // not a number
+    check_rejected("5-[\"a\"]");   // empty count
+    check_rejected("51[\"a\"]");   // no '-'
+    check_rejected("51");          // ends after the count
     check_rejected("5");
     check_rejected("6[\"a\"]");
     check_rejected("61x-0[\"a\"]");
@@ -472,31 +472,32 @@ TEST_CASE("packet decode rejects: invalid JSON and trailing garbage after the JS
 // The reference parser hands the rest of the text to JSON.parse, which refuses anything after the value. picojson stops
 // after the first value, so decode() must check that nothing but whitespace follows (it once ignored the rest).
 TEST_CASE("packet decode rejects: trailing garbage after the JSON (`2[\"a\"]x`)") {
-    check_rejected("2[\"a\"]x");   // was accepted as EVENT ["a"]
-    check_rejected("2[\"a\"]]");   // was accepted
-    check_rejected("0{}{}");       // was accepted
+    check_rejected("2[\"a\"]x");           // was accepted as EVENT ["a"]
+    check_rejected("2[\"a\"]]");           // was accepted
+    check_rejected("0{}{}");               // was accepted
     check_rejected("3/admin,1[]garbage");  // was accepted
 }
 
 TEST_CASE("packet decode rejects: EVENT with a non-array, an empty array, or a bad event name") {
-    check_rejected("2");                // no data
-    check_rejected("2{\"a\":1}");       // an object
-    check_rejected("2\"str\"");         // a string
-    check_rejected("21");               // `1` is the ack id, then nothing
-    check_rejected("21 ");              // ack id 1 then whitespace, no data
+    check_rejected("2");           // no data
+    check_rejected("2{\"a\":1}");  // an object
+    check_rejected("2\"str\"");    // a string
+    check_rejected("21");          // `1` is the ack id, then nothing
+    check_rejected("21 ");         // ack id 1 then whitespace, no data
     check_rejected("2null");
-    check_rejected("2[]");              // no event name
+    check_rejected("2[]");  // no event name
     check_rejected("2[null]");
     check_rejected("2[{}]");
     check_rejected("2[[]]");
     check_rejected("2[true]");
     check_rejected("2[{\"name\":\"x\"}]");
-    check_rejected("50-[]");           // the same for BINARY_EVENT
+    check_rejected("50-[]");  // the same for BINARY_EVENT
     check_rejected("50-{\"a\":1}");
 }
 
 TEST_CASE("packet decode rejects: reserved event names") {
-    for (const char* name : {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}) {
+    for (const char* name :
+         {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}) {
         CAPTURE(name);
         CHECK(sio::packet::is_reserved_event(name));
         check_rejected(std::string("2[\"") + name + "\"]");
@@ -561,8 +562,8 @@ TEST_CASE("packet decode: very long digit strings neither overflow nor crash") {
     CHECK(d.attachments == max);
     check_rejected("5" + std::to_string(max + 1) + "-[\"x\"]");
     check_rejected("6" + std::to_string(max + 1) + "-0[]");
-    check_rejected("5999999999-[\"x\"]");                       // 9 digits
-    check_rejected("51234567890-[\"x\"]");                      // 10 digits
+    check_rejected("5999999999-[\"x\"]");                     // 9 digits
+    check_rejected("51234567890-[\"x\"]");                    // 10 digits
     check_rejected("5" + std::string(30, '9') + "-[\"x\"]");  // past 64 bits
     check_rejected("6" + std::string(100000, '1') + "-1[\"x\"]");
     // a long number as the data (still within a double's range)
@@ -573,8 +574,9 @@ TEST_CASE("packet decode: very long digit strings neither overflow nor crash") {
 // std::overflow_error (with an empty message) when it stores them; decode() must turn that into an error (it once let
 // it escape, so the server dropped the packet without the parse error that closes the connection). That includes an
 // over-long ack id: the 15 digits read as the id leave the rest to be parsed as a number.
-TEST_CASE("packet decode rejects: numbers out of the range of a double (`2[1e999]`, 1000-digit ack ids) without "
-          "throwing") {
+TEST_CASE(
+    "packet decode rejects: numbers out of the range of a double (`2[1e999]`, 1000-digit ack ids) without "
+    "throwing") {
     const std::vector<std::string> inputs = {
         "2[1e999]",
         "2[\"a\",-1e400]",
@@ -592,7 +594,7 @@ TEST_CASE("packet decode rejects: numbers out of the range of a double (`2[1e999
     }
 }
 
-// ---- valid_payload, type_name, describe --------------------------------------------------------------------------------
+// ---- valid_payload, type_name, describe -----------------------------------------------------------------------------
 
 TEST_CASE("packet valid_payload: the reference parser's rules per type") {
     using sio::packet::valid_payload;
@@ -627,10 +629,11 @@ TEST_CASE("packet type_name and describe (the wire trace)") {
     CHECK(sio::packet::describe(make(Type::Event, "/chat", 3, Value{"chat message", "hi"})) ==
           "EVENT /chat ack=3 [\"chat message\",\"hi\"]");
     CHECK(sio::packet::describe(make(Type::Connect)) == "CONNECT /");
-    CHECK(sio::packet::describe(make(Type::Ack, "/", 0, Value{sio::Binary{"abcd"}})) == "ACK / ack=0 [{\"_binary\":4}]");
+    CHECK(sio::packet::describe(make(Type::Ack, "/", 0, Value{sio::Binary{"abcd"}})) ==
+          "ACK / ack=0 [{\"_binary\":4}]");
 }
 
-// ---- layer 5 helpers: collect_args, event_packet, to_outgoing -----------------------------------------------------------
+// ---- layer 5 helpers: collect_args, event_packet, to_outgoing -------------------------------------------------------
 
 TEST_CASE("collect_args: plain values become arguments in order") {
     sio::Args args;
@@ -722,7 +725,8 @@ TEST_CASE("event_packet: [event, args...] on the namespace with the ack id") {
 }
 
 TEST_CASE("event_packet: reserved names throw std::invalid_argument") {
-    for (const char* name : {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}) {
+    for (const char* name :
+         {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}) {
         CAPTURE(name);
         CHECK_THROWS_AS(sio::detail::event_packet("/", name, sio::Args{}, -1), std::invalid_argument);
     }
@@ -741,7 +745,8 @@ TEST_CASE("to_outgoing: a packet without buffers is one Engine.IO text message")
 TEST_CASE("to_outgoing: 1 + attachments messages, the first text, the rest binary with the raw bytes") {
     const std::string a = bin({0, 1, 2, 0xff});
     const std::string b = bin({0x80});
-    auto p = sio::detail::event_packet("/bin", "files", sio::Args{sio::Binary{a}, sio::Object{{"b", sio::Binary{b}}}}, 4);
+    auto p =
+        sio::detail::event_packet("/bin", "files", sio::Args{sio::Binary{a}, sio::Object{{"b", sio::Binary{b}}}}, 4);
     auto out = sio::detail::to_outgoing(p);
     REQUIRE(out.size() == 3);
     CHECK(out[0]->packet.type == sio::eio::PacketType::Message);

@@ -29,7 +29,7 @@ struct indexable_with_literal_zero<T, std::void_t<decltype(std::declval<T&>()[0]
 
 }  // namespace
 
-// ---- construction and type predicates ----------------------------------------------------------------------------------
+// ---- construction and type predicates -------------------------------------------------------------------------------
 
 TEST_CASE("value: default and nullptr construct null") {
     Value a;
@@ -94,7 +94,10 @@ TEST_CASE("value: const char*, std::string and string_view are strings") {
 }
 
 TEST_CASE("value: Binary is a binary buffer holding raw bytes (NUL included)") {
-    const std::string bytes("\x00\x01\xff" "a", 4);
+    const std::string bytes(
+        "\x00\x01\xff"
+        "a",
+        4);
     Value b(sio::Binary{bytes});
     CHECK(b.is_binary());
     CHECK(b.type() == Type::Binary);
@@ -146,7 +149,7 @@ TEST_CASE("value: an initializer list makes an array (also with a single element
     CHECK(Value(42).is_number());
 }
 
-// ---- reads with defaults ---------------------------------------------------------------------------------------------
+// ---- reads with defaults --------------------------------------------------------------------------------------------
 
 TEST_CASE("value: as_* on the wrong type give defaults") {
     const Value s("text"), n(5), nul, arr(sio::Array{1}), obj(sio::Object{{"a", 1}}), t(true);
@@ -191,7 +194,7 @@ TEST_CASE("value: a missing key or index reads as null, never throws") {
     CHECK_FALSE(obj.contains("zzz"));
 }
 
-// ---- writable access -------------------------------------------------------------------------------------------------
+// ---- writable access ------------------------------------------------------------------------------------------------
 
 TEST_CASE("value: writable operator[] turns null into an object and inserts keys") {
     Value v;
@@ -232,7 +235,7 @@ TEST_CASE("value: push_back turns null into an array and appends") {
     CHECK_THROWS_AS(n.push_back(1), std::logic_error);
 }
 
-// ---- copy-on-write ---------------------------------------------------------------------------------------------------
+// ---- copy-on-write --------------------------------------------------------------------------------------------------
 
 TEST_CASE("value: copy-on-write — push_back on a copy leaves the original array alone") {
     Value original(sio::Array{1, 2});
@@ -289,7 +292,7 @@ TEST_CASE("value: a reference taken before copying does not leak writes into the
     CHECK(copy["k"].as_int() == 1);  // was 99
 }
 
-// ---- equality --------------------------------------------------------------------------------------------------------
+// ---- equality -------------------------------------------------------------------------------------------------------
 
 TEST_CASE("value: equality is deep and type-sensitive") {
     CHECK(Value() == Value(nullptr));
@@ -313,7 +316,7 @@ TEST_CASE("value: equality is deep and type-sensitive") {
     CHECK(Value(sio::Object{{"a", sio::Object{{"x", 1}}}}) != Value(sio::Object{{"a", sio::Object{{"x", 2}}}}));
 }
 
-// ---- JSON text -------------------------------------------------------------------------------------------------------
+// ---- JSON text ------------------------------------------------------------------------------------------------------
 
 TEST_CASE("value: to_json of numbers — integral doubles print without decimals") {
     CHECK(Value(0).to_json() == "0");
@@ -323,7 +326,7 @@ TEST_CASE("value: to_json of numbers — integral doubles print without decimals
     CHECK(Value(-3.0).to_json() == "-3");
     CHECK(Value(2.5).to_json() == "2.5");
     CHECK(Value(-0.25).to_json() == "-0.25");
-    CHECK(Value(1700000000000LL).to_json() == "1700000000000");  // a millisecond timestamp
+    CHECK(Value(1700000000000LL).to_json() == "1700000000000");        // a millisecond timestamp
     CHECK(Value(9007199254740991LL).to_json() == "9007199254740991");  // Number.MAX_SAFE_INTEGER
 }
 
@@ -349,7 +352,8 @@ TEST_CASE("value: to_json of binary without attachments prints {\"_binary\":N}")
 
 TEST_CASE("value: to_json with attachments replaces buffers by numbered placeholders in order of appearance") {
     std::vector<std::string> att;
-    Value v(sio::Array{sio::Binary{"first"}, sio::Object{{"b", sio::Binary{"second"}}}, sio::Array{sio::Binary{"third"}}});
+    Value v(
+        sio::Array{sio::Binary{"first"}, sio::Object{{"b", sio::Binary{"second"}}}, sio::Array{sio::Binary{"third"}}});
     CHECK(v.to_json(&att) ==
           "[{\"_placeholder\":true,\"num\":0},{\"b\":{\"_placeholder\":true,\"num\":1}},"
           "[{\"_placeholder\":true,\"num\":2}]]");
@@ -363,8 +367,8 @@ TEST_CASE("value: to_json with attachments replaces buffers by numbered placehol
     CHECK(none.empty());
 }
 
-// Regression: JSON.stringify writes NaN and ±Infinity as null; picojson throws std::overflow_error for them, so emitting a
-// NaN argument used to throw from deep inside emit() with an empty message.
+// Regression: JSON.stringify writes NaN and ±Infinity as null; picojson throws std::overflow_error for them, so
+// emitting a NaN argument used to throw from deep inside emit() with an empty message.
 TEST_CASE("value: to_json of NaN and infinity writes null as JSON.stringify does") {
     std::string nan_json, inf_json;
     CHECK_NOTHROW(nan_json = Value(std::numeric_limits<double>::quiet_NaN()).to_json());
@@ -375,7 +379,8 @@ TEST_CASE("value: to_json of NaN and infinity writes null as JSON.stringify does
 
 TEST_CASE("value: from_picojson parses JSON into values; placeholders kept without attachments") {
     picojson::value j;
-    std::string err = picojson::parse(j, std::string("{\"a\":[1,\"s\",null,false],\"p\":{\"_placeholder\":true,\"num\":0}}"));
+    std::string err =
+        picojson::parse(j, std::string("{\"a\":[1,\"s\",null,false],\"p\":{\"_placeholder\":true,\"num\":0}}"));
     REQUIRE(err.empty());
     Value v;
     REQUIRE(Value::from_picojson(j, v));
@@ -424,15 +429,15 @@ TEST_CASE("value: has_binary finds a buffer at any depth") {
     CHECK(v.has_binary());
 }
 
-// Regression: `v[0]` on a non-const Value was ambiguous in ISO C++: the literal 0 is also a null pointer constant, so the
-// non-const operator[](const char*) competes with the const operator[](int). GCC accepts it with a warning
+// Regression: `v[0]` on a non-const Value was ambiguous in ISO C++: the literal 0 is also a null pointer constant, so
+// the non-const operator[](const char*) competes with the const operator[](int). GCC accepts it with a warning
 // ("ISO C++ says that these are ambiguous"), clang rejects it. `v[1]` is fine.
 TEST_CASE("value: v[0] on a non-const Value is unambiguous") {
     CHECK(indexable_with_literal_zero<const Value>::value);
     CHECK(indexable_with_literal_zero<Value>::value);  // was false
 }
 
-// ---- Args --------------------------------------------------------------------------------------------------------------
+// ---- Args -----------------------------------------------------------------------------------------------------------
 
 TEST_CASE("args: a list of values; an index past the end reads null") {
     const sio::Args args{1, "two", sio::Array{3}};

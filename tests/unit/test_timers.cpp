@@ -188,7 +188,8 @@ TEST_CASE("timers: stop() called from inside a callback does not deadlock") {
 
 // close() in a handler stops the timers from a thread that holds the handler lock, which a running callback may
 // be waiting for: there, stop() must return without joining; no callback starts after it; the destructor joins.
-TEST_CASE("timers: stop() where joins are not allowed (a handler) returns while a callback runs; the destructor joins") {
+TEST_CASE(
+    "timers: stop() where joins are not allowed (a handler) returns while a callback runs; the destructor joins") {
     Events ev;
     std::atomic<bool> release{false}, finished{false};
     std::atomic<int> later_ran{0};

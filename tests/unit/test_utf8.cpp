@@ -47,17 +47,19 @@ TEST_CASE("utf8: empty string and plain ASCII (including NUL and DEL) are valid"
 }
 
 TEST_CASE("utf8: valid 2-, 3- and 4-byte sequences") {
-    CHECK(is_valid_utf8("\xC3\xA9"));              // U+00E9 é
-    CHECK(is_valid_utf8(bytes({0xC2, 0x80})));     // U+0080, smallest 2-byte
-    CHECK(is_valid_utf8(bytes({0xDF, 0xBF})));     // U+07FF, largest 2-byte
-    CHECK(is_valid_utf8("\xE2\x82\xAC"));          // U+20AC €
-    CHECK(is_valid_utf8(bytes({0xE0, 0xA0, 0x80})));  // U+0800, smallest 3-byte
-    CHECK(is_valid_utf8(bytes({0xED, 0x9F, 0xBF})));  // U+D7FF, just below the surrogates
-    CHECK(is_valid_utf8(bytes({0xEE, 0x80, 0x80})));  // U+E000, just above the surrogates
-    CHECK(is_valid_utf8(bytes({0xEF, 0xBF, 0xBF})));  // U+FFFF
-    CHECK(is_valid_utf8("\xF0\x9F\x98\x80"));         // U+1F600 😀
+    CHECK(is_valid_utf8("\xC3\xA9"));                       // U+00E9 é
+    CHECK(is_valid_utf8(bytes({0xC2, 0x80})));              // U+0080, smallest 2-byte
+    CHECK(is_valid_utf8(bytes({0xDF, 0xBF})));              // U+07FF, largest 2-byte
+    CHECK(is_valid_utf8("\xE2\x82\xAC"));                   // U+20AC €
+    CHECK(is_valid_utf8(bytes({0xE0, 0xA0, 0x80})));        // U+0800, smallest 3-byte
+    CHECK(is_valid_utf8(bytes({0xED, 0x9F, 0xBF})));        // U+D7FF, just below the surrogates
+    CHECK(is_valid_utf8(bytes({0xEE, 0x80, 0x80})));        // U+E000, just above the surrogates
+    CHECK(is_valid_utf8(bytes({0xEF, 0xBF, 0xBF})));        // U+FFFF
+    CHECK(is_valid_utf8("\xF0\x9F\x98\x80"));               // U+1F600 😀
     CHECK(is_valid_utf8(bytes({0xF0, 0x90, 0x80, 0x80})));  // U+10000, smallest 4-byte
-    CHECK(is_valid_utf8("Gr\xC3\xBC\xC3\x9F" "e \xE2\x82\xAC \xF0\x9F\x98\x80!"));  // mixed
+    CHECK(
+        is_valid_utf8("Gr\xC3\xBC\xC3\x9F"
+                      "e \xE2\x82\xAC \xF0\x9F\x98\x80!"));  // mixed
 }
 
 TEST_CASE("utf8: the largest code point U+10FFFF (F4 8F BF BF) is valid") {
@@ -67,7 +69,9 @@ TEST_CASE("utf8: the largest code point U+10FFFF (F4 8F BF BF) is valid") {
 TEST_CASE("utf8: a lone continuation byte is invalid") {
     CHECK_FALSE(is_valid_utf8(bytes({0x80})));
     CHECK_FALSE(is_valid_utf8(bytes({0xBF})));
-    CHECK_FALSE(is_valid_utf8("a\x80" "b"));
+    CHECK_FALSE(
+        is_valid_utf8("a\x80"
+                      "b"));
     CHECK_FALSE(is_valid_utf8(bytes({0xC3, 0xA9, 0xA9})));  // one continuation too many
 }
 
@@ -76,9 +80,13 @@ TEST_CASE("utf8: a truncated sequence is invalid (at the end and in the middle)"
     CHECK_FALSE(is_valid_utf8(bytes({0xE2, 0x82})));
     CHECK_FALSE(is_valid_utf8(bytes({0xF0, 0x9F, 0x98})));
     CHECK_FALSE(is_valid_utf8("abc\xE2\x82"));
-    CHECK_FALSE(is_valid_utf8("\xE2\x82" "A"));     // continuation replaced by ASCII
-    CHECK_FALSE(is_valid_utf8("\xF0\x9F\x98" "A"));
-    CHECK_FALSE(is_valid_utf8("\xC3\xC3\xA9"));     // lead byte followed by another lead byte
+    CHECK_FALSE(
+        is_valid_utf8("\xE2\x82"
+                      "A"));  // continuation replaced by ASCII
+    CHECK_FALSE(
+        is_valid_utf8("\xF0\x9F\x98"
+                      "A"));
+    CHECK_FALSE(is_valid_utf8("\xC3\xC3\xA9"));  // lead byte followed by another lead byte
 }
 
 TEST_CASE("utf8: overlong encodings are invalid (C0 80, C1 BF, E0 80 80, E0 9F BF, F0 80 80 80, F0 8F BF BF)") {
@@ -109,7 +117,7 @@ TEST_CASE("utf8: bytes F5..FF never appear in UTF-8") {
         CAPTURE(b);
         CHECK_FALSE(is_valid_utf8(bytes({b})));
         CHECK_FALSE(is_valid_utf8(bytes({b, 0x80, 0x80, 0x80})));
-        CHECK_FALSE(is_valid_utf8(bytes({b, 0x80, 0x80, 0x80, 0x80})));    // old 5-byte form
+        CHECK_FALSE(is_valid_utf8(bytes({b, 0x80, 0x80, 0x80, 0x80})));        // old 5-byte form
         CHECK_FALSE(is_valid_utf8(bytes({b, 0x80, 0x80, 0x80, 0x80, 0x80})));  // old 6-byte form
     }
 }

@@ -26,7 +26,9 @@ std::string bytes(std::initializer_list<int> list) {
 }
 
 // A frame as a browser sends it: masked.
-std::string client(Opcode op, std::string_view payload, bool fin = true) { return encode_frame(op, payload, fin, kMask); }
+std::string client(Opcode op, std::string_view payload, bool fin = true) {
+    return encode_frame(op, payload, fin, kMask);
+}
 
 // A masked client frame with any first byte (opcode, FIN and RSV bits as given) and a short payload.
 std::string raw_client(uint8_t first_byte, std::string_view payload) {
@@ -68,7 +70,7 @@ std::string pattern(size_t n) {
 
 }  // namespace
 
-// ---- encoder ---------------------------------------------------------------------------------------------------------
+// ---- encoder --------------------------------------------------------------------------------------------------------
 
 TEST_CASE("ws encode: RFC 6455 section 5.7 examples, unmasked and masked \"Hello\"") {
     CHECK(encode_frame(Opcode::Text, "Hello") == bytes({0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f}));
@@ -169,7 +171,7 @@ TEST_CASE("ws encode: encode_close never cuts a UTF-8 character of a long reason
     CHECK(o.result == Result::Message);
 }
 
-// ---- parser: well-formed input ---------------------------------------------------------------------------------------
+// ---- parser: well-formed input --------------------------------------------------------------------------------------
 
 TEST_CASE("ws parse: masked client frames of every length class decode back (0, 125, 126, 65535, 65536, 70000)") {
     for (size_t n : {size_t(0), size_t(1), size_t(125), size_t(126), size_t(65535), size_t(65536), size_t(70000)}) {
@@ -352,7 +354,7 @@ TEST_CASE("ws parse: control frames of 125 bytes are accepted") {
     CHECK(o.message.data == pattern(125));
 }
 
-// ---- parser: protocol errors -----------------------------------------------------------------------------------------
+// ---- parser: protocol errors ----------------------------------------------------------------------------------------
 
 TEST_CASE("ws: continuation frame without a started message is a protocol error (1002)") {
     Outcome o = parse_one(client(Opcode::Continuation, "orphan"));

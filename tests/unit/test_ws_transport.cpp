@@ -100,7 +100,8 @@ TEST_CASE("Flusher: what the kernel refused is written when the reader drains th
     auto& ws = pair.ws;
     std::string expected;
     for (int i = 0; i < 200; ++i) {  // ~400 KB: far more than the socket buffer holds
-        std::string frame = sio::ws::encode_frame(sio::ws::Opcode::Text, "4" + std::to_string(i) + std::string(2000, 'x'));
+        std::string frame =
+            sio::ws::encode_frame(sio::ws::Opcode::Text, "4" + std::to_string(i) + std::string(2000, 'x'));
         REQUIRE(ws->send_frame(frame));
         expected += frame;
     }

@@ -84,9 +84,9 @@ TEST_CASE("admin: hashes bcryptjs makes now ($2a$ and $2b$) check here, and ours
 
 TEST_CASE("admin: what is not a bcrypt hash is refused, by is_bcrypt_hash and by instrument()") {
     const std::string good = "$2a$05$NeGtC8YtiL1sQB0tivZVJeCvvaWaykCbc.V/vNKF9VN1QL6N.gfYu";
-    for (const std::string& bad : {std::string(""), std::string("password"), good.substr(0, good.size() - 1),
-                                  good + "x", "$1$" + good.substr(3), "$6$saltsalt$" + good.substr(7),
-                                  "$2a$5$" + good.substr(7), "$2x$" + good.substr(4)}) {
+    for (const std::string& bad :
+         {std::string(""), std::string("password"), good.substr(0, good.size() - 1), good + "x", "$1$" + good.substr(3),
+          "$6$saltsalt$" + good.substr(7), "$2a$5$" + good.substr(7), "$2x$" + good.substr(4)}) {
         CAPTURE(bad);
         CHECK_FALSE(sio::admin::is_bcrypt_hash(bad));
         CHECK_FALSE(sio::admin::check_password("s3cret: pass", bad));
@@ -120,7 +120,7 @@ TEST_CASE("admin: the bcrypt thread answers every login, refuses past maxPending
         }
         std::unique_lock<std::mutex> lk(mu);
         CHECK(cv.wait_for(lk, std::chrono::seconds(20), [&] { return size_t(yes + no) + refused == 12; }));
-    }  // the destructor joins the thread
+    }                     // the destructor joins the thread
     CHECK(refused >= 1);  // 12 at once: 4 may wait, and the thread may have taken one or two meanwhile
     CHECK(refused <= 8);
     CHECK(size_t(yes + no) == 12 - refused);  // every accepted one is answered
@@ -147,9 +147,13 @@ TEST_CASE("admin: dates as JavaScript's Date.toJSON writes them") {
 }
 
 TEST_CASE("admin: a socket as the UI gets it (the package's serialize())") {
-    sio::admin::wire::SocketView v{"sid1", "abcdefghijkl", "websocket", "/chat",
+    sio::admin::wire::SocketView v{"sid1",
+                                   "abcdefghijkl",
+                                   "websocket",
+                                   "/chat",
                                    sio::Object{{"nick", "ann"}, {"_admin", sio::Object{{"clientId", "x"}}}},
-                                   handshake(), {"sid1", "lobby"}};
+                                   handshake(),
+                                   {"sid1", "lobby"}};
     sio::Value s = sio::admin::wire::serialize(v);
     CHECK(keys(s) == std::set<std::string>{"id", "clientId", "transport", "nsp", "data", "handshake", "rooms"});
     CHECK(keys(s["handshake"]) ==
@@ -190,10 +194,11 @@ TEST_CASE("admin: aggregated events are the differences of the traffic totals, b
     auto events = events_between(before, now, 1767323045000);
     sio::Array all;
     for (auto& e : events) all.push_back(sio::Object{{"type", e.type}, {"subType", e.subType}, {"count", e.count}});
-    CHECK(sio::Value(all).to_json() ==
-          R"([{"count":3,"subType":"","type":"rawConnection"},{"count":2,"subType":"transport close","type":"rawDisconnection"},)"
-          R"({"count":1,"subType":"ping timeout","type":"rawDisconnection"},{"count":10,"subType":"","type":"packetsIn"},)"
-          R"({"count":250,"subType":"","type":"bytesIn"}])");
+    CHECK(sio::Value(all).to_json() == R"([{"count":3,"subType":"","type":"rawConnection"},)"
+                                       R"({"count":2,"subType":"transport close","type":"rawDisconnection"},)"
+                                       R"({"count":1,"subType":"ping timeout","type":"rawDisconnection"},)"
+                                       R"({"count":10,"subType":"","type":"packetsIn"},)"
+                                       R"({"count":250,"subType":"","type":"bytesIn"}])");
     for (auto& e : events) CHECK(e.timestamp == 1767323045000);
 
     ServerStats s;

@@ -15,8 +15,8 @@ int main() {
     }
     httplib::Client client("127.0.0.1", port);
     auto res = client.Get("/socket.io/?EIO=4&transport=polling");
-    bool opened = res && res->status == 200 && res->body.rfind("0{", 0) == 0 &&
-                  res->body.find("\"sid\":\"") != std::string::npos;
+    bool opened =
+        res && res->status == 200 && res->body.rfind("0{", 0) == 0 && res->body.find("\"sid\":\"") != std::string::npos;
     std::printf("consumer: sioserver %s (httplib %s) answered the handshake with %s\n", SIOSERVER_VERSION,
                 CPPHTTPLIB_VERSION, res ? res->body.c_str() : "nothing");
     io.close();

@@ -62,7 +62,8 @@ inline std::map<std::string, sio::Value> by_name(const std::string& lines) {
         size_t end = lines.find('\n', start);
         if (end == std::string::npos) end = lines.size();
         sio::Value v;
-        if (sio::redis::wire::parse_json(std::string_view(lines).substr(start, end - start), v) && v["name"].is_string())
+        if (sio::redis::wire::parse_json(std::string_view(lines).substr(start, end - start), v) &&
+            v["name"].is_string())
             out[v["name"].as_string()] = v;
         start = end + 1;
     }

@@ -61,9 +61,21 @@ public:
         ::unlink(log.c_str());
         pid_ = fork();
         if (pid_ == 0) {
-            std::vector<std::string> args = {"redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1",
-                                             "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", dir_,
-                                             "--logfile", log};
+            std::vector<std::string> args = {"redis-server",
+                                             "--port",
+                                             std::to_string(port_),
+                                             "--bind",
+                                             "127.0.0.1",
+                                             "--save",
+                                             "",
+                                             "--appendonly",
+                                             "no",
+                                             "--daemonize",
+                                             "no",
+                                             "--dir",
+                                             dir_,
+                                             "--logfile",
+                                             log};
             args.insert(args.end(), extra_.begin(), extra_.end());
             std::vector<char*> argv;
             for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));

@@ -1,6 +1,7 @@
 // The codecs against Node's own bytes, both ways. tests/redis/node_codec.mjs runs notepack.io,
 // @socket.io/redis-adapter 8.3 and @socket.io/redis-emitter 5.1 (from node_modules) with fake Redis clients:
-//   encode: what they publish (values, broadcasts, requests, answers) -> we decode it and re-encode it to the same bytes
+//   encode: what they publish (values, broadcasts, requests, answers) -> we decode it and re-encode it to the same
+//           bytes
 //   decode: what we publish -> what notepack and the real adapter make of it (the calls it makes, what it answers)
 #include "sioserver_redis.hpp"
 
@@ -32,23 +33,59 @@ std::map<std::string, Value> value_table() {
     Object map16;
     for (int i = 0; i < 16; ++i) map16[std::string("k") + (i < 10 ? "0" : "") + std::to_string(i)] = i;
     return {
-        {"nil", Value()}, {"yes", true}, {"no", false},
-        {"zero", 0}, {"negzero", -0.0}, {"i127", 127}, {"i128", 128}, {"i255", 255}, {"i256", 256},
-        {"i65535", 65535}, {"i65536", 65536}, {"u32max", 4294967295.0}, {"u32next", 4294967296.0},
-        {"p53", 9007199254740992.0}, {"p60", 1152921504606846976.0},
-        {"neg1", -1}, {"neg32", -32}, {"neg33", -33}, {"neg128", -128}, {"neg129", -129}, {"neg32768", -32768},
-        {"neg32769", -32769}, {"neg2p31", -2147483648.0}, {"neg2p31m1", -2147483649.0},
+        {"nil", Value()},
+        {"yes", true},
+        {"no", false},
+        {"zero", 0},
+        {"negzero", -0.0},
+        {"i127", 127},
+        {"i128", 128},
+        {"i255", 255},
+        {"i256", 256},
+        {"i65535", 65535},
+        {"i65536", 65536},
+        {"u32max", 4294967295.0},
+        {"u32next", 4294967296.0},
+        {"p53", 9007199254740992.0},
+        {"p60", 1152921504606846976.0},
+        {"neg1", -1},
+        {"neg32", -32},
+        {"neg33", -33},
+        {"neg128", -128},
+        {"neg129", -129},
+        {"neg32768", -32768},
+        {"neg32769", -32769},
+        {"neg2p31", -2147483648.0},
+        {"neg2p31m1", -2147483649.0},
         {"neg2p53", -9007199254740992.0},
-        {"half", 1.5}, {"tenth", 0.1}, {"negfrac", -2.25}, {"huge", 1e300}, {"tiny", 5e-324}, {"third", 1.0 / 3},
-        {"nan", NAN}, {"inf", INFINITY}, {"ninf", -INFINITY},
-        {"str0", ""}, {"str31", std::string(31, 'a')}, {"str32", std::string(32, 'b')},
-        {"str255", std::string(255, 'c')}, {"str256", std::string(256, 'd')}, {"str65536", std::string(65536, 'e')},
-        {"utf8", "h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80"}, {"ctrl", "a\"b\\c\n\x01"},
-        {"bin0", Binary{""}}, {"bin3", Binary{"\x01\x02\xff"}}, {"bin256", Binary{std::string(256, '\x07')}},
+        {"half", 1.5},
+        {"tenth", 0.1},
+        {"negfrac", -2.25},
+        {"huge", 1e300},
+        {"tiny", 5e-324},
+        {"third", 1.0 / 3},
+        {"nan", NAN},
+        {"inf", INFINITY},
+        {"ninf", -INFINITY},
+        {"str0", ""},
+        {"str31", std::string(31, 'a')},
+        {"str32", std::string(32, 'b')},
+        {"str255", std::string(255, 'c')},
+        {"str256", std::string(256, 'd')},
+        {"str65536", std::string(65536, 'e')},
+        {"utf8", "h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80"},
+        {"ctrl", "a\"b\\c\n\x01"},
+        {"bin0", Binary{""}},
+        {"bin3", Binary{"\x01\x02\xff"}},
+        {"bin256", Binary{std::string(256, '\x07')}},
         {"bin65536", Binary{std::string(65536, '\x09')}},
-        {"arr0", Value(Array{})}, {"arr15", ints(15)}, {"arr16", ints(16)},
+        {"arr0", Value(Array{})},
+        {"arr15", ints(15)},
+        {"arr16", ints(16)},
         {"arr65536", Value(Array(65536, Value(1)))},
-        {"map0", Value(Object{})}, {"map2", Value(Object{{"a", 1}, {"b", "x"}})}, {"map16", Value(map16)},
+        {"map0", Value(Object{})},
+        {"map2", Value(Object{{"a", 1}, {"b", "x"}})},
+        {"map16", Value(map16)},
         {"intkeys", Value(Object{{"9", "nine"}, {"10", "ten"}, {"a", "a"}})},
         {"nested", Value(Object{{"a", Value{Value(1), Value(Object{{"b", Value()}})}},
                                 {"c", Value(Object{{"d", Value(Binary{"\xde\xad"})}})}})},
@@ -210,8 +247,8 @@ TEST_CASE("broadcasts the emitter publishes (opts keys in another order, numeric
 }
 
 TEST_CASE("requests RA publishes: we read them, and write the same bytes") {
-    const std::map<std::string, int> types = {{"fetch", 5}, {"join", 2}, {"leave", 3}, {"disconnect", 4}, {"sse", 6},
-                                              {"sseack", 6}, {"allrooms", 1}, {"broadcastack", 7}};
+    const std::map<std::string, int> types = {{"fetch", 5}, {"join", 2},   {"leave", 3},    {"disconnect", 4},
+                                              {"sse", 6},   {"sseack", 6}, {"allrooms", 1}, {"broadcastack", 7}};
     for (auto& entry : types) {
         const auto& name = entry.first;
         const auto& type = entry.second;
@@ -396,13 +433,14 @@ TEST_CASE("Node reads what we write") {
                         const std::string& requestId) {
         input += line("response", name, bytes, {{"pending", pending}, {"requestId", requestId}});
     };
-    wire::SocketEntry e{"sidC", Value(Object{{"address", "::1"}, {"issued", 5}}), {"sidC", "r"},
-                        Value(Object{{"n", 1}})};
+    wire::SocketEntry e{
+        "sidC", Value(Object{{"address", "::1"}, {"issued", 5}}), {"sidC", "r"}, Value(Object{{"n", 1}})};
     response("s.fetch", wire::encode_fetch_response("CppF", {e}), "fetch", "CppF");
     response("s.allrooms", wire::encode_list_response("CppA", "rooms", {"x", "y"}), "allrooms", "CppA");
     response("s.sse", wire::encode_server_side_emit_response("CppS", Value(Object{{"ok", true}})), "sse", "CppS");
     response("s.count", wire::encode_client_count_response("CppK", 3), "ack", "CppK");
-    response("s.ack", wire::encode_broadcast_ack_response("CppK", Value{Value("a"), Value(Binary{"\x02"})}), "ack", "CppK");
+    response("s.ack", wire::encode_broadcast_ack_response("CppK", Value{Value("a"), Value(Binary{"\x02"})}), "ack",
+             "CppK");
 
     const auto seen = redis_test::by_name(redis_test::run_node("decode", input));
     REQUIRE(seen.size() >= values.size());
@@ -426,10 +464,10 @@ TEST_CASE("Node reads what we write") {
     };
     CHECK(seen_json("b.all") ==
           json(R"([{"method":"broadcast","packet":{"type":2,"data":["hello",1,1.5,null,{"$bin":"0102"}],"nsp":"/"},)"
-          R"("opts":{"rooms":[],"except":[],"flags":{}}}])"));
+               R"("opts":{"rooms":[],"except":[],"flags":{}}}])"));
     CHECK(seen_json("b.room") ==
           json(R"([{"method":"broadcast","packet":{"type":2,"data":["hello",1,1.5,null,{"$bin":"0102"}],"nsp":"/"},)"
-          R"("opts":{"rooms":["room1"],"except":["sidX"],"flags":{"volatile":true,"compress":false}}}])"));
+               R"("opts":{"rooms":["room1"],"except":["sidX"],"flags":{"volatile":true,"compress":false}}}])"));
     CHECK(seen_json("b.unknownroom") == "[]");
     CHECK(seen_json("b.othernsp") == "[]");
 
@@ -441,32 +479,35 @@ TEST_CASE("Node reads what we write") {
     CHECK(fetched["published"][0]["message"]["requestId"].as_string() == "CppR05");
     CHECK(fetched["published"][0]["message"]["sockets"][0]["id"].as_string() == "sidB0000000000000001");
     CHECK(seen_json("r.join") ==
-          json(R"({"calls":[{"method":"addSockets","opts":{"rooms":["room1"],"except":[]},"arg":["a","b"]}],"published":[]})"));
+          json(R"({"calls":[{"method":"addSockets","opts":{"rooms":["room1"],"except":[]},"arg":["a","b"]}],)"
+               R"("published":[]})"));
     CHECK(seen_json("r.leave") ==
-          json(R"({"calls":[{"method":"delSockets","opts":{"rooms":[],"except":["room1"]},"arg":["a","b"]}],"published":[]})"));
-    CHECK(seen_json("r.disconnect") ==
-          json(R"({"calls":[{"method":"disconnectSockets","opts":{"rooms":[],"except":[]},"arg":true}],"published":[]})"));
-    CHECK(seen_json("r.sse") ==
-          json(R"({"calls":[{"method":"serverSideEmit","data":["hi",1,{"x":[true]}],"withAck":false}],"published":[]})"));
-    CHECK(seen_json("r.sseack") ==
-          json(R"({"calls":[{"method":"serverSideEmit","data":["hi",1,{"x":[true]}],"withAck":true}],"published":[]})"));
-    CHECK(seen_json("r.allrooms") ==
-          json(R"({"calls":[],"published":[{"channel":"socket.io-response#/#","message":)"
-          R"({"requestId":"CppR01","rooms":["sidB0000000000000001","room1"]}}]})"));
+          json(R"({"calls":[{"method":"delSockets","opts":{"rooms":[],"except":["room1"]},"arg":["a","b"]}],)"
+               R"("published":[]})"));
+    CHECK(
+        seen_json("r.disconnect") ==
+        json(
+            R"({"calls":[{"method":"disconnectSockets","opts":{"rooms":[],"except":[]},"arg":true}],"published":[]})"));
+    CHECK(
+        seen_json("r.sse") ==
+        json(R"({"calls":[{"method":"serverSideEmit","data":["hi",1,{"x":[true]}],"withAck":false}],"published":[]})"));
+    CHECK(
+        seen_json("r.sseack") ==
+        json(R"({"calls":[{"method":"serverSideEmit","data":["hi",1,{"x":[true]}],"withAck":true}],"published":[]})"));
+    CHECK(seen_json("r.allrooms") == json(R"({"calls":[],"published":[{"channel":"socket.io-response#/#","message":)"
+                                          R"({"requestId":"CppR01","rooms":["sidB0000000000000001","room1"]}}]})"));
     CHECK(seen_json("r.broadcastack") ==
-          json(R"({"calls":[{"method":"broadcastWithAck","packet":{"type":2,"data":["ping",{"$bin":"01"}],"nsp":"/","id":0},)"
-          R"("opts":{"rooms":[],"except":[]}}],"published":[{"channel":"socket.io-response#/#","message":)"
-          R"({"type":8,"requestId":"CppR07","clientCount":1}}]})"));
+          json(R"({"calls":[{"method":"broadcastWithAck",)"
+               R"("packet":{"type":2,"data":["ping",{"$bin":"01"}],"nsp":"/","id":0},)"
+               R"("opts":{"rooms":[],"except":[]}}],"published":[{"channel":"socket.io-response#/#","message":)"
+               R"({"type":8,"requestId":"CppR07","clientCount":1}}]})"));
 
     CHECK(seen_json("s.fetch") ==
           json(R"([{"id":"sidC","handshake":{"address":"::1","issued":5},"rooms":["sidC","r"],"data":{"n":1}}])"));
-    CHECK(seen_json("s.allrooms") ==
-          json(R"(["x","y"])"));
-    CHECK(seen_json("s.sse") ==
-          json(R"([null,[{"ok":true}]])"));
-    CHECK(seen_json("s.count") ==
-          json(R"([{"clientCount":3}])"));
-    CHECK(seen_json("s.ack") ==
-          json(R"([{"ack":["a",{"$bin":"02"}]}])"));
-    for (auto& kv : seen) CHECK_MESSAGE(!kv.second.contains("error"), kv.first << ": " << kv.second["error"].as_string());
+    CHECK(seen_json("s.allrooms") == json(R"(["x","y"])"));
+    CHECK(seen_json("s.sse") == json(R"([null,[{"ok":true}]])"));
+    CHECK(seen_json("s.count") == json(R"([{"clientCount":3}])"));
+    CHECK(seen_json("s.ack") == json(R"([{"ack":["a",{"$bin":"02"}]}])"));
+    for (auto& kv : seen)
+        CHECK_MESSAGE(!kv.second.contains("error"), kv.first << ": " << kv.second["error"].as_string());
 }

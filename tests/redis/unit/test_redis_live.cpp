@@ -289,7 +289,8 @@ TEST_CASE("live: a client on node B gets node A's broadcasts, acks, joins and di
     CHECK_FALSE(result.second[0].local());
 
     std::promise<std::set<std::string>> all_rooms;
-    c.a.adapter().allRooms([&](const sio::Error&, std::set<std::string> rooms) { all_rooms.set_value(std::move(rooms)); });
+    c.a.adapter().allRooms(
+        [&](const sio::Error&, std::set<std::string> rooms) { all_rooms.set_value(std::move(rooms)); });
     auto ar = all_rooms.get_future();
     REQUIRE(ready_within(ar, 5000));
     CHECK(ar.get() == std::set<std::string>{sid, "room1"});
@@ -324,9 +325,9 @@ TEST_CASE("live: garbage on every channel is counted and dropped; the node goes 
     REQUIRE(raw.ok());
     const auto before = c.b.adapter().stats().malformed;
     raw.command({"PUBLISH", "socket.io#/#", "garbage"});
-    raw.command({"PUBLISH", "socket.io#/#", std::string("\x93\xa1x", 3)});                // truncated msgpack
+    raw.command({"PUBLISH", "socket.io#/#", std::string("\x93\xa1x", 3)});                 // truncated msgpack
     raw.command({"PUBLISH", "socket.io-request#/#", "{\"type\":5"});                       // truncated JSON
-    raw.command({"PUBLISH", "socket.io-request#/#", std::string("\x81\xa4type\x06", 7)}); // 6 without data
+    raw.command({"PUBLISH", "socket.io-request#/#", std::string("\x81\xa4type\x06", 7)});  // 6 without data
     raw.command({"PUBLISH", "socket.io-response#/#", std::string("\xc1", 1)});
     raw.command({"PUBLISH", "socket.io#/#nope#", "not even decoded: no such room"});
     REQUIRE(wait_until([&] { return c.b.adapter().stats().malformed >= before + 5; }));
@@ -388,7 +389,9 @@ TEST_CASE("live: Redis killed and restarted: the node neither blocks nor crashes
 
     // requests answer at once with this node alone
     std::promise<std::pair<std::string, sio::Args>> alone;
-    c.a.io->serverSideEmit("ping", [&](const sio::Error& err, const sio::Args& r) { alone.set_value({err.message, r}); });
+    c.a.io->serverSideEmit("ping", [&](const sio::Error& err, const sio::Args& r) {
+        alone.set_value({err.message, r});
+    });
     auto f = alone.get_future();
     REQUIRE(ready_within(f, 1000));
     CHECK(f.get().second.empty());

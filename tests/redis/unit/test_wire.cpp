@@ -86,14 +86,14 @@ TEST_CASE("pack: numbers as notepack writes them") {
 TEST_CASE("unpack refuses trailing bytes, truncation, reserved bytes and absurd headers") {
     Value v;
     CHECK(wire::unpack(from_hex("93010203"), v));
-    CHECK_FALSE(wire::unpack(from_hex("9301020304"), v));   // a trailing byte
-    CHECK_FALSE(wire::unpack(from_hex("930102"), v));       // one element short
-    CHECK_FALSE(wire::unpack(from_hex("c1"), v));           // never used
+    CHECK_FALSE(wire::unpack(from_hex("9301020304"), v));  // a trailing byte
+    CHECK_FALSE(wire::unpack(from_hex("930102"), v));      // one element short
+    CHECK_FALSE(wire::unpack(from_hex("c1"), v));          // never used
     CHECK_FALSE(wire::unpack("", v));
-    CHECK_FALSE(wire::unpack(from_hex("ddffffffff"), v));   // claims 4G elements, has none
-    CHECK_FALSE(wire::unpack(from_hex("dfffffffff"), v));   // a map claiming 4G pairs
-    CHECK_FALSE(wire::unpack(from_hex("dbffffffff61"), v)); // a str32 claiming 4 GB
-    CHECK_FALSE(wire::unpack(from_hex("a5616263"), v));     // a short string
+    CHECK_FALSE(wire::unpack(from_hex("ddffffffff"), v));    // claims 4G elements, has none
+    CHECK_FALSE(wire::unpack(from_hex("dfffffffff"), v));    // a map claiming 4G pairs
+    CHECK_FALSE(wire::unpack(from_hex("dbffffffff61"), v));  // a str32 claiming 4 GB
+    CHECK_FALSE(wire::unpack(from_hex("a5616263"), v));      // a short string
 }
 
 TEST_CASE("unpack bounds nesting") {
@@ -105,7 +105,9 @@ TEST_CASE("unpack bounds nesting") {
 
 TEST_CASE("unpack: maps take String(key) keys, the last of equal keys wins") {
     Value v;
-    REQUIRE(wire::unpack(from_hex("83a16101a16102" "0203"), v));
+    REQUIRE(wire::unpack(from_hex("83a16101a16102"
+                                  "0203"),
+                         v));
     CHECK(v.size() == 2);
     CHECK(v["a"].as_int() == 2);
     CHECK(v["2"].as_int() == 3);
@@ -177,14 +179,15 @@ TEST_CASE("decode_broadcast: round trip, defaults, and what is refused") {
     };
     const Value packet = Object{{"type", 2}, {"data", Value(Array{Value("e")})}, {"nsp", "/"}};
     CHECK(refused(Value("just a string")));
-    CHECK(refused(Value{Value("u"), packet}));                                       // no opts
-    CHECK(refused(Value{Value("u"), Value(5), Value(Object{})}));                    // packet not an object
+    CHECK(refused(Value{Value("u"), packet}));                     // no opts
+    CHECK(refused(Value{Value("u"), Value(5), Value(Object{})}));  // packet not an object
     CHECK(refused(Value{Value("u"), Value(Object{{"type", 0}, {"data", Value(Array{Value("e")})}}), Value(Object{})}));
     CHECK(refused(Value{Value("u"), Value(Object{{"type", 2}, {"data", "e"}}), Value(Object{})}));
     CHECK(refused(Value{Value("u"), Value(Object{{"type", 2}, {"data", Value(Array{})}}), Value(Object{})}));
-    CHECK(refused(Value{Value("u"), Value(Object{{"type", 2}, {"data", Value(Array{Value("connect")})}}), Value(Object{})}));
+    CHECK(refused(
+        Value{Value("u"), Value(Object{{"type", 2}, {"data", Value(Array{Value("connect")})}}), Value(Object{})}));
     CHECK(refused(Value{Value("u"), Value(Object{{"type", 2}, {"data", Value(Array{Value(true)})}}), Value(Object{})}));
-    CHECK(refused(Value{Value("u"), packet, Value(Object{{"rooms", "r1"}})}));      // rooms not an array
+    CHECK(refused(Value{Value("u"), packet, Value(Object{{"rooms", "r1"}})}));  // rooms not an array
     CHECK(refused(Value{Value("u"), packet, Value(Object{{"rooms", Value(Array{Value(Object{})})}})}));
     wire::Broadcast out;
     CHECK_FALSE(wire::decode_broadcast(wire::pack(Value{Value("u"), packet, Value(Object{})}) + "x", out));
@@ -197,7 +200,8 @@ TEST_CASE("requests: every type round-trips; malformed ones are refused") {
     r.has_request_id = true;
     r.requestId = "Qw12er";
     r.opts_rooms = {"r1"};
-    CHECK(wire::encode_request(r) == R"({"uid":"Ab3xYz","requestId":"Qw12er","type":5,"opts":{"rooms":["r1"],"except":[]}})");
+    CHECK(wire::encode_request(r) ==
+          R"({"uid":"Ab3xYz","requestId":"Qw12er","type":5,"opts":{"rooms":["r1"],"except":[]}})");
 
     for (int type : {0, 1, 2, 3, 4, 5, 6, 7}) {
         wire::Request q;
@@ -228,13 +232,13 @@ TEST_CASE("requests: every type round-trips; malformed ones are refused") {
         if (type == 7) CHECK(back.flags.timeout == 1000);
     }
     wire::Request out;
-    CHECK_FALSE(wire::decode_request("{\"type\":5}", out));                          // fetch without opts
-    CHECK_FALSE(wire::decode_request("{\"type\":6,\"data\":\"x\"}", out));           // data not an array
+    CHECK_FALSE(wire::decode_request("{\"type\":5}", out));                 // fetch without opts
+    CHECK_FALSE(wire::decode_request("{\"type\":6,\"data\":\"x\"}", out));  // data not an array
     CHECK_FALSE(wire::decode_request("{\"type\":2,\"opts\":7}", out));
     CHECK_FALSE(wire::decode_request("{\"type\":\"2\"}", out));
     CHECK_FALSE(wire::decode_request("[1,2]", out));
-    CHECK_FALSE(wire::decode_request(from_hex("81a47479706507"), out));               // 7 without its fields
-    CHECK(wire::decode_request("{\"type\":42}", out));                                // unknown: decoded, ignored
+    CHECK_FALSE(wire::decode_request(from_hex("81a47479706507"), out));  // 7 without its fields
+    CHECK(wire::decode_request("{\"type\":42}", out));                   // unknown: decoded, ignored
     CHECK(wire::decode_request(R"({"uid":"u","requestId":"q","type":2,"sid":"s1","room":"r"})", out));
     CHECK(out.sid == "s1");
     CHECK(out.room == "r");
