@@ -2012,7 +2012,7 @@ private:
         opts.except.insert(b.except.begin(), b.except.end());
         opts.flags.volatile_ = b.flags.volatile_;
         opts.flags.compress = b.flags.compress;
-        Adapter::broadcast(p, opts);
+        deliver(p, opts);  // onAnyOutgoing listeners and a maxBufferedBytes close: on the handler thread
     }
 
     void on_request(std::string_view payload) {
@@ -2134,7 +2134,7 @@ private:
                 ++link->adapter->counters().unsent;
             }
         };
-        Adapter::broadcastWithAck(p, options_of(r), std::move(h));
+        deliver_with_ack(p, options_of(r), std::move(h));  // as deliver()
     }
 
     // An answer to one of our requests. The caller's callbacks run on the handler thread.
