@@ -22,7 +22,8 @@
 //        LOCK ORDER (layer 3a) lists every lock, THREAD STATE (beside it) every thread_local switch; THE PATH OF
 //        ONE EVENT (top of layer 5) follows one packet through.
 // EXTEND What an add-on (sioserver_redis.hpp, sioserver_admin.hpp, an adapter of your own) may rely on besides the
-//        public API: Adapter's protected members (send_to, post, after, cancel, run_handler) and namespace sio::ext
+//        public API: Adapter's protected members (send_to, deliver, deliver_with_ack, post, after, cancel,
+//        run_handler) and namespace sio::ext
 //        (parse_json, SendBatch, may_join_threads, post, post_after, cancel; end of layer 4). Never detail. User code
 //        an add-on's own thread leads to runs on the engine's handler thread (post), never on its thread or a timer.
 // DEBUG  Run any program built with it as `SIO_DEBUG=1 ./app` to print every packet in and out on stderr.
@@ -1485,10 +1486,11 @@ inline constexpr Codec codec = {
 //   no user code: a time-out that reaches a handler (an ack's, a broadcast ack's, a ping time-out's or forced
 //   close's close handler, the connect time-out's close) hands it over with Engine::post_handler, and so do an
 //   add-on's own threads (the Redis adapter's reader and publisher, through Adapter::post), so a slow handler never
-//   delays a heartbeat. The handler thread is stopped after the timers (they hand it tasks) and joined like them.
-//   Not yet so: a broadcast an adapter's reader thread delivers (Adapter::broadcast) runs the recipients'
-//   onAnyOutgoing listeners, and closes a recipient past maxBufferedBytes, on that thread, as an emit from a thread
-//   of the user's does.
+//   delays a heartbeat. A broadcast such a thread delivers (Adapter::deliver, deliver_with_ack) hands over the
+//   recipients' onAnyOutgoing listeners (after the packet left, where Node runs them before) and the close handlers
+//   of a recipient closed past maxBufferedBytes (eio::Socket::send_all's hand_close_over; the session is closed at
+//   once). An emit or broadcast from a thread of the user's runs both on that thread. The handler thread is stopped
+//   after the timers (they hand it tasks) and joined like them.
 // No lock is held across
 //   - a blocking write: WebSocket bytes go out with MSG_DONTWAIT, what the kernel refuses waits for the Flusher's
 //     EPOLLOUT (or the batch), and finish() polls unlocked; httplib writes HTTP answers with none of these held, and
@@ -1512,7 +1514,7 @@ inline constexpr Codec codec = {
 //     threads' stop: above 0, closing asks the server's threads to stop and joins none (wait() or the destructor
 //     joins them).
 //   detail::SendBatch::current() (3a): the batch open on this thread. Set by the outermost SendBatch (a WebSocket's
-//     receive(), Polling::handle_post, Adapter::broadcast / broadcastWithAck, BroadcastOperator's emits) and
+//     receive(), Polling::handle_post, Adapter::send_to / ack_broadcast, BroadcastOperator's emits) and
 //     cleared while it lets go; read by WebSocket::write_locked and Polling::send: with a batch, the bytes wait
 //     (the GET is not woken) until the batch ends, else they leave (or the GET is woken) at once.
 //   detail::HttpServer::current() (6e): the ConnStream of the request this connection thread is handling. Set

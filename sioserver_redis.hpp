@@ -1554,11 +1554,12 @@ private:
 
 // =====================================================================================================================
 // 4. THE ADAPTER — one RedisAdapter per namespace, as in Node; the factory's Connections are shared by all of them.
-//    Threads: a broadcast from another node is delivered on the subscriber's thread, as fast as it comes (that
-//    thread waits for the handler lock only when a recipient has onAnyOutgoing listeners); everything that runs a
+//    Threads: a broadcast from another node is delivered on the subscriber's thread, as fast as it comes, through
+//    Adapter::deliver: that thread never waits for the handler lock (a recipient's onAnyOutgoing listeners, and the
+//    close handlers of one closed past maxBufferedBytes, go to the engine's handler thread); everything that runs a
 //    handler, reads socket data or completes a caller's callback (answers to requests, server-side events,
-//    socketsJoin/Leave/disconnectSockets from other nodes, responses, time-outs) runs on the engine's timer
-//    thread, so that the connection threads do not wait for handlers.
+//    socketsJoin/Leave/disconnectSockets from other nodes, responses, time-outs) runs on the engine's handler
+//    thread (Adapter::post, after), so that neither Redis thread nor the timer thread runs user code.
 //    Lock order: RedisAdapter::mu_ (pending requests) -> Timers::mu_; Connections::lifecycle_mu_ -> the
 //    connections' own locks; the rest are leaves.
 // =====================================================================================================================
