@@ -1487,7 +1487,7 @@ inline constexpr Codec codec = {
 //   close's close handler, the connect time-out's close) hands it over with Engine::post_handler, and so do an
 //   add-on's own threads (the Redis adapter's reader and publisher, through Adapter::post), so a slow handler never
 //   delays a heartbeat. A broadcast such a thread delivers (Adapter::deliver, deliver_with_ack) hands over the
-//   recipients' onAnyOutgoing listeners (after the packet left, where Node runs them before) and the close handlers
+//   recipients' onAnyOutgoing listeners (not always before the packet leaves, as Node runs them) and the close handlers
 //   of a recipient closed past maxBufferedBytes (eio::Socket::send_all's hand_close_over; the session is closed at
 //   once). An emit or broadcast from a thread of the user's runs both on that thread. The handler thread is stopped
 //   after the timers (they hand it tasks) and joined like them.
@@ -4228,7 +4228,7 @@ protected:
     // Sends `p`, encoded as `parts`, to `targets`: one write per recipient, however many parts it has. With
     // `own_thread` (the caller is an add-on's own thread, which runs no user code) the recipients' onAnyOutgoing
     // listeners, and the close handlers of a recipient closed past maxBufferedBytes, run on the engine's handler
-    // thread (post), so after the packet left rather than before it as in Node; the bytes are refused at once all
+    // thread (post), so not always before the packet leaves, as Node runs them; the bytes are refused at once all
     // the same. A recipient with no listener costs one relaxed load either way.
     inline void send_to(const std::vector<SocketPtr>& targets, const packet::Packet& p,
                         const std::vector<eio::OutgoingPtr>& parts, bool volatile_, bool own_thread = false) const;
