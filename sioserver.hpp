@@ -22,7 +22,8 @@
 //        LOCK ORDER (layer 3a) lists every lock, THREAD STATE (beside it) every thread_local switch; THE PATH OF
 //        ONE EVENT (top of layer 5) follows one packet through.
 // EXTEND What an add-on (sioserver_redis.hpp, sioserver_admin.hpp, an adapter of your own) may rely on besides the
-//        public API: Adapter's protected members (send_to, post, after, cancel, run_handler) and namespace sio::ext
+//        public API: Adapter's protected members (send_to, deliver, deliver_with_ack, post, after, cancel,
+//        run_handler) and namespace sio::ext
 //        (parse_json, SendBatch, may_join_threads, post, post_after, cancel; end of layer 4). Never detail. User code
 //        an add-on's own thread leads to runs on the engine's handler thread (post), never on its thread or a timer.
 // DEBUG  Run any program built with it as `SIO_DEBUG=1 ./app` to print every packet in and out on stderr.
@@ -1485,10 +1486,11 @@ inline constexpr Codec codec = {
 //   no user code: a time-out that reaches a handler (an ack's, a broadcast ack's, a ping time-out's or forced
 //   close's close handler, the connect time-out's close) hands it over with Engine::post_handler, and so do an
 //   add-on's own threads (the Redis adapter's reader and publisher, through Adapter::post), so a slow handler never
-//   delays a heartbeat. The handler thread is stopped after the timers (they hand it tasks) and joined like them.
-//   Not yet so: a broadcast an adapter's reader thread delivers (Adapter::broadcast) runs the recipients'
-//   onAnyOutgoing listeners, and closes a recipient past maxBufferedBytes, on that thread, as an emit from a thread
-//   of the user's does.
+//   delays a heartbeat. A broadcast such a thread delivers (Adapter::deliver, deliver_with_ack) hands over the
+//   recipients' onAnyOutgoing listeners (not always before the packet leaves, as Node runs them) and the close handlers
+//   of a recipient closed past maxBufferedBytes (eio::Socket::send_all's hand_close_over; the session is closed at
+//   once). An emit or broadcast from a thread of the user's runs both on that thread. The handler thread is stopped
+//   after the timers (they hand it tasks) and joined like them.
 // No lock is held across
 //   - a blocking write: WebSocket bytes go out with MSG_DONTWAIT, what the kernel refuses waits for the Flusher's
 //     EPOLLOUT (or the batch), and finish() polls unlocked; httplib writes HTTP answers with none of these held, and
@@ -1512,7 +1514,7 @@ inline constexpr Codec codec = {
 //     threads' stop: above 0, closing asks the server's threads to stop and joins none (wait() or the destructor
 //     joins them).
 //   detail::SendBatch::current() (3a): the batch open on this thread. Set by the outermost SendBatch (a WebSocket's
-//     receive(), Polling::handle_post, Adapter::broadcast / broadcastWithAck, BroadcastOperator's emits) and
+//     receive(), Polling::handle_post, Adapter::send_to / ack_broadcast, BroadcastOperator's emits) and
 //     cleared while it lets go; read by WebSocket::write_locked and Polling::send: with a batch, the bytes wait
 //     (the GET is not woken) until the batch ends, else they leave (or the GET is woken) at once.
 //   detail::HttpServer::current() (6e): the ConnStream of the request this connection thread is handling. Set
@@ -3136,7 +3138,10 @@ public:
     bool send(const OutgoingPtr& packet) { return send_all(&packet, 1); }
     // Sends packets back to back (nothing from another thread comes between them: a Socket.IO packet and its
     // binary attachments). With `only_if_writable` (a volatile emit) they are dropped unless they leave at once.
-    inline bool send_all(const OutgoingPtr* packets, size_t count, bool only_if_writable = false);
+    // With `hand_close_over` (an add-on's own thread sends), a failure closes the session at once as ever, but its
+    // close handler (user code) runs on the engine's handler thread.
+    inline bool send_all(const OutgoingPtr* packets, size_t count, bool only_if_writable = false,
+                         bool hand_close_over = false);
     // Whether a packet sent now leaves at once (WebSocket not backed up, or a long-poll GET waiting).
     inline bool writable() const;
     // Closes the session from the server side ("forced close"); what was already sent is delivered first.
@@ -3187,8 +3192,9 @@ private:
     // close_with() in two halves: the session closes now, and its close handler (user code) is returned for the
     // caller to run as a handler (empty when the session was closed already).
     inline CloseHandler close_now(const char* why, const std::string& description);
-    // A timer's close (ping time-out, no close report, a ping that failed): the session closes on the timer thread,
-    // and its close handler runs on the handler thread, since the timer thread runs no user code (3a).
+    // A timer's close (ping time-out, no close report, a ping that failed), or one on an add-on's own thread
+    // (send_all): the session closes on that thread, and its close handler runs on the handler thread, since
+    // neither runs user code (3a).
     inline void close_from_timer(const char* why, std::string description = {});
     // send_all() without its close on a failure: false when the session must close (the caller closes it).
     inline bool write_or_fail(const OutgoingPtr* packets, size_t count, bool only_if_writable, bool& sent);
@@ -3380,10 +3386,13 @@ inline bool Socket::flush_locked() {
     return true;
 }
 
-inline bool Socket::send_all(const OutgoingPtr* packets, size_t count, bool only_if_writable) {
+inline bool Socket::send_all(const OutgoingPtr* packets, size_t count, bool only_if_writable, bool hand_close_over) {
     bool sent = false;
-    if (!write_or_fail(packets, count, only_if_writable, sent))
-        close_with(reason::TransportError, "the client does not read fast enough, or its connection broke");
+    if (!write_or_fail(packets, count, only_if_writable, sent)) {
+        const char* why = "the client does not read fast enough, or its connection broke";
+        if (hand_close_over) close_from_timer(reason::TransportError, why);
+        else close_with(reason::TransportError, why);
+    }
     return sent;
 }
 
@@ -4216,9 +4225,17 @@ public:
     }
 
 protected:
-    // Sends `p`, encoded as `parts`, to `targets`: one write per recipient, however many parts it has.
+    // Sends `p`, encoded as `parts`, to `targets`: one write per recipient, however many parts it has. With
+    // `own_thread` (the caller is an add-on's own thread, which runs no user code) the recipients' onAnyOutgoing
+    // listeners, and the close handlers of a recipient closed past maxBufferedBytes, run on the engine's handler
+    // thread (post), so not always before the packet leaves, as Node runs them; the bytes are refused at once all
+    // the same. A recipient with no listener costs one relaxed load either way.
     inline void send_to(const std::vector<SocketPtr>& targets, const packet::Packet& p,
-                        const std::vector<eio::OutgoingPtr>& parts, bool volatile_) const;
+                        const std::vector<eio::OutgoingPtr>& parts, bool volatile_, bool own_thread = false) const;
+    // broadcast() and broadcastWithAck() here only, for what an add-on's own thread delivers (another node's
+    // broadcast): send_to() with own_thread.
+    inline void deliver(const packet::Packet& p, const BroadcastOptions& opts);
+    inline void deliver_with_ack(const packet::Packet& p, const BroadcastOptions& opts, BroadcastAckHandlers h);
 
     // ---- for a cluster adapter: threads and time (the extension surface, with sio::ext). An adapter's own threads
     // (a reader, a publisher) run no user code: they hand it to the engine's handler thread.
@@ -4251,6 +4268,9 @@ private:
         }
     };
     inline void notify(const RoomChanges& changes);
+    // broadcastWithAck() here, and deliver_with_ack() (own_thread: see send_to).
+    inline void ack_broadcast(const packet::Packet& p, const BroadcastOptions& opts, BroadcastAckHandlers h,
+                              bool own_thread);
     void remove_from_room(const std::string& room, const std::string& sid, RoomChanges& changes) {
         auto r = rooms_.find(room);
         if (r == rooms_.end()) return;
@@ -4581,13 +4601,9 @@ public:
     void notify_outgoing(const std::string& event, const Args& args) {
         if (has_outgoing_.load(std::memory_order_relaxed)) run_outgoing(event, args);
     }
-    // The same for a broadcast's packet (data [event, args...]), taken apart only when there is a listener.
-    void notify_outgoing(const packet::Packet& p) {
-        if (!has_outgoing_.load(std::memory_order_relaxed)) return;
-        const auto& data = p.data.as_array();
-        if (data.empty() || !data[0].is_string()) return;
-        run_outgoing(data[0].as_string(), Args(std::vector<Value>(data.begin() + 1, data.end())));
-    }
+    // The same for a broadcast's packet (data [event, args...]), taken apart only when there is a listener. With
+    // `hand_over` (an add-on's own thread delivers it), the listeners run on the engine's handler thread, with a copy.
+    inline void notify_outgoing(const packet::Packet& p, bool hand_over = false);
     // Registers the callback for acknowledgement `id` (shared by all recipients of a broadcast).
     inline void expect_ack(long long id, AckCallback cb, int timeout);
     std::shared_ptr<Client> client() const { return client_.lock(); }
@@ -4790,8 +4806,9 @@ public:
 
     eio::Socket& conn() const { return *conn_; }
     inline void start();  // hooks into the Engine.IO session and starts the connect time-out
-    void send(const std::vector<eio::OutgoingPtr>& parts, bool volatile_ = false) {
-        conn_->send_all(parts.data(), parts.size(), volatile_);
+    // `own_thread`: an add-on's own thread sends (eio::Socket::send_all's hand_close_over).
+    void send(const std::vector<eio::OutgoingPtr>& parts, bool volatile_ = false, bool own_thread = false) {
+        conn_->send_all(parts.data(), parts.size(), volatile_, own_thread);
     }
     void send(const packet::Packet& p, bool volatile_ = false) {
         if (detail::trace_enabled()) detail::trace(conn_->id(), "socket.io", "->", packet::describe(p));
@@ -5044,20 +5061,23 @@ inline std::vector<SocketInfo> Adapter::local_socket_infos(const BroadcastOption
 }
 
 inline void Adapter::send_to(const std::vector<SocketPtr>& targets, const packet::Packet& p,
-                             const std::vector<eio::OutgoingPtr>& parts, bool volatile_) const {
+                             const std::vector<eio::OutgoingPtr>& parts, bool volatile_, bool own_thread) const {
     if (detail::trace_enabled())
         detail::trace(
             "*", "socket.io", "->",
             "broadcast to " + std::to_string(targets.size()) + " sockets: " + detail::printable(parts[0]->packet.data));
     detail::SendBatch batch;  // one write per recipient, however many packets (attachments) it gets
     for (auto& s : targets) {
-        s->notify_outgoing(p);  // one relaxed load when the socket has no onAnyOutgoing listener
-        if (auto client = s->client()) client->send(parts, volatile_);
+        s->notify_outgoing(p, own_thread);  // one relaxed load when the socket has no onAnyOutgoing listener
+        if (auto client = s->client()) client->send(parts, volatile_, own_thread);
     }
 }
 
 inline void Adapter::broadcast(const packet::Packet& p, const BroadcastOptions& opts) {
     send_to(select(opts.rooms, opts.except), p, detail::to_outgoing(p), opts.flags.volatile_);
+}
+inline void Adapter::deliver(const packet::Packet& p, const BroadcastOptions& opts) {
+    send_to(select(opts.rooms, opts.except), p, detail::to_outgoing(p), opts.flags.volatile_, true);
 }
 
 inline void Adapter::post(std::function<void()> fn) const { ext::post(nsp_.server().engine(), std::move(fn)); }
@@ -5072,6 +5092,14 @@ void Adapter::run_handler(F&& fn) const {
 
 inline void Adapter::broadcastWithAck(const packet::Packet& packet, const BroadcastOptions& opts,
                                       BroadcastAckHandlers h) {
+    ack_broadcast(packet, opts, std::move(h), false);
+}
+inline void Adapter::deliver_with_ack(const packet::Packet& packet, const BroadcastOptions& opts,
+                                      BroadcastAckHandlers h) {
+    ack_broadcast(packet, opts, std::move(h), true);
+}
+inline void Adapter::ack_broadcast(const packet::Packet& packet, const BroadcastOptions& opts, BroadcastAckHandlers h,
+                                   bool own_thread) {
     if (h.serverCount) h.serverCount(1);
     packet::Packet p = packet;
     p.id = nsp_.next_ack_id();  // every recipient answers under this namespace's id
@@ -5083,8 +5111,8 @@ inline void Adapter::broadcastWithAck(const packet::Packet& packet, const Broadc
     auto parts = detail::to_outgoing(p);
     detail::SendBatch batch;
     for (auto& s : targets) {
-        s->notify_outgoing(p);
-        if (auto client = s->client()) client->send(parts, opts.flags.volatile_);
+        s->notify_outgoing(p, own_thread);
+        if (auto client = s->client()) client->send(parts, opts.flags.volatile_, own_thread);
     }
     h.clientCount(targets.size());
 }
@@ -5504,6 +5532,16 @@ inline bool Socket::emit_args(const std::string& event, const Args& args, AckCal
     if (ack) expect_ack(id, std::move(ack), timeout);
     send_packet(p, volatile_);
     return true;
+}
+
+inline void Socket::notify_outgoing(const packet::Packet& p, bool hand_over) {
+    if (!has_outgoing_.load(std::memory_order_relaxed)) return;
+    const auto& data = p.data.as_array();
+    if (data.empty() || !data[0].is_string()) return;
+    Args args(std::vector<Value>(data.begin() + 1, data.end()));
+    if (!hand_over) return run_outgoing(data[0].as_string(), args);
+    nsp_.server().engine().post_handler([self = shared_from_this(), event = data[0].as_string(),
+                                         args = std::move(args)] { self->run_outgoing(event, args); });
 }
 
 inline void Socket::run_outgoing(const std::string& event, const Args& args) {

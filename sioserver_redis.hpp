@@ -1554,11 +1554,12 @@ private:
 
 // =====================================================================================================================
 // 4. THE ADAPTER — one RedisAdapter per namespace, as in Node; the factory's Connections are shared by all of them.
-//    Threads: a broadcast from another node is delivered on the subscriber's thread, as fast as it comes (that
-//    thread waits for the handler lock only when a recipient has onAnyOutgoing listeners); everything that runs a
+//    Threads: a broadcast from another node is delivered on the subscriber's thread, as fast as it comes, through
+//    Adapter::deliver: that thread never waits for the handler lock (a recipient's onAnyOutgoing listeners, and the
+//    close handlers of one closed past maxBufferedBytes, go to the engine's handler thread); everything that runs a
 //    handler, reads socket data or completes a caller's callback (answers to requests, server-side events,
-//    socketsJoin/Leave/disconnectSockets from other nodes, responses, time-outs) runs on the engine's timer
-//    thread, so that the connection threads do not wait for handlers.
+//    socketsJoin/Leave/disconnectSockets from other nodes, responses, time-outs) runs on the engine's handler
+//    thread (Adapter::post, after), so that neither Redis thread nor the timer thread runs user code.
 //    Lock order: RedisAdapter::mu_ (pending requests) -> Timers::mu_; Connections::lifecycle_mu_ -> the
 //    connections' own locks; the rest are leaves.
 // =====================================================================================================================
@@ -2012,7 +2013,7 @@ private:
         opts.except.insert(b.except.begin(), b.except.end());
         opts.flags.volatile_ = b.flags.volatile_;
         opts.flags.compress = b.flags.compress;
-        Adapter::broadcast(p, opts);
+        deliver(p, opts);  // onAnyOutgoing listeners and a maxBufferedBytes close: on the handler thread
     }
 
     void on_request(std::string_view payload) {
@@ -2134,7 +2135,7 @@ private:
                 ++link->adapter->counters().unsent;
             }
         };
-        Adapter::broadcastWithAck(p, options_of(r), std::move(h));
+        deliver_with_ack(p, options_of(r), std::move(h));  // as deliver()
     }
 
     // An answer to one of our requests. The caller's callbacks run on the handler thread.
