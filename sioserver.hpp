@@ -3942,6 +3942,14 @@ class Namespace;
 class Socket;
 class Client;
 class RemoteSocket;
+class Adapter;
+class SessionAwareAdapter;
+class BroadcastOperator;
+class ParentNamespace;
+namespace detail {
+struct ServerState;
+struct TestAccess;  // tests/unit/test_access.hpp: the tests' one way to internals
+}  // namespace detail
 using SocketPtr = std::shared_ptr<Socket>;
 using AckCallback = std::function<void(const Error& err, const Args& response)>;
 using FetchCallback = std::function<void(const Error& err, std::vector<RemoteSocket> sockets)>;
@@ -4591,7 +4599,14 @@ public:
     // Disconnects from this namespace ("server namespace disconnect"); with close, ends the whole connection.
     inline Socket& disconnect(bool close = false);
 
-    // ---- used by the Client and the Namespace
+private:
+    // ---- for the Client, the Namespace, the Adapter and the broadcasts (friends), not for users
+    friend class Client;
+    friend class Namespace;
+    friend class Adapter;
+    friend class SessionAwareAdapter;
+    friend class BroadcastOperator;
+    friend struct detail::TestAccess;
     inline void handle_connect();
     inline void handle_event(packet::Packet& p);
     inline void handle_ack(packet::Packet& p);
@@ -4608,7 +4623,6 @@ public:
     inline void expect_ack(long long id, AckCallback cb, int timeout);
     std::shared_ptr<Client> client() const { return client_.lock(); }
 
-private:
     struct Listener {
         ListenerId id;
         Handler fn;
@@ -4732,7 +4746,16 @@ public:
     // sender wants no answer) takes the first listener's ack.
     inline void handle_server_side_emit(const Args& data, std::function<void(const Value&)> reply);
 
-    // ---- used by the Client and the Server
+private:
+    // ---- for the Client, the Server, sockets and broadcasts (friends), not for users
+    friend class Client;
+    friend class Server;
+    friend struct detail::ServerState;
+    friend class ParentNamespace;
+    friend class Socket;
+    friend class BroadcastOperator;
+    friend class Adapter;
+    friend struct detail::TestAccess;
     inline void add(const std::shared_ptr<Client>& client, const Value& auth);
     void remove(const std::string& sid) {
         std::lock_guard<std::mutex> lk(mu_);
@@ -4882,7 +4905,6 @@ struct ServerState {
     std::unordered_map<std::string, std::shared_ptr<Client>> clients_;  // by Engine.IO sid
     std::vector<std::function<void(Namespace&)>> new_namespace_handlers_;
 };
-struct TestAccess;  // tests/unit/test_access.hpp: the tests' one way to internals
 }  // namespace detail
 
 // ---- 5f. The Server (its HTTP side — http(), listen(), close() — is an eio::Server, layer 6) ------------------------
