@@ -4825,8 +4825,18 @@ private:
 // ---- 5e. The Client: one per Engine.IO session, multiplexing its namespaces -----------------------------------------
 class Client : public std::enable_shared_from_this<Client> {
 public:
+    // Only the Server makes one (a user never holds a Client: everything else is for the friends below).
     Client(Server& server, std::shared_ptr<eio::Socket> conn) : server_(server), conn_(std::move(conn)) {}
 
+private:
+    friend class Server;
+    friend struct detail::ServerState;
+    friend class Socket;
+    friend class Namespace;
+    friend class Adapter;
+    friend class SessionAwareAdapter;
+    friend class BroadcastOperator;
+    friend struct detail::TestAccess;
     eio::Socket& conn() const { return *conn_; }
     inline void start();  // hooks into the Engine.IO session and starts the connect time-out
     // `own_thread`: an add-on's own thread sends (eio::Socket::send_all's hand_close_over).
@@ -4856,7 +4866,6 @@ public:
     inline void disconnect_all();
     inline Handshake make_handshake(const Value& auth) const;
 
-private:
     inline void handle_data(const eio::Packet& m);
     inline void handle_decoded(packet::Packet& p);
     inline void handle_conn_close(const std::string& why, const std::string& description);
