@@ -121,7 +121,8 @@ browser: $(BUILD)/chat $(BUILD)/chatroom $(BUILD)/chat_node $(BUILD)/.test-deps 
 	node --test --test-concurrency=1 tests/browser/
 
 # ---- layout: every C++ file as .clang-format says (clang-format 14), and no line past 120 columns (comments
-# included: clang-format leaves them as written). `make format` rewrites the files; a comment it cannot fix.
+# included: clang-format leaves them as written). `make format` rewrites the files; a long comment is left to wrap
+# by hand.
 FORMAT_PACKAGES = clang-format
 FORMAT_FILES = $(wildcard sioserver*.hpp) $(shell find examples tests bench -name '*.cpp' -o -name '*.hpp' -o -name '*.h')
 $(BUILD)/.format-deps: Makefile | $(BUILD)/.deps
