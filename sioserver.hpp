@@ -21,11 +21,14 @@
 //        that mirror Node's keep its camelCase (maxHttpBufferSize, serverSideEmit); everything else is snake_case.
 //        LOCK ORDER (layer 3a) lists every lock, THREAD STATE (beside it) every thread_local switch; THE PATH OF
 //        ONE EVENT (top of layer 5) follows one packet through.
+// API    Everything public outside a `detail` namespace. The transports (eio::Polling, eio::WebSocket) are made and
+//        run by the Engine only: their constructors take an eio::TransportKey, which only it (and the tests' one
+//        way in, detail::TestAccess) can make. eio::Transport is the interface a session sees of them.
 // EXTEND What an add-on (sioserver_redis.hpp, sioserver_admin.hpp, an adapter of your own) may rely on besides the
-//        public API: Adapter's protected members (send_to, deliver, deliver_with_ack, post, after, cancel,
-//        run_handler) and namespace sio::ext
-//        (parse_json, SendBatch, may_join_threads, post, post_after, cancel; end of layer 4). Never detail. User code
-//        an add-on's own thread leads to runs on the engine's handler thread (post), never on its thread or a timer.
+//        API: Adapter's protected members (send_to, deliver, deliver_with_ack, post, after, cancel, run_handler)
+//        and namespace sio::ext (parse_json, SendBatch, may_join_threads, post, post_after, cancel; end of layer
+//        4). Never detail. User code an add-on's own thread leads to runs on the engine's handler thread (post),
+//        never on its thread or a timer.
 // DEBUG  Run any program built with it as `SIO_DEBUG=1 ./app` to print every packet in and out on stderr.
 // KNOBS  #define before including (defaults in brackets):
 //          SIOSERVER_THREAD_STACK_SIZE   stack of each connection thread in bytes [524288]
@@ -130,6 +133,7 @@ struct CookieOptions {
 struct TlsOptions;
 namespace detail {
 struct TlsContext;
+struct TestAccess;  // tests/unit/test_access.hpp: the tests' one way to internals
 inline std::shared_ptr<TlsContext> open_tls_context(const TlsOptions& tls, std::string& error);  // layer 3a
 }  // namespace detail
 struct TlsOptions {
@@ -2203,6 +2207,15 @@ private:
 };
 using TransportPtr = std::shared_ptr<Transport>;
 
+class Engine;
+// Only the Engine makes the transports below (and the unit tests, through detail::TestAccess): they are not API. Their
+// constructors are public for make_shared and take this key, which nobody else can make.
+class TransportKey {
+    TransportKey() {}  // user-provided: `TransportKey{}` is then no aggregate initialization that skips it
+    friend class Engine;
+    friend struct sio::detail::TestAccess;
+};
+
 // What the transports need from the HTTP connection a request came on (layer 6 implements it).
 class HttpExchange {
 public:
@@ -2325,7 +2338,7 @@ struct PollingSettings {
 // order. Only one GET and one POST at a time: a second one is the client's error ("overlap").
 class Polling final : public Transport, public detail::SendBatch::Member, public std::enable_shared_from_this<Polling> {
 public:
-    explicit Polling(PollingSettings settings) : settings_(std::move(settings)) {}
+    Polling(TransportKey, PollingSettings settings) : settings_(std::move(settings)) {}
 
     const char* name() const override { return "polling"; }
     bool writable() const override {
@@ -2336,12 +2349,13 @@ public:
     inline void close() override;
     inline void discard() override;
 
+private:
+    friend class Engine;
     // A GET (engine.io's onPollRequest): asks the session for packets, waits for them, answers with all of them.
     inline void handle_get(const httplib::Request& req, httplib::Response& res, const HttpExchange& http);
     // A POST (onDataRequest): decodes the payload, hands its packets to the session, answers "ok".
     inline void handle_post(const httplib::Request& req, httplib::Response& res, HttpExchange& http);
 
-private:
     // SendBatch: wake the waiting GET once for everything the batch handed it.
     void end_batch() override {
         std::lock_guard<std::mutex> lk(mu_);
@@ -2579,8 +2593,9 @@ public:
 
     // `tls`: the connection's TLS session (3a), or null on plain TCP. `codec`: the session's revision (2h);
     // `base64`: the client asked for binary as base64 text (b64 in its request, a v3 query parameter).
-    WebSocket(int fd, size_t max_message, size_t max_buffered, detail::Timers& timers, detail::Flusher& flusher,
-              std::shared_ptr<detail::TlsSession> tls = nullptr, const Codec& codec = v4::codec, bool base64 = false)
+    WebSocket(TransportKey, int fd, size_t max_message, size_t max_buffered, detail::Timers& timers,
+              detail::Flusher& flusher, std::shared_ptr<detail::TlsSession> tls = nullptr,
+              const Codec& codec = v4::codec, bool base64 = false)
         : fd_(fd),
           max_buffered_(max_buffered),
           codec_(codec),
@@ -2611,12 +2626,6 @@ public:
         std::lock_guard<std::mutex> lk(mu_);
         return failed_;
     }
-    // One frame as it is (tests; the transport's own pongs).
-    bool send_frame(const std::string& frame) {
-        std::lock_guard<std::mutex> lk(mu_);
-        return write_locked(frame);
-    }
-
     // Any thread: the close frame goes after everything already sent, and the session hears ForcedClose at once.
     void close() override {
         bool first;
@@ -2627,12 +2636,6 @@ public:
         }
         if (first)
             if (auto r = receiver()) r->handle_transport_close(*this, reason::ForcedClose, {});
-    }
-    // The same with a code of our choosing, told to nobody: the connection thread's end tells the session. The
-    // client's own close frame then ends the thread's recv(); one that does not answer within kCloseGraceMs is cut off.
-    void close(uint16_t code, std::string_view why = {}) {
-        std::lock_guard<std::mutex> lk(mu_);
-        close_locked(code, why);
     }
 
     // Open and not closing: it takes packets (what the kernel refuses waits, up to the cap).
@@ -2645,6 +2648,11 @@ public:
         std::lock_guard<std::mutex> lk(mu_);
         return pending_.size() != pending_off_ && !batched_;
     }
+
+private:
+    friend class Engine;
+    friend struct sio::detail::TestAccess;
+    friend class detail::Flusher;
 
     // The connection thread. `leftover` holds bytes read past the HTTP request. Returns when the connection is
     // over, after telling the session why; the fd stays open (its owner closes it).
@@ -2666,8 +2674,19 @@ public:
         if (session) session->handle_transport_close(*this, end.reason, end.description);
     }
 
-private:
-    friend class detail::Flusher;
+    // The same with a code of our choosing, told to nobody: the connection thread's end tells the session. The
+    // client's own close frame then ends the thread's recv(); one that does not answer within kCloseGraceMs is cut off.
+    void close(uint16_t code, std::string_view why = {}) {
+        std::lock_guard<std::mutex> lk(mu_);
+        close_locked(code, why);
+    }
+
+    // One frame as it is (tests; the transport's own pongs).
+    bool send_frame(const std::string& frame) {
+        std::lock_guard<std::mutex> lk(mu_);
+        return write_locked(frame);
+    }
+
     // The Flusher: the socket can take more bytes.
     void handle_writable() {
         std::lock_guard<std::mutex> lk(mu_);
@@ -3336,13 +3355,15 @@ private:
     }
     std::shared_ptr<Polling> make_polling(const httplib::Request& req, const std::string& sid,
                                           const Codec& codec) const {
-        return std::make_shared<Polling>(PollingSettings{sid, &codec, !req.get_param_value("b64").empty(),
+        return std::make_shared<Polling>(TransportKey{},
+                                         PollingSettings{sid, &codec, !req.get_param_value("b64").empty(),
                                                          options_.maxHttpBufferSize, options_.httpCompression});
     }
     std::shared_ptr<WebSocket> make_websocket(int fd, std::shared_ptr<detail::TlsSession> tls, const Codec& codec,
                                               const httplib::Request& req) {
-        return std::make_shared<WebSocket>(fd, options_.maxHttpBufferSize, options_.maxBufferedBytes, timers_, flusher_,
-                                           std::move(tls), codec, !req.get_param_value("b64").empty());
+        return std::make_shared<WebSocket>(TransportKey{}, fd, options_.maxHttpBufferSize, options_.maxBufferedBytes,
+                                           timers_, flusher_, std::move(tls), codec,
+                                           !req.get_param_value("b64").empty());
     }
     inline bool websocket_handshake(const httplib::Request& req, httplib::Response& res, std::string& response);
     inline void refuse(const httplib::Request& req, httplib::Response& res, ErrorCode code,
@@ -3948,7 +3969,6 @@ class BroadcastOperator;
 class ParentNamespace;
 namespace detail {
 struct ServerState;
-struct TestAccess;  // tests/unit/test_access.hpp: the tests' one way to internals
 }  // namespace detail
 using SocketPtr = std::shared_ptr<Socket>;
 using AckCallback = std::function<void(const Error& err, const Args& response)>;

@@ -12,6 +12,18 @@ struct TestAccess {
     static Namespace* find_namespace(Server& server, const std::string& name, const Value& auth) {
         return server.find_namespace(name, auth);
     }
+
+    // eio::WebSocket, which only the Engine makes and runs: one on `fd` with the default codec.
+    static std::shared_ptr<eio::WebSocket> make_websocket(int fd, size_t max_message, size_t max_buffered,
+                                                          Timers& timers, Flusher& flusher) {
+        return std::make_shared<eio::WebSocket>(eio::TransportKey{}, fd, max_message, max_buffered, timers, flusher);
+    }
+    // WebSocket::send_frame: one frame as it is.
+    static bool send_frame(eio::WebSocket& ws, const std::string& frame) { return ws.send_frame(frame); }
+    // WebSocket::close(code): the close frame, told to nobody (the connection thread's end tells the session).
+    static void close(eio::WebSocket& ws, uint16_t code) { ws.close(code); }
+    // WebSocket::run: the connection thread's loop.
+    static void run(eio::WebSocket& ws, const std::string& leftover) { ws.run(leftover); }
 };
 
 }  // namespace detail

@@ -1,12 +1,14 @@
 // The WebSocket transport's write side on a real socket pair: SendBatch gathers, the Flusher finishes what the
 // kernel refused. No HTTP, no session: the transport alone.
-#include "sioserver.hpp"
+#include "test_access.hpp"
 
 #include <doctest/doctest.h>
 
 #include <sys/socket.h>
 
 namespace {
+
+using TA = sio::detail::TestAccess;
 
 // Reads what arrives on `fd` until `want` bytes are in or `ms` pass without any byte.
 std::string read_until(int fd, size_t want, int ms = 2000) {
@@ -39,7 +41,7 @@ struct Pair {
         server = fds[0];
         client = fds[1];
         if (send_buffer) setsockopt(server, SOL_SOCKET, SO_SNDBUF, &send_buffer, sizeof send_buffer);
-        ws = std::make_shared<sio::eio::WebSocket>(server, 1 << 20, max_buffered, timers, flusher);
+        ws = TA::make_websocket(server, 1 << 20, max_buffered, timers, flusher);
     }
     ~Pair() {
         ws.reset();
@@ -58,9 +60,9 @@ TEST_CASE("SendBatch: frames sent inside a batch leave when it ends, in order, i
     const std::string b = sio::ws::encode_frame(sio::ws::Opcode::Text, "4second");
     {
         sio::detail::SendBatch batch;
-        CHECK(ws->send_frame(a));
+        CHECK(TA::send_frame(*ws, a));
         CHECK_FALSE(ws->congested());  // a batched send is not a back-up: a volatile emit still goes
-        CHECK(ws->send_frame(b));
+        CHECK(TA::send_frame(*ws, b));
         CHECK(nothing_waiting(pair.client));
     }
     CHECK(read_until(pair.client, a.size() + b.size()) == a + b);
@@ -74,12 +76,12 @@ TEST_CASE("SendBatch::let_go: what was gathered leaves at once, and what follows
     const std::string c = sio::ws::encode_frame(sio::ws::Opcode::Text, "42[\"second\"]");
     {
         sio::detail::SendBatch batch;
-        CHECK(ws->send_frame(a));
+        CHECK(TA::send_frame(*ws, a));
         CHECK(nothing_waiting(pair.client));
         sio::detail::SendBatch::let_go();
         CHECK(read_until(pair.client, a.size()) == a);
-        CHECK(ws->send_frame(b));
-        CHECK(ws->send_frame(c));
+        CHECK(TA::send_frame(*ws, b));
+        CHECK(TA::send_frame(*ws, c));
         CHECK(nothing_waiting(pair.client));
     }
     CHECK(read_until(pair.client, b.size() + c.size()) == b + c);
@@ -90,7 +92,7 @@ TEST_CASE("SendBatch: outside a batch a frame is written at once") {
     Pair pair;
     auto& ws = pair.ws;
     const std::string a = sio::ws::encode_frame(sio::ws::Opcode::Text, "4now");
-    CHECK(ws->send_frame(a));
+    CHECK(TA::send_frame(*ws, a));
     CHECK_FALSE(nothing_waiting(pair.client));
     CHECK(read_until(pair.client, a.size()) == a);
 }
@@ -102,7 +104,7 @@ TEST_CASE("Flusher: what the kernel refused is written when the reader drains th
     for (int i = 0; i < 200; ++i) {  // ~400 KB: far more than the socket buffer holds
         std::string frame =
             sio::ws::encode_frame(sio::ws::Opcode::Text, "4" + std::to_string(i) + std::string(2000, 'x'));
-        REQUIRE(ws->send_frame(frame));
+        REQUIRE(TA::send_frame(*ws, frame));
         expected += frame;
     }
     CHECK(ws->congested());  // backed up
@@ -124,9 +126,9 @@ TEST_CASE("WebSocket: a client that never answers the close frame is cut off") {
     };
     auto ends = std::make_shared<Ends>();
     ws->attach(ends);
-    std::thread closer([&] { ws->close(sio::ws::close_code::Normal); });
+    std::thread closer([&] { TA::close(*ws, sio::ws::close_code::Normal); });
     auto start = std::chrono::steady_clock::now();
-    ws->run("");
+    TA::run(*ws, "");
     closer.join();
     auto took = std::chrono::steady_clock::now() - start;
     REQUIRE(ends->reasons.size() == 1);
