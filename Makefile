@@ -21,9 +21,10 @@ FUZZ_PACKAGES = clang libclang-rt-14-dev
 HEADER = sioserver.hpp
 
 .PHONY: all run test unit interop browser deps clean test-asan test-tsan run-asan run-tsan test-sanitize soak fuzz \
-  test-compat run-compat test-cmake format format-check surface-check
+  test-compat run-compat test-cmake format format-check surface-check client-suites
 EXAMPLE  ?= chat
-all: $(BUILD)/chat $(BUILD)/chatroom $(BUILD)/engine_echo $(BUILD)/sio_test_server $(BUILD)/unit_tests $(BUILD)/chat_node
+all: $(BUILD)/chat $(BUILD)/chatroom $(BUILD)/engine_echo $(BUILD)/sio_test_server $(BUILD)/unit_tests $(BUILD)/chat_node \
+  $(BUILD)/client_suite_server
 
 # ---- set-up: Debian packages (apt-get as root, otherwise the exact command to run) and npm packages (lockfile)
 $(BUILD)/.deps: Makefile
@@ -71,6 +72,10 @@ $(BUILD)/chatroom: examples/chatroom/chatroom.cpp examples/chatroom/history.hpp 
 
 $(BUILD)/sio_test_server: tests/servers/sio_test_server.cpp $(HEADER) | $(BUILD)/.deps
 	$(CXX) $(CXXFLAGS) $(WARNINGS) -o $@ $< $(LDLIBS) $(TLS_LDLIBS)
+
+# What the official clients' own test suites talk to (make client-suites).
+$(BUILD)/client_suite_server: tests/client_suites/support_server.cpp $(HEADER) | $(BUILD)/.deps
+	$(CXX) $(CXXFLAGS) $(WARNINGS) -o $@ $< $(LDLIBS)
 
 # The unit tests: one object per file, so that `make -j` compiles them side by side.
 UNIT_SOURCES = $(wildcard tests/unit/*.cpp)
@@ -277,6 +282,11 @@ $(BUILD)/.fuzz-deps: Makefile | $(BUILD)/.deps
 	@touch $@
 fuzz: $(BUILD)/.fuzz-deps
 	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_REGRESSIONS=1 bash tests/fuzz/run.sh
+
+# ---- the official clients' own test suites (socket.io-client 4.8, engine.io-client 6.6) against sioserver; they
+# come from a socketio/socket.io clone you point SOCKETIO_GIT at (not in .ci/run: CI has no such clone).
+client-suites: $(BUILD)/client_suite_server
+	SOCKETIO_GIT=$(SOCKETIO_GIT) tests/client_suites/run.sh
 
 # ---- soak: connect / emit / disconnect cycles (mixed transports, abrupt drops, ping time-outs) against the test
 # server; threads, fds and RSS must come back and every message to a connected client arrive once, in order.
