@@ -27,7 +27,7 @@ DEPS="mocha@10.8.2 tsx@4.20.6 expect.js@0.3.1 @sinonjs/fake-timers@11.3.1 has-co
 if [ ! -f "$work/node_modules/.deps-ok" ]; then
     echo "client-suites: installing the suites' test dependencies into $work (npm registry)"
     (cd "$work" && { [ -f package.json ] || echo '{ "name": "client-suites", "private": true }' >package.json; } &&
-        npm install --no-audit --no-fund --no-save $DEPS >npm.log 2>&1) || {
+        npm install --no-audit --no-fund --save-exact $DEPS >npm.log 2>&1) || {
         echo "client-suites: npm install failed (see $work/npm.log)"
         exit 1
     }
