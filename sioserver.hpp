@@ -6633,6 +6633,13 @@ public:
         new_task_queue = [] { return new ThreadPerConnection(); };
         set_keep_alive_max_count(SIOSERVER_KEEPALIVE_MAX_COUNT);
         set_tcp_nodelay(true);
+        // The port is this server's alone, as with Node: SO_REUSEADDR (a restart binds at once, whatever its
+        // predecessor's closed connections left in TIME_WAIT), not httplib's SO_REUSEPORT, with which a second
+        // server on the same port starts too and the kernel splits the connections between them.
+        set_socket_options([](socket_t sock) {
+            int yes = 1;
+            ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+        });
         set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
             if (ConnStream* conn = current()) conn->end_head();  // the headers are in
             if (!engine_.handles_path(req.path)) return HandlerResponse::Unhandled;

@@ -30,6 +30,27 @@ describe('process lifecycle', () => {
     assert.ok(!(other.status === 200 && other.body.startsWith('0{')), 'default path must not be served');
   });
 
+  // As Node's net.Server: the port is the server's alone (SO_REUSEADDR, not SO_REUSEPORT), and a new server can
+  // take it at once after the old one closed its connections (which left them in TIME_WAIT on the server side).
+  test('a restarted server binds its port at once; a second one on a taken port fails', async (t) => {
+    const first = await startServerFor(t);
+    const sock = openWs(eioWsUrl(first));
+    first.defer(() => sock.ws.terminate());
+    await withTimeout(sock.opened, 3000, 'websocket open');
+    assert.equal((await sock.messages.next(3000)).data[0], '0');
+    const poll = new RawPolling(first);
+    await poll.handshake();  // its keep-alive connection is open when the server closes
+    await assert.rejects(startServerFor(t, ['--port', String(first.port)]), /server exited early/,
+      'a second server on a port in use must not start');
+    process.kill(first.pid, 'SIGTERM');  // the server closes both connections first
+    await withTimeout(first.exited, 3000, 'first server exit');
+    await withTimeout(sock.closed, 3000, 'websocket closed by the exit');
+    const again = await startServerFor(t, ['--port', String(first.port)]);
+    assert.equal(again.port, first.port);
+    const res = await httpRequest(`${again.url}?EIO=4&transport=polling`);
+    assert.equal(res.status, 200);
+  });
+
   for (const signal of ['SIGTERM', 'SIGINT']) {
     test(`exits on ${signal} promptly with an open websocket and a pending GET`, async (t) => {
       const srv = await startServerFor(t);
