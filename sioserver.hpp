@@ -2377,7 +2377,7 @@ private:
     bool batched_ = false;             // a SendBatch will wake the waiting GET
     bool closed_ = false;         // close(): the close packet goes in an answer of its own, then every GET gets a noop
     bool close_sent_ = false;     // the close packet went out: nothing more to tell
-    bool discarded_ = false;      // the session moved on: every GET is answered at once
+    bool discarded_ = false;      // the session moved on (upgraded): every GET is answered 400 at once
     bool client_closed_ = false;  // a POST carried the client's close packet: it is told nothing more
 };
 
@@ -2445,6 +2445,10 @@ inline void Polling::handle_get(const httplib::Request& req, httplib::Response& 
     std::vector<OutgoingPtr> out;
     out.swap(answer_);
     get_waiting_ = false;
+    if (out.empty() && discarded_ && !closed_) {  // upgraded meanwhile: this GET came with or after the "5"
+        lk.unlock();
+        return abort_request(res, ErrorCode::BadRequest);
+    }
     // The close packet goes alone: after an answer with packets in it, in the next GET (at once), as with the
     // reference, so the client handles what it got (a Socket.IO DISCONNECT, say) before it learns that the transport
     // is gone. A client that closed the session itself is told nothing new.
@@ -3206,6 +3210,7 @@ private:
     inline bool flush_locked();
     inline void handle_probe_packet(Transport& probe, const Packet& packet);
     inline void complete_upgrade(Transport& probe);
+    inline void schedule_upgrade_check();
     inline void schedule_ping();
     inline void expect_client_ping();
     // close_with() in two halves: the session closes now, and its close handler (user code) is returned for the
@@ -3234,11 +3239,12 @@ private:
     ReadyState state_ = ReadyState::Open;
     TransportPtr transport_;       // the transport in use
     TransportPtr probe_;           // a WebSocket that is upgrading this polling session
-    bool probe_answered_ = false;  // "3probe" went out: the client pauses polling, each GET gets a noop
+    bool probe_answered_ = false;  // "3probe" went out: the client pauses polling; the check releases its GET
     bool upgraded_ = false;
     std::vector<OutgoingPtr> write_buffer_;  // engine.io's writeBuffer (a deque costs 576 bytes empty)
     size_t buffered_bytes_ = 0;
     detail::Timers::Id ping_timer_ = 0, ping_timeout_timer_ = 0, upgrade_timer_ = 0, closing_timer_ = 0;
+    detail::Timers::Id upgrade_check_timer_ = 0;  // the upgrade's check, every 100 ms from the probe (maybe_upgrade)
     MessageHandler on_message_;
     CloseHandler on_close_;
     std::function<void()> on_upgrade_;
@@ -3447,19 +3453,14 @@ inline bool Socket::writable() const {
     return state_ == ReadyState::Open && leaves_at_once_locked();
 }
 
-// A transport can take packets again (a GET came): what waits goes, or, while upgrading, a noop that lets the
-// client pause polling; a session that is closing and has nothing left closes its transport.
+// A transport can take packets again (a GET came): what waits goes (while upgrading, a GET with nothing to take
+// waits for the upgrade's check); a session that is closing and has nothing left closes its transport.
 inline void Socket::handle_drain(Transport& t) {
     bool close_now = false, failed = false;
     {
         std::lock_guard<std::mutex> lk(mu_);
         if (&t != transport_.get() || state_ == ReadyState::Closed) return;
-        if (!write_buffer_.empty()) {
-            failed = !flush_locked();
-        } else if (probe_answered_ && state_ == ReadyState::Open) {
-            auto noop = make_outgoing(PacketType::Noop);
-            failed = !t.send(&noop, 1) && t.failed();  // see Transport::send
-        }
+        if (!write_buffer_.empty()) failed = !flush_locked();
         close_now = state_ == ReadyState::Closing;  // drained: the transport tells the client
     }
     if (failed) return close_with(reason::TransportError, "write failed");
@@ -3575,6 +3576,7 @@ inline void Socket::handle_transport_close(Transport& t, const char* why, const 
             failed_probe = std::move(probe_);
             probe_answered_ = false;
             engine_.timers().cancel(upgrade_timer_);
+            engine_.timers().cancel(upgrade_check_timer_);
         } else if (&t != transport_.get()) {
             return;  // the old polling transport after an upgrade
         }
@@ -3586,8 +3588,15 @@ inline void Socket::handle_transport_close(Transport& t, const char* why, const 
 
 // ---- the session: WebSocket, directly or as an upgrade (engine.io-protocol v4, "Upgrade") ---------------------------
 // A polling session upgrades like this: the client opens a WebSocket with the session's sid and sends "2probe"; the
-// server answers "3probe" on it and releases the pending GET with a "6" noop; the client, its polling paused, sends
-// "5" on the WebSocket; from then on every packet — starting with whatever the writeBuffer still holds — goes over it.
+// server answers "3probe" on it, and its check releases the pending GET with a "6" noop within 100 ms; the client,
+// its polling paused, sends "5" on the WebSocket; from then on every packet — starting with whatever the writeBuffer
+// still holds — goes over it.
+// A GET and the WebSocket's "5" come on two connections, read by two threads: which one the server sees first is
+// chance. The rule: a GET still waiting when the upgrade completes (or coming after) is answered 400 "Bad request",
+// as one that came after the upgrade. A client that pauses polling (every engine.io client) sends "5" only once its
+// GET was answered, so a GET waiting then was sent with or after the "5"; the reference, which reads bytes in the
+// order they came, answers such a GET 400 too. A GET that comes while the probe is pending, or after a failed
+// upgrade, is served as ever.
 
 inline bool Socket::maybe_upgrade(const TransportPtr& probe) {
     std::lock_guard<std::mutex> lk(mu_);
@@ -3606,6 +3615,7 @@ inline bool Socket::maybe_upgrade(const TransportPtr& probe) {
             if (self->probe_ != late) return;
             self->probe_.reset();  // before it is closed: a "5" that comes meanwhile upgrades nothing
             self->probe_answered_ = false;
+            self->engine_.timers().cancel(self->upgrade_check_timer_);
         }
         if (detail::trace_enabled()) detail::trace(self->id_, late->name(), "--", "upgrade timeout");
         late->close();  // the probe ends; the session goes on polling
@@ -3620,15 +3630,33 @@ inline void Socket::handle_probe_packet(Transport& probe, const Packet& packet) 
         if (detail::trace_enabled()) trace_packet("->", pong->packet, "websocket");
         probe.send(&pong, 1);
         std::lock_guard<std::mutex> lk(mu_);
+        if (probe_.get() != &probe) return;
         probe_answered_ = true;
-        if (write_buffer_.empty() && transport_->writable()) {  // a waiting GET answers "6": the client pauses polling
-            auto noop = make_outgoing(PacketType::Noop);
-            transport_->send(&noop, 1);
-        }
+        engine_.timers().cancel(upgrade_check_timer_);  // a second probe starts the check again, as the reference
+        schedule_upgrade_check();
         return;
     }
     if (packet.type == PacketType::Upgrade) return complete_upgrade(probe);
     handle_transport_close(probe, reason::TransportError, "unexpected packet on a probe");  // ends the probe only
+}
+
+// engine.io's check: every 100 ms from the probe's answer until the upgrade ends, a GET that waits is released
+// with a noop, so that the client, which pauses polling before it sends "5", is not kept waiting. The GET is not
+// released at once with "3probe": as with the reference, a client sees nothing more in those 100 ms. With mu_ held;
+// the timer thread only writes a noop (no user code).
+inline void Socket::schedule_upgrade_check() {
+    std::weak_ptr<Socket> weak = shared_from_this();
+    upgrade_check_timer_ = engine_.timers().after(100, [weak] {
+        auto self = weak.lock();
+        if (!self) return;
+        std::lock_guard<std::mutex> lk(self->mu_);
+        if (!self->probe_answered_ || self->state_ == ReadyState::Closed) return;
+        if (self->write_buffer_.empty() && self->transport_->writable()) {
+            auto noop = make_outgoing(PacketType::Noop);
+            self->transport_->send(&noop, 1);
+        }
+        self->schedule_upgrade_check();
+    });
 }
 
 inline void Socket::complete_upgrade(Transport& probe) {
@@ -3642,6 +3670,7 @@ inline void Socket::complete_upgrade(Transport& probe) {
         if (state_ == ReadyState::Closed || probe_.get() != &probe) return;
         closing = state_ == ReadyState::Closing;
         engine_.timers().cancel(upgrade_timer_);
+        engine_.timers().cancel(upgrade_check_timer_);
         polling = std::move(transport_);
         transport_ = std::move(probe_);
         upgraded_ = true;
@@ -3692,7 +3721,8 @@ inline Socket::CloseHandler Socket::close_now(const char* why, const std::string
         std::lock_guard<std::mutex> lk(mu_);
         if (state_ == ReadyState::Closed) return nullptr;
         state_ = ReadyState::Closed;
-        for (auto id : {ping_timer_, ping_timeout_timer_, upgrade_timer_, closing_timer_}) engine_.timers().cancel(id);
+        for (auto id : {ping_timer_, ping_timeout_timer_, upgrade_timer_, closing_timer_, upgrade_check_timer_})
+            engine_.timers().cancel(id);
         t = transport_;  // what the writeBuffer still holds is dropped, as by the reference: nobody waits for it
         probe = std::move(probe_);
         handler = std::move(on_close_);

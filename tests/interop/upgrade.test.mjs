@@ -196,3 +196,71 @@ describe('upgrade by hand', () => {
     assert.deepEqual(sock.messages.items, []);
   });
 });
+
+describe('upgrade: when the pending GET is released, and a GET sent with the "5"', () => {
+  test('the pending GET is released by the upgrade\'s 100 ms check, not with "3probe"; the upgrade completes', async (t) => {
+    const srv = await startServerFor(t);
+    const poll = new RawPolling(srv);
+    await poll.handshake();
+    let answeredAt = null;
+    const pending = poll.get({ timeout: 5000 }).then((res) => {
+      answeredAt = performance.now();
+      return res;
+    });
+    const sock = openWs(eioWsUrl(srv, poll.sid));
+    srv.defer(() => sock.ws.terminate());
+    await withTimeout(sock.opened, 3000, 'websocket open');
+    // The server reads "2probe" after this instant and starts its check then: a noop from the check cannot reach
+    // the client sooner than 100 ms after it (a lower bound, which load cannot break).
+    const probeSentAt = performance.now();
+    sock.ws.send('2probe');
+    assert.deepEqual(await nextText(sock.messages, 3000), { data: '3probe', isBinary: false });
+    const released = await pending;
+    assert.equal(released.status, 200, released.body);
+    assert.equal(released.body, '6', 'the pending GET is released with a noop');
+    const waited = answeredAt - probeSentAt;
+    assert.ok(waited >= 99, `the GET was released ${waited.toFixed(1)} ms after "2probe": not by the check`);
+    sock.ws.send('5');
+    await expectEcho(sock);
+    const after = await poll.get();
+    assert.equal(after.status, 400, after.body);
+  });
+
+  // The official Socket.IO protocol suite: "2probe" and "5" sent back to back, then a GET. Whichever of the two
+  // connections the server reads first, the GET came with or after the "5": 400.
+  test('"2probe" and "5" back to back, then a GET: 400 "Bad request"; the upgrade completes', async (t) => {
+    const srv = await startServerFor(t);
+    const poll = new RawPolling(srv);
+    await poll.handshake();
+    const sock = openWs(eioWsUrl(srv, poll.sid));
+    srv.defer(() => sock.ws.terminate());
+    await withTimeout(sock.opened, 3000, 'websocket open');
+    sock.ws.send('2probe');
+    sock.ws.send('5');
+    const get = await poll.get({ timeout: 5000 });
+    assert.equal(get.status, 400, get.body);
+    assert.deepEqual(parseJsonBody(get), { code: 3, message: 'Bad request' });
+    assert.equal((await nextText(sock.messages, 3000)).data, '3probe');
+    await expectEcho(sock);
+  });
+
+  test('a GET waiting when "2probe" and "5" come back to back is answered 400, as one after the upgrade', async (t) => {
+    const srv = await startServerFor(t);
+    const poll = new RawPolling(srv);
+    await poll.handshake();
+    const pending = poll.get({ timeout: 5000 });
+    // Most often the GET waits at the server before the probe comes (a POST sent after it is answered first);
+    // read after the "2probe" or the "5", it is answered the same.
+    assert.equal((await poll.post('6')).body, 'ok');
+    const sock = openWs(eioWsUrl(srv, poll.sid));
+    srv.defer(() => sock.ws.terminate());
+    await withTimeout(sock.opened, 3000, 'websocket open');
+    sock.ws.send('2probe');
+    sock.ws.send('5');
+    const res = await pending;
+    assert.equal(res.status, 400, res.body);
+    assert.deepEqual(parseJsonBody(res), { code: 3, message: 'Bad request' });
+    assert.equal((await nextText(sock.messages, 3000)).data, '3probe');
+    await expectEcho(sock);
+  });
+});
