@@ -2351,6 +2351,11 @@ public:
 
 private:
     friend class Engine;
+    friend class Socket;  // a session the client closed on a POST lingers for the GET sent with it (Engine::remove)
+    bool closed_by_client() const {
+        std::lock_guard<std::mutex> lk(mu_);
+        return client_closed_;
+    }
     // A GET (engine.io's onPollRequest): asks the session for packets, waits for them, answers with all of them.
     inline void handle_get(const httplib::Request& req, httplib::Response& res, const HttpExchange& http);
     // A POST (onDataRequest): decodes the payload, hands its packets to the session, answers "ok".
@@ -2379,6 +2384,7 @@ private:
     bool close_sent_ = false;     // the close packet went out: nothing more to tell
     bool discarded_ = false;      // the session moved on (upgraded): every GET is answered 400 at once
     bool client_closed_ = false;  // a POST carried the client's close packet: it is told nothing more
+    bool late_get_ = false;       // ...while no GET waited: the one GET sent with the close is still answered "6"
 };
 
 inline bool Polling::send(const OutgoingPtr* packets, size_t count) {
@@ -2401,6 +2407,7 @@ inline void Polling::close() {
         if (closed_) return;
         closed_ = true;
         told = client_closed_;
+        late_get_ = client_closed_ && !get_waiting_;
         cv_.notify_all();  // a waiting GET answers with the close packet
     }
     if (told)
@@ -2414,9 +2421,21 @@ inline void Polling::discard() {
 }
 
 inline void Polling::handle_get(const httplib::Request& req, httplib::Response& res, const HttpExchange& http) {
+    std::unique_lock<std::mutex> lk(mu_);
+    if (closed_ && client_closed_) {  // the client closed the session: see Engine::remove
+        const bool late = late_get_;
+        late_get_ = false;
+        lk.unlock();
+        if (!late) return abort_request(res, ErrorCode::UnknownSid);
+        bool binary;
+        const std::string body =
+            polling::encode_response(*settings_.codec, {make_outgoing(PacketType::Noop)}, settings_.base64, binary);
+        return polling::write_body(res, body, binary ? polling::kBinaryContentType : polling::kContentType);
+    }
+    lk.unlock();
     auto session = receiver();
     if (!session) return abort_request(res, ErrorCode::UnknownSid);
-    std::unique_lock<std::mutex> lk(mu_);
+    lk.lock();
     if (get_waiting_) {
         lk.unlock();
         session->handle_transport_close(*this, reason::TransportError, "overlap from client");
@@ -3349,9 +3368,26 @@ public:
 private:
     friend class Socket;  // a closing session leaves the table (remove) and tells the upgrade listeners (upgraded)
     inline void upgraded(Socket& s);
-    void remove(const std::string& sid) {
+    // A session leaves the table. `lingering`: the polling transport of a session the client closed with a POST.
+    // Such a client may have sent a GET with its close, on another connection: which of the two a thread-per-
+    // connection server reads first is chance, while the reference, reading bytes in arrival order, takes that GET
+    // first and answers "6". The rule: the one GET that comes after the close (or waits when it comes) gets "6",
+    // later ones 400 "Session ID unknown"; the transport lingers for pingTimeout at most (Polling::handle_get).
+    void remove(const std::string& sid, std::shared_ptr<Polling> lingering = nullptr) {
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            if (!clients_.erase(sid) || !lingering) return;
+            lingering_[sid] = std::move(lingering);
+        }
+        timers_.after(options_.pingTimeout, [this, sid] {  // the timer thread runs no user code: only this
+            std::lock_guard<std::mutex> lk2(mu_);
+            lingering_.erase(sid);
+        });
+    }
+    std::shared_ptr<Polling> find_lingering(const std::string& sid) const {
         std::lock_guard<std::mutex> lk(mu_);
-        clients_.erase(sid);
+        auto it = lingering_.find(sid);
+        return it == lingering_.end() ? nullptr : it->second;
     }
     // The revision a request speaks, by its EIO= (the one place that reads it): "4" is v4; anything else is v3, as
     // in the reference, and null unless allowEIO3 lets it in.
@@ -3383,6 +3419,7 @@ private:
     ConnectionHandler on_connection_;
     mutable std::mutex mu_;
     std::unordered_map<std::string, std::shared_ptr<Socket>> clients_;
+    std::unordered_map<std::string, std::shared_ptr<Polling>> lingering_;  // closed by the client: see remove()
     std::recursive_mutex handler_mu_;
     std::atomic<bool> stopping_{false};
     int stop_fd_ = -1;
@@ -3715,8 +3752,11 @@ inline Socket::CloseHandler Socket::close_now(const char* why, const std::string
     TransportPtr t, probe;
     CloseHandler handler;
     // Out of the engine's map before a waiting GET is released: the client's next request must find the session
-    // gone (400 "Session ID unknown"), not closed but still there.
-    engine_.remove(id_);
+    // gone (400 "Session ID unknown"), not closed but still there. A polling transport the client closed lingers
+    // there for the GET it may have sent with its close (Engine::remove).
+    std::shared_ptr<Polling> lingering = polling();
+    if (lingering && !lingering->closed_by_client()) lingering.reset();
+    engine_.remove(id_, std::move(lingering));
     {
         std::lock_guard<std::mutex> lk(mu_);
         if (state_ == ReadyState::Closed) return nullptr;
@@ -3844,6 +3884,8 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
 
     if (req.has_param("sid")) {
         std::shared_ptr<Socket> s = find(req.get_param_value("sid"));
+        if (!s && transport == "polling" && req.method == "GET" && !websocket_request)
+            if (auto late = find_lingering(req.get_param_value("sid"))) return late->handle_get(req, res, http);
         if (!s) return refuse(req, res, ErrorCode::UnknownSid);
         if (&s->codec() != codec) return refuse(req, res, ErrorCode::BadRequest);  // as the reference: same EIO=
         if (websocket_request) {

@@ -738,6 +738,55 @@ TEST_CASE("polling: the client's close packet in a POST releases the waiting GET
     engine.shutdown();
 }
 
+TEST_CASE("polling: the client's close packet in a POST with no GET waiting: the next GET gets a noop, later 400") {
+    // The GET the client sent with its close may be read after it: it gets what it would have got first.
+    sio::eio::Engine engine(quiet_options());
+    PollingSession s(engine);
+    FakeExchange body("1");
+    Answer post = s.request(poll_request("POST", s.sid, "1"), &body);
+    CHECK(post.body == "ok");
+    REQUIRE(s.closed.wait());
+    CHECK(s.closed.reason == sio::reason::TransportClose);
+    CHECK(engine.find(s.sid) == nullptr);
+    CHECK(engine.clients_count() == 0);
+    Answer late = s.get();
+    CHECK(late.body == "6");
+    Answer after = s.get();
+    CHECK(after.status == 400);
+    CHECK(after.body == "{\"code\":1,\"message\":\"Session ID unknown\"}");
+    FakeExchange again("4x");
+    CHECK(s.request(poll_request("POST", s.sid, "4x"), &again).status == 400);  // only a GET is answered
+    CHECK(s.closed.count() == 1);
+    engine.shutdown();
+}
+
+TEST_CASE("polling: the client's close with a GET waiting leaves no noop for a later GET") {
+    sio::eio::Engine engine(quiet_options());
+    PollingSession s(engine);
+    auto get = s.waiting_get();
+    FakeExchange body("1");
+    CHECK(s.request(poll_request("POST", s.sid, "1"), &body).body == "ok");
+    CHECK(PollingSession::answer(get).body == "6");
+    Answer after = s.get();
+    CHECK(after.status == 400);
+    CHECK(after.body == "{\"code\":1,\"message\":\"Session ID unknown\"}");
+    engine.shutdown();
+}
+
+TEST_CASE("polling: a session the client closed lingers for pingTimeout at most") {
+    auto o = quiet_options();
+    o.pingTimeout = 50;
+    o.pingInterval = 300000;
+    sio::eio::Engine engine(o);
+    PollingSession s(engine);
+    FakeExchange body("1");
+    CHECK(s.request(poll_request("POST", s.sid, "1"), &body).body == "ok");
+    const auto end = std::chrono::steady_clock::now() + kLimit;
+    while (engine.timers().pending() > 0 && std::chrono::steady_clock::now() < end) std::this_thread::sleep_for(5ms);
+    CHECK(s.get().status == 400);  // no GET came in time: forgotten
+    engine.shutdown();
+}
+
 TEST_CASE("polling: an upgrade releases the waiting GET with a noop, and later GETs are refused") {
     sio::eio::Engine engine(quiet_options());
     PollingSession s(engine);
