@@ -2336,6 +2336,11 @@ struct PollingSettings {
 // The long-polling transport of one session (npm engine.io's Polling). A GET waits here until the session hands it
 // packets (send(), while writable()) or the transport is closed or discarded; a POST's packets go to the session in
 // order. Only one GET and one POST at a time: a second one is the client's error ("overlap").
+// A GET comes on one connection and a POST or the WebSocket's "5" on another, read by two threads in either order;
+// two rules give the answer the reference gives, which reads bytes in arrival order, whatever order they are read in:
+//   - the client's close packet on a POST: the GET waiting, or else the one GET read after it, gets "6"; later ones
+//     get 400 "Session ID unknown" (Engine::remove).
+//   - the upgrade: a GET still waiting when "5" comes, or read after, gets 400 "Bad request" (the Upgrade comment, 4).
 class Polling final : public Transport, public detail::SendBatch::Member, public std::enable_shared_from_this<Polling> {
 public:
     Polling(TransportKey, PollingSettings settings) : settings_(std::move(settings)) {}
