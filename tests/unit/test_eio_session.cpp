@@ -426,6 +426,26 @@ TEST_CASE("session: while upgrading, a GET that comes still gets what waits in t
     engine.shutdown();
 }
 
+TEST_CASE("session: the upgrade's check runs from the probe's answer until the upgrade, a failed probe or a close") {
+    sio::eio::Engine engine(quiet_options());
+    for (int end = 0; end < 3; ++end) {
+        CAPTURE(end);
+        Session s(engine, "polling", false);
+        const size_t before = engine.timers().pending();  // the heartbeat's
+        auto probe = std::make_shared<FakeTransport>("websocket");
+        REQUIRE(s.socket->maybe_upgrade(probe));
+        CHECK(engine.timers().pending() == before + 1);  // the upgrade time-out
+        receive_on(s.socket, *probe, PacketType::Ping, "probe");
+        CHECK(engine.timers().pending() == before + 2);  // and the check
+        if (end == 0) receive_on(s.socket, *probe, PacketType::Upgrade);
+        if (end == 1) s.socket->handle_transport_close(*probe, sio::reason::TransportClose, {});
+        if (end == 2) s.socket->close_with(sio::reason::ForcedClose);
+        CHECK(engine.timers().pending() == (end == 2 ? before - 1 : before));  // closed: its heartbeat went too
+        CHECK(s.fake->sent().empty());                                         // no GET waited: no noop
+    }
+    engine.shutdown();
+}
+
 TEST_CASE("session: a failed probe leaves the session on polling") {
     sio::eio::Engine engine(quiet_options());
     Session s(engine, "polling");
