@@ -199,7 +199,8 @@ describe('upgrade by hand', () => {
 });
 
 describe('upgrade: when the pending GET is released, and a GET sent with the "5"', () => {
-  test('the pending GET is released by the upgrade\'s 100 ms check, not with "3probe"; the upgrade completes', async (t) => {
+  test('the pending GET is released by the upgrade\'s 100 ms check, not with "3probe"; the upgrade completes',
+    async (t) => {
     const srv = await startServerFor(t);
     const poll = new RawPolling(srv);
     await poll.handshake();
@@ -253,8 +254,9 @@ describe('upgrade: when the pending GET is released, and a GET sent with the "5"
     await poll.handshake();
     const pending = poll.get({ timeout: 5000 });
     // The gate: the GET waits at the server before the probe comes (the order that used to answer it "6").
-    await pollUntil(async () => (await httpRequest(`http://${srv.host}:${srv.port}/waiting?sid=${encodeURIComponent(poll.sid)}`)).body,
-      (body) => body === 'true', { what: 'the GET to wait at the server (/waiting)' });
+    const waiting = `http://${srv.host}:${srv.port}/waiting?sid=${encodeURIComponent(poll.sid)}`;
+    await pollUntil(async () => (await httpRequest(waiting)).body, (body) => body === 'true',
+      { what: 'the GET to wait at the server (/waiting)' });
     const sock = openWs(eioWsUrl(srv, poll.sid));
     srv.defer(() => sock.ws.terminate());
     await withTimeout(sock.opened, 3000, 'websocket open');
