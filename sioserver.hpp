@@ -2336,6 +2336,11 @@ struct PollingSettings {
 // The long-polling transport of one session (npm engine.io's Polling). A GET waits here until the session hands it
 // packets (send(), while writable()) or the transport is closed or discarded; a POST's packets go to the session in
 // order. Only one GET and one POST at a time: a second one is the client's error ("overlap").
+// A GET comes on one connection and a POST or the WebSocket's "5" on another, read by two threads in either order;
+// two rules give the answer the reference gives, which reads bytes in arrival order, whatever order they are read in:
+//   - the client's close packet on a POST: the GET waiting, or else the one GET read after it, gets "6"; later ones
+//     get 400 "Session ID unknown" (Engine::remove).
+//   - the upgrade: a GET still waiting when "5" comes, or read after, gets 400 "Bad request" (the Upgrade comment, 4).
 class Polling final : public Transport, public detail::SendBatch::Member, public std::enable_shared_from_this<Polling> {
 public:
     Polling(TransportKey, PollingSettings settings) : settings_(std::move(settings)) {}
@@ -2351,6 +2356,11 @@ public:
 
 private:
     friend class Engine;
+    friend class Socket;  // a session the client closed on a POST lingers for the GET sent with it (Engine::remove)
+    bool closed_by_client() const {
+        std::lock_guard<std::mutex> lk(mu_);
+        return client_closed_;
+    }
     // A GET (engine.io's onPollRequest): asks the session for packets, waits for them, answers with all of them.
     inline void handle_get(const httplib::Request& req, httplib::Response& res, const HttpExchange& http);
     // A POST (onDataRequest): decodes the payload, hands its packets to the session, answers "ok".
@@ -2377,8 +2387,9 @@ private:
     bool batched_ = false;             // a SendBatch will wake the waiting GET
     bool closed_ = false;         // close(): the close packet goes in an answer of its own, then every GET gets a noop
     bool close_sent_ = false;     // the close packet went out: nothing more to tell
-    bool discarded_ = false;      // the session moved on: every GET is answered at once
+    bool discarded_ = false;      // the session moved on (upgraded): every GET is answered 400 at once
     bool client_closed_ = false;  // a POST carried the client's close packet: it is told nothing more
+    bool late_get_ = false;       // ...while no GET waited: the one GET sent with the close is still answered "6"
 };
 
 inline bool Polling::send(const OutgoingPtr* packets, size_t count) {
@@ -2401,6 +2412,7 @@ inline void Polling::close() {
         if (closed_) return;
         closed_ = true;
         told = client_closed_;
+        late_get_ = client_closed_ && !get_waiting_;
         cv_.notify_all();  // a waiting GET answers with the close packet
     }
     if (told)
@@ -2414,9 +2426,21 @@ inline void Polling::discard() {
 }
 
 inline void Polling::handle_get(const httplib::Request& req, httplib::Response& res, const HttpExchange& http) {
+    std::unique_lock<std::mutex> lk(mu_);
+    if (closed_ && client_closed_) {  // the client closed the session: see Engine::remove
+        const bool late = late_get_;
+        late_get_ = false;
+        lk.unlock();
+        if (!late) return abort_request(res, ErrorCode::UnknownSid);
+        bool binary;
+        const std::string body =
+            polling::encode_response(*settings_.codec, {make_outgoing(PacketType::Noop)}, settings_.base64, binary);
+        return polling::write_body(res, body, binary ? polling::kBinaryContentType : polling::kContentType);
+    }
+    lk.unlock();
     auto session = receiver();
     if (!session) return abort_request(res, ErrorCode::UnknownSid);
-    std::unique_lock<std::mutex> lk(mu_);
+    lk.lock();
     if (get_waiting_) {
         lk.unlock();
         session->handle_transport_close(*this, reason::TransportError, "overlap from client");
@@ -2445,6 +2469,10 @@ inline void Polling::handle_get(const httplib::Request& req, httplib::Response& 
     std::vector<OutgoingPtr> out;
     out.swap(answer_);
     get_waiting_ = false;
+    if (out.empty() && discarded_ && !closed_) {  // upgraded meanwhile: this GET came with or after the "5"
+        lk.unlock();
+        return abort_request(res, ErrorCode::BadRequest);
+    }
     // The close packet goes alone: after an answer with packets in it, in the next GET (at once), as with the
     // reference, so the client handles what it got (a Socket.IO DISCONNECT, say) before it learns that the transport
     // is gone. A client that closed the session itself is told nothing new.
@@ -3206,6 +3234,7 @@ private:
     inline bool flush_locked();
     inline void handle_probe_packet(Transport& probe, const Packet& packet);
     inline void complete_upgrade(Transport& probe);
+    inline void schedule_upgrade_check();
     inline void schedule_ping();
     inline void expect_client_ping();
     // close_with() in two halves: the session closes now, and its close handler (user code) is returned for the
@@ -3234,11 +3263,12 @@ private:
     ReadyState state_ = ReadyState::Open;
     TransportPtr transport_;       // the transport in use
     TransportPtr probe_;           // a WebSocket that is upgrading this polling session
-    bool probe_answered_ = false;  // "3probe" went out: the client pauses polling, each GET gets a noop
+    bool probe_answered_ = false;  // "3probe" went out: the client pauses polling; the check releases its GET
     bool upgraded_ = false;
     std::vector<OutgoingPtr> write_buffer_;  // engine.io's writeBuffer (a deque costs 576 bytes empty)
     size_t buffered_bytes_ = 0;
     detail::Timers::Id ping_timer_ = 0, ping_timeout_timer_ = 0, upgrade_timer_ = 0, closing_timer_ = 0;
+    detail::Timers::Id upgrade_check_timer_ = 0;  // the upgrade's check, every 100 ms from the probe (maybe_upgrade)
     MessageHandler on_message_;
     CloseHandler on_close_;
     std::function<void()> on_upgrade_;
@@ -3343,9 +3373,26 @@ public:
 private:
     friend class Socket;  // a closing session leaves the table (remove) and tells the upgrade listeners (upgraded)
     inline void upgraded(Socket& s);
-    void remove(const std::string& sid) {
+    // A session leaves the table. `lingering`: the polling transport of a session the client closed with a POST.
+    // Such a client may have sent a GET with its close, on another connection: which of the two a thread-per-
+    // connection server reads first is chance, while the reference, reading bytes in arrival order, takes that GET
+    // first and answers "6". The rule: the one GET that comes after the close (or waits when it comes) gets "6",
+    // later ones 400 "Session ID unknown"; the transport lingers for pingTimeout at most (Polling::handle_get).
+    void remove(const std::string& sid, std::shared_ptr<Polling> lingering = nullptr) {
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            if (!clients_.erase(sid) || !lingering) return;
+            lingering_[sid] = std::move(lingering);
+        }
+        timers_.after(options_.pingTimeout, [this, sid] {  // the timer thread runs no user code: only this
+            std::lock_guard<std::mutex> lk2(mu_);
+            lingering_.erase(sid);
+        });
+    }
+    std::shared_ptr<Polling> find_lingering(const std::string& sid) const {
         std::lock_guard<std::mutex> lk(mu_);
-        clients_.erase(sid);
+        auto it = lingering_.find(sid);
+        return it == lingering_.end() ? nullptr : it->second;
     }
     // The revision a request speaks, by its EIO= (the one place that reads it): "4" is v4; anything else is v3, as
     // in the reference, and null unless allowEIO3 lets it in.
@@ -3377,6 +3424,7 @@ private:
     ConnectionHandler on_connection_;
     mutable std::mutex mu_;
     std::unordered_map<std::string, std::shared_ptr<Socket>> clients_;
+    std::unordered_map<std::string, std::shared_ptr<Polling>> lingering_;  // closed by the client: see remove()
     std::recursive_mutex handler_mu_;
     std::atomic<bool> stopping_{false};
     int stop_fd_ = -1;
@@ -3447,19 +3495,14 @@ inline bool Socket::writable() const {
     return state_ == ReadyState::Open && leaves_at_once_locked();
 }
 
-// A transport can take packets again (a GET came): what waits goes, or, while upgrading, a noop that lets the
-// client pause polling; a session that is closing and has nothing left closes its transport.
+// A transport can take packets again (a GET came): what waits goes (while upgrading, a GET with nothing to take
+// waits for the upgrade's check); a session that is closing and has nothing left closes its transport.
 inline void Socket::handle_drain(Transport& t) {
     bool close_now = false, failed = false;
     {
         std::lock_guard<std::mutex> lk(mu_);
         if (&t != transport_.get() || state_ == ReadyState::Closed) return;
-        if (!write_buffer_.empty()) {
-            failed = !flush_locked();
-        } else if (probe_answered_ && state_ == ReadyState::Open) {
-            auto noop = make_outgoing(PacketType::Noop);
-            failed = !t.send(&noop, 1) && t.failed();  // see Transport::send
-        }
+        if (!write_buffer_.empty()) failed = !flush_locked();
         close_now = state_ == ReadyState::Closing;  // drained: the transport tells the client
     }
     if (failed) return close_with(reason::TransportError, "write failed");
@@ -3575,6 +3618,7 @@ inline void Socket::handle_transport_close(Transport& t, const char* why, const 
             failed_probe = std::move(probe_);
             probe_answered_ = false;
             engine_.timers().cancel(upgrade_timer_);
+            engine_.timers().cancel(upgrade_check_timer_);
         } else if (&t != transport_.get()) {
             return;  // the old polling transport after an upgrade
         }
@@ -3586,8 +3630,15 @@ inline void Socket::handle_transport_close(Transport& t, const char* why, const 
 
 // ---- the session: WebSocket, directly or as an upgrade (engine.io-protocol v4, "Upgrade") ---------------------------
 // A polling session upgrades like this: the client opens a WebSocket with the session's sid and sends "2probe"; the
-// server answers "3probe" on it and releases the pending GET with a "6" noop; the client, its polling paused, sends
-// "5" on the WebSocket; from then on every packet — starting with whatever the writeBuffer still holds — goes over it.
+// server answers "3probe" on it, and its check releases the pending GET with a "6" noop within 100 ms; the client,
+// its polling paused, sends "5" on the WebSocket; from then on every packet — starting with whatever the writeBuffer
+// still holds — goes over it.
+// A GET and the WebSocket's "5" come on two connections, read by two threads: which one the server sees first is
+// chance. The rule: a GET still waiting when the upgrade completes (or coming after) is answered 400 "Bad request",
+// as one that came after the upgrade. A client that pauses polling (every engine.io client) sends "5" only once its
+// GET was answered, so a GET waiting then was sent with or after the "5"; the reference, which reads bytes in the
+// order they came, answers such a GET 400 too. A GET that comes while the probe is pending, or after a failed
+// upgrade, is served as ever.
 
 inline bool Socket::maybe_upgrade(const TransportPtr& probe) {
     std::lock_guard<std::mutex> lk(mu_);
@@ -3606,6 +3657,7 @@ inline bool Socket::maybe_upgrade(const TransportPtr& probe) {
             if (self->probe_ != late) return;
             self->probe_.reset();  // before it is closed: a "5" that comes meanwhile upgrades nothing
             self->probe_answered_ = false;
+            self->engine_.timers().cancel(self->upgrade_check_timer_);
         }
         if (detail::trace_enabled()) detail::trace(self->id_, late->name(), "--", "upgrade timeout");
         late->close();  // the probe ends; the session goes on polling
@@ -3620,15 +3672,33 @@ inline void Socket::handle_probe_packet(Transport& probe, const Packet& packet) 
         if (detail::trace_enabled()) trace_packet("->", pong->packet, "websocket");
         probe.send(&pong, 1);
         std::lock_guard<std::mutex> lk(mu_);
+        if (probe_.get() != &probe) return;
         probe_answered_ = true;
-        if (write_buffer_.empty() && transport_->writable()) {  // a waiting GET answers "6": the client pauses polling
-            auto noop = make_outgoing(PacketType::Noop);
-            transport_->send(&noop, 1);
-        }
+        engine_.timers().cancel(upgrade_check_timer_);  // a second probe starts the check again, as the reference
+        schedule_upgrade_check();
         return;
     }
     if (packet.type == PacketType::Upgrade) return complete_upgrade(probe);
     handle_transport_close(probe, reason::TransportError, "unexpected packet on a probe");  // ends the probe only
+}
+
+// engine.io's check: every 100 ms from the probe's answer until the upgrade ends, a GET that waits is released
+// with a noop, so that the client, which pauses polling before it sends "5", is not kept waiting. The GET is not
+// released at once with "3probe": as with the reference, a client sees nothing more in those 100 ms. With mu_ held;
+// the timer thread only writes a noop (no user code).
+inline void Socket::schedule_upgrade_check() {
+    std::weak_ptr<Socket> weak = shared_from_this();
+    upgrade_check_timer_ = engine_.timers().after(100, [weak] {
+        auto self = weak.lock();
+        if (!self) return;
+        std::lock_guard<std::mutex> lk(self->mu_);
+        if (!self->probe_answered_ || self->state_ == ReadyState::Closed) return;
+        if (self->write_buffer_.empty() && self->transport_->writable()) {
+            auto noop = make_outgoing(PacketType::Noop);
+            self->transport_->send(&noop, 1);
+        }
+        self->schedule_upgrade_check();
+    });
 }
 
 inline void Socket::complete_upgrade(Transport& probe) {
@@ -3642,6 +3712,7 @@ inline void Socket::complete_upgrade(Transport& probe) {
         if (state_ == ReadyState::Closed || probe_.get() != &probe) return;
         closing = state_ == ReadyState::Closing;
         engine_.timers().cancel(upgrade_timer_);
+        engine_.timers().cancel(upgrade_check_timer_);
         polling = std::move(transport_);
         transport_ = std::move(probe_);
         upgraded_ = true;
@@ -3686,13 +3757,17 @@ inline Socket::CloseHandler Socket::close_now(const char* why, const std::string
     TransportPtr t, probe;
     CloseHandler handler;
     // Out of the engine's map before a waiting GET is released: the client's next request must find the session
-    // gone (400 "Session ID unknown"), not closed but still there.
-    engine_.remove(id_);
+    // gone (400 "Session ID unknown"), not closed but still there. A polling transport the client closed lingers
+    // there for the GET it may have sent with its close (Engine::remove).
+    std::shared_ptr<Polling> lingering = polling();
+    if (lingering && !lingering->closed_by_client()) lingering.reset();
+    engine_.remove(id_, std::move(lingering));
     {
         std::lock_guard<std::mutex> lk(mu_);
         if (state_ == ReadyState::Closed) return nullptr;
         state_ = ReadyState::Closed;
-        for (auto id : {ping_timer_, ping_timeout_timer_, upgrade_timer_, closing_timer_}) engine_.timers().cancel(id);
+        for (auto id : {ping_timer_, ping_timeout_timer_, upgrade_timer_, closing_timer_, upgrade_check_timer_})
+            engine_.timers().cancel(id);
         t = transport_;  // what the writeBuffer still holds is dropped, as by the reference: nobody waits for it
         probe = std::move(probe_);
         handler = std::move(on_close_);
@@ -3814,6 +3889,8 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
 
     if (req.has_param("sid")) {
         std::shared_ptr<Socket> s = find(req.get_param_value("sid"));
+        if (!s && transport == "polling" && req.method == "GET" && !websocket_request)
+            if (auto late = find_lingering(req.get_param_value("sid"))) return late->handle_get(req, res, http);
         if (!s) return refuse(req, res, ErrorCode::UnknownSid);
         if (&s->codec() != codec) return refuse(req, res, ErrorCode::BadRequest);  // as the reference: same EIO=
         if (websocket_request) {

@@ -7,6 +7,7 @@
 // --cookie takes the reference's option as JSON: true, or {"name":..,"path":..|false,"httpOnly":..,"sameSite":..,
 // "domain":..,"secure":..,"maxAge":..}.
 // GET /stats answers {"clients":<sessions>,"connections":<TCP connections>} (for the tests' resource checks).
+// GET /waiting?sid=S answers "true" while a long-poll GET of session S waits (a gate for the tests' orderings).
 #include "../sioserver.hpp"
 
 #include <csignal>
@@ -111,6 +112,10 @@ int main(int argc, char** argv) {
         res.set_content("{\"clients\":" + std::to_string(server.clients_count()) +
                             ",\"connections\":" + std::to_string(server.connections_count()) + "}",
                         "application/json");
+    });
+    server.http().Get("/waiting", [&server](const httplib::Request& req, httplib::Response& res) {
+        auto s = server.engine().find(req.get_param_value("sid"));
+        res.set_content(s && s->transport() == "polling" && s->writable() ? "true" : "false", "application/json");
     });
     int bound = server.start(host, port);
     if (bound < 0) {

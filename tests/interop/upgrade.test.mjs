@@ -4,8 +4,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startServerFor, RawPolling, openWs, eioWsUrl, nextText, withTimeout, decodePayload,
-  parseJsonBody, rawUpgradedSession, skipForReference,
+  parseJsonBody, rawUpgradedSession, skipForReference, httpRequest,
 } from './harness.mjs';
+import { pollUntil } from './hardening_util.mjs';
 
 // The server closed `dup` with a close frame that carries no status code (1005), having sent nothing on it.
 async function expectClosedWithoutCode(dup, what) {
@@ -194,5 +195,77 @@ describe('upgrade by hand', () => {
     sock.ws.send('2probe');
     await withTimeout(sock.closed, 3000, 'server closing the websocket');
     assert.deepEqual(sock.messages.items, []);
+  });
+});
+
+describe('upgrade: when the pending GET is released, and a GET sent with the "5"', () => {
+  test('the pending GET is released by the upgrade\'s 100 ms check, not with "3probe"; the upgrade completes',
+    async (t) => {
+    const srv = await startServerFor(t);
+    const poll = new RawPolling(srv);
+    await poll.handshake();
+    let answeredAt = null;
+    const pending = poll.get({ timeout: 5000 }).then((res) => {
+      answeredAt = performance.now();
+      return res;
+    });
+    const sock = openWs(eioWsUrl(srv, poll.sid));
+    srv.defer(() => sock.ws.terminate());
+    await withTimeout(sock.opened, 3000, 'websocket open');
+    // The server reads "2probe" after this instant and starts its check then: a noop from the check cannot reach
+    // the client sooner than 100 ms after it (a lower bound, which load cannot break).
+    const probeSentAt = performance.now();
+    sock.ws.send('2probe');
+    assert.deepEqual(await nextText(sock.messages, 3000), { data: '3probe', isBinary: false });
+    const released = await pending;
+    assert.equal(released.status, 200, released.body);
+    assert.equal(released.body, '6', 'the pending GET is released with a noop');
+    const waited = answeredAt - probeSentAt;
+    assert.ok(waited >= 99, `the GET was released ${waited.toFixed(1)} ms after "2probe": not by the check`);
+    sock.ws.send('5');
+    await expectEcho(sock);
+    const after = await poll.get();
+    assert.equal(after.status, 400, after.body);
+  });
+
+  // The official Socket.IO protocol suite: "2probe" and "5" sent back to back, then a GET. Whichever of the two
+  // connections the server reads first, the GET came with or after the "5": 400.
+  test('"2probe" and "5" back to back, then a GET: 400 "Bad request"; the upgrade completes', async (t) => {
+    const srv = await startServerFor(t);
+    const poll = new RawPolling(srv);
+    await poll.handshake();
+    const sock = openWs(eioWsUrl(srv, poll.sid));
+    srv.defer(() => sock.ws.terminate());
+    await withTimeout(sock.opened, 3000, 'websocket open');
+    sock.ws.send('2probe');
+    sock.ws.send('5');
+    const get = await poll.get({ timeout: 5000 });
+    assert.equal(get.status, 400, get.body);
+    assert.deepEqual(parseJsonBody(get), { code: 3, message: 'Bad request' });
+    assert.equal((await nextText(sock.messages, 3000)).data, '3probe');
+    await expectEcho(sock);
+  });
+
+  test('a GET waiting when "2probe" and "5" come back to back is answered 400, as one after the upgrade',
+    { skip: skipForReference('uses the /waiting route of sioserver\'s engine_echo') },
+    async (t) => {
+    const srv = await startServerFor(t);
+    const poll = new RawPolling(srv);
+    await poll.handshake();
+    const pending = poll.get({ timeout: 5000 });
+    // The gate: the GET waits at the server before the probe comes (the order that used to answer it "6").
+    const waiting = `http://${srv.host}:${srv.port}/waiting?sid=${encodeURIComponent(poll.sid)}`;
+    await pollUntil(async () => (await httpRequest(waiting)).body, (body) => body === 'true',
+      { what: 'the GET to wait at the server (/waiting)' });
+    const sock = openWs(eioWsUrl(srv, poll.sid));
+    srv.defer(() => sock.ws.terminate());
+    await withTimeout(sock.opened, 3000, 'websocket open');
+    sock.ws.send('2probe');
+    sock.ws.send('5');
+    const res = await pending;
+    assert.equal(res.status, 400, res.body);
+    assert.deepEqual(parseJsonBody(res), { code: 3, message: 'Bad request' });
+    assert.equal((await nextText(sock.messages, 3000)).data, '3probe');
+    await expectEcho(sock);
   });
 });

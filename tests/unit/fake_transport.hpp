@@ -36,7 +36,8 @@ public:
         if (!(writable_ && !closed_ && !discarded_)) return false;
         ++send_calls_;
         for (size_t i = 0; i < count; ++i) sent_.push_back(sio::eio::encode_packet(packets[i]->packet));
-        cv_.notify_all();  // under the lock, as every notify here: a waiter that wakes may end the test
+        if (one_shot_) writable_ = false;  // as a long-poll GET: answered once
+        cv_.notify_all();                  // under the lock, as every notify here: a waiter that wakes may end the test
         return send_ok_;
     }
     bool failed() const override {
@@ -62,6 +63,11 @@ public:
     void set_writable(bool w) {
         std::lock_guard<std::mutex> lk(mu_);
         writable_ = w;
+    }
+    // Each send answers the "GET": the transport is not writable again until set_writable(true) (a new GET).
+    void set_one_shot(bool one_shot) {
+        std::lock_guard<std::mutex> lk(mu_);
+        one_shot_ = one_shot;
     }
     void set_send_ok(bool ok) {
         std::lock_guard<std::mutex> lk(mu_);
@@ -109,6 +115,7 @@ private:
     bool writable_;
     bool congested_ = false;
     bool send_ok_ = true;
+    bool one_shot_ = false;
     bool closed_ = false;
     bool discarded_ = false;
     int close_calls_ = 0, send_calls_ = 0;

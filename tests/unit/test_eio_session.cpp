@@ -347,10 +347,12 @@ TEST_CASE("session: an upgrade flushes the queued packets to the new transport i
     Session s(engine, "polling");  // a GET waits: the open packet went out
     std::atomic<int> upgrades{0};
     s.socket->on_upgrade([&] { ++upgrades; });
+    s.fake->set_one_shot(true);
     auto probe = answered_probe(s.socket);
     CHECK(probe->sent() == std::vector<std::string>{"3probe"});
-    CHECK(s.fake->sent_after_open() == std::vector<std::string>{"6"});  // the waiting GET is released with a noop
-    s.fake->set_writable(false);                                        // that GET answered; the client pauses polling
+    CHECK(s.fake->sent_after_open().empty());  // not at once with "3probe": the upgrade's check releases the GET
+    REQUIRE(s.fake->wait_sent(2));             // within 100 ms, with a noop; the client pauses polling
+    CHECK(s.fake->sent_after_open() == std::vector<std::string>{"6"});
     CHECK(s.socket->send("one"));
     CHECK(s.socket->send("two"));
     CHECK(s.fake->sent_after_open() == std::vector<std::string>{"6"});  // no GET waits: they wait in the writeBuffer
@@ -385,6 +387,7 @@ TEST_CASE("session: an upgrade flushes the queued packets to the new transport i
 TEST_CASE("session: the probe's pong goes out but no noop when no GET waits") {
     sio::eio::Engine engine(quiet_options());
     Session s(engine, "polling", false);
+    s.fake->set_one_shot(true);
     auto probe = answered_probe(s.socket);
     CHECK(probe->sent() == std::vector<std::string>{"3probe"});
     CHECK(s.fake->sent().empty());
@@ -393,8 +396,12 @@ TEST_CASE("session: the probe's pong goes out but no noop when no GET waits") {
     s.socket->handle_drain(*s.fake);
     REQUIRE(s.fake->sent().size() == 1);
     CHECK(s.fake->sent()[0][0] == '0');
-    // The GET after that, while the upgrade is pending: a noop, so that the client pauses polling.
+    // The GET after that, while the upgrade is pending: it waits, and the upgrade's check releases it with a noop, so
+    // that the client pauses polling.
+    s.fake->set_writable(true);
     s.socket->handle_drain(*s.fake);
+    CHECK(s.fake->sent_after_open().empty());
+    REQUIRE(s.fake->wait_sent(2));
     CHECK(s.fake->sent_after_open() == std::vector<std::string>{"6"});
     engine.shutdown();
 }
@@ -403,16 +410,39 @@ TEST_CASE("session: while upgrading, a GET that comes still gets what waits in t
     // As the reference's flush(): polling stays the transport until the client's upgrade packet.
     sio::eio::Engine engine(quiet_options());
     Session s(engine, "polling");
+    s.fake->set_one_shot(true);
     auto probe = answered_probe(s.socket);
-    s.fake->set_writable(false);
+    REQUIRE(s.fake->wait_sent(2));  // the upgrade's check released the waiting GET
     CHECK(s.socket->send("queued"));
     s.fake->set_writable(true);  // a GET came anyway
     s.socket->handle_drain(*s.fake);
     CHECK(s.fake->sent_after_open() == std::vector<std::string>{"6", "4queued"});
-    s.socket->handle_drain(*s.fake);  // and the next one, with nothing left, a noop
+    s.fake->set_writable(true);       // and the next one, with nothing left,
+    s.socket->handle_drain(*s.fake);  // waits for the check's noop
+    REQUIRE(s.fake->wait_sent(4));
     CHECK(s.fake->sent_after_open() == std::vector<std::string>{"6", "4queued", "6"});
     receive_on(s.socket, *probe, PacketType::Upgrade);
     CHECK(probe->sent() == std::vector<std::string>{"3probe"});  // nothing sent twice
+    engine.shutdown();
+}
+
+TEST_CASE("session: the upgrade's check runs from the probe's answer until the upgrade, a failed probe or a close") {
+    sio::eio::Engine engine(quiet_options());
+    for (int end = 0; end < 3; ++end) {
+        CAPTURE(end);
+        Session s(engine, "polling", false);
+        const size_t before = engine.timers().pending();  // the heartbeat's
+        auto probe = std::make_shared<FakeTransport>("websocket");
+        REQUIRE(s.socket->maybe_upgrade(probe));
+        CHECK(engine.timers().pending() == before + 1);  // the upgrade time-out
+        receive_on(s.socket, *probe, PacketType::Ping, "probe");
+        CHECK(engine.timers().pending() == before + 2);  // and the check
+        if (end == 0) receive_on(s.socket, *probe, PacketType::Upgrade);
+        if (end == 1) s.socket->handle_transport_close(*probe, sio::reason::TransportClose, {});
+        if (end == 2) s.socket->close_with(sio::reason::ForcedClose);
+        CHECK(engine.timers().pending() == (end == 2 ? before - 1 : before));  // closed: its heartbeat went too
+        CHECK(s.fake->sent().empty());                                         // no GET waited: no noop
+    }
     engine.shutdown();
 }
 
@@ -448,10 +478,10 @@ TEST_CASE("session: a probe that closes before the upgrade leaves the session on
     CHECK(s.socket->transport() == "polling");
     CHECK(s.socket->ready_state() == sio::eio::Socket::ReadyState::Open);
     CHECK(s.closed.count() == 0);
-    // No longer upgrading: a GET gets what waits, not a noop.
+    // No longer upgrading: the check stopped with the probe, and a GET gets what waits, not a noop.
     s.fake->set_writable(true);
     s.socket->handle_drain(*s.fake);
-    CHECK(s.fake->sent_after_open() == std::vector<std::string>{"6"});  // the noop of the probe's ping, only
+    CHECK(s.fake->sent_after_open().empty());
     engine.shutdown();
 }
 
@@ -728,6 +758,55 @@ TEST_CASE("polling: the client's close packet in a POST releases the waiting GET
     engine.shutdown();
 }
 
+TEST_CASE("polling: the client's close packet in a POST with no GET waiting: the next GET gets a noop, later 400") {
+    // The GET the client sent with its close may be read after it: it gets what it would have got first.
+    sio::eio::Engine engine(quiet_options());
+    PollingSession s(engine);
+    FakeExchange body("1");
+    Answer post = s.request(poll_request("POST", s.sid, "1"), &body);
+    CHECK(post.body == "ok");
+    REQUIRE(s.closed.wait());
+    CHECK(s.closed.reason == sio::reason::TransportClose);
+    CHECK(engine.find(s.sid) == nullptr);
+    CHECK(engine.clients_count() == 0);
+    Answer late = s.get();
+    CHECK(late.body == "6");
+    Answer after = s.get();
+    CHECK(after.status == 400);
+    CHECK(after.body == "{\"code\":1,\"message\":\"Session ID unknown\"}");
+    FakeExchange again("4x");
+    CHECK(s.request(poll_request("POST", s.sid, "4x"), &again).status == 400);  // only a GET is answered
+    CHECK(s.closed.count() == 1);
+    engine.shutdown();
+}
+
+TEST_CASE("polling: the client's close with a GET waiting leaves no noop for a later GET") {
+    sio::eio::Engine engine(quiet_options());
+    PollingSession s(engine);
+    auto get = s.waiting_get();
+    FakeExchange body("1");
+    CHECK(s.request(poll_request("POST", s.sid, "1"), &body).body == "ok");
+    CHECK(PollingSession::answer(get).body == "6");
+    Answer after = s.get();
+    CHECK(after.status == 400);
+    CHECK(after.body == "{\"code\":1,\"message\":\"Session ID unknown\"}");
+    engine.shutdown();
+}
+
+TEST_CASE("polling: a session the client closed lingers for pingTimeout at most") {
+    auto o = quiet_options();
+    o.pingTimeout = 50;
+    o.pingInterval = 300000;
+    sio::eio::Engine engine(o);
+    PollingSession s(engine);
+    FakeExchange body("1");
+    CHECK(s.request(poll_request("POST", s.sid, "1"), &body).body == "ok");
+    const auto end = std::chrono::steady_clock::now() + kLimit;
+    while (engine.timers().pending() > 0 && std::chrono::steady_clock::now() < end) std::this_thread::sleep_for(5ms);
+    CHECK(s.get().status == 400);  // no GET came in time: forgotten
+    engine.shutdown();
+}
+
 TEST_CASE("polling: an upgrade releases the waiting GET with a noop, and later GETs are refused") {
     sio::eio::Engine engine(quiet_options());
     PollingSession s(engine);
@@ -739,6 +818,22 @@ TEST_CASE("polling: an upgrade releases the waiting GET with a noop, and later G
     receive_on(s.socket, *probe, PacketType::Upgrade);
     CHECK(probe->sent() == std::vector<std::string>{"3probe", "4queued"});
     CHECK(s.get().status == 400);  // polling is over for this session
+    CHECK(s.closed.count() == 0);
+    engine.shutdown();
+}
+
+TEST_CASE("polling: a GET still waiting when the upgrade completes is answered 400, as one after the upgrade") {
+    // A client that pauses polling sends "5" only once its GET was answered: one that waits then came with the "5".
+    sio::eio::Engine engine(quiet_options());
+    PollingSession s(engine);
+    auto get = s.waiting_get();
+    auto probe = std::make_shared<FakeTransport>("websocket");
+    REQUIRE(s.socket->maybe_upgrade(probe));
+    receive_on(s.socket, *probe, PacketType::Upgrade);  // no probe answered: the check never ran
+    REQUIRE(s.socket->upgraded());
+    Answer a = PollingSession::answer(get);
+    CHECK(a.status == 400);
+    CHECK(a.body == "{\"code\":3,\"message\":\"Bad request\"}");
     CHECK(s.closed.count() == 0);
     engine.shutdown();
 }
