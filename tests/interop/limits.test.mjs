@@ -277,11 +277,11 @@ describe('limits: malformed Engine.IO packets', () => {
     });
   }
 
-  for (const [label, text] of [
-    ['text frame "9" (unknown packet type)', '9'],
-    ['text frame "bAAAA" (no "b" packets over WebSocket in v4)', 'bAAAA'],
+  for (const [label, text, skip] of [
+    ['text frame "9" (unknown packet type)', '9', false],
+    ['text frame "b!!!" (bad base64)', 'b!!!', skipForReference('Node decodes invalid base64 leniently')],
   ]) {
-    test(`WebSocket ${label}: the session is closed`, async (t) => {
+    test(`WebSocket ${label}: the session is closed`, { skip }, async (t) => {
       const srv = await startServerFor(t);
       const life = watchExit(srv);
       const c = await openRawWs(srv);
