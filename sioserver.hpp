@@ -889,7 +889,8 @@ struct Message {
 };
 
 // An incremental parser for the bytes a client sends. feed() what arrives, then call next() until it says
-// NeedMore. On Error, close_code() and error() say why; the connection must then be closed with that code.
+// NeedMore. On Error, close_code() and error() say why; the connection must then be closed with that code (the
+// error is for the server's own log: ws sends the code with an empty reason).
 class FrameParser {
 public:
     enum class Result { NeedMore, Message, Error };
@@ -2855,7 +2856,8 @@ private:
             auto r = parser_.next(m);
             if (r == ws::FrameParser::Result::NeedMore) return false;
             if (r == ws::FrameParser::Result::Error) {
-                close(parser_.close_code(), parser_.error());
+                // The code alone, as npm ws sends it; the diagnostic is the close's description (traces, handlers).
+                close(parser_.close_code());
                 end = {reason::TransportError, parser_.error()};
                 return true;
             }

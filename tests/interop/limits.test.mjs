@@ -46,6 +46,7 @@ async function expectCloseFrame(c, codes, what) {
     `${what}: expected a close frame (code ${codes.join('/')}), got opcode ${f.opcode} ${JSON.stringify(f.payload.toString().slice(0, 60))}`);
   const code = closeCode(f);
   assert.ok(codes.includes(code), `${what}: close code ${code} (reason ${JSON.stringify(f.payload.subarray(2).toString())}), expected ${codes.join(' or ')}`);
+  assert.equal(f.payload.subarray(2).toString(), '', `${what}: a frame-level error's close frame carries no reason (as ws)`);
   try {
     await c.waitTcpClose(3000);
   } catch {
