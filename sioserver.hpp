@@ -2506,7 +2506,15 @@ inline void Polling::handle_post(const httplib::Request& req, httplib::Response&
     if (length_text.size() > 15 || length_text.find_first_not_of("0123456789") != std::string::npos)
         return refuse_post(res, http, reason::TransportError, "bad Content-Length", 400);
     size_t length = length_text.empty() ? 0 : size_t(std::stoull(length_text));
-    if (length > settings_.max_payload) return refuse_post(res, http, reason::TransportError, "payload too large", 413);
+    if (length > settings_.max_payload) {
+        // As the reference: 413 and the session is kept (the client closes it, its transport having failed). The
+        // body is not read, so this connection ends with the answer.
+        if (detail::trace_enabled()) detail::trace(settings_.sid, "polling", "<-", "payload too large: 413");
+        http.close_after_response();
+        res.status = 413;
+        res.set_header("Connection", "close");
+        return;
+    }
     std::string body;
     if (!http.read_body(length, body))
         return refuse_post(res, http, reason::TransportError, "request body not received", 400);
