@@ -5,8 +5,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Socket } from 'engine.io-client';
+import { WebSocket } from 'ws';
 import { startServerFor, waitFor, collectMessages, closeClient, openWs, nextText, withTimeout } from './harness.mjs';
-import { startSioFor, connect, T } from './sio_harness.mjs';
+import { startSioFor, connect, once, T } from './sio_harness.mjs';
 
 const MODES = {
   websocket: { transports: ['websocket'] },
@@ -102,3 +103,27 @@ describe('socket.io-client forceBase64', () => {
     });
   }
 });
+
+test('Engine.IO v3 (allowEIO3), WebSocket with b64=1: a "b4" + base64 attachment is decoded and echoed as "b4" text',
+  async (t) => {
+    const srv = await startSioFor(t, ['--allow-eio3', '1']);
+    const ws = new WebSocket(`ws://127.0.0.1:${srv.port}${srv.path}?EIO=3&transport=websocket&b64=1`);
+    t.after(() => ws.terminate());
+    const frames = [];
+    let wake = () => {};
+    ws.on('message', (data, isBinary) => {
+      frames.push({ isBinary, text: String(data) });
+      wake();
+    });
+    const until = (what, cond) => withTimeout(new Promise((resolve) => {
+      wake = () => cond() && resolve();
+      wake();
+    }), T, what);
+    await once(ws, 'open');
+    await until('welcome', () => frames.some((f) => f.text.startsWith('42["welcome"')));
+    ws.send('451-["echo",{"_placeholder":true,"num":0}]');
+    ws.send('b4AQID');
+    await until('the echo\'s attachment', () => frames.some((f) => f.text === 'b4AQID'));
+    assert.ok(frames.some((f) => f.text === '451-["echo",{"_placeholder":true,"num":0}]'), JSON.stringify(frames));
+    assert.ok(frames.every((f) => !f.isBinary), 'no binary frames for a b64 client');
+  });
