@@ -622,9 +622,10 @@ inline bool is_valid_utf8(std::string_view s) {
 
 // ---- 2d. Engine.IO packets and payloads (engine.io-protocol v4, "Packet encoding") ----------------------------------
 // A packet is one type digit followed by its data: 0 open, 1 close, 2 ping, 3 pong, 4 message, 5 upgrade, 6 noop.
-// Over WebSocket a text packet is one text frame ("4hello") and a binary message is one binary frame (raw bytes).
-// Over long-polling packets are joined into a payload with the record separator \x1e, and a binary message is
-// written "b" + base64 of its bytes.
+// Over WebSocket a text packet is one text frame ("4hello") and a binary message is one binary frame (raw bytes),
+// or a "b" + base64 text frame for a client that asked for base64 (b64=1). Over long-polling packets are joined into
+// a payload with the record separator \x1e, and a binary message is written "b" + base64 of its bytes. A "b" packet
+// is decoded on either transport.
 namespace eio {
 
 enum class PacketType : uint8_t { Open = 0, Close = 1, Ping = 2, Pong = 3, Message = 4, Upgrade = 5, Noop = 6 };
@@ -888,7 +889,8 @@ struct Message {
 };
 
 // An incremental parser for the bytes a client sends. feed() what arrives, then call next() until it says
-// NeedMore. On Error, close_code() and error() say why; the connection must then be closed with that code.
+// NeedMore. On Error, close_code() and error() say why; the connection must then be closed with that code (the
+// error is for the server's own log: ws sends the code with an empty reason).
 class FrameParser {
 public:
     enum class Result { NeedMore, Message, Error };
@@ -1293,7 +1295,7 @@ inline bool gzip(std::string_view in, std::string& out) {
 //                       v4 (Socket.IO v5)                           v3 (Socket.IO v4)
 //   polling payload     packets joined by \x1e, always text         "<length>:<packet>" records, or the binary form
 //   binary message      "b" + base64 (polling); a binary frame      "b4" + base64; a binary frame led by the type
-//                       of its bytes (WebSocket)                    byte 4, or "b4" text for a b64 client
+//                       of its bytes, or "b" text for a b64 client  byte 4, or "b4" text for a b64 client
 //   heartbeat           the server pings; the pong is due within    the client pings; the next ping is due within
 //                       pingTimeout of the ping                     pingInterval + pingTimeout of the last one
 //   main namespace      joined by the client's CONNECT              joined at once, without a CONNECT
@@ -1313,7 +1315,8 @@ struct Codec {
     bool (*decode_binary_payload)(std::string_view in, std::vector<Packet>& out);  // null: none
 
     // WebSocket messages (3c).
-    bool shares_binary_frames;  // a binary message's frame is its bytes alone: the one made once for all recipients
+    // A binary message's frame is its bytes alone: the one made once for all recipients that did not ask for b64.
+    bool shares_binary_frames;
     std::string (*binary_frame)(const Packet& p, bool b64);  // else its frame for one client (b64: it asked for text)
     bool (*decode_message)(ws::Message& m, Packet& out);     // one data message; false: not a packet of this revision
 
@@ -1360,13 +1363,15 @@ inline void append_record(std::string& out, const Packet& p) {
     out += encode_packet(p);
 }
 
-inline std::string binary_frame(const Packet& p, bool /*b64: a v3 query parameter*/) {
+// The bytes alone; or "b" + base64 text for a client that asked for b64 (engine.io-client's forceBase64).
+inline std::string binary_frame(const Packet& p, bool b64) {
+    if (b64) return ws::encode_frame(ws::Opcode::Text, encode_packet(p));
     return ws::encode_frame(ws::Opcode::Binary, p.data);
 }
 
-// A binary frame is a binary message's bytes; a text frame is one text packet ("b" + base64 is for polling only).
+// A binary frame is a binary message's bytes; a text frame is one text packet, "b" + base64 included.
 inline bool decode_message(ws::Message& m, Packet& out) {
-    if (m.opcode != ws::Opcode::Binary) return !m.data.empty() && m.data[0] != 'b' && decode_packet(m.data, out);
+    if (m.opcode != ws::Opcode::Binary) return decode_packet(m.data, out);
     out.type = PacketType::Message;
     out.binary = true;
     out.data = std::move(m.data);
@@ -2529,7 +2534,15 @@ inline void Polling::handle_post(const httplib::Request& req, httplib::Response&
     if (length_text.size() > 15 || length_text.find_first_not_of("0123456789") != std::string::npos)
         return refuse_post(res, http, reason::TransportError, "bad Content-Length", 400);
     size_t length = length_text.empty() ? 0 : size_t(std::stoull(length_text));
-    if (length > settings_.max_payload) return refuse_post(res, http, reason::TransportError, "payload too large", 413);
+    if (length > settings_.max_payload) {
+        // As the reference: 413 and the session is kept (the client closes it, its transport having failed). The
+        // body is not read, so this connection ends with the answer.
+        if (detail::trace_enabled()) detail::trace(settings_.sid, "polling", "<-", "payload too large: 413");
+        http.close_after_response();
+        res.status = 413;
+        res.set_header("Connection", "close");
+        return;
+    }
     std::string body;
     if (!http.read_body(length, body))
         return refuse_post(res, http, reason::TransportError, "request body not received", 400);
@@ -2620,7 +2633,7 @@ public:
     static constexpr int kCloseGraceMs = 1000;
 
     // `tls`: the connection's TLS session (3a), or null on plain TCP. `codec`: the session's revision (2h);
-    // `base64`: the client asked for binary as base64 text (b64 in its request, a v3 query parameter).
+    // `base64`: the client asked for binary as base64 text (b64 in its request).
     WebSocket(TransportKey, int fd, size_t max_message, size_t max_buffered, detail::Timers& timers,
               detail::Flusher& flusher, std::shared_ptr<detail::TlsSession> tls = nullptr,
               const Codec& codec = v4::codec, bool base64 = false)
@@ -2643,7 +2656,7 @@ public:
         bool ok = true;
         for (size_t i = 0; i < count && ok; ++i) {
             const Outgoing& p = *packets[i];
-            ok = !p.packet.binary || codec_.shares_binary_frames
+            ok = !p.packet.binary || (codec_.shares_binary_frames && !base64_)
                      ? write_locked(p.ws_frame)  // the frame made once, not copied
                      : write_locked(codec_.binary_frame(p.packet, base64_));
         }
@@ -2879,7 +2892,8 @@ private:
             auto r = parser_.next(m);
             if (r == ws::FrameParser::Result::NeedMore) return false;
             if (r == ws::FrameParser::Result::Error) {
-                close(parser_.close_code(), parser_.error());
+                // The code alone, as npm ws sends it; the diagnostic is the close's description (traces, handlers).
+                close(parser_.close_code());
                 end = {reason::TransportError, parser_.error()};
                 return true;
             }
@@ -2994,7 +3008,7 @@ private:
     int fd_;
     size_t max_buffered_;
     const Codec& codec_;      // the session's revision (2h)
-    const bool base64_;       // the client asked for binary as base64 text (v3's b64)
+    const bool base64_;       // the client asked for binary as base64 text (b64=1: forceBase64)
     ws::FrameParser parser_;  // only the connection thread touches it
     detail::Timers& timers_;
     detail::Flusher& flusher_;

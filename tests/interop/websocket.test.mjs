@@ -50,8 +50,9 @@ describe('websocket payload limit (--max-payload 1000)', () => {
     const srv = await startServerFor(t, FLAGS);
     const sock = await openEioWs(t, srv);
     sock.ws.send(`4${'z'.repeat(1000)}`); // 1001 bytes
-    const { code } = await withTimeout(sock.closed, 3000, 'server closing the websocket');
+    const { code, reason } = await withTimeout(sock.closed, 3000, 'server closing the websocket');
     assert.equal(code, 1009);
+    assert.equal(reason, '', 'no reason in the close frame, as ws');
     assert.deepEqual(sock.messages.items, [], 'oversized message must not be echoed');
   });
 
@@ -59,8 +60,9 @@ describe('websocket payload limit (--max-payload 1000)', () => {
     const srv = await startServerFor(t, FLAGS);
     const sock = await openEioWs(t, srv);
     sock.ws.send(Buffer.alloc(5000, 1));
-    const { code } = await withTimeout(sock.closed, 3000, 'server closing the websocket');
+    const { code, reason } = await withTimeout(sock.closed, 3000, 'server closing the websocket');
     assert.equal(code, 1009);
+    assert.equal(reason, '', 'no reason in the close frame, as ws');
     assert.deepEqual(sock.messages.items, []);
   });
 });

@@ -34,10 +34,12 @@ async function nextData(c, ms = 3000) {
   return f;
 }
 
+// A frame-level error (1002, 1007, 1009): the code and an empty reason, as npm `ws` sends.
 async function expectClose(c, code) {
   const f = await nextData(c);
   assert.equal(f.opcode, OP.close, `expected a close frame, got opcode ${f.opcode} ${f.payload.toString().slice(0, 60)}`);
   assert.equal(closeCode(f), code, `close code`);
+  assert.equal(f.payload.subarray(2).toString(), '', 'the close frame carries no reason');
   await c.waitTcpClose(3000);
 }
 

@@ -122,6 +122,7 @@ TEST_CASE("codec: the WebSocket frame of a binary message") {
     CHECK(v4.shares_binary_frames);
     CHECK(v4.binary_frame(bytes, false) == ws::encode_frame(ws::Opcode::Binary, bytes.data));
     CHECK(sio::eio::Outgoing(bytes).ws_frame == v4.binary_frame(bytes, false));
+    CHECK(v4.binary_frame(bytes, true) == ws::encode_frame(ws::Opcode::Text, "bAQAC"));  // forceBase64
     // v3: a frame per client, led by the type byte, or "b4" + base64 text for a client that asked for b64.
     CHECK_FALSE(v3.shares_binary_frames);
     CHECK(v3.binary_frame(bytes, false) == ws::encode_frame(ws::Opcode::Binary, std::string("\x04\x01\x00\x02", 4)));
@@ -139,11 +140,14 @@ TEST_CASE("codec v4: decoding WebSocket messages") {
     REQUIRE(v4.decode_message(m, p));
     CHECK_FALSE(p.binary);
     CHECK(p.data == "hi");
-    m = message(ws::Opcode::Text, "bAQI=");  // "b" + base64 is for polling only
+    m = message(ws::Opcode::Text, "bAQI=");  // "b" + base64 too (forceBase64), as on polling
+    REQUIRE(v4.decode_message(m, p));
+    CHECK(p.binary);
+    CHECK(p.type == PacketType::Message);
+    CHECK(p.data == std::string("\x01\x02", 2));
+    m = message(ws::Opcode::Text, "b!!!");
     CHECK_FALSE(v4.decode_message(m, p));
-    CHECK(m.data == "bAQI=");  // a failed decode leaves the message for the error's description
-    m = message(ws::Opcode::Text, "b4AQI=");
-    CHECK_FALSE(v4.decode_message(m, p));
+    CHECK(m.data == "b!!!");  // a failed decode leaves the message for the error's description
     m = message(ws::Opcode::Text, "");
     CHECK_FALSE(v4.decode_message(m, p));
     m = message(ws::Opcode::Text, "9");
