@@ -4,7 +4,8 @@
 //               [--upgrade-timeout MS] [--max-payload BYTES] [--transports polling,websocket]
 //               [--allow-origin ORIGIN] [--allow-cookie NAME=VALUE] [--headers-timeout MS]
 //               [--max-buffered BYTES] [--max-connections N] [--cookie JSON]
-//               [--initial-header NAME=VALUE]... [--header NAME=VALUE]... [--allow-async 1] [--allow-request-timeout MS]
+//               [--initial-header NAME=VALUE]... [--header NAME=VALUE]... [--allow-async 1]
+//               [--allow-request-timeout MS]
 // --initial-header / --header: added by the "initial_headers" / "headers" events (on_initial_headers / on_headers).
 // --allow-async 1: an asynchronous allowRequest that keeps every callback until GET /allow-release?ok=1|0[&message=M]
 // calls them all (from that route's thread); GET /allow-pending answers how many wait.
