@@ -4198,15 +4198,15 @@ using Middleware = std::function<void(Socket& socket, Next next)>;
 
 // socket.handshake in JavaScript: the request that opened the connection, and the auth of the CONNECT packet.
 struct Handshake {
-    std::map<std::string, std::string> headers;  // names in lower case
-    std::string time;                            // when the connection was made, as text
+    std::map<std::string, std::string> headers;  // names in lower case; repeated ones folded as Node does
+    std::string time;                            // when the connection was made, as Date.toString() writes it
     std::string address;                         // the client's address
     bool xdomain = false;                        // the request came with an Origin header
     bool secure = false;                         // over TLS
     long long issued = 0;                        // milliseconds since the epoch
     std::string url;                             // path and query of the handshake request
-    std::map<std::string, std::string> query;
-    Value auth;  // the CONNECT packet's payload ({} when none)
+    std::map<std::string, std::string> query;    // a key given twice: its last value (engine.io 6.6)
+    Value auth;                                  // the CONNECT packet's payload ({} when none)
 };
 
 namespace detail {
@@ -6062,27 +6062,61 @@ inline void Namespace::add(const std::shared_ptr<Client>& client, const Value& a
 
 // ---- the Client -----------------------------------------------------------------------------------------------------
 
+namespace detail {
+
+// A header the client sent more than once, as Node's http module folds it into req.headers: the first one kept for
+// the fields that cannot repeat, cookies joined with "; ", every other field's values with ", ".
+inline void add_header_line(std::map<std::string, std::string>& headers, const std::string& name,
+                            const std::string& value) {
+    auto it = headers.find(name);
+    if (it == headers.end()) {
+        headers.emplace(name, value);
+        return;
+    }
+    static const std::set<std::string> first_only = {
+        "age",           "authorization", "content-length", "content-type",        "etag",
+        "expires",       "from",          "host",           "if-modified-since",   "if-unmodified-since",
+        "last-modified", "location",      "max-forwards",   "proxy-authorization", "referer",
+        "retry-after",   "server",        "user-agent"};
+    if (first_only.count(name)) return;
+    it->second += (name == "cookie" ? "; " : ", ") + value;
+}
+
+// `t` as JavaScript's Date.prototype.toString() writes it, in the process's time zone:
+// "Thu Dec 03 2026 08:01:42 GMT+0000 (Coordinated Universal Time)". Node names the zone from ICU's long names; this
+// header knows UTC's, and writes the C library's abbreviation ("CET") for any other.
+inline std::string js_date_string(std::time_t t) {
+    std::tm tm{};
+    localtime_r(&t, &tm);
+    char when[48];
+    std::strftime(when, sizeof when, "%a %b %d %Y %H:%M:%S", &tm);
+    const int offset = static_cast<int>(tm.tm_gmtoff / 60);  // minutes east of UTC
+    const int minutes = (offset < 0 ? -offset : offset) % (24 * 60);
+    char zone[32];
+    std::snprintf(zone, sizeof zone, "GMT%c%02d%02d", offset < 0 ? '-' : '+', minutes / 60, minutes % 60);
+    const std::string abbreviation = tm.tm_zone ? tm.tm_zone : "";
+    const bool utc = offset == 0 && (abbreviation == "UTC" || abbreviation == "GMT" || abbreviation.empty());
+    return std::string(when) + " " + zone + " (" + (utc ? "Coordinated Universal Time" : abbreviation) + ")";
+}
+
+}  // namespace detail
+
 inline Handshake Client::make_handshake(const Value& auth) const {
     const auto& req = conn_->request();
     Handshake h;
     for (auto& kv : req.headers) {
         std::string name = detail::lowercase(kv.first);
         if (name == "remote_addr" || name == "remote_port" || name == "local_addr" || name == "local_port") continue;
-        h.headers[name] = kv.second;
+        detail::add_header_line(h.headers, name, kv.second);
     }
     auto now = std::chrono::system_clock::now();
     h.issued = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-    std::time_t t = std::chrono::system_clock::to_time_t(now);
-    char text[64];
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    std::strftime(text, sizeof text, "%a %b %d %Y %H:%M:%S GMT", &tm);
-    h.time = text;
+    h.time = detail::js_date_string(std::chrono::system_clock::to_time_t(now));
     h.address = req.remote_addr;
     h.xdomain = req.has_header("Origin");
     h.secure = conn_->secure();
     h.url = req.target;
-    for (auto& kv : req.params) h.query[kv.first] = kv.second;
+    for (auto& kv : req.params) h.query[kv.first] = kv.second;  // a key given twice: the last one, as engine.io 6.6
     h.auth = auth.is_null() ? Value(Object{}) : auth;
     return h;
 }
