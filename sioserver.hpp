@@ -143,8 +143,36 @@ struct TlsOptions {
     std::shared_ptr<detail::TlsContext> (*open_context)(const TlsOptions&, std::string&) = &detail::open_tls_context;
 };
 
-// Decides whether a handshake may go on; return false (and optionally set `message`) to refuse with 403.
-using AllowRequest = std::function<bool(const httplib::Request& req, std::string& message)>;
+// Decides whether a handshake may go on (engine.io's allowRequest), in either of two forms:
+//   - synchronous: `bool (const httplib::Request& req, std::string& message)`: false (with `message`, optionally)
+//     refuses it with 403 {"code":4,"message":...};
+//   - asynchronous, as Node's `(req, callback)`: `void (const httplib::Request& req, sio::AllowCallback done)`;
+//     done(message, success) may be called later, from any thread (after asking a database, say). The handshake's
+//     own connection thread waits for it, holding no lock, at most EngineOptions::allowRequestTimeout ms.
+// Either one runs as a handler (one at a time with the others, unless serializeHandlers is off).
+using AllowCallback = std::function<void(const std::string& message, bool success)>;
+class AllowRequest {
+public:
+    using Sync = std::function<bool(const httplib::Request& req, std::string& message)>;
+    using Async = std::function<void(const httplib::Request& req, AllowCallback done)>;
+    AllowRequest() = default;
+    AllowRequest(std::nullptr_t) {}
+    template <class F,
+              std::enable_if_t<std::is_invocable_r_v<bool, F&, const httplib::Request&, std::string&>, int> = 0>
+    AllowRequest(F fn) : sync_(std::move(fn)) {}
+    template <class F, std::enable_if_t<std::is_invocable_v<F&, const httplib::Request&, AllowCallback> &&
+                                            !std::is_invocable_v<F&, const httplib::Request&, std::string&>,
+                                        int> = 0>
+    AllowRequest(F fn) : async_(std::move(fn)) {}
+
+    explicit operator bool() const { return sync_ || async_; }
+    const Sync& sync() const { return sync_; }
+    const Async& async() const { return async_; }
+
+private:
+    Sync sync_;
+    Async async_;
+};
 
 // The reference's `httpCompression`: a polling response of `threshold` bytes or more goes compressed with gzip or
 // deflate, as the request's Accept-Encoding allows; this header sends gzip (layer 2g; needs httplib built with zlib).
@@ -166,7 +194,10 @@ struct EngineOptions {
     bool allowEIO3 = false;
     std::optional<HttpCompressionOptions> httpCompression = HttpCompressionOptions{};  // nullopt: off (`false`)
     CorsOptions cors;
-    AllowRequest allowRequest;            // called for each handshake (the request without a sid)
+    AllowRequest allowRequest;  // called for each handshake (the request without a sid)
+    // Not in the reference server (which waits as long as it takes): ms an asynchronous allowRequest has to call
+    // back before the handshake is refused with 403 "allowRequest timed out".
+    int allowRequestTimeout = 10000;
     std::optional<CookieOptions> cookie;  // none: no cookie (the reference's default)
     // Not in the reference server: the most bytes waiting for a slow client before its session is closed.
     size_t maxBufferedBytes = 16u * 1024 * 1024;
@@ -3315,6 +3346,14 @@ public:
         std::lock_guard<std::mutex> lk(mu_);
         upgrade_listeners_.push_back(std::move(h));
     }
+    // engine.io's "initial_headers" and "headers" events: a handler may add, change or remove the headers of an
+    // answer before it goes (Set-Cookie for a balancer's stickiness, say). "initial_headers": the handshake's answer
+    // (the polling GET's, with the session cookie of opt.cookie already in it, or the 101 of a WebSocket opened
+    // without a sid). "headers": every answer a transport gives (each polling GET's and POST's, each 101), after
+    // "initial_headers" for a handshake. Not for refusals. Set them before start(); they run as handlers.
+    using HeadersHandler = std::function<void(httplib::Headers& headers, const httplib::Request& req)>;
+    void on_initial_headers(HeadersHandler h) { on_initial_headers_ = std::move(h); }
+    void on_headers(HeadersHandler h) { on_headers_ = std::move(h); }
     // The reference's "connection_error" event: a request refused with an error code (unknown transport or sid, a
     // bad handshake, Forbidden, ...), once its answer is written. connection_errors() counts them per code.
     void on_connection_error(std::function<void(const ConnectionError&)> h) { on_connection_error_ = std::move(h); }
@@ -3426,9 +3465,21 @@ private:
                                            timers_, flusher_, std::move(tls), codec,
                                            !req.get_param_value("b64").empty());
     }
-    inline bool websocket_handshake(const httplib::Request& req, httplib::Response& res, std::string& response);
+    // A WebSocket's 101 in `response` (false: refused). `initial`: it opens a session (no sid).
+    inline bool websocket_handshake(const httplib::Request& req, httplib::Response& res, std::string& response,
+                                    bool initial);
     inline void refuse(const httplib::Request& req, httplib::Response& res, ErrorCode code,
                        const std::string& message = {});
+    // The headers of an answer, `extra` and what on_initial_headers (`initial`) and on_headers make of them.
+    inline httplib::Headers answer_headers(const httplib::Request& req, httplib::Headers extra, bool initial);
+    // The same put on a polling answer that went well (a refusal keeps its own).
+    void add_answer_headers(const httplib::Request& req, httplib::Response& res, httplib::Headers extra, bool initial) {
+        if (res.status != -1 && (res.status < 200 || res.status >= 300)) return;
+        if (extra.empty() && !on_headers_ && !(initial && on_initial_headers_)) return;
+        for (auto& h : answer_headers(req, std::move(extra), initial)) res.set_header(h.first, h.second);
+    }
+    // allowRequest, either form (EngineOptions::allowRequest); false: refused with `message`.
+    inline bool allow_request(const httplib::Request& req, std::string& message);
     inline void dispatch(const httplib::Request& req, httplib::Response& res, HttpExchange& http, bool& body_consumed);
     bool transport_enabled(const std::string& name) const {
         return std::find(options_.transports.begin(), options_.transports.end(), name) != options_.transports.end();
@@ -3436,6 +3487,7 @@ private:
 
     EngineOptions options_;
     ConnectionHandler on_connection_;
+    HeadersHandler on_initial_headers_, on_headers_;
     mutable std::mutex mu_;
     std::unordered_map<std::string, std::shared_ptr<Socket>> clients_;
     std::unordered_map<std::string, std::shared_ptr<Polling>> lingering_;  // closed by the client: see remove()
@@ -3847,7 +3899,8 @@ inline std::shared_ptr<Socket> Engine::open_session(std::string sid, httplib::Re
     return s;
 }
 
-inline bool Engine::websocket_handshake(const httplib::Request& req, httplib::Response& res, std::string& response) {
+inline bool Engine::websocket_handshake(const httplib::Request& req, httplib::Response& res, std::string& response,
+                                        bool initial) {
     using detail::lowercase;
     std::string key = req.get_header_value("Sec-WebSocket-Key"), decoded;
     bool ok = req.method == "GET" && lowercase(req.get_header_value("Upgrade")) == "websocket" &&
@@ -3861,8 +3914,68 @@ inline bool Engine::websocket_handshake(const httplib::Request& req, httplib::Re
     response =
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         "Sec-WebSocket-Accept: " +
-        ws::accept_key(key) + "\r\n\r\n";
+        ws::accept_key(key) + "\r\n";
+    // The "initial_headers" / "headers" events' headers go into the 101 as they are; a name or value that would
+    // break the answer (a line break, a NUL, an empty name) is left out, as httplib's set_header does.
+    if (on_headers_ || (initial && on_initial_headers_)) {
+        auto bad = [](const std::string& text) {
+            return text.find_first_of(std::string("\r\n\0", 3)) != std::string::npos;
+        };
+        for (auto& h : answer_headers(req, {}, initial))
+            if (!h.first.empty() && !bad(h.first) && !bad(h.second) && h.first.find(':') == std::string::npos)
+                response += h.first + ": " + h.second + "\r\n";
+    }
+    response += "\r\n";
     return true;
+}
+
+inline httplib::Headers Engine::answer_headers(const httplib::Request& req, httplib::Headers extra, bool initial) {
+    if (initial && on_initial_headers_) run_handler([&] { on_initial_headers_(extra, req); });
+    if (on_headers_) run_handler([&] { on_headers_(extra, req); });
+    return extra;
+}
+
+inline bool Engine::allow_request(const httplib::Request& req, std::string& message) {
+    const AllowRequest& allow = options_.allowRequest;
+    bool allowed = false;
+    if (allow.sync()) {
+        run_handler([&] { allowed = allow.sync()(req, message); });
+        return allowed;
+    }
+    // The asynchronous form: the answer may come from any thread, now or later, once; this thread waits for it
+    // without a lock held (not the handler lock either: run_handler has returned). One that comes too late is
+    // dropped: the shared state outlives this call.
+    struct Answer {
+        std::mutex mu;
+        std::condition_variable cv;
+        bool done = false, success = false;
+        std::string message;
+    };
+    auto answer = std::make_shared<Answer>();
+    AllowCallback done = [answer](const std::string& why, bool success) {
+        std::lock_guard<std::mutex> lk(answer->mu);
+        if (answer->done) return;
+        answer->done = true;
+        answer->success = success;
+        answer->message = why;
+        answer->cv.notify_all();
+    };
+    run_handler([&] { allow.async()(req, done); });
+    // It looks at stopping_ every 100 ms too, so that a close() is not kept waiting for the time-out.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.allowRequestTimeout);
+    std::unique_lock<std::mutex> lk(answer->mu);
+    while (!answer->done && !stopping_) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now >= deadline) break;
+        answer->cv.wait_until(lk, std::min(deadline, now + std::chrono::milliseconds(100)));
+    }
+    if (!answer->done) {
+        answer->done = true;  // a later call finds it answered
+        message = stopping_ ? "Server shutting down" : "allowRequest timed out";
+        return false;
+    }
+    message = answer->message;
+    return answer->success;
 }
 
 // A request refused before it reached a session: answered, counted, and told to on_connection_error. The handler
@@ -3910,7 +4023,7 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
         if (websocket_request) {
             if (transport != "websocket" || !options_.allowUpgrades) return refuse(req, res, ErrorCode::BadRequest);
             std::string response;
-            if (!websocket_handshake(req, res, response)) return;
+            if (!websocket_handshake(req, res, response, false)) return;
             http.take_over(response, [this, s, codec, req, tls = http.tls()](int fd, const std::string& leftover) {
                 auto ws = make_websocket(fd, tls, *codec, req);
                 if (!s->maybe_upgrade(ws)) {
@@ -3926,10 +4039,14 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
         }
         auto polling = s->polling();  // the request's transport must be the session's (not after an upgrade)
         if (transport != "polling" || !polling) return refuse(req, res, ErrorCode::BadRequest);
-        if (req.method == "GET") return polling->handle_get(req, res, http);
+        if (req.method == "GET") {
+            polling->handle_get(req, res, http);
+            return add_answer_headers(req, res, {}, false);
+        }
         if (req.method == "POST") {
             body_consumed = true;  // read, or its connection closed, by handle_post
-            return polling->handle_post(req, res, http);
+            polling->handle_post(req, res, http);
+            return add_answer_headers(req, res, {}, false);
         }
         return refuse(req, res, ErrorCode::BadRequest);
     }
@@ -3945,19 +4062,19 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
     }
     if (options_.allowRequest) {
         std::string message;
-        bool allowed = false;
-        run_handler([&] { allowed = options_.allowRequest(req, message); });
-        if (!allowed) return refuse(req, res, ErrorCode::Forbidden, message);
+        if (!allow_request(req, message)) return refuse(req, res, ErrorCode::Forbidden, message);
     }
     std::string sid = detail::random_id();
     if (transport == "polling") {
         auto polling = make_polling(req, sid, *codec);
         std::shared_ptr<Socket> s = open_session(std::move(sid), req, polling, *codec, http.tls() != nullptr);
-        if (options_.cookie) res.set_header("Set-Cookie", session_cookie(*options_.cookie, s->id()));
-        return polling->handle_get(req, res, http);
+        httplib::Headers extra;
+        if (options_.cookie) extra.emplace("Set-Cookie", session_cookie(*options_.cookie, s->id()));
+        polling->handle_get(req, res, http);
+        return add_answer_headers(req, res, std::move(extra), true);
     }
     std::string response;
-    if (!websocket_handshake(req, res, response)) return;
+    if (!websocket_handshake(req, res, response, true)) return;
     http.take_over(response, [this, sid, req, codec, tls = http.tls()](int fd, const std::string& leftover) mutable {
         const bool secure = tls != nullptr;
         auto ws = make_websocket(fd, std::move(tls), *codec, req);
@@ -4095,15 +4212,15 @@ using Middleware = std::function<void(Socket& socket, Next next)>;
 
 // socket.handshake in JavaScript: the request that opened the connection, and the auth of the CONNECT packet.
 struct Handshake {
-    std::map<std::string, std::string> headers;  // names in lower case
-    std::string time;                            // when the connection was made, as text
+    std::map<std::string, std::string> headers;  // names in lower case; repeated ones folded as Node does
+    std::string time;                            // when the connection was made, as Date.toString() writes it
     std::string address;                         // the client's address
     bool xdomain = false;                        // the request came with an Origin header
     bool secure = false;                         // over TLS
     long long issued = 0;                        // milliseconds since the epoch
     std::string url;                             // path and query of the handshake request
-    std::map<std::string, std::string> query;
-    Value auth;  // the CONNECT packet's payload ({} when none)
+    std::map<std::string, std::string> query;    // a key given twice: its last value (engine.io 6.6)
+    Value auth;                                  // the CONNECT packet's payload ({} when none)
 };
 
 namespace detail {
@@ -5959,27 +6076,61 @@ inline void Namespace::add(const std::shared_ptr<Client>& client, const Value& a
 
 // ---- the Client -----------------------------------------------------------------------------------------------------
 
+namespace detail {
+
+// A header the client sent more than once, as Node's http module folds it into req.headers: the first one kept for
+// the fields that cannot repeat, cookies joined with "; ", every other field's values with ", ".
+inline void add_header_line(std::map<std::string, std::string>& headers, const std::string& name,
+                            const std::string& value) {
+    auto it = headers.find(name);
+    if (it == headers.end()) {
+        headers.emplace(name, value);
+        return;
+    }
+    static const std::set<std::string> first_only = {
+        "age",           "authorization", "content-length", "content-type",        "etag",
+        "expires",       "from",          "host",           "if-modified-since",   "if-unmodified-since",
+        "last-modified", "location",      "max-forwards",   "proxy-authorization", "referer",
+        "retry-after",   "server",        "user-agent"};
+    if (first_only.count(name)) return;
+    it->second += (name == "cookie" ? "; " : ", ") + value;
+}
+
+// `t` as JavaScript's Date.prototype.toString() writes it, in the process's time zone:
+// "Thu Dec 03 2026 08:01:42 GMT+0000 (Coordinated Universal Time)". Node names the zone from ICU's long names; this
+// header knows UTC's, and writes the C library's abbreviation ("CET") for any other.
+inline std::string js_date_string(std::time_t t) {
+    std::tm tm{};
+    localtime_r(&t, &tm);
+    char when[48];
+    std::strftime(when, sizeof when, "%a %b %d %Y %H:%M:%S", &tm);
+    const int offset = static_cast<int>(tm.tm_gmtoff / 60);  // minutes east of UTC
+    const int minutes = (offset < 0 ? -offset : offset) % (24 * 60);
+    char zone[32];
+    std::snprintf(zone, sizeof zone, "GMT%c%02d%02d", offset < 0 ? '-' : '+', minutes / 60, minutes % 60);
+    const std::string abbreviation = tm.tm_zone ? tm.tm_zone : "";
+    const bool utc = offset == 0 && (abbreviation == "UTC" || abbreviation == "GMT" || abbreviation.empty());
+    return std::string(when) + " " + zone + " (" + (utc ? "Coordinated Universal Time" : abbreviation) + ")";
+}
+
+}  // namespace detail
+
 inline Handshake Client::make_handshake(const Value& auth) const {
     const auto& req = conn_->request();
     Handshake h;
     for (auto& kv : req.headers) {
         std::string name = detail::lowercase(kv.first);
         if (name == "remote_addr" || name == "remote_port" || name == "local_addr" || name == "local_port") continue;
-        h.headers[name] = kv.second;
+        detail::add_header_line(h.headers, name, kv.second);
     }
     auto now = std::chrono::system_clock::now();
     h.issued = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-    std::time_t t = std::chrono::system_clock::to_time_t(now);
-    char text[64];
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    std::strftime(text, sizeof text, "%a %b %d %Y %H:%M:%S GMT", &tm);
-    h.time = text;
+    h.time = detail::js_date_string(std::chrono::system_clock::to_time_t(now));
     h.address = req.remote_addr;
     h.xdomain = req.has_header("Origin");
     h.secure = conn_->secure();
     h.url = req.target;
-    for (auto& kv : req.params) h.query[kv.first] = kv.second;
+    for (auto& kv : req.params) h.query[kv.first] = kv.second;  // a key given twice: the last one, as engine.io 6.6
     h.auth = auth.is_null() ? Value(Object{}) : auth;
     return h;
 }

@@ -4,6 +4,11 @@
 //               [--upgrade-timeout MS] [--max-payload BYTES] [--transports polling,websocket]
 //               [--allow-origin ORIGIN] [--allow-cookie NAME=VALUE] [--headers-timeout MS]
 //               [--max-buffered BYTES] [--max-connections N] [--cookie JSON]
+//               [--initial-header NAME=VALUE]... [--header NAME=VALUE]... [--allow-async 1]
+//               [--allow-request-timeout MS]
+// --initial-header / --header: added by the "initial_headers" / "headers" events (on_initial_headers / on_headers).
+// --allow-async 1: an asynchronous allowRequest that keeps every callback until GET /allow-release?ok=1|0[&message=M]
+// calls them all (from that route's thread); GET /allow-pending answers how many wait.
 // --cookie takes the reference's option as JSON: true, or {"name":..,"path":..|false,"httpOnly":..,"sameSite":..,
 // "domain":..,"secure":..,"maxAge":..}.
 // GET /stats answers {"clients":<sessions>,"connections":<TCP connections>} (for the tests' resource checks).
@@ -44,6 +49,13 @@ int main(int argc, char** argv) {
     opt.cors.origins = {"*"};  // open to every origin
     opt.cors.credentials = true;
     std::string host = "0.0.0.0", allowed_origin, allowed_cookie;
+    std::vector<std::pair<std::string, std::string>> initial_headers, every_headers;
+    bool allow_async = false;
+    auto name_value = [](const std::string& v) {
+        size_t eq = v.find('=');
+        return eq == std::string::npos ? std::make_pair(v, std::string())
+                                       : std::make_pair(v.substr(0, eq), v.substr(eq + 1));
+    };
     int port = 3000;
     for (int i = 1; i < argc; ++i) {
         std::string flag = argv[i];
@@ -64,6 +76,10 @@ int main(int argc, char** argv) {
         else if (flag == "--headers-timeout") opt.headersTimeout = std::stoi(value);
         else if (flag == "--max-buffered") opt.maxBufferedBytes = std::stoul(value);
         else if (flag == "--max-connections") opt.maxConnections = std::stoul(value);
+        else if (flag == "--initial-header") initial_headers.push_back(name_value(value));
+        else if (flag == "--header") every_headers.push_back(name_value(value));
+        else if (flag == "--allow-async") allow_async = value != "0";
+        else if (flag == "--allow-request-timeout") opt.allowRequestTimeout = std::stoi(value);
         else if (flag == "--http-compression") {  // a threshold in bytes, or "off"
             if (value == "off") opt.httpCompression.reset();
             else opt.httpCompression = sio::HttpCompressionOptions{std::stoul(value)};
@@ -94,6 +110,14 @@ int main(int argc, char** argv) {
             return cookies.find("; " + allowed_cookie + ";") != std::string::npos;
         };
 
+    std::mutex pending_mu;
+    std::vector<sio::AllowCallback> pending;  // --allow-async: the callbacks not called yet
+    if (allow_async)
+        opt.allowRequest = [&](const httplib::Request&, sio::AllowCallback done) {
+            std::lock_guard<std::mutex> lk(pending_mu);
+            pending.push_back(std::move(done));
+        };
+
     // SIGINT/SIGTERM are taken by a thread of our own (blocked everywhere else), which closes the server.
     sigset_t signals;
     sigemptyset(&signals);
@@ -107,6 +131,27 @@ int main(int argc, char** argv) {
         socket->on_message([weak](const sio::eio::Packet& message) {
             if (auto s = weak.lock()) message.binary ? s->send_binary(message.data) : s->send(message.data);
         });
+    });
+    if (!initial_headers.empty())
+        server.engine().on_initial_headers([&](httplib::Headers& headers, const httplib::Request&) {
+            for (auto& h : initial_headers) headers.emplace(h.first, h.second);
+        });
+    if (!every_headers.empty())
+        server.engine().on_headers([&](httplib::Headers& headers, const httplib::Request&) {
+            for (auto& h : every_headers) headers.emplace(h.first, h.second);
+        });
+    server.http().Get("/allow-pending", [&](const httplib::Request&, httplib::Response& res) {
+        std::lock_guard<std::mutex> lk(pending_mu);
+        res.set_content(std::to_string(pending.size()), "text/plain");
+    });
+    server.http().Get("/allow-release", [&](const httplib::Request& req, httplib::Response& res) {
+        std::vector<sio::AllowCallback> now;
+        {
+            std::lock_guard<std::mutex> lk(pending_mu);
+            now.swap(pending);
+        }
+        for (auto& done : now) done(req.get_param_value("message"), req.get_param_value("ok") == "1");
+        res.set_content(std::to_string(now.size()), "text/plain");
     });
     server.http().Get("/stats", [&server](const httplib::Request&, httplib::Response& res) {
         res.set_content("{\"clients\":" + std::to_string(server.clients_count()) +
