@@ -113,8 +113,30 @@ void serve_socketio(sio::Server& io) {
     });
 }
 
+std::mutex want_headers_mu;
+std::set<std::string> want_headers;  // sessions whose next POST's headers go back to them ("sendHeaders")
+
 // The Engine.IO side: engine.io-client's suite. "hi" on open, then every message back, with three commands.
 void serve_engineio(sio::eio::Server& engine) {
+    engine.engine().on_headers([&engine](httplib::Headers&, const httplib::Request& req) {
+        const std::string sid = req.get_param_value("sid");
+        if (req.method != "POST" || sid.empty()) return;
+        {
+            std::lock_guard<std::mutex> lk(want_headers_mu);
+            if (!want_headers.erase(sid)) return;
+        }
+        auto s = engine.engine().find(sid);
+        if (!s) return;
+        picojson::object headers;
+        for (auto& h : req.headers) {
+            std::string name = h.first;
+            for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            if (name == "remote_addr" || name == "remote_port" || name == "local_addr" || name == "local_port")
+                continue;
+            headers[name] = picojson::value(h.second);
+        }
+        s->send(picojson::value(headers).serialize());
+    });
     engine.on_connection([](const std::shared_ptr<sio::eio::Socket>& socket) {
         socket->send("hi");
         std::weak_ptr<sio::eio::Socket> weak = socket;
@@ -124,15 +146,9 @@ void serve_engineio(sio::eio::Server& engine) {
             if (!message.binary && message.data == "give binary") s->send_binary(std::string("\0\1\2\3\4", 5));
             else if (!message.binary && message.data == "give utf8") s->send("пойду спать всем спокойной ночи");
             else if (!message.binary && message.data == "sendHeaders") {
-                // The suite reads the headers of the request the message came on; the handshake's are what the
-                // session keeps (see run.sh: the cookie test differs here).
-                picojson::object headers;
-                for (auto& h : s->request().headers) {
-                    std::string name = h.first;
-                    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-                    headers[name] = picojson::value(h.second);
-                }
-                s->send(picojson::value(headers).serialize());
+                // The headers of the request this message came on: its POST's "headers" event answers (below).
+                std::lock_guard<std::mutex> lk(want_headers_mu);
+                want_headers.insert(s->id());
             } else if (message.binary) s->send_binary(message.data);
             else s->send(message.data);
         });
@@ -164,7 +180,17 @@ int main(int argc, char** argv) {
     sopt.pingInterval = 2000;
     sopt.connectionStateRecovery = sio::ConnectionStateRecoveryOptions{};
     sopt.cors.origins = {"*"};
+    // The suite's server allows every handshake 10 ms later, for its open time-out tests. Here only a WebSocket
+    // handshake waits (from the handler thread): the suite's server shares the tests' process and so their fake
+    // clocks, which skip its 10 ms, while this one's are real and would lose the race with a faked 500 ms time-out
+    // ("reconnect timeout" tests). A polling handshake is answered at once, from inside the call.
+    sio::Server* server = nullptr;
+    sopt.allowRequest = [&server](const httplib::Request& req, sio::AllowCallback done) {
+        if (req.get_param_value("transport") != "websocket") return done("", true);
+        sio::ext::post_after(server->engine(), 10, [done] { done("", true); });
+    };
     sio::Server io(sopt);
+    server = &io;
     serve_socketio(io);
 
     sio::EngineOptions eopt;
@@ -175,6 +201,18 @@ int main(int argc, char** argv) {
     eopt.allowRequest = [](const httplib::Request& req, std::string&) { return !req.has_param("deny"); };
     sio::eio::Server engine(eopt);
     serve_engineio(engine);
+    // The four cookies of the suite's cookie tests: two kept, one expiring at once, one already expired.
+    engine.engine().on_initial_headers([](httplib::Headers& headers, const httplib::Request&) {
+        std::time_t now = std::time(nullptr);
+        std::tm utc{};
+        gmtime_r(&now, &utc);
+        char expires[64];
+        std::strftime(expires, sizeof expires, "%a, %d %b %Y %H:%M:%S GMT", &utc);
+        headers.emplace("Set-Cookie", "1=1; Max-Age=86400");
+        headers.emplace("Set-Cookie", "2=2; Path=/; HttpOnly; Secure; SameSite=Strict");
+        headers.emplace("Set-Cookie", "3=3; Max-Age=0");
+        headers.emplace("Set-Cookie", std::string("4=4; Expires=") + expires);
+    });
 
     if (io.start(host, sio_port) < 0 || engine.start(host, eio_port) < 0) {
         std::cerr << "cannot listen on " << host << ":" << sio_port << " and :" << eio_port << "\n";
