@@ -6100,6 +6100,13 @@ inline void add_header_line(std::map<std::string, std::string>& headers, const s
 // "Thu Dec 03 2026 08:01:42 GMT+0000 (Coordinated Universal Time)". Node names the zone from ICU's long names; this
 // header knows UTC's, and writes the C library's abbreviation ("CET") for any other.
 inline std::string js_date_string(std::time_t t) {
+    // The C library reads the time zone once, on the first localtime_r of the process, and allocates the zone's
+    // names then; done here once before any thread's first call, so that no two threads race on it.
+    static const bool zone_read = [] {
+        tzset();
+        return true;
+    }();
+    (void)zone_read;
     std::tm tm{};
     localtime_r(&t, &tm);
     char when[48];
