@@ -1512,9 +1512,10 @@ inline constexpr Codec codec = {
 //   A transport calls its session (Transport::Receiver) with none of its locks held, and the session calls a
 //   transport's close() with none of its own held (close() reports back at once).
 //   leaves: Timers::mu_ (the timer queue), Flusher::mu_, Polling::mu_, SharedThread::mu_, eio::Engine::mu_ (the
-//     session table: close_with() leaves it before locking the session), Adapter::mu_ (one namespace's room map),
-//     Client::mu_ (its sockets), Namespace::mu_, ClientBundle::mu_ (the bundle, read once), ThreadPerConnection::mu_
-//     (the thread count).
+//     session table and the lingering one: close_with() leaves it before locking the session), Adapter::mu_ (one
+//     namespace's room map), Client::mu_ (its sockets), Namespace::mu_, ClientBundle::mu_ (the bundle, read once),
+//     ThreadPerConnection::mu_ (the thread count), the answer of an asynchronous allowRequest (Engine::allow_request:
+//     its callback locks it from any thread, the handshake's thread waits on it).
 //   TaskThread::mu_ (the handler thread's queue) -> SharedThread::mu_ (when the first task starts the thread)
 //   SendBatch has no lock (a thread_local list); ending one takes each member's own lock, with nothing else held.
 //   An add-on adapter (sioserver_redis.hpp) takes its own locks with none of these held and lets them go before it
