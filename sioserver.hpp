@@ -238,8 +238,12 @@ struct ConnectionStateRecoveryOptions {
 };
 
 // Socket.IO's extra options (npm `socket.io`), on top of Engine.IO's.
+class Parser;  // layer 5: how packets become Engine.IO messages (opt.parser)
 struct Options : EngineOptions {
     Options() { path = "/socket.io/"; }
+    // Node's `parser` option: none is the default (socket.io-parser's text and attachments); sio::msgpack_parser()
+    // speaks npm socket.io-msgpack-parser's. Every client of the server must use the same one.
+    std::shared_ptr<const Parser> parser;
     int connectTimeout = 45000;  // ms a new connection has to join a namespace before it is closed
     // Serve the browser client at <path>socket.io.js (and .min.js, .js.map), as the reference server does. The
     // files come from the socket.io-client npm package; `clientDir` is its dist/ folder.
@@ -1238,6 +1242,293 @@ inline std::string describe(const Packet& p) {
     return out;
 }
 
+}  // namespace packet
+
+// ---- 2f, continued. Socket.IO packets as MessagePack (npm socket.io-msgpack-parser 3.0.2, notepack.io 2.2) -------
+// The msgpack parser sends each packet as one binary message, a map {"type", "data", "nsp", "id"} (data and id only
+// when there are some), with no attachments: a buffer is msgpack bin where it stands. Its types are 0-4 (never 5 or
+// 6). Numbers go as notepack writes them: a whole number as the smallest int, anything else as float 64. From a
+// browser, an ArrayBuffer comes as ext type 0 and a Date as fixext 8 type 0 (milliseconds), `undefined` as fixext 1
+// type 0; this codec reads them as a Binary, the ISO text JSON.stringify would give, and null.
+namespace packet {
+namespace msgpack {
+
+inline void put_be(std::string& out, uint64_t v, int bytes) {
+    for (int i = bytes - 1; i >= 0; --i) out += static_cast<char>((v >> (8 * i)) & 0xff);
+}
+// A length with its three markers (8, 16, 32 bits); `fix` the fix form's first byte and limit, when it has one.
+inline void put_length(std::string& out, size_t n, uint8_t fix, size_t fix_limit, uint8_t m8, uint8_t m16,
+                       uint8_t m32) {
+    if (n < fix_limit) out += static_cast<char>(fix | n);
+    else if (m8 && n < 0x100) out += static_cast<char>(m8), put_be(out, n, 1);
+    else if (n < 0x10000) out += static_cast<char>(m16), put_be(out, n, 2);
+    else out += static_cast<char>(m32), put_be(out, n, 4);
+}
+
+inline void encode_value(const Value& v, std::string& out) {
+    switch (v.type()) {
+    case Value::Type::Null: out += '\xc0'; break;
+    case Value::Type::Bool: out += v.as_bool() ? '\xc3' : '\xc2'; break;
+    case Value::Type::Number: {
+        const double d = v.as_number();
+        if (!std::isfinite(d) || std::floor(d) != d || d >= 18446744073709551616.0 || d < -9223372036854775808.0) {
+            uint64_t bits;
+            std::memcpy(&bits, &d, 8);
+            out += '\xcb';
+            put_be(out, bits, 8);
+        } else if (d >= 0) {
+            const uint64_t n = static_cast<uint64_t>(d);
+            if (n < 0x80) out += static_cast<char>(n);
+            else if (n < 0x100) out += '\xcc', put_be(out, n, 1);
+            else if (n < 0x10000) out += '\xcd', put_be(out, n, 2);
+            else if (n < 0x100000000ULL) out += '\xce', put_be(out, n, 4);
+            else out += '\xcf', put_be(out, n, 8);
+        } else {
+            const int64_t n = static_cast<int64_t>(d);
+            const uint64_t bits = static_cast<uint64_t>(n);
+            if (n >= -0x20) out += static_cast<char>(bits & 0xff);
+            else if (n >= -0x80) out += '\xd0', put_be(out, bits, 1);
+            else if (n >= -0x8000) out += '\xd1', put_be(out, bits, 2);
+            else if (n >= -0x80000000LL) out += '\xd2', put_be(out, bits, 4);
+            else out += '\xd3', put_be(out, bits, 8);
+        }
+        break;
+    }
+    case Value::Type::String:
+        put_length(out, v.as_string().size(), 0xa0, 0x20, 0xd9, 0xda, 0xdb);
+        out += v.as_string();
+        break;
+    case Value::Type::Binary:
+        put_length(out, v.as_binary().size(), 0, 0, 0xc4, 0xc5, 0xc6);
+        out += v.as_binary();
+        break;
+    case Value::Type::Array:
+        put_length(out, v.size(), 0x90, 0x10, 0, 0xdc, 0xdd);
+        for (auto& item : v.as_array()) encode_value(item, out);
+        break;
+    case Value::Type::Object:
+        put_length(out, v.size(), 0x80, 0x10, 0, 0xde, 0xdf);
+        for (auto& kv : v.as_object()) {
+            put_length(out, kv.first.size(), 0xa0, 0x20, 0xd9, 0xda, 0xdb);
+            out += kv.first;
+            encode_value(kv.second, out);
+        }
+        break;
+    }
+}
+
+// One packet as the one binary message that carries it.
+inline std::string encode(const Packet& p) {
+    std::string out;
+    const bool has_id = p.id >= 0;
+    out += static_cast<char>(0x80 | (2 + (p.has_data ? 1 : 0) + (has_id ? 1 : 0)));
+    Type type = p.type == Type::BinaryEvent ? Type::Event : p.type == Type::BinaryAck ? Type::Ack : p.type;
+    encode_value(Value("type"), out);
+    encode_value(Value(static_cast<int>(type)), out);
+    if (p.has_data) {
+        encode_value(Value("data"), out);
+        encode_value(p.data, out);
+    }
+    encode_value(Value("nsp"), out);
+    encode_value(Value(p.nsp), out);
+    if (has_id) {
+        encode_value(Value("id"), out);
+        encode_value(Value(p.id), out);
+    }
+    return out;
+}
+
+// Reads one value at `in[pos]`; false (with `error`) on anything malformed. Nesting is bounded like JSON's.
+class Reader {
+public:
+    explicit Reader(std::string_view in) : in_(in) {}
+    bool value(Value& out, size_t depth = 0) {
+        if (depth > detail::kMaxJsonDepth) return fail("nested too deep");
+        uint8_t b;
+        if (!byte(b)) return false;
+        if (b < 0x80) return out = Value(b), true;
+        if (b >= 0xe0) return out = Value(static_cast<int>(b) - 0x100), true;
+        if (b >= 0xa0 && b < 0xc0) return str(b & 0x1f, out);
+        if (b >= 0x90 && b < 0xa0) return array(b & 0x0f, out, depth);
+        if (b >= 0x80 && b < 0x90) return map(b & 0x0f, out, depth);
+        uint64_t n = 0;
+        switch (b) {
+        case 0xc0: return out = Value(), true;
+        case 0xc2: return out = Value(false), true;
+        case 0xc3: return out = Value(true), true;
+        case 0xc4:
+        case 0xc5:
+        case 0xc6: return be(n, 1 << (b - 0xc4)) && bytes(size_t(n), out, true);
+        case 0xc7:
+        case 0xc8:
+        case 0xc9: {  // ext: type 0 is an ArrayBuffer
+            int8_t type;
+            return be(n, 1 << (b - 0xc7)) && ext_type(type) && ext(type, size_t(n), false, out);
+        }
+        case 0xca: {
+            if (!be(n, 4)) return false;
+            const uint32_t bits = static_cast<uint32_t>(n);
+            float f;
+            std::memcpy(&f, &bits, 4);
+            return out = Value(double(f)), true;
+        }
+        case 0xcb: {
+            if (!be(n, 8)) return false;
+            double d;
+            std::memcpy(&d, &n, 8);
+            return out = Value(d), true;
+        }
+        case 0xcc:
+        case 0xcd:
+        case 0xce:
+        case 0xcf: return be(n, 1 << (b - 0xcc)) && (out = Value(double(n)), true);
+        case 0xd0:
+        case 0xd1:
+        case 0xd2:
+        case 0xd3: {
+            const int bytes_n = 1 << (b - 0xd0);
+            if (!be(n, bytes_n)) return false;
+            const int shift = 64 - 8 * bytes_n;  // sign-extend
+            const int64_t v = static_cast<int64_t>(n << shift) >> shift;
+            return out = Value(double(v)), true;
+        }
+        case 0xd4:
+        case 0xd5:
+        case 0xd6:
+        case 0xd7:
+        case 0xd8: {  // fixext 1, 2, 4, 8, 16
+            int8_t type;
+            return ext_type(type) && ext(type, size_t(1) << (b - 0xd4), true, out);
+        }
+        case 0xd9:
+        case 0xda:
+        case 0xdb: return be(n, 1 << (b - 0xd9)) && str(size_t(n), out);
+        case 0xdc:
+        case 0xdd: return be(n, 2 << (b - 0xdc)) && array(size_t(n), out, depth);
+        case 0xde:
+        case 0xdf: return be(n, 2 << (b - 0xde)) && map(size_t(n), out, depth);
+        default: return fail("unknown msgpack type");
+        }
+    }
+    bool at_end() const { return pos_ == in_.size(); }
+    const std::string& error() const { return error_; }
+
+private:
+    bool fail(const char* why) {
+        if (error_.empty()) error_ = why;
+        return false;
+    }
+    bool byte(uint8_t& b) {
+        if (pos_ >= in_.size()) return fail("truncated msgpack");
+        b = static_cast<uint8_t>(in_[pos_++]);
+        return true;
+    }
+    bool be(uint64_t& n, int count) {
+        if (in_.size() - pos_ < size_t(count)) return fail("truncated msgpack");
+        n = 0;
+        for (int i = 0; i < count; ++i) n = (n << 8) | static_cast<uint8_t>(in_[pos_++]);
+        return true;
+    }
+    bool ext_type(int8_t& type) {
+        uint8_t b;
+        if (!byte(b)) return false;
+        type = static_cast<int8_t>(b);
+        return true;
+    }
+    bool bytes(size_t n, Value& out, bool binary) {
+        if (in_.size() - pos_ < n) return fail("truncated msgpack");
+        std::string_view part = in_.substr(pos_, n);
+        pos_ += n;
+        if (binary) out = Value(sio::Binary{std::string(part)});
+        else out = Value(part);
+        return true;
+    }
+    bool str(size_t n, Value& out) {
+        if (in_.size() - pos_ < n) return fail("truncated msgpack");
+        if (!is_valid_utf8(in_.substr(pos_, n))) return fail("invalid UTF-8 in a string");
+        return bytes(n, out, false);
+    }
+    // `fixed`: a fixext (1, 2, 4, 8, 16 bytes), where type 0 is undefined (1) or a Date (8); else an ArrayBuffer.
+    bool ext(int8_t type, size_t n, bool fixed, Value& out) {
+        if (in_.size() - pos_ < n) return fail("truncated msgpack");
+        if (type != 0) return fail("unknown msgpack extension");
+        if (!fixed) return bytes(n, out, true);
+        if (n == 1) return pos_ += 1, out = Value(), true;
+        if (n != 8) return fail("unknown msgpack extension");
+        uint64_t ms = 0;
+        be(ms, 8);
+        out = Value(iso_time(static_cast<int64_t>(ms)));
+        return true;
+    }
+    static std::string iso_time(int64_t ms) {
+        const int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+        const int millis = static_cast<int>(ms - secs * 1000);
+        const std::time_t t = static_cast<std::time_t>(secs);
+        std::tm tm{};
+        gmtime_r(&t, &tm);
+        char text[48];
+        const size_t len = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
+        std::snprintf(text + len, sizeof text - len, ".%03dZ", millis);
+        return text;
+    }
+    bool array(size_t n, Value& out, size_t depth) {
+        if (n > in_.size() - pos_) return fail("truncated msgpack");  // every item takes a byte at least
+        Value::Array items(n);
+        for (auto& item : items)
+            if (!value(item, depth + 1)) return false;
+        out = Value(std::move(items));
+        return true;
+    }
+    bool map(size_t n, Value& out, size_t depth) {
+        if (n > (in_.size() - pos_) / 2) return fail("truncated msgpack");
+        Value::Object fields;
+        for (size_t i = 0; i < n; ++i) {
+            Value key, item;
+            if (!value(key, depth + 1)) return false;
+            if (!key.is_string()) return fail("a map key that is not a string");
+            if (!value(item, depth + 1)) return false;
+            fields[key.as_string()] = std::move(item);
+        }
+        out = Value(std::move(fields));
+        return true;
+    }
+
+    std::string_view in_;
+    size_t pos_ = 0;
+    std::string error_;
+};
+
+// One binary message to a packet, checked as socket.io-msgpack-parser checks it (type 0-4, a string nsp, data that
+// suits the type, an integer id) and as the JSON parser checks the data; false (with `error`) otherwise.
+inline bool decode(std::string_view in, Packet& out, std::string& error) {
+    Reader reader(in);
+    Value v;
+    if (!reader.value(v)) return error = reader.error(), false;
+    if (!reader.at_end()) return error = "trailing bytes after the packet", false;
+    if (!v.is_object()) return error = "not a map", false;
+    const Value& type = v["type"];
+    if (!type.is_number() || std::floor(type.as_number()) != type.as_number() || type.as_number() < 0 ||
+        type.as_number() > 4)
+        return error = "invalid packet type", false;
+    if (!v["nsp"].is_string()) return error = "invalid namespace", false;
+    out = Packet();
+    out.type = static_cast<Type>(type.as_int());
+    out.nsp = v["nsp"].as_string();
+    if (v.contains("id") && !v["id"].is_null()) {
+        const double id = v["id"].as_number();
+        if (!v["id"].is_number() || std::floor(id) != id || id < 0 || id > 9007199254740991.0)
+            return error = "invalid packet id", false;
+        out.id = static_cast<long long>(id);
+    }
+    if (v.contains("data") && !(v["data"].is_null() && out.type == Type::Connect)) {
+        out.has_data = true;
+        out.data = v["data"];
+    }
+    if (!valid_payload(out)) return error = "invalid payload", false;
+    return true;
+}
+
+}  // namespace msgpack
 }  // namespace packet
 
 // ---- 2g. HTTP compression of polling bodies (gzip, RFC 1952; Accept-Encoding, RFC 9110 §12.5.3) ---------------------
@@ -4250,13 +4541,126 @@ void collect_args(Args& args, AckCallback& ack, T&& first, Rest&&... rest) {
     }
 }
 
-// A Socket.IO packet as the Engine.IO messages that carry it: the text, then one binary message per attachment.
-inline std::vector<eio::OutgoingPtr> to_outgoing(const packet::Packet& p) {
-    auto encoded = packet::encode(p);
-    std::vector<eio::OutgoingPtr> out;
-    out.push_back(eio::make_outgoing(eio::PacketType::Message, std::move(encoded.text)));
-    for (auto& a : encoded.attachments) out.push_back(eio::make_outgoing(eio::PacketType::Message, std::move(a), true));
-    return out;
+}  // namespace detail
+
+// ---- The parser (Node's `parser` option): Socket.IO packets to Engine.IO messages and back ------------------------
+// opt.parser picks one for the whole server. A packet is encoded once, whatever the number of its recipients; each
+// client gets a decoder of its own, which takes its messages one by one and gives whole packets.
+class Parser {
+public:
+    virtual ~Parser() = default;
+    // The Engine.IO messages that carry `p`, in order.
+    virtual std::vector<eio::OutgoingPtr> encode(const packet::Packet& p) const = 0;
+    class Decoder {
+    public:
+        enum class Result { Packet, More, Error };
+        virtual ~Decoder() = default;
+        // One message from the client. Packet: `out` is a whole packet; More: it waits for more messages; Error:
+        // `error` says what is wrong (the client is then closed with "parse error").
+        virtual Result add(const eio::Packet& m, packet::Packet& out, std::string& error) = 0;
+    };
+    // A client's decoder; `max_bytes`: what one packet's binary parts may take together (maxHttpBufferSize).
+    virtual std::unique_ptr<Decoder> decoder(size_t max_bytes) const = 0;
+};
+
+// The default parser (npm socket.io-parser, 2f): a text message, then one binary message per attachment.
+class JsonParser final : public Parser {
+public:
+    std::vector<eio::OutgoingPtr> encode(const packet::Packet& p) const override {
+        auto encoded = packet::encode(p);
+        std::vector<eio::OutgoingPtr> out;
+        out.push_back(eio::make_outgoing(eio::PacketType::Message, std::move(encoded.text)));
+        for (auto& a : encoded.attachments)
+            out.push_back(eio::make_outgoing(eio::PacketType::Message, std::move(a), true));
+        return out;
+    }
+    std::unique_ptr<Decoder> decoder(size_t max_bytes) const override {
+        return std::make_unique<TextDecoder>(max_bytes);
+    }
+
+private:
+    class TextDecoder final : public Decoder {
+    public:
+        explicit TextDecoder(size_t max_bytes) : max_bytes_(max_bytes) {}
+        Result add(const eio::Packet& m, packet::Packet& out, std::string& error) override {
+            auto fail = [&](std::string why) {
+                error = std::move(why);
+                return Result::Error;
+            };
+            if (m.binary) {
+                if (!reconstructing_) return fail("binary data with no pending packet");
+                attachment_bytes_ += m.data.size();
+                if (attachment_bytes_ > max_bytes_) return fail("attachments larger than maxHttpBufferSize");
+                attachments_.push_back(m.data);
+                if (attachments_.size() < expected_attachments_) return Result::More;
+                reconstructing_ = false;
+                if (!packet::reconstruct(pending_, attachments_)) return fail("attachment count does not match");
+                attachments_.clear();
+                out = std::move(pending_);
+                return Result::Packet;
+            }
+            if (reconstructing_) return fail("text packet while waiting for binary attachments");
+            size_t attachments = 0;
+            if (!packet::decode(m.data, out, attachments, error))
+                return fail(error + ": " + detail::printable(m.data, 60));
+            if (attachments > 0) {
+                reconstructing_ = true;
+                expected_attachments_ = attachments;
+                pending_ = std::move(out);
+                attachments_.clear();
+                attachment_bytes_ = 0;
+                return Result::More;
+            }
+            if ((out.type == packet::Type::BinaryEvent || out.type == packet::Type::BinaryAck) &&
+                !packet::reconstruct(out, {}))
+                return fail("attachment count does not match");
+            return Result::Packet;
+        }
+
+    private:
+        size_t max_bytes_;
+        bool reconstructing_ = false;
+        packet::Packet pending_;
+        size_t expected_attachments_ = 0;
+        std::vector<std::string> attachments_;
+        size_t attachment_bytes_ = 0;  // a packet's attachments together may not exceed maxHttpBufferSize
+    };
+};
+
+// npm socket.io-msgpack-parser's (2f, continued): one binary message per packet, binary data where it stands.
+class MsgpackParser final : public Parser {
+public:
+    std::vector<eio::OutgoingPtr> encode(const packet::Packet& p) const override {
+        return {eio::make_outgoing(eio::PacketType::Message, packet::msgpack::encode(p), true)};
+    }
+    std::unique_ptr<Decoder> decoder(size_t) const override { return std::make_unique<BinaryDecoder>(); }
+
+private:
+    class BinaryDecoder final : public Decoder {
+    public:
+        Result add(const eio::Packet& m, packet::Packet& out, std::string& error) override {
+            if (!m.binary) return error = "a text message: the msgpack parser takes binary ones only", Result::Error;
+            return packet::msgpack::decode(m.data, out, error) ? Result::Packet : Result::Error;
+        }
+    };
+};
+
+inline std::shared_ptr<const Parser> msgpack_parser() {
+    static const auto parser = std::make_shared<const MsgpackParser>();
+    return parser;
+}
+
+namespace detail {
+
+inline const Parser& default_parser() {
+    static const JsonParser parser;
+    return parser;
+}
+inline const Parser& parser_of(const Options& options) { return options.parser ? *options.parser : default_parser(); }
+
+// A Socket.IO packet as the Engine.IO messages that carry it, by the server's parser.
+inline std::vector<eio::OutgoingPtr> to_outgoing(const Options& options, const packet::Packet& p) {
+    return parser_of(options).encode(p);
 }
 
 inline packet::Packet event_packet(const std::string& nsp, const std::string& event, const Args& args, long long id) {
@@ -5072,10 +5476,7 @@ private:
     void send(const std::vector<eio::OutgoingPtr>& parts, bool volatile_ = false, bool own_thread = false) {
         conn_->send_all(parts.data(), parts.size(), volatile_, own_thread);
     }
-    void send(const packet::Packet& p, bool volatile_ = false) {
-        if (detail::trace_enabled()) detail::trace(conn_->id(), "socket.io", "->", packet::describe(p));
-        send(detail::to_outgoing(p), volatile_);
-    }
+    inline void send(const packet::Packet& p, bool volatile_ = false);  // encoded by the server's parser
     // The answer to a CONNECT (or its CONNECT_ERROR) leaves in a write of its own before any handler runs, as Node
     // writes it: a client that takes one message per read event would lose what a handler sends in the same read.
     void send_connect_answer(const packet::Packet& p) {
@@ -5116,11 +5517,7 @@ private:
     std::map<std::string, SocketPtr> sockets_;  // by namespace
     detail::Timers::Id connect_timer_ = 0;
     // A binary packet waiting for its attachments (only the session's reading thread touches these).
-    bool reconstructing_ = false;
-    packet::Packet pending_;
-    size_t expected_attachments_ = 0;
-    std::vector<std::string> attachments_;
-    size_t attachment_bytes_ = 0;  // a packet's attachments together may not exceed maxHttpBufferSize
+    std::unique_ptr<Parser::Decoder> decoder_;  // the server's parser's, made with the first message
 };
 
 namespace eio {
@@ -5334,10 +5731,11 @@ inline void Adapter::send_to(const std::vector<SocketPtr>& targets, const packet
 }
 
 inline void Adapter::broadcast(const packet::Packet& p, const BroadcastOptions& opts) {
-    send_to(select(opts.rooms, opts.except), p, detail::to_outgoing(p), opts.flags.volatile_);
+    send_to(select(opts.rooms, opts.except), p, detail::to_outgoing(nsp_.server().options(), p), opts.flags.volatile_);
 }
 inline void Adapter::deliver(const packet::Packet& p, const BroadcastOptions& opts) {
-    send_to(select(opts.rooms, opts.except), p, detail::to_outgoing(p), opts.flags.volatile_, true);
+    send_to(select(opts.rooms, opts.except), p, detail::to_outgoing(nsp_.server().options(), p), opts.flags.volatile_,
+            true);
 }
 
 inline void Adapter::post(std::function<void()> fn) const { ext::post(nsp_.server().engine(), std::move(fn)); }
@@ -5368,7 +5766,7 @@ inline void Adapter::ack_broadcast(const packet::Packet& packet, const Broadcast
     for (auto& s : targets)
         s->expect_ack(
             p.id, [ack](const Error&, const Args& response) { (*ack)(response.empty() ? Value() : response[0]); }, -1);
-    auto parts = detail::to_outgoing(p);
+    auto parts = detail::to_outgoing(nsp_.server().options(), p);
     detail::SendBatch batch;
     for (auto& s : targets) {
         s->notify_outgoing(p, own_thread);
@@ -5424,7 +5822,7 @@ inline void SessionAwareAdapter::broadcast(const packet::Packet& packet, const B
         std::lock_guard<std::mutex> lk(store_->mu);
         const uint64_t offset = store_->next_offset++;
         p.data.push_back(Value(offset_text(offset)));  // the last argument, as the client expects it
-        parts = detail::to_outgoing(p);
+        parts = detail::to_outgoing(nsp().server().options(), p);
         Stored stored{offset, opts.rooms, opts.except, parts, Clock::now(), 0};
         for (auto& part : parts)
             stored.bytes += sizeof(eio::Outgoing) + part->packet.data.size() + part->ws_frame.size();
@@ -6202,38 +6600,20 @@ inline Value Client::query_object(std::string_view query) {
     return Value(std::move(out));
 }
 
+inline void Client::send(const packet::Packet& p, bool volatile_) {
+    if (detail::trace_enabled()) detail::trace(conn_->id(), "socket.io", "->", packet::describe(p));
+    send(detail::to_outgoing(server_.options(), p), volatile_);
+}
+
 inline void Client::handle_data(const eio::Packet& m) {
-    if (m.binary) {
-        if (!reconstructing_) return parse_error("binary data with no pending packet");
-        attachment_bytes_ += m.data.size();
-        if (attachment_bytes_ > server_.options().maxHttpBufferSize)
-            return parse_error("attachments larger than maxHttpBufferSize");
-        attachments_.push_back(m.data);
-        if (attachments_.size() < expected_attachments_) return;
-        reconstructing_ = false;
-        if (!packet::reconstruct(pending_, attachments_)) return parse_error("attachment count does not match");
-        attachments_.clear();
-        packet::Packet p = std::move(pending_);
-        return handle_decoded(p);
-    }
-    if (reconstructing_) return parse_error("text packet while waiting for binary attachments");
+    if (!decoder_) decoder_ = detail::parser_of(server_.options()).decoder(server_.options().maxHttpBufferSize);
     packet::Packet p;
-    size_t attachments = 0;
     std::string error;
-    if (!packet::decode(m.data, p, attachments, error))
-        return parse_error(error + ": " + detail::printable(m.data, 60));
-    if (attachments > 0) {
-        reconstructing_ = true;
-        expected_attachments_ = attachments;
-        pending_ = std::move(p);
-        attachments_.clear();
-        attachment_bytes_ = 0;
-        return;
+    switch (decoder_->add(m, p, error)) {
+    case Parser::Decoder::Result::More: return;
+    case Parser::Decoder::Result::Error: return parse_error(error);
+    case Parser::Decoder::Result::Packet: return handle_decoded(p);
     }
-    if (p.type == packet::Type::BinaryEvent || p.type == packet::Type::BinaryAck) {
-        if (!packet::reconstruct(p, {})) return parse_error("attachment count does not match");
-    }
-    handle_decoded(p);
 }
 
 inline void Client::handle_decoded(packet::Packet& p) {

@@ -2,7 +2,7 @@
 // Flags: --host H --port N|0 --path P --ping-interval MS --ping-timeout MS --connect-timeout MS
 //        --max-payload BYTES --transports polling,websocket --cors-origin ORIGIN (repeatable; default any)
 //        --max-connections N --client-dir DIR (where the browser bundle is served from)
-//        --serialize-handlers 0|1 (Options::serializeHandlers, default 1)
+//        --serialize-handlers 0|1 (Options::serializeHandlers, default 1) --parser json|msgpack (Options::parser)
 //        --recovery MS (connection state recovery on, maxDisconnectionDuration MS)
 //        --recovery-skip-middlewares 0|1 --recovery-max-session-bytes BYTES
 //        --allow-eio3 0|1 (EngineOptions::allowEIO3: Engine.IO v3 / socket.io-client 2.x clients)
@@ -58,7 +58,13 @@ int main(int argc, char** argv) {
         else if (flag == "--max-connections") opt.maxConnections = std::stoul(value);
         else if (flag == "--client-dir") opt.clientDir = value;
         else if (flag == "--serialize-handlers") opt.serializeHandlers = value != "0";
-        else if (flag == "--allow-eio3") opt.allowEIO3 = value != "0";
+        else if (flag == "--parser") {
+            if (value == "msgpack") opt.parser = sio::msgpack_parser();
+            else if (value != "json") {
+                std::cerr << "--parser: json or msgpack\n";
+                return 2;
+            }
+        } else if (flag == "--allow-eio3") opt.allowEIO3 = value != "0";
         else if (flag == "--headers-timeout") opt.headersTimeout = std::stoi(value);
         else if (flag == "--tls-cert" || flag == "--tls-key") {
             if (!opt.tls) opt.tls = sio::TlsOptions{};

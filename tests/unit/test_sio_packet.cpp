@@ -734,7 +734,7 @@ TEST_CASE("event_packet: reserved names throw std::invalid_argument") {
 }
 
 TEST_CASE("to_outgoing: a packet without buffers is one Engine.IO text message") {
-    auto out = sio::detail::to_outgoing(sio::detail::event_packet("/", "hi", sio::Args{"there"}, -1));
+    auto out = sio::detail::to_outgoing(sio::Options{}, sio::detail::event_packet("/", "hi", sio::Args{"there"}, -1));
     REQUIRE(out.size() == 1);
     CHECK(out[0]->packet.type == sio::eio::PacketType::Message);
     CHECK_FALSE(out[0]->packet.binary);
@@ -747,7 +747,7 @@ TEST_CASE("to_outgoing: 1 + attachments messages, the first text, the rest binar
     const std::string b = bin({0x80});
     auto p =
         sio::detail::event_packet("/bin", "files", sio::Args{sio::Binary{a}, sio::Object{{"b", sio::Binary{b}}}}, 4);
-    auto out = sio::detail::to_outgoing(p);
+    auto out = sio::detail::to_outgoing(sio::Options{}, p);
     REQUIRE(out.size() == 3);
     CHECK(out[0]->packet.type == sio::eio::PacketType::Message);
     CHECK_FALSE(out[0]->packet.binary);
@@ -776,7 +776,7 @@ TEST_CASE("to_outgoing: 1 + attachments messages, the first text, the rest binar
 
 TEST_CASE("to_outgoing: a BINARY_ACK splits the same way") {
     Packet p = make(Type::Ack, "/", 3, Value{sio::Binary{"x"}});
-    auto out = sio::detail::to_outgoing(p);
+    auto out = sio::detail::to_outgoing(sio::Options{}, p);
     REQUIRE(out.size() == 2);
     CHECK(out[0]->packet.data == std::string("61-3[") + kPlaceholder0 + "]");
     CHECK(out[1]->packet.binary);
