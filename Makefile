@@ -17,6 +17,8 @@ PORT     ?= 3000
 # libcrypt-dev: the admin UI's bcrypt check (-lcrypt); the icon font: the admin UI's icons, served offline.
 DEB_PACKAGES  = g++ make pkg-config libcpp-httplib-dev libssl-dev openssl picojson-dev doctest-dev libcrypt-dev fonts-materialdesignicons-webfont
 TEST_PACKAGES = chromium
+# python-socketio's client (with its msgpack serializer) for the msgpack parser's interop test, run by /usr/bin/python3.
+PY_PACKAGES   = python3-socketio python3-msgpack python3-websocket python3-requests
 FUZZ_PACKAGES = clang libclang-rt-14-dev
 HEADER = sioserver.hpp
 
@@ -34,6 +36,10 @@ $(BUILD)/.deps: Makefile
 # The browser tests drive Debian's Chromium (never a browser downloaded by a test tool).
 $(BUILD)/.test-deps: Makefile | $(BUILD)/.deps
 	@$(call install_missing,$(TEST_PACKAGES))
+	@touch $@
+
+$(BUILD)/.py-deps: Makefile | $(BUILD)/.deps
+	@$(call install_missing,$(PY_PACKAGES))
 	@touch $@
 
 # install_missing(packages): apt-get install what dpkg does not have (as root), or print the command to run.
@@ -117,7 +123,8 @@ unit: $(BUILD)/unit_tests
 	./$(BUILD)/unit_tests
 
 # The balancer tests (tests/interop/balancer.test.mjs) need nginx and HAProxy (.cluster-deps).
-interop: $(BUILD)/engine_echo $(BUILD)/sio_test_server $(BUILD)/.cluster-deps node_modules/.package-lock.json
+interop: $(BUILD)/engine_echo $(BUILD)/sio_test_server $(BUILD)/.cluster-deps $(BUILD)/.py-deps \
+  node_modules/.package-lock.json
 	node --test --test-concurrency=2 tests/interop/
 
 # The cluster test (tests/browser/cluster.test.mjs) starts chat_node behind nginx or HAProxy.
@@ -192,7 +199,8 @@ define sanitized_suite
 test-$(1):
 	$$(MAKE) -j2 $(BUILD)/$(1)/unit_tests $(BUILD)/$(1)/engine_echo $(BUILD)/$(1)/sio_test_server
 	$$(MAKE) run-$(1)
-run-$(1): $(BUILD)/$(1)/unit_tests $(BUILD)/$(1)/engine_echo $(BUILD)/$(1)/sio_test_server node_modules/.package-lock.json
+run-$(1): $(BUILD)/$(1)/unit_tests $(BUILD)/$(1)/engine_echo $(BUILD)/$(1)/sio_test_server $(BUILD)/.py-deps \
+  node_modules/.package-lock.json
 	$$(call run_sanitized,run-$(1),$(1),$(CURDIR)/$(BUILD)/$(1)/reports, \
 	  ./$(BUILD)/$(1)/unit_tests && \
 	  ENGINE_ECHO=$(CURDIR)/$(BUILD)/$(1)/engine_echo SIO_SERVER=$(CURDIR)/$(BUILD)/$(1)/sio_test_server \

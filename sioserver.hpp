@@ -1524,7 +1524,10 @@ inline bool decode(std::string_view in, Packet& out, std::string& error) {
         out.has_data = true;
         out.data = v["data"];
     }
-    if (!valid_payload(out)) return error = "invalid payload", false;
+    // An ACK without an id passes socket.io-msgpack-parser's check (python-socketio 5.7 leaves out an id of 0); the
+    // server then finds no ack to call, as Node's does.
+    const bool ack_without_id = out.type == Type::Ack && out.id < 0 && out.has_data && out.data.is_array();
+    if (!ack_without_id && !valid_payload(out)) return error = "invalid payload", false;
     return true;
 }
 

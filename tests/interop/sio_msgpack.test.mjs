@@ -5,7 +5,12 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { io, startSio, connect, once, T } from './sio_harness.mjs';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import path from 'node:path';
+import { io, startSio, connect, once, T, REPO_ROOT } from './sio_harness.mjs';
+
+const execFileAsync = promisify(execFile);
 
 const require = createRequire(import.meta.url);
 const msgpackParser = require('socket.io-msgpack-parser');
@@ -101,4 +106,27 @@ describe('msgpack parser: the wrong parser on the other side', () => {
     assert.equal(json.connected, false);
     assert.deepEqual(await good.ack('echo-ack', 'still here'), ['still here']);
   });
+});
+
+describe('msgpack parser: python-socketio (serializer="msgpack")', () => {
+  let srv;
+  before(async () => { srv = await startSio(['--parser', 'msgpack']); });
+  after(() => srv?.stop());
+
+  for (const transport of ['polling', 'websocket']) {
+    test(`Debian's python3-socketio over ${transport}: welcome, binary acks, an echoed event`, async () => {
+      const script = path.join(REPO_ROOT, 'tests/interop/python_msgpack_client.py');
+      const { stdout } = await execFileAsync('/usr/bin/python3', [script, srv.origin, srv.path, transport],
+        { timeout: 20000 });
+      const seen = JSON.parse(stdout.trim().split('\n').pop());
+      assert.deepEqual(seen, {
+        welcome_auth: { token: 'py' },
+        sid_matches: true,
+        echo_binary: ['0001ff', '6162'],
+        echo_numbers: [-33, 0.5],
+        echo: ['text', 2 ** 40, '07'],
+        transport,
+      });
+    });
+  }
 });
