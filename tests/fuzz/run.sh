@@ -14,7 +14,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
-TARGETS=${FUZZ_TARGETS:-"fuzz_eio_packet fuzz_base64 fuzz_ws_frames fuzz_sio_packet fuzz_engine_request fuzz_http_path"}
+TARGETS=${FUZZ_TARGETS:-"fuzz_eio_packet fuzz_base64 fuzz_ws_frames fuzz_sio_packet fuzz_engine_request fuzz_http_path fuzz_msgpack"}
 CXX=${FUZZ_CXX:-clang++}
 OUT=build/fuzz
 FLAGS="-std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I."
