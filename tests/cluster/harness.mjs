@@ -8,6 +8,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -477,10 +478,10 @@ export class Client {
  * Resolves with a connected Client once its "welcome" arrived (so the server's connection handler has run).
  */
 export async function connect(url, { nsp = '/', transport = 'websocket', localAddress, withCredentials = false,
-  auth = {}, label, reconnection = false, upgrade = false } = {}) {
+  auth = {}, label, reconnection = false, upgrade = false, parser } = {}) {
   const opts = { forceNew: true, reconnection, timeout: T, transports: transport === 'both' ? ['polling', 'websocket']
     : [transport], upgrade: transport === 'both' ? true : upgrade, auth, withCredentials,
-  reconnectionDelay: 100, reconnectionDelayMax: 300, randomizationFactor: 0 };
+  reconnectionDelay: 100, reconnectionDelayMax: 300, randomizationFactor: 0, ...(parser ? { parser } : {}) };
   if (localAddress) {
     // polling: xmlhttprequest-ssl takes an agent; websocket: ws takes localAddress
     opts.agent = new http.Agent({ localAddress, keepAlive: true });
@@ -518,8 +519,11 @@ export const DIRECTIONS = [
  * haproxy (also start HAProxy), nodes (which of cppA, cppB, node to start; default all three), key.
  * Returns {redis, cli, nodes: {cppA, cppB, node}, nginx, haproxy, addresses, client(...), stop()}.
  */
+// `parser: 'msgpack'`: every node and every client of cluster.client() uses npm socket.io-msgpack-parser's format.
 export async function startCluster(t, { nodeFlags = [], haproxy = false, key = 'socket.io',
-  nodes = ['cppA', 'cppB', 'node'] } = {}) {
+  nodes = ['cppA', 'cppB', 'node'], parser } = {}) {
+  if (parser) nodeFlags = [...nodeFlags, '--parser', parser];
+  const clientParser = parser === 'msgpack' ? createRequire(import.meta.url)('socket.io-msgpack-parser') : undefined;
   const redis = await startRedis();
   const cluster = { redis, nodes: {}, clients: new Set() };
   const stop = async () => {
@@ -556,6 +560,7 @@ export async function startCluster(t, { nodeFlags = [], haproxy = false, key = '
     const viaNginx = via === 'nginx' || transport !== 'websocket';
     const c = await connect(viaNginx ? cluster.nginx.url : n.url, {
       nsp, transport, auth, reconnection, localAddress: viaNginx ? cluster.addresses[n.name] : undefined,
+      parser: clientParser,
       label: label || `${nodeKey}/${transport}${viaNginx ? '/nginx' : ''}${nsp === '/' ? '' : nsp}`,
     });
     cluster.clients.add(c);

@@ -2,14 +2,16 @@
 // clients. Its test behaviour is the same as tests/servers/sio_cluster_server.cpp's, section by section (keep
 // the two parallel): GET /name answers the node's name; namespaces "/" and "/second" take the same control events.
 // Flags: --host H --port N|0 --redis-port N --name NAME --key PREFIX --requests-timeout MS --cookie 0|1
+//        --parser json|msgpack (npm socket.io-msgpack-parser)
 // Prints "listening on http://<host>:<port>/socket.io/" once its adapters have subscribed; SIGTERM/SIGINT stop it.
 import http from 'node:http';
 import { Server } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { createClient } from 'redis';
+import { createRequire } from 'node:module';
 
 const flags = { host: '127.0.0.1', port: '0', 'redis-port': '6379', name: 'node', key: 'socket.io',
-  'requests-timeout': '5000', cookie: '0' };
+  'requests-timeout': '5000', cookie: '0', parser: 'json' };
 for (let i = 2; i + 1 < process.argv.length; i += 2) {
   const flag = process.argv[i].replace(/^--/, '');
   if (!(flag in flags)) {
@@ -41,6 +43,7 @@ const httpServer = http.createServer((req, res) => {
 const io = new Server(httpServer, {
   adapter: createAdapter(pub, sub, { key: flags.key, requestsTimeout: Number(flags['requests-timeout']) }),
   cookie: flags.cookie === '1' ? { name: 'io', path: '/', httpOnly: true, sameSite: 'lax' } : false,
+  ...(flags.parser === 'msgpack' ? { parser: createRequire(import.meta.url)('socket.io-msgpack-parser') } : {}),
 });
 
 // ---- helpers

@@ -3,6 +3,7 @@
 // node's name; namespaces "/" and "/second" take the same control events. GET /stats (C++ only) answers the
 // adapter's counters.
 // Flags: --host H --port N|0 --redis-port N --name NAME --key PREFIX --requests-timeout MS --cookie 0|1
+//        --parser json|msgpack
 // Prints "listening on http://<host>:<port>/socket.io/" when ready; SIGINT/SIGTERM close it.
 #include "../../sioserver_redis.hpp"
 
@@ -66,6 +67,7 @@ int main(int argc, char** argv) {
         else if (flag == "--name") name = value;
         else if (flag == "--key") ro.key = value;
         else if (flag == "--requests-timeout") ro.requestsTimeout = std::stoi(value);
+        else if (flag == "--parser") opt.parser = value == "msgpack" ? sio::msgpack_parser() : nullptr;
         // the io cookie at the handshake (name io, path /, HttpOnly, SameSite=Lax), for HAProxy's stickiness
         else if (flag == "--cookie") {
             if (value != "0") opt.cookie = sio::CookieOptions{};
