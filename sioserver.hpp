@@ -1794,7 +1794,7 @@ inline constexpr Codec codec = {
 //     it and may emit, join, disconnect or close, so it precedes every lock below, and none of them is held when it
 //     is taken (each caller copies what it needs and lets its lock go first). Code that locks handler_mutex()
 //     itself does so before any other lock.
-//   sio::Server::mu_ (namespaces, clients)       -> Namespace::mu_ (a dynamic parent's, when a child is made)
+//   detail::ServerState::mu_ (sio::Server's namespaces, clients) -> Namespace::mu_ (a dynamic parent's, for a child)
 //   detail::Listener::mu_ (start, stop)          -> SharedThread::mu_ (the accept thread's state)
 //   detail::BroadcastAcks::mu_ (the answers)     -> Timers::mu_
 //   sio::Socket::mu_ (listeners, pending acks)   -> Timers::mu_
@@ -1808,12 +1808,14 @@ inline constexpr Codec codec = {
 //   leaves: Timers::mu_ (the timer queue), Flusher::mu_, Polling::mu_, SharedThread::mu_, eio::Engine::mu_ (the
 //     session table and the lingering one: close_with() leaves it before locking the session), Adapter::mu_ (one
 //     namespace's room map), Client::mu_ (its sockets), Namespace::mu_, ClientBundle::mu_ (the bundle, read once),
-//     ThreadPerConnection::mu_ (the thread count), the answer of an asynchronous allowRequest (Engine::allow_request:
+//     ThreadPerConnection::mu_ (the thread count), BroadcastOperator::fetchSockets' Gather::mu (the answers of
+//     several nodes), the answer of an asynchronous allowRequest (Engine::allow_request:
 //     its callback locks it from any thread, the handshake's thread waits on it).
 //   TaskThread::mu_ (the handler thread's queue) -> SharedThread::mu_ (when the first task starts the thread)
 //   SendBatch has no lock (a thread_local list); ending one takes each member's own lock, with nothing else held.
 //   An add-on adapter (sioserver_redis.hpp) takes its own locks with none of these held and lets them go before it
-//   calls into the namespace; its callbacks into user code go through run_handler like every other. The hooks an
+//   calls into the namespace (its request table's lock comes before Timers::mu_ and TaskThread::mu_, which its post()
+//   and after() take); its callbacks into user code go through run_handler like every other. The hooks an
 //   add-on watches with (the adapter's room events, on_new_namespace, Engine::on_upgrade) run the same way, once
 //   the lock they were found under is let go; sioserver_admin.hpp's own locks are leaves.
 // WHERE USER CODE RUNS: only through run_handler, on a connection thread, a thread of the user's, or the engine's
@@ -1839,7 +1841,7 @@ inline constexpr Codec codec = {
 //     handler thread (NoJoinScope) joins nothing, so close() there only asks the threads to stop.
 // THREAD STATE (the one place it is written down). Each thread_local below changes what a call does without the
 // call site showing it; each is set and read on one thread only.
-//   detail::connection_stack_low() (3a): where this thread's stack ends. Set by ThreadPerConnection::entry (6d)
+//   detail::connection_stack_low() (3a): where this thread's stack ends. Set by ThreadPerConnection::entry (6c)
 //     when a connection thread starts; read by release_stack_below_here(), which an idle WebSocket (3c, loop())
 //     calls. Null on every other thread: there the call releases nothing.
 //   detail::no_join_depth() (3a): how many NoJoinScopes are open. Raised by Engine::run_handler (every user
@@ -1849,9 +1851,11 @@ inline constexpr Codec codec = {
 //     threads' stop: above 0, closing asks the server's threads to stop and joins none (wait() or the destructor
 //     joins them).
 //   detail::SendBatch::current() (3a): the batch open on this thread. Set by the outermost SendBatch (a WebSocket's
-//     receive(), Polling::handle_post, Adapter::send_to / ack_broadcast, BroadcastOperator's emits) and
-//     cleared while it lets go; read by WebSocket::write_locked and Polling::send: with a batch, the bytes wait
-//     (the GET is not woken) until the batch ends, else they leave (or the GET is woken) at once.
+//     receive(), Polling::handle_post, Adapter::send_to / ack_broadcast, BroadcastOperator's emits,
+//     SessionAwareAdapter::resumeSession, an add-on's ext::SendBatch) and cleared while it lets go, and for a moment
+//     by SendBatch::let_go (Client::send_connect_answer); read by WebSocket::write_locked and Polling::send: with a
+//     batch, the bytes wait (the GET is not woken) until the batch ends, else they leave (or the GET is woken) at
+//     once.
 //   detail::HttpServer::current() (6e): the ConnStream of the request this connection thread is handling. Set
 //     around process_request in serve_keep_alive (6e); read by the pre-routing handler, which ends the header time-out
 //     on it and hands it to Engine::handle as the request's HttpExchange (null there: HTTP 500).

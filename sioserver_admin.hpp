@@ -800,9 +800,14 @@ private:
         for (Namespace* nsp : namespaces) {
             const std::string name = nsp->name();
             nsp->fetchSockets([gather, to, name](const Error&, std::vector<RemoteSocket> found) {
-                std::lock_guard<std::mutex> lk(gather->mu);
-                for (auto& r : found) gather->sockets.push_back(wire::serialize(view_of(r, name)));
-                if (--gather->left == 0) to->emit("all_sockets", Value(gather->sockets));
+                Value all;
+                {
+                    std::lock_guard<std::mutex> lk(gather->mu);
+                    for (auto& r : found) gather->sockets.push_back(wire::serialize(view_of(r, name)));
+                    if (--gather->left != 0) return;
+                    all = Value(gather->sockets);
+                }
+                to->emit("all_sockets", all);  // with the lock let go: this add-on's locks stay leaves
             });
         }
     }

@@ -2198,7 +2198,7 @@ private:
     const wire::Channels channels_;
     std::shared_ptr<detail::AdapterLink> link_;  // set by init()
     std::atomic<bool> closed_{false};
-    std::mutex mu_;  // the pending requests; before Timers::mu_
+    std::mutex mu_;  // the pending requests; before Timers::mu_ and TaskThread::mu_ (post() under it)
     std::map<std::string, Pending> requests_;
     std::map<std::string, AckPending> ack_requests_;
 };
