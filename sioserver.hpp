@@ -16,7 +16,8 @@
 //          1. public types and options            4. the Engine.IO session (eio::Socket) and eio::Server core
 //          2. wire codecs (pure, no I/O)          5. Socket.IO (namespaces, sockets, rooms, acks, sio::Server)
 //          3. transports (polling, WebSocket)     6. server and HTTP glue (cpp-httplib, threads, CORS, bundle)
-// NAMES  `on_<event>(fn)` only ever registers a handler, as Node's `.on(event, fn)`; what handles an input is
+// NAMES  In this header `on_<event>(fn)` only ever registers a handler, as Node's `.on(event, fn)` (the add-ons'
+//        own on_* handle their inputs, as their Node originals name them); what handles an input is
 //        `handle_<what>` (handle_packet, handle_data, handle_event, handle_close, ...). Option and method names
 //        that mirror Node's keep its camelCase (maxHttpBufferSize, serverSideEmit); everything else is snake_case.
 //        LOCK ORDER (layer 3a) lists every lock, THREAD STATE (beside it) every thread_local switch; THE PATH OF
@@ -1795,6 +1796,8 @@ inline constexpr Codec codec = {
 //     is taken (each caller copies what it needs and lets its lock go first). Code that locks handler_mutex()
 //     itself does so before any other lock.
 //   detail::ServerState::mu_ (sio::Server's namespaces, clients) -> Namespace::mu_ (a dynamic parent's, for a child)
+//     A namespace is made under it, and so is its adapter (the AdapterFactory and Adapter::init() run there): an
+//     add-on adapter's own locks come after it, and a factory or init() must not call back into the Server.
 //   detail::Listener::mu_ (start, stop)          -> SharedThread::mu_ (the accept thread's state)
 //   detail::BroadcastAcks::mu_ (the answers)     -> Timers::mu_
 //   sio::Socket::mu_ (listeners, pending acks)   -> Timers::mu_
@@ -1813,11 +1816,12 @@ inline constexpr Codec codec = {
 //     its callback locks it from any thread, the handshake's thread waits on it).
 //   TaskThread::mu_ (the handler thread's queue) -> SharedThread::mu_ (when the first task starts the thread)
 //   SendBatch has no lock (a thread_local list); ending one takes each member's own lock, with nothing else held.
-//   An add-on adapter (sioserver_redis.hpp) takes its own locks with none of these held and lets them go before it
-//   calls into the namespace (its request table's lock comes before Timers::mu_ and TaskThread::mu_, which its post()
-//   and after() take); its callbacks into user code go through run_handler like every other. The hooks an
-//   add-on watches with (the adapter's room events, on_new_namespace, Engine::on_upgrade) run the same way, once
-//   the lock they were found under is let go; sioserver_admin.hpp's own locks are leaves.
+//   An add-on adapter (sioserver_redis.hpp) takes its own locks with none of these held (init() aside, see
+//   ServerState::mu_ above) and lets them go before it calls into the namespace (its request table's lock comes
+//   before Timers::mu_ and TaskThread::mu_, which its post() and after() take); its callbacks into user code go
+//   through run_handler like every other. The hooks an add-on watches with (the adapter's room events,
+//   on_new_namespace, Engine::on_upgrade) run the same way, once the lock they were found under is let go;
+//   sioserver_admin.hpp's own locks are leaves.
 // WHERE USER CODE RUNS: only through run_handler, on a connection thread, a thread of the user's, or the engine's
 //   handler thread (TaskThread: one thread, first in first out, started by the first task). The timer thread runs
 //   no user code: a time-out that reaches a handler (an ack's, a broadcast ack's, a ping time-out's or forced
@@ -4448,7 +4452,8 @@ inline void cancel(eio::Engine& engine, TimerId id) { engine.timers().cancel(id)
 //   eio::WebSocket::handle_ws_message     (3c) the codec (2h; v4: decode_packet): MESSAGE `2["chat message","hi"]`,
 //                                              to its Receiver
 //   eio::Socket::handle_packet            (4)  MESSAGE: the on_message handler, through Engine::run_handler
-//   sio::Client::handle_data              (5e) (Client::start registered it) packet::decode: EVENT, nsp "/", data
+//   sio::Client::handle_data              (5e) (Client::start registered it) the server's parser's decoder (JSON:
+//                                              packet::decode): EVENT, nsp "/", data
 //   sio::Client::handle_decoded           (5e) the Socket of that namespace
 //   sio::Socket::handle_event, ::dispatch (5c) the "chat message" listeners, called with an Event (args, ack)
 //   Server::emit, Namespace::emit         (5f, 5d) the user's handler broadcasts it: a BroadcastOperator to all
@@ -4462,7 +4467,8 @@ inline void cancel(eio::Engine& engine, TimerId id) { engine.timers().cancel(id)
 //   eio::WebSocket::send, write_locked    (3c) with a batch open, the bytes wait; the outermost ~SendBatch (here the
 //                                              one receive() opened) calls end_batch -> flush_locked -> send_now:
 //                                              one send(MSG_DONTWAIT) per socket; the rest waits for the Flusher
-//   (On polling, Polling::handle_post (3b) stands for the first three lines, and Polling::send fills the waiting
+//   (On polling, a POST's thread goes through serve_keep_alive, the pre-routing handler, Engine::handle and
+//   dispatch to Polling::handle_post (3b), which stands for the next two lines; Polling::send fills the waiting
 //   GET's answer, which Polling::handle_get writes.)
 // =====================================================================================================================
 class Server;

@@ -590,9 +590,10 @@ inline void serve_ui(Server& io, std::string path, const Options& o, bool prefil
 
 // =====================================================================================================================
 // 5. THE INSTRUMENTATION — one per server, kept alive by the handlers it registers (so: as long as the server)
-// Threads: its hooks run on whatever thread the event happened on (a handler, the timer thread for the stats, the
-// bcrypt thread for a login, a Redis adapter's thread for a join); it sends through the admin namespace, which any
-// thread may do. Its own lock (mu_) is a leaf: held for a few map operations, never while calling into sioserver.
+// Threads: its hooks run on whatever thread the event happened on (a handler, a connection thread, a thread of the
+// user's); the stats tick and a checked login run on the engine's handler thread (ext::post_after, ext::post: the
+// bcrypt thread runs no user code). It sends through the admin namespace, which any thread may do. Its own lock
+// (mu_) is a leaf: held for a few map operations, never while calling into sioserver.
 // =====================================================================================================================
 
 class Instrumentation : public std::enable_shared_from_this<Instrumentation> {
@@ -674,15 +675,19 @@ private:
                 return next(ConnectError{"invalid credentials", {}});
             bool queued =
                 self->logins_.submit(password.as_string(), credentials.password, [self, next, socket_id](bool match) {
-                    if (!match) return next(ConnectError{"invalid credentials", {}});
-                    std::string session = random_hex(8);
-                    self->opt_.store->saveSession(session);
-                    {
-                        std::lock_guard<std::mutex> lk(self->mu_);
-                        if (self->new_sessions_.size() > 1000) self->new_sessions_.clear();  // refused later: bounded
-                        self->new_sessions_[socket_id] = session;
-                    }
-                    next();
+                    // From the bcrypt thread to the engine's handler thread: next() goes on to the namespace's
+                    // connection handlers (user code), which never run on an add-on's own thread.
+                    ext::post(self->io_.engine(), [self, next, socket_id, match] {
+                        if (!match) return next(ConnectError{"invalid credentials", {}});
+                        std::string session = random_hex(8);
+                        self->opt_.store->saveSession(session);
+                        {
+                            std::lock_guard<std::mutex> lk(self->mu_);
+                            if (self->new_sessions_.size() > 1000) self->new_sessions_.clear();  // bounded
+                            self->new_sessions_[socket_id] = session;
+                        }
+                        next();
+                    });
                 });
             if (!queued) next(ConnectError{"too many login attempts at once, try again", {}});
         };

@@ -58,7 +58,7 @@ const char* const kNumbers =
 
 TEST_CASE("msgpack encode: the npm parser's bytes, byte for byte") {
     CHECK(mp::encode(event("/", Value{"hello", 1, 1.5, nullptr, sio::Binary{"\x01\x02"}})) == unhex(kEvent));
-    CHECK(mp::encode(event("/chat", Value{Value(sio::Object{{"a", true}})}, 7, Type::Ack)) == unhex(kAck));
+    CHECK(mp::encode(event("/chat", Value(sio::Array{Value(sio::Object{{"a", true}})}), 7, Type::Ack)) == unhex(kAck));
     CHECK(mp::encode(event("/", Value{"n", -1, -33, 128, 65536, 4294967296LL, -2147483649LL, 0.5,
                                       std::string(40, 'x')})) == unhex(kNumbers));
     Packet connect;
