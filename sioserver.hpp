@@ -6534,13 +6534,28 @@ inline std::string js_date_string(std::time_t t) {
 
 }  // namespace detail
 
+namespace detail {
+template <class T, class = void>
+struct has_buckets : std::false_type {};
+template <class T>
+struct has_buckets<T, std::void_t<decltype(std::declval<const T&>().bucket_count())>> : std::true_type {};
+}  // namespace detail
+
 inline Handshake Client::make_handshake(const Value& auth) const {
     const auto& req = conn_->request();
     Handshake h;
+    // A repeated header's values, in the order the client sent them. httplib up to 0.17 keeps headers in a multimap
+    // (equal names in insertion order); from 0.18 in an unordered_multimap, where libstdc++ puts each later value
+    // before the equal ones already there.
+    std::map<std::string, std::vector<std::string>> lines;
     for (auto& kv : req.headers) {
         std::string name = detail::lowercase(kv.first);
         if (name == "remote_addr" || name == "remote_port" || name == "local_addr" || name == "local_port") continue;
-        detail::add_header_line(h.headers, name, kv.second);
+        lines[name].push_back(kv.second);
+    }
+    for (auto& kv : lines) {
+        if (detail::has_buckets<httplib::Headers>::value) std::reverse(kv.second.begin(), kv.second.end());
+        for (auto& value : kv.second) detail::add_header_line(h.headers, kv.first, value);
     }
     auto now = std::chrono::system_clock::now();
     h.issued = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();

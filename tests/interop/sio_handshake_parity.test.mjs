@@ -69,7 +69,7 @@ describe('socket.handshake as Node writes it', () => {
     t.after(() => ref.stop());
     const query = 'room=a&room=b&name=x%20y&empty=';
     const headers = {
-      'X-Trace': ['one', 'two'],
+      'X-Trace': ['one', 'two', 'three'],
       Cookie: ['a=1', 'b=2'],
       'User-Agent': ['first-agent', 'second-agent'],
       Origin: 'http://example.test',
