@@ -4772,7 +4772,12 @@ struct SessionToPersist {
 };
 struct Session : SessionToPersist {
     std::string offset;
+    // What the adapter that restored it needs again in resumeSession (a cluster adapter: the missed packets it
+    // fetched, and what it holds for the socket meanwhile); released with the session, used or not.
+    std::shared_ptr<void> state;
 };
+// How restoreSession answers: once, with the session or with none.
+using RestoreCallback = std::function<void(std::optional<Session> session)>;
 
 class Adapter {
 public:
@@ -4864,14 +4869,21 @@ public:
         if (ack) ack(Error{}, Args{});
     }
 
-    // ---- connection state recovery: kept only by the SessionAwareAdapter (as in Node, the in-memory Adapter and
-    // the Redis adapter keep nothing, so a client coming back gets a new socket)
+    // ---- connection state recovery: kept by the SessionAwareAdapter (this process) and by the Redis Streams
+    // adapter (every node); as in Node, the in-memory Adapter and the classic Redis adapter keep nothing, so a
+    // client coming back gets a new socket
     virtual void persistSession(const SessionToPersist& session) { (void)session; }
-    // Takes back the session `pid` if it is kept and `offset` is still stored; else none.
-    virtual std::optional<Session> restoreSession(const std::string& pid, const std::string& offset) {
+    // Takes back the session `pid` if it is kept and `offset` is still stored, and calls `done` once, with it or
+    // with none. `done` runs as a handler: on the calling thread (which is in one), or through post() when the
+    // answer comes later from another thread (a cluster adapter asks Redis).
+    virtual void restoreSession(const std::string& pid, const std::string& offset, RestoreCallback done) {
         (void)pid, (void)offset;
-        return std::nullopt;
+        done(std::nullopt);
     }
+    // Whether the sessions and offsets this adapter keeps reach every node: then a socket's own emits go to the
+    // other nodes too (to its room, which only it is in), as Node sends them, so that whichever node restores the
+    // socket finds them. Else they stay local: no other node could ever need them.
+    virtual bool recoversAcrossNodes() const { return false; }
     // At the CONNECT of a restored socket: joins it to its rooms and sends it what was stored after `offset`, with
     // no broadcast in between, so that it gets each packet once and in order.
     virtual void resumeSession(const SocketPtr& socket, const Session& session) {
@@ -4886,6 +4898,8 @@ protected:
     // the same. A recipient with no listener costs one relaxed load either way.
     inline void send_to(const std::vector<SocketPtr>& targets, const packet::Packet& p,
                         const std::vector<eio::OutgoingPtr>& parts, bool volatile_, bool own_thread = false) const;
+    // `p` encoded once for every recipient, as broadcast() encodes it: the parts send_to() takes.
+    inline std::vector<eio::OutgoingPtr> encode(const packet::Packet& p) const;
     // broadcast() and broadcastWithAck() here only, for what an add-on's own thread delivers (another node's
     // broadcast): send_to() with own_thread.
     inline void deliver(const packet::Packet& p, const BroadcastOptions& opts);
@@ -4962,7 +4976,7 @@ public:
 
     inline void broadcast(const packet::Packet& p, const BroadcastOptions& opts) override;
     inline void persistSession(const SessionToPersist& session) override;
-    inline std::optional<Session> restoreSession(const std::string& pid, const std::string& offset) override;
+    inline void restoreSession(const std::string& pid, const std::string& offset, RestoreCallback done) override;
     inline void resumeSession(const SocketPtr& socket, const Session& session) override;
     Stats stats() const {
         std::lock_guard<std::mutex> lk(store_->mu);
@@ -5198,6 +5212,9 @@ public:
     bool connected() const { return connected_; }
     // Whether connection state recovery gave this socket back (same id, rooms and data; missed packets resent).
     bool recovered() const { return recovered_; }
+    // The private id its session is kept under with connection state recovery (empty without), which only the
+    // client and the adapter see: for an adapter that persists sessions itself.
+    const std::string& pid() const { return pid_; }
     inline std::set<std::string> rooms() const;
     // The Engine.IO session underneath (socket.conn in JavaScript).
     inline eio::Socket& conn() const;
@@ -5403,6 +5420,8 @@ private:
     friend class Adapter;
     friend struct detail::TestAccess;
     inline void add(const std::shared_ptr<Client>& client, const Value& auth);
+    // The middlewares, then the CONNECT: a new socket, or (`restored`) the one the client got back.
+    inline void add_socket(const std::shared_ptr<Client>& client, const Value& auth, std::optional<Session> restored);
     void remove(const std::string& sid) {
         std::lock_guard<std::mutex> lk(mu_);
         sockets_.erase(sid);
@@ -5743,6 +5762,9 @@ inline void Adapter::send_to(const std::vector<SocketPtr>& targets, const packet
     }
 }
 
+inline std::vector<eio::OutgoingPtr> Adapter::encode(const packet::Packet& p) const {
+    return detail::to_outgoing(nsp_.server().options(), p);
+}
 inline void Adapter::broadcast(const packet::Packet& p, const BroadcastOptions& opts) {
     send_to(select(opts.rooms, opts.except), p, detail::to_outgoing(nsp_.server().options(), p), opts.flags.volatile_);
 }
@@ -5875,21 +5897,26 @@ inline void SessionAwareAdapter::persistSession(const SessionToPersist& session)
     schedule_purge_locked(store_);
 }
 
-inline std::optional<Session> SessionAwareAdapter::restoreSession(const std::string& pid, const std::string& offset) {
+inline void SessionAwareAdapter::restoreSession(const std::string& pid, const std::string& offset,
+                                                RestoreCallback done) {
     auto n = offset_value(offset);
-    std::lock_guard<std::mutex> lk(store_->mu);
-    purge_locked(*store_);  // an expired session or packet is gone from here on
-    auto it = store_->sessions.find(pid);
-    if (it == store_->sessions.end() || !n) return std::nullopt;
-    auto& packets = store_->packets;
-    auto at = std::lower_bound(packets.begin(), packets.end(), *n,
-                               [](const Stored& p, uint64_t value) { return p.offset < value; });
-    if (at == packets.end() || at->offset != *n) return std::nullopt;  // too old, or never sent: a new socket
-    Session session;
-    static_cast<SessionToPersist&>(session) = std::move(it->second.session);
-    session.offset = offset;
-    store_->sessions.erase(it);  // taken: a second connection with the same pid gets a new socket
-    return session;
+    std::optional<Session> session;
+    {
+        std::lock_guard<std::mutex> lk(store_->mu);
+        purge_locked(*store_);  // an expired session or packet is gone from here on
+        auto it = store_->sessions.find(pid);
+        auto& packets = store_->packets;
+        auto at = std::lower_bound(packets.begin(), packets.end(), n.value_or(0),
+                                   [](const Stored& p, uint64_t value) { return p.offset < value; });
+        // none kept, or the offset too old or never sent: a new socket
+        if (it != store_->sessions.end() && n && at != packets.end() && at->offset == *n) {
+            session.emplace();
+            static_cast<SessionToPersist&>(*session) = std::move(it->second.session);
+            session->offset = offset;
+            store_->sessions.erase(it);  // taken: a second connection with the same pid gets a new socket
+        }
+    }
+    done(std::move(session));
 }
 
 // Nothing is sent, and the room map is not touched, under the store's lock: a send may close the session and a
@@ -6191,10 +6218,11 @@ inline bool Socket::emit_args(const std::string& event, const Args& args, AckCal
     packet::Packet p = detail::event_packet(nsp_.name(), event, args, id);  // throws for a reserved name
     if (!ack && !volatile_ && nsp_.server().options().connectionStateRecovery) {
         // As in Node, a broadcast to the socket's own room, so that the adapter stores it (with its offset) for
-        // when the socket comes back; even while it is away. No other node has that room: `local`.
+        // when the socket comes back; even while it is away. No other node has that room: `local`, unless the
+        // adapter keeps sessions for every node.
         BroadcastOptions to_self;
         to_self.rooms = {id_};
-        to_self.flags.local = true;
+        to_self.flags.local = !nsp_.adapter().recoversAcrossNodes();
         nsp_.adapter().broadcast(p, to_self);
         return true;
     }
@@ -6431,10 +6459,21 @@ inline void Namespace::handle_server_side_emit(const Args& data, std::function<v
 // Runs the middlewares in order; the first that refuses ends the chain. next() may be called later, from any thread.
 inline void Namespace::add(const std::shared_ptr<Client>& client, const Value& auth) {
     // Connection state recovery: a client that comes back sends the pid of its session and the last offset it saw.
+    // The adapter may answer later, from its own thread: the socket is made then, as a handler.
     const auto& recovery = server_.options().connectionStateRecovery;
-    std::optional<Session> restored;
-    if (recovery && auth["pid"].is_string() && auth["offset"].is_string())
-        restored = adapter_->restoreSession(auth["pid"].as_string(), auth["offset"].as_string());
+    if (recovery && auth["pid"].is_string() && auth["offset"].is_string()) {
+        return adapter_->restoreSession(auth["pid"].as_string(), auth["offset"].as_string(),
+                                        [this, client, auth](std::optional<Session> restored) {
+                                            if (client->conn().ready_state() != eio::Socket::ReadyState::Open) return;
+                                            add_socket(client, auth, std::move(restored));
+                                        });
+    }
+    add_socket(client, auth, std::nullopt);
+}
+
+inline void Namespace::add_socket(const std::shared_ptr<Client>& client, const Value& auth,
+                                  std::optional<Session> restored) {
+    const auto& recovery = server_.options().connectionStateRecovery;
     auto socket = std::make_shared<Socket>(*this, client, client->make_handshake(auth), std::move(restored));
     std::vector<Middleware> chain;
     if (!(socket->recovered() && recovery->skipMiddlewares)) {

@@ -77,6 +77,27 @@ struct Options {
     size_t maxQueuedCommands = 100000;
 };
 
+// The options of @socket.io/redis-streams-adapter 0.3.1's createAdapter(redisClient, opts), Node's names and
+// defaults, with the connection's own (host ... maxQueuedCommands, from Options) in it. Options::key and
+// publishOnSpecificResponseChannel are the classic adapter's, not read by this one.
+struct StreamsOptions : Options {
+    std::string streamName = "socket.io";     // the stream, or with streamCount > 1 the streams' prefix
+    int streamCount = 1;                      // namespaces spread over <streamName>-<i> by String.hashCode % count
+    std::string channelPrefix = "socket.io";  // pub/sub channels: <prefix>#<nsp># and <prefix>#<nsp>#<uid>#
+    bool useShardedPubSub = false;            // SPUBLISH / SSUBSCRIBE (Redis 7) instead of PUBLISH / SUBSCRIBE
+    size_t maxLen = 10000;                    // XADD MAXLEN ~ maxLen: the stream keeps about that many entries
+    int readCount = 100;                      // XREAD COUNT
+    int blockTimeInMs = 5000;                 // XREAD BLOCK
+    std::string sessionKeyPrefix = "sio:session:";
+    bool onlyPlaintext = false;  // stream data always JSON (binary then becomes Buffer's JSON form, as in Node)
+    // Not in the reference: also persist each session while its socket is connected (at connect, when its rooms
+    // change, and again every sessionRefreshInterval ms, which picks up changes to socket.data()), so that the
+    // clients of a node that dies without closing (SIGKILL, a crash, a lost host) recover on another. The
+    // reference persists a session only when the socket closes on the node that holds it.
+    bool persistSessionsEagerly = false;
+    int sessionRefreshInterval = 0;  // ms; 0: a third of maxDisconnectionDuration
+};
+
 // What the connections of one factory did, for tests and monitoring (RedisAdapter::stats()).
 struct Stats {
     uint64_t published = 0;         // PUBLISH commands Redis accepted
@@ -933,6 +954,289 @@ inline std::string random_uid(size_t length = 6) {
     return out;
 }
 
+// ---- 2g. ClusterAdapter messages (socket.io-adapter 2.5's cluster model, the notes' §2), as the Streams adapter of
+// @socket.io/redis-streams-adapter 0.3.1 carries them (§5.6): in a stream entry (uid, nsp, type, data) or, for the
+// ephemeral ones (requests that want answers, and the answers), as one @msgpack/msgpack map on pub/sub.
+namespace cluster {
+
+enum Type : int {
+    INITIAL_HEARTBEAT = 1,
+    HEARTBEAT = 2,
+    BROADCAST = 3,
+    SOCKETS_JOIN = 4,
+    SOCKETS_LEAVE = 5,
+    DISCONNECT_SOCKETS = 6,
+    FETCH_SOCKETS = 7,
+    FETCH_SOCKETS_RESPONSE = 8,
+    SERVER_SIDE_EMIT = 9,
+    SERVER_SIDE_EMIT_RESPONSE = 10,
+    BROADCAST_CLIENT_COUNT = 11,
+    BROADCAST_ACK = 12,
+    ADAPTER_CLOSE = 13,
+};
+
+struct Message {
+    int type = 0;
+    Value data;  // null when the message has none (1, 2, 13)
+    std::string uid, nsp;
+};
+
+// randomBytes(8).toString("hex"): a node's uid and a request's id.
+inline std::string random_hex_id() {
+    static const char hex[] = "0123456789abcdef";
+    unsigned char bytes[8];
+    size_t got = 0;
+    while (got < sizeof bytes) {
+        ssize_t n = getrandom(bytes + got, sizeof bytes - got, 0);
+        if (n <= 0) {
+            if (errno == EINTR) continue;
+            throw std::runtime_error("getrandom failed");
+        }
+        got += size_t(n);
+    }
+    std::string out;
+    for (unsigned char b : bytes) {
+        out += hex[b >> 4];
+        out += hex[b & 15];
+    }
+    return out;
+}
+
+// The util's hasBinary: a buffer anywhere inside.
+inline bool has_binary(const Value& v) {
+    if (v.is_binary()) return true;
+    if (v.is_array())
+        return std::any_of(v.as_array().begin(), v.as_array().end(), [](const Value& x) { return has_binary(x); });
+    if (v.is_object())
+        return std::any_of(v.as_object().begin(), v.as_object().end(),
+                           [](const auto& kv) { return has_binary(kv.second); });
+    return false;
+}
+// The types whose data may hold binary, so go as msgpack in a stream entry when they do (RS encode()).
+inline bool may_carry_binary(int type) {
+    return type == BROADCAST || type == FETCH_SOCKETS_RESPONSE || type == SERVER_SIDE_EMIT ||
+           type == SERVER_SIDE_EMIT_RESPONSE || type == BROADCAST_ACK;
+}
+
+// @msgpack/msgpack 2.8's encode() of a Value: as notepack (pack_value) but for numbers, which take an integer form
+// only while they are safe integers (|n| < 2^53); beyond, float64 (notes §6.3).
+inline void pack_js_value(Writer& w, const Value& v);
+inline void pack_js_number(Writer& w, double d) {
+    if (std::trunc(d) == d && std::fabs(d) <= 9007199254740991.0) {
+        w.pk.pack_double(d);  // integral: the int form
+        return;
+    }
+    uint64_t bits;
+    std::memcpy(&bits, &d, sizeof bits);
+    char buf[9];
+    buf[0] = char(0xcb);
+    for (int i = 0; i < 8; ++i) buf[1 + i] = char(uint8_t(bits >> (56 - 8 * i)));
+    w.sink.write(buf, sizeof buf);
+}
+inline void pack_js_value(Writer& w, const Value& v) {
+    switch (v.type()) {
+    case Value::Type::Number: return pack_js_number(w, v.as_number());
+    case Value::Type::Array:
+        w.pk.pack_array(checked_size(v.size()));
+        for (auto& item : v.as_array()) pack_js_value(w, item);
+        return;
+    case Value::Type::Object:
+        w.pk.pack_map(checked_size(v.size()));
+        for (auto* kv : js_key_order(v.as_object())) {
+            pack_string(w, kv->first);
+            pack_js_value(w, kv->second);
+        }
+        return;
+    default: return pack_value(w, v);
+    }
+}
+inline std::string pack_js(const Value& v) {
+    std::string out;
+    Writer w(out);
+    pack_js_value(w, v);
+    return out;
+}
+
+// A whole message for pub/sub: {type, data, uid, nsp} in that key order (publishAndReturnOffset adds uid and nsp
+// last); data left out when null.
+inline std::string encode_pubsub(const Message& m) {
+    std::string out;
+    Writer w(out);
+    w.pk.pack_map(m.data.is_null() ? 3 : 4);
+    pack_string(w, "type");
+    w.pk.pack_int(m.type);
+    if (!m.data.is_null()) {
+        pack_string(w, "data");
+        pack_js_value(w, m.data);
+    }
+    pack_string(w, "uid");
+    pack_string(w, m.uid);
+    pack_string(w, "nsp");
+    pack_string(w, m.nsp);
+    return out;
+}
+inline bool decode_pubsub(std::string_view bytes, Message& out) {
+    Value v;
+    if (!unpack(bytes, v) || !v.is_object() || !v["type"].is_number() || !v["nsp"].is_string()) return false;
+    out.type = int(v["type"].as_number());
+    out.data = v["data"];
+    out.uid = v["uid"].as_string();
+    out.nsp = v["nsp"].as_string();
+    return true;
+}
+
+// The fields of a stream entry, in XADD's order: uid, nsp, type (decimal text), and data when there is some: its
+// JSON, or base64 of its msgpack when it holds binary and may (unless onlyPlaintext: then Buffer's JSON form).
+inline std::vector<std::string> entry_fields(const Message& m, bool only_plaintext) {
+    std::vector<std::string> f{"uid", m.uid, "nsp", m.nsp, "type", std::to_string(m.type)};
+    if (!m.data.is_null()) {
+        f.push_back("data");
+        if (!only_plaintext && may_carry_binary(m.type) && has_binary(m.data))
+            f.push_back(base64::encode(pack_js(m.data)));
+        else f.push_back(to_json(m.data));
+    }
+    return f;
+}
+// An entry's fields back (RS decode): data is JSON when it starts with '{', else base64 msgpack. False for an entry
+// that is not one (no nsp, a type that is no number, data that does not decode).
+inline bool decode_entry(const std::vector<std::pair<std::string_view, std::string_view>>& fields, Message& out) {
+    bool has_nsp = false, has_type = false;
+    std::string_view data;
+    for (auto& kv : fields) {
+        if (kv.first == "uid") out.uid = std::string(kv.second);
+        else if (kv.first == "nsp") out.nsp = std::string(kv.second), has_nsp = true;
+        else if (kv.first == "data") data = kv.second;
+        else if (kv.first == "type") {
+            if (kv.second.empty() || kv.second.size() > 9 ||
+                kv.second.find_first_not_of("0123456789") != std::string_view::npos)
+                return false;
+            out.type = std::atoi(std::string(kv.second).c_str());
+            has_type = true;
+        }
+    }
+    if (!has_nsp || !has_type) return false;
+    out.data = Value();
+    if (data.empty()) return true;
+    if (data[0] == '{') return parse_json(data, out.data);
+    std::string bytes;
+    return base64::decode(data, bytes) && unpack(bytes, out.data);
+}
+
+// BroadcastOptions as encodeOptions writes them: {rooms, except, flags}; flags carry what was set.
+inline Value encode_opts(const BroadcastOptions& o) {
+    Value::Object flags;
+    if (o.flags.volatile_) flags["volatile"] = true;
+    if (!o.flags.compress) flags["compress"] = false;
+    if (o.flags.timeout >= 0) flags["timeout"] = o.flags.timeout;
+    return Value::Object{{"rooms", Value::Array(o.rooms.begin(), o.rooms.end())},
+                         {"except", Value::Array(o.except.begin(), o.except.end())},
+                         {"flags", std::move(flags)}};
+}
+inline bool decode_opts(const Value& v, BroadcastOptions& out) {
+    if (!v.is_object()) return false;
+    for (auto* list : {&v["rooms"], &v["except"]})
+        if (!list->is_null() && !list->is_array()) return false;
+    for (auto& r : v["rooms"].as_array()) {
+        if (!r.is_string()) return false;
+        out.rooms.insert(r.as_string());
+    }
+    for (auto& r : v["except"].as_array()) {
+        if (!r.is_string()) return false;
+        out.except.insert(r.as_string());
+    }
+    const Value& f = v["flags"];
+    out.flags.volatile_ = f["volatile"].as_bool();
+    out.flags.compress = !f["compress"].is_bool() || f["compress"].as_bool();
+    if (f["timeout"].is_number()) out.flags.timeout = int(f["timeout"].as_number());
+    return true;
+}
+
+// A session as persistSession stores it: base64 of @msgpack/msgpack's {sid, pid, rooms, data}.
+inline std::string encode_session(const SessionToPersist& s) {
+    std::string out;
+    Writer w(out);
+    w.pk.pack_map(4);
+    pack_string(w, "sid");
+    pack_string(w, s.sid);
+    pack_string(w, "pid");
+    pack_string(w, s.pid);
+    pack_string(w, "rooms");
+    w.pk.pack_array(checked_size(s.rooms.size()));
+    for (auto& r : s.rooms) pack_string(w, r);
+    pack_string(w, "data");
+    pack_js_value(w, s.data);
+    return base64::encode(out);
+}
+inline bool decode_session(std::string_view text, SessionToPersist& out) {
+    std::string bytes;
+    Value v;
+    if (!base64::decode(text, bytes) || !unpack(bytes, v) || !v["sid"].is_string() || !v["pid"].is_string() ||
+        !v["rooms"].is_array())
+        return false;
+    out.sid = v["sid"].as_string();
+    out.pid = v["pid"].as_string();
+    for (auto& r : v["rooms"].as_array())
+        if (r.is_string()) out.rooms.insert(r.as_string());
+    out.data = v["data"];
+    return true;
+}
+
+// Java's String.hashCode over the UTF-16 code units of `s` (RS util hashCode), in a signed 32-bit int.
+inline int32_t hash_code(std::string_view s) {
+    uint32_t h = 0;
+    auto add = [&](uint32_t unit) { h = h * 31u + unit; };
+    for (size_t i = 0; i < s.size();) {
+        const auto c = uint8_t(s[i]);
+        uint32_t cp;
+        size_t n;
+        if (c < 0x80) cp = c, n = 1;
+        else if ((c >> 5) == 6) cp = c & 0x1fu, n = 2;
+        else if ((c >> 4) == 14) cp = c & 0x0fu, n = 3;
+        else cp = c & 0x07u, n = 4;
+        if (i + n > s.size()) n = s.size() - i;
+        for (size_t k = 1; k < n; ++k) cp = (cp << 6) | (uint8_t(s[i + k]) & 0x3fu);
+        i += n;
+        if (cp >= 0x10000) {
+            cp -= 0x10000;
+            add(0xd800u + (cp >> 10));
+            add(0xdc00u + (cp & 0x3ffu));
+        } else {
+            add(cp);
+        }
+    }
+    return int32_t(h);
+}
+// The stream of namespace `nsp` (RS computeStreamName): the name, or with several streams "<name>-<i>", where i is
+// hashCode % count with JavaScript's sign (a negative i names a stream that no reader polls, in Node as here).
+inline std::string stream_of(const std::string& nsp, const std::string& name, int count) {
+    if (count <= 1) return name;
+    return name + "-" + std::to_string(hash_code(nsp) % count);
+}
+
+// The stream entry id after `id` (RS nextOffset): "<ms>-<seq + 1>".
+inline std::string next_offset(const std::string& id) {
+    auto dash = id.find('-');
+    return id.substr(0, dash + 1) + std::to_string(std::stoull(id.substr(dash + 1)) + 1);
+}
+// Whether `id` is an entry id, "<ms>-<seq>" (RS restoreSession's check), each part in 64 bits.
+inline bool is_entry_id(std::string_view id) {
+    auto dash = id.find('-');
+    if (dash == std::string_view::npos || dash == 0 || dash + 1 == id.size() || dash > 19 || id.size() - dash - 1 > 19)
+        return false;
+    return id.find_first_not_of("0123456789-") == std::string_view::npos && id.find('-', dash + 1) == id.npos;
+}
+// Entry ids in the stream's order (<ms>, then <seq>, as numbers).
+inline bool id_less(const std::string& a, const std::string& b) {
+    auto parts = [](const std::string& id) {
+        auto dash = id.find('-');
+        return std::make_pair(std::strtoull(id.c_str(), nullptr, 10),
+                              std::strtoull(id.c_str() + dash + 1, nullptr, 10));
+    };
+    return parts(a) < parts(b);
+}
+
+}  // namespace cluster
+
 }  // namespace wire
 
 // =====================================================================================================================
@@ -1222,6 +1526,18 @@ public:
     void publish(std::string channel, std::string payload) {
         enqueue(Command{{"PUBLISH", std::move(channel), std::move(payload)}, nullptr, true});
     }
+    // A command that carries a message to the other nodes (SPUBLISH, XADD): counted as a publish (Stats), and
+    // `fn` (may be null) gets its reply as command()'s does.
+    void publish_command(std::vector<std::string> argv, ReplyFn fn = nullptr) {
+        enqueue(Command{std::move(argv), std::move(fn), true});
+    }
+    // Waits until every command queued so far has been answered (or failed), for at most `ms`: what a drain
+    // needs before it stops, so that the sessions it persisted reach Redis. False at the time limit.
+    bool flush(int ms) {
+        std::unique_lock<std::mutex> lk(mu_);
+        return idle_.wait_for(lk, std::chrono::milliseconds(std::max(0, ms)),
+                              [&] { return (queue_.empty() && !busy_) || state_ == State::Down || stopping_; });
+    }
     // Any command with a reply, e.g. {"PUBSUB", "NUMSUB", channel}; `fn` runs on the publisher's thread (or on
     // the caller's, with null, when the command cannot go out): it must be short and must not run user code.
     void command(std::vector<std::string> argv, ReplyFn fn) { enqueue(Command{std::move(argv), std::move(fn), false}); }
@@ -1258,7 +1574,10 @@ private:
         {
             std::lock_guard<std::mutex> lk(mu_);
             state_ = s;
-            if (s == State::Down) dropped.swap(queue_);
+            if (s == State::Down) {
+                dropped.swap(queue_);
+                idle_.notify_all();
+            }
         }
         fail_all(dropped);
     }
@@ -1286,6 +1605,8 @@ private:
                 std::lock_guard<std::mutex> lk(mu_);
                 if (stopping_) break;
                 batch.swap(queue_);
+                busy_ = !batch.empty();
+                if (!busy_) idle_.notify_all();
             }
             if (batch.empty()) {
                 // Idle: wait for work while watching the connection, so that a Redis that went away is noticed
@@ -1304,12 +1625,16 @@ private:
                 link.drop();
                 set_state(State::Down);
             }
+            std::lock_guard<std::mutex> lk(mu_);
+            busy_ = false;
+            if (queue_.empty()) idle_.notify_all();
         }
         std::deque<Command> left;
         {
             std::lock_guard<std::mutex> lk(mu_);
             left.swap(queue_);
             state_ = State::Down;
+            idle_.notify_all();
         }
         fail_all(left);
     }
@@ -1346,6 +1671,8 @@ private:
     std::mutex mu_;  // a leaf: the queue and the state
     std::deque<Command> queue_;
     bool stopping_ = false;
+    bool busy_ = false;             // a batch taken from the queue is out, its replies not all read
+    std::condition_variable idle_;  // the queue is empty and nothing is out (flush)
     std::atomic<State> state_{State::Connecting};
     WakeFd stop_, work_;  // close(); something was queued
     Restartable thread_;  // the last member: stopped first
@@ -1360,8 +1687,10 @@ public:
     using MessageFn =
         std::function<void(const std::string& pattern, const std::string& channel, std::string_view payload)>;
 
-    Subscriber(const Options& options, Counters& counters, MessageFn fn)
-        : options_(options), counters_(counters), on_message_(std::move(fn)) {}
+    // `sharded`: Redis 7's sharded pub/sub (SSUBSCRIBE, one channel per command as a cluster wants; messages come
+    // as "smessage"); it has no patterns.
+    Subscriber(const Options& options, Counters& counters, MessageFn fn, bool sharded = false)
+        : options_(options), counters_(counters), on_message_(std::move(fn)), sharded_(sharded) {}
     ~Subscriber() { stop(); }
 
     // Not concurrently with itself or stop() (the Connections' lock orders them).
@@ -1502,7 +1831,21 @@ private:
             }
             have = want;
         };
-        diff(want_channels, channels, "SUBSCRIBE", "UNSUBSCRIBE");
+        if (sharded_) {
+            for (auto& c : want_channels) {
+                if (channels.count(c)) continue;
+                link.append({"SSUBSCRIBE", c});
+                wrote = true;
+            }
+            for (auto& c : channels) {
+                if (want_channels.count(c)) continue;
+                link.append({"SUNSUBSCRIBE", c});
+                wrote = true;
+            }
+            channels = want_channels;
+        } else {
+            diff(want_channels, channels, "SUBSCRIBE", "UNSUBSCRIBE");
+        }
         diff(want_patterns, patterns, "PSUBSCRIBE", "PUNSUBSCRIBE");
         if (wrote) {
             const auto deadline = Clock::now() + std::chrono::milliseconds(std::max(1, options_.commandTimeout));
@@ -1524,7 +1867,7 @@ private:
         };
         if (r->type != REDIS_REPLY_ARRAY || r->elements < 3) return;
         const std::string_view kind = str(r->element[0]);
-        if (kind == "message" && r->elements == 3) {
+        if ((kind == "message" || kind == "smessage") && r->elements == 3) {
             ++counters_.received;
             on_message_(std::string(), std::string(str(r->element[1])), str(r->element[2]));
         } else if (kind == "pmessage" && r->elements == 4) {
@@ -1541,12 +1884,172 @@ private:
     const Options& options_;
     Counters& counters_;
     MessageFn on_message_;
+    const bool sharded_;
     std::mutex mu_;  // a leaf: the wanted subscriptions
     std::map<std::string, int> wanted_channels_, wanted_patterns_;
     uint64_t generation_ = 0;  // counts the changes to what is wanted
     bool stopping_ = false;
     std::atomic<bool> ready_{false};
     WakeFd stop_, work_;  // close(); the wanted subscriptions changed
+    Restartable thread_;  // the last member: stopped first
+};
+
+// The stream reader of the Streams adapter: one connection and its thread, in XREAD BLOCK on every stream of the
+// factory. It starts after the newest entry there is when it first connects (asked with XREVRANGE, where Node reads
+// from "$" and may miss what comes between two reads), and after a lost connection it goes on from the last entry it
+// read: nothing added meanwhile is missed unless MAXLEN trimmed it. Each entry goes to `on_entry` on this thread.
+class StreamReader {
+public:
+    using Fields = std::vector<std::pair<std::string_view, std::string_view>>;
+    using EntryFn = std::function<void(const std::string& stream, const std::string& id, const Fields& fields)>;
+
+    StreamReader(const Options& options, Counters& counters, std::vector<std::string> streams, int read_count,
+                 int block_ms, EntryFn fn)
+        : options_(options),
+          counters_(counters),
+          streams_(std::move(streams)),
+          read_count_(std::max(1, read_count)),
+          block_ms_(std::max(1, block_ms)),
+          on_entry_(std::move(fn)) {}
+    ~StreamReader() { stop(); }
+
+    void start() {
+        if (thread_.running()) return;
+        thread_.join();
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            stopping_ = false;
+        }
+        stop_.drain();
+        thread_.start([this] { loop(); });
+    }
+    void stop() {
+        if (thread_.mark_stopped()) {
+            {
+                std::lock_guard<std::mutex> lk(mu_);
+                stopping_ = true;
+            }
+            stop_.wake();
+        }
+        if (::sio::ext::may_join_threads()) thread_.join();
+    }
+    // Whether it knows where every stream is (an entry added from now on will be read).
+    bool ready() const { return ready_.load(); }
+
+private:
+    void loop() {
+        RedisLink link;
+        std::vector<std::string> ids(streams_.size());  // the last entry read of each stream; "" until known
+        int delay = std::max(1, options_.reconnectDelay);
+        bool ever_connected = false;
+        while (!stopped()) {
+            if (!link.connected()) {
+                if (link.open(options_, stop_.fd(), false) != Io::Ok || !position(link, ids)) {
+                    link.drop();
+                    if (!pause_unless_stopped(stop_.fd(), delay)) break;
+                    delay = std::min(delay * 2, std::max(delay, options_.reconnectDelayMax));
+                    continue;
+                }
+                if (ever_connected) ++counters_.reconnects;
+                ever_connected = true;
+                delay = std::max(1, options_.reconnectDelay);
+                ready_ = true;
+            }
+            std::vector<std::string> argv{
+                "XREAD", "BLOCK", std::to_string(block_ms_), "COUNT", std::to_string(read_count_), "STREAMS"};
+            argv.insert(argv.end(), streams_.begin(), streams_.end());
+            argv.insert(argv.end(), ids.begin(), ids.end());
+            link.append(argv);
+            const auto deadline =
+                Clock::now() + std::chrono::milliseconds(block_ms_ + std::max(1, options_.commandTimeout));
+            redisReply* reply = nullptr;
+            Io io = link.flush(stop_.fd(), deadline);
+            if (io == Io::Ok) io = link.read(reply, stop_.fd(), -1, deadline);
+            if (io != Io::Ok || reply->type == REDIS_REPLY_ERROR) {
+                if (reply) freeReplyObject(reply);
+                link.drop();
+                ready_ = false;
+                if (io == Io::Woken) break;
+                if (!pause_unless_stopped(stop_.fd(), delay)) break;
+                continue;
+            }
+            {
+                ::sio::ext::SendBatch batch;  // what the entries send goes out in one write per recipient
+                deliver(reply, ids);
+            }
+            freeReplyObject(reply);
+        }
+        ready_ = false;
+    }
+
+    // Where each stream ends now: its newest entry's id, or 0-0 when it has none.
+    bool position(RedisLink& link, std::vector<std::string>& ids) {
+        const auto deadline = Clock::now() + std::chrono::milliseconds(std::max(1, options_.commandTimeout));
+        for (size_t i = 0; i < streams_.size(); ++i) {
+            if (!ids[i].empty()) continue;  // a reconnection goes on from where it was
+            link.append({"XREVRANGE", streams_[i], "+", "-", "COUNT", "1"});
+            redisReply* reply = nullptr;
+            if (link.flush(stop_.fd(), deadline) != Io::Ok || link.read(reply, stop_.fd(), -1, deadline) != Io::Ok)
+                return false;
+            bool ok = reply->type == REDIS_REPLY_ARRAY;
+            if (ok) {
+                ids[i] = "0-0";
+                if (reply->elements > 0 && reply->element[0]->type == REDIS_REPLY_ARRAY &&
+                    reply->element[0]->elements == 2 && reply->element[0]->element[0]->type == REDIS_REPLY_STRING)
+                    ids[i].assign(reply->element[0]->element[0]->str, reply->element[0]->element[0]->len);
+            }
+            freeReplyObject(reply);
+            if (!ok) return false;
+        }
+        return true;
+    }
+
+    // [[stream, [[id, [field, value, ...]], ...]], ...]; a null reply: nothing came within the block time.
+    void deliver(const redisReply* r, std::vector<std::string>& ids) {
+        if (r->type != REDIS_REPLY_ARRAY) return;
+        auto text = [](const redisReply* e) {
+            return e && e->type == REDIS_REPLY_STRING ? std::string_view(e->str, e->len) : std::string_view();
+        };
+        for (size_t s = 0; s < r->elements; ++s) {
+            const redisReply* stream = r->element[s];
+            if (stream->type != REDIS_REPLY_ARRAY || stream->elements != 2 ||
+                stream->element[1]->type != REDIS_REPLY_ARRAY)
+                continue;
+            const std::string name(text(stream->element[0]));
+            auto at = std::find(streams_.begin(), streams_.end(), name);
+            if (at == streams_.end()) continue;
+            const redisReply* entries = stream->element[1];
+            for (size_t e = 0; e < entries->elements; ++e) {
+                const redisReply* entry = entries->element[e];
+                if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2) continue;
+                const std::string id(text(entry->element[0]));
+                if (id.empty()) continue;
+                ids[size_t(at - streams_.begin())] = id;
+                ++counters_.received;
+                Fields fields;
+                const redisReply* kv = entry->element[1];
+                if (kv->type == REDIS_REPLY_ARRAY)
+                    for (size_t i = 0; i + 1 < kv->elements; i += 2)
+                        fields.emplace_back(text(kv->element[i]), text(kv->element[i + 1]));
+                on_entry_(name, id, fields);
+            }
+        }
+    }
+
+    bool stopped() {
+        std::lock_guard<std::mutex> lk(mu_);
+        return stopping_;
+    }
+
+    const Options& options_;
+    Counters& counters_;
+    const std::vector<std::string> streams_;
+    const int read_count_, block_ms_;
+    EntryFn on_entry_;
+    std::mutex mu_;  // a leaf
+    bool stopping_ = false;
+    std::atomic<bool> ready_{false};
+    WakeFd stop_;
     Restartable thread_;  // the last member: stopped first
 };
 
@@ -2223,6 +2726,898 @@ inline AdapterFactory createAdapter(Options options = {}) {
     auto connections = std::make_shared<detail::Connections>(std::move(options));
     return [connections](Namespace& nsp) -> std::unique_ptr<Adapter> {
         return std::make_unique<RedisAdapter>(nsp, connections);
+    };
+}
+
+// =====================================================================================================================
+// 5. THE STREAMS ADAPTER — io.adapter(sio::redis::createStreamsAdapter(options)): a node of a cluster of
+//    @socket.io/redis-streams-adapter 0.3.1 nodes, Node or C++, with connection state recovery across nodes
+//    (the notes' §2 and §5.6, and docs/redis-streams.md).
+//    - Broadcasts, socketsJoin / socketsLeave and disconnectSockets are entries of one Redis stream (XADD MAXLEN ~),
+//      which every node reads (XREAD BLOCK). The entry's id is the offset a recovering client hands back.
+//    - Requests that want answers (broadcasts with acks, fetchSockets, serverSideEmit) and their answers go over
+//      pub/sub, as msgpack: <channelPrefix>#<nsp># to every node, <channelPrefix>#<nsp>#<uid># to one.
+//    - A session is kept in Redis (SET <sessionKeyPrefix><pid> ... PX maxDisconnectionDuration), so that any node
+//      can restore it: GETDEL takes it, and the stream gives what the client missed.
+//    Unlike Node's node, which delivers its own broadcasts once XADD has answered and the others' as it reads them,
+//    this one delivers every entry, its own too, as its reader reads them: every C++ node hands its clients the
+//    stream's order, so the last offset a client saw is also the newest it got, and a recovery resends nothing it
+//    already had. When Redis cannot take an entry, this node's clients get it at once (no offset) and other
+//    nodes never do. Threads: as section 4 (the reader is one more own thread, and delivers as the subscriber does).
+// =====================================================================================================================
+class StreamsAdapter;
+
+namespace detail {
+
+struct StreamsLink {
+    explicit StreamsLink(StreamsAdapter* a) : adapter(a) {}
+    Gate gate;
+    StreamsAdapter* const adapter;
+};
+
+// What the adapters of one Streams factory share: a publisher (XADD, SET, GETDEL, XRANGE, PUBLISH), a subscriber
+// (the pub/sub channels) and the stream reader, each a connection and a thread, started with the first adapter.
+class StreamConnections {
+public:
+    explicit StreamConnections(StreamsOptions o)
+        : options_(std::move(o)),
+          publisher_(options_, counters_),
+          subscriber_(
+              options_, counters_,
+              [this](const std::string&, const std::string& channel, std::string_view payload) {
+                  handle_message(channel, payload);
+              },
+              options_.useShardedPubSub),
+          reader_(options_, counters_, streams_of(options_), options_.readCount, options_.blockTimeInMs,
+                  [this](const std::string&, const std::string& id, const StreamReader::Fields& fields) {
+                      handle_entry(id, fields);
+                  }) {}
+    ~StreamConnections() {
+        publisher_.stop();
+        subscriber_.stop();
+        reader_.stop();
+    }
+    StreamConnections(const StreamConnections&) = delete;
+    StreamConnections& operator=(const StreamConnections&) = delete;
+
+    const StreamsOptions& options() const { return options_; }
+    Counters& counters() { return counters_; }
+    Publisher& publisher() { return publisher_; }
+    bool ready() const { return publisher_.connected() && subscriber_.ready() && reader_.ready(); }
+
+    void attach(const std::shared_ptr<StreamsLink>& link, const std::string& nsp,
+                const std::vector<std::string>& channels) {
+        std::lock_guard<std::mutex> life(lifecycle_mu_);
+        {
+            std::lock_guard<std::mutex> lk(routes_mu_);
+            by_nsp_[nsp] = link;
+            for (auto& c : channels) by_channel_[c] = link;
+        }
+        subscriber_.add(channels, {});
+        if (attached_++ == 0) {
+            publisher_.start();
+            subscriber_.start();
+            reader_.start();
+        }
+    }
+    // The last adapter to go stops the threads, once what it queued has reached Redis (the sessions a drain
+    // persisted), for at most commandTimeout.
+    void detach(const StreamsLink* link, const std::string& nsp, const std::vector<std::string>& channels) {
+        std::lock_guard<std::mutex> life(lifecycle_mu_);
+        {
+            std::lock_guard<std::mutex> lk(routes_mu_);
+            auto it = by_nsp_.find(nsp);
+            if (it != by_nsp_.end() && it->second.get() == link) by_nsp_.erase(it);
+            for (auto& c : channels) {
+                auto ch = by_channel_.find(c);
+                if (ch != by_channel_.end() && ch->second.get() == link) by_channel_.erase(ch);
+            }
+        }
+        subscriber_.remove(channels, {});
+        if (attached_ > 0 && --attached_ == 0) {
+            publisher_.flush(options_.commandTimeout);
+            publisher_.stop();
+            subscriber_.stop();
+            reader_.stop();
+        }
+    }
+
+private:
+    static std::vector<std::string> streams_of(const StreamsOptions& o) {
+        if (o.streamCount <= 1) return {o.streamName};
+        std::vector<std::string> out;
+        for (int i = 0; i < o.streamCount; ++i) out.push_back(o.streamName + "-" + std::to_string(i));
+        return out;
+    }
+    inline void handle_message(const std::string& channel, std::string_view payload);
+    inline void handle_entry(const std::string& id, const StreamReader::Fields& fields);
+
+    StreamsOptions options_;
+    Counters counters_;
+    std::mutex lifecycle_mu_;  // orders attach/detach; no thread of ours takes it
+    std::mutex routes_mu_;     // a leaf: the routes
+    std::map<std::string, std::shared_ptr<StreamsLink>> by_nsp_, by_channel_;
+    size_t attached_ = 0;
+    Publisher publisher_;
+    Subscriber subscriber_;
+    StreamReader reader_;
+};
+
+}  // namespace detail
+
+// The adapter of one namespace. The core calls the overrides, with ClusterAdapter's semantics (the notes' §2.2):
+//   broadcast              XADD a BROADCAST (3); every node delivers it as its reader reads it, with its offset
+//   broadcastWithAck       PUBLISH a BROADCAST with a requestId; each node answers a count (11), then acks (12)
+//   fetchSockets           PUBLISH FETCH_SOCKETS (7); one answer (8) per other node NUMSUB counts, or time-out
+//   serverSideEmit         PUBLISH SERVER_SIDE_EMIT (9); with an ack, one answer (10) per other node
+//   addSockets / delSockets / disconnectSockets   XADD 4 / 5 / 6, applied by every node as it reads them
+//   persistSession         SET the session with its expiry; restoreSession: GETDEL it, check the offset is still
+//                          in the stream, then XRANGE what came after it for this namespace's rooms
+class StreamsAdapter : public Adapter {
+public:
+    StreamsAdapter(Namespace& nsp, std::shared_ptr<detail::StreamConnections> connections)
+        : Adapter(nsp),
+          connections_(std::move(connections)),
+          uid_(wire::cluster::random_hex_id()),
+          stream_(wire::cluster::stream_of(nsp.name(), options().streamName, options().streamCount)),
+          public_channel_(options().channelPrefix + "#" + nsp.name() + "#"),
+          private_channel_(public_channel_ + uid_ + "#") {}
+    ~StreamsAdapter() override { close(); }
+
+    // This node's id in the namespace's messages (16 hex digits, as Node's).
+    const std::string& uid() const { return uid_; }
+    const std::string& stream() const { return stream_; }
+    Stats stats() const { return connections_->counters().snapshot(); }
+    // Whether the three connections are up, the subscriptions in place and the reader positioned.
+    bool ready() const { return connections_->ready(); }
+
+    void init() override {
+        if (link_) return;
+        link_ = std::make_shared<detail::StreamsLink>(this);
+        connections_->attach(link_, nsp().name(), {public_channel_, private_channel_});
+        if (eager()) schedule_refresh();
+    }
+    void close() override {
+        if (closed_.exchange(true) || !link_) return;
+        link_->gate.close();
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            for (auto& kv : requests_) cancel(kv.second.timer);
+            for (auto& kv : ack_requests_) cancel(kv.second.timer);
+            cancel(refresh_timer_);
+            requests_.clear();
+            ack_requests_.clear();
+        }
+        connections_->detach(link_.get(), nsp().name(), {public_channel_, private_channel_});
+    }
+    bool recoversAcrossNodes() const override { return true; }
+
+    void broadcast(const packet::Packet& p, const BroadcastOptions& opts) override {
+        if (opts.flags.local || !link_) return Adapter::broadcast(p, opts);
+        wire::cluster::Message m =
+            message(wire::cluster::BROADCAST, Value::Object{{"packet", packet_value(p)}, {"opts", encode_opts(opts)}});
+        auto held = std::make_shared<std::pair<packet::Packet, BroadcastOptions>>(p, opts);
+        xadd(m, [link = link_, held](bool ok) {
+            if (ok) return;  // the reader delivers it, here as everywhere
+            detail::Inside in(link->gate);
+            if (in) link->adapter->deliver(held->first, held->second);
+        });
+    }
+
+    void broadcastWithAck(const packet::Packet& p, const BroadcastOptions& opts, BroadcastAckHandlers h) override {
+        if (opts.flags.local || !link_) return Adapter::broadcastWithAck(p, opts, std::move(h));
+        const std::string id = wire::cluster::random_hex_id();
+        const int keep = opts.flags.timeout >= 0 ? opts.flags.timeout : options().requestsTimeout;
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            auto& a = ack_requests_[id];
+            a.clientCount = h.clientCount;
+            a.ack = h.ack;
+            a.timer = after(keep, [id](StreamsAdapter& self) {
+                std::lock_guard<std::mutex> lock(self.mu_);
+                self.ack_requests_.erase(id);
+            });
+        }
+        publish(message(wire::cluster::BROADCAST,
+                        Value::Object{{"packet", packet_value(p)}, {"requestId", id}, {"opts", encode_opts(opts)}}));
+        auto serverCount = std::move(h.serverCount);
+        h.serverCount = nullptr;  // the count is Redis's
+        Adapter::broadcastWithAck(p, opts, std::move(h));
+        count_servers([serverCount](StreamsAdapter&, size_t n) {
+            if (serverCount) serverCount(std::max<size_t>(n, 1));
+        });
+    }
+
+    void fetchSockets(const BroadcastOptions& opts, SocketInfoCallback cb) override {
+        auto local = local_socket_infos(opts);
+        if (opts.flags.local || !link_) return cb(Error{}, std::move(local));
+        auto here = std::make_shared<std::vector<SocketInfo>>(std::move(local));
+        count_servers([opts, cb = std::move(cb), here](StreamsAdapter& self, size_t n) {
+            if (n <= 1) return cb(Error{}, std::move(*here));
+            Pending pending;
+            pending.type = wire::cluster::FETCH_SOCKETS;
+            pending.expected = n - 1;
+            pending.sockets = std::move(*here);
+            pending.fetch_cb = cb;
+            const std::string id = wire::cluster::random_hex_id();
+            self.start_request(id, std::move(pending), opts.flags.timeout > 0 ? opts.flags.timeout : 0,
+                               self.message(wire::cluster::FETCH_SOCKETS,
+                                            Value::Object{{"opts", encode_opts(opts)}, {"requestId", id}}));
+        });
+    }
+
+    void addSockets(const BroadcastOptions& opts, const std::vector<std::string>& rooms) override {
+        change(wire::cluster::SOCKETS_JOIN, opts,
+               Value::Object{{"opts", encode_opts(opts)}, {"rooms", Value::Array(rooms.begin(), rooms.end())}});
+    }
+    void delSockets(const BroadcastOptions& opts, const std::vector<std::string>& rooms) override {
+        change(wire::cluster::SOCKETS_LEAVE, opts,
+               Value::Object{{"opts", encode_opts(opts)}, {"rooms", Value::Array(rooms.begin(), rooms.end())}});
+    }
+    void disconnectSockets(const BroadcastOptions& opts, bool close) override {
+        change(wire::cluster::DISCONNECT_SOCKETS, opts, Value::Object{{"opts", encode_opts(opts)}, {"close", close}});
+    }
+
+    void serverSideEmit(const Args& data, AckCallback ack) override {
+        Value packet(Value::Array(data.begin(), data.end()));
+        if (!ack || !link_) {
+            publish(message(wire::cluster::SERVER_SIDE_EMIT, Value::Object{{"packet", packet}}));
+            if (ack) ack(Error{}, Args{});
+            return;
+        }
+        count_servers([packet, ack = std::move(ack)](StreamsAdapter& self, size_t n) {
+            if (n <= 1) return ack(Error{}, Args{});
+            Pending pending;
+            pending.type = wire::cluster::SERVER_SIDE_EMIT;
+            pending.expected = n - 1;
+            pending.sse_cb = ack;
+            const std::string id = wire::cluster::random_hex_id();
+            self.start_request(
+                id, std::move(pending), 0,
+                self.message(wire::cluster::SERVER_SIDE_EMIT, Value::Object{{"requestId", id}, {"packet", packet}}));
+        });
+    }
+    // Node's serverCount(): the nodes serving this namespace (NUMSUB, or SHARDNUMSUB, of its public channel), 0 when
+    // Redis cannot be asked; `cb` runs as a handler.
+    void serverCount(std::function<void(size_t)> cb) {
+        count_servers([cb = std::move(cb)](StreamsAdapter& self, size_t n) { self.run_handler([&] { cb(n); }); });
+    }
+
+    // ---- connection state recovery across nodes
+    void persistSession(const SessionToPersist& session) override {
+        const int keep = keep_ms();
+        if (!link_ || keep <= 0) return;
+        if (eager()) {
+            std::lock_guard<std::mutex> lk(mu_);
+            just_persisted_.insert(session.sid);
+        }
+        connections_->publisher().command({"SET", options().sessionKeyPrefix + session.pid,
+                                           wire::cluster::encode_session(session), "PX", std::to_string(keep)},
+                                          nullptr);
+    }
+    inline void restoreSession(const std::string& pid, const std::string& offset, RestoreCallback done) override;
+    inline void resumeSession(const SocketPtr& socket, const Session& session) override;
+
+    // With persistSessionsEagerly, a socket's session is written again when it joins or leaves a room (its own,
+    // at connect, included), and deleted when it leaves for good (not lost: then persistSession wrote it just now).
+    void addAll(const SocketPtr& socket, const std::vector<std::string>& rooms) override {
+        Adapter::addAll(socket, rooms);
+        if (eager()) persist_now(*socket);
+    }
+    void del(const std::string& sid, const std::string& room) override {
+        Adapter::del(sid, room);
+        if (!eager()) return;
+        auto sockets = nsp().sockets();
+        auto it = sockets.find(sid);
+        if (it != sockets.end()) persist_now(*it->second);
+    }
+    void delAll(const std::string& sid) override {
+        if (eager()) {
+            bool kept;
+            {
+                std::lock_guard<std::mutex> lk(mu_);
+                kept = just_persisted_.erase(sid) != 0;
+            }
+            auto sockets = nsp().sockets();
+            auto it = sockets.find(sid);
+            if (!kept && it != sockets.end() && !it->second->pid().empty() && link_)
+                connections_->publisher().command({"DEL", options().sessionKeyPrefix + it->second->pid()}, nullptr);
+        }
+        Adapter::delAll(sid);
+    }
+
+    // ---- what the connections' threads hand in (inside the gate)
+    inline void on_entry(const std::string& id, wire::cluster::Message m);
+    inline void on_pubsub(const std::string& channel, std::string_view payload);
+
+private:
+    struct Pending {
+        int type = 0;
+        size_t expected = 0, current = 0;
+        std::vector<SocketInfo> sockets;
+        Args responses;
+        SocketInfoCallback fetch_cb;
+        AckCallback sse_cb;
+        TimerId timer = 0;
+    };
+    struct AckPending {
+        std::function<void(size_t)> clientCount;
+        std::function<void(const Value&)> ack;
+        TimerId timer = 0;
+    };
+    // A socket being restored: what the reader delivers to its rooms meanwhile waits here, and follows the packets
+    // it missed (those up to `watermark` it already has from XRANGE, and are dropped).
+    struct Held {
+        std::string id;
+        packet::Packet packet;
+    };
+    struct Hold {
+        std::set<std::string> rooms;
+        std::vector<Held> pending;
+    };
+    // Session::state of a restored session: the missed packets' data (offset last), the newest entry XRANGE read;
+    // the hold goes with the last copy of it, used or not.
+    struct Restored {
+        std::weak_ptr<detail::StreamsLink> link;
+        std::string sid, watermark;
+        std::vector<Value> missed;
+        inline ~Restored();
+    };
+    struct Restore;  // the steps of one restoreSession
+    using Task = std::function<void(StreamsAdapter&)>;
+
+    const StreamsOptions& options() const { return connections_->options(); }
+    detail::Counters& counters() { return connections_->counters(); }
+    int keep_ms() const {
+        const auto& r = nsp().server().options().connectionStateRecovery;
+        return r ? r->maxDisconnectionDuration : 0;
+    }
+    bool eager() const { return options().persistSessionsEagerly && keep_ms() > 0; }
+
+    void post(Task fn) {
+        if (link_) Adapter::post(gated(std::move(fn)));
+    }
+    TimerId after(int ms, Task fn) { return link_ ? Adapter::after(ms, gated(std::move(fn))) : 0; }
+    std::function<void()> gated(Task fn) {
+        return [link = link_, fn = std::move(fn)] {
+            detail::Inside in(link->gate);
+            if (in) fn(*link->adapter);
+        };
+    }
+
+    wire::cluster::Message message(int type, Value data) const {
+        return wire::cluster::Message{type, std::move(data), uid_, nsp().name()};
+    }
+    static Value packet_value(const packet::Packet& p) {
+        Value::Object o{{"type", 2}, {"data", p.data}};
+        if (p.id >= 0) o["id"] = p.id;
+        return o;
+    }
+    static Value encode_opts(const BroadcastOptions& o) { return wire::cluster::encode_opts(o); }
+
+    // An entry for the stream; `done(ok)` (may be null) once Redis answered, on the publisher's thread.
+    void xadd(const wire::cluster::Message& m, std::function<void(bool ok)> done) {
+        std::vector<std::string> argv{"XADD", stream_, "MAXLEN", "~", std::to_string(options().maxLen), "*"};
+        try {
+            auto fields = wire::cluster::entry_fields(m, options().onlyPlaintext);
+            argv.insert(argv.end(), std::make_move_iterator(fields.begin()), std::make_move_iterator(fields.end()));
+        } catch (const std::length_error&) {
+            ++counters().unsent;
+            if (done) done(false);
+            return;
+        }
+        connections_->publisher().publish_command(std::move(argv), [done = std::move(done)](const redisReply* r) {
+            if (done) done(r && r->type == REDIS_REPLY_STRING);
+        });
+    }
+    // An ephemeral message to every node (requests), or to one (`to`: a response).
+    void publish(const wire::cluster::Message& m, const std::string& to = {}) {
+        std::string payload;
+        try {
+            payload = wire::cluster::encode_pubsub(m);
+        } catch (const std::length_error&) {
+            ++counters().unsent;
+            return;
+        }
+        std::string channel = to.empty() ? public_channel_ : public_channel_ + to + "#";
+        connections_->publisher().publish_command(
+            {options().useShardedPubSub ? "SPUBLISH" : "PUBLISH", std::move(channel), std::move(payload)});
+    }
+
+    // NUMSUB (or SHARDNUMSUB) of the public channel, then fn(adapter, count) on the handler thread; 0 when Redis did
+    // not answer.
+    void count_servers(std::function<void(StreamsAdapter&, size_t)> fn) {
+        if (!link_) return fn(*this, 0);
+        auto link = link_;
+        connections_->publisher().command(
+            {"PUBSUB", options().useShardedPubSub ? "SHARDNUMSUB" : "NUMSUB", public_channel_},
+            [link, fn = std::move(fn)](const redisReply* reply) {
+                size_t n = 0;
+                if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements >= 2 &&
+                    reply->element[1]->type == REDIS_REPLY_INTEGER && reply->element[1]->integer > 0)
+                    n = size_t(reply->element[1]->integer);
+                detail::Inside in(link->gate);
+                if (in) link->adapter->post([fn, n](StreamsAdapter& self) { fn(self, n); });
+            });
+    }
+
+    // `ms` 0: the reference's 5 s (requestsTimeout here).
+    void start_request(const std::string& id, Pending pending, int ms, const wire::cluster::Message& m) {
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            pending.timer =
+                after(ms > 0 ? ms : options().requestsTimeout, [id](StreamsAdapter& self) { self.on_timeout(id); });
+            requests_[id] = std::move(pending);
+        }
+        publish(m);
+    }
+    void on_timeout(const std::string& id) {
+        Pending p;
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            auto it = requests_.find(id);
+            if (it == requests_.end()) return;
+            p = std::move(it->second);
+            requests_.erase(it);
+        }
+        ++counters().requestsTimedOut;
+        Error err{"timeout reached: only " + std::to_string(p.current) + " responses received out of " +
+                  std::to_string(p.expected)};
+        if (p.fetch_cb) p.fetch_cb(err, std::move(p.sockets));
+        if (p.sse_cb) p.sse_cb(err, p.responses);
+    }
+
+    // socketsJoin / socketsLeave / disconnectSockets: into the stream, applied by every node as it reads it (this
+    // one too); here at once when Redis cannot take it.
+    void change(int type, const BroadcastOptions& opts, Value data) {
+        if (opts.flags.local || !link_) return apply_here(type, opts, data);
+        auto held = std::make_shared<std::pair<BroadcastOptions, Value>>(opts, data);
+        xadd(message(type, std::move(data)), [link = link_, type, held](bool ok) {
+            if (ok) return;
+            detail::Inside in(link->gate);
+            if (in)
+                link->adapter->post(
+                    [type, held](StreamsAdapter& self) { self.apply_here(type, held->first, held->second); });
+        });
+    }
+    void apply_here(int type, const BroadcastOptions& opts, const Value& data) {
+        std::vector<std::string> rooms;
+        for (auto& r : data["rooms"].as_array())
+            if (r.is_string()) rooms.push_back(r.as_string());
+        if (type == wire::cluster::SOCKETS_JOIN) Adapter::addSockets(opts, rooms);
+        else if (type == wire::cluster::SOCKETS_LEAVE) Adapter::delSockets(opts, rooms);
+        else Adapter::disconnectSockets(opts, data["close"].as_bool());
+    }
+
+    // A broadcast read from the stream: to the chosen sockets, but those being restored, for which it waits.
+    inline void deliver_entry(const std::string& id, const packet::Packet& p, const BroadcastOptions& opts);
+    static bool reaches(const std::set<std::string>& rooms, const BroadcastOptions& opts) {
+        bool included = opts.rooms.empty() ||
+                        std::any_of(rooms.begin(), rooms.end(), [&](auto& r) { return opts.rooms.count(r) != 0; });
+        return included && std::none_of(rooms.begin(), rooms.end(), [&](auto& r) { return opts.except.count(r) != 0; });
+    }
+    static bool read_broadcast(const Value& data, packet::Packet& p, BroadcastOptions& opts) {
+        const Value& packet = data["packet"];
+        if (!packet["data"].is_array() || !wire::cluster::decode_opts(data["opts"], opts)) return false;
+        p.type = packet::Type::Event;
+        p.has_data = true;
+        p.data = packet["data"];
+        if (packet["id"].is_number()) p.id = packet["id"].as_int();
+        return true;
+    }
+    void add_offset(packet::Packet& p, const BroadcastOptions& opts, const std::string& id) const {
+        if (keep_ms() > 0 && p.id < 0 && !opts.flags.volatile_) p.data.push_back(id);
+    }
+
+    inline void on_request(const wire::cluster::Message& m);
+    inline void answer_broadcast(const wire::cluster::Message& m);
+    inline void on_response(const wire::cluster::Message& m);
+
+    // Eager sessions: every local socket's session, again before it expires.
+    inline void schedule_refresh();
+    inline void refresh_sessions();
+    void persist_now(Socket& s) {
+        if (s.pid().empty() || !s.connected()) return;
+        persistSession(SessionToPersist{s.id(), s.pid(), s.rooms(), s.data()});
+        std::lock_guard<std::mutex> lk(mu_);
+        just_persisted_.erase(s.id());
+    }
+
+    std::shared_ptr<detail::StreamConnections> connections_;
+    const std::string uid_, stream_, public_channel_, private_channel_;
+    std::shared_ptr<detail::StreamsLink> link_;  // set by init()
+    std::atomic<bool> closed_{false};
+    std::mutex mu_;  // requests, holds; before Adapter::mu_ (select), Timers::mu_ and TaskThread::mu_
+    std::map<std::string, Pending> requests_;
+    std::map<std::string, AckPending> ack_requests_;
+    std::map<std::string, Hold> holds_;  // by socket id
+    TimerId refresh_timer_ = 0;
+    std::set<std::string> just_persisted_;  // eager: sockets persistSession wrote as they closed
+};
+
+inline StreamsAdapter::Restored::~Restored() {
+    auto l = link.lock();
+    if (!l) return;
+    detail::Inside in(l->gate);
+    if (!in) return;
+    std::lock_guard<std::mutex> lk(l->adapter->mu_);
+    l->adapter->holds_.erase(sid);
+}
+
+inline void StreamsAdapter::deliver_entry(const std::string& id, const packet::Packet& p,
+                                          const BroadcastOptions& opts) {
+    std::vector<SocketPtr> targets;
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        targets = select(opts.rooms, opts.except);
+        if (!holds_.empty()) {
+            for (auto& kv : holds_)
+                if (reaches(kv.second.rooms, opts)) kv.second.pending.push_back(Held{id, p});
+            targets.erase(std::remove_if(targets.begin(), targets.end(),
+                                         [&](const SocketPtr& s) { return holds_.count(s->id()) != 0; }),
+                          targets.end());
+        }
+    }
+    if (!targets.empty()) send_to(targets, p, encode(p), opts.flags.volatile_, true);
+}
+
+inline void StreamsAdapter::on_entry(const std::string& id, wire::cluster::Message m) {
+    if (m.nsp != nsp().name()) return;
+    switch (m.type) {
+    case wire::cluster::BROADCAST: {
+        if (!m.data["requestId"].is_null()) {  // a 0.2 node's, which sends everything through the stream
+            if (m.uid != uid_) answer_broadcast(m);
+            return;
+        }
+        packet::Packet p;
+        p.nsp = nsp().name();
+        BroadcastOptions opts;
+        if (!read_broadcast(m.data, p, opts)) {
+            ++counters().malformed;
+            return;
+        }
+        add_offset(p, opts, id);
+        return deliver_entry(id, p, opts);
+    }
+    case wire::cluster::SOCKETS_JOIN:
+    case wire::cluster::SOCKETS_LEAVE:
+    case wire::cluster::DISCONNECT_SOCKETS: {
+        BroadcastOptions opts;
+        if (!wire::cluster::decode_opts(m.data["opts"], opts)) {
+            ++counters().malformed;
+            return;
+        }
+        return post([type = m.type, opts, data = std::move(m.data)](StreamsAdapter& self) {
+            self.apply_here(type, opts, data);
+        });
+    }
+    default:
+        if (m.uid == uid_) return;
+        if (m.type >= wire::cluster::FETCH_SOCKETS_RESPONSE && m.type != wire::cluster::SERVER_SIDE_EMIT)
+            return on_response(m);
+        return on_request(m);
+    }
+}
+
+inline void StreamsAdapter::on_pubsub(const std::string& channel, std::string_view payload) {
+    wire::cluster::Message m;
+    if (!wire::cluster::decode_pubsub(payload, m)) {
+        ++counters().malformed;
+        return;
+    }
+    if (m.uid == uid_ || m.nsp != nsp().name()) return;
+    if (channel == private_channel_ ||
+        (m.type >= wire::cluster::FETCH_SOCKETS_RESPONSE && m.type != wire::cluster::SERVER_SIDE_EMIT))
+        return on_response(m);
+    on_request(m);
+}
+
+inline void StreamsAdapter::on_request(const wire::cluster::Message& m) {
+    const std::string requester = m.uid;
+    const std::string id = m.data["requestId"].as_string();
+    switch (m.type) {
+    case wire::cluster::BROADCAST:
+        if (!id.empty()) answer_broadcast(m);
+        return;
+    case wire::cluster::FETCH_SOCKETS: {
+        BroadcastOptions opts;
+        if (id.empty() || !wire::cluster::decode_opts(m.data["opts"], opts)) {
+            ++counters().malformed;
+            return;
+        }
+        return post([requester, id, opts](StreamsAdapter& self) {
+            Value::Array sockets;
+            for (auto& info : self.local_socket_infos(opts))
+                sockets.push_back(Value::Object{{"id", info.id},
+                                                {"handshake", to_value(info.handshake)},
+                                                {"rooms", Value::Array(info.rooms.begin(), info.rooms.end())},
+                                                {"data", info.data}});
+            self.publish(self.message(wire::cluster::FETCH_SOCKETS_RESPONSE,
+                                      Value::Object{{"requestId", id}, {"sockets", std::move(sockets)}}),
+                         requester);
+        });
+    }
+    case wire::cluster::SERVER_SIDE_EMIT: {
+        if (!m.data["packet"].is_array()) {
+            ++counters().malformed;
+            return;
+        }
+        return post([requester, id, packet = m.data["packet"]](StreamsAdapter& self) {
+            std::function<void(const Value&)> reply;
+            if (!id.empty()) {
+                reply = [link = self.link_, requester, id](const Value& v) {
+                    detail::Inside in(link->gate);
+                    if (!in) return;
+                    auto& a = *link->adapter;
+                    a.publish(a.message(wire::cluster::SERVER_SIDE_EMIT_RESPONSE,
+                                        Value::Object{{"requestId", id}, {"packet", v}}),
+                              requester);
+                };
+            }
+            self.nsp().handle_server_side_emit(Args(packet.as_array()), std::move(reply));
+        });
+    }
+    default: return;  // heartbeats (a 0.2 node's) and unknown types
+    }
+}
+
+// Another node's broadcast with acks: delivered here with an ack id of ours; the count, then each client's answer,
+// go back to the requester.
+inline void StreamsAdapter::answer_broadcast(const wire::cluster::Message& m) {
+    packet::Packet p;
+    p.nsp = nsp().name();
+    BroadcastOptions opts;
+    if (!read_broadcast(m.data, p, opts)) {
+        ++counters().malformed;
+        return;
+    }
+    p.id = -1;
+    BroadcastAckHandlers h;
+    const std::string requester = m.uid, id = m.data["requestId"].as_string();
+    auto link = link_;
+    h.clientCount = [link, requester, id](size_t n) {
+        detail::Inside in(link->gate);
+        if (!in) return;
+        auto& a = *link->adapter;
+        a.publish(
+            a.message(wire::cluster::BROADCAST_CLIENT_COUNT, Value::Object{{"requestId", id}, {"clientCount", n}}),
+            requester);
+    };
+    h.ack = [link, requester, id](const Value& v) {
+        detail::Inside in(link->gate);
+        if (!in) return;
+        auto& a = *link->adapter;
+        a.publish(a.message(wire::cluster::BROADCAST_ACK, Value::Object{{"requestId", id}, {"packet", v}}), requester);
+    };
+    deliver_with_ack(p, opts, std::move(h));
+}
+
+inline void StreamsAdapter::on_response(const wire::cluster::Message& m) {
+    const std::string id = m.data["requestId"].as_string();
+    std::unique_lock<std::mutex> lk(mu_);
+    auto a = ack_requests_.find(id);
+    if (a != ack_requests_.end()) {
+        if (m.type == wire::cluster::BROADCAST_CLIENT_COUNT && a->second.clientCount) {
+            const auto n = size_t(std::max(0.0, m.data["clientCount"].as_number()));
+            post([fn = a->second.clientCount, n](StreamsAdapter&) { fn(n); });
+        } else if (m.type == wire::cluster::BROADCAST_ACK && a->second.ack) {
+            post([fn = a->second.ack, v = m.data["packet"]](StreamsAdapter&) { fn(v); });
+        }
+        return;
+    }
+    auto it = requests_.find(id);
+    if (it == requests_.end()) return;  // someone else's, or late
+    Pending& p = it->second;
+    if (m.type == wire::cluster::FETCH_SOCKETS_RESPONSE && p.type == wire::cluster::FETCH_SOCKETS) {
+        ++p.current;
+        for (auto& e : m.data["sockets"].as_array()) {
+            std::set<std::string> rooms;
+            for (auto& r : e["rooms"].as_array())
+                if (r.is_string()) rooms.insert(r.as_string());
+            p.sockets.push_back(
+                SocketInfo{e["id"].as_string(), handshake_from_value(e["handshake"]), rooms, e["data"]});
+        }
+    } else if (m.type == wire::cluster::SERVER_SIDE_EMIT_RESPONSE && p.type == wire::cluster::SERVER_SIDE_EMIT) {
+        ++p.current;
+        p.responses.push_back(m.data["packet"]);
+    } else {
+        return;
+    }
+    if (p.current != p.expected) return;
+    cancel(p.timer);
+    auto done = std::make_shared<Pending>(std::move(p));
+    requests_.erase(it);
+    lk.unlock();
+    post([done](StreamsAdapter&) {
+        if (done->fetch_cb) done->fetch_cb(Error{}, std::move(done->sockets));
+        if (done->sse_cb) done->sse_cb(Error{}, done->responses);
+    });
+}
+
+// The steps of one restore, on the publisher's thread: GETDEL and XRANGE <offset> <offset> (both must find
+// something), then the hold, then XRANGE from the entry after the offset on, up to 100 times, as the reference.
+struct StreamsAdapter::Restore : std::enable_shared_from_this<Restore> {
+    std::shared_ptr<detail::StreamsLink> link;
+    std::string offset;
+    RestoreCallback done;
+    std::optional<std::string> raw;  // the session's text, from GETDEL
+    Session session;
+    std::shared_ptr<Restored> restored;
+    int calls = 0;
+
+    // Calls `done` on the handler thread (`session` or none), or never if the adapter went meanwhile.
+    void finish(bool found) {
+        detail::Inside in(link->gate);
+        if (!in) return;
+        std::optional<Session> out;
+        if (found) {
+            session.offset = offset;
+            session.state = restored;
+            out = std::move(session);
+        }
+        restored.reset();  // the hold stays while `out` (and the socket's copy) holds it
+        link->adapter->post(
+            [fn = std::move(done), out = std::move(out)](StreamsAdapter&) mutable { fn(std::move(out)); });
+    }
+    void found(const redisReply* xrange) {
+        detail::Inside in(link->gate);
+        if (!in) return;
+        StreamsAdapter& a = *link->adapter;
+        if (!raw || !xrange || xrange->type != REDIS_REPLY_ARRAY || xrange->elements == 0) return finish(false);
+        if (!wire::cluster::decode_session(*raw, session)) {
+            ++a.counters().malformed;
+            return finish(false);
+        }
+        restored = std::make_shared<Restored>();
+        restored->link = link;
+        restored->sid = session.sid;
+        restored->watermark = offset;
+        {
+            std::lock_guard<std::mutex> lk(a.mu_);
+            a.holds_[session.sid] = Hold{session.rooms, {}};  // from here on, what the reader delivers to it waits
+        }
+        next(restored->watermark);
+    }
+    void next(const std::string& from) {
+        auto self = shared_from_this();
+        StreamsAdapter& a = *link->adapter;
+        a.connections_->publisher().command({"XRANGE", a.stream_, wire::cluster::next_offset(from), "+"},
+                                            [self](const redisReply* r) { self->range(r); });
+    }
+    void range(const redisReply* r) {
+        detail::Inside in(link->gate);
+        if (!in) return;
+        if (!r || r->type != REDIS_REPLY_ARRAY) return finish(false);
+        StreamsAdapter& a = *link->adapter;
+        std::string last;
+        for (size_t i = 0; i < r->elements; ++i) {
+            const redisReply* e = r->element[i];
+            if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || e->element[0]->type != REDIS_REPLY_STRING) continue;
+            last.assign(e->element[0]->str, e->element[0]->len);
+            detail::StreamReader::Fields fields;
+            const redisReply* kv = e->element[1];
+            if (kv->type == REDIS_REPLY_ARRAY)
+                for (size_t k = 0; k + 1 < kv->elements; k += 2)
+                    if (kv->element[k]->type == REDIS_REPLY_STRING && kv->element[k + 1]->type == REDIS_REPLY_STRING)
+                        fields.emplace_back(std::string_view(kv->element[k]->str, kv->element[k]->len),
+                                            std::string_view(kv->element[k + 1]->str, kv->element[k + 1]->len));
+            wire::cluster::Message m;
+            if (!wire::cluster::decode_entry(fields, m)) {
+                ++a.counters().malformed;
+                continue;
+            }
+            if (m.nsp != a.nsp().name() || m.type != wire::cluster::BROADCAST || !m.data["requestId"].is_null())
+                continue;
+            packet::Packet p;
+            BroadcastOptions opts;
+            if (!read_broadcast(m.data, p, opts)) {
+                ++a.counters().malformed;
+                continue;
+            }
+            if (!reaches(session.rooms, opts)) continue;
+            p.data.push_back(last);  // restored packets carry their offset, whatever their flags (as the reference)
+            restored->missed.push_back(std::move(p.data));
+        }
+        if (last.empty() || ++calls >= 100) return finish(true);
+        restored->watermark = last;
+        next(last);
+    }
+};
+
+inline void StreamsAdapter::restoreSession(const std::string& pid, const std::string& offset, RestoreCallback done) {
+    if (!link_ || !wire::cluster::is_entry_id(offset)) return done(std::nullopt);
+    auto r = std::make_shared<Restore>();
+    r->link = link_;
+    r->offset = offset;
+    r->done = std::move(done);
+    auto& pub = connections_->publisher();
+    pub.command({"GETDEL", options().sessionKeyPrefix + pid}, [r](const redisReply* reply) {
+        if (reply && reply->type == REDIS_REPLY_STRING) r->raw.emplace(reply->str, reply->len);
+    });
+    pub.command({"XRANGE", stream_, offset, offset}, [r](const redisReply* reply) { r->found(reply); });
+}
+
+// Joins the socket to its rooms, then sends it the missed packets, then what its hold gathered meanwhile (newer
+// than what XRANGE read), until nothing waits: from then on the reader sends to it as to any socket.
+inline void StreamsAdapter::resumeSession(const SocketPtr& socket, const Session& session) {
+    auto restored = std::static_pointer_cast<Restored>(session.state);
+    if (!restored) return Adapter::resumeSession(socket, session);
+    addAll(socket, std::vector<std::string>(session.rooms.begin(), session.rooms.end()));
+    std::vector<packet::Packet> batch;
+    for (auto& data : restored->missed) {
+        packet::Packet p;
+        p.nsp = nsp().name();
+        p.has_data = true;
+        p.data = data;
+        batch.push_back(std::move(p));
+    }
+    for (;;) {
+        {
+            ::sio::ext::SendBatch gather;  // one write for all of them
+            for (auto& p : batch) send_to({socket}, p, encode(p), false);
+        }
+        batch.clear();
+        std::lock_guard<std::mutex> lk(mu_);
+        auto it = holds_.find(socket->id());
+        if (it == holds_.end() || it->second.pending.empty()) {
+            if (it != holds_.end()) holds_.erase(it);
+            return;
+        }
+        for (auto& h : it->second.pending)
+            if (wire::cluster::id_less(restored->watermark, h.id)) batch.push_back(std::move(h.packet));
+        it->second.pending.clear();
+    }
+}
+
+inline void StreamsAdapter::schedule_refresh() {
+    const int every = options().sessionRefreshInterval > 0 ? options().sessionRefreshInterval : keep_ms() / 3;
+    std::lock_guard<std::mutex> lk(mu_);
+    refresh_timer_ = after(std::max(every, 1), [](StreamsAdapter& self) {
+        self.refresh_sessions();
+        self.schedule_refresh();
+    });
+}
+
+inline void StreamsAdapter::refresh_sessions() {
+    for (auto& kv : nsp().sockets()) persist_now(*kv.second);
+}
+
+inline void detail::StreamConnections::handle_message(const std::string& channel, std::string_view payload) {
+    std::shared_ptr<StreamsLink> link;
+    {
+        std::lock_guard<std::mutex> lk(routes_mu_);
+        auto it = by_channel_.find(channel);
+        if (it != by_channel_.end()) link = it->second;
+    }
+    if (!link) return;
+    Inside in(link->gate);
+    if (in) link->adapter->on_pubsub(channel, payload);
+}
+
+inline void detail::StreamConnections::handle_entry(const std::string& id, const StreamReader::Fields& fields) {
+    wire::cluster::Message m;
+    if (!wire::cluster::decode_entry(fields, m)) {
+        ++counters_.malformed;  // not an adapter's entry: skipped
+        return;
+    }
+    std::shared_ptr<StreamsLink> link;
+    {
+        std::lock_guard<std::mutex> lk(routes_mu_);
+        auto it = by_nsp_.find(m.nsp);
+        if (it != by_nsp_.end()) link = it->second;
+    }
+    if (!link) return;
+    Inside in(link->gate);
+    if (in) link->adapter->on_entry(id, std::move(m));
+}
+
+// io.adapter(sio::redis::createStreamsAdapter(options)): every namespace's adapter made by the returned factory
+// shares one publisher, one subscriber and one stream reader connection (they start with the first adapter). With
+// connection state recovery on (opt.connectionStateRecovery), sessions are kept in Redis for every node.
+inline AdapterFactory createStreamsAdapter(StreamsOptions options = {}) {
+    auto connections = std::make_shared<detail::StreamConnections>(std::move(options));
+    return [connections](Namespace& nsp) -> std::unique_ptr<Adapter> {
+        return std::make_unique<StreamsAdapter>(nsp, connections);
     };
 }
 

@@ -3,7 +3,10 @@
 // node's name; namespaces "/" and "/second" take the same control events. GET /stats (C++ only) answers the
 // adapter's counters.
 // Flags: --host H --port N|0 --redis-port N --name NAME --key PREFIX --requests-timeout MS --cookie 0|1
-//        --parser json|msgpack
+//        --parser json|msgpack --adapter classic|streams --recovery MS (connection state recovery's
+//        maxDisconnectionDuration; 0: off) --stream-name NAME --max-len N --eager 0|1 (persistSessionsEagerly)
+// SIGTERM drains: io.close() closes every session with "server shutting down" (so clients reconnect, and a
+// recoverable session is persisted), and the adapter's queued writes reach Redis before it exits.
 // Prints "listening on http://<host>:<port>/socket.io/" when ready; SIGINT/SIGTERM close it.
 #include "../../sioserver_redis.hpp"
 
@@ -57,8 +60,9 @@ int main(int argc, char** argv) {
     sio::Options opt;
     sio::redis::Options ro;
     ro.host = "127.0.0.1";
-    std::string host = "127.0.0.1", name = "cpp";
+    std::string host = "127.0.0.1", name = "cpp", adapter_kind = "classic";
     int port = 0;
+    sio::redis::StreamsOptions so;
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string flag = argv[i], value = argv[i + 1];
         if (flag == "--host") host = value;
@@ -68,6 +72,13 @@ int main(int argc, char** argv) {
         else if (flag == "--key") ro.key = value;
         else if (flag == "--requests-timeout") ro.requestsTimeout = std::stoi(value);
         else if (flag == "--parser") opt.parser = value == "msgpack" ? sio::msgpack_parser() : nullptr;
+        else if (flag == "--adapter") adapter_kind = value;
+        else if (flag == "--recovery") {
+            if (std::stoi(value) > 0) opt.connectionStateRecovery = sio::ConnectionStateRecoveryOptions{};
+            if (opt.connectionStateRecovery) opt.connectionStateRecovery->maxDisconnectionDuration = std::stoi(value);
+        } else if (flag == "--stream-name") so.streamName = value;
+        else if (flag == "--max-len") so.maxLen = std::stoul(value);
+        else if (flag == "--eager") so.persistSessionsEagerly = value != "0";
         // the io cookie at the handshake (name io, path /, HttpOnly, SameSite=Lax), for HAProxy's stickiness
         else if (flag == "--cookie") {
             if (value != "0") opt.cookie = sio::CookieOptions{};
@@ -83,8 +94,18 @@ int main(int argc, char** argv) {
     sigaddset(&signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+    if (adapter_kind != "classic" && adapter_kind != "streams") {
+        std::cerr << "unknown adapter " << adapter_kind << "\n";
+        return 2;
+    }
+    const bool streams_adapter = adapter_kind == "streams";
     sio::Server io(opt);
-    io.adapter(sio::redis::createAdapter(ro));
+    if (streams_adapter) {
+        static_cast<sio::redis::Options&>(so) = ro;
+        io.adapter(sio::redis::createStreamsAdapter(so));
+    } else {
+        io.adapter(sio::redis::createAdapter(ro));
+    }
     std::vector<std::thread> streams;
     std::mutex streams_mu;
 
@@ -218,16 +239,26 @@ int main(int argc, char** argv) {
 
     io.http().Get("/name",
                   [&name](const httplib::Request&, httplib::Response& res) { res.set_content(name, "text/plain"); });
-    io.http().Get("/stats", [&io](const httplib::Request&, httplib::Response& res) {
+    auto adapter_state = [&io, streams_adapter](sio::redis::Stats& s) {
+        if (streams_adapter) {
+            auto& adapter = static_cast<sio::redis::StreamsAdapter&>(io.sockets.adapter());
+            s = adapter.stats();
+            return adapter.ready();
+        }
         auto& adapter = static_cast<sio::redis::RedisAdapter&>(io.sockets.adapter());
-        auto s = adapter.stats();
+        s = adapter.stats();
+        return adapter.ready();
+    };
+    io.http().Get("/stats", [&adapter_state](const httplib::Request&, httplib::Response& res) {
+        sio::redis::Stats s;
+        const bool ready = adapter_state(s);
         Value v = Object{{"published", double(s.published)},
                          {"unsent", double(s.unsent)},
                          {"received", double(s.received)},
                          {"malformed", double(s.malformed)},
                          {"reconnects", double(s.reconnects)},
                          {"requestsTimedOut", double(s.requestsTimedOut)},
-                         {"ready", adapter.ready()}};
+                         {"ready", ready}};
         res.set_content(v.to_json(), "application/json");
     });
 
@@ -235,6 +266,13 @@ int main(int argc, char** argv) {
     if (bound < 0) {
         std::cerr << "cannot listen on " << host << ":" << port << "\n";
         return 1;
+    }
+    // The Streams adapter's reader must know where the stream ends before a test publishes (the classic adapter's
+    // tests wait for its subscriptions instead): at most 10 s.
+    for (int i = 0; streams_adapter && i < 1000; ++i) {
+        sio::redis::Stats ignored;
+        if (adapter_state(ignored)) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     std::cout << "listening on http://" << host << ":" << bound << io.options().path << std::endl;
     int sig = 0;
