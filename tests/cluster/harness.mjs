@@ -21,6 +21,9 @@ export { REPO_ROOT };
 
 /** Default bound for a wait (ms). */
 export const T = 5000;
+// Which adapter every node of startCluster() runs: "classic" (@socket.io/redis-adapter's createAdapter) or
+// "streams" (@socket.io/redis-streams-adapter), from $CLUSTER_ADAPTER; the *_streams.test.mjs files set it.
+export const ADAPTER = process.env.CLUSTER_ADAPTER || 'classic';
 const START_TIMEOUT_MS = 10_000;
 const STOP_KILL_AFTER_MS = 5_000;
 
@@ -237,6 +240,13 @@ export async function numsub(cli, channel) {
  * `count`, and the connections that pattern-subscribe hold `count * nsps.length` patterns in all.
  */
 export async function waitSubscribed(cli, count, { key = 'socket.io', nsps = ['/', '/second'], ms = T } = {}) {
+  if (ADAPTER === 'streams') {  // the Streams adapter subscribes to <prefix>#<nsp># (and its own channel) only
+    await eventually(async () => {
+      for (const nsp of nsps) if ((await numsub(cli, `socket.io#${nsp}#`)) !== count) return false;
+      return true;
+    }, ms, `${count} servers subscribed on Redis for ${nsps.join(' and ')}`);
+    return;
+  }
   await eventually(async () => {
     for (const nsp of nsps) if ((await numsub(cli, `${key}-request#${nsp}#`)) !== count) return false;
     const patterns = (await subscriptions(cli)).reduce((n, c) => n + c.psub, 0);
@@ -523,6 +533,7 @@ export const DIRECTIONS = [
 export async function startCluster(t, { nodeFlags = [], haproxy = false, key = 'socket.io',
   nodes = ['cppA', 'cppB', 'node'], parser } = {}) {
   if (parser) nodeFlags = [...nodeFlags, '--parser', parser];
+  if (ADAPTER !== 'classic') nodeFlags = [...nodeFlags, '--adapter', ADAPTER];
   const clientParser = parser === 'msgpack' ? createRequire(import.meta.url)('socket.io-msgpack-parser') : undefined;
   const redis = await startRedis();
   const cluster = { redis, nodes: {}, clients: new Set() };

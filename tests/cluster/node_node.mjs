@@ -2,16 +2,22 @@
 // clients. Its test behaviour is the same as tests/servers/sio_cluster_server.cpp's, section by section (keep
 // the two parallel): GET /name answers the node's name; namespaces "/" and "/second" take the same control events.
 // Flags: --host H --port N|0 --redis-port N --name NAME --key PREFIX --requests-timeout MS --cookie 0|1
-//        --parser json|msgpack (npm socket.io-msgpack-parser)
+//        --parser json|msgpack (npm socket.io-msgpack-parser) --adapter classic|streams
+//        (@socket.io/redis-streams-adapter 0.3.1) --recovery MS (connectionStateRecovery's maxDisconnectionDuration;
+//        0: off) --stream-name NAME --max-len N --eager 0 (the C++ node's persistSessionsEagerly; Node has none)
+// SIGTERM drains: io.close() closes every session with "server shutting down" (persisted by the Streams adapter),
+// then the Redis clients QUIT once what they queued is written.
 // Prints "listening on http://<host>:<port>/socket.io/" once its adapters have subscribed; SIGTERM/SIGINT stop it.
 import http from 'node:http';
 import { Server } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
+import { createAdapter as createStreamsAdapter } from '@socket.io/redis-streams-adapter';
 import { createClient } from 'redis';
 import { createRequire } from 'node:module';
 
 const flags = { host: '127.0.0.1', port: '0', 'redis-port': '6379', name: 'node', key: 'socket.io',
-  'requests-timeout': '5000', cookie: '0', parser: 'json' };
+  'requests-timeout': '5000', cookie: '0', parser: 'json', adapter: 'classic', recovery: '0',
+  'stream-name': 'socket.io', 'max-len': '10000', eager: '0' };
 for (let i = 2; i + 1 < process.argv.length; i += 2) {
   const flag = process.argv[i].replace(/^--/, '');
   if (!(flag in flags)) {
@@ -40,8 +46,17 @@ const httpServer = http.createServer((req, res) => {
   }
   // everything else under /socket.io/ belongs to socket.io; other paths get socket.io's default 400
 });
+if (flags.eager !== '0') {
+  console.error('--eager: the Node node has no eager session persistence');
+  process.exit(2);
+}
+const adapter = flags.adapter === 'streams'
+  ? createStreamsAdapter(pub, { streamName: flags['stream-name'], maxLen: Number(flags['max-len']) })
+  : createAdapter(pub, sub, { key: flags.key, requestsTimeout: Number(flags['requests-timeout']) });
+const recovery = Number(flags.recovery);
 const io = new Server(httpServer, {
-  adapter: createAdapter(pub, sub, { key: flags.key, requestsTimeout: Number(flags['requests-timeout']) }),
+  adapter,
+  ...(recovery > 0 ? { connectionStateRecovery: { maxDisconnectionDuration: recovery, skipMiddlewares: true } } : {}),
   cookie: flags.cookie === '1' ? { name: 'io', path: '/', httpOnly: true, sameSite: 'lax' } : false,
   ...(flags.parser === 'msgpack' ? { parser: createRequire(import.meta.url)('socket.io-msgpack-parser') } : {}),
 });
@@ -71,7 +86,7 @@ function serve(nsp) {
   nsp.on('note', (...args) => notes.push({ event: 'note', args }));
 
   nsp.on('connection', (socket) => {
-    socket.data = { node: NAME, user: socket.handshake.auth.user ?? null };
+    if (!socket.recovered) socket.data = { node: NAME, user: socket.handshake.auth.user ?? null };
     socket.emit('welcome', { node: NAME, id: socket.id, nsp: nsp.name });
     socket.on('join', (rooms, ack) => { socket.join(rooms); ack([...socket.rooms].sort()); });
     socket.on('leave', (rooms, ack) => {
@@ -159,7 +174,7 @@ const stop = () => {
   if (stopping) return;
   stopping = true;
   io.close();
-  Promise.allSettled([pub.disconnect(), sub.disconnect()]).then(() => process.exit(0));
+  Promise.allSettled([pub.quit(), sub.quit()]).then(() => process.exit(0));
   setTimeout(() => process.exit(0), 2000).unref();
 };
 process.on('SIGTERM', stop);

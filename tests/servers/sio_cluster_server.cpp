@@ -124,7 +124,7 @@ int main(int argc, char** argv) {
 
         nsp.on_connection([&, notes](sio::Socket& socket) {
             const Value& user = socket.handshake().auth["user"];
-            socket.data() = Object{{"node", name}, {"user", user}};
+            if (!socket.recovered()) socket.data() = Object{{"node", name}, {"user", user}};
             socket.emit("welcome", Object{{"node", name}, {"id", socket.id()}, {"nsp", nsp.name()}});
             socket.on("join", [&socket](Event& ev) {
                 socket.join(strings(ev[0]));
