@@ -1941,16 +1941,26 @@ private:
         RedisLink link;
         std::vector<std::string> ids(streams_.size());  // the last entry read of each stream; "" until known
         int delay = std::max(1, options_.reconnectDelay);
-        bool ever_connected = false;
+        bool ever_connected = false, warned = false;
         while (!stopped()) {
             if (!link.connected()) {
                 if (link.open(options_, stop_.fd(), false) != Io::Ok || !position(link, ids)) {
                     link.drop();
+                    if (!warned && !stopped()) {  // once per outage, not once per attempt
+                        std::fprintf(stderr,
+                                     "[sio::redis] Redis at %s:%d cannot be reached; retrying (this node "
+                                     "serves its own clients meanwhile)\n",
+                                     options_.host.c_str(), options_.port);
+                        warned = true;
+                    }
                     if (!pause_unless_stopped(stop_.fd(), delay)) break;
                     delay = std::min(delay * 2, std::max(delay, options_.reconnectDelayMax));
                     continue;
                 }
                 if (ever_connected) ++counters_.reconnects;
+                if (warned)
+                    std::fprintf(stderr, "[sio::redis] Redis at %s:%d reached\n", options_.host.c_str(), options_.port);
+                warned = false;
                 ever_connected = true;
                 delay = std::max(1, options_.reconnectDelay);
                 ready_ = true;
@@ -1970,6 +1980,11 @@ private:
                 link.drop();
                 ready_ = false;
                 if (io == Io::Woken) break;
+                if (!stopped()) {
+                    std::fprintf(stderr, "[sio::redis] the connection to Redis at %s:%d was lost; reconnecting\n",
+                                 options_.host.c_str(), options_.port);
+                    warned = true;
+                }
                 if (!pause_unless_stopped(stop_.fd(), delay)) break;
                 continue;
             }
@@ -2718,6 +2733,31 @@ inline void detail::Connections::handle_message(const std::string& pattern, cons
     if (!link) return;
     Inside in(link->gate);
     if (in) link->adapter->on_channel_message(pattern, channel, payload);
+}
+
+// Whether Redis answers at `options` (connect, AUTH when set, PING, each within connectTimeout): "" when it does,
+// else what went wrong. The adapters never need it (they retry until Redis is there); call it before io.start()
+// to fail fast, or to say at start that this node is on its own for now.
+inline std::string ping(const Options& options) {
+    detail::WakeFd never;
+    detail::RedisLink link;
+    const std::string where = "Redis at " + options.host + ":" + std::to_string(options.port);
+    const auto timeout = std::to_string(options.connectTimeout) + " ms";
+    switch (link.open(options, never.fd(), false)) {
+    case detail::Io::Ok: break;
+    case detail::Io::Timeout: return where + " did not answer within " + timeout;
+    default: return where + " cannot be reached (refused, unknown host, or AUTH refused)";
+    }
+    link.append({"PING"});
+    const auto deadline = detail::Clock::now() + std::chrono::milliseconds(std::max(1, options.connectTimeout));
+    redisReply* reply = nullptr;
+    if (link.flush(never.fd(), deadline) != detail::Io::Ok ||
+        link.read(reply, never.fd(), -1, deadline) != detail::Io::Ok)
+        return where + " did not answer PING within " + timeout;
+    const bool ok = reply->type == REDIS_REPLY_STATUS;
+    std::string error = reply->type == REDIS_REPLY_ERROR ? std::string(reply->str, reply->len) : "an odd reply";
+    freeReplyObject(reply);
+    return ok ? "" : where + " refused PING: " + error;
 }
 
 // io.adapter(sio::redis::createAdapter(options)): every namespace's adapter made by the returned factory shares

@@ -11,7 +11,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
 process.env.CLUSTER_ADAPTER = 'streams';
-const { startCluster, connect, eventually, httpGet, T } = await import('./harness.mjs');
+const { startCluster, startNode, connect, eventually, httpGet, freePort, T } = await import('./harness.mjs');
 
 const RECOVERY_MS = 60000;
 let cluster;
@@ -176,6 +176,23 @@ describe('faults', () => {
       await sender.ask('broadcast', { event: 'chat', args: [m] });
       return chats(c).includes(m);
     }, 10000, 'a broadcast across nodes after the restart', 200);
+  });
+
+  it('Redis unreachable at start: a clear error at once, and the node serves its own clients', async () => {
+    const port = await freePort();  // nothing listens there
+    const lone = await startNode('cpp', 'lone', port, ['--adapter', 'streams', '--recovery', '1000']);
+    try {
+      const c = await connect(lone.url);
+      cluster.clients.add(c);
+      assert.equal(c.welcome.node, 'lone');
+      assert.match(lone.stderr, new RegExp(`Redis at 127\\.0\\.0\\.1:${port} cannot be reached`));
+      assert.equal(JSON.parse((await httpGet(`${lone.url}/stats`)).body).ready, false);
+      const m = unique('local');
+      await c.ask('broadcast', { event: 'chat', args: [m] });  // Redis cannot take it: delivered here at once
+      await c.until(() => chats(c).includes(m), T, m);
+    } finally {
+      await lone.stop();
+    }
   });
 
   it('SIGTERM drains a node: clients see a lost connection, their sessions are in Redis, and it exits', async () => {
