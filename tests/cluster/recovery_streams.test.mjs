@@ -140,6 +140,74 @@ it('a session is kept by Redis with its expiry, and once gone the client gets a 
   assert.notEqual(c.id, id);
 });
 
+describe('a node SIGKILLed', () => {
+  // Node persists a session only when the socket closes on the node that holds it: a killed node's clients come
+  // back as new sockets. persistSessionsEagerly (--eager 1) keeps it in Redis while the socket lives.
+  for (const eager of [false, true]) {
+    it(eager ? 'with persistSessionsEagerly its clients recover on a Node node, with what they missed'
+      : 'without persistSessionsEagerly its clients get new sockets, as with Node', async () => {
+      const flags = ['--adapter', 'streams', '--recovery', String(RECOVERY_MS), '--eager', eager ? '1' : '0'];
+      const doomed = await startNode('cpp', 'doomed', cluster.redis.port, flags);
+      try {
+        const room = unique('room');
+        const sender = await connect(cluster.nodes.node.url);
+        cluster.clients.add(sender);
+        const c = await member('cppA', room, sender);  // a first one, to point the helper at; then the real one
+        await cluster.drop(c);
+        const v = await connect(doomed.url, { auth: { user: 'kept' } });
+        cluster.clients.add(v);
+        await v.ask('join', [room]);
+        const first = unique('first');
+        await sender.ask('broadcast', { rooms: [room], event: 'chat', args: [first] });
+        await v.until(() => chats(v).includes(first), T, first);
+        if (eager) {
+          await eventually(async () => {
+            const raw = await cluster.cli.get(sessionKey(v));
+            return raw && Buffer.from(raw, 'base64').includes(Buffer.from(room));  // rooms as of now
+          }, T, 'the session with its room in Redis');
+        }
+        const id = v.id;
+        await doomed.kill('SIGKILL');
+        await v.until(() => v.disconnects.length > 0, T, 'disconnect');
+        const missed = unique('missed');
+        await sender.ask('broadcast', { rooms: [room], event: 'chat', args: [missed] });
+        await comeBack(v, 'node');
+        assert.equal(v.socket.recovered, eager);
+        if (!eager) return assert.notEqual(v.id, id);
+        assert.equal(v.id, id);
+        await v.until(() => chats(v).includes(missed), T, missed);
+        assert.deepEqual([...(await v.ask('rooms'))].sort(), [id, room].sort());
+        const [seen] = (await sender.ask('fetch', { rooms: [id] })).sockets;
+        assert.equal(seen.data.user, 'kept');
+      } finally {
+        await doomed.stop();
+      }
+    });
+  }
+
+  it('persistSessionsEagerly refreshes a live socket\'s session before it expires', async () => {
+    const doomed = await startNode('cpp', 'refresher', cluster.redis.port,
+      ['--adapter', 'streams', '--recovery', '1500', '--eager', '1']);
+    try {
+      const v = await connect(doomed.url);
+      cluster.clients.add(v);
+      // Every third of 1500 ms it is written again: its time to live goes back up (one reading above the one
+      // before), and it never runs out.
+      let previous = -2;
+      await eventually(async () => {
+        const ttl = Number(await cluster.cli.sendCommand(['PTTL', sessionKey(v)]));
+        const rose = previous > 0 && ttl > previous;
+        previous = ttl;
+        return rose;
+      }, 3000, 'a refreshed time to live', 50);
+      await cluster.drop(v);  // a client that leaves for good: its session is deleted
+      await eventually(async () => (await cluster.cli.exists(sessionKey(v))) === 0, T, 'the session deleted');
+    } finally {
+      await doomed.stop();
+    }
+  });
+});
+
 describe('faults', () => {
   it('garbage entries in the stream are skipped and counted; what follows is delivered', async () => {
     const stats = async (k) => JSON.parse((await httpGet(`${cluster.nodes[k].url}/stats`)).body);
