@@ -309,6 +309,7 @@ soak: $(BUILD)/sio_test_server node_modules/.package-lock.json
 # tests/interop/balancer.test.mjs) run the same script and configs on free ports.
 CLUSTER_PACKAGES = libhiredis-dev libmsgpack-cxx-dev redis-server nginx haproxy curl
 BALANCER ?= nginx
+ADAPTER  ?= classic
 .PHONY: cluster
 $(BUILD)/.cluster-deps: Makefile | $(BUILD)/.deps
 	@$(call install_missing,$(CLUSTER_PACKAGES))
@@ -318,7 +319,7 @@ $(BUILD)/chat_node: examples/cluster/chat_node.cpp $(HEADER) sioserver_redis.hpp
 	$(CXX) $(CXXFLAGS) $(WARNINGS) $(REDIS_CXXFLAGS) -o $@ $< $(LDLIBS) $(REDIS_LDLIBS)
 
 cluster: $(BUILD)/chat_node node_modules/.package-lock.json
-	@PORT=$(PORT) BALANCER=$(BALANCER) bash examples/cluster/cluster.sh $(BUILD)/chat_node
+	@PORT=$(PORT) BALANCER=$(BALANCER) ADAPTER=$(ADAPTER) bash examples/cluster/cluster.sh $(BUILD)/chat_node
 
 clean:
 	rm -rf $(BUILD)

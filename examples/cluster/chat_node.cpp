@@ -2,6 +2,8 @@
 // on any node reaches the clients of every node (node_node.mjs is the same chat on Node). The page is
 // examples/chat/index.html with the node's name in its title and on top. examples/chat itself stays one process.
 //   NODE=cpp-1 PORT=3101 REDIS=127.0.0.1:6380 ./build/chat_node     (HOST=0.0.0.0 to listen beyond this machine)
+//   ADAPTER=streams: the Redis Streams adapter, with connection state recovery across nodes (a client whose
+//   network blinks, or whose node is stopped, comes back on any node with the messages it missed)
 #include "../../sioserver.hpp"
 #include "../../sioserver_redis.hpp"
 
@@ -42,13 +44,16 @@ int main() {
     const int port = std::atoi(env("PORT", "3101").c_str());
     std::string dir = std::string(__FILE__).substr(0, std::string(__FILE__).rfind('/') + 1);
 
+    const bool streams = env("ADAPTER", "classic") == "streams";
     sio::Options opt;
     opt.cookie = sio::CookieOptions{};  // the `io` cookie, for a balancer that sticks by cookie (haproxy.cfg)
+    if (streams) opt.connectionStateRecovery = sio::ConnectionStateRecoveryOptions{};
     sio::Server io(opt);
-    sio::redis::Options ro;
+    sio::redis::StreamsOptions ro;  // the classic adapter takes its Options part
     ro.host = redis.substr(0, redis.rfind(':'));
     ro.port = std::atoi(redis.substr(redis.rfind(':') + 1).c_str());
-    io.adapter(sio::redis::createAdapter(ro));
+    if (streams) io.adapter(sio::redis::createStreamsAdapter(ro));
+    else io.adapter(sio::redis::createAdapter(ro));
 
     io.http().Get("/", [dir, node](const httplib::Request&, httplib::Response& res) {
         res.set_content(page(dir + "../chat/index.html", node), "text/html; charset=utf-8");

@@ -9,6 +9,8 @@
 #                                    sends 127.0.0.1 to cpp-1 and ::1 to node-1 (its hash of the address)
 #   REDIS_PORT [6380]                Redis's port (not 6379, where Debian's redis-server package runs its own)
 #   BALANCER [nginx]                 nginx (sticky by client address) or haproxy (sticky by the io cookie)
+#   ADAPTER [classic]                classic (Redis pub/sub) or streams (Redis Streams, with connection state
+#                                    recovery across nodes)
 #   LISTEN_HOST []                   the one address the balancer listens on; empty: all of this machine's
 set -uo pipefail
 
@@ -17,6 +19,8 @@ PORT=${PORT:-3000}
 read -r -a node_ports <<<"${NODE_PORTS:-3101 3102 3103}"
 REDIS_PORT=${REDIS_PORT:-6380}
 BALANCER=${BALANCER:-nginx}
+ADAPTER=${ADAPTER:-classic}
+case $ADAPTER in classic | streams) ;; *) echo "cluster: ADAPTER is classic or streams" >&2; exit 2 ;; esac
 LISTEN_HOST=${LISTEN_HOST:-}
 here=$(cd "$(dirname "$0")" && pwd)
 node_names=(cpp-1 cpp-2 node-1)
@@ -89,9 +93,9 @@ wait_until "Redis on port $REDIS_PORT" redis-cli -p "$REDIS_PORT" ping || exit 1
 
 # ---- the nodes, on loopback: only the balancer is reachable from outside
 redis=127.0.0.1:$REDIS_PORT
-start cpp-1 env NODE=cpp-1 PORT="${node_ports[0]}" REDIS=$redis "$chat_node"
-start cpp-2 env NODE=cpp-2 PORT="${node_ports[1]}" REDIS=$redis "$chat_node"
-start node-1 env NODE=node-1 PORT="${node_ports[2]}" REDIS=$redis node "$here/node_node.mjs"
+start cpp-1 env NODE=cpp-1 PORT="${node_ports[0]}" REDIS=$redis ADAPTER="$ADAPTER" "$chat_node"
+start cpp-2 env NODE=cpp-2 PORT="${node_ports[1]}" REDIS=$redis ADAPTER="$ADAPTER" "$chat_node"
+start node-1 env NODE=node-1 PORT="${node_ports[2]}" REDIS=$redis ADAPTER="$ADAPTER" node "$here/node_node.mjs"
 for i in 0 1 2; do
     wait_until "${node_names[i]} on port ${node_ports[i]}" curl -sf -o /dev/null "http://127.0.0.1:${node_ports[i]}/" ||
         exit 1

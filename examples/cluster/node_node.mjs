@@ -3,16 +3,19 @@
 // The page is examples/chat/index.html marked with the names of the node that served it and of the node its
 // socket reached, as chat_node.cpp marks it.
 //   NODE=node-1 PORT=3103 REDIS=127.0.0.1:6380 node examples/cluster/node_node.mjs
+//   ADAPTER=streams: @socket.io/redis-streams-adapter 0.3.1, with connection state recovery across nodes
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { Server } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
+import { createAdapter as createStreamsAdapter } from '@socket.io/redis-streams-adapter';
 import { createClient } from 'redis';
 
 const NODE = process.env.NODE || 'node';
 const PORT = Number(process.env.PORT || 3103);
 const HOST = process.env.HOST || '127.0.0.1';
 const REDIS = process.env.REDIS || '127.0.0.1:6380';
+const STREAMS = process.env.ADAPTER === 'streams';
 const log = (line) => console.log(`[${NODE}] ${line}`);
 
 function page() {
@@ -40,7 +43,11 @@ const httpServer = http.createServer((req, res) => {
     res.end('Not Found');
   }
 });
-const io = new Server(httpServer, { adapter: createAdapter(pubClient, subClient), cookie: true });
+const io = new Server(httpServer, {
+  adapter: STREAMS ? createStreamsAdapter(pubClient) : createAdapter(pubClient, subClient),
+  cookie: true,
+  ...(STREAMS ? { connectionStateRecovery: {} } : {}),
+});
 
 io.on('connection', (socket) => {
   log('a user connected');
