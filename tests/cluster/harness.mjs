@@ -373,7 +373,9 @@ function balancer(proc, port, dir, conf) {
  * `cookie io prefix indirect nocache` (the server sets the "io" cookie at the handshake; HAProxy prefixes it with
  * the server's name). Returns {port, url, pid, stop(), conf}.
  */
-export async function startHaproxy(upstreams) {
+// `checks`: HAProxy checks each node every 100 ms and sends a request whose node is down (its cookie's, say) to
+// another one (option redispatch): for the restart tests.
+export async function startHaproxy(upstreams, { checks = false } = {}) {
   const dir = tempDir('haproxy');
   const port = await freePort();
   const conf = `global
@@ -391,7 +393,8 @@ frontend cluster
 backend nodes
   balance roundrobin
   cookie io prefix indirect nocache
-${upstreams.map((u) => `  server ${u.name} 127.0.0.1:${u.port} cookie ${u.name}`).join('\n')}
+${checks ? '  option redispatch\n  retries 3\n' : ''}${upstreams.map((u) => `  server ${u.name} 127.0.0.1:${u.port} cookie ${u.name}${
+  checks ? ' check inter 100 fall 1 rise 1' : ''}`).join('\n')}
 `;
   fs.writeFileSync(path.join(dir, 'haproxy.cfg'), conf);
   const proc = spawnForeground('haproxy', ['-db', '-f', path.join(dir, 'haproxy.cfg')], { cwd: dir, label: 'haproxy' });
