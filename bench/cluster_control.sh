@@ -2,7 +2,8 @@
 # two-node cluster at a time, with its own Redis, every process stopped by its PID.
 #   start_cluster LOGPREFIX NODE-COMMAND... : a Redis (start_redis), then NODE-COMMAND --redis-port <its port> twice
 #                 (node A, node B; start_server each), then waits until both nodes are subscribed to the request
-#                 channel of namespace "/" (PUBSUB NUMSUB, 15 s at most). Sets REDIS_PID REDIS_PORT NODE_A_PID
+#                 channel of namespace "/" (the Streams adapter's public channel with --adapter streams; PUBSUB
+#                 NUMSUB, 15 s at most). Sets REDIS_PID REDIS_PORT NODE_A_PID
 #                 NODE_A_PORT NODE_B_PID NODE_B_PORT; returns 1 (everything it started stopped) when a part failed.
 #   stop_cluster  : both nodes, then Redis.
 #   start_redis LOG : Debian's redis-server in the foreground, from a config written to a new temp dir (loopback,
@@ -71,13 +72,14 @@ start_cluster() {
   NODE_A_PID=$SERVER_PID NODE_A_PORT=$PORT SERVER_PID=""
   if ! start_server "$prefix-b.log" "${SERVER_CPU[@]}" "$@" --redis-port "$REDIS_PORT"; then stop_cluster; return 1; fi
   NODE_B_PID=$SERVER_PID NODE_B_PORT=$PORT SERVER_PID=""
-  local subs=0
+  local subs=0 channel='socket.io-request#/#'
+  [[ " $* " == *" --adapter streams "* ]] && channel='socket.io#/#'  # the Streams adapter's public channel
   for _ in $(seq 1 150); do
-    subs=$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" --raw PUBSUB NUMSUB 'socket.io-request#/#' 2>/dev/null | sed -n 2p)
+    subs=$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" --raw PUBSUB NUMSUB "$channel" 2>/dev/null | sed -n 2p)
     [ "${subs:-0}" -ge 2 ] 2>/dev/null && return 0
     sleep 0.1
   done
-  echo "the two nodes did not both subscribe to Redis (PUBSUB NUMSUB socket.io-request#/#: ${subs:-none})" >&2
+  echo "the two nodes did not both subscribe to Redis (PUBSUB NUMSUB $channel: ${subs:-none})" >&2
   stop_cluster
   return 1
 }

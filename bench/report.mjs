@@ -48,6 +48,7 @@ const sh = (cmd) => {
 const lines = [];
 const table = [];
 const targets = [];
+const targetsList = targets;  // (the cluster loop pushes the classic pairs' targets only)
 const row = (what, s, n, r = ratio(s, n), note = '') => table.push(`| ${what} | ${s} | ${n} | ${r} | ${note} |`);
 const S = 'sio';
 const N = 'node';
@@ -284,16 +285,22 @@ const crow = (what, s, n, r = ratio(s, n), note = '') => clusterTable.push(`| ${
 const clusterParams = (phase) =>
   [...new Set(pick({ scenario: 'cluster', phase }).map((r) => r.param))].sort((a, b) => a - b);
 let clusterClients = NaN;
-{
-  const c = pick({ scenario: 'cluster' });
-  if (c.length) clusterClients = c[0].clients;
-  const cl = (phase, param) => ({ scenario: 'cluster', phase, param });
+// The pairs on the classic Redis adapter (series "main"), then on the Redis Streams adapter (series "streams":
+// bench/run.sh runs both pairs again with --adapter streams); the targets are the classic pairs'.
+for (const [series, variant, adapterLabel] of [['main', 'base', ''], ['streams', 'streams', ' (Redis Streams adapter)']]) {
+  const c = pick({ scenario: 'cluster', series, variant });
+  if (!c.length) continue;
+  clusterClients = c[0].clients;
+  const targets = series === 'main' ? targetsList : [];
+  const clusterParams = (phase) =>
+    [...new Set(pick({ scenario: 'cluster', phase, series, variant }).map((r) => r.param))].sort((a, b) => a - b);
+  const cl = (phase, param) => ({ scenario: 'cluster', phase, param, series, variant });
   const g = (f, srv, k) => med({ ...f, server: srv }, k);
   const pair = (f, k, digits = 0) => [fmt(g(f, S, k), digits), fmt(g(f, N, k), digits)];
   const cpuNote = (f) => `node A / node B: sio ${fmt(g(f, S, 'server_a_cpu_s'), 2)} / ${fmt(g(f, S, 'server_b_cpu_s'), 2)} s, ` +
     `node ${fmt(g(f, N, 'server_a_cpu_s'), 2)} / ${fmt(g(f, N, 'server_b_cpu_s'), 2)} s`;
   const perMsg = (f, srv) => g(f, srv, 'server_cpu_us_per_msg');  // both nodes' CPU over all deliveries (loadgen)
-  const label = `cluster C=${fmt(clusterClients)}`;
+  const label = `cluster C=${fmt(clusterClients)}${adapterLabel}`;
   for (const w of clusterParams('window')) {
     const f = cl('window', w);
     const s = g(f, S, 'delivered_per_s');
@@ -314,7 +321,8 @@ let clusterClients = NaN;
     crow(`**${label}: Redis CPU at saturation (cores busy; µs per broadcast)**`,
       `**${fmt(g(f, S, 'redis_cores'), 3)}**; ${fmt(g(f, S, 'redis_cpu_us_per_broadcast'), 1)}`,
       `**${fmt(g(f, N, 'redis_cores'), 3)}**; ${fmt(g(f, N, 'redis_cpu_us_per_broadcast'), 1)}`,
-      ratio(g(f, S, 'redis_cores'), g(f, N, 'redis_cores')), 'one PUBLISH per broadcast, one subscriber gets it');
+      ratio(g(f, S, 'redis_cores'), g(f, N, 'redis_cores')), series === 'main'
+        ? 'one PUBLISH per broadcast, one subscriber gets it' : 'one XADD per broadcast, read by both nodes\' XREAD');
     crow(`${label}: load generator CPU per delivered message (µs)`, ...pair(f, 'loadgen_cpu_us_per_msg', 2), '',
       'the client side of the same run');
     targets.push([`cluster: ≥ 3× the Node pair's cross-node delivered msg/s (node B's, saturation)`,

@@ -237,13 +237,15 @@ run_cluster_case() {
   shift 3
   local node_cmd=(node bench/servers/node_cluster_bench.js)
   [ "$name" = sio ] && node_cmd=($BUILD/sio_cluster_bench)
+  [ "$CLUSTER_ADAPTER" = streams ] && node_cmd+=(--adapter streams)
   if ! start_cluster "$OUT/cluster-$name" "${node_cmd[@]}"; then
     say "  $name round $round: the cluster did not start (logs: $OUT/cluster-$name-*.log)"
     return 0
   fi
   if ! timeout "$limit" "${LG_CPU[@]}" $BUILD/loadgen --port "$NODE_A_PORT" --port2 "$NODE_B_PORT" \
         --server-pid "$NODE_A_PID" --server-pid2 "$NODE_B_PID" --redis-pid "$REDIS_PID" --server-name "$name" \
-        --round "$round" --scenario cluster "$@" >>"$RAW" 2>>"$LGLOG"; then
+        --round "$round" --scenario cluster --variant "$CLUSTER_ADAPTER" --series "$CLUSTER_SERIES" "$@" \
+        >>"$RAW" 2>>"$LGLOG"; then
     say "  $name cluster round $round: the load generator failed or timed out ($*)"
   fi
   stop_cluster
@@ -321,6 +323,10 @@ both 150 --scenario connections --clients $CONNS --concurrency 256 --idle 2 --re
 fi  # ONLY_WSS, ONLY_CLUSTER
 if [ $ONLY_WSS = 0 ]; then
   [ $LIST = 1 ] || say "cluster: two nodes + Redis per pair, C=$CLUSTER_C"
+  CLUSTER_ADAPTER=base CLUSTER_SERIES=main
+  cluster_both 90 --clients $CLUSTER_C --warmup $WARM --phases "rate:$FIX_CLUSTER:$PH,window:$W_CLUSTER:$PH"
+  [ $LIST = 1 ] || say "cluster on the Redis Streams adapter (both pairs): two nodes + Redis per pair, C=$CLUSTER_C"
+  CLUSTER_ADAPTER=streams CLUSTER_SERIES=streams
   cluster_both 90 --clients $CLUSTER_C --warmup $WARM --phases "rate:$FIX_CLUSTER:$PH,window:$W_CLUSTER:$PH"
 fi
 

@@ -7,18 +7,22 @@
 import http from 'node:http';
 import { Server } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
+import { createAdapter as createStreamsAdapter } from '@socket.io/redis-streams-adapter';
 import { createClient } from 'redis';
 
 let host = '127.0.0.1';
 let port = 0;
 let redisPort = 6379;
+let streams = false;  // --adapter streams: @socket.io/redis-streams-adapter 0.3.1 (no connection state recovery)
 const argv = process.argv.slice(2);
 for (let i = 0; i + 1 < argv.length; i += 2) {
   if (argv[i] === '--port') port = Number(argv[i + 1]);
   else if (argv[i] === '--host') host = argv[i + 1];
   else if (argv[i] === '--redis-port') redisPort = Number(argv[i + 1]);
+  else if (argv[i] === '--adapter') streams = argv[i + 1] === 'streams';
   else {
-    process.stderr.write('usage: node_cluster_bench.js [--host 127.0.0.1] [--port 0] [--redis-port 6379]\n');
+    process.stderr.write('usage: node_cluster_bench.js [--host 127.0.0.1] [--port 0] [--redis-port 6379] ' +
+      '[--adapter classic|streams]\n');
     process.exit(2);
   }
 }
@@ -36,7 +40,7 @@ const io = new Server(httpServer, {
   pingTimeout: 20000,
   maxHttpBufferSize: 1e6,
   serveClient: false,
-  adapter: createAdapter(pubClient, subClient),
+  adapter: streams ? createStreamsAdapter(pubClient) : createAdapter(pubClient, subClient),
 });
 
 io.on('connection', (socket) => {

@@ -17,13 +17,17 @@ int main(int argc, char** argv) {
     std::string host = "127.0.0.1";
     int port = 0;
     int redis_port = 6379;
+    bool streams = false;  // --adapter streams: the Redis Streams adapter (no connection state recovery)
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string flag = argv[i];
         if (flag == "--port") port = std::stoi(argv[i + 1]);
         else if (flag == "--host") host = argv[i + 1];
         else if (flag == "--redis-port") redis_port = std::stoi(argv[i + 1]);
+        else if (flag == "--adapter") streams = std::string(argv[i + 1]) == "streams";
         else {
-            std::fprintf(stderr, "usage: sio_cluster_bench [--host 127.0.0.1] [--port 0] [--redis-port 6379]\n");
+            std::fprintf(stderr,
+                         "usage: sio_cluster_bench [--host 127.0.0.1] [--port 0] [--redis-port 6379] "
+                         "[--adapter classic|streams]\n");
             return 2;
         }
     }
@@ -42,10 +46,11 @@ int main(int argc, char** argv) {
     opt.serveClient = false;
     sio::Server io(opt);
 
-    sio::redis::Options ro;
+    sio::redis::StreamsOptions ro;  // the classic adapter takes its Options part
     ro.host = "127.0.0.1";
     ro.port = redis_port;
-    io.adapter(sio::redis::createAdapter(ro));
+    if (streams) io.adapter(sio::redis::createStreamsAdapter(ro));
+    else io.adapter(sio::redis::createAdapter(ro));
 
     io.on_connection([&io](sio::Socket& socket) {
         socket.join("bench");
