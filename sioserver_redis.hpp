@@ -1076,8 +1076,11 @@ inline std::string encode_pubsub(const Message& m) {
     return out;
 }
 inline bool decode_pubsub(std::string_view bytes, Message& out) {
-    Value v;
-    if (!unpack(bytes, v) || !v.is_object() || !v["type"].is_number() || !v["nsp"].is_string()) return false;
+    Value parsed;
+    if (!unpack(bytes, parsed)) return false;
+    const Value& v = parsed;  // read only: a writable operator[] would throw on a non-object
+    if (!v.is_object() || !v["type"].is_number() || !v["nsp"].is_string()) return false;
+    if (!v["data"].is_null() && !v["data"].is_object()) return false;  // every type's data is an object
     out.type = int(v["type"].as_number());
     out.data = v["data"];
     out.uid = v["uid"].as_string();
@@ -1117,9 +1120,10 @@ inline bool decode_entry(const std::vector<std::pair<std::string_view, std::stri
     if (!has_nsp || !has_type) return false;
     out.data = Value();
     if (data.empty()) return true;
-    if (data[0] == '{') return parse_json(data, out.data);
     std::string bytes;
-    return base64::decode(data, bytes) && unpack(bytes, out.data);
+    if (data[0] == '{' ? !parse_json(data, out.data) : !base64::decode(data, bytes) || !unpack(bytes, out.data))
+        return false;
+    return out.data.is_object();  // every type's data is an object
 }
 
 // BroadcastOptions as encodeOptions writes them: {rooms, except, flags}; flags carry what was set.
@@ -1169,10 +1173,10 @@ inline std::string encode_session(const SessionToPersist& s) {
 }
 inline bool decode_session(std::string_view text, SessionToPersist& out) {
     std::string bytes;
-    Value v;
-    if (!base64::decode(text, bytes) || !unpack(bytes, v) || !v["sid"].is_string() || !v["pid"].is_string() ||
-        !v["rooms"].is_array())
-        return false;
+    Value parsed;
+    if (!base64::decode(text, bytes) || !unpack(bytes, parsed)) return false;
+    const Value& v = parsed;  // read only: a writable operator[] would throw on a non-object
+    if (!v["sid"].is_string() || !v["pid"].is_string() || !v["rooms"].is_array()) return false;
     out.sid = v["sid"].as_string();
     out.pid = v["pid"].as_string();
     for (auto& r : v["rooms"].as_array())

@@ -30,8 +30,9 @@ inline std::string script() {
     return dir ? dir : "tests/redis/node_codec.mjs";
 }
 
-// Runs `node <script> <mode>` with `input` on its stdin; returns its stdout ("" if it could not run).
-inline std::string run_node(const std::string& mode, const std::string& input = {}) {
+// Runs `node <which> <mode>` with `input` on its stdin; returns its stdout ("" if it could not run).
+inline std::string run_node(const std::string& mode, const std::string& input = {},
+                            const std::string& which = script()) {
     char path[] = "/tmp/sio_redis_codec_XXXXXX";
     int fd = mkstemp(path);
     if (fd < 0) return {};
@@ -42,7 +43,7 @@ inline std::string run_node(const std::string& mode, const std::string& input = 
         done += size_t(n);
     }
     ::close(fd);
-    const std::string command = "timeout 60 node " + script() + " " + mode + " < " + path;
+    const std::string command = "timeout 60 node " + which + " " + mode + " < " + path;
     std::string out;
     if (FILE* p = popen(command.c_str(), "r")) {
         char buf[65536];
