@@ -46,7 +46,6 @@ export async function rollingRestart({ clients: N = 300, rooms: R = 10, rate = 5
       await c.ask('join', [c.room]);
       if (c.firstJoin === undefined) c.firstJoin = performance.now();
     };
-    const duplicatesOn = {};  // which node a client was on when it got a message again
     for (let i = 0; i < N; ++i) {
       const transport = i % 2 ? 'polling' : 'websocket';
       const c = await connect(haproxy.url, { transport, withCredentials: true, reconnection: true,
@@ -57,10 +56,12 @@ export async function rollingRestart({ clients: N = 300, rooms: R = 10, rate = 5
       c.recoveries = 0;
       c.renewals = 0;
       c.history = [];  // [{at, node}]: node null while away
+      c.duplicateTimes = [];
       c.socket.on('welcome', (w) => { c.node = w.node; c.history.push({ at: performance.now(), node: w.node }); });
-      c.socket.on('msg', (m) => {
+      c.socket.on('msg', (m, offset) => {
         c.got.set(m.id, (c.got.get(m.id) || 0) + 1);
-        if (c.got.get(m.id) > 1) duplicatesOn[c.node] = (duplicatesOn[c.node] || 0) + 1;
+        (c.offsets ||= new Map()).set(m.id, [...(c.offsets.get(m.id) || []), offset]);
+        if (c.got.get(m.id) > 1) c.duplicateTimes.push(performance.now());
         c.latencies.push(performance.now() - m.at);
       });
       c.latencies = [];
@@ -75,6 +76,7 @@ export async function rollingRestart({ clients: N = 300, rooms: R = 10, rate = 5
           join(c).catch(() => {});  // a new socket: back into its room (what was sent meanwhile is lost to it)
         }
       });
+      c.history.push({ at: performance.now(), node: c.welcome.node });
       await join(c);
       all.push(c);
     }
@@ -140,32 +142,60 @@ export async function rollingRestart({ clients: N = 300, rooms: R = 10, rate = 5
     const sessions = await cli.keys('sio:session:*');
     let sessionBytes = 0;
     for (const k of sessions) sessionBytes += Number(await cli.sendCommand(['MEMORY', 'USAGE', k])) || 0;
+    // What reached the stream at all: a message a node acknowledged and then died before writing (SIGKILL between
+    // the ack and its XADD) was never there for anyone to recover; it is counted apart ("neverWritten").
+    const written = new Set();
+    for (const e of await cli.xRange('socket.io', '-', '+')) {
+      try {
+        const d = JSON.parse(e.message.data || '{}');
+        if (d.packet && d.packet.data && d.packet.data[0] === 'msg') written.add(d.packet.data[1].id);
+      } catch { /* not a broadcast of ours */ }
+    }
     const byPhase = {};
-    const lostOn = {};  // "<node when sent>-><node after>": where lost messages were lost
+    const lostOn = {};  // "<phase>: <node when sent>-><node after>": where lost messages were lost
     for (const c of all) {
       for (const m of expected(c)) {
-        const b = (byPhase[m.phase] ||= { expected: 0, received: 0, lost: 0, duplicated: 0 });
+        const b = (byPhase[m.phase] ||= { expected: 0, received: 0, lost: 0, duplicated: 0, neverWritten: 0 });
         const n = c.got.get(m.id) || 0;
         ++b.expected;
         if (n) ++b.received;
+        else if (!written.has(m.id)) ++b.neverWritten;
         else {
           ++b.lost;
           // where it was when the message was sent, and where it went next
           const i = c.history.findLastIndex((h) => h.at <= m.at);
           const was = i >= 0 ? c.history[i].node || 'away' : '?';
           const next = c.history.slice(i + 1).find((h) => h.node);
-          const key = `${was}->${next ? next.node : 'none'}`;
+          const key = `${m.phase}: ${was}->${next ? next.node : 'none'}`;
           lostOn[key] = (lostOn[key] || 0) + 1;
         }
         if (n > 1) b.duplicated += n - 1;
       }
     }
+    // A client's node at a time: where it was, or while it was away the one it came back to (a recovered socket
+    // gets its missed packets before the CONNECT, so before that node's welcome).
+    const nodeAt = (c, at) => {
+      const i = c.history.findLastIndex((h) => h.at <= at);
+      if (i >= 0 && c.history[i].node) return c.history[i].node;
+      const next = c.history.slice(i + 1).find((h) => h.node);
+      return next ? next.node : 'none';
+    };
+    const duplicatesOn = {};
+    for (const c of all) for (const at of c.duplicateTimes) duplicatesOn[nodeAt(c, at)] = (duplicatesOn[nodeAt(c, at)] || 0) + 1;
+    // The first few duplicates in full, to tell where they come from.
+    const duplicateCases = all.filter((c) => c.duplicateTimes.length).slice(0, 5).map((c) => ({
+      client: c.label, room: c.room,
+      ids: [...c.got].filter(([, n]) => n > 1).map(([id]) => ({ id, offsets: c.offsets.get(id) })),
+      history: c.history.map((h) => `${Math.round(h.at)}:${h.node}`),
+      at: c.duplicateTimes.map(Math.round),
+    }));
     const gaps = all.flatMap((c) => c.gaps);
     const latencies = all.flatMap((c) => c.latencies);
     return {
       clients: N, rooms: R, rate, eager, killed: kill, sent: sent.length, unacked,
       phases: byPhase,
       duplicatesOn,
+      duplicateCases,
       lostOn,
       reconnections: gaps.length,
       recovered: all.reduce((n, c) => n + c.recoveries, 0),

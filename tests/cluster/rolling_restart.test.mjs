@@ -15,7 +15,7 @@ test('a rolling restart and a SIGKILL lose and duplicate nothing on the C++ node
   for (const phase of ['steady', 'drain', 'kill']) assert.ok(s.phases[phase].expected > 0, phase);
   assert.ok(s.reconnections >= 60, `every client reconnected at least once: ${s.reconnections}`);
   assert.equal(s.newSockets, 0, 'every reconnection recovered its socket');
-  const cpp = (key) => /->cpp-/.test(key) || /^cpp-/.test(key);
+  const cpp = (key) => /->cpp-/.test(key) || /: cpp-/.test(key) || /^cpp-/.test(key);
   assert.deepEqual(Object.keys(s.lostOn).filter(cpp), [], `lost on a C++ node: ${JSON.stringify(s.lostOn)}`);
   assert.deepEqual(Object.keys(s.duplicatesOn).filter(cpp), [],
     `duplicated on a C++ node: ${JSON.stringify(s.duplicatesOn)}`);
