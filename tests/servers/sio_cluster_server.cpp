@@ -3,8 +3,9 @@
 // node's name; namespaces "/" and "/second" take the same control events. GET /stats (C++ only) answers the
 // adapter's counters.
 // Flags: --host H --port N|0 --redis-port N --name NAME --key PREFIX --requests-timeout MS --cookie 0|1
-//        --parser json|msgpack --adapter classic|streams --recovery MS (connection state recovery's
-//        maxDisconnectionDuration; 0: off) --stream-name NAME --max-len N --eager 0|1 (persistSessionsEagerly)
+//        --parser json|msgpack --adapter classic|streams|sharded (sharded: channelPrefix --key, subscriptionMode
+//        Dynamic) --recovery MS (connection state recovery's maxDisconnectionDuration; 0: off) --stream-name NAME
+//        --max-len N --eager 0|1 (persistSessionsEagerly)
 // SIGTERM drains: io.close() closes every session with "server shutting down" (so clients reconnect, and a
 // recoverable session is persisted), and the adapter's queued writes reach Redis before it exits.
 // Prints "listening on http://<host>:<port>/socket.io/" when ready; SIGINT/SIGTERM close it.
@@ -94,15 +95,21 @@ int main(int argc, char** argv) {
     sigaddset(&signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-    if (adapter_kind != "classic" && adapter_kind != "streams") {
+    if (adapter_kind != "classic" && adapter_kind != "streams" && adapter_kind != "sharded") {
         std::cerr << "unknown adapter " << adapter_kind << "\n";
         return 2;
     }
-    const bool streams_adapter = adapter_kind == "streams";
+    const bool streams_adapter = adapter_kind == "streams", sharded_adapter = adapter_kind == "sharded";
     sio::Server io(opt);
     if (streams_adapter) {
         static_cast<sio::redis::Options&>(so) = ro;
         io.adapter(sio::redis::createStreamsAdapter(so));
+    } else if (sharded_adapter) {
+        sio::redis::ShardedOptions sh;
+        static_cast<sio::redis::Options&>(sh) = ro;
+        sh.channelPrefix = ro.key;
+        sh.subscriptionMode = sio::redis::ShardedOptions::SubscriptionMode::Dynamic;
+        io.adapter(sio::redis::createShardedAdapter(sh));
     } else {
         io.adapter(sio::redis::createAdapter(ro));
     }
@@ -239,9 +246,14 @@ int main(int argc, char** argv) {
 
     io.http().Get("/name",
                   [&name](const httplib::Request&, httplib::Response& res) { res.set_content(name, "text/plain"); });
-    auto adapter_state = [&io, streams_adapter](sio::redis::Stats& s) {
+    auto adapter_state = [&io, streams_adapter, sharded_adapter](sio::redis::Stats& s) {
         if (streams_adapter) {
             auto& adapter = static_cast<sio::redis::StreamsAdapter&>(io.sockets.adapter());
+            s = adapter.stats();
+            return adapter.ready();
+        }
+        if (sharded_adapter) {
+            auto& adapter = static_cast<sio::redis::ShardedAdapter&>(io.sockets.adapter());
             s = adapter.stats();
             return adapter.ready();
         }
