@@ -1,9 +1,10 @@
 // sioserver_redis.hpp — the Redis adapter of sioserver: C++ and Node Socket.IO servers in one cluster.
 //
 // WHAT   io.adapter(sio::redis::createAdapter(options)) makes a sio::Server one node of a cluster that talks through
-//        Redis pub/sub byte for byte like Node's `@socket.io/redis-adapter` 8.3 (the classic createAdapter(), not the
-//        sharded one). C++ and Node nodes mix in one cluster, and `@socket.io/redis-emitter` 5.1 reaches the clients
-//        of every node. What crosses nodes: broadcasts (to / except / volatile / compress, binary included),
+//        Redis pub/sub byte for byte like Node's `@socket.io/redis-adapter` 8.3 (the classic createAdapter();
+//        createShardedAdapter() is its sharded one, over Redis 7's SPUBLISH / SSUBSCRIBE). C++ and Node nodes mix in
+//        one cluster, and `@socket.io/redis-emitter` 5.1 reaches the clients of every node (classic adapter only).
+//        What crosses nodes: broadcasts (to / except / volatile / compress, binary included),
 //        broadcasts with acks, fetchSockets, socketsJoin / socketsLeave / disconnectSockets, serverSideEmit with or
 //        without an ack. Not supported, as in Node's adapter: connection state recovery across nodes.
 // USE    #include "sioserver_redis.hpp" (it includes sioserver.hpp; sioserver.hpp never includes it)
@@ -21,12 +22,15 @@
 //                                  sio::Server: two servers of one process on one factory would count as one node.
 //        sio::redis::RedisAdapter  the adapter of one namespace (io.of("/x").adapter()); uid() is its node id,
 //                                  stats() the counters of its factory's connections (see Stats)
+//        sio::redis::createShardedAdapter(ShardedOptions) -> sio::AdapterFactory: Node's createShardedAdapter
+//                                  (channelPrefix, subscriptionMode); its adapters are ShardedAdapter (section 7)
 //        sio::redis::wire::*       the message codecs (pure functions, no I/O), for tests and tools
 // FAULTS Redis down at start or restarting: both connections retry with backoff and resubscribe; meanwhile local
 //        clients are served, publishes are dropped (counted in Stats::unsent) and requests answer with what this node
 //        has. Bad bytes on a channel are counted (Stats::malformed) and dropped. A request waiting on a node that
 //        never answers ends at requestsTimeout with the partial result and an error, as in Node.
 // READ   1. options and counters   2. wire codecs (pure)   3. the Redis connections   4. the adapter
+//        5. cluster adapters (what 6 and 7 share)   6. the Streams adapter   7. the sharded adapter
 // LICENSE MIT, as sioserver.hpp. Copyright (c) 2026 the sioserver authors.
 #pragma once
 
