@@ -1,9 +1,10 @@
 // sioserver_redis.hpp — the Redis adapter of sioserver: C++ and Node Socket.IO servers in one cluster.
 //
 // WHAT   io.adapter(sio::redis::createAdapter(options)) makes a sio::Server one node of a cluster that talks through
-//        Redis pub/sub byte for byte like Node's `@socket.io/redis-adapter` 8.3 (the classic createAdapter(), not the
-//        sharded one). C++ and Node nodes mix in one cluster, and `@socket.io/redis-emitter` 5.1 reaches the clients
-//        of every node. What crosses nodes: broadcasts (to / except / volatile / compress, binary included),
+//        Redis pub/sub byte for byte like Node's `@socket.io/redis-adapter` 8.3 (the classic createAdapter();
+//        createShardedAdapter() is its sharded one, over Redis 7's SPUBLISH / SSUBSCRIBE). C++ and Node nodes mix in
+//        one cluster, and `@socket.io/redis-emitter` 5.1 reaches the clients of every node (classic adapter only).
+//        What crosses nodes: broadcasts (to / except / volatile / compress, binary included),
 //        broadcasts with acks, fetchSockets, socketsJoin / socketsLeave / disconnectSockets, serverSideEmit with or
 //        without an ack. Not supported, as in Node's adapter: connection state recovery across nodes.
 // USE    #include "sioserver_redis.hpp" (it includes sioserver.hpp; sioserver.hpp never includes it)
@@ -21,12 +22,15 @@
 //                                  sio::Server: two servers of one process on one factory would count as one node.
 //        sio::redis::RedisAdapter  the adapter of one namespace (io.of("/x").adapter()); uid() is its node id,
 //                                  stats() the counters of its factory's connections (see Stats)
+//        sio::redis::createShardedAdapter(ShardedOptions) -> sio::AdapterFactory: Node's createShardedAdapter
+//                                  (channelPrefix, subscriptionMode); its adapters are ShardedAdapter (section 7)
 //        sio::redis::wire::*       the message codecs (pure functions, no I/O), for tests and tools
 // FAULTS Redis down at start or restarting: both connections retry with backoff and resubscribe; meanwhile local
 //        clients are served, publishes are dropped (counted in Stats::unsent) and requests answer with what this node
 //        has. Bad bytes on a channel are counted (Stats::malformed) and dropped. A request waiting on a node that
 //        never answers ends at requestsTimeout with the partial result and an error, as in Node.
 // READ   1. options and counters   2. wire codecs (pure)   3. the Redis connections   4. the adapter
+//        5. cluster adapters (what 6 and 7 share)   6. the Streams adapter   7. the sharded adapter
 // LICENSE MIT, as sioserver.hpp. Copyright (c) 2026 the sioserver authors.
 #pragma once
 
@@ -96,6 +100,19 @@ struct StreamsOptions : Options {
     // reference persists a session only when the socket closes on the node that holds it.
     bool persistSessionsEagerly = false;
     int sessionRefreshInterval = 0;  // ms; 0: a third of maxDisconnectionDuration
+};
+
+// The options of @socket.io/redis-adapter 8.3's createShardedAdapter(pubClient, subClient, opts), Node's names and
+// defaults, with the connection's own (host ... maxQueuedCommands, from Options) in it. Options::key and
+// publishOnSpecificResponseChannel are the classic adapter's, not read by this one.
+struct ShardedOptions : Options {
+    std::string channelPrefix = "socket.io";  // channels: <prefix>#<nsp>#, <prefix>#<nsp>#<room>#, ...#<uid>#
+    // Static: every message on the namespace's channel. Dynamic: a broadcast to one room that is not a socket id
+    // goes to that room's channel, which only the nodes where the room exists subscribe to. DynamicPrivate: socket
+    // id rooms too. Every node of a cluster should use one mode (a Static node misses a Dynamic node's broadcasts
+    // to one room).
+    enum class SubscriptionMode { Static, Dynamic, DynamicPrivate };
+    SubscriptionMode subscriptionMode = SubscriptionMode::Dynamic;
 };
 
 // What the connections of one factory did, for tests and monitoring (RedisAdapter::stats()).
@@ -1237,6 +1254,84 @@ inline bool id_less(const std::string& a, const std::string& b) {
                               std::strtoull(id.c_str() + dash + 1, nullptr, 10));
     };
     return parts(a) < parts(b);
+}
+
+// ---- The sharded adapter (@socket.io/redis-adapter 8.3's createShardedAdapter, the notes' §3): one message per
+// SPUBLISH, JSON.stringify'd, or as notepack when its type may carry binary and it does (RA sharded-adapter.ts).
+
+// A string's length in JavaScript (UTF-16 code units), as looksLikeASocketId reads it.
+inline size_t js_length(std::string_view s) {
+    size_t n = 0;
+    for (char ch : s) {
+        const auto c = uint8_t(ch);
+        if ((c & 0xc0) != 0x80) n += c >= 0xf0 ? 2 : 1;  // a lead byte; four-byte sequences are surrogate pairs
+    }
+    return n;
+}
+// looksLikeASocketId: Node's socket ids (base64id) are 20 characters long.
+inline bool looks_like_socket_id(std::string_view room) { return js_length(room) == 20; }
+
+// Whether a node in `mode` subscribes to the channel of room `room` (`is_socket_id`: a socket of this node has that
+// id), as shouldUseASeparateNamespace decides it.
+inline bool subscribes_to_room(ShardedOptions::SubscriptionMode mode, bool is_socket_id) {
+    return mode == ShardedOptions::SubscriptionMode::DynamicPrivate ||
+           (mode == ShardedOptions::SubscriptionMode::Dynamic && !is_socket_id);
+}
+// The channel a message to every node goes to (computeChannel): the room's, <base><room>#, for a broadcast without
+// acks to exactly one room (in Dynamic mode a room that does not look like a socket id), else <base>, which is
+// <prefix>#<nsp>#.
+inline std::string sharded_channel(const Message& m, const std::string& base, ShardedOptions::SubscriptionMode mode) {
+    const Value& rooms = m.data["opts"]["rooms"];
+    if (m.type == BROADCAST && m.data["requestId"].is_null() && rooms.is_array() && rooms.size() == 1 &&
+        rooms[0].is_string() &&
+        (mode == ShardedOptions::SubscriptionMode::DynamicPrivate ||
+         (mode == ShardedOptions::SubscriptionMode::Dynamic && !looks_like_socket_id(rooms[0].as_string()))))
+        return base + rooms[0].as_string() + "#";
+    return base;
+}
+
+// A message as the sharded adapter encodes it: {type, data, uid, nsp} in that key order, data left out when null.
+inline std::string encode_sharded(const Message& m) {
+    std::string out;
+    if (may_carry_binary(m.type) && has_binary(m.data)) {
+        Writer w(out);
+        w.pk.pack_map(m.data.is_null() ? 3 : 4);
+        pack_string(w, "type");
+        w.pk.pack_int(m.type);
+        if (!m.data.is_null()) {
+            pack_string(w, "data");
+            pack_value(w, m.data);
+        }
+        pack_string(w, "uid");
+        pack_string(w, m.uid);
+        pack_string(w, "nsp");
+        pack_string(w, m.nsp);
+        return out;
+    }
+    out = "{\"type\":" + std::to_string(m.type);
+    if (!m.data.is_null()) {
+        out += ",\"data\":";
+        append_json(out, m.data);
+    }
+    out += ",\"uid\":";
+    append_json_string(out, m.uid);
+    out += ",\"nsp\":";
+    append_json_string(out, m.nsp);
+    out += '}';
+    return out;
+}
+// onRawMessage's decoding: JSON when the first byte is '{', else msgpack. False for what is not a message (no
+// numeric type, no nsp).
+inline bool decode_sharded(std::string_view bytes, Message& out) {
+    Value v;
+    if (!decode_payload(bytes, v) || !v.is_object() || !v["type"].is_number() || !v["nsp"].is_string()) return false;
+    const double type = v["type"].as_number();
+    if (!(type >= 0 && type <= 1e6)) return false;
+    out.type = int(type);
+    out.data = v["data"];
+    out.uid = v["uid"].is_string() ? v["uid"].as_string() : std::string();
+    out.nsp = v["nsp"].as_string();
+    return true;
 }
 
 }  // namespace cluster
@@ -2774,7 +2869,359 @@ inline AdapterFactory createAdapter(Options options = {}) {
 }
 
 // =====================================================================================================================
-// 5. THE STREAMS ADAPTER — io.adapter(sio::redis::createStreamsAdapter(options)): a node of a cluster of
+// 5. CLUSTER ADAPTERS — what the Streams adapter (section 6) and the sharded adapter (section 7) share:
+//    socket.io-adapter's ClusterAdapter (the notes' §2). Requests that want answers (broadcasts with acks,
+//    fetchSockets, serverSideEmit) go to every node and their answers to the requester alone, through the hooks a
+//    subclass gives (publish, count_command); the answers, the time-outs and the handlers are here.
+//    Threads: as section 4. Lock order: ClusterAdapter::mu_ -> Adapter::mu_ (select), Timers::mu_, TaskThread::mu_.
+// =====================================================================================================================
+class ClusterAdapter;
+
+namespace detail {
+
+// How other threads reach one cluster adapter: its gate, and the adapter while the gate is open.
+struct ClusterLink {
+    explicit ClusterLink(ClusterAdapter* a) : adapter(a) {}
+    Gate gate;
+    ClusterAdapter* const adapter;
+};
+
+}  // namespace detail
+
+// The requests of a cluster adapter, with ClusterAdapter's semantics (the notes' §2.2):
+//   broadcastWithAck   a BROADCAST (3) with a requestId to every node; each answers a count (11), then acks (12)
+//   fetchSockets       FETCH_SOCKETS (7); one answer (8) per other node the count command counts, or time-out
+//   serverSideEmit     SERVER_SIDE_EMIT (9); with an ack, one answer (10) per other node
+class ClusterAdapter : public Adapter {
+public:
+    explicit ClusterAdapter(Namespace& nsp) : Adapter(nsp), uid_(wire::cluster::random_hex_id()) {}
+
+    // This node's id in the namespace's messages (16 hex digits, as Node's).
+    const std::string& uid() const { return uid_; }
+
+    void broadcastWithAck(const packet::Packet& p, const BroadcastOptions& opts, BroadcastAckHandlers h) override {
+        if (opts.flags.local || !link_) return Adapter::broadcastWithAck(p, opts, std::move(h));
+        const std::string id = wire::cluster::random_hex_id();
+        const int keep = opts.flags.timeout >= 0 ? opts.flags.timeout : options().requestsTimeout;
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            auto& a = ack_requests_[id];
+            a.clientCount = h.clientCount;
+            a.ack = h.ack;
+            a.timer = after(keep, [id](ClusterAdapter& self) {
+                std::lock_guard<std::mutex> lock(self.mu_);
+                self.ack_requests_.erase(id);
+            });
+        }
+        publish(message(wire::cluster::BROADCAST,
+                        Value::Object{{"packet", packet_value(p)}, {"requestId", id}, {"opts", encode_opts(opts)}}),
+                {});
+        auto serverCount = std::move(h.serverCount);
+        h.serverCount = nullptr;  // the count is Redis's
+        Adapter::broadcastWithAck(p, opts, std::move(h));
+        count_servers([serverCount](ClusterAdapter&, size_t n) {
+            if (serverCount) serverCount(std::max<size_t>(n, 1));
+        });
+    }
+
+    void fetchSockets(const BroadcastOptions& opts, SocketInfoCallback cb) override {
+        auto local = local_socket_infos(opts);
+        if (opts.flags.local || !link_) return cb(Error{}, std::move(local));
+        auto here = std::make_shared<std::vector<SocketInfo>>(std::move(local));
+        count_servers([opts, cb = std::move(cb), here](ClusterAdapter& self, size_t n) {
+            if (n <= 1) return cb(Error{}, std::move(*here));
+            Pending pending;
+            pending.type = wire::cluster::FETCH_SOCKETS;
+            pending.expected = n - 1;
+            pending.sockets = std::move(*here);
+            pending.fetch_cb = cb;
+            const std::string id = wire::cluster::random_hex_id();
+            self.start_request(id, std::move(pending), opts.flags.timeout > 0 ? opts.flags.timeout : 0,
+                               self.message(wire::cluster::FETCH_SOCKETS,
+                                            Value::Object{{"opts", encode_opts(opts)}, {"requestId", id}}));
+        });
+    }
+
+    void serverSideEmit(const Args& data, AckCallback ack) override {
+        Value packet(Value::Array(data.begin(), data.end()));
+        if (!ack || !link_) {
+            publish(message(wire::cluster::SERVER_SIDE_EMIT, Value::Object{{"packet", packet}}), {});
+            if (ack) ack(Error{}, Args{});
+            return;
+        }
+        count_servers([packet, ack = std::move(ack)](ClusterAdapter& self, size_t n) {
+            if (n <= 1) return ack(Error{}, Args{});
+            Pending pending;
+            pending.type = wire::cluster::SERVER_SIDE_EMIT;
+            pending.expected = n - 1;
+            pending.sse_cb = ack;
+            const std::string id = wire::cluster::random_hex_id();
+            self.start_request(
+                id, std::move(pending), 0,
+                self.message(wire::cluster::SERVER_SIDE_EMIT, Value::Object{{"requestId", id}, {"packet", packet}}));
+        });
+    }
+    // Node's serverCount(): the nodes serving this namespace (the count command's answer), 0 when Redis cannot be
+    // asked; `cb` runs as a handler.
+    void serverCount(std::function<void(size_t)> cb) {
+        count_servers([cb = std::move(cb)](ClusterAdapter& self, size_t n) { self.run_handler([&] { cb(n); }); });
+    }
+
+    // A message the subscriber got on one of this adapter's channels (inside the gate, on the subscriber's thread).
+    virtual void on_pubsub(const std::string& channel, std::string_view payload) = 0;
+
+protected:
+    struct Pending {
+        int type = 0;
+        size_t expected = 0, current = 0;
+        std::vector<SocketInfo> sockets;
+        Args responses;
+        SocketInfoCallback fetch_cb;
+        AckCallback sse_cb;
+        TimerId timer = 0;
+    };
+    struct AckPending {
+        std::function<void(size_t)> clientCount;
+        std::function<void(const Value&)> ack;
+        TimerId timer = 0;
+    };
+    using Task = std::function<void(ClusterAdapter&)>;
+
+    // ---- the hooks
+    virtual const Options& options() const = 0;
+    virtual detail::Counters& counters() = 0;
+    virtual detail::Publisher& publisher() = 0;
+    // `m` to every node (`to` empty), or an answer to the node whose uid is `to`.
+    virtual void publish(const wire::cluster::Message& m, const std::string& to) = 0;
+    // The command whose reply's second element is the number of nodes serving this namespace.
+    virtual std::vector<std::string> count_command() const = 0;
+
+    void post(Task fn) {
+        if (link_) Adapter::post(gated(std::move(fn)));
+    }
+    TimerId after(int ms, Task fn) { return link_ ? Adapter::after(ms, gated(std::move(fn))) : 0; }
+    std::function<void()> gated(Task fn) {
+        return [link = link_, fn = std::move(fn)] {
+            detail::Inside in(link->gate);
+            if (in) fn(*link->adapter);
+        };
+    }
+    // Cancels and forgets every request (close(); the caller holds mu_).
+    void drop_requests() {
+        for (auto& kv : requests_) cancel(kv.second.timer);
+        for (auto& kv : ack_requests_) cancel(kv.second.timer);
+        requests_.clear();
+        ack_requests_.clear();
+    }
+
+    wire::cluster::Message message(int type, Value data) const {
+        return wire::cluster::Message{type, std::move(data), uid_, nsp().name()};
+    }
+    static Value packet_value(const packet::Packet& p) {
+        Value::Object o{{"type", 2}, {"data", p.data}};
+        if (p.id >= 0) o["id"] = p.id;
+        return o;
+    }
+    static Value encode_opts(const BroadcastOptions& o) { return wire::cluster::encode_opts(o); }
+    static bool read_broadcast(const Value& data, packet::Packet& p, BroadcastOptions& opts) {
+        const Value& packet = data["packet"];
+        if (!packet["data"].is_array() || !wire::cluster::decode_opts(data["opts"], opts)) return false;
+        p.type = packet::Type::Event;
+        p.has_data = true;
+        p.data = packet["data"];
+        if (packet["id"].is_number()) p.id = packet["id"].as_int();
+        return true;
+    }
+
+    // The count command, then fn(adapter, count) on the handler thread; 0 when Redis did not answer.
+    void count_servers(std::function<void(ClusterAdapter&, size_t)> fn) {
+        if (!link_) return fn(*this, 0);
+        auto link = link_;
+        publisher().command(count_command(), [link, fn = std::move(fn)](const redisReply* reply) {
+            size_t n = 0;
+            if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements >= 2 &&
+                reply->element[1]->type == REDIS_REPLY_INTEGER && reply->element[1]->integer > 0)
+                n = size_t(reply->element[1]->integer);
+            detail::Inside in(link->gate);
+            if (in) link->adapter->post([fn, n](ClusterAdapter& self) { fn(self, n); });
+        });
+    }
+
+    // `ms` 0: the reference's 5 s (requestsTimeout here).
+    void start_request(const std::string& id, Pending pending, int ms, const wire::cluster::Message& m) {
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            pending.timer =
+                after(ms > 0 ? ms : options().requestsTimeout, [id](ClusterAdapter& self) { self.on_timeout(id); });
+            requests_[id] = std::move(pending);
+        }
+        publish(m, {});
+    }
+    void on_timeout(const std::string& id) {
+        Pending p;
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            auto it = requests_.find(id);
+            if (it == requests_.end()) return;
+            p = std::move(it->second);
+            requests_.erase(it);
+        }
+        ++counters().requestsTimedOut;
+        Error err{"timeout reached: only " + std::to_string(p.current) + " responses received out of " +
+                  std::to_string(p.expected)};
+        if (p.fetch_cb) p.fetch_cb(err, std::move(p.sockets));
+        if (p.sse_cb) p.sse_cb(err, p.responses);
+    }
+
+    // socketsJoin / socketsLeave / disconnectSockets (4 / 5 / 6) applied to this node's sockets.
+    void apply_here(int type, const BroadcastOptions& opts, const Value& data) {
+        std::vector<std::string> rooms;
+        for (auto& r : data["rooms"].as_array())
+            if (r.is_string()) rooms.push_back(r.as_string());
+        if (type == wire::cluster::SOCKETS_JOIN) Adapter::addSockets(opts, rooms);
+        else if (type == wire::cluster::SOCKETS_LEAVE) Adapter::delSockets(opts, rooms);
+        else Adapter::disconnectSockets(opts, data["close"].as_bool());
+    }
+
+    // Another node's request: a broadcast with acks, FETCH_SOCKETS or SERVER_SIDE_EMIT (the rest is ignored).
+    inline void on_request(const wire::cluster::Message& m);
+    inline void answer_broadcast(const wire::cluster::Message& m);
+    // An answer to a request of ours (late or unknown ones are dropped).
+    inline void on_response(const wire::cluster::Message& m);
+
+    const std::string uid_;
+    std::shared_ptr<detail::ClusterLink> link_;  // set by init()
+    std::atomic<bool> closed_{false};
+    std::mutex
+        mu_;  // requests (and what a subclass keeps with them); before Adapter::mu_, Timers::mu_, TaskThread::mu_
+    std::map<std::string, Pending> requests_;
+    std::map<std::string, AckPending> ack_requests_;
+};
+
+inline void ClusterAdapter::on_request(const wire::cluster::Message& m) {
+    const std::string requester = m.uid;
+    const std::string id = m.data["requestId"].as_string();
+    switch (m.type) {
+    case wire::cluster::BROADCAST:
+        if (!id.empty()) answer_broadcast(m);
+        return;
+    case wire::cluster::FETCH_SOCKETS: {
+        BroadcastOptions opts;
+        if (id.empty() || !wire::cluster::decode_opts(m.data["opts"], opts)) {
+            ++counters().malformed;
+            return;
+        }
+        return post([requester, id, opts](ClusterAdapter& self) {
+            Value::Array sockets;
+            for (auto& info : self.local_socket_infos(opts))
+                sockets.push_back(Value::Object{{"id", info.id},
+                                                {"handshake", to_value(info.handshake)},
+                                                {"rooms", Value::Array(info.rooms.begin(), info.rooms.end())},
+                                                {"data", info.data}});
+            self.publish(self.message(wire::cluster::FETCH_SOCKETS_RESPONSE,
+                                      Value::Object{{"requestId", id}, {"sockets", std::move(sockets)}}),
+                         requester);
+        });
+    }
+    case wire::cluster::SERVER_SIDE_EMIT: {
+        if (!m.data["packet"].is_array()) {
+            ++counters().malformed;
+            return;
+        }
+        return post([requester, id, packet = m.data["packet"]](ClusterAdapter& self) {
+            std::function<void(const Value&)> reply;
+            if (!id.empty()) {
+                reply = [link = self.link_, requester, id](const Value& v) {
+                    detail::Inside in(link->gate);
+                    if (!in) return;
+                    auto& a = *link->adapter;
+                    a.publish(a.message(wire::cluster::SERVER_SIDE_EMIT_RESPONSE,
+                                        Value::Object{{"requestId", id}, {"packet", v}}),
+                              requester);
+                };
+            }
+            self.nsp().handle_server_side_emit(Args(packet.as_array()), std::move(reply));
+        });
+    }
+    default: return;  // heartbeats (a 0.2 node's) and unknown types
+    }
+}
+
+// Another node's broadcast with acks: delivered here with an ack id of ours; the count, then each client's answer,
+// go back to the requester.
+inline void ClusterAdapter::answer_broadcast(const wire::cluster::Message& m) {
+    packet::Packet p;
+    p.nsp = nsp().name();
+    BroadcastOptions opts;
+    if (!read_broadcast(m.data, p, opts)) {
+        ++counters().malformed;
+        return;
+    }
+    p.id = -1;
+    BroadcastAckHandlers h;
+    const std::string requester = m.uid, id = m.data["requestId"].as_string();
+    auto link = link_;
+    h.clientCount = [link, requester, id](size_t n) {
+        detail::Inside in(link->gate);
+        if (!in) return;
+        auto& a = *link->adapter;
+        a.publish(
+            a.message(wire::cluster::BROADCAST_CLIENT_COUNT, Value::Object{{"requestId", id}, {"clientCount", n}}),
+            requester);
+    };
+    h.ack = [link, requester, id](const Value& v) {
+        detail::Inside in(link->gate);
+        if (!in) return;
+        auto& a = *link->adapter;
+        a.publish(a.message(wire::cluster::BROADCAST_ACK, Value::Object{{"requestId", id}, {"packet", v}}), requester);
+    };
+    deliver_with_ack(p, opts, std::move(h));
+}
+
+inline void ClusterAdapter::on_response(const wire::cluster::Message& m) {
+    const std::string id = m.data["requestId"].as_string();
+    std::unique_lock<std::mutex> lk(mu_);
+    auto a = ack_requests_.find(id);
+    if (a != ack_requests_.end()) {
+        if (m.type == wire::cluster::BROADCAST_CLIENT_COUNT && a->second.clientCount) {
+            const auto n = size_t(std::max(0.0, m.data["clientCount"].as_number()));
+            post([fn = a->second.clientCount, n](ClusterAdapter&) { fn(n); });
+        } else if (m.type == wire::cluster::BROADCAST_ACK && a->second.ack) {
+            post([fn = a->second.ack, v = m.data["packet"]](ClusterAdapter&) { fn(v); });
+        }
+        return;
+    }
+    auto it = requests_.find(id);
+    if (it == requests_.end()) return;  // someone else's, or late
+    Pending& p = it->second;
+    if (m.type == wire::cluster::FETCH_SOCKETS_RESPONSE && p.type == wire::cluster::FETCH_SOCKETS) {
+        ++p.current;
+        for (auto& e : m.data["sockets"].as_array()) {
+            std::set<std::string> rooms;
+            for (auto& r : e["rooms"].as_array())
+                if (r.is_string()) rooms.insert(r.as_string());
+            p.sockets.push_back(
+                SocketInfo{e["id"].as_string(), handshake_from_value(e["handshake"]), rooms, e["data"]});
+        }
+    } else if (m.type == wire::cluster::SERVER_SIDE_EMIT_RESPONSE && p.type == wire::cluster::SERVER_SIDE_EMIT) {
+        ++p.current;
+        p.responses.push_back(m.data["packet"]);
+    } else {
+        return;
+    }
+    if (p.current != p.expected) return;
+    cancel(p.timer);
+    auto done = std::make_shared<Pending>(std::move(p));
+    requests_.erase(it);
+    lk.unlock();
+    post([done](ClusterAdapter&) {
+        if (done->fetch_cb) done->fetch_cb(Error{}, std::move(done->sockets));
+        if (done->sse_cb) done->sse_cb(Error{}, done->responses);
+    });
+}
+
+// =====================================================================================================================
+// 6. THE STREAMS ADAPTER — io.adapter(sio::redis::createStreamsAdapter(options)): a node of a cluster of
 //    @socket.io/redis-streams-adapter 0.3.1 nodes, Node or C++, with connection state recovery across nodes
 //    (the notes' §2 and §5.6, and docs/redis-streams.md).
 //    - Broadcasts, socketsJoin / socketsLeave and disconnectSockets are entries of one Redis stream (XADD MAXLEN ~),
@@ -2793,11 +3240,7 @@ class StreamsAdapter;
 
 namespace detail {
 
-struct StreamsLink {
-    explicit StreamsLink(StreamsAdapter* a) : adapter(a) {}
-    Gate gate;
-    StreamsAdapter* const adapter;
-};
+using StreamsLink = ClusterLink;
 
 // What the adapters of one Streams factory share: a publisher (XADD, SET, GETDEL, XRANGE, PUBLISH), a subscriber
 // (the pub/sub channels) and the stream reader, each a connection and a thread, started with the first adapter.
@@ -2897,19 +3340,16 @@ private:
 //   addSockets / delSockets / disconnectSockets   XADD 4 / 5 / 6, applied by every node as it reads them
 //   persistSession         SET the session with its expiry; restoreSession: GETDEL it, check the offset is still
 //                          in the stream, then XRANGE what came after it for this namespace's rooms
-class StreamsAdapter : public Adapter {
+class StreamsAdapter : public ClusterAdapter {
 public:
     StreamsAdapter(Namespace& nsp, std::shared_ptr<detail::StreamConnections> connections)
-        : Adapter(nsp),
+        : ClusterAdapter(nsp),
           connections_(std::move(connections)),
-          uid_(wire::cluster::random_hex_id()),
           stream_(wire::cluster::stream_of(nsp.name(), options().streamName, options().streamCount)),
           public_channel_(options().channelPrefix + "#" + nsp.name() + "#"),
           private_channel_(public_channel_ + uid_ + "#") {}
     ~StreamsAdapter() override { close(); }
 
-    // This node's id in the namespace's messages (16 hex digits, as Node's).
-    const std::string& uid() const { return uid_; }
     const std::string& stream() const { return stream_; }
     Stats stats() const { return connections_->counters().snapshot(); }
     // Whether the three connections are up, the subscriptions in place and the reader positioned.
@@ -2944,49 +3384,7 @@ public:
         xadd(m, [link = link_, held](bool ok) {
             if (ok) return;  // the reader delivers it, here as everywhere
             detail::Inside in(link->gate);
-            if (in) link->adapter->deliver(held->first, held->second);
-        });
-    }
-
-    void broadcastWithAck(const packet::Packet& p, const BroadcastOptions& opts, BroadcastAckHandlers h) override {
-        if (opts.flags.local || !link_) return Adapter::broadcastWithAck(p, opts, std::move(h));
-        const std::string id = wire::cluster::random_hex_id();
-        const int keep = opts.flags.timeout >= 0 ? opts.flags.timeout : options().requestsTimeout;
-        {
-            std::lock_guard<std::mutex> lk(mu_);
-            auto& a = ack_requests_[id];
-            a.clientCount = h.clientCount;
-            a.ack = h.ack;
-            a.timer = after(keep, [id](StreamsAdapter& self) {
-                std::lock_guard<std::mutex> lock(self.mu_);
-                self.ack_requests_.erase(id);
-            });
-        }
-        publish(message(wire::cluster::BROADCAST,
-                        Value::Object{{"packet", packet_value(p)}, {"requestId", id}, {"opts", encode_opts(opts)}}));
-        auto serverCount = std::move(h.serverCount);
-        h.serverCount = nullptr;  // the count is Redis's
-        Adapter::broadcastWithAck(p, opts, std::move(h));
-        count_servers([serverCount](StreamsAdapter&, size_t n) {
-            if (serverCount) serverCount(std::max<size_t>(n, 1));
-        });
-    }
-
-    void fetchSockets(const BroadcastOptions& opts, SocketInfoCallback cb) override {
-        auto local = local_socket_infos(opts);
-        if (opts.flags.local || !link_) return cb(Error{}, std::move(local));
-        auto here = std::make_shared<std::vector<SocketInfo>>(std::move(local));
-        count_servers([opts, cb = std::move(cb), here](StreamsAdapter& self, size_t n) {
-            if (n <= 1) return cb(Error{}, std::move(*here));
-            Pending pending;
-            pending.type = wire::cluster::FETCH_SOCKETS;
-            pending.expected = n - 1;
-            pending.sockets = std::move(*here);
-            pending.fetch_cb = cb;
-            const std::string id = wire::cluster::random_hex_id();
-            self.start_request(id, std::move(pending), opts.flags.timeout > 0 ? opts.flags.timeout : 0,
-                               self.message(wire::cluster::FETCH_SOCKETS,
-                                            Value::Object{{"opts", encode_opts(opts)}, {"requestId", id}}));
+            if (in) of(*link).deliver(held->first, held->second);
         });
     }
 
@@ -3000,31 +3398,6 @@ public:
     }
     void disconnectSockets(const BroadcastOptions& opts, bool close) override {
         change(wire::cluster::DISCONNECT_SOCKETS, opts, Value::Object{{"opts", encode_opts(opts)}, {"close", close}});
-    }
-
-    void serverSideEmit(const Args& data, AckCallback ack) override {
-        Value packet(Value::Array(data.begin(), data.end()));
-        if (!ack || !link_) {
-            publish(message(wire::cluster::SERVER_SIDE_EMIT, Value::Object{{"packet", packet}}));
-            if (ack) ack(Error{}, Args{});
-            return;
-        }
-        count_servers([packet, ack = std::move(ack)](StreamsAdapter& self, size_t n) {
-            if (n <= 1) return ack(Error{}, Args{});
-            Pending pending;
-            pending.type = wire::cluster::SERVER_SIDE_EMIT;
-            pending.expected = n - 1;
-            pending.sse_cb = ack;
-            const std::string id = wire::cluster::random_hex_id();
-            self.start_request(
-                id, std::move(pending), 0,
-                self.message(wire::cluster::SERVER_SIDE_EMIT, Value::Object{{"requestId", id}, {"packet", packet}}));
-        });
-    }
-    // Node's serverCount(): the nodes serving this namespace (NUMSUB, or SHARDNUMSUB, of its public channel), 0 when
-    // Redis cannot be asked; `cb` runs as a handler.
-    void serverCount(std::function<void(size_t)> cb) {
-        count_servers([cb = std::move(cb)](StreamsAdapter& self, size_t n) { self.run_handler([&] { cb(n); }); });
     }
 
     // ---- connection state recovery across nodes
@@ -3072,23 +3445,9 @@ public:
 
     // ---- what the connections' threads hand in (inside the gate)
     inline void on_entry(const std::string& id, wire::cluster::Message m);
-    inline void on_pubsub(const std::string& channel, std::string_view payload);
+    inline void on_pubsub(const std::string& channel, std::string_view payload) override;
 
 private:
-    struct Pending {
-        int type = 0;
-        size_t expected = 0, current = 0;
-        std::vector<SocketInfo> sockets;
-        Args responses;
-        SocketInfoCallback fetch_cb;
-        AckCallback sse_cb;
-        TimerId timer = 0;
-    };
-    struct AckPending {
-        std::function<void(size_t)> clientCount;
-        std::function<void(const Value&)> ack;
-        TimerId timer = 0;
-    };
     // A socket being restored: what the reader delivers to its rooms meanwhile waits here, and follows the packets
     // it missed (those up to `watermark` it already has from XRANGE, and are dropped).
     struct Held {
@@ -3110,8 +3469,10 @@ private:
     struct Restore;  // the steps of one restoreSession
     using Task = std::function<void(StreamsAdapter&)>;
 
-    const StreamsOptions& options() const { return connections_->options(); }
-    detail::Counters& counters() { return connections_->counters(); }
+    const StreamsOptions& options() const override { return connections_->options(); }
+    detail::Counters& counters() override { return connections_->counters(); }
+    detail::Publisher& publisher() override { return connections_->publisher(); }
+    static StreamsAdapter& of(detail::StreamsLink& link) { return static_cast<StreamsAdapter&>(*link.adapter); }
     int keep_ms() const {
         const auto& r = nsp().server().options().connectionStateRecovery;
         return r ? r->maxDisconnectionDuration : 0;
@@ -3125,19 +3486,9 @@ private:
     std::function<void()> gated(Task fn) {
         return [link = link_, fn = std::move(fn)] {
             detail::Inside in(link->gate);
-            if (in) fn(*link->adapter);
+            if (in) fn(of(*link));
         };
     }
-
-    wire::cluster::Message message(int type, Value data) const {
-        return wire::cluster::Message{type, std::move(data), uid_, nsp().name()};
-    }
-    static Value packet_value(const packet::Packet& p) {
-        Value::Object o{{"type", 2}, {"data", p.data}};
-        if (p.id >= 0) o["id"] = p.id;
-        return o;
-    }
-    static Value encode_opts(const BroadcastOptions& o) { return wire::cluster::encode_opts(o); }
 
     // An entry for the stream; `done(ok)` (may be null) once Redis answered, on the publisher's thread.
     void xadd(const wire::cluster::Message& m, std::function<void(bool ok)> done) {
@@ -3155,7 +3506,7 @@ private:
         });
     }
     // An ephemeral message to every node (requests), or to one (`to`: a response).
-    void publish(const wire::cluster::Message& m, const std::string& to = {}) {
+    void publish(const wire::cluster::Message& m, const std::string& to = {}) override {
         std::string payload;
         try {
             payload = wire::cluster::encode_pubsub(m);
@@ -3168,47 +3519,9 @@ private:
             {options().useShardedPubSub ? "SPUBLISH" : "PUBLISH", std::move(channel), std::move(payload)});
     }
 
-    // NUMSUB (or SHARDNUMSUB) of the public channel, then fn(adapter, count) on the handler thread; 0 when Redis did
-    // not answer.
-    void count_servers(std::function<void(StreamsAdapter&, size_t)> fn) {
-        if (!link_) return fn(*this, 0);
-        auto link = link_;
-        connections_->publisher().command(
-            {"PUBSUB", options().useShardedPubSub ? "SHARDNUMSUB" : "NUMSUB", public_channel_},
-            [link, fn = std::move(fn)](const redisReply* reply) {
-                size_t n = 0;
-                if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements >= 2 &&
-                    reply->element[1]->type == REDIS_REPLY_INTEGER && reply->element[1]->integer > 0)
-                    n = size_t(reply->element[1]->integer);
-                detail::Inside in(link->gate);
-                if (in) link->adapter->post([fn, n](StreamsAdapter& self) { fn(self, n); });
-            });
-    }
-
-    // `ms` 0: the reference's 5 s (requestsTimeout here).
-    void start_request(const std::string& id, Pending pending, int ms, const wire::cluster::Message& m) {
-        {
-            std::lock_guard<std::mutex> lk(mu_);
-            pending.timer =
-                after(ms > 0 ? ms : options().requestsTimeout, [id](StreamsAdapter& self) { self.on_timeout(id); });
-            requests_[id] = std::move(pending);
-        }
-        publish(m);
-    }
-    void on_timeout(const std::string& id) {
-        Pending p;
-        {
-            std::lock_guard<std::mutex> lk(mu_);
-            auto it = requests_.find(id);
-            if (it == requests_.end()) return;
-            p = std::move(it->second);
-            requests_.erase(it);
-        }
-        ++counters().requestsTimedOut;
-        Error err{"timeout reached: only " + std::to_string(p.current) + " responses received out of " +
-                  std::to_string(p.expected)};
-        if (p.fetch_cb) p.fetch_cb(err, std::move(p.sockets));
-        if (p.sse_cb) p.sse_cb(err, p.responses);
+    // NUMSUB (or SHARDNUMSUB) of the public channel.
+    std::vector<std::string> count_command() const override {
+        return {"PUBSUB", options().useShardedPubSub ? "SHARDNUMSUB" : "NUMSUB", public_channel_};
     }
 
     // socketsJoin / socketsLeave / disconnectSockets: into the stream, applied by every node as it reads it (this
@@ -3220,19 +3533,10 @@ private:
             if (ok) return;
             detail::Inside in(link->gate);
             if (in)
-                link->adapter->post(
+                of(*link).post(
                     [type, held](StreamsAdapter& self) { self.apply_here(type, held->first, held->second); });
         });
     }
-    void apply_here(int type, const BroadcastOptions& opts, const Value& data) {
-        std::vector<std::string> rooms;
-        for (auto& r : data["rooms"].as_array())
-            if (r.is_string()) rooms.push_back(r.as_string());
-        if (type == wire::cluster::SOCKETS_JOIN) Adapter::addSockets(opts, rooms);
-        else if (type == wire::cluster::SOCKETS_LEAVE) Adapter::delSockets(opts, rooms);
-        else Adapter::disconnectSockets(opts, data["close"].as_bool());
-    }
-
     // A broadcast read from the stream: to the chosen sockets, but those being restored, for which it waits.
     inline void deliver_entry(const std::string& id, const packet::Packet& p, const BroadcastOptions& opts);
     static bool reaches(const std::set<std::string>& rooms, const BroadcastOptions& opts) {
@@ -3240,22 +3544,9 @@ private:
                         std::any_of(rooms.begin(), rooms.end(), [&](auto& r) { return opts.rooms.count(r) != 0; });
         return included && std::none_of(rooms.begin(), rooms.end(), [&](auto& r) { return opts.except.count(r) != 0; });
     }
-    static bool read_broadcast(const Value& data, packet::Packet& p, BroadcastOptions& opts) {
-        const Value& packet = data["packet"];
-        if (!packet["data"].is_array() || !wire::cluster::decode_opts(data["opts"], opts)) return false;
-        p.type = packet::Type::Event;
-        p.has_data = true;
-        p.data = packet["data"];
-        if (packet["id"].is_number()) p.id = packet["id"].as_int();
-        return true;
-    }
     void add_offset(packet::Packet& p, const BroadcastOptions& opts, const std::string& id) const {
         if (keep_ms() > 0 && p.id < 0 && !opts.flags.volatile_) p.data.push_back(id);
     }
-
-    inline void on_request(const wire::cluster::Message& m);
-    inline void answer_broadcast(const wire::cluster::Message& m);
-    inline void on_response(const wire::cluster::Message& m);
 
     // Eager sessions: every local socket's session, again before it expires.
     inline void schedule_refresh();
@@ -3268,12 +3559,7 @@ private:
     }
 
     std::shared_ptr<detail::StreamConnections> connections_;
-    const std::string uid_, stream_, public_channel_, private_channel_;
-    std::shared_ptr<detail::StreamsLink> link_;  // set by init()
-    std::atomic<bool> closed_{false};
-    std::mutex mu_;  // requests, holds; before Adapter::mu_ (select), Timers::mu_ and TaskThread::mu_
-    std::map<std::string, Pending> requests_;
-    std::map<std::string, AckPending> ack_requests_;
+    const std::string stream_, public_channel_, private_channel_;
     std::map<std::string, Hold> holds_;  // by socket id
     TimerId refresh_timer_ = 0;
     std::set<std::string> just_persisted_;  // eager: sockets persistSession wrote as they closed
@@ -3284,8 +3570,8 @@ inline StreamsAdapter::Restored::~Restored() {
     if (!l) return;
     detail::Inside in(l->gate);
     if (!in) return;
-    std::lock_guard<std::mutex> lk(l->adapter->mu_);
-    l->adapter->holds_.erase(sid);
+    std::lock_guard<std::mutex> lk(of(*l).mu_);
+    of(*l).holds_.erase(sid);
 }
 
 inline void StreamsAdapter::deliver_entry(const std::string& id, const packet::Packet& p,
@@ -3356,128 +3642,6 @@ inline void StreamsAdapter::on_pubsub(const std::string& channel, std::string_vi
     on_request(m);
 }
 
-inline void StreamsAdapter::on_request(const wire::cluster::Message& m) {
-    const std::string requester = m.uid;
-    const std::string id = m.data["requestId"].as_string();
-    switch (m.type) {
-    case wire::cluster::BROADCAST:
-        if (!id.empty()) answer_broadcast(m);
-        return;
-    case wire::cluster::FETCH_SOCKETS: {
-        BroadcastOptions opts;
-        if (id.empty() || !wire::cluster::decode_opts(m.data["opts"], opts)) {
-            ++counters().malformed;
-            return;
-        }
-        return post([requester, id, opts](StreamsAdapter& self) {
-            Value::Array sockets;
-            for (auto& info : self.local_socket_infos(opts))
-                sockets.push_back(Value::Object{{"id", info.id},
-                                                {"handshake", to_value(info.handshake)},
-                                                {"rooms", Value::Array(info.rooms.begin(), info.rooms.end())},
-                                                {"data", info.data}});
-            self.publish(self.message(wire::cluster::FETCH_SOCKETS_RESPONSE,
-                                      Value::Object{{"requestId", id}, {"sockets", std::move(sockets)}}),
-                         requester);
-        });
-    }
-    case wire::cluster::SERVER_SIDE_EMIT: {
-        if (!m.data["packet"].is_array()) {
-            ++counters().malformed;
-            return;
-        }
-        return post([requester, id, packet = m.data["packet"]](StreamsAdapter& self) {
-            std::function<void(const Value&)> reply;
-            if (!id.empty()) {
-                reply = [link = self.link_, requester, id](const Value& v) {
-                    detail::Inside in(link->gate);
-                    if (!in) return;
-                    auto& a = *link->adapter;
-                    a.publish(a.message(wire::cluster::SERVER_SIDE_EMIT_RESPONSE,
-                                        Value::Object{{"requestId", id}, {"packet", v}}),
-                              requester);
-                };
-            }
-            self.nsp().handle_server_side_emit(Args(packet.as_array()), std::move(reply));
-        });
-    }
-    default: return;  // heartbeats (a 0.2 node's) and unknown types
-    }
-}
-
-// Another node's broadcast with acks: delivered here with an ack id of ours; the count, then each client's answer,
-// go back to the requester.
-inline void StreamsAdapter::answer_broadcast(const wire::cluster::Message& m) {
-    packet::Packet p;
-    p.nsp = nsp().name();
-    BroadcastOptions opts;
-    if (!read_broadcast(m.data, p, opts)) {
-        ++counters().malformed;
-        return;
-    }
-    p.id = -1;
-    BroadcastAckHandlers h;
-    const std::string requester = m.uid, id = m.data["requestId"].as_string();
-    auto link = link_;
-    h.clientCount = [link, requester, id](size_t n) {
-        detail::Inside in(link->gate);
-        if (!in) return;
-        auto& a = *link->adapter;
-        a.publish(
-            a.message(wire::cluster::BROADCAST_CLIENT_COUNT, Value::Object{{"requestId", id}, {"clientCount", n}}),
-            requester);
-    };
-    h.ack = [link, requester, id](const Value& v) {
-        detail::Inside in(link->gate);
-        if (!in) return;
-        auto& a = *link->adapter;
-        a.publish(a.message(wire::cluster::BROADCAST_ACK, Value::Object{{"requestId", id}, {"packet", v}}), requester);
-    };
-    deliver_with_ack(p, opts, std::move(h));
-}
-
-inline void StreamsAdapter::on_response(const wire::cluster::Message& m) {
-    const std::string id = m.data["requestId"].as_string();
-    std::unique_lock<std::mutex> lk(mu_);
-    auto a = ack_requests_.find(id);
-    if (a != ack_requests_.end()) {
-        if (m.type == wire::cluster::BROADCAST_CLIENT_COUNT && a->second.clientCount) {
-            const auto n = size_t(std::max(0.0, m.data["clientCount"].as_number()));
-            post([fn = a->second.clientCount, n](StreamsAdapter&) { fn(n); });
-        } else if (m.type == wire::cluster::BROADCAST_ACK && a->second.ack) {
-            post([fn = a->second.ack, v = m.data["packet"]](StreamsAdapter&) { fn(v); });
-        }
-        return;
-    }
-    auto it = requests_.find(id);
-    if (it == requests_.end()) return;  // someone else's, or late
-    Pending& p = it->second;
-    if (m.type == wire::cluster::FETCH_SOCKETS_RESPONSE && p.type == wire::cluster::FETCH_SOCKETS) {
-        ++p.current;
-        for (auto& e : m.data["sockets"].as_array()) {
-            std::set<std::string> rooms;
-            for (auto& r : e["rooms"].as_array())
-                if (r.is_string()) rooms.insert(r.as_string());
-            p.sockets.push_back(
-                SocketInfo{e["id"].as_string(), handshake_from_value(e["handshake"]), rooms, e["data"]});
-        }
-    } else if (m.type == wire::cluster::SERVER_SIDE_EMIT_RESPONSE && p.type == wire::cluster::SERVER_SIDE_EMIT) {
-        ++p.current;
-        p.responses.push_back(m.data["packet"]);
-    } else {
-        return;
-    }
-    if (p.current != p.expected) return;
-    cancel(p.timer);
-    auto done = std::make_shared<Pending>(std::move(p));
-    requests_.erase(it);
-    lk.unlock();
-    post([done](StreamsAdapter&) {
-        if (done->fetch_cb) done->fetch_cb(Error{}, std::move(done->sockets));
-        if (done->sse_cb) done->sse_cb(Error{}, done->responses);
-    });
-}
-
 // The steps of one restore, on the publisher's thread: GETDEL and XRANGE <offset> <offset> (both must find
 // something), then the hold, then XRANGE from the entry after the offset on, up to 100 times, as the reference.
 struct StreamsAdapter::Restore : std::enable_shared_from_this<Restore> {
@@ -3500,13 +3664,12 @@ struct StreamsAdapter::Restore : std::enable_shared_from_this<Restore> {
             out = std::move(session);
         }
         restored.reset();  // the hold stays while `out` (and the socket's copy) holds it
-        link->adapter->post(
-            [fn = std::move(done), out = std::move(out)](StreamsAdapter&) mutable { fn(std::move(out)); });
+        of(*link).post([fn = std::move(done), out = std::move(out)](StreamsAdapter&) mutable { fn(std::move(out)); });
     }
     void found(const redisReply* xrange) {
         detail::Inside in(link->gate);
         if (!in) return;
-        StreamsAdapter& a = *link->adapter;
+        StreamsAdapter& a = of(*link);
         if (!raw || !xrange || xrange->type != REDIS_REPLY_ARRAY || xrange->elements == 0) return finish(false);
         if (!wire::cluster::decode_session(*raw, session)) {
             ++a.counters().malformed;
@@ -3524,7 +3687,7 @@ struct StreamsAdapter::Restore : std::enable_shared_from_this<Restore> {
     }
     void next(const std::string& from) {
         auto self = shared_from_this();
-        StreamsAdapter& a = *link->adapter;
+        StreamsAdapter& a = of(*link);
         a.connections_->publisher().command({"XRANGE", a.stream_, wire::cluster::next_offset(from), "+"},
                                             [self](const redisReply* r) { self->range(r); });
     }
@@ -3532,7 +3695,7 @@ struct StreamsAdapter::Restore : std::enable_shared_from_this<Restore> {
         detail::Inside in(link->gate);
         if (!in) return;
         if (!r || r->type != REDIS_REPLY_ARRAY) return finish(false);
-        StreamsAdapter& a = *link->adapter;
+        StreamsAdapter& a = of(*link);
         std::string last;
         for (size_t i = 0; i < r->elements; ++i) {
             const redisReply* e = r->element[i];
@@ -3652,7 +3815,7 @@ inline void detail::StreamConnections::handle_entry(const std::string& id, const
     }
     if (!link) return;
     Inside in(link->gate);
-    if (in) link->adapter->on_entry(id, std::move(m));
+    if (in) static_cast<StreamsAdapter*>(link->adapter)->on_entry(id, std::move(m));
 }
 
 // io.adapter(sio::redis::createStreamsAdapter(options)): every namespace's adapter made by the returned factory
@@ -3662,6 +3825,273 @@ inline AdapterFactory createStreamsAdapter(StreamsOptions options = {}) {
     auto connections = std::make_shared<detail::StreamConnections>(std::move(options));
     return [connections](Namespace& nsp) -> std::unique_ptr<Adapter> {
         return std::make_unique<StreamsAdapter>(nsp, connections);
+    };
+}
+
+// =====================================================================================================================
+// 7. THE SHARDED ADAPTER — io.adapter(sio::redis::createShardedAdapter(options)): a node of a cluster of
+//    @socket.io/redis-adapter 8.3 createShardedAdapter() nodes, Node or C++, over Redis 7's sharded pub/sub (the
+//    notes' §3). Every message is one SPUBLISH: to <prefix>#<nsp># (every node subscribes), to a room's channel
+//    <prefix>#<nsp>#<room>#, which only the nodes where the room exists subscribe to (the dynamic modes), or, an
+//    answer, to the requester's <prefix>#<nsp>#<uid>#. As in ClusterAdapter, the sender delivers its broadcasts and
+//    applies its socketsJoin / socketsLeave / disconnectSockets here at once, and drops its own echo. PUBSUB
+//    SHARDNUMSUB of <prefix>#<nsp># counts the nodes. No connection state recovery, as in Node.
+//    Threads: as section 4. Lock order: ShardedAdapter::rooms_mu_ -> Adapter::mu_, then the subscriber's lock.
+// =====================================================================================================================
+namespace detail {
+
+// What the adapters of one sharded factory share: a publisher and a sharded subscriber (SSUBSCRIBE), each a
+// connection and a thread, started with the first adapter; and which adapter listens on which channel.
+class ShardedConnections {
+public:
+    explicit ShardedConnections(ShardedOptions o)
+        : options_(std::move(o)),
+          publisher_(options_, counters_),
+          subscriber_(
+              options_, counters_,
+              [this](const std::string&, const std::string& channel, std::string_view payload) {
+                  handle_message(channel, payload);
+              },
+              true) {}
+    ~ShardedConnections() {
+        publisher_.stop();
+        subscriber_.stop();
+    }
+    ShardedConnections(const ShardedConnections&) = delete;
+    ShardedConnections& operator=(const ShardedConnections&) = delete;
+
+    const ShardedOptions& options() const { return options_; }
+    Counters& counters() { return counters_; }
+    Publisher& publisher() { return publisher_; }
+    bool ready() const { return publisher_.connected() && subscriber_.ready(); }
+
+    void attach(const std::shared_ptr<ClusterLink>& link, const std::vector<std::string>& channels) {
+        std::lock_guard<std::mutex> life(lifecycle_mu_);
+        subscribe(link, channels);
+        if (attached_++ == 0) {
+            publisher_.start();
+            subscriber_.start();
+        }
+    }
+    void detach(const ClusterLink* link, const std::vector<std::string>& channels) {
+        std::lock_guard<std::mutex> life(lifecycle_mu_);
+        unsubscribe(link, channels);
+        if (attached_ > 0 && --attached_ == 0) {
+            publisher_.stop();
+            subscriber_.stop();
+        }
+    }
+    // A room's channel, while the adapter is attached.
+    void subscribe(const std::shared_ptr<ClusterLink>& link, const std::vector<std::string>& channels) {
+        {
+            std::lock_guard<std::mutex> lk(routes_mu_);
+            for (auto& c : channels) by_channel_[c] = link;
+        }
+        subscriber_.add(channels, {});
+    }
+    void unsubscribe(const ClusterLink* link, const std::vector<std::string>& channels) {
+        {
+            std::lock_guard<std::mutex> lk(routes_mu_);
+            for (auto& c : channels) {
+                auto it = by_channel_.find(c);
+                if (it != by_channel_.end() && it->second.get() == link) by_channel_.erase(it);
+            }
+        }
+        subscriber_.remove(channels, {});
+    }
+
+private:
+    void handle_message(const std::string& channel, std::string_view payload) {
+        std::shared_ptr<ClusterLink> link;
+        {
+            std::lock_guard<std::mutex> lk(routes_mu_);
+            auto it = by_channel_.find(channel);
+            if (it != by_channel_.end()) link = it->second;
+        }
+        if (!link) return;
+        Inside in(link->gate);
+        if (in) link->adapter->on_pubsub(channel, payload);
+    }
+
+    ShardedOptions options_;
+    Counters counters_;
+    std::mutex lifecycle_mu_;  // orders attach/detach; no thread of ours takes it
+    std::mutex routes_mu_;     // a leaf: the routes
+    std::map<std::string, std::shared_ptr<ClusterLink>> by_channel_;
+    size_t attached_ = 0;
+    Publisher publisher_;
+    Subscriber subscriber_;
+};
+
+}  // namespace detail
+
+// The adapter of one namespace. The core calls the overrides, with ClusterAdapter's semantics (the notes' §2.2):
+//   broadcast              SPUBLISH a BROADCAST (3) (to the room's channel for exactly one room), then deliver here
+//   addSockets / delSockets / disconnectSockets   SPUBLISH 4 / 5 / 6, then apply here
+//   the requests           as section 5, on <prefix>#<nsp>#; answers on <prefix>#<nsp>#<requester uid>#
+class ShardedAdapter : public ClusterAdapter {
+public:
+    using SubscriptionMode = ShardedOptions::SubscriptionMode;
+
+    ShardedAdapter(Namespace& nsp, std::shared_ptr<detail::ShardedConnections> connections)
+        : ClusterAdapter(nsp),
+          connections_(std::move(connections)),
+          channel_(options().channelPrefix + "#" + nsp.name() + "#"),
+          response_channel_(channel_ + uid() + "#") {}
+    ~ShardedAdapter() override { close(); }
+
+    // <prefix>#<nsp>#: every node subscribes to it.
+    const std::string& channel() const { return channel_; }
+    Stats stats() const { return connections_->counters().snapshot(); }
+    // Whether both connections are up and every subscription is in place.
+    bool ready() const { return connections_->ready(); }
+
+    void init() override {
+        if (link_) return;
+        link_ = std::make_shared<detail::ClusterLink>(this);
+        connections_->attach(link_, {channel_, response_channel_});
+        if (options().subscriptionMode == SubscriptionMode::Static) return;
+        on_room_event([link = link_](RoomEvent event, const std::string& room, const std::string&) {
+            if (event != RoomEvent::CreateRoom && event != RoomEvent::DeleteRoom) return;
+            detail::Inside in(link->gate);
+            if (in) static_cast<ShardedAdapter&>(*link->adapter).room_changed(room);
+        });
+    }
+    // Unsubscribes (the rooms' channels too); requests still waiting are forgotten.
+    void close() override {
+        if (closed_.exchange(true) || !link_) return;
+        link_->gate.close();
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            drop_requests();
+        }
+        std::vector<std::string> channels{channel_, response_channel_};
+        {
+            std::lock_guard<std::mutex> lk(rooms_mu_);
+            for (auto& room : subscribed_rooms_) channels.push_back(channel_ + room + "#");
+            subscribed_rooms_.clear();
+        }
+        connections_->detach(link_.get(), channels);
+    }
+
+    void broadcast(const packet::Packet& p, const BroadcastOptions& opts) override {
+        if (!opts.flags.local && link_)
+            publish(message(wire::cluster::BROADCAST,
+                            Value::Object{{"packet", packet_value(p)}, {"opts", encode_opts(opts)}}),
+                    {});
+        Adapter::broadcast(p, opts);
+    }
+    void addSockets(const BroadcastOptions& opts, const std::vector<std::string>& rooms) override {
+        if (!opts.flags.local && link_)
+            publish(message(wire::cluster::SOCKETS_JOIN,
+                            Value::Object{{"opts", encode_opts(opts)},
+                                          {"rooms", Value::Array(rooms.begin(), rooms.end())}}),
+                    {});
+        Adapter::addSockets(opts, rooms);
+    }
+    void delSockets(const BroadcastOptions& opts, const std::vector<std::string>& rooms) override {
+        if (!opts.flags.local && link_)
+            publish(message(wire::cluster::SOCKETS_LEAVE,
+                            Value::Object{{"opts", encode_opts(opts)},
+                                          {"rooms", Value::Array(rooms.begin(), rooms.end())}}),
+                    {});
+        Adapter::delSockets(opts, rooms);
+    }
+    void disconnectSockets(const BroadcastOptions& opts, bool close) override {
+        if (!opts.flags.local && link_)
+            publish(message(wire::cluster::DISCONNECT_SOCKETS,
+                            Value::Object{{"opts", encode_opts(opts)}, {"close", close}}),
+                    {});
+        Adapter::disconnectSockets(opts, close);
+    }
+
+    inline void on_pubsub(const std::string& channel, std::string_view payload) override;
+
+protected:
+    const ShardedOptions& options() const override { return connections_->options(); }
+    detail::Counters& counters() override { return connections_->counters(); }
+    detail::Publisher& publisher() override { return connections_->publisher(); }
+    void publish(const wire::cluster::Message& m, const std::string& to) override {
+        std::string payload;
+        try {
+            payload = wire::cluster::encode_sharded(m);
+        } catch (const std::length_error&) {
+            ++counters().unsent;
+            return;
+        }
+        std::string channel =
+            to.empty() ? wire::cluster::sharded_channel(m, channel_, options().subscriptionMode) : channel_ + to + "#";
+        publisher().publish_command({"SPUBLISH", std::move(channel), std::move(payload)});
+    }
+    std::vector<std::string> count_command() const override { return {"PUBSUB", "SHARDNUMSUB", channel_}; }
+
+private:
+    // A room was created or deleted here: its channel is subscribed to while the room exists (and is one the mode
+    // subscribes to). Whatever order the events of two threads come in, the room map decides.
+    void room_changed(const std::string& room) {
+        std::lock_guard<std::mutex> lk(rooms_mu_);
+        const bool exists = hasRoom(room);
+        if (exists && !subscribed_rooms_.count(room)) {
+            if (!wire::cluster::subscribes_to_room(options().subscriptionMode, !socketRooms(room).empty())) return;
+            subscribed_rooms_.insert(room);
+            connections_->subscribe(link_, {channel_ + room + "#"});
+        } else if (!exists && subscribed_rooms_.erase(room)) {
+            connections_->unsubscribe(link_.get(), {channel_ + room + "#"});
+        }
+    }
+
+    std::shared_ptr<detail::ShardedConnections> connections_;
+    const std::string channel_, response_channel_;
+    std::mutex rooms_mu_;  // the rooms whose channels are subscribed to; before Adapter::mu_ and the subscriber's
+    std::set<std::string> subscribed_rooms_;
+};
+
+inline void ShardedAdapter::on_pubsub(const std::string& channel, std::string_view payload) {
+    wire::cluster::Message m;
+    if (!wire::cluster::decode_sharded(payload, m)) {
+        ++counters().malformed;
+        return;
+    }
+    if (channel == response_channel_) return on_response(m);
+    if (m.uid == uid() || m.nsp != nsp().name()) return;
+    switch (m.type) {
+    case wire::cluster::BROADCAST: {
+        if (!m.data["requestId"].is_null()) return answer_broadcast(m);
+        packet::Packet p;
+        p.nsp = nsp().name();
+        BroadcastOptions opts;
+        if (!read_broadcast(m.data, p, opts)) {
+            ++counters().malformed;
+            return;
+        }
+        return deliver(p, opts);
+    }
+    case wire::cluster::SOCKETS_JOIN:
+    case wire::cluster::SOCKETS_LEAVE:
+    case wire::cluster::DISCONNECT_SOCKETS: {
+        BroadcastOptions opts;
+        if (!wire::cluster::decode_opts(m.data["opts"], opts)) {
+            ++counters().malformed;
+            return;
+        }
+        return post([type = m.type, opts, data = std::move(m.data)](ClusterAdapter& self) {
+            static_cast<ShardedAdapter&>(self).apply_here(type, opts, data);
+        });
+    }
+    case wire::cluster::FETCH_SOCKETS_RESPONSE:
+    case wire::cluster::SERVER_SIDE_EMIT_RESPONSE:
+    case wire::cluster::BROADCAST_CLIENT_COUNT:
+    case wire::cluster::BROADCAST_ACK: return on_response(m);
+    default: return on_request(m);
+    }
+}
+
+// io.adapter(sio::redis::createShardedAdapter(options)): every namespace's adapter made by the returned factory
+// shares one publisher and one subscriber connection (they start with the first adapter). Redis 7 or later.
+inline AdapterFactory createShardedAdapter(ShardedOptions options = {}) {
+    auto connections = std::make_shared<detail::ShardedConnections>(std::move(options));
+    return [connections](Namespace& nsp) -> std::unique_ptr<Adapter> {
+        return std::make_unique<ShardedAdapter>(nsp, connections);
     };
 }
 

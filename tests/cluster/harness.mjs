@@ -21,8 +21,9 @@ export { REPO_ROOT };
 
 /** Default bound for a wait (ms). */
 export const T = 5000;
-// Which adapter every node of startCluster() runs: "classic" (@socket.io/redis-adapter's createAdapter) or
-// "streams" (@socket.io/redis-streams-adapter), from $CLUSTER_ADAPTER; the *_streams.test.mjs files set it.
+// Which adapter every node of startCluster() runs: "classic" (@socket.io/redis-adapter's createAdapter),
+// "streams" (@socket.io/redis-streams-adapter) or "sharded" (@socket.io/redis-adapter's createShardedAdapter), from
+// $CLUSTER_ADAPTER; the *_streams.test.mjs and *_sharded.test.mjs files set it.
 export const ADAPTER = process.env.CLUSTER_ADAPTER || 'classic';
 const START_TIMEOUT_MS = 10_000;
 const STOP_KILL_AFTER_MS = 5_000;
@@ -245,6 +246,16 @@ export async function waitSubscribed(cli, count, { key = 'socket.io', nsps = ['/
       for (const nsp of nsps) if ((await numsub(cli, `socket.io#${nsp}#`)) !== count) return false;
       return true;
     }, ms, `${count} servers subscribed on Redis for ${nsps.join(' and ')}`);
+    return;
+  }
+  if (ADAPTER === 'sharded') {  // the sharded adapter SSUBSCRIBEs to <key>#<nsp># (and its own and rooms' channels)
+    await eventually(async () => {
+      for (const nsp of nsps) {
+        const reply = await cli.sendCommand(['PUBSUB', 'SHARDNUMSUB', `${key}#${nsp}#`]);
+        if (Number(reply[1]) !== count) return false;
+      }
+      return true;
+    }, ms, `${count} servers shard-subscribed on Redis for ${nsps.join(' and ')}`);
     return;
   }
   await eventually(async () => {

@@ -2,22 +2,23 @@
 // clients. Its test behaviour is the same as tests/servers/sio_cluster_server.cpp's, section by section (keep
 // the two parallel): GET /name answers the node's name; namespaces "/" and "/second" take the same control events.
 // Flags: --host H --port N|0 --redis-port N --name NAME --key PREFIX --requests-timeout MS --cookie 0|1
-//        --parser json|msgpack (npm socket.io-msgpack-parser) --adapter classic|streams
-//        (@socket.io/redis-streams-adapter 0.3.1) --recovery MS (connectionStateRecovery's maxDisconnectionDuration;
-//        0: off) --stream-name NAME --max-len N --eager 0 (the C++ node's persistSessionsEagerly; Node has none)
+//        --parser json|msgpack (npm socket.io-msgpack-parser) --adapter classic|streams|sharded
+//        (streams: @socket.io/redis-streams-adapter 0.3.1; sharded: @socket.io/redis-adapter's createShardedAdapter,
+//        channelPrefix --key) --subscription-mode static|dynamic|dynamic-private (sharded) --recovery MS
+//        (connectionStateRecovery's maxDisconnectionDuration; 0: off) --stream-name NAME --max-len N --eager 0 (the C++ node's persistSessionsEagerly; Node has none)
 // SIGTERM drains: io.close() closes every session with "server shutting down" (persisted by the Streams adapter),
 // then the Redis clients QUIT once what they queued is written.
 // Prints "listening on http://<host>:<port>/socket.io/" once its adapters have subscribed; SIGTERM/SIGINT stop it.
 import http from 'node:http';
 import { Server } from 'socket.io';
-import { createAdapter } from '@socket.io/redis-adapter';
+import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import { createAdapter as createStreamsAdapter } from '@socket.io/redis-streams-adapter';
 import { createClient } from 'redis';
 import { createRequire } from 'node:module';
 
 const flags = { host: '127.0.0.1', port: '0', 'redis-port': '6379', name: 'node', key: 'socket.io',
   'requests-timeout': '5000', cookie: '0', parser: 'json', adapter: 'classic', recovery: '0',
-  'stream-name': 'socket.io', 'max-len': '10000', eager: '0' };
+  'stream-name': 'socket.io', 'max-len': '10000', eager: '0', 'subscription-mode': 'dynamic' };
 for (let i = 2; i + 1 < process.argv.length; i += 2) {
   const flag = process.argv[i].replace(/^--/, '');
   if (!(flag in flags)) {
@@ -50,9 +51,17 @@ if (flags.eager !== '0') {
   console.error('--eager: the Node node has no eager session persistence');
   process.exit(2);
 }
-const adapter = flags.adapter === 'streams'
-  ? createStreamsAdapter(pub, { streamName: flags['stream-name'], maxLen: Number(flags['max-len']) })
-  : createAdapter(pub, sub, { key: flags.key, requestsTimeout: Number(flags['requests-timeout']) });
+const adapters = {
+  classic: () => createAdapter(pub, sub, { key: flags.key, requestsTimeout: Number(flags['requests-timeout']) }),
+  streams: () => createStreamsAdapter(pub, { streamName: flags['stream-name'], maxLen: Number(flags['max-len']) }),
+  sharded: () => createShardedAdapter(pub, sub, { channelPrefix: flags.key,
+    subscriptionMode: flags['subscription-mode'] }),
+};
+if (!(flags.adapter in adapters)) {
+  console.error(`unknown adapter ${flags.adapter}`);
+  process.exit(2);
+}
+const adapter = adapters[flags.adapter]();
 const recovery = Number(flags.recovery);
 const io = new Server(httpServer, {
   adapter,

@@ -3,7 +3,8 @@
 // node's name; namespaces "/" and "/second" take the same control events. GET /stats (C++ only) answers the
 // adapter's counters.
 // Flags: --host H --port N|0 --redis-port N --name NAME --key PREFIX --requests-timeout MS --cookie 0|1
-//        --parser json|msgpack --adapter classic|streams --recovery MS (connection state recovery's
+//        --parser json|msgpack --adapter classic|streams|sharded (sharded: channelPrefix --key)
+//        --subscription-mode static|dynamic|dynamic-private (sharded) --recovery MS (connection state recovery's
 //        maxDisconnectionDuration; 0: off) --stream-name NAME --max-len N --eager 0|1 (persistSessionsEagerly)
 // SIGTERM drains: io.close() closes every session with "server shutting down" (so clients reconnect, and a
 // recoverable session is persisted), and the adapter's queued writes reach Redis before it exits.
@@ -63,6 +64,7 @@ int main(int argc, char** argv) {
     std::string host = "127.0.0.1", name = "cpp", adapter_kind = "classic";
     int port = 0;
     sio::redis::StreamsOptions so;
+    auto mode = sio::redis::ShardedOptions::SubscriptionMode::Dynamic;
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string flag = argv[i], value = argv[i + 1];
         if (flag == "--host") host = value;
@@ -79,6 +81,10 @@ int main(int argc, char** argv) {
         } else if (flag == "--stream-name") so.streamName = value;
         else if (flag == "--max-len") so.maxLen = std::stoul(value);
         else if (flag == "--eager") so.persistSessionsEagerly = value != "0";
+        else if (flag == "--subscription-mode") {
+            using Mode = sio::redis::ShardedOptions::SubscriptionMode;
+            mode = value == "static" ? Mode::Static : value == "dynamic-private" ? Mode::DynamicPrivate : Mode::Dynamic;
+        }
         // the io cookie at the handshake (name io, path /, HttpOnly, SameSite=Lax), for HAProxy's stickiness
         else if (flag == "--cookie") {
             if (value != "0") opt.cookie = sio::CookieOptions{};
@@ -94,15 +100,21 @@ int main(int argc, char** argv) {
     sigaddset(&signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-    if (adapter_kind != "classic" && adapter_kind != "streams") {
+    if (adapter_kind != "classic" && adapter_kind != "streams" && adapter_kind != "sharded") {
         std::cerr << "unknown adapter " << adapter_kind << "\n";
         return 2;
     }
-    const bool streams_adapter = adapter_kind == "streams";
+    const bool streams_adapter = adapter_kind == "streams", sharded_adapter = adapter_kind == "sharded";
     sio::Server io(opt);
     if (streams_adapter) {
         static_cast<sio::redis::Options&>(so) = ro;
         io.adapter(sio::redis::createStreamsAdapter(so));
+    } else if (sharded_adapter) {
+        sio::redis::ShardedOptions sh;
+        static_cast<sio::redis::Options&>(sh) = ro;
+        sh.channelPrefix = ro.key;
+        sh.subscriptionMode = mode;
+        io.adapter(sio::redis::createShardedAdapter(sh));
     } else {
         io.adapter(sio::redis::createAdapter(ro));
     }
@@ -239,9 +251,14 @@ int main(int argc, char** argv) {
 
     io.http().Get("/name",
                   [&name](const httplib::Request&, httplib::Response& res) { res.set_content(name, "text/plain"); });
-    auto adapter_state = [&io, streams_adapter](sio::redis::Stats& s) {
+    auto adapter_state = [&io, streams_adapter, sharded_adapter](sio::redis::Stats& s) {
         if (streams_adapter) {
             auto& adapter = static_cast<sio::redis::StreamsAdapter&>(io.sockets.adapter());
+            s = adapter.stats();
+            return adapter.ready();
+        }
+        if (sharded_adapter) {
+            auto& adapter = static_cast<sio::redis::ShardedAdapter&>(io.sockets.adapter());
             s = adapter.stats();
             return adapter.ready();
         }
