@@ -6,7 +6,9 @@
 //        one cluster, and `@socket.io/redis-emitter` 5.1 reaches the clients of every node (classic adapter only).
 //        What crosses nodes: broadcasts (to / except / volatile / compress, binary included),
 //        broadcasts with acks, fetchSockets, socketsJoin / socketsLeave / disconnectSockets, serverSideEmit with or
-//        without an ack. Not supported, as in Node's adapter: connection state recovery across nodes.
+//        without an ack. Connection state recovery across nodes: only on createStreamsAdapter(), Node's
+//        `@socket.io/redis-streams-adapter` 0.3.1 (broadcasts through a Redis stream, sessions kept in Redis), which
+//        also joins Node clusters on that package; the other two keep no session, as Node's do not.
 // USE    #include "sioserver_redis.hpp" (it includes sioserver.hpp; sioserver.hpp never includes it)
 //          sio::Server io;
 //          sio::redis::Options ro;  ro.host = "127.0.0.1";  ro.port = 6379;
@@ -24,11 +26,17 @@
 //                                  stats() the counters of its factory's connections (see Stats)
 //        sio::redis::createShardedAdapter(ShardedOptions) -> sio::AdapterFactory: Node's createShardedAdapter
 //                                  (channelPrefix, subscriptionMode); its adapters are ShardedAdapter (section 7)
+//        sio::redis::createStreamsAdapter(StreamsOptions) -> sio::AdapterFactory: Node's Redis Streams adapter
+//                                  (streamName ... onlyPlaintext, and persistSessionsEagerly of our own); with
+//                                  opt.connectionStateRecovery any node restores any client. StreamsAdapter (section 6)
+//        sio::redis::ping(Options) "" when Redis answers, else what is wrong: to say so before io.start()
 //        sio::redis::wire::*       the message codecs (pure functions, no I/O), for tests and tools
 // FAULTS Redis down at start or restarting: both connections retry with backoff and resubscribe; meanwhile local
 //        clients are served, publishes are dropped (counted in Stats::unsent) and requests answer with what this node
 //        has. Bad bytes on a channel are counted (Stats::malformed) and dropped. A request waiting on a node that
-//        never answers ends at requestsTimeout with the partial result and an error, as in Node.
+//        never answers ends at requestsTimeout with the partial result and an error, as in Node. The Streams
+//        adapter's reader goes on from the last entry it read, says an outage once on stderr, skips (and counts)
+//        entries that are not an adapter's; while Redis cannot take a broadcast, this node's clients still get it.
 // READ   1. options and counters   2. wire codecs (pure)   3. the Redis connections   4. the adapter
 //        5. cluster adapters (what 6 and 7 share)   6. the Streams adapter   7. the sharded adapter
 // LICENSE MIT, as sioserver.hpp. Copyright (c) 2026 the sioserver authors.
