@@ -3437,6 +3437,11 @@ public:
         if (it != sockets.end()) persist_now(*it->second);
     }
     void delAll(const std::string& sid) override {
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            auto it = holds_.find(sid);
+            if (it != holds_.end() && !it->second.resumed_up_to.empty()) holds_.erase(it);  // restoring: its own
+        }
         if (eager()) {
             bool kept;
             {
@@ -3465,6 +3470,11 @@ private:
     struct Hold {
         std::set<std::string> rooms;
         std::vector<Held> pending;
+        std::string reader_at;  // the newest entry the reader delivered while it held
+        // Once the missed packets are out, the newest of them, when the reader has not read that far yet (it may lag
+        // behind XRANGE: a node just started, a burst): until it has, what it delivers up to there is not sent to
+        // this socket again. Empty while restoring.
+        std::string resumed_up_to;
     };
     // Session::state of a restored session: the missed packets' data (offset last), the newest entry XRANGE read;
     // the hold goes with the last copy of it, used or not.
@@ -3579,7 +3589,8 @@ inline StreamsAdapter::Restored::~Restored() {
     detail::Inside in(l->gate);
     if (!in) return;
     std::lock_guard<std::mutex> lk(of(*l).mu_);
-    of(*l).holds_.erase(sid);
+    auto it = of(*l).holds_.find(sid);
+    if (it != of(*l).holds_.end() && it->second.resumed_up_to.empty()) of(*l).holds_.erase(it);  // not resumed
 }
 
 inline void StreamsAdapter::deliver_entry(const std::string& id, const packet::Packet& p,
@@ -3589,8 +3600,19 @@ inline void StreamsAdapter::deliver_entry(const std::string& id, const packet::P
         std::lock_guard<std::mutex> lk(mu_);
         targets = select(opts.rooms, opts.except);
         if (!holds_.empty()) {
-            for (auto& kv : holds_)
-                if (reaches(kv.second.rooms, opts)) kv.second.pending.push_back(Held{id, p});
+            for (auto it = holds_.begin(); it != holds_.end();) {
+                Hold& h = it->second;
+                if (!h.resumed_up_to.empty()) {  // resumed: held back only up to what it got from XRANGE
+                    if (wire::cluster::id_less(h.resumed_up_to, id)) {
+                        it = holds_.erase(it);
+                        continue;
+                    }
+                } else {
+                    h.reader_at = id;
+                    if (reaches(h.rooms, opts)) h.pending.push_back(Held{id, p});
+                }
+                ++it;
+            }
             targets.erase(std::remove_if(targets.begin(), targets.end(),
                                          [&](const SocketPtr& s) { return holds_.count(s->id()) != 0; }),
                           targets.end());
@@ -3672,7 +3694,17 @@ struct StreamsAdapter::Restore : std::enable_shared_from_this<Restore> {
             out = std::move(session);
         }
         restored.reset();  // the hold stays while `out` (and the socket's copy) holds it
-        of(*link).post([fn = std::move(done), out = std::move(out)](StreamsAdapter&) mutable { fn(std::move(out)); });
+        of(*link).post([fn = std::move(done), out = std::move(out)](StreamsAdapter& self) mutable {
+            // With persistSessionsEagerly a session is in Redis while its socket lives: a client may come back
+            // before this node noticed its old connection is gone. The old socket goes first (no session kept for
+            // it: this one is taken), so that its leaving does not take the new one out of its rooms.
+            if (out) {
+                auto sockets = self.nsp().sockets();
+                auto old = sockets.find(out->sid);
+                if (old != sockets.end()) old->second->disconnect(false);
+            }
+            fn(std::move(out));
+        });
     }
     void found(const redisReply* xrange) {
         detail::Inside in(link->gate);
@@ -3689,7 +3721,8 @@ struct StreamsAdapter::Restore : std::enable_shared_from_this<Restore> {
         restored->watermark = offset;
         {
             std::lock_guard<std::mutex> lk(a.mu_);
-            a.holds_[session.sid] = Hold{session.rooms, {}};  // from here on, what the reader delivers to it waits
+            a.holds_[session.sid] =
+                Hold{session.rooms, {}, {}, {}};  // from here on, what the reader delivers to it waits
         }
         next(restored->watermark);
     }
@@ -3774,8 +3807,12 @@ inline void StreamsAdapter::resumeSession(const SocketPtr& socket, const Session
         batch.clear();
         std::lock_guard<std::mutex> lk(mu_);
         auto it = holds_.find(socket->id());
-        if (it == holds_.end() || it->second.pending.empty()) {
-            if (it != holds_.end()) holds_.erase(it);
+        if (it == holds_.end()) return;
+        if (it->second.pending.empty()) {
+            const std::string& mark = restored->watermark;
+            if (it->second.reader_at.empty() || wire::cluster::id_less(it->second.reader_at, mark))
+                it->second.resumed_up_to = mark;  // the reader is behind what XRANGE gave: see Hold
+            else holds_.erase(it);
             return;
         }
         for (auto& h : it->second.pending)
