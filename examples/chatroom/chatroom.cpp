@@ -486,7 +486,10 @@ int main() {
 
     sio::Options options;
     // A page whose network drops for a while (up to two minutes) comes back as the same socket, in its room,
-    // and gets every message it missed meanwhile.
+    // and gets every message it missed meanwhile. This process keeps the sessions: on several nodes, the Redis
+    // Streams adapter (io.adapter(sio::redis::createStreamsAdapter(...)), sioserver_redis.hpp) keeps them in Redis,
+    // and a page would come back so on any node; the users, online lists and history here would still be this
+    // process's own (README, "What crosses nodes").
     options.connectionStateRecovery = sio::ConnectionStateRecoveryOptions{};
     const char* cert = std::getenv("SIO_TLS_CERT");
     const char* key = std::getenv("SIO_TLS_KEY");
