@@ -1818,7 +1818,8 @@ inline constexpr Codec codec = {
 //   SendBatch has no lock (a thread_local list); ending one takes each member's own lock, with nothing else held.
 //   An add-on adapter (sioserver_redis.hpp) takes its own locks with none of these held (init() aside, see
 //   ServerState::mu_ above) and lets them go before it calls into the namespace (its request table's lock comes
-//   before Timers::mu_ and TaskThread::mu_, which its post() and after() take); its callbacks into user code go
+//   before Timers::mu_ and TaskThread::mu_, which its post() and after() take; the Streams adapter's also before
+//   Adapter::mu_, as SessionAwareAdapter's store: it chooses the recipients under it); its callbacks into user code go
 //   through run_handler like every other. The hooks an add-on watches with (the adapter's room events,
 //   on_new_namespace, Engine::on_upgrade) run the same way, once the lock they were found under is let go;
 //   sioserver_admin.hpp's own locks are leaves.
