@@ -1594,31 +1594,33 @@ private:
     std::thread thread_;
 };
 
-// The publisher: a queue of commands and the thread that sends them, pipelined (everything queued goes out in one
-// write, then the replies are read in order). Callers never wait. While Redis is down (after a connection attempt
-// failed, or the connection was lost) a PUBLISH is dropped at once and counted, and a command with a reply gets
-// null; until the first attempt ends, commands wait in the queue.
-class Publisher {
-public:
-    using ReplyFn = std::function<void(const redisReply* reply)>;  // null: no reply (Redis down, connection lost)
+// What the threads of the publisher, the subscriber and the stream reader share: a stop flag and a wake fd that
+// end any of their waits, and the Restartable thread. start and stop are never called concurrently (the
+// Connections' lock orders them). `mu_` also guards the derived class's own state (a leaf).
+class ConnectionThread {
+protected:
+    ConnectionThread() = default;
+    ~ConnectionThread() = default;
+    ConnectionThread(const ConnectionThread&) = delete;
+    ConnectionThread& operator=(const ConnectionThread&) = delete;
 
-    Publisher(const Options& options, Counters& counters) : options_(options), counters_(counters) {}
-    ~Publisher() { stop(); }
-
-    // Not concurrently with itself or stop() (the Connections' lock orders them).
-    void start() {
+    // Starts `loop` unless it runs; first `reset()` under mu_ (the state a new run starts from), and `work` (when
+    // given) is emptied with the stop fd.
+    template <class Loop, class Reset>
+    void start_thread(Loop&& loop, Reset&& reset, WakeFd* work = nullptr) {
         if (thread_.running()) return;
         thread_.join();
         {
             std::lock_guard<std::mutex> lk(mu_);
             stopping_ = false;
-            state_ = State::Connecting;
+            reset();
         }
         stop_.drain();
-        work_.drain();
-        thread_.start([this] { loop(); });
+        if (work) work->drain();
+        thread_.start(std::forward<Loop>(loop));
     }
-    void stop() {
+    // Tells the thread to stop and joins it, unless the calling thread must not join (sioserver.hpp's NoJoinScope).
+    void stop_thread() {
         if (thread_.mark_stopped()) {
             {
                 std::lock_guard<std::mutex> lk(mu_);
@@ -1628,6 +1630,38 @@ public:
         }
         if (::sio::ext::may_join_threads()) thread_.join();
     }
+    // In the derived destructor, after stop_thread(): the thread is gone before the derived members are.
+    void join_thread() { thread_.join(); }
+    bool stopped() {
+        std::lock_guard<std::mutex> lk(mu_);
+        return stopping_;
+    }
+
+    std::mutex mu_;
+    bool stopping_ = false;
+    WakeFd stop_;
+    Restartable thread_;
+};
+
+// The publisher: a queue of commands and the thread that sends them, pipelined (everything queued goes out in one
+// write, then the replies are read in order). Callers never wait. While Redis is down (after a connection attempt
+// failed, or the connection was lost) a PUBLISH is dropped at once and counted, and a command with a reply gets
+// null; until the first attempt ends, commands wait in the queue.
+class Publisher : private ConnectionThread {
+public:
+    using ReplyFn = std::function<void(const redisReply* reply)>;  // null: no reply (Redis down, connection lost)
+
+    Publisher(const Options& options, Counters& counters) : options_(options), counters_(counters) {}
+    ~Publisher() {
+        stop();
+        join_thread();
+    }
+
+    // Not concurrently with itself or stop() (the Connections' lock orders them).
+    void start() {
+        start_thread([this] { loop(); }, [this] { state_ = State::Connecting; }, &work_);
+    }
+    void stop() { stop_thread(); }
     bool connected() const { return state_.load() == State::Up; }
 
     void publish(std::string channel, std::string payload) {
@@ -1768,27 +1802,20 @@ private:
         return ok;
     }
 
-    bool stopped() {
-        std::lock_guard<std::mutex> lk(mu_);
-        return stopping_;
-    }
-
     const Options& options_;
     Counters& counters_;
-    std::mutex mu_;  // a leaf: the queue and the state
+    // mu_ (ConnectionThread's, a leaf): the queue and the state
     std::deque<Command> queue_;
-    bool stopping_ = false;
     bool busy_ = false;             // a batch taken from the queue is out, its replies not all read
     std::condition_variable idle_;  // the queue is empty and nothing is out (flush)
     std::atomic<State> state_{State::Connecting};
-    WakeFd stop_, work_;  // close(); something was queued
-    Restartable thread_;  // the last member: stopped first
+    WakeFd work_;  // something was queued
 };
 
 // The subscriber: one connection in the subscribed state, and its thread. It keeps the channels and patterns the
 // adapters want (counted, so that two may want one) and, whenever it (re)connects or is told they changed,
 // subscribes and unsubscribes to match. Each message goes to `handle_message` on this thread.
-class Subscriber {
+class Subscriber : private ConnectionThread {
 public:
     // pattern is empty for a plain message
     using MessageFn =
@@ -1798,30 +1825,16 @@ public:
     // as "smessage"); it has no patterns.
     Subscriber(const Options& options, Counters& counters, MessageFn fn, bool sharded = false)
         : options_(options), counters_(counters), on_message_(std::move(fn)), sharded_(sharded) {}
-    ~Subscriber() { stop(); }
+    ~Subscriber() {
+        stop();
+        join_thread();
+    }
 
     // Not concurrently with itself or stop() (the Connections' lock orders them).
     void start() {
-        if (thread_.running()) return;
-        thread_.join();
-        {
-            std::lock_guard<std::mutex> lk(mu_);
-            stopping_ = false;
-        }
-        stop_.drain();
-        work_.drain();
-        thread_.start([this] { loop(); });
+        start_thread([this] { loop(); }, [] {}, &work_);
     }
-    void stop() {
-        if (thread_.mark_stopped()) {
-            {
-                std::lock_guard<std::mutex> lk(mu_);
-                stopping_ = true;
-            }
-            stop_.wake();
-        }
-        if (::sio::ext::may_join_threads()) thread_.join();
-    }
+    void stop() { stop_thread(); }
     // Whether every wanted subscription is in place (a request sent now will be heard back).
     bool ready() const { return ready_.load(); }
 
@@ -1983,29 +1996,22 @@ private:
         }
     }
 
-    bool stopped() {
-        std::lock_guard<std::mutex> lk(mu_);
-        return stopping_;
-    }
-
     const Options& options_;
     Counters& counters_;
     MessageFn on_message_;
     const bool sharded_;
-    std::mutex mu_;  // a leaf: the wanted subscriptions
+    // mu_ (ConnectionThread's, a leaf): the wanted subscriptions
     std::map<std::string, int> wanted_channels_, wanted_patterns_;
     uint64_t generation_ = 0;  // counts the changes to what is wanted
-    bool stopping_ = false;
     std::atomic<bool> ready_{false};
-    WakeFd stop_, work_;  // close(); the wanted subscriptions changed
-    Restartable thread_;  // the last member: stopped first
+    WakeFd work_;  // the wanted subscriptions changed
 };
 
 // The stream reader of the Streams adapter: one connection and its thread, in XREAD BLOCK on every stream of the
 // factory. It starts after the newest entry there is when it first connects (asked with XREVRANGE, where Node reads
 // from "$" and may miss what comes between two reads), and after a lost connection it goes on from the last entry it
 // read: nothing added meanwhile is missed unless MAXLEN trimmed it. Each entry goes to `on_entry` on this thread.
-class StreamReader {
+class StreamReader : private ConnectionThread {
 public:
     using Fields = std::vector<std::pair<std::string_view, std::string_view>>;
     using EntryFn = std::function<void(const std::string& stream, const std::string& id, const Fields& fields)>;
@@ -2018,28 +2024,15 @@ public:
           read_count_(std::max(1, read_count)),
           block_ms_(std::max(1, block_ms)),
           on_entry_(std::move(fn)) {}
-    ~StreamReader() { stop(); }
+    ~StreamReader() {
+        stop();
+        join_thread();
+    }
 
     void start() {
-        if (thread_.running()) return;
-        thread_.join();
-        {
-            std::lock_guard<std::mutex> lk(mu_);
-            stopping_ = false;
-        }
-        stop_.drain();
-        thread_.start([this] { loop(); });
+        start_thread([this] { loop(); }, [] {});
     }
-    void stop() {
-        if (thread_.mark_stopped()) {
-            {
-                std::lock_guard<std::mutex> lk(mu_);
-                stopping_ = true;
-            }
-            stop_.wake();
-        }
-        if (::sio::ext::may_join_threads()) thread_.join();
-    }
+    void stop() { stop_thread(); }
     // Whether it knows where every stream is (an entry added from now on will be read).
     bool ready() const { return ready_.load(); }
 
@@ -2158,21 +2151,12 @@ private:
         }
     }
 
-    bool stopped() {
-        std::lock_guard<std::mutex> lk(mu_);
-        return stopping_;
-    }
-
     const Options& options_;
     Counters& counters_;
     const std::vector<std::string> streams_;
     const int read_count_, block_ms_;
     EntryFn on_entry_;
-    std::mutex mu_;  // a leaf
-    bool stopping_ = false;
     std::atomic<bool> ready_{false};
-    WakeFd stop_;
-    Restartable thread_;  // the last member: stopped first
 };
 
 }  // namespace detail
