@@ -19,7 +19,7 @@ DEB_PACKAGES  = g++ make pkg-config libcpp-httplib-dev libssl-dev openssl picojs
 TEST_PACKAGES = chromium
 # python-socketio's client (with its msgpack serializer) for the msgpack parser's interop test, run by /usr/bin/python3.
 PY_PACKAGES   = python3-socketio python3-msgpack python3-websocket python3-requests
-FUZZ_PACKAGES = clang libclang-rt-14-dev
+FUZZ_PACKAGES = clang libclang-rt-14-dev libhiredis-dev libmsgpack-cxx-dev
 HEADER = sioserver.hpp
 
 .PHONY: all run test unit interop browser deps clean test-asan test-tsan run-asan run-tsan test-sanitize soak fuzz \

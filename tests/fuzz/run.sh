@@ -9,16 +9,24 @@
 #   FUZZ_REGRESSIONS=1 tests/fuzz/run.sh   first replays tests/fuzz/regressions/<target>/* (fails while a reported
 #                                          bug is open)
 #   SIO_FUZZ_TOLERATE=id1,id2 ...          lets known, reported invariant violations through (see fuzz_common.hpp)
-# Needs clang++ with libFuzzer (Debian: clang, libclang-rt-dev or the clang-N package) and libcpp-httplib-dev.
+# Needs clang++ with libFuzzer (Debian: clang, libclang-rt-dev or the clang-N package) and libcpp-httplib-dev;
+# fuzz_redis_cluster also libhiredis-dev and libmsgpack-cxx-dev.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
-TARGETS=${FUZZ_TARGETS:-"fuzz_eio_packet fuzz_base64 fuzz_ws_frames fuzz_sio_packet fuzz_engine_request fuzz_http_path fuzz_msgpack"}
+TARGETS=${FUZZ_TARGETS:-"fuzz_eio_packet fuzz_base64 fuzz_ws_frames fuzz_sio_packet fuzz_engine_request fuzz_http_path fuzz_msgpack fuzz_redis_cluster"}
 CXX=${FUZZ_CXX:-clang++}
 OUT=build/fuzz
 FLAGS="-std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I."
 HTTPLIB=$(pkg-config --cflags --libs cpp-httplib) || { echo "run.sh: pkg-config cannot find cpp-httplib"; exit 1; }
+
+# What a target links beyond cpp-httplib: the Redis add-on's hiredis.
+extra_libs() {
+    case "$1" in
+    fuzz_redis_cluster) echo -lhiredis ;;
+    esac
+}
 
 max_len() {
     case "$1" in
@@ -37,7 +45,7 @@ echo "== building into $OUT/: $TARGETS"
 pids=()
 for t in $TARGETS; do
     # shellcheck disable=SC2086
-    $CXX $FLAGS "tests/fuzz/$t.cpp" -o "$OUT/$t" $HTTPLIB -pthread >"$OUT/$t.build.log" 2>&1 &
+    $CXX $FLAGS "tests/fuzz/$t.cpp" -o "$OUT/$t" $HTTPLIB $(extra_libs "$t") -pthread >"$OUT/$t.build.log" 2>&1 &
     pids+=("$!:$t")
 done
 for entry in "${pids[@]}"; do
