@@ -1456,9 +1456,11 @@ private:
         if (!fixed) return bytes(n, out, true);
         if (n == 1) return pos_ += 1, out = Value(), true;
         if (n != 8) return fail("unknown msgpack extension");
-        uint64_t ms = 0;
-        be(ms, 8);
-        out = Value(iso_time(static_cast<int64_t>(ms)));
+        uint64_t bits = 0;
+        be(bits, 8);
+        const auto ms = static_cast<int64_t>(bits);
+        // Beyond ±8.64e15 ms a JavaScript Date is invalid (its toJSON() is null): null here too.
+        out = ms > 8640000000000000 || ms < -8640000000000000 ? Value() : Value(iso_time(ms));
         return true;
     }
     static std::string iso_time(int64_t ms) {
@@ -1467,9 +1469,14 @@ private:
         const std::time_t t = static_cast<std::time_t>(secs);
         std::tm tm{};
         gmtime_r(&t, &tm);
-        char text[48];
-        const size_t len = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
-        std::snprintf(text + len, sizeof text - len, ".%03dZ", millis);
+        // Date.prototype.toISOString: a year outside 0-9999 takes a sign and six digits.
+        const long year = tm.tm_year + 1900L;
+        char y[16];
+        if (year >= 0 && year <= 9999) std::snprintf(y, sizeof y, "%04ld", year);
+        else std::snprintf(y, sizeof y, "%c%06ld", year < 0 ? '-' : '+', year < 0 ? -year : year);
+        char text[64];
+        std::snprintf(text, sizeof text, "%s-%02d-%02dT%02d:%02d:%02d.%03dZ", y, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                      tm.tm_min, tm.tm_sec, millis);
         return text;
     }
     bool array(size_t n, Value& out, size_t depth) {

@@ -106,6 +106,20 @@ TEST_CASE("msgpack decode: a browser's ArrayBuffer (ext 0), Date (fixext 8) and 
     CHECK(p.data[3].is_null());
 }
 
+TEST_CASE("msgpack decode: Dates at JavaScript's limits, and beyond them (an Invalid Date: null, as JSON writes it)") {
+    // data: [new Date(8.64e15), new Date(-62198755200000) (year -1), a time of -2^63 (fuzz_msgpack found it: it
+    // overflowed), 8.64e15 + 1]; the texts are what Node's toISOString() gives
+    Packet p;
+    std::string error;
+    REQUIRE(mp::decode(unhex("83a47479706502a46461746194d700001eb208c2dc0000d700ffffc76e394a7400"
+                             "d7008000000000000000d700001eb208c2dc0001a36e7370a12f"),
+                       p, error));
+    CHECK(p.data[0].as_string() == "+275760-09-13T00:00:00.000Z");
+    CHECK(p.data[1].as_string() == "-000001-01-01T00:00:00.000Z");
+    CHECK(p.data[2].is_null());
+    CHECK(p.data[3].is_null());
+}
+
 TEST_CASE("msgpack decode: what socket.io-msgpack-parser refuses, and what no parser can take") {
     CHECK(refused(packet_with("05", "91a161"), "invalid packet type"));  // no BINARY_EVENT here
     CHECK(refused(packet_with("cb3ff8000000000000", "91a161"), "invalid packet type"));
