@@ -5,15 +5,21 @@
 # (bench/servers/node_cluster_bench.js, @socket.io/redis-adapter), each pair with its own redis-server
 # (bench/cluster_control.sh).
 #
-# Builds what it needs (build/loadgen, build/sio_bench, build/bench_unit_tests), installs what is missing (Debian
-# packages with apt-get when run as root, npm packages from the lockfile), then for every scenario runs the two
-# servers alternately (sio node sio node ...: ROUNDS rounds, a fresh server process each time) and reports the
-# median of the rounds in bench/RESULTS.md, with bench/results.png (latency against offered rate).
+# Builds what it needs (build/loadgen, build/sio_bench, build/bench_unit_tests, build/floor_server), installs what is
+# missing (Debian packages with apt-get when run as root, npm packages from the lockfile), then for every scenario
+# runs the servers alternately (sio node sio node ...: ROUNDS rounds, a fresh server process each time) and reports
+# the median of the rounds in bench/RESULTS.md, with bench/results.png (latency against offered rate).
+# The floor: build/floor_server, built at every run from FLOOR_SRC (default ../shared/floor/floor_server.cpp beside
+# the repository, never copied into it): a one-thread epoll relay doing the least work any server can do for the
+# plain WebSocket scenarios (fan-out over ws, ack, connections). There each round runs sio, node, floor-A, floor-B
+# (`--mode A`: one send() per recipient per message; `--mode B`: gathered per epoll wake-up), and the report gives
+# the better of the two modes beside each row, with sio/floor and node/floor. Without FLOOR_SRC the bench runs
+# without it (the floor column says n/a). No floor for polling, wss, the variants or the cluster (it has none of them).
 #   full run : 3 rounds, fan-out C=100/1000/5000, fan-out over wss C=100/1000, fan-out C=1000 with connection state
 #              recovery on (and its recovery-off twin), ack C=100, 10,000 connections, polling C=100,
-#              cluster C=1000                                                                    (~11 min, < 16)
+#              cluster C=1000; with the floor                                                    (~QQFULL)
 #   --quick  : 1 round, shorter phases, fan-out C=100/1000, fan-out over wss C=100, recovery C=1000, 2,000
-#              connections, cluster C=500                                                        (< 2 minutes)
+#              connections, cluster C=500; with the floor                                        (~QQQUICK)
 #   --pin    : server on CPU 0, load generator on CPU 1 (default: the scheduler decides); in the cluster both
 #              nodes and Redis on CPU 0
 #   --list   : only write the exact load generator commands to bench/out/commands-<mode>.txt and print them
@@ -64,6 +70,9 @@ RAW=$OUT/raw-$RUN.jsonl
 LGLOG=$OUT/loadgen-$RUN.log
 CMDS=$OUT/commands-$RUN.txt
 T_START=$(date +%s)
+FLOOR_SRC=${FLOOR_SRC:-../shared/floor/floor_server.cpp}  # relative to the repository's root (run.sh cd's there)
+FLOOR=0                                                    # 1: the floor runs beside sio and node (see the header)
+[ -f "$FLOOR_SRC" ] && FLOOR=1
 mkdir -p "$BUILD" "$OUT"
 : >"$CMDS"
 if [ $LIST = 0 ]; then
@@ -123,9 +132,21 @@ fi
 if newer $BUILD/bench_unit_tests bench/test_loadgen_protocol.cpp bench/loadgen_protocol.hpp; then
   g++ -std=c++17 -O2 -Ibench bench/test_loadgen_protocol.cpp -o $BUILD/bench_unit_tests & pids+=($!)
 fi
-if [ ${#pids[@]} -gt 0 ]; then
-  say "building (${#pids[@]} targets)"
+# The floor: from outside the repository, at every run when its source changed; without it, no floor column.
+floor_pid=""
+if [ $FLOOR = 0 ]; then
+  say "no floor source at $FLOOR_SRC (set FLOOR_SRC): running without the floor, its column says n/a"
+elif newer $BUILD/floor_server "$FLOOR_SRC"; then
+  g++ -std=c++17 -O2 -DNDEBUG -o $BUILD/floor_server "$FLOOR_SRC" 2>"$OUT/floor-build.log" & floor_pid=$!
+fi
+if [ ${#pids[@]} -gt 0 ] || [ -n "$floor_pid" ]; then
+  say "building ($(( ${#pids[@]} + (${#floor_pid} > 0) )) targets)"
   for p in "${pids[@]}"; do wait "$p"; done
+fi
+if [ -n "$floor_pid" ] && ! wait "$floor_pid"; then
+  say "the floor did not build from $FLOOR_SRC ($OUT/floor-build.log): running without the floor"
+  rm -f $BUILD/floor_server
+  FLOOR=0
 fi
 $BUILD/bench_unit_tests >/dev/null || { echo "bench unit tests failed" >&2; exit 1; }
 
@@ -170,6 +191,8 @@ run_case() {
   [ "$variant" = base ] || log="$OUT/server-$name-$variant.log"
   if [ "$name" = sio ]; then
     start_server "$log" "${SERVER_CPU[@]}" env "${VARIANT_ENV[@]}" $BUILD/sio_bench "${VARIANT_ARGS[@]}" "${SERVER_TLS[@]}"
+  elif [ "$name" = floor-A ] || [ "$name" = floor-B ]; then  # (base only: no variants, no TLS)
+    start_server "$log" "${SERVER_CPU[@]}" $BUILD/floor_server --mode "${name#floor-}"
   else
     start_server "$log" "${SERVER_CPU[@]}" env "${VARIANT_ENV[@]}" node bench/servers/node_bench.js "${VARIANT_ARGS[@]}" \
       "${SERVER_TLS[@]}"
@@ -188,16 +211,37 @@ run_case() {
   stop_server
 }
 
-# both TIMEOUT loadgen-args... : A B A B ... (ROUNDS rounds) with a fresh server each time
+# floor_serves loadgen-args... : whether the floor can serve this load (it is there, and the load is fan-out, ack or
+# connections over plain WebSocket: no --transport but websocket)
+floor_serves() {
+  [ $FLOOR = 1 ] || return 1
+  local prev="" a
+  for a in "$@"; do
+    [ "$prev" = --transport ] && [ "$a" != websocket ] && return 1
+    [ "$prev" = --scenario ] && case "$a" in fanout|ack|connections) ;; *) return 1 ;; esac
+    prev=$a
+  done
+  return 0
+}
+
+FLOOR_LISTED=0  # the floor's command line is in CMDS
+# both TIMEOUT loadgen-args... : sio node [floor-A floor-B] sio node ... (ROUNDS rounds) with a fresh server each time;
+# the floor when floor_serves
 both() {
   local limit=$1
   shift
+  local names="sio node"
+  floor_serves "$@" && names="sio node floor-A floor-B"
   [ ${#SERVER_TLS[@]} = 0 ] ||
     echo "# the servers started as  build/sio_bench --port 0 ${SERVER_TLS[*]}  or  node bench/servers/node_bench.js --port 0 ${SERVER_TLS[*]}" >>"$CMDS"
-  echo "build/loadgen --port PORT --server-pid PID --server-name sio|node --round N --variant base $*" >>"$CMDS"
+  if [ "$names" != "sio node" ] && [ $FLOOR_LISTED = 0 ]; then
+    echo "# floor-A / floor-B: g++ -std=c++17 -O2 -DNDEBUG -o build/floor_server $FLOOR_SRC; build/floor_server --port 0 --mode A|B" >>"$CMDS"
+    FLOOR_LISTED=1
+  fi
+  echo "build/loadgen --port PORT --server-pid PID --server-name ${names// /|} --round N --variant base $*" >>"$CMDS"
   [ $LIST = 1 ] && return 0
   for r in $(seq 1 "$ROUNDS"); do
-    for s in sio node; do run_case "$s" base "$r" "$limit" "$@"; done
+    for s in $names; do run_case "$s" base "$r" "$limit" "$@"; done
   done
 }
 
@@ -334,13 +378,15 @@ if [ $LIST = 1 ]; then cat "$CMDS"; exit 0; fi
 
 # ---- the report --------------------------------------------------------------------------------------------------------
 CMDLINE="bash bench/run.sh $*"
+FLOOR_ARG=none  # what report.mjs says of the floor: its source, when it ran
+[ $FLOOR = 1 ] && FLOOR_ARG=$FLOOR_SRC
 if [ $ONLY_CLUSTER = 1 ] || [ $ONLY_WSS = 1 ]; then
   node bench/report.mjs --raw "$RAW" --mode "$MODE" --command "$CMDLINE" --pin "$PIN" \
     --elapsed "$(( $(date +%s) - T_START ))" --commands "$CMDS" --out "$OUT/RESULTS-$RUN.md" --dat "$OUT/latency-$RUN.dat"
   say "done in $(( $(date +%s) - T_START )) s: $OUT/RESULTS-$RUN.md (raw: $RAW)"
   exit 0
 fi
-node bench/report.mjs --raw "$RAW" --mode "$MODE" --command "$CMDLINE" --pin "$PIN" \
+node bench/report.mjs --raw "$RAW" --mode "$MODE" --command "$CMDLINE" --pin "$PIN" --floor "$FLOOR_ARG" \
   --elapsed "$(( $(date +%s) - T_START ))" --commands "$CMDS" --out bench/RESULTS.md --dat "$OUT/latency-$MODE.dat"
 gnuplot -e "datafile='$OUT/latency-$MODE.dat'; outfile='bench/results.png'" bench/results.gp
 say "done in $(( $(date +%s) - T_START )) s: bench/RESULTS.md, bench/results.png (raw: $RAW)"
