@@ -10,7 +10,9 @@ const args = {};
 for (let i = 2; i + 1 < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
 const rows = fs.readFileSync(args.raw, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l))
   .filter((r) => !r.error)
-  .map((r) => ({ variant: 'base', series: 'main', ...r }));  // (lines from before the labels: the main table's)
+  .map((r) => ({ variant: 'base', series: 'main', ...r }))  // (lines from before the labels: the main table's)
+  .map((r) => (r.scenario === 'connections' && r.connected > 0 && r.server_cpu_connect_s !== undefined
+    ? { ...r, server_cpu_us_per_connect: r.server_cpu_connect_s * 1e6 / r.connected } : r));
 
 const median = (xs) => {
   const v = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
@@ -49,9 +51,48 @@ const lines = [];
 const table = [];
 const targets = [];
 const targetsList = targets;  // (the cluster loop pushes the classic pairs' targets only)
-const row = (what, s, n, r = ratio(s, n), note = '') => table.push(`| ${what} | ${s} | ${n} | ${r} | ${note} |`);
 const S = 'sio';
 const N = 'node';
+// The floor (bench/run.sh: ../shared/floor/floor_server.cpp in its two modes, servers "floor-A" and "floor-B"; plain
+// WebSocket fan-out, ack and connections only). A row's floor figure is the better mode's median: the higher one for
+// rates, the lower one for CPU, latency and memory; the cell names the mode.
+const FA = 'floor-A';
+const FB = 'floor-B';
+const better = (a, b, higher) => {  // [value, 'A' | 'B'] of the two modes' figures; [NaN, ''] when neither ran
+  if (Number.isNaN(a) && Number.isNaN(b)) return [NaN, ''];
+  if (Number.isNaN(b)) return [a, 'A'];
+  if (Number.isNaN(a)) return [b, 'B'];
+  return (higher ? a >= b : a <= b) ? [a, 'A'] : [b, 'B'];
+};
+const floorBest = (filter, field, higher = false) =>
+  better(med({ ...filter, server: FA }, field), med({ ...filter, server: FB }, field), higher);
+const floorRan = rows.some((r) => r.server === FA || r.server === FB);
+// ", floor A lo–hi, B lo–hi" of a field over the rounds, when the floor ran
+const floorSpread = (filter, field, scale = 1, digits = 0) => (floorRan
+  ? `, floor A ${spread({ ...filter, server: FA }, field, scale, digits)}, B ${spread({ ...filter, server: FB }, field, scale, digits)}` : '');
+const NOFLOOR = ['', '', ''];  // a row the floor does not run (polling, wss)
+// the floor's three cells of a row: its figure (and mode), sio / floor, node / floor
+const floorCells = (s, n, [f, mode], format = fmt, bold = false) => {
+  const b = (x) => (bold && x !== 'n/a' ? `**${x}**` : x);
+  return [Number.isNaN(f) ? 'n/a' : `${b(format(f))} (${mode})`, b(ratio(s, f)), b(ratio(n, f))];
+};
+// the same for one field of a filter: sio's and node's medians against the floor's better mode
+const floorOf = (filter, field, { higher = false, format = fmt, bold = false } = {}) =>
+  floorCells(med({ ...filter, server: S }, field), med({ ...filter, server: N }, field), floorBest(filter, field, higher),
+    format, bold);
+// latency cells (p50 / p99 [/ max]) of the mode with the lower p99, the ratios on p99
+const floorLatency = (filter, keys, bold99 = false) => {
+  const [p99, mode] = floorBest(filter, 'p99_us');
+  if (Number.isNaN(p99)) return ['n/a', 'n/a', 'n/a'];
+  const cell = keys.map((k) => {
+    const v = ms(med({ ...filter, server: `floor-${mode}` }, k));
+    return k === 'p99_us' && bold99 ? `**${v}**` : v;
+  }).join(' / ');
+  return [`${cell} (${mode})`, `p99 ${ratio(med({ ...filter, server: S }, 'p99_us'), p99)}`,
+    `p99 ${ratio(med({ ...filter, server: N }, 'p99_us'), p99)}`];
+};
+const row = (what, s, n, r = ratio(s, n), note = '', fl = NOFLOOR) =>
+  table.push(`| ${what} | ${s} | ${n} | ${r} | ${fl.join(' | ')} | ${note} |`);
 
 const fan = (clients, transport, phase, param) => ({ scenario: 'fanout', transport, clients, phase, param });
 const phaseParams = (clients, transport, phase) =>
@@ -62,22 +103,29 @@ const fanLabel = (clients, transport) =>
 const fanShapes = [[100, 'websocket'], [1000, 'websocket'], [5000, 'websocket'], [100, 'wss'], [1000, 'wss'], [100, 'polling']];
 for (const [clients, transport] of fanShapes) {
   const label = fanLabel(clients, transport);
+  const floorRuns = transport === 'websocket';  // (the floor has no polling and no TLS)
+  const fl = (cells) => (floorRuns ? cells() : NOFLOOR);
+  const us2 = (x) => fmt(x, 2);
   for (const w of phaseParams(clients, transport, 'window')) {
     const f = fan(clients, transport, 'window', w);
     const s = med({ ...f, server: S }, 'delivered_per_s');
     const n = med({ ...f, server: N }, 'delivered_per_s');
     row(`**${label}: delivered msg/s at saturation** (${w} broadcasts in flight)`, `**${fmt(s)}**`, `**${fmt(n)}**`,
-      `**${ratio(s, n)}**`, `rounds: sio ${spread({ ...f, server: S }, 'delivered_per_s')}, node ${spread({ ...f, server: N }, 'delivered_per_s')}`);
+      `**${ratio(s, n)}**`, `rounds: sio ${spread({ ...f, server: S }, 'delivered_per_s')}, node ${spread({ ...f, server: N }, 'delivered_per_s')}` +
+      (floorRuns ? floorSpread(f, 'delivered_per_s') : ''),
+      fl(() => floorOf(f, 'delivered_per_s', { higher: true, bold: true })));
     row(`${label}: p50 / p99 latency at saturation (ms)`,
       `${ms(med({ ...f, server: S }, 'p50_us'))} / ${ms(med({ ...f, server: S }, 'p99_us'))}`,
-      `${ms(med({ ...f, server: N }, 'p50_us'))} / ${ms(med({ ...f, server: N }, 'p99_us'))}`, '');
+      `${ms(med({ ...f, server: N }, 'p50_us'))} / ${ms(med({ ...f, server: N }, 'p99_us'))}`, '', '',
+      fl(() => floorLatency(f, ['p50_us', 'p99_us'])));
     const sc = med({ ...f, server: S }, 'server_cpu_us_per_msg');
     const nc = med({ ...f, server: N }, 'server_cpu_us_per_msg');
     row(`${label}: server CPU per delivered message at saturation (µs, user+sys)`, fmt(sc, 2), fmt(nc, 2),
-      ratio(sc, nc), 'lower is better');
+      ratio(sc, nc), 'lower is better', fl(() => floorOf(f, 'server_cpu_us_per_msg', { format: us2 })));
     row(`${label}: load generator CPU per delivered message (µs)`,
       fmt(med({ ...f, server: S }, 'loadgen_cpu_us_per_msg'), 2),
-      fmt(med({ ...f, server: N }, 'loadgen_cpu_us_per_msg'), 2), '', 'the client side of the same run');
+      fmt(med({ ...f, server: N }, 'loadgen_cpu_us_per_msg'), 2), '', 'the client side of the same run',
+      fl(() => [floorOf(f, 'loadgen_cpu_us_per_msg', { format: us2 })[0], '', '']));
     if (clients === 1000 && transport === 'websocket')
       targets.push(['fan-out C=1000: ≥ 3× Node\'s delivered msg/s', s / n >= 3, `${ratio(s, n)}`]);
     if (transport === 'polling') targets.push(['polling C=100: ≥ Node\'s throughput', s >= n, `${ratio(s, n)}`]);
@@ -105,7 +153,7 @@ for (const [clients, transport] of fanShapes) {
     const s = sustained(S);
     const n = sustained(N);
     row(`${label}: highest offered rate delivered in full with p99 < 1 s (open-loop sweep, deliveries/s)`, fmt(s), fmt(n),
-      ratio(s, n), 'see the sweep table below');
+      ratio(s, n), 'see the sweep table below', fl(() => floorCells(s, n, better(sustained(FA), sustained(FB), true))));
   }
   // the fixed rate of the table: the one rate phase when there is one, else the sweep's FIX rate (given in run.sh)
   const rates = phaseParams(clients, transport, 'rate');
@@ -117,10 +165,16 @@ for (const [clients, transport] of fanShapes) {
       `${ms(g(S, 'p50_us'))} / **${ms(g(S, 'p99_us'))}** / ${ms(g(S, 'max_us'))}`,
       `${ms(g(N, 'p50_us'))} / **${ms(g(N, 'p99_us'))}** / ${ms(g(N, 'max_us'))}`,
       `p99 ${ratio(g(S, 'p99_us'), g(N, 'p99_us'))}`,
-      `p99 rounds: sio ${spread({ ...f, server: S }, 'p99_us', 1000, 1)}, node ${spread({ ...f, server: N }, 'p99_us', 1000, 1)} ms`);
-    row(`${label}: server CPU per delivered message at ${fixed} msg/s (µs)`, fmt(g(S, 'server_cpu_us_per_msg'), 2),
-      fmt(g(N, 'server_cpu_us_per_msg'), 2), ratio(g(S, 'server_cpu_us_per_msg'), g(N, 'server_cpu_us_per_msg')),
-      'lower is better');
+      `p99 rounds: sio ${spread({ ...f, server: S }, 'p99_us', 1000, 1)}, node ${spread({ ...f, server: N }, 'p99_us', 1000, 1)} ms`,
+      fl(() => floorLatency(f, ['p50_us', 'p99_us', 'max_us'], true)));
+    // C=1000 at the fixed rate: a target row (issue 21: CPU per delivery against the floor's)
+    const bold = clients === 1000 && transport === 'websocket';
+    const b = (x) => (bold ? `**${x}**` : x);
+    row(b(`${label}: server CPU per delivered message at ${fixed} msg/s (µs)`), b(fmt(g(S, 'server_cpu_us_per_msg'), 2)),
+      b(fmt(g(N, 'server_cpu_us_per_msg'), 2)), b(ratio(g(S, 'server_cpu_us_per_msg'), g(N, 'server_cpu_us_per_msg'))),
+      `lower is better; rounds: sio ${spread({ ...f, server: S }, 'server_cpu_us_per_msg', 1, 2)}, node ${spread({ ...f, server: N }, 'server_cpu_us_per_msg', 1, 2)}` +
+      (floorRuns ? floorSpread(f, 'server_cpu_us_per_msg', 1, 2) : ''),
+      fl(() => floorOf(f, 'server_cpu_us_per_msg', { format: us2, bold })));
     if (clients === 1000 && transport === 'websocket')
       targets.push(['fan-out C=1000: p99 ≤ ½ of Node\'s (fixed rate)', g(S, 'p99_us') <= 0.5 * g(N, 'p99_us'),
         `${ms(g(S, 'p99_us'))} ms vs ${ms(g(N, 'p99_us'))} ms`]);
@@ -133,14 +187,19 @@ for (const [clients, transport] of fanShapes) {
   const n = med({ ...f, server: N }, 'delivered_per_s');
   if (!Number.isNaN(s) || !Number.isNaN(n)) {
     row('**ack round-trip C=100 (1 outstanding each): acks/s**', `**${fmt(s)}**`, `**${fmt(n)}**`, `**${ratio(s, n)}**`,
-      `rounds: sio ${spread({ ...f, server: S }, 'delivered_per_s')}, node ${spread({ ...f, server: N }, 'delivered_per_s')}`);
+      `rounds: sio ${spread({ ...f, server: S }, 'delivered_per_s')}, node ${spread({ ...f, server: N }, 'delivered_per_s')}` +
+      floorSpread(f, 'delivered_per_s'),
+      floorOf(f, 'delivered_per_s', { higher: true, bold: true }));
     row('ack round-trip: p50 / p99 (ms)',
       `${ms(med({ ...f, server: S }, 'p50_us'))} / ${ms(med({ ...f, server: S }, 'p99_us'))}`,
-      `${ms(med({ ...f, server: N }, 'p50_us'))} / ${ms(med({ ...f, server: N }, 'p99_us'))}`, '');
-    row('ack round-trip: server CPU per ack (µs)', fmt(med({ ...f, server: S }, 'server_cpu_us_per_msg'), 2),
-      fmt(med({ ...f, server: N }, 'server_cpu_us_per_msg'), 2),
-      ratio(med({ ...f, server: S }, 'server_cpu_us_per_msg'), med({ ...f, server: N }, 'server_cpu_us_per_msg')),
-      'lower is better');
+      `${ms(med({ ...f, server: N }, 'p50_us'))} / ${ms(med({ ...f, server: N }, 'p99_us'))}`, '', '',
+      floorLatency(f, ['p50_us', 'p99_us']));
+    const sc = med({ ...f, server: S }, 'server_cpu_us_per_msg');
+    const nc = med({ ...f, server: N }, 'server_cpu_us_per_msg');
+    row('**ack round-trip: server CPU per ack (µs)**', `**${fmt(sc, 2)}**`, `**${fmt(nc, 2)}**`, `**${ratio(sc, nc)}**`,
+      `lower is better; rounds: sio ${spread({ ...f, server: S }, 'server_cpu_us_per_msg', 1, 2)}, node ${spread({ ...f, server: N }, 'server_cpu_us_per_msg', 1, 2)}` +
+      floorSpread(f, 'server_cpu_us_per_msg', 1, 2),
+      floorOf(f, 'server_cpu_us_per_msg', { format: (x) => fmt(x, 2), bold: true }));
     targets.push(['ack round-trip: ≥ 2× Node\'s', s / n >= 2, ratio(s, n)]);
   }
 }
@@ -153,30 +212,53 @@ for (const [clients, transport] of fanShapes) {
     const g = (srv, k) => med({ ...f, server: srv }, k);
     const perRound = (srv, k) => pick({ ...f, server: srv }).map((r) => fmt(r[k])).join(', ');
     const minOf = (srv, k) => Math.min(...pick({ ...f, server: srv }).map((r) => r[k]));
+    // the floor's cells that show several fields of one run: those of the mode with the lower RSS per connection
+    const [, fm] = floorBest(f, 'rss_per_conn_bytes');
+    const F = `floor-${fm}`;
+    const floorText = (text) => (fm ? [`${text()} (${fm})`, '', ''] : ['n/a', '', '']);
+    const floorHeld = [FA, FB].filter((srv) => rounds({ ...f, server: srv }))
+      .map((srv) => `${srv.slice(-1)} ${fmt(minOf(srv, 'connected'))} / ${fmt(minOf(srv, 'held'))}`).join('; ');
     row(`**connections: ${fmt(clients)} WebSocket clients connected / held** (held = got one broadcast; worst round, then each round)`,
       `${fmt(minOf(S, 'connected'))} / ${fmt(minOf(S, 'held'))} (${perRound(S, 'held')})`,
-      `${fmt(minOf(N, 'connected'))} / ${fmt(minOf(N, 'held'))} (${perRound(N, 'held')})`, '');
+      `${fmt(minOf(N, 'connected'))} / ${fmt(minOf(N, 'held'))} (${perRound(N, 'held')})`, '', '',
+      [floorHeld || 'n/a', '', '']);
     row('connections: time to connect all (s, 256 handshakes at once)', fmt(g(S, 'connect_s'), 2),
-      fmt(g(N, 'connect_s'), 2), ratio(g(S, 'connect_s'), g(N, 'connect_s')), 'lower is better');
+      fmt(g(N, 'connect_s'), 2), ratio(g(S, 'connect_s'), g(N, 'connect_s')), 'lower is better',
+      floorOf(f, 'connect_s', { format: (x) => fmt(x, 2) }));
+    // the server's CPU from before the first handshake to the idle sample, over the clients connected (issue 21's row)
+    const cs = g(S, 'server_cpu_us_per_connect');
+    const cn = g(N, 'server_cpu_us_per_connect');
+    row('**connections: server CPU per connection set-up (µs)**', `**${fmt(cs)}**`, `**${fmt(cn)}**`, `**${ratio(cs, cn)}**`,
+      `lower is better; the server's CPU from before the first handshake to all connected and 2 s idle, over the connected (10 ms ticks); rounds: sio ${spread({ ...f, server: S }, 'server_cpu_us_per_connect')}, ` +
+      `node ${spread({ ...f, server: N }, 'server_cpu_us_per_connect')}` + floorSpread(f, 'server_cpu_us_per_connect'),
+      floorOf(f, 'server_cpu_us_per_connect', { format: (x) => fmt(x, x < 100 ? 1 : 0), bold: true }));
     row('connections: server RSS before → idle with all connected (MB)',
       `${fmt(g(S, 'rss_base_kb') / 1024, 1)} → ${fmt(g(S, 'rss_idle_kb') / 1024, 1)}`,
-      `${fmt(g(N, 'rss_base_kb') / 1024, 1)} → ${fmt(g(N, 'rss_idle_kb') / 1024, 1)}`, '');
+      `${fmt(g(N, 'rss_base_kb') / 1024, 1)} → ${fmt(g(N, 'rss_idle_kb') / 1024, 1)}`, '', '',
+      floorText(() => `${fmt(g(F, 'rss_base_kb') / 1024, 1)} → ${fmt(g(F, 'rss_idle_kb') / 1024, 1)}`));
     row('**connections: RSS per idle connection (KB)**', `**${fmt(g(S, 'rss_per_conn_bytes') / 1024, 1)}**`,
       `**${fmt(g(N, 'rss_per_conn_bytes') / 1024, 1)}**`, `**${ratio(g(S, 'rss_per_conn_bytes'), g(N, 'rss_per_conn_bytes'))}**`,
-      `lower is better; rounds: sio ${spread({ ...f, server: S }, 'rss_per_conn_bytes', 1024, 1)}, node ${spread({ ...f, server: N }, 'rss_per_conn_bytes', 1024, 1)} KB`);
+      `lower is better; rounds: sio ${spread({ ...f, server: S }, 'rss_per_conn_bytes', 1024, 1)}, node ${spread({ ...f, server: N }, 'rss_per_conn_bytes', 1024, 1)}` +
+      `${floorSpread(f, 'rss_per_conn_bytes', 1024, 2)} KB`,
+      floorOf(f, 'rss_per_conn_bytes', { format: (x) => fmt(x / 1024, 2), bold: true }));
     row('connections: server threads before → idle', `${fmt(g(S, 'threads_base'))} → ${fmt(g(S, 'threads_idle'))}`,
-      `${fmt(g(N, 'threads_base'))} → ${fmt(g(N, 'threads_idle'))}`, '');
+      `${fmt(g(N, 'threads_base'))} → ${fmt(g(N, 'threads_idle'))}`, '', '',
+      floorText(() => `${fmt(g(F, 'threads_base'))} → ${fmt(g(F, 'threads_idle'))}`));
     row('connections: server fds before → idle (each round)', `${fmt(g(S, 'fds_base'))} → ${perRound(S, 'fds_idle')}`,
-      `${fmt(g(N, 'fds_base'))} → ${perRound(N, 'fds_idle')}`, '', 'the fd limit here is 20,000 (hard)');
+      `${fmt(g(N, 'fds_base'))} → ${perRound(N, 'fds_idle')}`, '', 'the fd limit here is 20,000 (hard)',
+      floorText(() => `${fmt(g(F, 'fds_base'))} → ${perRound(F, 'fds_idle')}`));
     row('connections: one broadcast to all (s)', fmt(g(S, 'broadcast_s'), 2), fmt(g(N, 'broadcast_s'), 2),
-      ratio(g(S, 'broadcast_s'), g(N, 'broadcast_s')), 'lower is better');
+      ratio(g(S, 'broadcast_s'), g(N, 'broadcast_s')), 'lower is better',
+      floorOf(f, 'broadcast_s', { format: (x) => fmt(x, 2) }));
     row('after closing all: threads / fds (time to release, s)',
       `${fmt(g(S, 'threads_closed'))} / ${fmt(g(S, 'fds_closed'))} (${fmt(g(S, 'release_s'), 2)})`,
-      `${fmt(g(N, 'threads_closed'))} / ${fmt(g(N, 'fds_closed'))} (${fmt(g(N, 'release_s'), 2)})`, '');
+      `${fmt(g(N, 'threads_closed'))} / ${fmt(g(N, 'fds_closed'))} (${fmt(g(N, 'release_s'), 2)})`, '', '',
+      floorText(() => `${fmt(g(F, 'threads_closed'))} / ${fmt(g(F, 'fds_closed'))} (${fmt(g(F, 'release_s'), 2)})`));
     row('after closing all: RSS (MB) → after one more connection',
       `${fmt(g(S, 'rss_closed_kb') / 1024, 1)} → ${fmt(g(S, 'rss_after_extra_kb') / 1024, 1)}`,
       `${fmt(g(N, 'rss_closed_kb') / 1024, 1)} → ${fmt(g(N, 'rss_after_extra_kb') / 1024, 1)}`, '',
-      'sioserver detaches its threads and trims its heap when most connections have ended');
+      'sioserver detaches its threads and trims its heap when most connections have ended',
+      floorText(() => `${fmt(g(F, 'rss_closed_kb') / 1024, 1)} → ${fmt(g(F, 'rss_after_extra_kb') / 1024, 1)}`));
     const held = minOf(S, 'held') >= clients && minOf(S, 'connected') >= clients;
     targets.push([`${fmt(clients)} clients held (every round)`, held,
       `${perRound(S, 'held')} of ${fmt(clients)} in the ${rounds({ ...f, server: S })} rounds`]);
@@ -364,6 +446,8 @@ const cpuModel = (fs.readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:
 // (in the cluster rows, "other" excludes both nodes and Redis)
 const other = median(rows.filter((r) => r.other_cpu_cores !== undefined).map((r) => r.other_cpu_cores));
 const otherMax = Math.max(...rows.filter((r) => r.other_cpu_cores !== undefined).map((r) => r.other_cpu_cores), 0);
+// the floor's source when it ran (run.sh --floor; "none" or absent: it did not), and whether any floor line is here
+const floorSrc = floorRan && args.floor && args.floor !== 'none' ? args.floor : '';
 const sioVersion = JSON.parse(fs.readFileSync('node_modules/socket.io/package.json', 'utf8')).version;
 const commit = sh('git rev-parse --short HEAD') + (sh('git status --porcelain sioserver.hpp') ? ' (sioserver.hpp modified)' : '');
 
@@ -378,6 +462,10 @@ lines.push(`| memory | ${fmt(os.totalmem() / 2 ** 30, 1)} GiB; \`ulimit -n\` ${s
 lines.push(`| kernel | ${os.release()} |`);
 lines.push(`| sioserver | sioserver.hpp at ${commit}, g++ ${sh('g++ -dumpfullversion')} -O2 -DNDEBUG, cpp-httplib ${sh('pkg-config --modversion cpp-httplib')}, 64 KiB thread stacks |`);
 lines.push(`| Node | node ${process.version}, socket.io ${sioVersion} (ws transport, no perMessageDeflate) |`);
+if (table.length) {
+  const src = floorSrc ? `${floorSrc} (sha256 ${sh(`sha256sum '${floorSrc}' | cut -c1-12`)})` : 'floor_server.cpp';
+  lines.push(`| floor | ${floorRan ? `${src}, g++ -O2 -DNDEBUG, modes A and B` : 'not run (no floor source)'} |`);
+}
 const wssRows = rows.filter((r) => r.transport === 'wss');
 if (wssRows.length) {
   const sessions = [...new Set(wssRows.map((r) => r.tls).filter(Boolean))].join('; ') || '?';
@@ -399,11 +487,20 @@ lines.push(`| placement | ${args.pin === '1' ? 'server pinned to CPU 0, load gen
 lines.push(`| other load on the machine | median ${fmt(other, 2)} of the 2 cores busy with other processes during the measurements (max ${fmt(otherMax, 2)}) — the figures below are what was left for server + load generator |`);
 lines.push('');
 lines.push('Each figure is the median of the rounds; every round started a fresh server process, and the servers ran ' +
-  'alternately (sio, node, sio, node, …). Ratio = sio / node. Bold rows are the ones the targets are about.');
+  'alternately (sio, node, sio, node, …; in the plain WebSocket scenarios sio, node, floor A, floor B, …). ' +
+  'Ratio = sio / node. Bold rows are the ones the targets are about.');
+if (table.length) lines.push('');
+if (table.length) lines.push('**The floor** (`floor_server.cpp`, from `../shared/floor/` beside the repository, built at each run, not part ' +
+  'of the project) is a one-thread epoll relay that does the least work any server can do for this WebSocket traffic: ' +
+  'a measuring stick, not a design. It ran in its two modes (A: one `send()` per recipient per message; B: gathered ' +
+  'per epoll wake-up, one `send()` per recipient); its column is the better mode\'s median (the higher rate, the lower ' +
+  'CPU, latency or memory; the mode in parentheses), and sio/floor, node/floor compare each server with it. It has ' +
+  'no polling and no TLS: no floor in those rows, nor in the variants and the cluster.' +
+  (floorRan ? '' : ' **It did not run here** (no floor source): its column says n/a.'));
 lines.push('');
 if (table.length) {  // (a `run.sh --cluster` report has the cluster table only)
-  lines.push('| measurement | sioserver | Node socket.io 4.8 | ratio | note |');
-  lines.push('|---|---|---|---|---|');
+  lines.push('| measurement | sioserver | Node socket.io 4.8 | sio/node | floor (best of A/B) | sio/floor | node/floor | note |');
+  lines.push('|---|---|---|---|---|---|---|---|');
   lines.push(...table);
   lines.push('');
 }
@@ -490,6 +587,9 @@ if (wssRows.length) lines.push('- **Fan-out over wss**: the same fan-out with bo
   'handshake per client, no session resumption); the phases are those of the plain fan-out at the same C, and the "wss / plain ws" row ' +
   'compares each server with itself.');
 lines.push('- **Ack round-trip**: 100 clients each keep one `echo` event with an ack outstanding (closed loop).');
+if (floorRan) lines.push('- **The floor**: `build/floor_server --port 0 --mode A|B` under the same load generator commands as the ' +
+  'servers (`--server-name floor-A|floor-B`), in the plain WebSocket fan-out, ack and connections scenarios, each ' +
+  'round after sio and node, on fresh processes.');
 lines.push('- **Cluster**: `loadgen --scenario cluster` opens clients alternately on node A (`--port`) and node B ' +
   '(`--port2`); client 0, the emitter, is on A; window and rate phases as in fan-out, a message counting as delivered ' +
   'when all clients of both nodes have it. Each node is started with `--redis-port` of its pair\'s Redis, and the ' +
@@ -497,7 +597,8 @@ lines.push('- **Cluster**: `loadgen --scenario cluster` opens clients alternatel
   '`/proc/PID/stat` over the measured window; Redis CPU: the sum of `/proc/PID/task/*/schedstat` (ns resolution: a ' +
   'few ms per phase do not show in 10 ms ticks), per broadcast = over the broadcasts emitted in the window.');
 lines.push('- **Connections**: at most 256 handshakes in flight; *held* = clients that received one broadcast after 2 s ' +
-  'idle; RSS per connection = (RSS idle − RSS before) / connections; then every client closes and the load generator ' +
+  'idle; RSS per connection = (RSS idle − RSS before) / connections; CPU per connection set-up = the server\'s CPU ' +
+  'from before the first handshake to the idle sample (all connected, 2 s idle) / connections; then every client closes and the load generator ' +
   'waits for the server\'s threads and fds to come back.');
 lines.push('- **CPU**: the server\'s utime+stime from `/proc/PID/stat`, RSS and Threads from `/proc/PID/status`, fds from ' +
   '`/proc/PID/fd`; the load generator\'s own CPU from `getrusage`. *Other load* is the machine\'s busy time ' +
@@ -507,8 +608,8 @@ lines.push('');
 lines.push('Commands:');
 lines.push('');
 lines.push('```sh');
-lines.push('bash bench/run.sh            # full run: 3 rounds (< 16 minutes)');
-lines.push('bash bench/run.sh --quick    # 1 round, shorter phases (< 2 minutes)');
+lines.push('bash bench/run.sh            # full run: 3 rounds (~17 minutes, < 22)');
+lines.push('bash bench/run.sh --quick    # 1 round, shorter phases (~3 minutes, < 4)');
 lines.push('bash bench/run.sh --wss      # only the fan-out over wss (bench/out/RESULTS-wss-full.md); --cluster likewise');
 lines.push('# what it runs: the builds, then per scenario and round a fresh server and one load generator run');
 lines.push('g++ -std=c++17 -O2 -DNDEBUG -DSIO_BENCH_ADMIN -o build/sio_bench bench/servers/sio_bench.cpp $(pkg-config --cflags --libs cpp-httplib) -pthread -lcrypt $(pkg-config --libs openssl)');
@@ -517,6 +618,10 @@ if (wssRows.length)
   lines.push('openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=sioserver bench" ' +
     '-addext "subjectAltName=IP:127.0.0.1" -keyout bench/out/tls/key.pem -out bench/out/tls/cert.pem   # for wss');
 lines.push('build/sio_bench --port 0      # or: node bench/servers/node_bench.js --port 0');
+if (floorSrc) {
+  lines.push(`g++ -std=c++17 -O2 -DNDEBUG -o build/floor_server ${floorSrc}   # the floor, from outside the repository`);
+  lines.push('build/floor_server --port 0 --mode A   # or --mode B');
+}
 if (clusterTable.length) {
   lines.push('g++ -std=c++17 -O2 -DNDEBUG -DMSGPACK_NO_BOOST -o build/sio_cluster_bench bench/servers/sio_cluster_bench.cpp $(pkg-config --cflags --libs cpp-httplib) -lhiredis -pthread');
   lines.push('redis-server $TMP/redis.conf  # per cluster case: bind 127.0.0.1, a free port, save "", appendonly no (bench/cluster_control.sh)');

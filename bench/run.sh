@@ -17,9 +17,9 @@
 # without it (the floor column says n/a). No floor for polling, wss, the variants or the cluster (it has none of them).
 #   full run : 3 rounds, fan-out C=100/1000/5000, fan-out over wss C=100/1000, fan-out C=1000 with connection state
 #              recovery on (and its recovery-off twin), ack C=100, 10,000 connections, polling C=100,
-#              cluster C=1000; with the floor                                                    (~QQFULL)
+#              cluster C=1000; with the floor                                                    (~17 min, < 22)
 #   --quick  : 1 round, shorter phases, fan-out C=100/1000, fan-out over wss C=100, recovery C=1000, 2,000
-#              connections, cluster C=500; with the floor                                        (~QQQUICK)
+#              connections, cluster C=500; with the floor                                        (~3 min, < 4)
 #   --pin    : server on CPU 0, load generator on CPU 1 (default: the scheduler decides); in the cluster both
 #              nodes and Redis on CPU 0
 #   --list   : only write the exact load generator commands to bench/out/commands-<mode>.txt and print them
@@ -346,7 +346,7 @@ wss_fanout() {
 if [ $ONLY_WSS = 1 ]; then
 wss_fanout
 elif [ $ONLY_CLUSTER = 0 ]; then
-[ $LIST = 1 ] || say "fan-out C=100 ($ROUNDS rounds, A B A B)"
+[ $LIST = 1 ] || say "fan-out C=100 ($ROUNDS rounds, the servers alternating)"
 both 90 --scenario fanout --clients 100 --warmup $WARM --phases "rate:$FIX_100:$PH,window:$W_100:$PH"
 [ $LIST = 1 ] || say "fan-out C=1000 (rate sweep for the chart, then saturation)"
 both 200 --scenario fanout --clients 1000 --warmup $WARM --phases "$sweep,window:$W_1000:$PH"
