@@ -1957,6 +1957,25 @@ struct NoJoinScope {
 };
 inline bool may_join_server_threads() { return no_join_depth() == 0; }
 
+// Takes a lock that is held for microseconds at a time (the handler lock): a thread that finds it taken tries again
+// for a few microseconds before it sleeps. The holder is running on another core then, and the handover costs no
+// futex sleep and wake-up (two context switches); on one core there is nobody to wait for, so it sleeps at once.
+template <class Lock>
+void lock_spinning(Lock& lk) {
+    static const bool several_cores = std::thread::hardware_concurrency() > 1;
+    if (several_cores) {
+        for (int i = 0; i < 200; ++i) {
+            if (lk.try_lock()) return;
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#elif defined(__aarch64__)
+            asm volatile("yield");
+#endif
+        }
+    }
+    lk.lock();
+}
+
 // A std::thread that several threads may join (std::thread::join may be called once): the first one joins it, with
 // no lock held meanwhile, and the others wait until that join is over. The thread itself never joins itself.
 class SharedThread {
@@ -2018,9 +2037,11 @@ public:
         std::lock_guard<std::mutex> lk(mu_);
         Id id = ++last_id_;
         auto when = Clock::now() + std::chrono::milliseconds(milliseconds);
-        queue_.emplace(std::make_pair(when, id), std::move(fn));
+        auto placed = queue_.emplace(std::make_pair(when, id), std::move(fn)).first;
         index_.emplace(id, when);
-        cv_.notify_one();
+        // The thread sleeps until the first entry is due: only a new first one changes that. (Every session adds
+        // two or three timers that are far off; waking the thread for each cost two context switches.)
+        if (placed == queue_.begin()) cv_.notify_one();
         return id;
     }
 
@@ -3716,7 +3737,7 @@ public:
     void run_handler(F&& f) {
         detail::NoJoinScope no_join;
         std::unique_lock<std::recursive_mutex> lk(handler_mu_, std::defer_lock);
-        if (options_.serializeHandlers) lk.lock();
+        if (options_.serializeHandlers) detail::lock_spinning(lk);
         try {
             f();
         } catch (const std::exception& e) {
@@ -3770,11 +3791,11 @@ private:
                                          PollingSettings{sid, &codec, !req.get_param_value("b64").empty(),
                                                          options_.maxHttpBufferSize, options_.httpCompression});
     }
+    // `b64`: the request asked for base64 binary (?b64=1, a client without binary frames).
     std::shared_ptr<WebSocket> make_websocket(int fd, std::shared_ptr<detail::TlsSession> tls, const Codec& codec,
-                                              const httplib::Request& req) {
+                                              bool b64) {
         return std::make_shared<WebSocket>(TransportKey{}, fd, options_.maxHttpBufferSize, options_.maxBufferedBytes,
-                                           timers_, flusher_, std::move(tls), codec,
-                                           !req.get_param_value("b64").empty());
+                                           timers_, flusher_, std::move(tls), codec, b64);
     }
     // A WebSocket's 101 in `response` (false: refused). `initial`: it opens a session (no sid).
     inline bool websocket_handshake(const httplib::Request& req, httplib::Response& res, std::string& response,
@@ -4335,8 +4356,9 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
             if (transport != "websocket" || !options_.allowUpgrades) return refuse(req, res, ErrorCode::BadRequest);
             std::string response;
             if (!websocket_handshake(req, res, response, false)) return;
-            http.take_over(response, [this, s, codec, req, tls = http.tls()](int fd, const std::string& leftover) {
-                auto ws = make_websocket(fd, tls, *codec, req);
+            const bool b64 = !req.get_param_value("b64").empty();
+            http.take_over(response, [this, s, codec, b64, tls = http.tls()](int fd, const std::string& leftover) {
+                auto ws = make_websocket(fd, tls, *codec, b64);
                 if (!s->maybe_upgrade(ws)) {
                     // A WebSocket for a session that cannot take it is accepted and then closed at once without a
                     // code, as the reference does (refusing it would be a client error event); nobody hears of it.
@@ -4386,12 +4408,15 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
     }
     std::string response;
     if (!websocket_handshake(req, res, response, true)) return;
-    http.take_over(response, [this, sid, req, codec, tls = http.tls()](int fd, const std::string& leftover) mutable {
+    // The request is copied once, into the session; the function lives as long as the connection, so it holds only
+    // a pointer to that copy and lets it go once the session has it.
+    auto copy = std::make_shared<httplib::Request>(req);
+    http.take_over(response, [this, sid, copy, codec, tls = http.tls()](int fd, const std::string& leftover) mutable {
         const bool secure = tls != nullptr;
-        auto ws = make_websocket(fd, std::move(tls), *codec, req);
-        // one copy of the request is kept, not two
+        auto ws = make_websocket(fd, std::move(tls), *codec, !copy->get_param_value("b64").empty());
         std::shared_ptr<Socket> s =
-            open_session(std::move(sid), std::move(req), ws, *codec, secure);  // held while the thread runs
+            open_session(std::move(sid), std::move(*copy), ws, *codec, secure);  // held while the thread runs
+        copy.reset();
         ws->run(leftover);
     });
 }
