@@ -36,6 +36,9 @@
 //          SIOSERVER_KEEPALIVE_MAX_COUNT HTTP requests served on one keep-alive connection [1000]
 //          SIOSERVER_IDLE_STACK_TRIM_MS  ms a WebSocket waits idle before its thread gives back the stack pages
 //                                        its handlers touched (0: never) [1000]
+//          SIOSERVER_THREAD_PARK_MS      ms a connection thread whose connection ended waits for the next one
+//                                        before it ends (0: it ends at once) [2000]
+//          SIOSERVER_THREAD_PARK_MAX     connection threads that may wait so at a time [256]
 // VERSION 0.9.0: SIOSERVER_VERSION "0.9.0", and SIOSERVER_VERSION_NUM 0x000900 for #if.
 // LICENSE MIT (the full notice is at the end of this file). Copyright (c) 2026 the sioserver authors.
 #pragma once
@@ -56,6 +59,7 @@
 #include <cstdio>
 #include <cstring>
 #include <cmath>
+#include <charconv>
 #include <deque>
 #include <fstream>
 #include <functional>
@@ -93,6 +97,12 @@
 #endif
 #ifndef SIOSERVER_KEEPALIVE_MAX_COUNT
 #define SIOSERVER_KEEPALIVE_MAX_COUNT 1000
+#endif
+#ifndef SIOSERVER_THREAD_PARK_MS
+#define SIOSERVER_THREAD_PARK_MS 2000
+#endif
+#ifndef SIOSERVER_THREAD_PARK_MAX
+#define SIOSERVER_THREAD_PARK_MAX 256
 #endif
 #ifndef SIOSERVER_IDLE_STACK_TRIM_MS
 #define SIOSERVER_IDLE_STACK_TRIM_MS 1000
@@ -274,6 +284,10 @@ struct Binary {
     std::string bytes;
 };
 
+namespace detail {
+class ValueParseContext;
+}
+
 class Value {
 public:
     enum class Type { Null, Bool, Number, String, Binary, Array, Object };
@@ -371,8 +385,56 @@ public:
 
     // JSON text; a binary buffer is written as {"_placeholder":true,"num":N} with its bytes appended to
     // `attachments` (the Socket.IO encoding), or as {"_binary":<size>} when `attachments` is null (for printing).
+    // Written straight into the string (no picojson tree in between), character for character as picojson writes
+    // it: integers below 2^53 in full, other numbers as %.17g, NaN and infinities as null.
     std::string to_json(std::vector<std::string>* attachments = nullptr) const {
-        return to_picojson(attachments).serialize();
+        std::string out;
+        write_json(out, attachments);
+        return out;
+    }
+    void write_json(std::string& out, std::vector<std::string>* attachments = nullptr) const {
+        switch (type_) {
+        case Type::Null: out += "null"; return;
+        case Type::Bool: out += bool_ ? "true" : "false"; return;
+        case Type::Number: return write_number(out, number_);
+        case Type::String: return write_string(out, string_);
+        case Type::Binary:
+            if (!attachments) {
+                out += "{\"_binary\":";
+                write_number(out, double(string_.size()));
+                out += '}';
+                return;
+            }
+            out += "{\"_placeholder\":true,\"num\":";
+            write_number(out, double(attachments->size()));
+            out += '}';
+            attachments->push_back(string_);
+            return;
+        case Type::Array: {
+            out += '[';
+            bool first = true;
+            for (auto& v : *array_) {
+                if (!first) out += ',';
+                first = false;
+                v.write_json(out, attachments);
+            }
+            out += ']';
+            return;
+        }
+        case Type::Object: {
+            out += '{';
+            bool first = true;
+            for (auto& kv : *object_) {
+                if (!first) out += ',';
+                first = false;
+                write_string(out, kv.first);
+                out += ':';
+                kv.second.write_json(out, attachments);
+            }
+            out += '}';
+            return;
+        }
+        }
     }
     picojson::value to_picojson(std::vector<std::string>* attachments = nullptr) const {
         switch (type_) {
@@ -447,6 +509,53 @@ public:
     }
 
 private:
+    friend class detail::ValueParseContext;  // fills a Value as picojson's lexer reads the text
+
+    static void write_number(std::string& out, double n) {
+        char buf[32];
+        if (!std::isfinite(n)) {
+            out += "null";
+        } else if (std::fabs(n) < 9007199254740992.0 && n == std::floor(n)) {  // |n| < 2^53, whole
+            auto end = std::to_chars(buf, buf + sizeof buf, (long long)n).ptr;
+            if (n == 0 && std::signbit(n)) out += '-';  // as %.f writes it
+            out.append(buf, end);
+        } else {
+            int len = std::snprintf(buf, sizeof buf, "%.17g", n);
+            out.append(buf, size_t(len));
+        }
+    }
+    static void write_string(std::string& out, const std::string& text) {
+        static const char hex[] = "0123456789abcdef";
+        out += '"';
+        size_t plain = 0;  // the start of the run of characters copied as they are
+        for (size_t i = 0; i < text.size(); ++i) {
+            const unsigned char c = uint8_t(text[i]);
+            const char* escaped = nullptr;
+            switch (c) {
+            case '"': escaped = "\\\""; break;
+            case '\\': escaped = "\\\\"; break;
+            case '/': escaped = "\\/"; break;
+            case '\b': escaped = "\\b"; break;
+            case '\f': escaped = "\\f"; break;
+            case '\n': escaped = "\\n"; break;
+            case '\r': escaped = "\\r"; break;
+            case '\t': escaped = "\\t"; break;
+            default:
+                if (c >= 0x20 && c != 0x7f) continue;
+            }
+            out.append(text, plain, i - plain);
+            plain = i + 1;
+            if (escaped) {
+                out += escaped;
+            } else {
+                const char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+                out.append(u, 6);
+            }
+        }
+        out.append(text, plain, text.size() - plain);
+        out += '"';
+    }
+
     Array& mutable_array() { return *array_; }
     Object& mutable_object() { return *object_; }
     static const Value& null_value() {
@@ -1104,6 +1213,56 @@ inline const char* parse_json(picojson::value& out, const char* first, const cha
     return picojson::_parse(ctx, first, last, &error);
 }
 
+// The same, straight into a sio::Value: picojson's lexer decides what is JSON (so both take and refuse the same
+// texts), and no picojson tree is built and converted on the way (the path of every packet a client sends).
+class ValueParseContext {
+public:
+    ValueParseContext(Value* out, size_t depth_left) : out_(out), depth_left_(depth_left) {}
+    bool set_null() { return *out_ = Value(), true; }
+    bool set_bool(bool b) { return *out_ = Value(b), true; }
+    bool set_number(double d) {
+        if (!std::isfinite(d)) throw std::overflow_error("JSON number out of range");  // as picojson::value(double)
+        return *out_ = Value(d), true;
+    }
+    bool set_int64(int64_t i) { return *out_ = Value(static_cast<double>(i)), true; }  // PICOJSON_USE_INT64
+    template <class Iter>
+    bool parse_string(picojson::input<Iter>& in) {
+        *out_ = Value(std::string());
+        return picojson::_parse_string(out_->string_, in);
+    }
+    bool parse_array_start() { return enter(Value(Value::Array{})); }
+    template <class Iter>
+    bool parse_array_item(picojson::input<Iter>& in, size_t) {
+        auto& a = out_->mutable_array();
+        a.emplace_back();
+        ValueParseContext child(&a.back(), depth_left_);
+        return picojson::_parse(child, in);
+    }
+    bool parse_array_stop(size_t) { return ++depth_left_, true; }
+    bool parse_object_start() { return enter(Value(Value::Object{})); }
+    template <class Iter>
+    bool parse_object_item(picojson::input<Iter>& in, const std::string& key) {
+        ValueParseContext child(&out_->mutable_object()[key], depth_left_);  // a repeated key: the last one
+        return picojson::_parse(child, in);
+    }
+    bool parse_object_stop() { return ++depth_left_, true; }
+
+private:
+    bool enter(Value container) {
+        if (depth_left_ == 0) return false;
+        --depth_left_;
+        *out_ = std::move(container);
+        return true;
+    }
+    Value* out_;
+    size_t depth_left_;
+};
+
+inline const char* parse_json(Value& out, const char* first, const char* last, std::string& error) {
+    ValueParseContext ctx(&out, kMaxJsonDepth);
+    return picojson::_parse(ctx, first, last, &error);
+}
+
 }  // namespace detail
 
 namespace packet {
@@ -1208,12 +1367,11 @@ inline bool decode(std::string_view in, Packet& out, size_t& attachments, std::s
     while (i < in.size() && in[i] >= '0' && in[i] <= '9' && i - id_start < 15) ++i;
     if (i > id_start) out.id = std::stoll(std::string(in.substr(id_start, i - id_start)));
     if (i < in.size()) {
-        picojson::value json;
         std::string json_error;
         const char* end = in.data() + in.size();
         const char* parsed_to = end;
         try {  // picojson throws for numbers beyond a double (1e999)
-            parsed_to = detail::parse_json(json, in.data() + i, end, json_error);
+            parsed_to = detail::parse_json(out.data, in.data() + i, end, json_error);  // placeholders stay as they are
         } catch (const std::exception&) {
             return fail("invalid payload");
         }
@@ -1221,8 +1379,6 @@ inline bool decode(std::string_view in, Packet& out, size_t& attachments, std::s
         auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
         while (parsed_to != end && is_space(*parsed_to)) ++parsed_to;
         if (parsed_to != end) return fail("invalid payload");  // text after the JSON value
-        // Placeholders stay as they are until the attachments arrive.
-        if (!Value::from_picojson(json, out.data)) return fail("invalid payload");
         out.has_data = true;
     }
     if (!valid_payload(out)) return fail("invalid payload");
@@ -4847,7 +5003,7 @@ public:
             if (it == sids_.end()) return;
             it->second.rooms.erase(room);
             changes.listeners = room_listeners_;
-            remove_from_room(room, sid, changes);
+            remove_from_room(room, &*it, changes);
         }
         notify(changes);
     }
@@ -4858,7 +5014,7 @@ public:
             auto it = sids_.find(sid);
             if (it == sids_.end()) return;
             changes.listeners = room_listeners_;
-            for (auto& room : it->second.rooms) remove_from_room(room, sid, changes);
+            for (auto& room : it->second.rooms) remove_from_room(room, &*it, changes);
             sids_.erase(it);
         }
         notify(changes);
@@ -4872,7 +5028,10 @@ public:
     std::map<std::string, std::set<std::string>> rooms() const {
         std::lock_guard<std::mutex> lk(mu_);
         std::map<std::string, std::set<std::string>> out;
-        for (auto& kv : rooms_) out[kv.first] = std::set<std::string>(kv.second.begin(), kv.second.end());
+        for (auto& kv : rooms_) {
+            auto& members = out[kv.first];
+            for (const SidEntry* e : kv.second) members.insert(e->first);
+        }
         return out;
     }
     bool hasRoom(const std::string& room) const {
@@ -4956,6 +5115,7 @@ private:
         SocketPtr socket;
         std::set<std::string> rooms;
     };
+    using SidEntry = std::pair<const std::string, Member>;  // an entry of sids_
     // Room events gathered under mu_, for the listeners to hear once it is let go (nothing when there is none).
     struct RoomChanges {
         std::shared_ptr<const std::vector<RoomListener>> listeners;
@@ -4972,10 +5132,10 @@ private:
     // broadcastWithAck() here, and deliver_with_ack() (own_thread: see send_to).
     inline void ack_broadcast(const packet::Packet& p, const BroadcastOptions& opts, BroadcastAckHandlers h,
                               bool own_thread);
-    void remove_from_room(const std::string& room, const std::string& sid, RoomChanges& changes) {
+    void remove_from_room(const std::string& room, const SidEntry* member, RoomChanges& changes) {
         auto r = rooms_.find(room);
         if (r == rooms_.end()) return;
-        if (r->second.erase(sid)) changes.add(RoomEvent::LeaveRoom, room, sid);
+        if (r->second.erase(member)) changes.add(RoomEvent::LeaveRoom, room, member->first);
         if (r->second.empty()) {
             rooms_.erase(r);
             changes.add(RoomEvent::DeleteRoom, room);
@@ -4984,7 +5144,9 @@ private:
 
     Namespace& nsp_;
     mutable std::mutex mu_;  // see LOCK ORDER (3a): a leaf
-    std::unordered_map<std::string, std::unordered_set<std::string>> rooms_;
+    // A room holds its members' entries of sids_ (a node's address stays while it is in the map): a broadcast
+    // reaches each socket without hashing its id again.
+    std::unordered_map<std::string, std::unordered_set<const SidEntry*>> rooms_;
     std::unordered_map<std::string, Member> sids_;
     std::shared_ptr<const std::vector<RoomListener>> room_listeners_;  // replaced whole, never changed in place
 };
@@ -5714,16 +5876,18 @@ inline void Adapter::addAll(const SocketPtr& socket, const std::vector<std::stri
     {
         std::lock_guard<std::mutex> lk(mu_);
         changes.listeners = room_listeners_;
-        auto& member = sids_[socket->id()];
+        auto placed = sids_.try_emplace(socket->id()).first;
+        const SidEntry* entry = &*placed;
+        Member& member = placed->second;
         member.socket = socket;
         for (auto& room : rooms) {
             member.rooms.insert(room);
             auto r = rooms_.find(room);
             if (r == rooms_.end()) {
-                r = rooms_.emplace(room, std::unordered_set<std::string>{}).first;
+                r = rooms_.emplace(room, std::unordered_set<const SidEntry*>{}).first;
                 changes.add(RoomEvent::CreateRoom, room);
             }
-            if (r->second.insert(socket->id()).second) changes.add(RoomEvent::JoinRoom, room, socket->id());
+            if (r->second.insert(entry).second) changes.add(RoomEvent::JoinRoom, room, socket->id());
         }
     }
     notify(changes);
@@ -5741,34 +5905,32 @@ inline std::vector<SocketPtr> Adapter::select(const std::set<std::string>& rooms
                                               const std::set<std::string>& except) const {
     std::lock_guard<std::mutex> lk(mu_);
     std::vector<SocketPtr> out;
-    std::unordered_set<std::string> excluded;
+    std::unordered_set<const SidEntry*> excluded;
     for (auto& room : except) {
         auto r = rooms_.find(room);
         if (r != rooms_.end()) excluded.insert(r->second.begin(), r->second.end());
     }
-    auto take = [&](const std::string& sid) {
-        if (excluded.count(sid)) return;
-        auto m = sids_.find(sid);
-        if (m != sids_.end()) out.push_back(m->second.socket);
+    auto take = [&](const SidEntry* e) {
+        if (excluded.empty() || !excluded.count(e)) out.push_back(e->second.socket);
     };
     if (rooms.empty()) {
         out.reserve(sids_.size());
-        for (auto& kv : sids_) take(kv.first);
+        for (auto& kv : sids_) take(&kv);
         return out;
     }
     if (rooms.size() == 1) {  // the common case: one room, nothing to de-duplicate
         auto r = rooms_.find(*rooms.begin());
         if (r == rooms_.end()) return out;
         out.reserve(r->second.size());
-        for (auto& sid : r->second) take(sid);
+        for (const SidEntry* e : r->second) take(e);
         return out;
     }
-    std::unordered_set<std::string> seen;  // a socket in several of the rooms gets the packet once
+    std::unordered_set<const SidEntry*> seen;  // a socket in several of the rooms gets the packet once
     for (auto& room : rooms) {
         auto r = rooms_.find(room);
         if (r == rooms_.end()) continue;
-        for (auto& sid : r->second)
-            if (seen.insert(sid).second) take(sid);
+        for (const SidEntry* e : r->second)
+            if (seen.insert(e).second) take(e);
     }
     return out;
 }
@@ -7012,40 +7174,61 @@ void mark_body_consumed(R& req) {
 }  // namespace httplib_seam
 
 // httplib's own pool has a few threads, and a long-poll GET or a WebSocket holds its thread for as long as it lives,
-// so each accepted connection gets a thread of its own (with a smaller stack than the 8 MB default). The threads
-// are detached: an ended one gives its stack back at once, and shutdown() waits until none is left. When most of
-// the connections of a busy time have ended, the memory their sessions used goes back to the system (malloc_trim).
+// so each accepted connection gets a thread of its own (with a smaller stack than the 8 MB default). Starting a
+// thread is the dearest step of a connection's set-up (about 40 us here: the kernel's task and stack, the guard
+// page, the first page faults), so a thread whose connection ended waits up to SIOSERVER_THREAD_PARK_MS for the
+// next one before it ends: clients that reconnect, polling requests on new connections and short visits reuse it.
+// There is still one thread per live connection; at most SIOSERVER_THREAD_PARK_MAX wait at a time, with their
+// stack pages given back. shutdown() wakes the waiting ones and returns once no thread is left. When most of the
+// connections of a busy time have ended, the memory their sessions used goes back to the system (malloc_trim).
 class ThreadPerConnection : public httplib::TaskQueue {
 public:
     // Every connection is taken: a thread that cannot be started serves it on the accepting thread.
     httplib_seam::EnqueueResult enqueue(std::function<void()> fn) override {
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            peak_ = std::max(peak_, ++active_);
+            if (!parked_.empty()) {  // a thread whose connection ended takes this one
+                Parked* next = parked_.back();
+                parked_.pop_back();
+                next->task = std::move(fn);
+                next->wake.notify_one();
+                return static_cast<httplib_seam::EnqueueResult>(true);
+            }
+            ++threads_;
+        }
         start(std::move(fn));
         return static_cast<httplib_seam::EnqueueResult>(true);
     }
 
     void shutdown() override {
         std::unique_lock<std::mutex> lk(mu_);
-        cv_.wait(lk, [&] { return active_ == 0; });
+        stopping_ = true;
+        for (Parked* p : parked_) p->wake.notify_one();
+        cv_.wait(lk, [&] { return active_ == 0 && threads_ == 0; });
     }
 
 private:
+    // A thread waiting for its next connection (it lives on that thread's stack).
+    struct Parked {
+        std::condition_variable wake;
+        std::function<void()> task;  // set by enqueue() before it wakes the thread
+    };
+
     void start(std::function<void()> fn) {
         auto* task = new Task{this, std::move(fn)};
         pthread_attr_t attr;
         pthread_attr_init(&attr);
         pthread_attr_setstacksize(&attr, SIOSERVER_THREAD_STACK_SIZE);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        {
-            std::lock_guard<std::mutex> lk(mu_);
-            peak_ = std::max(peak_, ++active_);
-        }
         pthread_t thread;
         int rc = pthread_create(&thread, &attr, &ThreadPerConnection::entry, task);
         pthread_attr_destroy(&attr);
         if (rc != 0) {  // out of threads: serve this connection on the accepting thread rather than drop it
             std::unique_ptr<Task> owned(task);
             owned->fn();
-            owned->owner->finished();
+            finished(false);
+            finished(true);  // the thread counted by enqueue() never was
         }
     }
 
@@ -7055,7 +7238,13 @@ private:
     };
 
     static void* entry(void* arg) {
-        std::unique_ptr<Task> task(static_cast<Task*>(arg));
+        ThreadPerConnection* owner;
+        std::function<void()> fn;
+        {
+            std::unique_ptr<Task> task(static_cast<Task*>(arg));
+            owner = task->owner;
+            fn = std::move(task->fn);
+        }
         pthread_attr_t attr;  // where this stack ends, for an idle WebSocket to give pages back (layer 3a)
         if (pthread_getattr_np(pthread_self(), &attr) == 0) {
             void* low = nullptr;
@@ -7064,19 +7253,47 @@ private:
                 detail::connection_stack_low() = static_cast<char*>(low);
             pthread_attr_destroy(&attr);
         }
-        task->fn();
-        task->owner->finished();  // the last touch of the queue: shutdown() may return once it is done
+        do {
+            fn();
+            fn = nullptr;  // what the connection's function held goes before the thread waits
+        } while (owner->next_connection(fn));
+        owner->finished(true);  // the last touch of the queue: shutdown() may return once it is done
         return nullptr;
     }
 
-    void finished() {
+    // The thread's connection ended: it waits for the next one (true, in `fn`), or it is to end (false; its count
+    // is then let go by finished(true)).
+    bool next_connection(std::function<void()>& fn) {
+        finished(false);
+        detail::release_stack_below_here();  // what the connection touched, before the thread waits
+        Parked me;
+        std::unique_lock<std::mutex> lk(mu_);
+        if (stopping_ || parked_.size() >= size_t(SIOSERVER_THREAD_PARK_MAX) || SIOSERVER_THREAD_PARK_MS <= 0)
+            return false;
+        parked_.push_back(&me);
+        me.wake.wait_for(lk, std::chrono::milliseconds(SIOSERVER_THREAD_PARK_MS),
+                         [&] { return bool(me.task) || stopping_; });
+        if (!me.task) {  // nobody came in time, or the server stops: leave the list (enqueue() did not take it)
+            parked_.erase(std::find(parked_.begin(), parked_.end(), &me));
+            return false;
+        }
+        fn = std::move(me.task);
+        return true;
+    }
+
+    // `thread_ends`: the thread itself ends (after its connection was counted out by finished(false)).
+    void finished(bool thread_ends) {
         bool trim = false;
         {
             std::lock_guard<std::mutex> lk(mu_);
-            --active_;
-            if (peak_ >= 256 && active_ <= peak_ / 4) {  // three quarters of the busy time's connections are gone
-                trim = true;
-                peak_ = active_;
+            if (thread_ends) {
+                --threads_;
+            } else {
+                --active_;
+                if (peak_ >= 256 && active_ <= peak_ / 4) {  // three quarters of the busy time's connections are gone
+                    trim = true;
+                    peak_ = active_;
+                }
             }
             cv_.notify_all();
         }
@@ -7089,7 +7306,10 @@ private:
 
     std::mutex mu_;
     std::condition_variable cv_;
-    size_t active_ = 0, peak_ = 0;
+    size_t active_ = 0, peak_ = 0;  // connections being served, and the most at once since the last trim
+    size_t threads_ = 0;            // threads started and not ended (serving or parked)
+    std::vector<Parked*> parked_;   // threads waiting for a connection, the last one parked at the back
+    bool stopping_ = false;
 };
 
 // ---- 6d. The connection: an httplib::Stream of our own --------------------------------------------------------------

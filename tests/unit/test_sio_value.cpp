@@ -461,3 +461,116 @@ TEST_CASE("error: true only with a message") {
     CHECK_FALSE(bool(sio::Error{}));
     CHECK(bool(sio::Error{"operation has timed out"}));
 }
+
+// to_json writes the text itself (no picojson tree); it must stay what picojson's serializer writes, byte for byte,
+// which is what every client has read so far.
+TEST_CASE("Value::to_json writes what picojson's serializer writes") {
+    std::string every_byte;
+    for (int c = 0; c < 256; ++c) every_byte += char(c);
+    const double numbers[] = {0.0,
+                              -0.0,
+                              1,
+                              -1,
+                              1.5,
+                              0.1,
+                              -2.5e-7,
+                              1e21,
+                              123456789012.0,
+                              9007199254740991.0,
+                              9007199254740992.0,
+                              -9007199254740993.0,
+                              1e300,
+                              -1e-300,
+                              4.9e-324,
+                              std::numeric_limits<double>::quiet_NaN(),
+                              std::numeric_limits<double>::infinity(),
+                              -std::numeric_limits<double>::infinity()};
+    sio::Value::Array all;
+    for (double n : numbers) {
+        sio::Value v(n);
+        CHECK(v.to_json() == v.to_picojson().serialize());
+        all.push_back(v);
+    }
+    const sio::Value samples[] = {
+        sio::Value(),
+        sio::Value(true),
+        sio::Value(false),
+        sio::Value(""),
+        sio::Value(every_byte),
+        sio::Value("h\xc3\xa9llo / \"w\\orld\"\n"),
+        sio::Value(sio::Array{}),
+        sio::Value(sio::Object{}),
+        sio::Value(sio::Object{{"b", 1}, {"a", sio::Array{1, "two", nullptr, sio::Object{{"x/y", "\x7f"}}}}}),
+        sio::Value(std::move(all)),
+    };
+    for (auto& v : samples) CHECK(v.to_json() == v.to_picojson().serialize());
+    // binary: placeholders numbered as the attachments are collected, in the same order both ways
+    sio::Value with_binary(sio::Array{sio::Binary{"\x01\x02"}, sio::Object{{"k", sio::Binary{"xyz"}}}, "end"});
+    std::vector<std::string> a1, a2;
+    CHECK(with_binary.to_json(&a1) == with_binary.to_picojson(&a2).serialize());
+    CHECK(a1 == a2);
+    CHECK(a1 == std::vector<std::string>{"\x01\x02", "xyz"});
+    CHECK(with_binary.to_json() == with_binary.to_picojson().serialize());
+}
+
+// detail::parse_json(Value&) fills the Value as picojson's lexer reads; it must take and refuse what the picojson
+// tree route (parse_json(picojson::value&) then from_picojson) takes and refuses, with the same result.
+TEST_CASE("parse_json into a Value agrees with the picojson tree route") {
+    std::string deep_ok(100, '['), deep_bad(101, '[');
+    deep_ok += std::string(100, ']');
+    deep_bad += std::string(101, ']');
+    const std::string texts[] = {"null",
+                                 "true",
+                                 "false",
+                                 "0",
+                                 "-0",
+                                 "1.5e3",
+                                 "123456789012345678901234567890",
+                                 "\"\"",
+                                 "\"a\\u00e9\\ud83d\\ude00\\/\\n\"",
+                                 "[]",
+                                 "{}",
+                                 "[1,\"two\",null,{\"a\":[true,false]}]",
+                                 "{\"k\":1,\"k\":2}",
+                                 "{\"_placeholder\":true,\"num\":0}",
+                                 " [ 1 , 2 ] ",
+                                 deep_ok,
+                                 deep_bad,
+                                 "[1,]",
+                                 "{\"a\"}",
+                                 "\"\\ud800\"",
+                                 "tru",
+                                 "[1 2]",
+                                 "\"unterminated",
+                                 "{\"a\":{\"b\":{\"c\":[[[{}]]]}}}",
+                                 "1e999"};
+    for (auto& text : texts) {
+        CAPTURE(text);
+        const char* first = text.data();
+        const char* last = first + text.size();
+        picojson::value tree;
+        std::string tree_error, value_error;
+        const char* tree_end = nullptr;
+        const char* value_end = nullptr;
+        bool tree_threw = false, value_threw = false;
+        try {
+            tree_end = sio::detail::parse_json(tree, first, last, tree_error);
+        } catch (const std::exception&) {
+            tree_threw = true;
+        }
+        Value direct;
+        try {
+            value_end = sio::detail::parse_json(direct, first, last, value_error);
+        } catch (const std::exception&) {
+            value_threw = true;
+        }
+        CHECK(tree_threw == value_threw);
+        if (tree_threw) continue;
+        CHECK(tree_error.empty() == value_error.empty());
+        CHECK(tree_end == value_end);
+        if (!tree_error.empty()) continue;
+        Value converted;
+        REQUIRE(Value::from_picojson(tree, converted));
+        CHECK(converted == direct);
+    }
+}
