@@ -2748,6 +2748,9 @@ public:
     virtual bool read_body(size_t length, std::string& out) = 0;
     // Writes `response` (a raw 101) as soon as the handler returns, then runs `run` on the same socket and thread.
     virtual void take_over(std::string response, std::function<void(int fd, const std::string& leftover)> run) = 0;
+    // Said before take_over(): the connection's first bytes after the response follow at once (a new session's open
+    // packet), so the response may wait for them and both leave in one segment. An exchange may ignore it.
+    virtual void more_follows() {}
     // The connection is closed after this response (used when the request body was not read).
     virtual void close_after_response() = 0;
     // Whether the client hung up (a long-poll GET waiting for packets asks this now and then); an exchange that
@@ -4567,6 +4570,7 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
     // The request is copied once, into the session; the function lives as long as the connection, so it holds only
     // a pointer to that copy and lets it go once the session has it.
     auto copy = std::make_shared<httplib::Request>(req);
+    http.more_follows();  // the open packet (open_session) goes right after the 101, in the same segment
     http.take_over(response, [this, sid, copy, codec, tls = http.tls()](int fd, const std::string& leftover) mutable {
         const bool secure = tls != nullptr;
         auto ws = make_websocket(fd, std::move(tls), *codec, !copy->get_param_value("b64").empty());
@@ -7399,9 +7403,11 @@ public:
         return true;
     }
     void take_over(std::string response, std::function<void(int, const std::string&)> run) {
-        if (!flush() || !write_all(response.data(), response.size())) return;
+        const bool more = std::exchange(more_follows_, false);
+        if (!flush() || !write_all(response.data(), response.size(), more)) return;
         takeover_ = std::move(run);
     }
+    void more_follows() { more_follows_ = true; }
     void close_after_response() { close_after_ = true; }
     std::shared_ptr<TlsSession> tls() const { return tls_; }
     bool client_gone() const {
@@ -7511,7 +7517,8 @@ private:
         }
     }
 
-    bool write_all(const char* p, size_t size) {
+    // `more`: bytes follow at once (MSG_MORE: the kernel holds these until the next send, which takes them along).
+    bool write_all(const char* p, size_t size, bool more = false) {
         if (tls_) {
             for (size_t done = 0; done < size;) {
                 short wait_for = POLLOUT;
@@ -7524,7 +7531,7 @@ private:
         }
         size_t done = 0;
         while (done < size) {
-            ssize_t n = ::send(fd_, p + done, size - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+            ssize_t n = ::send(fd_, p + done, size - done, MSG_NOSIGNAL | MSG_DONTWAIT | (more ? MSG_MORE : 0));
             if (n > 0) {
                 done += size_t(n);
                 continue;
@@ -7565,6 +7572,7 @@ private:
     std::string wbuf_;  // what httplib wrote for the current response
     bool write_failed_ = false;
     std::function<void(int, const std::string&)> takeover_;
+    bool more_follows_ = false;  // more_follows(): the 101 goes with MSG_MORE
     bool close_after_ = false;
     std::optional<std::chrono::steady_clock::time_point> head_deadline_;
     size_t head_bytes_ = 0, max_head_bytes_ = 0;
