@@ -504,6 +504,46 @@ if (table.length) {  // (a `run.sh --cluster` report has the cluster table only)
   lines.push(...table);
   lines.push('');
 }
+// What the model itself costs: bench/thread_cost.cpp's lines (run.sh runs it once per round, no server in it), beside
+// the main table's rows that pay the same things in sioserver: a thread start per connection, a wake-up per message.
+const threadCost = rows.filter((r) => r.scenario === 'thread_cost');
+if (threadCost.length) {
+  const tc = (k) => median(threadCost.map((r) => r[k]));
+  const tcRounds = (k) => {
+    const v = threadCost.map((r) => r[k]).filter(Number.isFinite);
+    return v.length > 1 ? ` (${fmt(Math.min(...v), 1)}–${fmt(Math.max(...v), 1)})` : '';
+  };
+  const fl = ([f, mode], digits) => (Number.isNaN(f) ? 'n/a' : `${fmt(f, digits)} (${mode})`);
+  const conn = { scenario: 'connections' };
+  const ack = { scenario: 'ack', clients: 100 };
+  const connDigits = (x) => (x < 100 ? 1 : 0);
+  const sConn = med({ ...conn, server: S }, 'server_cpu_us_per_connect');
+  const fConn = floorBest(conn, 'server_cpu_us_per_connect');
+  const sAck = med({ ...ack, server: S }, 'server_cpu_us_per_msg');
+  const fAck = floorBest(ack, 'server_cpu_us_per_msg');
+  const threads = [...new Set(threadCost.map((r) => fmt(r.threads)))].join(', ');
+  const stacks = [...new Set(threadCost.map((r) => r.stack_kb))].join(', ');
+  lines.push('## What the model itself costs (bench/thread_cost.cpp)');
+  lines.push('');
+  const runs = threadCost.length > 1 ? `${threadCost.length} runs (lo–hi in parentheses)` : '1 run';
+  lines.push(`\`build/thread_cost --json\` with no Socket.IO in it: ${threads} threads with ${stacks} KiB stacks ` +
+    (stacks === '64' ? '(as `sio_bench`\'s) ' : '') + 'each start and sleep in `recv()` on a loopback connection, ' +
+    'answer one byte at a time, and end when it closes; process CPU (user + sys) as the bench counts a server\'s, ' +
+    `the median of ${runs}. These are the per-connection and per-message price of a thread per connection on this ` +
+    'machine (a thread start, and its end, per connection; a wake-up per message), which an event loop (the floor, ' +
+    'Node) does not pay. Beside them, the main table\'s figures for the same events (a connection set up, an ack).');
+  lines.push('');
+  lines.push('| a thread per connection | thread_cost (µs) | main table row | sioserver (µs) | floor, best of A/B ' +
+    '(µs) |');
+  lines.push('|---|---|---|---|---|');
+  lines.push(`| start a thread that sleeps in \`recv()\` | ${fmt(tc('start_us'), 1)}${tcRounds('start_us')} | ` +
+    `server CPU per connection set-up | ${Number.isNaN(sConn) ? 'n/a' : fmt(sConn, connDigits(sConn))} | ` +
+    `${fl(fConn, connDigits(fConn[0]))} |`);
+  lines.push(`| one message in and its answer out (the woken thread's CPU) | ${fmt(tc('message_us'), 1)}` +
+    `${tcRounds('message_us')} | server CPU per ack | ${fmt(sAck, 2)} | ${fl(fAck, 2)} |`);
+  lines.push(`| the thread's end (its connection closed) | ${fmt(tc('end_us'), 1)}${tcRounds('end_us')} | | | |`);
+  lines.push('');
+}
 for (const [series, title, vt] of variantTables) {
   lines.push(`## Variant "${series}": ${title}`);
   lines.push('');
@@ -631,7 +671,8 @@ if (args.commands && fs.existsSync(args.commands)) {
   // exactly what run.sh ran: each line once per round and server, with that run's port, pid, name and round
   for (const c of fs.readFileSync(args.commands, 'utf8').split('\n').filter(Boolean)) lines.push(c);
 } else {
-  const cmds = [...new Set(rows.map((r) => r.scenario + '|' + (r.transport || '') + '|' + r.clients))];
+  const cmds = [...new Set(rows.filter((r) => r.scenario !== 'thread_cost')  // (its command is run.sh's, not loadgen)
+    .map((r) => r.scenario + '|' + (r.transport || '') + '|' + r.clients))];
   for (const c of cmds) {
     const [scenario, transport, clients] = c.split('|');
     const ph = [...new Set(pick({ scenario, transport, clients: Number(clients) }).map((r) => r.phase && `${r.phase}:${r.param}:${r.seconds}`).filter(Boolean))];

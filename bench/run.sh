@@ -5,7 +5,8 @@
 # (bench/servers/node_cluster_bench.js, @socket.io/redis-adapter), each pair with its own redis-server
 # (bench/cluster_control.sh).
 #
-# Builds what it needs (build/loadgen, build/sio_bench, build/bench_unit_tests, build/floor_server), installs what is
+# Builds what it needs (build/loadgen, build/sio_bench, build/bench_unit_tests, build/thread_cost, build/floor_server),
+# installs what is
 # missing (Debian packages with apt-get when run as root, npm packages from the lockfile), then for every scenario
 # runs the servers alternately (sio node sio node ...: ROUNDS rounds, a fresh server process each time) and reports
 # the median of the rounds in bench/RESULTS.md, with bench/results.png (latency against offered rate).
@@ -20,6 +21,8 @@
 #              cluster C=1000; with the floor                                                    (~17 min, < 22)
 #   --quick  : 1 round, shorter phases, fan-out C=100/1000, fan-out over wss C=100, recovery C=1000, 2,000
 #              connections, cluster C=500; with the floor                                        (~3 min, < 4)
+#   both also run bench/thread_cost.cpp once per round (2,000 threads, 64 KiB stacks: what a thread per connection
+#   itself costs here, no server, no load generator; its JSON line goes to the raw file like the load generator's)
 #   --pin    : server on CPU 0, load generator on CPU 1 (default: the scheduler decides); in the cluster both
 #              nodes and Redis on CPU 0
 #   --list   : only write the exact load generator commands to bench/out/commands-<mode>.txt and print them
@@ -131,6 +134,9 @@ if [ -f sioserver_redis.hpp ] &&
 fi
 if newer $BUILD/bench_unit_tests bench/test_loadgen_protocol.cpp bench/loadgen_protocol.hpp; then
   g++ -std=c++17 -O2 -Ibench bench/test_loadgen_protocol.cpp -o $BUILD/bench_unit_tests & pids+=($!)
+fi
+if newer $BUILD/thread_cost bench/thread_cost.cpp; then
+  g++ -std=c++17 -O2 -o $BUILD/thread_cost bench/thread_cost.cpp -pthread & pids+=($!)
 fi
 # The floor: from outside the repository, at every run when its source changed; without it, no floor column.
 floor_pid=""
@@ -312,6 +318,21 @@ cluster_both() {
   done
 }
 
+# thread_cost : what the thread-per-connection model itself costs here (bench/thread_cost.cpp: THREAD_COST_N threads
+# with sio_bench's 64 KiB stacks start, answer one message at a time, end), ROUNDS times, one JSON line each to RAW.
+# Not pinned under --pin: its client side is in the same process as its threads.
+THREAD_COST_N=2000
+THREAD_COST_STACK_KB=64
+thread_cost() {
+  echo "# thread_cost: g++ -std=c++17 -O2 -o build/thread_cost bench/thread_cost.cpp -pthread; once per round:" >>"$CMDS"
+  echo "build/thread_cost --json $THREAD_COST_N $THREAD_COST_STACK_KB" >>"$CMDS"
+  [ $LIST = 1 ] && return 0
+  for r in $(seq 1 "$ROUNDS"); do
+    timeout 60 $BUILD/thread_cost --json $THREAD_COST_N $THREAD_COST_STACK_KB >>"$RAW" 2>>"$LGLOG" ||
+      say "  thread_cost round $r: failed or timed out (stderr in $LGLOG)"
+  done
+}
+
 # ---- the scenarios ---------------------------------------------------------------------------------------------------
 # Rates are messages emitted per second by the one emitting client; each is delivered to all C clients. The fixed
 # rates (FIX_*) are ones both servers sustain on this machine; the sweep at C=1000 draws bench/results.png; window:W
@@ -362,6 +383,8 @@ fi
 both 60 --scenario ack --clients 100 --warmup $WARM --phases "ack:1:$PH"
 [ $LIST = 1 ] || say "polling fan-out C=100"
 both 90 --scenario fanout --transport polling --clients 100 --warmup $WARM --phases "rate:$FIX_POLL:$PH,window:$W_POLL:$PH"
+[ $LIST = 1 ] || say "thread cost: $THREAD_COST_N threads, $THREAD_COST_STACK_KB KiB stacks (bench/thread_cost.cpp)"
+thread_cost
 [ $LIST = 1 ] || say "connections: $CONNS clients"
 both 150 --scenario connections --clients $CONNS --concurrency 256 --idle 2 --release-timeout 30
 fi  # ONLY_WSS, ONLY_CLUSTER

@@ -1,7 +1,9 @@
 // bench/thread_cost.cpp — what the thread-per-connection model itself costs on this machine, with no Socket.IO in it:
 // the price sioserver pays beside an event loop (bench/RESULTS.md's floor column), measured the way the bench measures
 // servers (process CPU, user + system).
-//   g++ -std=c++17 -O2 -o build/thread_cost bench/thread_cost.cpp -pthread && build/thread_cost [N] [STACK_KB]
+//   g++ -std=c++17 -O2 -o build/thread_cost bench/thread_cost.cpp -pthread && build/thread_cost [--json] [N] [STACK_KB]
+// --json: the three figures as one JSON line (scenario "thread_cost", what bench/run.sh appends to its raw file and
+// bench/report.mjs reads) instead of the text.
 // 1. start: N threads with STACK_KB stacks (64, as bench/servers/sio_bench.cpp's) each start and sleep in recv() on
 //    a loopback TCP connection, as a connection thread does: CPU per thread, from pthread_create to asleep.
 // 2. a message: one byte to each sleeping thread, which wakes, answers with one byte and sleeps again, N at a time
@@ -21,6 +23,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <thread>
 #include <vector>
 
@@ -58,8 +61,11 @@ bool wait_for(const std::atomic<int>& counter, int target, double seconds) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    const bool json = argc > 1 && std::strcmp(argv[1], "--json") == 0;
+    if (json) --argc, ++argv;  // (the positional arguments after it, as without it)
     const int n = argc > 1 ? std::atoi(argv[1]) : 2000;
     const size_t stack = size_t(argc > 2 ? std::atoi(argv[2]) : 64) * 1024;
+    if (n <= 0 || stack == 0) return std::fprintf(stderr, "usage: thread_cost [--json] [N] [STACK_KB]\n"), 2;
     int listener = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -116,13 +122,23 @@ int main(int argc, char** argv) {
     if (!wait_for(ended, n, 30)) return std::fprintf(stderr, "the threads did not end\n"), 1;
     double c3 = cpu_seconds();
 
-    std::printf("thread per connection on this machine (%d threads, %zu KiB stacks), process CPU:\n", n, stack / 1024);
-    std::printf("  start a thread and let it sleep in recv():                                  %6.1f us\n",
-                (c1 - c0) * 1e6 / n);
-    std::printf("  a message in and its answer out (wake, recv, send; the threads' CPU only): %6.1f us\n",
-                ((c2 - c1) - (main2 - main1)) * 1e6 / (double(n) * rounds));
-    std::printf("  end it (its connection closed, it wakes, returns and ends):                 %6.1f us\n",
-                (c3 - c2) * 1e6 / n);
+    const double start_us = (c1 - c0) * 1e6 / n;
+    const double message_us = ((c2 - c1) - (main2 - main1)) * 1e6 / (double(n) * rounds);
+    const double end_us = (c3 - c2) * 1e6 / n;
+    if (json) {
+        std::printf("{\"scenario\":\"thread_cost\",\"threads\":%d,\"stack_kb\":%zu,\"start_us\":%.2f,"
+                    "\"message_us\":%.2f,\"end_us\":%.2f}\n",
+                    n, stack / 1024, start_us, message_us, end_us);
+    } else {
+        std::printf("thread per connection on this machine (%d threads, %zu KiB stacks), process CPU:\n", n,
+                    stack / 1024);
+        std::printf("  start a thread and let it sleep in recv():                                  %6.1f us\n",
+                    start_us);
+        std::printf("  a message in and its answer out (wake, recv, send; the threads' CPU only): %6.1f us\n",
+                    message_us);
+        std::printf("  end it (its connection closed, it wakes, returns and ends):                 %6.1f us\n",
+                    end_us);
+    }
     close(listener);
     return 0;
 }
