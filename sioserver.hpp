@@ -1974,9 +1974,9 @@ inline constexpr Codec codec = {
 //   leaves: Timers::mu_ (the timer queue), Flusher::mu_, Polling::mu_, SharedThread::mu_, eio::Engine::mu_ (the
 //     session table and the lingering one: close_with() leaves it before locking the session), Adapter::mu_ (one
 //     namespace's room map), Client::mu_ (its sockets), Namespace::mu_, ClientBundle::mu_ (the bundle, read once),
-//     ThreadPerConnection::mu_ (the thread count), BroadcastOperator::fetchSockets' Gather::mu (the answers of
-//     several nodes), the answer of an asynchronous allowRequest (Engine::allow_request:
-//     its callback locks it from any thread, the handshake's thread waits on it).
+//     ThreadPerConnection::mu_ (the thread counts, the parked threads), BroadcastOperator::fetchSockets' Gather::mu
+//     (the answers of several nodes), the answer of an asynchronous allowRequest (Engine::allow_request: its
+//     callback locks it from any thread, the handshake's thread waits on it).
 //   TaskThread::mu_ (the handler thread's queue) -> SharedThread::mu_ (when the first task starts the thread)
 //   SendBatch has no lock (a thread_local list); ending one takes each member's own lock, with nothing else held.
 //   An add-on adapter (sioserver_redis.hpp) takes its own locks with none of these held (init() aside, see
@@ -7179,12 +7179,13 @@ void mark_body_consumed(R& req) {
 
 // httplib's own pool has a few threads, and a long-poll GET or a WebSocket holds its thread for as long as it lives,
 // so each accepted connection gets a thread of its own (with a smaller stack than the 8 MB default). Starting a
-// thread is the dearest step of a connection's set-up (about 40 us here: the kernel's task and stack, the guard
-// page, the first page faults), so a thread whose connection ended waits up to SIOSERVER_THREAD_PARK_MS for the
-// next one before it ends: clients that reconnect, polling requests on new connections and short visits reuse it.
-// There is still one thread per live connection; at most SIOSERVER_THREAD_PARK_MAX wait at a time, with their
-// stack pages given back. shutdown() wakes the waiting ones and returns once no thread is left. When most of the
-// connections of a busy time have ended, the memory their sessions used goes back to the system (malloc_trim).
+// thread is the dearest step of a connection's set-up (40-60 us on the bench's machine: the kernel's task and stack,
+// the guard page, the first page faults; bench/thread_cost.cpp), and ending one costs as much. So a thread whose
+// connection ended waits up to SIOSERVER_THREAD_PARK_MS for the next one before it ends: clients that reconnect,
+// polling requests on new connections and short visits reuse it. There is still one thread per live connection; at
+// most SIOSERVER_THREAD_PARK_MAX wait at a time, with their stack pages given back. shutdown() wakes the waiting
+// ones and returns once no thread is left. When most of the connections of a busy time have ended, the memory their
+// sessions used goes back to the system (malloc_trim).
 class ThreadPerConnection : public httplib::TaskQueue {
 public:
     // Every connection is taken: a thread that cannot be started serves it on the accepting thread.

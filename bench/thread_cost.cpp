@@ -126,9 +126,10 @@ int main(int argc, char** argv) {
     const double message_us = ((c2 - c1) - (main2 - main1)) * 1e6 / (double(n) * rounds);
     const double end_us = (c3 - c2) * 1e6 / n;
     if (json) {
-        std::printf("{\"scenario\":\"thread_cost\",\"threads\":%d,\"stack_kb\":%zu,\"start_us\":%.2f,"
-                    "\"message_us\":%.2f,\"end_us\":%.2f}\n",
-                    n, stack / 1024, start_us, message_us, end_us);
+        std::printf(
+            "{\"scenario\":\"thread_cost\",\"threads\":%d,\"stack_kb\":%zu,\"start_us\":%.2f,"
+            "\"message_us\":%.2f,\"end_us\":%.2f}\n",
+            n, stack / 1024, start_us, message_us, end_us);
     } else {
         std::printf("thread per connection on this machine (%d threads, %zu KiB stacks), process CPU:\n", n,
                     stack / 1024);
@@ -136,8 +137,7 @@ int main(int argc, char** argv) {
                     start_us);
         std::printf("  a message in and its answer out (wake, recv, send; the threads' CPU only): %6.1f us\n",
                     message_us);
-        std::printf("  end it (its connection closed, it wakes, returns and ends):                 %6.1f us\n",
-                    end_us);
+        std::printf("  end it (its connection closed, it wakes, returns and ends):                 %6.1f us\n", end_us);
     }
     close(listener);
     return 0;
