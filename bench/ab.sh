@@ -10,14 +10,15 @@ REV=${1:?usage: bash bench/ab.sh REV [ROUNDS]}
 ROUNDS=${2:-4}
 BUILD=build
 OLD=$BUILD/ab-old
+NEW=$BUILD/ab-new  # not build/sio_bench: bench/run.sh builds that one with the admin add-on and would keep this one
 OUT=bench/out
-mkdir -p "$OLD/bench/servers" "$OUT"
+mkdir -p "$OLD/bench/servers" "$NEW" "$OUT"
 HTTPLIB="$(pkg-config --cflags --libs cpp-httplib)"
 OPENSSL="$(pkg-config --libs openssl)"  # sio_bench's --tls-cert, the load generator's --transport wss
 git show "$REV:sioserver.hpp" >"$OLD/sioserver.hpp"
 git show "$REV:bench/servers/sio_bench.cpp" >"$OLD/bench/servers/sio_bench.cpp"
 g++ -std=c++17 -O2 -DNDEBUG -o "$OLD/sio_bench" "$OLD/bench/servers/sio_bench.cpp" $HTTPLIB -pthread $OPENSSL &
-g++ -std=c++17 -O2 -DNDEBUG -o $BUILD/sio_bench bench/servers/sio_bench.cpp $HTTPLIB -pthread $OPENSSL &
+g++ -std=c++17 -O2 -DNDEBUG -o "$NEW/sio_bench" bench/servers/sio_bench.cpp $HTTPLIB -pthread $OPENSSL &
 g++ -std=c++17 -O2 -g -Ibench -o $BUILD/loadgen bench/loadgen.cpp $OPENSSL &
 wait
 RAW=$OUT/ab-raw.jsonl
@@ -39,7 +40,7 @@ for r in $(seq 1 "$ROUNDS"); do
   [ $((r % 2)) = 0 ] && order="new old"
   echo "round $r of $ROUNDS ($order)"
   for v in $order; do
-    bin=$BUILD/sio_bench
+    bin=$NEW/sio_bench
     [ "$v" = old ] && bin=$OLD/sio_bench
     one "$v" "$bin" "$r" --scenario fanout --clients 100 --warmup 0.3 --phases rate:100:1.5,window:64:1.5
     one "$v" "$bin" "$r" --scenario fanout --clients 1000 --warmup 0.3 --phases rate:20:1.5,window:8:1.5
