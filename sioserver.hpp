@@ -1168,9 +1168,25 @@ namespace detail {
 // any client — would recurse until the stack overflows. Returns where parsing stopped; `error` is set on failure.
 inline constexpr size_t kMaxJsonDepth = 100;
 
-class JsonParseContext {
+// The nesting budget both parse contexts below keep (picojson calls the *_stop members as a container closes).
+class JsonDepthBudget {
 public:
-    JsonParseContext(picojson::value* out, size_t depth_left) : out_(out), depth_left_(depth_left) {}
+    bool parse_array_stop(size_t) { return ++depth_left_, true; }
+    bool parse_object_stop() { return ++depth_left_, true; }
+
+protected:
+    explicit JsonDepthBudget(size_t depth_left) : depth_left_(depth_left) {}
+    bool enter() {  // a container opens: false once the budget is spent
+        if (depth_left_ == 0) return false;
+        --depth_left_;
+        return true;
+    }
+    size_t depth_left_;
+};
+
+class JsonParseContext : public JsonDepthBudget {
+public:
+    JsonParseContext(picojson::value* out, size_t depth_left) : JsonDepthBudget(depth_left), out_(out) {}
     bool set_null() { return *out_ = picojson::value(), true; }
     bool set_bool(bool b) { return *out_ = picojson::value(b), true; }
     bool set_number(double d) { return *out_ = picojson::value(d), true; }
@@ -1188,24 +1204,20 @@ public:
         JsonParseContext child(&a.back(), depth_left_);
         return picojson::_parse(child, in);
     }
-    bool parse_array_stop(size_t) { return ++depth_left_, true; }
     bool parse_object_start() { return enter(picojson::object_type); }
     template <class Iter>
     bool parse_object_item(picojson::input<Iter>& in, const std::string& key) {
         JsonParseContext child(&out_->get<picojson::object>()[key], depth_left_);
         return picojson::_parse(child, in);
     }
-    bool parse_object_stop() { return ++depth_left_, true; }
 
 private:
     bool enter(int type) {
-        if (depth_left_ == 0) return false;
-        --depth_left_;
+        if (!JsonDepthBudget::enter()) return false;
         *out_ = picojson::value(type, false);
         return true;
     }
     picojson::value* out_;
-    size_t depth_left_;
 };
 
 inline const char* parse_json(picojson::value& out, const char* first, const char* last, std::string& error) {
@@ -1215,9 +1227,9 @@ inline const char* parse_json(picojson::value& out, const char* first, const cha
 
 // The same, straight into a sio::Value: picojson's lexer decides what is JSON (so both take and refuse the same
 // texts), and no picojson tree is built and converted on the way (the path of every packet a client sends).
-class ValueParseContext {
+class ValueParseContext : public JsonDepthBudget {
 public:
-    ValueParseContext(Value* out, size_t depth_left) : out_(out), depth_left_(depth_left) {}
+    ValueParseContext(Value* out, size_t depth_left) : JsonDepthBudget(depth_left), out_(out) {}
     bool set_null() { return *out_ = Value(), true; }
     bool set_bool(bool b) { return *out_ = Value(b), true; }
     bool set_number(double d) {
@@ -1238,24 +1250,20 @@ public:
         ValueParseContext child(&a.back(), depth_left_);
         return picojson::_parse(child, in);
     }
-    bool parse_array_stop(size_t) { return ++depth_left_, true; }
     bool parse_object_start() { return enter(Value(Value::Object{})); }
     template <class Iter>
     bool parse_object_item(picojson::input<Iter>& in, const std::string& key) {
         ValueParseContext child(&out_->mutable_object()[key], depth_left_);  // a repeated key: the last one
         return picojson::_parse(child, in);
     }
-    bool parse_object_stop() { return ++depth_left_, true; }
 
 private:
     bool enter(Value container) {
-        if (depth_left_ == 0) return false;
-        --depth_left_;
+        if (!JsonDepthBudget::enter()) return false;
         *out_ = std::move(container);
         return true;
     }
     Value* out_;
-    size_t depth_left_;
 };
 
 inline const char* parse_json(Value& out, const char* first, const char* last, std::string& error) {

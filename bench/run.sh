@@ -6,10 +6,10 @@
 # (bench/cluster_control.sh).
 #
 # Builds what it needs (build/loadgen, build/sio_bench, build/bench_unit_tests, build/thread_cost, build/floor_server),
-# installs what is
-# missing (Debian packages with apt-get when run as root, npm packages from the lockfile), then for every scenario
-# runs the servers alternately (sio node sio node ...: ROUNDS rounds, a fresh server process each time) and reports
-# the median of the rounds in bench/RESULTS.md, with bench/results.png (latency against offered rate).
+# installs what is missing (Debian packages with apt-get when run as root, npm packages from the lockfile), then for
+# every scenario runs the servers alternately (sio node sio node ...: ROUNDS rounds, a fresh server process each
+# time) and reports the median of the rounds in bench/RESULTS.md, with bench/results.png (latency against offered
+# rate).
 # The floor: build/floor_server, built at every run from FLOOR_SRC (default ../shared/floor/floor_server.cpp beside
 # the repository, never copied into it): a one-thread epoll relay doing the least work any server can do for the
 # plain WebSocket scenarios (fan-out over ws, ack, connections). There each round runs sio, node, floor-A, floor-B
@@ -18,7 +18,7 @@
 # without it (the floor column says n/a). No floor for polling, wss, the variants or the cluster (it has none of them).
 #   full run : 3 rounds, fan-out C=100/1000/5000, fan-out over wss C=100/1000, fan-out C=1000 with connection state
 #              recovery on (and its recovery-off twin), ack C=100, 10,000 connections, polling C=100,
-#              cluster C=1000; with the floor                                                    (~17 min, < 22)
+#              cluster C=1000; with the floor                                                    (~20 min, < 25)
 #   --quick  : 1 round, shorter phases, fan-out C=100/1000, fan-out over wss C=100, recovery C=1000, 2,000
 #              connections, cluster C=500; with the floor                                        (~3 min, < 4)
 #   both also run bench/thread_cost.cpp once per round (2,000 threads, 64 KiB stacks: what a thread per connection
