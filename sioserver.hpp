@@ -191,6 +191,13 @@ struct HttpCompressionOptions {
     size_t threshold = 1024;  // bytes
 };
 
+// A token bucket: `burst` at once, then `perSecond` on average (EngineOptions::handshakeRateLimit,
+// Options::eventRateLimit). Not in the reference server, which has no limits of this kind.
+struct RateLimit {
+    double perSecond = 10;
+    double burst = 20;
+};
+
 // The options of the Engine.IO layer (npm `engine.io`). Under Socket.IO the path defaults to "/socket.io/".
 struct EngineOptions {
     std::string path = "/engine.io/";
@@ -215,6 +222,17 @@ struct EngineOptions {
     // Not in the reference server: the most sessions at once (0: no limit); past it a handshake gets HTTP 503
     // {"code":3,"message":"Too many connections"} and the sessions already open go on.
     size_t maxConnections = 0;
+    // Not in the reference server: the most sessions at once from one client address (0: no limit); past it a
+    // handshake gets HTTP 503 {"code":3,"message":"Too many connections from this address"}. The default leaves
+    // room for a whole office behind one NAT address.
+    size_t maxConnectionsPerAddress = 1000;
+    // Not in the reference server: the handshakes one client address may make (none: no limit); past it a handshake
+    // gets HTTP 429 {"code":3,"message":"Too many handshakes from this address"}. Stops reconnect storms.
+    std::optional<RateLimit> handshakeRateLimit;
+    // The proxies in front of the server whose X-Forwarded-For is believed, counted from the server (Express's
+    // `trust proxy` as a number of hops). 0: a client's address is its TCP peer's; 1: the address the one proxy in
+    // front (nginx) saw, the last one it appended; n: the n-th from the end. The limits count by this address.
+    int trustProxy = 0;
     // ms a client has to send a request's line and headers, counted from its first byte (Node's http.Server
     // headersTimeout, and its default); a client that trickles them in (slowloris) is dropped and its thread freed.
     int headersTimeout = 60000;
@@ -261,6 +279,14 @@ struct Options : EngineOptions {
     bool serveClient = true;
     std::string clientDir = "node_modules/socket.io-client/dist";
     std::optional<ConnectionStateRecoveryOptions> connectionStateRecovery;  // none: off (the reference's default)
+    // Not in the reference server: the events one connection may send (none: no limit). Past it nothing is dropped:
+    // the connection's thread reads its next bytes later (a WebSocket's sender is slowed by TCP, a polling POST is
+    // answered later). A connection held back for longer than maxThrottledMs without a break is disconnected with
+    // reason::RateLimited. One bucket per connection: its namespaces share its thread.
+    struct EventRateLimit : RateLimit {
+        int maxThrottledMs = 10000;
+    };
+    std::optional<EventRateLimit> eventRateLimit;
 };
 
 // Socket.IO's disconnect reasons add these to the Engine.IO close reasons above.
@@ -270,6 +296,9 @@ inline constexpr const char* ClientDisconnect = "io client disconnect";
 inline constexpr const char* ServerNamespaceDisconnect = "server namespace disconnect";
 inline constexpr const char* ClientNamespaceDisconnect = "client namespace disconnect";
 inline constexpr const char* ForcedServerClose = "forced server close";
+// Not in the reference server: the connection sent events faster than Options::eventRateLimit for longer than its
+// maxThrottledMs. Each of its sockets gets a DISCONNECT (the client does not reconnect by itself).
+inline constexpr const char* RateLimited = "rate limit exceeded";
 // The reasons after which connection state recovery keeps the session: the connection was lost, not left.
 inline bool is_recoverable(const std::string& why) {
     return why == TransportError || why == TransportClose || why == ForcedClose || why == PingTimeout ||
@@ -2067,6 +2096,12 @@ inline std::string lowercase(std::string s) {
     for (char& c : s) c = char(std::tolower(uint8_t(c)));
     return s;
 }
+// `s` without the spaces and tabs around it.
+inline std::string trim_copy(const std::string& s) {
+    const size_t first = s.find_first_not_of(" \t");
+    if (first == std::string::npos) return {};
+    return s.substr(first, s.find_last_not_of(" \t") - first + 1);
+}
 
 // One line per packet: "[sio] <sid> <transport> <- 4hello" (<- in, -> out).
 inline void trace(const std::string& sid, const char* transport, const char* direction, const std::string& what) {
@@ -2342,6 +2377,135 @@ private:
     std::deque<std::function<void()>> queue_;
     bool started_ = false, stopping_ = false;
     SharedThread thread_;  // the last member
+};
+
+}  // namespace detail
+
+// ---- 3a, continued. Limits: token buckets, and what each client address holds -------------------------------------
+// The limits of one abusive client (EngineOptions::maxConnectionsPerAddress, handshakeRateLimit; Options::
+// eventRateLimit) count by client address (Engine::client_address). None of them is in the reference server.
+namespace detail {
+
+// `burst` tokens at most, `per_second` come back each second. Unlocked: its owner's lock guards it.
+class TokenBucket {
+public:
+    using Clock = std::chrono::steady_clock;
+    TokenBucket(const RateLimit& limit, Clock::time_point now)
+        : per_second_(std::max(limit.perSecond, 1e-9)),
+          burst_(std::max(limit.burst, 1.0)),
+          tokens_(burst_),
+          last_(now) {}
+
+    // Takes a token if there is one (a handshake: refused when there is none).
+    bool try_take(Clock::time_point now) {
+        refill(now);
+        if (tokens_ < 1) return false;
+        tokens_ -= 1;
+        return true;
+    }
+    // Takes `n` whether there are tokens or not (an event: it is never dropped); the debt is paid back by waiting.
+    void spend(double n, Clock::time_point now) {
+        refill(now);
+        tokens_ -= n;
+    }
+    // How long until the bucket is out of debt (zero when it is not in it).
+    Clock::duration time_to_repay(Clock::time_point now) {
+        refill(now);
+        if (tokens_ >= 0) return Clock::duration::zero();
+        return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(-tokens_ / per_second_));
+    }
+    // Full again: as good as one never used (a table of buckets may drop it).
+    bool full(Clock::time_point now) {
+        refill(now);
+        return tokens_ >= burst_;
+    }
+
+private:
+    void refill(Clock::time_point now) {
+        if (now <= last_) return;
+        tokens_ = std::min(burst_, tokens_ + std::chrono::duration<double>(now - last_).count() * per_second_);
+        last_ = now;
+    }
+    double per_second_, burst_, tokens_;
+    Clock::time_point last_;
+};
+
+// The handshakes each client address may still make: a bucket per address seen lately. Buckets that filled up
+// again are dropped once the table grows, so a scan from many addresses costs memory for a moment only.
+class HandshakeBuckets {
+public:
+    explicit HandshakeBuckets(const RateLimit& limit) : limit_(limit) {}
+    bool try_take(const std::string& address) {
+        const auto now = TokenBucket::Clock::now();
+        std::lock_guard<std::mutex> lk(mu_);
+        if (buckets_.size() >= kPruneAt) prune(now);
+        return buckets_.try_emplace(address, limit_, now).first->second.try_take(now);
+    }
+
+private:
+    static constexpr size_t kPruneAt = 4096;
+    void prune(TokenBucket::Clock::time_point now) {
+        for (auto it = buckets_.begin(); it != buckets_.end();) it = it->second.full(now) ? buckets_.erase(it) : ++it;
+    }
+    const RateLimit limit_;
+    std::mutex mu_;  // a leaf
+    std::unordered_map<std::string, TokenBucket> buckets_;
+};
+
+// The sessions each client address holds (maxConnectionsPerAddress). acquire() hands out a slot, which gives its
+// place back when it goes, or when release() is called: a handshake that fails before its session exists gives
+// it back with it.
+class AddressCounts {
+public:
+    class Slot {
+    public:
+        Slot() = default;
+        Slot(Slot&& o) noexcept : counts_(std::exchange(o.counts_, nullptr)), address_(std::move(o.address_)) {}
+        Slot& operator=(Slot&& o) noexcept {
+            if (this != &o) {
+                release();
+                counts_ = std::exchange(o.counts_, nullptr);
+                address_ = std::move(o.address_);
+            }
+            return *this;
+        }
+        ~Slot() { release(); }
+        void release() {
+            if (counts_) std::exchange(counts_, nullptr)->give_back(address_);
+        }
+
+    private:
+        friend class AddressCounts;
+        Slot(AddressCounts* counts, std::string address) : counts_(counts), address_(std::move(address)) {}
+        AddressCounts* counts_ = nullptr;
+        std::string address_;
+    };
+
+    // A slot for one more session from `address`, or an empty optional when it holds `cap` already.
+    std::optional<Slot> acquire(const std::string& address, size_t cap) {
+        std::lock_guard<std::mutex> lk(mu_);
+        size_t& held = held_[address];
+        if (held >= cap) {
+            if (held == 0) held_.erase(address);
+            return std::nullopt;
+        }
+        ++held;
+        return Slot(this, address);
+    }
+    size_t held(const std::string& address) const {
+        std::lock_guard<std::mutex> lk(mu_);
+        auto it = held_.find(address);
+        return it == held_.end() ? 0 : it->second;
+    }
+
+private:
+    void give_back(const std::string& address) {
+        std::lock_guard<std::mutex> lk(mu_);
+        auto it = held_.find(address);
+        if (it != held_.end() && --it->second == 0) held_.erase(it);
+    }
+    mutable std::mutex mu_;  // a leaf
+    std::unordered_map<std::string, size_t> held_;
 };
 
 }  // namespace detail
@@ -3652,20 +3816,58 @@ inline void check_cookie_options(const CookieOptions& c) {
 
 class Engine;
 
-// What every session sends and receives, counted for an add-on's statistics (sioserver_admin.hpp: the admin UI's
-// charts, from Node's engine "connection" event and each socket's "packet", "packetCreate" and "close"). Sessions
-// opened and closed are always counted; packets only while `on` is set, otherwise each costs one relaxed load.
-// Packets without data (pings, pongs, noops, close) are not counted, as in Node.
+// How long something took, counted into fixed buckets as a Prometheus histogram counts (cumulative when read).
+class Timing {
+public:
+    // The buckets' upper bounds in seconds, from 10 µs (a handler that emits) to 5 s (one that waits on a database).
+    static constexpr double bounds[] = {0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5};
+    void observe(std::chrono::steady_clock::duration d) {
+        const double seconds = std::chrono::duration<double>(d).count();
+        size_t i = 0;
+        while (i < std::size(bounds) && seconds > bounds[i]) ++i;
+        counts_[i].fetch_add(1, std::memory_order_relaxed);
+        nanos_.fetch_add(uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count()),
+                         std::memory_order_relaxed);
+    }
+    // What fell at or under bounds[i] (i == std::size(bounds): everything), and the sum in seconds.
+    uint64_t count_le(size_t i) const {
+        uint64_t n = 0;
+        for (size_t j = 0; j <= i && j <= std::size(bounds); ++j) n += counts_[j].load(std::memory_order_relaxed);
+        return n;
+    }
+    double sum_seconds() const { return double(nanos_.load(std::memory_order_relaxed)) / 1e9; }
+
+private:
+    std::atomic<uint64_t> counts_[std::size(bounds) + 1]{};
+    std::atomic<uint64_t> nanos_{0};
+};
+
+// What every session sends and receives, and what the engine did, counted for an add-on (sioserver_admin.hpp: the
+// admin UI's charts, from Node's engine "connection" event and each socket's "packet", "packetCreate" and "close";
+// sioserver_metrics.hpp: the Prometheus metrics). Sessions opened and closed, upgrades and the limits' work are
+// always counted; packets, and the handlers' times, only while someone watches (watch()), otherwise each costs one
+// relaxed load. Packets without data (pings, pongs, noops, close) are not counted, as in Node.
 struct Traffic {
-    std::atomic<bool> on{false};
     std::atomic<uint64_t> connections{0}, packetsIn{0}, bytesIn{0}, packetsOut{0}, bytesOut{0};
+    std::atomic<uint64_t> upgrades{0};
+    // Sessions closed because a send failed: the client did not read (maxBufferedBytes) or its connection broke.
+    std::atomic<uint64_t> sendFailures{0};
+    // Handshakes refused by maxConnectionsPerAddress and by handshakeRateLimit.
+    std::atomic<uint64_t> refusedPerAddress{0}, refusedHandshakeRate{0};
+    // Options::eventRateLimit: time connection threads waited for tokens, and connections it disconnected.
+    std::atomic<uint64_t> throttledNanos{0}, rateLimited{0};
     // Closed sessions by reason, in the order of `reasons`.
     static constexpr const char* reasons[] = {reason::TransportClose, reason::TransportError,
                                               reason::PingTimeout,    reason::ParseError,
                                               reason::ForcedClose,    reason::ServerShuttingDown};
     std::atomic<uint64_t> disconnections[std::size(reasons)]{};
+    // While watched: the time each user handler waited for the handler lock, and the time it ran (Engine::
+    // run_handler; a handler run from inside another is in both).
+    Timing handlerWait, handlerRun;
 
-    bool counting() const { return on.load(std::memory_order_relaxed); }
+    // An add-on starts watching (true) or stops (false); counting goes on while any one watches.
+    void watch(bool on) { watchers_.fetch_add(on ? 1 : -1, std::memory_order_relaxed); }
+    bool counting() const { return watchers_.load(std::memory_order_relaxed) > 0; }
     void count_in(size_t bytes) { count(packetsIn, bytesIn, bytes); }
     void count_out(size_t bytes) { count(packetsOut, bytesOut, bytes); }
     void count_close(const char* why) {
@@ -3679,6 +3881,7 @@ private:
         packets.fetch_add(1, std::memory_order_relaxed);
         total.fetch_add(bytes, std::memory_order_relaxed);
     }
+    std::atomic<int> watchers_{0};
 };
 
 // One Engine.IO session: what npm engine.io calls a Socket. Created by the engine on a handshake; handed to the
@@ -3711,6 +3914,8 @@ public:
     const httplib::Request& request() const { return request_; }
     // Whether the handshake came over TLS (https or wss); Socket.IO's handshake.secure.
     bool secure() const { return secure_; }
+    // The client's address as the limits count it: the TCP peer's, or what EngineOptions::trustProxy believes.
+    const std::string& address() const { return address_; }
     std::string transport() const {
         std::lock_guard<std::mutex> lk(mu_);
         return transport_->name();
@@ -3754,6 +3959,15 @@ public:
     // Ends the session now with a close reason of layer 1 (the engine: "server shutting down"; tests).
     inline void close_with(const char* why, const std::string& description = {});
 
+    // An input rate limit (sio::Client sets Options::eventRateLimit here as the session starts, before its first
+    // message): charge_input() spends tokens for what the client sent, and the thread that handed that message up
+    // then waits, holding no lock and with what it gathered sent, until the debt is paid, before it reads on. Nothing
+    // is dropped: the client's next bytes wait in the kernel, so TCP slows a WebSocket's sender, and a POST is
+    // answered later. `over_limit` runs on that thread, no lock held, when the client was held back for longer than
+    // max_throttled_ms without a break (empty: the session is closed, reason::TransportError).
+    inline void limit_input(const RateLimit& limit, int max_throttled_ms, std::function<void()> over_limit = nullptr);
+    inline void charge_input(double tokens = 1);
+
     // engine.io's maybeUpgrade: `probe` (a WebSocket with this sid) may take over from polling once the client has
     // probed it ("2probe") and asked for it ("5"); false when the session cannot upgrade now (already on
     // WebSocket, upgrading, upgraded, or closing). upgradeTimeout bounds the wait.
@@ -3795,13 +4009,20 @@ private:
         return write_buffer_.empty() && transport_->writable() && !transport_->congested();
     }
     inline void trace_packet(const char* direction, const Packet& p, const char* transport) const;
+    struct InputLimit;
+    // After a message was handled: waits while the input limit is in debt (limit_input).
+    inline void pace_input(InputLimit& limit);
 
     Engine& engine_;
     const std::string id_;
     const httplib::Request request_;
-    const Codec& codec_;      // the revision chosen at the handshake (2h)
-    const bool secure_;       // the handshake came over TLS
-    const bool can_upgrade_;  // opened on polling: a WebSocket may take over
+    std::string address_;  // set by the engine before the session is shared (address())
+    // The place this session holds in its address's count (maxConnectionsPerAddress); given back when it closes.
+    detail::AddressCounts::Slot address_slot_;
+    std::unique_ptr<InputLimit> input_limit_;  // limit_input(), under mu_ (its own lock inside)
+    const Codec& codec_;                       // the revision chosen at the handshake (2h)
+    const bool secure_;                        // the handshake came over TLS
+    const bool can_upgrade_;                   // opened on polling: a WebSocket may take over
 
     mutable std::mutex mu_;  // see LOCK ORDER (3a): before the transports' locks and the timers' lock
     ReadyState state_ = ReadyState::Open;
@@ -3826,6 +4047,8 @@ public:
     explicit Engine(EngineOptions options) : options_(std::move(options)) {
         if (options_.path.empty() || options_.path.back() != '/') options_.path += '/';
         if (options_.cookie) check_cookie_options(*options_.cookie);
+        if (options_.handshakeRateLimit)
+            handshake_buckets_ = std::make_unique<detail::HandshakeBuckets>(*options_.handshakeRateLimit);
         stop_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     }
     ~Engine() {
@@ -3857,6 +4080,31 @@ public:
     // bad handshake, Forbidden, ...), once its answer is written. connection_errors() counts them per code.
     void on_connection_error(std::function<void(const ConnectionError&)> h) { on_connection_error_ = std::move(h); }
     uint64_t connection_errors(ErrorCode code) const { return refused_[size_t(code)].load(std::memory_order_relaxed); }
+
+    // The address a request comes from, as the limits count it (EngineOptions::trustProxy): the TCP peer's, or the
+    // trustProxy-th address from the end of X-Forwarded-For (all its headers, in order), each proxy having appended
+    // the address it was reached from. A header shorter than that gives its first address.
+    std::string client_address(const httplib::Request& req) const {
+        if (options_.trustProxy <= 0 || !req.has_header("X-Forwarded-For")) return req.remote_addr;
+        std::vector<std::string> hops;  // nearest last
+        const size_t headers = req.get_header_value_count("X-Forwarded-For");
+        for (size_t i = 0; i < headers; ++i) {
+            const std::string value = req.get_header_value("X-Forwarded-For", i);
+            size_t start = 0;
+            while (start <= value.size()) {
+                size_t comma = value.find(',', start);
+                if (comma == std::string::npos) comma = value.size();
+                std::string hop = detail::trim_copy(value.substr(start, comma - start));
+                if (!hop.empty()) hops.push_back(std::move(hop));
+                start = comma + 1;
+            }
+        }
+        if (hops.empty()) return req.remote_addr;
+        const size_t back = std::min(size_t(options_.trustProxy), hops.size());
+        return hops[hops.size() - back];
+    }
+    // Sessions open from `address` right now, as maxConnectionsPerAddress counts them (0 while it is off).
+    size_t sessions_from(const std::string& address) const { return address_counts_.held(address); }
 
     // Whether a request path belongs to Engine.IO ("/engine.io/" and below; "/engine.io" itself too).
     bool handles_path(const std::string& path) const {
@@ -3900,11 +4148,20 @@ public:
 
     // Runs a user handler: one at a time unless options().serializeHandlers is off; an exception it throws is
     // reported and swallowed, so it never unwinds through a connection thread. A close() inside joins nothing.
+    // While traffic() is watched, the wait for the lock and the run are timed (Traffic::handlerWait, handlerRun).
     template <class F>
     void run_handler(F&& f) {
         detail::NoJoinScope no_join;
         std::unique_lock<std::recursive_mutex> lk(handler_mu_, std::defer_lock);
+        const bool timed = traffic_.counting();
+        std::chrono::steady_clock::time_point start;
+        if (timed) start = std::chrono::steady_clock::now();
         if (options_.serializeHandlers) detail::lock_spinning(lk);
+        if (timed) {
+            const auto locked = std::chrono::steady_clock::now();
+            traffic_.handlerWait.observe(locked - start);
+            start = locked;
+        }
         try {
             f();
         } catch (const std::exception& e) {
@@ -3912,6 +4169,7 @@ public:
         } catch (...) {
             std::fprintf(stderr, "[sio] a handler threw a non-standard exception\n");
         }
+        if (timed) traffic_.handlerRun.observe(std::chrono::steady_clock::now() - start);
     }
     std::recursive_mutex& handler_mutex() { return handler_mu_; }
     // Runs `fn` as a handler (run_handler) on the engine's handler thread, after every task posted before it: how a
@@ -3925,6 +4183,12 @@ public:
 private:
     friend class Socket;  // a closing session leaves the table (remove) and tells the upgrade listeners (upgraded)
     inline void upgraded(Socket& s);
+    // open_session() for a handshake the dispatcher let in: the session keeps `slot` (its address's place).
+    inline std::shared_ptr<Socket> open(std::string sid, httplib::Request req, TransportPtr transport,
+                                        const Codec& codec, bool secure, detail::AddressCounts::Slot slot);
+    // The limits of one client address on a handshake (handshakeRateLimit, maxConnectionsPerAddress): false when
+    // refused (answered and counted); else `slot` holds the session's place, if the cap is on.
+    inline bool admit(const httplib::Request& req, httplib::Response& res, detail::AddressCounts::Slot& slot);
     // A session leaves the table. `lingering`: the polling transport of a session the client closed with a POST.
     // Such a client may have sent a GET with its close, on another connection: which of the two a thread-per-
     // connection server reads first is chance, while the reference, reading bytes in arrival order, takes that GET
@@ -3967,8 +4231,9 @@ private:
     // A WebSocket's 101 in `response` (false: refused). `initial`: it opens a session (no sid).
     inline bool websocket_handshake(const httplib::Request& req, httplib::Response& res, std::string& response,
                                     bool initial);
+    // `status`: an HTTP status other than the code's (0: the code's own).
     inline void refuse(const httplib::Request& req, httplib::Response& res, ErrorCode code,
-                       const std::string& message = {});
+                       const std::string& message = {}, int status = 0);
     // The headers of an answer, `extra` and what on_initial_headers (`initial`) and on_headers make of them.
     inline httplib::Headers answer_headers(const httplib::Request& req, httplib::Headers extra, bool initial);
     // The same put on a polling answer that went well (a refusal keeps its own).
@@ -3996,7 +4261,9 @@ private:
     Traffic traffic_;
     std::vector<std::function<void(Socket&)>> upgrade_listeners_;  // under mu_
     std::function<void(const ConnectionError&)> on_connection_error_;
-    std::array<std::atomic<uint64_t>, 6> refused_{};  // per ErrorCode
+    std::array<std::atomic<uint64_t>, 6> refused_{};               // per ErrorCode
+    detail::AddressCounts address_counts_;                         // maxConnectionsPerAddress
+    std::unique_ptr<detail::HandshakeBuckets> handshake_buckets_;  // handshakeRateLimit (null: off)
     // Before the timers, so that it goes after them: a timer callback may still be handing it a task.
     detail::TaskThread handler_thread_;  // runs what timer callbacks and add-on threads hand over (post_handler)
     detail::Timers timers_;
@@ -4023,6 +4290,7 @@ inline bool Socket::flush_locked() {
 inline bool Socket::send_all(const OutgoingPtr* packets, size_t count, bool only_if_writable, bool hand_close_over) {
     bool sent = false;
     if (!write_or_fail(packets, count, only_if_writable, sent)) {
+        engine_.traffic().sendFailures.fetch_add(1, std::memory_order_relaxed);
         const char* why = "the client does not read fast enough, or its connection broke";
         if (hand_close_over) close_from_timer(reason::TransportError, why);
         else close_with(reason::TransportError, why);
@@ -4150,12 +4418,15 @@ inline void Socket::handle_packet(Transport& t, Packet& packet) {
     }
     case PacketType::Message: {
         MessageHandler handler;
+        InputLimit* limit;
         {
             std::lock_guard<std::mutex> lk(mu_);
             if (state_ != ReadyState::Open) return;
             handler = on_message_;
+            limit = input_limit_.get();
         }
         if (handler) engine_.run_handler([&] { handler(packet); });
+        if (limit) pace_input(*limit);
         return;
     }
     case PacketType::Close: return close_with(reason::TransportClose, "close packet from the client");
@@ -4172,6 +4443,63 @@ inline void Socket::handle_packet(Transport& t, Packet& packet) {
     }
     default: return;  // open, upgrade and noop mean nothing here
     }
+}
+
+// ---- the session: an input rate limit (limit_input) -----------------------------------------------------------------
+
+struct Socket::InputLimit {
+    using Clock = detail::TokenBucket::Clock;
+    InputLimit(const RateLimit& limit, int max_throttled_ms, std::function<void()> over)
+        : bucket(limit, Clock::now()), max_throttled(std::max(max_throttled_ms, 0)), over_limit(std::move(over)) {}
+    std::mutex mu;  // a leaf (after eio::Socket::mu_)
+    std::condition_variable cv;
+    detail::TokenBucket bucket;
+    Clock::time_point held_since{};  // the start of the wait that has had no break since; {}: not held back
+    bool closed = false;             // the session closed: a waiting thread goes on at once
+    const std::chrono::milliseconds max_throttled;
+    const std::function<void()> over_limit;
+};
+
+inline void Socket::limit_input(const RateLimit& limit, int max_throttled_ms, std::function<void()> over_limit) {
+    std::lock_guard<std::mutex> lk(mu_);
+    input_limit_ = std::make_unique<InputLimit>(limit, max_throttled_ms, std::move(over_limit));
+}
+
+inline void Socket::charge_input(double tokens) {
+    InputLimit* limit;
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        limit = input_limit_.get();
+    }
+    if (!limit) return;
+    std::lock_guard<std::mutex> lk(limit->mu);
+    limit->bucket.spend(tokens, InputLimit::Clock::now());
+}
+
+inline void Socket::pace_input(InputLimit& limit) {
+    using Clock = InputLimit::Clock;
+    std::unique_lock<std::mutex> lk(limit.mu);
+    const auto start = Clock::now();
+    const auto debt = limit.bucket.time_to_repay(start);
+    if (debt == Clock::duration::zero()) {
+        limit.held_since = {};  // a break: the client keeps to the limit again
+        return;
+    }
+    if (limit.held_since == Clock::time_point{}) limit.held_since = start;
+    const auto give_up = limit.held_since + limit.max_throttled;
+    lk.unlock();
+    detail::SendBatch::let_go();  // what this thread's handlers sent leaves now, not after the wait
+    lk.lock();
+    limit.cv.wait_until(lk, std::min(start + debt, give_up), [&] { return limit.closed; });
+    engine_.traffic().throttledNanos.fetch_add(
+        uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count()),
+        std::memory_order_relaxed);
+    if (limit.closed || start + debt < give_up) return;
+    lk.unlock();
+    engine_.traffic().rateLimited.fetch_add(1, std::memory_order_relaxed);
+    if (detail::trace_enabled()) detail::trace(id_, transport().c_str(), "<-", "input rate limit: held back too long");
+    if (limit.over_limit) limit.over_limit();
+    else close_with(reason::TransportError, "input rate limit");
 }
 
 // The current transport ended (the session with it), or a probe did (the upgrade failed: polling goes on).
@@ -4289,6 +4617,7 @@ inline void Socket::complete_upgrade(Transport& probe) {
     if (detail::trace_enabled()) detail::trace(id_, "websocket", "--", "upgraded from polling");
     if (!ok) return close_with(reason::TransportError, "write failed during the upgrade");
     if (closing) return close_with(reason::ForcedClose);
+    engine_.traffic().upgrades.fetch_add(1, std::memory_order_relaxed);
     if (handler) engine_.run_handler(handler);
     engine_.upgraded(*this);
 }
@@ -4338,6 +4667,12 @@ inline Socket::CloseHandler Socket::close_now(const char* why, const std::string
         handler = std::move(on_close_);
         on_message_ = nullptr;
         on_upgrade_ = nullptr;
+        address_slot_.release();
+        if (input_limit_) {
+            std::lock_guard<std::mutex> lk2(input_limit_->mu);
+            input_limit_->closed = true;
+            input_limit_->cv.notify_all();
+        }
     }
     engine_.traffic().count_close(why);
     t->close();
@@ -4372,8 +4707,15 @@ inline void Engine::upgraded(Socket& s) {
 
 inline std::shared_ptr<Socket> Engine::open_session(std::string sid, httplib::Request req, TransportPtr transport,
                                                     const Codec& codec, bool secure) {
+    return open(std::move(sid), std::move(req), std::move(transport), codec, secure, {});
+}
+
+inline std::shared_ptr<Socket> Engine::open(std::string sid, httplib::Request req, TransportPtr transport,
+                                            const Codec& codec, bool secure, detail::AddressCounts::Slot slot) {
     const bool websocket = std::strcmp(transport->name(), "websocket") == 0;
     auto s = std::make_shared<Socket>(*this, std::move(sid), std::move(req), std::move(transport), codec, secure);
+    s->address_ = client_address(s->request_);
+    s->address_slot_ = std::move(slot);
     s->transport_->attach(s);  // before the session is in the table, where another thread may close it
     bool late;                 // shutdown() began after this handshake was let in: it may have missed the session
     {
@@ -4477,11 +4819,31 @@ inline bool Engine::allow_request(const httplib::Request& req, std::string& mess
     return answer->success;
 }
 
+inline bool Engine::admit(const httplib::Request& req, httplib::Response& res, detail::AddressCounts::Slot& slot) {
+    if (!handshake_buckets_ && !options_.maxConnectionsPerAddress) return true;
+    const std::string address = client_address(req);
+    if (handshake_buckets_ && !handshake_buckets_->try_take(address)) {
+        traffic_.refusedHandshakeRate.fetch_add(1, std::memory_order_relaxed);
+        refuse(req, res, ErrorCode::BadRequest, "Too many handshakes from this address", 429);
+        return false;
+    }
+    if (!options_.maxConnectionsPerAddress) return true;
+    auto taken = address_counts_.acquire(address, options_.maxConnectionsPerAddress);
+    if (!taken) {
+        traffic_.refusedPerAddress.fetch_add(1, std::memory_order_relaxed);
+        refuse(req, res, ErrorCode::BadRequest, "Too many connections from this address", 503);
+        return false;
+    }
+    slot = std::move(*taken);
+    return true;
+}
+
 // A request refused before it reached a session: answered, counted, and told to on_connection_error. The handler
 // runs with no lock held (dispatch holds none).
 inline void Engine::refuse(const httplib::Request& req, httplib::Response& res, ErrorCode code,
-                           const std::string& message) {
+                           const std::string& message, int status) {
     abort_request(res, code, message);
+    if (status) res.status = status;
     refused_[size_t(code)].fetch_add(1, std::memory_order_relaxed);
     if (on_connection_error_) {
         ConnectionError e{req, code, message.empty() ? std::string(error_message(code)) : message};
@@ -4555,11 +4917,10 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
     if (req.method != "GET") return refuse(req, res, ErrorCode::BadHandshakeMethod);
     if (transport == "websocket" && !websocket_request) return refuse(req, res, ErrorCode::BadRequest);
     if (stopping_) return refuse(req, res, ErrorCode::BadRequest, "Server shutting down");
-    if (options_.maxConnections && clients_count() >= options_.maxConnections) {
-        refuse(req, res, ErrorCode::BadRequest, "Too many connections");
-        res.status = 503;
-        return;
-    }
+    if (options_.maxConnections && clients_count() >= options_.maxConnections)
+        return refuse(req, res, ErrorCode::BadRequest, "Too many connections", 503);
+    detail::AddressCounts::Slot slot;  // given back if the handshake goes no further
+    if (!admit(req, res, slot)) return;
     if (options_.allowRequest) {
         std::string message;
         if (!allow_request(req, message)) return refuse(req, res, ErrorCode::Forbidden, message);
@@ -4567,7 +4928,7 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
     std::string sid = detail::random_id();
     if (transport == "polling") {
         auto polling = make_polling(req, sid, *codec);
-        std::shared_ptr<Socket> s = open_session(std::move(sid), req, polling, *codec, http.tls() != nullptr);
+        std::shared_ptr<Socket> s = open(std::move(sid), req, polling, *codec, http.tls() != nullptr, std::move(slot));
         httplib::Headers extra;
         if (options_.cookie) extra.emplace("Set-Cookie", session_cookie(*options_.cookie, s->id()));
         polling->handle_get(req, res, http);
@@ -4578,15 +4939,18 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
     // The request is copied once, into the session; the function lives as long as the connection, so it holds only
     // a pointer to that copy and lets it go once the session has it.
     auto copy = std::make_shared<httplib::Request>(req);
+    // The slot goes with the function: a connection that ends before it runs gives its place back.
+    auto held = std::make_shared<detail::AddressCounts::Slot>(std::move(slot));
     http.more_follows();  // the open packet (open_session) goes right after the 101, in the same segment
-    http.take_over(response, [this, sid, copy, codec, tls = http.tls()](int fd, const std::string& leftover) mutable {
-        const bool secure = tls != nullptr;
-        auto ws = make_websocket(fd, std::move(tls), *codec, !copy->get_param_value("b64").empty());
-        std::shared_ptr<Socket> s =
-            open_session(std::move(sid), std::move(*copy), ws, *codec, secure);  // held while the thread runs
-        copy.reset();
-        ws->run(leftover);
-    });
+    http.take_over(response,
+                   [this, sid, copy, held, codec, tls = http.tls()](int fd, const std::string& leftover) mutable {
+                       const bool secure = tls != nullptr;
+                       auto ws = make_websocket(fd, std::move(tls), *codec, !copy->get_param_value("b64").empty());
+                       std::shared_ptr<Socket> s = open(std::move(sid), std::move(*copy), ws, *codec, secure,
+                                                        std::move(*held));  // held while the thread runs
+                       copy.reset();
+                       ws->run(leftover);
+                   });
 }
 
 }  // namespace eio
@@ -4715,6 +5079,18 @@ private:
     std::function<void(const ConnectError*)> fn_;
 };
 using Middleware = std::function<void(Socket& socket, Next next)>;
+
+// What the Socket.IO layer counts, for the metrics add-on (io.stats(); the Engine.IO layer's counts are
+// io.engine().traffic()). Events are counted only while the traffic is watched (Traffic::watch), the rest always.
+// Events emitted count each socket an event went to (a broadcast to 100 sockets: 100).
+struct ServerStats {
+    std::atomic<uint64_t> eventsReceived{0}, eventsEmitted{0};
+    std::atomic<uint64_t> acksSent{0};     // answers to a client's emit with an ack
+    std::atomic<uint64_t> ackTimeouts{0};  // emits of the server's (and broadcasts) whose ack did not come in time
+    std::atomic<uint64_t> middlewareRefusals{0};  // CONNECTs a middleware refused (a CONNECT_ERROR)
+    std::atomic<uint64_t> rateLimited{0};         // connections disconnected by Options::eventRateLimit
+    void bump(std::atomic<uint64_t>& counter, uint64_t n = 1) { counter.fetch_add(n, std::memory_order_relaxed); }
+};
 
 // socket.handshake in JavaScript: the request that opened the connection, and the auth of the CONNECT packet.
 struct Handshake {
@@ -4980,6 +5356,20 @@ struct Session : SessionToPersist {
 // How restoreSession answers: once, with the session or with none.
 using RestoreCallback = std::function<void(std::optional<Session> session)>;
 
+// What an adapter counts, for the metrics add-on (sioserver_metrics.hpp). A cluster adapter counts its messages to
+// and from the other nodes, its requests to them (fetchSockets, serverSideEmit with an ack, ...) and those that
+// timed out, and its errors and reconnections to what joins the nodes (Redis); the in-memory Adapter has none of
+// these. Sessions kept for connection state recovery, restored, and dropped unrestored (expired, or past
+// maxSessionBytes) are counted by the namespace (kept, restored) and by the adapter that keeps them (expired).
+// Relaxed atomics: bumped from any thread, read at any time.
+struct AdapterStats {
+    std::atomic<uint64_t> published{0}, received{0};
+    std::atomic<uint64_t> requests{0}, requestTimeouts{0};
+    std::atomic<uint64_t> errors{0}, reconnects{0};
+    std::atomic<uint64_t> sessionsKept{0}, sessionsRestored{0}, sessionsExpired{0};
+    void bump(std::atomic<uint64_t>& counter, uint64_t n = 1) { counter.fetch_add(n, std::memory_order_relaxed); }
+};
+
 class Adapter {
 public:
     explicit Adapter(Namespace& nsp) : nsp_(nsp) {}
@@ -4988,6 +5378,10 @@ public:
     Adapter& operator=(const Adapter&) = delete;
 
     Namespace& nsp() const { return nsp_; }
+    // What this adapter counted (see AdapterStats). A cluster adapter may share one among its namespaces
+    // (share_counters): a reader sums each distinct one once.
+    AdapterStats& counters() const { return *stats_; }
+    const std::shared_ptr<AdapterStats>& shared_counters() const { return stats_; }
     virtual void init() {}  // called once the adapter is installed on its namespace
 
     // Node's adapter events "create-room", "delete-room", "join-room" and "leave-room" (for "create-room" and
@@ -5121,6 +5515,8 @@ protected:
     // Runs `fn` as a handler now, on this thread (Engine::run_handler): for a callback the caller is owed.
     template <class F>
     void run_handler(F&& fn) const;
+    // Counts into `counters` from now on (a cluster adapter's one per node, for all its namespaces), in init().
+    void share_counters(std::shared_ptr<AdapterStats> counters) { stats_ = std::move(counters); }
 
 private:
     struct Member {
@@ -5155,6 +5551,7 @@ private:
     }
 
     Namespace& nsp_;
+    std::shared_ptr<AdapterStats> stats_ = std::make_shared<AdapterStats>();
     mutable std::mutex mu_;  // see LOCK ORDER (3a): a leaf
     // A room holds its members' entries of sids_ (a node's address stays while it is in the map): a broadcast
     // reaches each socket without hashing its id again.
@@ -5207,7 +5604,8 @@ private:
     };
     // Shared with the purge timer, which may fire while the adapter goes.
     struct Store {
-        Store(detail::Timers& t, int keep) : timers(t), keep_ms(keep) {}
+        Store(detail::Timers& t, int keep, std::shared_ptr<AdapterStats> s)
+            : timers(t), keep_ms(keep), stats(std::move(s)) {}
         mutable std::mutex mu;       // see LOCK ORDER (3a)
         std::deque<Stored> packets;  // by offset, oldest first
         size_t bytes = 0;
@@ -5221,10 +5619,11 @@ private:
             std::vector<std::vector<eio::OutgoingPtr>> pending;
         };
         std::unordered_map<std::string, Resuming> resuming;
-        detail::Timers& timers;        // the engine's, which outlive every adapter
-        const int keep_ms;             // maxDisconnectionDuration
-        detail::Timers::Id timer = 0;  // the next purge, while something is stored
-        bool closed = false;           // the adapter is gone: no more purges
+        detail::Timers& timers;                     // the engine's, which outlive every adapter
+        const int keep_ms;                          // maxDisconnectionDuration
+        const std::shared_ptr<AdapterStats> stats;  // the adapter's: sessions dropped unrestored
+        detail::Timers::Id timer = 0;               // the next purge, while something is stored
+        bool closed = false;                        // the adapter is gone: no more purges
     };
     // Whether a packet for `rooms` minus `except` reaches a socket in `session_rooms` (Node's shouldIncludePacket).
     static bool reaches(const std::set<std::string>& session_rooms, const Stored& p) {
@@ -5478,6 +5877,8 @@ private:
     friend class BroadcastOperator;
     friend struct detail::TestAccess;
     inline void handle_connect();
+    // disconnect() with the reason the handlers hear: a DISCONNECT to the client, then "disconnecting", "disconnect".
+    inline void disconnect_because(const char* why, const std::string& description = {});
     inline void handle_event(packet::Packet& p);
     inline void handle_ack(packet::Packet& p);
     inline void handle_close(const std::string& why, const std::string& description);
@@ -5731,8 +6132,10 @@ private:
         std::lock_guard<std::mutex> lk(mu_);
         sockets_.erase(nsp);
     }
-    // Disconnects every namespace (the client sees "io server disconnect"), then closes the connection.
-    inline void disconnect_all();
+    // Disconnects every namespace (the client sees "io server disconnect"; the handlers hear `why`), then closes the
+    // connection.
+    inline void disconnect_all(const char* why = reason::ServerNamespaceDisconnect,
+                               const std::string& description = {});
     inline Handshake make_handshake(const Value& auth) const;
 
     inline void handle_data(const eio::Packet& m);
@@ -5778,6 +6181,7 @@ struct ServerState {
     std::vector<std::unique_ptr<ParentNamespace>> parents_;
     std::unordered_map<std::string, std::shared_ptr<Client>> clients_;  // by Engine.IO sid
     std::vector<std::function<void(Namespace&)>> new_namespace_handlers_;
+    ServerStats stats_;
 };
 }  // namespace detail
 
@@ -5851,7 +6255,8 @@ public:
     inline size_t connections_count() const;  // TCP connections open right now (each has a thread)
 
     const Options& options() const { return options_; }
-    inline eio::Engine& engine();  // the Engine.IO server underneath: io.engine in JavaScript
+    inline eio::Engine& engine();            // the Engine.IO server underneath: io.engine in JavaScript
+    ServerStats& stats() { return stats_; }  // what the Socket.IO layer counted (the metrics add-on reads it)
 
 private:
     friend class Namespace;  // make_adapter
@@ -5962,6 +6367,9 @@ inline void Adapter::send_to(const std::vector<SocketPtr>& targets, const packet
         detail::trace(
             "*", "socket.io", "->",
             "broadcast to " + std::to_string(targets.size()) + " sockets: " + detail::printable(parts[0]->packet.data));
+    auto& server = nsp_.server();
+    if (server.engine().traffic().counting() && (p.type == packet::Type::Event || p.type == packet::Type::BinaryEvent))
+        server.stats().bump(server.stats().eventsEmitted, targets.size());
     detail::SendBatch batch;  // one write per recipient, however many packets (attachments) it gets
     for (auto& s : targets) {
         s->notify_outgoing(p, own_thread);  // one relaxed load when the socket has no onAnyOutgoing listener
@@ -6033,7 +6441,8 @@ inline void Adapter::disconnectSockets(const BroadcastOptions& opts, bool close)
 inline SessionAwareAdapter::SessionAwareAdapter(Namespace& nsp)
     : Adapter(nsp),
       options_(nsp.server().options().connectionStateRecovery.value_or(ConnectionStateRecoveryOptions{})),
-      store_(std::make_shared<Store>(nsp.server().engine().timers(), options_.maxDisconnectionDuration)) {
+      store_(std::make_shared<Store>(nsp.server().engine().timers(), options_.maxDisconnectionDuration,
+                                     shared_counters())) {
     // Offsets start from the clock, so that one from before a restart is not taken for one of now.
     store_->next_offset = uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(
                                        std::chrono::system_clock::now().time_since_epoch())
@@ -6072,6 +6481,7 @@ inline void SessionAwareAdapter::broadcast(const packet::Packet& packet, const B
             Kept& kept = it->second;
             if (reaches(kept.session.rooms, stored) && (kept.bytes += stored.bytes) > options_.maxSessionBytes) {
                 ++store_->sessions_too_large;
+                counters().bump(counters().sessionsExpired);
                 it = store_->sessions.erase(it);
             } else {
                 ++it;
@@ -6168,8 +6578,14 @@ inline void SessionAwareAdapter::purge_locked(Store& store) {
         store.bytes -= store.packets.front().bytes;
         store.packets.pop_front();
     }
-    for (auto it = store.sessions.begin(); it != store.sessions.end();)
-        it = it->second.left < threshold ? store.sessions.erase(it) : std::next(it);
+    for (auto it = store.sessions.begin(); it != store.sessions.end();) {
+        if (it->second.left >= threshold) {
+            ++it;
+            continue;
+        }
+        store.stats->bump(store.stats->sessionsExpired);
+        it = store.sessions.erase(it);
+    }
 }
 
 // While anything is stored, a purge runs now and then, so that a namespace gone quiet lets its packets go too. The
@@ -6230,8 +6646,8 @@ namespace detail {
 // runs once, when all of that is in, or at the time-out with an error and the answers so far.
 class BroadcastAcks : public std::enable_shared_from_this<BroadcastAcks> {
 public:
-    BroadcastAcks(eio::Engine& engine, AckCallback cb, size_t namespaces)
-        : engine_(engine), cb_(std::move(cb)), namespaces_left_(namespaces) {}
+    BroadcastAcks(eio::Engine& engine, ServerStats& stats, AckCallback cb, size_t namespaces)
+        : engine_(engine), stats_(stats), cb_(std::move(cb)), namespaces_left_(namespaces) {}
 
     void start_timeout(int ms) {
         auto self = shared_from_this();
@@ -6287,10 +6703,12 @@ private:
             responses = std::move(responses_);
             if (!timed_out) engine_.timers().cancel(timer_);
         }
+        if (timed_out) stats_.bump(stats_.ackTimeouts);
         engine_.run_handler([&] { cb(timed_out ? Error{"operation has timed out"} : Error{}, responses); });
     }
 
     eio::Engine& engine_;
+    ServerStats& stats_;
     std::mutex mu_;  // see LOCK ORDER (3a): before the timers' lock
     AckCallback cb_;
     Args responses_;
@@ -6306,7 +6724,8 @@ inline bool BroadcastOperator::emit_args(const std::string& event, const Args& a
     auto targets = nsp_->broadcast_targets();
     std::shared_ptr<detail::BroadcastAcks> acks;
     if (ack) {
-        acks = std::make_shared<detail::BroadcastAcks>(nsp_->server().engine(), std::move(ack), targets.size());
+        acks = std::make_shared<detail::BroadcastAcks>(nsp_->server().engine(), nsp_->server().stats(), std::move(ack),
+                                                       targets.size());
         if (opts_.flags.timeout >= 0) acks->start_timeout(opts_.flags.timeout);
     }
     detail::SendBatch batch;  // across the namespaces reached: still one write per recipient
@@ -6436,6 +6855,7 @@ inline bool Socket::emit_args(const std::string& event, const Args& args, AckCal
     if (!connected_) return false;
     notify_outgoing(event, args);
     if (ack) expect_ack(id, std::move(ack), timeout);
+    if (nsp_.server().engine().traffic().counting()) nsp_.server().stats().bump(nsp_.server().stats().eventsEmitted);
     send_packet(p, volatile_);
     return true;
 }
@@ -6483,6 +6903,7 @@ inline void Socket::expect_ack(long long id, AckCallback cb, int timeout) {
                     fn = std::move(it->second.cb);
                     self->acks_.erase(it);
                 }
+                self->nsp_.server().stats().bump(self->nsp_.server().stats().ackTimeouts);
                 fn(Error{"operation has timed out"}, Args{});
             });
         });
@@ -6537,6 +6958,7 @@ inline void Socket::handle_event(packet::Packet& p) {
             reply.id = id;
             reply.has_data = true;
             reply.data = Value(Value::Array(response.begin(), response.end()));
+            self->nsp_.server().stats().bump(self->nsp_.server().stats().acksSent);
             self->send_packet(reply);
         };
     }
@@ -6582,13 +7004,19 @@ inline Socket& Socket::disconnect(bool close) {
             if (auto c = client_.lock()) c->disconnect_all();
             return;
         }
+        disconnect_because(reason::ServerNamespaceDisconnect);
+    });
+    return *this;
+}
+
+inline void Socket::disconnect_because(const char* why, const std::string& description) {
+    nsp_.server().engine().run_handler([&] {
         packet::Packet p;
         p.type = packet::Type::Disconnect;
         p.nsp = nsp_.name();
         send_packet(p);
-        handle_close(reason::ServerNamespaceDisconnect, "");
+        handle_close(why, description);
     });
-    return *this;
 }
 
 // "disconnecting" (rooms still readable), then the socket leaves everything, then "disconnect".
@@ -6603,8 +7031,10 @@ inline void Socket::handle_close(const std::string& why, const std::string& desc
     if (!description.empty()) args.push_back(Value(description));
     Event disconnecting(*this, "disconnecting", args);
     dispatch(disconnecting, nullptr);
-    if (!pid_.empty() && reason::is_recoverable(why))  // lost, not left: kept for when the client comes back
+    if (!pid_.empty() && reason::is_recoverable(why)) {  // lost, not left: kept for when the client comes back
         nsp_.adapter().persistSession(SessionToPersist{id_, pid_, rooms(), data_});
+        nsp_.adapter().counters().bump(nsp_.adapter().counters().sessionsKept);
+    }
     nsp_.adapter().delAll(id_);
     nsp_.remove(id_);
     if (auto c = client_.lock()) c->remove_socket(nsp_.name());
@@ -6672,6 +7102,8 @@ inline void Namespace::add(const std::shared_ptr<Client>& client, const Value& a
         return adapter_->restoreSession(auth["pid"].as_string(), auth["offset"].as_string(),
                                         [this, client, auth](std::optional<Session> restored) {
                                             if (client->conn().ready_state() != eio::Socket::ReadyState::Open) return;
+                                            if (restored)
+                                                adapter_->counters().bump(adapter_->counters().sessionsRestored);
                                             add_socket(client, auth, std::move(restored));
                                         });
     }
@@ -6691,6 +7123,7 @@ inline void Namespace::add_socket(const std::shared_ptr<Client>& client, const V
     auto finish = [this, socket, client](const ConnectError* error) {
         if (client->conn().ready_state() != eio::Socket::ReadyState::Open) return;
         if (error) {
+            server_.stats().bump(server_.stats().middlewareRefusals);
             packet::Packet p;
             p.type = packet::Type::ConnectError;
             p.nsp = name_;
@@ -6836,6 +7269,15 @@ inline void Client::start() {
             if (!joined) c->conn_->close();  // not under mu_: closing calls back into handle_close()
         });
     });
+    // Options::eventRateLimit: the session paces its input; held back too long, the client is sent away. That runs
+    // on the connection's thread with no lock held (eio::Socket::limit_input).
+    if (const auto& limit = server_.options().eventRateLimit)
+        conn_->limit_input(*limit, limit->maxThrottledMs, [weak, &server = server_] {
+            auto c = weak.lock();
+            if (!c) return;
+            server.stats().bump(server.stats().rateLimited);
+            c->disconnect_all(reason::RateLimited, "more events than Options::eventRateLimit lets through");
+        });
     // An Engine.IO v3 client speaks Socket.IO v4, where "/" is joined without asking: the server connects it at once.
     if (conn_->codec().implicit_main_connect) connect("/", Value(Object{}));
 }
@@ -6912,7 +7354,11 @@ inline void Client::handle_decoded(packet::Packet& p) {
     switch (p.type) {
     case packet::Type::Disconnect: socket->handle_close(reason::ClientNamespaceDisconnect, ""); break;
     case packet::Type::Event:
-    case packet::Type::BinaryEvent: socket->handle_event(p); break;
+    case packet::Type::BinaryEvent:
+        if (server_.engine().traffic().counting()) server_.stats().bump(server_.stats().eventsReceived);
+        if (server_.options().eventRateLimit) conn_->charge_input();  // paid for before the next read (limit_input)
+        socket->handle_event(p);
+        break;
     case packet::Type::Ack:
     case packet::Type::BinaryAck: socket->handle_ack(p); break;
     default: break;
@@ -6934,13 +7380,14 @@ inline void Client::connect(const std::string& name, const Value& auth) {
     nsp->add(shared_from_this(), auth);
 }
 
-inline void Client::disconnect_all() {
+inline void Client::disconnect_all(const char* why, const std::string& description) {
     std::map<std::string, SocketPtr> sockets;
     {
         std::lock_guard<std::mutex> lk(mu_);
         sockets = sockets_;
     }
-    for (auto& kv : sockets) kv.second->disconnect(false);
+    for (auto& kv : sockets)
+        if (kv.second->connected()) kv.second->disconnect_because(why, description);
     conn_->close();
 }
 

@@ -704,7 +704,7 @@ private:
         std::string session;
         {
             std::lock_guard<std::mutex> lk(mu_);
-            if (admins_.fetch_add(1) == 0) io_.engine().traffic().on.store(true, std::memory_order_relaxed);
+            if (admins_.fetch_add(1) == 0) io_.engine().traffic().watch(true);
             auto it = new_sessions_.find(s.id());
             if (it != new_sessions_.end()) {
                 session = it->second;
@@ -715,8 +715,7 @@ private:
         auto self = shared_from_this();
         s.on("disconnect", [self](Event&) {
             std::lock_guard<std::mutex> lk(self->mu_);
-            if (self->admins_.fetch_sub(1) == 1)
-                self->io_.engine().traffic().on.store(false, std::memory_order_relaxed);
+            if (self->admins_.fetch_sub(1) == 1) self->io_.engine().traffic().watch(false);
         });
         if (!opt_.readonly) register_actions(s);
         s.emit("config", Object{{"supportedFeatures", features_}});

@@ -225,7 +225,7 @@ TEST_CASE("admin: the Engine's traffic counters count packets only while on, ses
     t.count_close("not a reason");
     CHECK(t.disconnections[2].load() == 1);
     CHECK(t.counting() == false);
-    t.on = true;
+    t.watch(true);
     t.count_out(10);
     t.count_out(0);  // a packet without data (a ping) is not counted, as in Node
     t.count_in(3);
