@@ -20,7 +20,7 @@ TEST_PACKAGES = chromium
 # python-socketio's client (with its msgpack serializer) for the msgpack parser's interop test, run by /usr/bin/python3.
 PY_PACKAGES   = python3-socketio python3-msgpack python3-websocket python3-requests
 FUZZ_PACKAGES = clang libclang-rt-14-dev libhiredis-dev libmsgpack-cxx-dev
-HEADER = sioserver.hpp
+HEADER = sioserver.hpp sioserver_metrics.hpp
 
 .PHONY: all run test unit interop browser deps clean test-asan test-tsan run-asan run-tsan test-sanitize soak fuzz \
   test-compat run-compat test-cmake format format-check surface-check client-suites
@@ -148,7 +148,7 @@ format: $(BUILD)/.format-deps
 
 # The add-ons use the public API, Adapter's protected members and sio::ext only (the header's first screen, EXTEND):
 # a name of the core's detail in one of them fails `make test`.
-ADDONS = sioserver_redis.hpp sioserver_admin.hpp
+ADDONS = sioserver_redis.hpp sioserver_admin.hpp sioserver_metrics.hpp
 surface-check:
 	@if grep -nE '(sio|eio)::detail' $(ADDONS); then \
 	  echo "surface-check: an add-on above names the core's detail; use the public API or sio::ext"; exit 1; fi

@@ -2877,6 +2877,8 @@ public:
     virtual bool writable() const = 0;
     // Whether what is sent now would wait behind earlier bytes (a volatile packet is dropped then).
     virtual bool congested() const { return false; }
+    // Bytes taken but not yet written to the connection (a WebSocket's backlog; polling keeps none of its own).
+    virtual size_t buffered_bytes() const { return 0; }
     // Takes packets back to back, nothing from another thread between them. False when it did not: failed() then
     // tells a broken transport (a write error, its backlog over the cap), which the session closes, from one that
     // cannot take packets now (polling between two GETs): those wait in the session's writeBuffer for the next
@@ -3382,6 +3384,10 @@ public:
     bool congested() const override {
         std::lock_guard<std::mutex> lk(mu_);
         return pending_.size() != pending_off_ && !batched_;
+    }
+    size_t buffered_bytes() const override {
+        std::lock_guard<std::mutex> lk(mu_);
+        return pending_.size() - pending_off_;
     }
 
 private:
@@ -3940,6 +3946,11 @@ public:
                          bool hand_close_over = false);
     // Whether a packet sent now leaves at once (WebSocket not backed up, or a long-poll GET waiting).
     inline bool writable() const;
+    // Bytes waiting for the client: in the writeBuffer and in the transport's backlog.
+    size_t buffered_bytes() const {
+        std::lock_guard<std::mutex> lk(mu_);
+        return (write_buffer_.empty() ? 0 : buffered_bytes_) + transport_->buffered_bytes();
+    }
     // Closes the session from the server side ("forced close"); what was already sent is delivered first.
     inline void close();
 
@@ -5958,6 +5969,9 @@ public:
 
     const std::string& name() const { return name_; }
     Server& server() const { return server_; }
+    // The dynamic namespace (io.of(regex or matcher)) this one was made for, or null: the metrics count a child's
+    // sockets under its parent's name, so that a label per child cannot grow without bound.
+    const Namespace* parent() const { return parent_; }
     // The room map and the way to other nodes: the in-memory Adapter unless io.adapter(...) installed another.
     Adapter& adapter() const { return *adapter_; }
 
@@ -6039,6 +6053,7 @@ private:
     virtual std::vector<Namespace*> broadcast_targets() { return {this}; }
     // A child of a dynamic namespace starts with its parent's middlewares and handlers.
     void inherit(const Namespace& parent) {
+        parent_ = &parent;
         std::lock_guard<std::mutex> lk(parent.mu_);
         middlewares_ = parent.middlewares_;
         connection_handlers_ = parent.connection_handlers_;
@@ -6054,6 +6069,7 @@ private:
 protected:
     Server& server_;
     const std::string name_;
+    const Namespace* parent_ = nullptr;  // set once, as a child is made (inherit)
     std::unique_ptr<Adapter> adapter_;
     mutable std::mutex mu_;
     std::map<std::string, SocketPtr> sockets_;
@@ -6076,8 +6092,9 @@ protected:
 class ParentNamespace : public Namespace {
 public:
     using Matcher = std::function<bool(const std::string& name, const Value& auth)>;
-    ParentNamespace(Server& server, Matcher matcher)
-        : Namespace(server, "(dynamic)", ParentTag{}), matcher_(std::move(matcher)) {}
+    // Named as Node names them: "/_0", "/_1", ... in the order they were made.
+    ParentNamespace(Server& server, std::string name, Matcher matcher)
+        : Namespace(server, std::move(name), ParentTag{}), matcher_(std::move(matcher)) {}
 
     bool matches(const std::string& name, const Value& auth) const { return matcher_(name, auth); }
     void add_child(Namespace* child) {
@@ -7458,7 +7475,8 @@ inline void Server::new_namespace(Namespace& nsp) {
 
 inline ParentNamespace& Server::of(ParentNamespace::Matcher matcher) {
     std::lock_guard<std::mutex> lk(mu_);
-    parents_.push_back(std::make_unique<ParentNamespace>(*this, std::move(matcher)));
+    parents_.push_back(
+        std::make_unique<ParentNamespace>(*this, "/_" + std::to_string(parents_.size()), std::move(matcher)));
     return *parents_.back();
 }
 

@@ -57,7 +57,8 @@ int main(int argc, char** argv) {
     opt.pingInterval = 25000;
     opt.pingTimeout = 20000;
     opt.maxHttpBufferSize = 1000000;
-    opt.serveClient = false;  // CORS stays off (the default)
+    opt.serveClient = false;           // CORS stays off (the default)
+    opt.maxConnectionsPerAddress = 0;  // the load comes from one address (Node has no such cap)
     const char* recovery = std::getenv("BENCH_RECOVERY");
     if (recovery && std::strcmp(recovery, "1") == 0)
         opt.connectionStateRecovery = sio::ConnectionStateRecoveryOptions{};

@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
     opt.pingTimeout = 20000;
     opt.maxHttpBufferSize = 1000000;
     opt.serveClient = false;
+    opt.maxConnectionsPerAddress = 0;  // the load comes from one address (Node has no such cap)
     sio::Server io(opt);
 
     sio::redis::StreamsOptions ro;  // the classic adapter takes its Options part

@@ -7,11 +7,13 @@
 //        --recovery-skip-middlewares 0|1 --recovery-max-session-bytes BYTES
 //        --allow-eio3 0|1 (EngineOptions::allowEIO3: Engine.IO v3 / socket.io-client 2.x clients)
 //        --tls-cert FILE --tls-key FILE (opt.tls: https and wss; the line then says https://) --headers-timeout MS
+//        --metrics PATH (sio::metrics::expose) --max-connections-per-address N --trust-proxy HOPS
+//        --handshake-rate PER_SECOND:BURST --event-rate PER_SECOND:BURST:MAX_THROTTLED_MS (the limits)
 // GET /stats answers {"clients":<Engine.IO sessions>,"connections":<TCP connections>}; GET /close calls io.close()
 // in the route. GET /open-gate?key=K lets the connection handler of "/gated" (auth {key: K}) go on.
 // Prints "listening on http://<host>:<port><path>" when ready; SIGINT/SIGTERM close it; so does the
 // "close-server" event (io.close() in a handler). Once wait() has returned it prints "server closed" on stderr.
-#include "../../sioserver.hpp"
+#include "../../sioserver_metrics.hpp"
 
 #include <csignal>
 #include <iostream>
@@ -46,6 +48,7 @@ int main(int argc, char** argv) {
     opt.cors.credentials = true;
     std::string host = "0.0.0.0";
     int port = 3000;
+    std::string metrics_path;
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string flag = argv[i], value = argv[i + 1];
         if (flag == "--host") host = value;
@@ -79,6 +82,26 @@ int main(int argc, char** argv) {
         } else if (flag == "--cors-origin") {
             if (opt.cors.origins == std::vector<std::string>{"*"}) opt.cors.origins.clear();
             opt.cors.origins.push_back(value);
+        } else if (flag == "--metrics") {
+            metrics_path = value;
+        } else if (flag == "--max-connections-per-address") {
+            opt.maxConnectionsPerAddress = std::stoul(value);
+        } else if (flag == "--trust-proxy") {
+            opt.trustProxy = std::stoi(value);
+        } else if (flag == "--handshake-rate" || flag == "--event-rate") {
+            double rate = 0, burst = 0;
+            int max_ms = 10000;
+            if (std::sscanf(value.c_str(), "%lf:%lf:%d", &rate, &burst, &max_ms) < 2) {
+                std::cerr << flag << ": PER_SECOND:BURST[:MAX_THROTTLED_MS]\n";
+                return 2;
+            }
+            if (flag == "--handshake-rate") opt.handshakeRateLimit = sio::RateLimit{rate, burst};
+            else {
+                opt.eventRateLimit = sio::Options::EventRateLimit{};
+                opt.eventRateLimit->perSecond = rate;
+                opt.eventRateLimit->burst = burst;
+                opt.eventRateLimit->maxThrottledMs = max_ms;
+            }
         } else if (flag == "--transports") {
             opt.transports.clear();
             std::stringstream ss(value);
@@ -96,6 +119,11 @@ int main(int argc, char** argv) {
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
     sio::Server io(opt);
+    if (!metrics_path.empty()) {
+        sio::metrics::Options mo;
+        mo.path = metrics_path;
+        sio::metrics::expose(io, mo);
+    }
     // What the tests ask about afterwards (handlers run one at a time: no locks needed).
     std::map<std::string, std::string> disconnect_reasons;  // socket id -> reason
     std::map<std::string, Value> rooms_when_disconnecting;  // socket id -> rooms seen in "disconnecting"
