@@ -5,7 +5,7 @@
 //               [--allow-origin ORIGIN] [--allow-cookie NAME=VALUE] [--headers-timeout MS]
 //               [--max-buffered BYTES] [--max-connections N] [--cookie JSON]
 //               [--initial-header NAME=VALUE]... [--header NAME=VALUE]... [--allow-async 1]
-//               [--allow-request-timeout MS]
+//               [--allow-request-timeout MS] [--max-connections-per-address N] [--trust-proxy HOPS]
 // --initial-header / --header: added by the "initial_headers" / "headers" events (on_initial_headers / on_headers).
 // --allow-async 1: an asynchronous allowRequest that keeps every callback until GET /allow-release?ok=1|0[&message=M]
 // calls them all (from that route's thread); GET /allow-pending answers how many wait.
@@ -76,6 +76,8 @@ int main(int argc, char** argv) {
         else if (flag == "--headers-timeout") opt.headersTimeout = std::stoi(value);
         else if (flag == "--max-buffered") opt.maxBufferedBytes = std::stoul(value);
         else if (flag == "--max-connections") opt.maxConnections = std::stoul(value);
+        else if (flag == "--max-connections-per-address") opt.maxConnectionsPerAddress = std::stoul(value);
+        else if (flag == "--trust-proxy") opt.trustProxy = std::stoi(value);
         else if (flag == "--initial-header") initial_headers.push_back(name_value(value));
         else if (flag == "--header") every_headers.push_back(name_value(value));
         else if (flag == "--allow-async") allow_async = value != "0";

@@ -184,6 +184,28 @@ describe('nginx.conf: sticky by client address', () => {
     });
 });
 
+describe('nginx.conf and trustProxy: the limits count the address nginx saw, not nginx\'s own', () => {
+  // maxConnectionsPerAddress 2 behind nginx (its X-Forwarded-For line): two sessions from 127.0.0.2, a third from
+  // there is refused, one from 127.0.0.3 is not. A client's own X-Forwarded-For comes first in the list nginx
+  // passes on, so with one trusted hop it is never believed. Control: without --trust-proxy every session comes
+  // from nginx's address, so the one from 127.0.0.3 is refused too.
+  for (const trust of [1, 0]) {
+    test(`--trust-proxy ${trust}`, async (t) => {
+      const node = await startServerFor(t, ['--max-connections-per-address', '2', '--trust-proxy', String(trust)]);
+      const nginx = await startNginx(t, [node]);
+      const spoofing = { extraHeaders: { 'X-Forwarded-For': '10.9.9.9' } };
+      const first = [client(node, nginx, { localAddress: '127.0.0.2', ...spoofing }),
+        client(node, nginx, { localAddress: '127.0.0.2', ...spoofing })];
+      await Promise.all(first.map((s) => waitFor(s, 'open', 5000, { failOn: ['close'] })));
+      const third = client(node, nginx, { localAddress: '127.0.0.2', ...spoofing });
+      await waitFor(third, 'close', 5000, { failOn: ['open'] });
+      const other = client(node, nginx, { localAddress: '127.0.0.3' });
+      if (trust) await waitFor(other, 'open', 5000, { failOn: ['close'] });
+      else await waitFor(other, 'close', 5000, { failOn: ['open'] });
+    });
+  }
+});
+
 describe('haproxy.cfg: sticky by the io cookie', () => {
   test('polling clients keep their session on one node through round robin, by the io cookie; both nodes get some',
     async (t) => {
