@@ -11,6 +11,9 @@
 //                                     EXAMPLE=chatroom` makes a self-signed pair into build/)
 //   CHATROOM_DB=/path/chat.db         where the history lives (default: chatroom.db beside the binary; delete the
 //                                     file, with its -wal and -shm files, to start an empty history)
+//   http://localhost:3000/metrics     what Prometheus scrapes (README, "Metrics"); the admin UI is at /admin/
+// Limits (README, "Limits"): one address may hold 1000 connections (the default); one page may send 50 events a
+// second with bursts of 100, more is read more slowly, and a page that stays over it for 10 s is sent away.
 //
 // What the page sends (each answered with {ok:true, ...} or {ok:false, error} when it asks for an answer):
 //   "login"            {nick, room}      enter the chat
@@ -34,7 +37,8 @@
 //
 // sioserver runs handlers one at a time, so the state is plain maps without locks. The history's disk work runs
 // on its own threads; what it answers comes back through io.engine().run_handler(), one handler like the others.
-#include "../../sioserver_admin.hpp"  // includes sioserver.hpp; the admin UI at /admin/ (needs -lcrypt)
+#include "../../sioserver_admin.hpp"    // includes sioserver.hpp; the admin UI at /admin/ (needs -lcrypt)
+#include "../../sioserver_metrics.hpp"  // Prometheus metrics at /metrics
 #include "history.hpp"
 
 #include <chrono>
@@ -494,7 +498,11 @@ int main() {
     const char* cert = std::getenv("SIO_TLS_CERT");
     const char* key = std::getenv("SIO_TLS_KEY");
     if (cert && *cert && key && *key) options.tls = sio::TlsOptions{cert, key};
+    options.eventRateLimit = sio::Options::EventRateLimit{};
+    options.eventRateLimit->perSecond = 50;
+    options.eventRateLimit->burst = 100;
     sio::Server io(options);  // serves /socket.io/socket.io.js itself
+    sio::metrics::expose(io);  // GET /metrics
     // The admin UI (@socket.io/admin-ui's dashboard) at /admin/: with ADMIN_USER and ADMIN_PASSWORD set, a login
     // (the password is bcrypt-hashed here; ADMIN_PASSWORD_HASH takes a hash instead), otherwise open to anyone.
     sio::admin::Options admin;
