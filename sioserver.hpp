@@ -4,8 +4,9 @@
 //        recovery, an Adapter seam for clusters) on an Engine.IO v4 server (HTTP long-polling with compressed
 //        responses, WebSocket, the upgrade between them, heartbeats, optional TLS; Engine.IO v3 / Socket.IO v4
 //        clients with allowEIO3) that the official clients talk to as if it were Node's `socket.io` 4.8 /
-//        `engine.io` 6.x. Add-on headers beside it: sioserver_redis.hpp (a Redis adapter that joins a Node
-//        cluster), sioserver_admin.hpp (the @socket.io/admin-ui dashboard).
+//        `engine.io` 6.x. Limits on one abusive client (per address, per connection; not in Node). Add-on headers
+//        beside it: sioserver_redis.hpp (a Redis adapter that joins a Node cluster), sioserver_admin.hpp (the
+//        @socket.io/admin-ui dashboard), sioserver_metrics.hpp (Prometheus metrics).
 // USE    #include "sioserver.hpp" in one or many translation units (everything is inline).
 //        g++ -std=c++17 -O2 app.cpp $(pkg-config --cflags --libs cpp-httplib) -pthread
 // NEEDS  cpp-httplib 0.11.4 to 0.53.1, as Debian's compiled library or as the upstream single header (this header
@@ -25,10 +26,11 @@
 // API    Everything public outside a `detail` namespace. The transports (eio::Polling, eio::WebSocket) are made and
 //        run by the Engine only: their constructors take an eio::TransportKey, which only it (and the tests' one
 //        way in, detail::TestAccess) can make. eio::Transport is the interface a session sees of them.
-// EXTEND What an add-on (sioserver_redis.hpp, sioserver_admin.hpp, an adapter of your own) may rely on besides the
-//        API: Adapter's protected members (send_to, encode, deliver, deliver_with_ack, post, after, cancel,
-//        run_handler) and namespace sio::ext (parse_json, SendBatch, may_join_threads, post, post_after, cancel; end
-//        of layer 4). Never detail. User code an add-on's own thread leads to runs on the engine's handler thread
+// EXTEND What an add-on (sioserver_redis.hpp, sioserver_admin.hpp, sioserver_metrics.hpp, an adapter of your own)
+//        may rely on besides the API: the counts (eio::Traffic, ServerStats, AdapterStats: Engine::traffic(),
+//        Server::stats(), Adapter::counters()), Adapter's protected members (send_to, encode, deliver,
+//        deliver_with_ack, post, after, cancel, run_handler, share_counters) and namespace sio::ext (parse_json,
+//        SendBatch, may_join_threads, post, post_after, cancel; end of layer 4). Never detail. User code an add-on's own thread leads to runs on the engine's handler thread
 //        (post), never on its thread or a timer.
 // DEBUG  Run any program built with it as `SIO_DEBUG=1 ./app` to print every packet in and out on stderr.
 // KNOBS  #define before including (defaults in brackets):
@@ -2013,7 +2015,11 @@ inline constexpr Codec codec = {
 //     namespace's room map), Client::mu_ (its sockets), Namespace::mu_, ClientBundle::mu_ (the bundle, read once),
 //     ThreadPerConnection::mu_ (the thread counts, the parked threads), BroadcastOperator::fetchSockets' Gather::mu
 //     (the answers of several nodes), the answer of an asynchronous allowRequest (Engine::allow_request: its
-//     callback locks it from any thread, the handshake's thread waits on it).
+//     callback locks it from any thread, the handshake's thread waits on it), detail::HandshakeBuckets::mu_ and
+//     detail::AddressCounts::mu_ (the limits per client address; an AddressCounts slot is given back under
+//     eio::Socket::mu_ too).
+//   eio::Socket::mu_                             -> eio::Socket::InputLimit::mu (its input limit: a leaf, whose
+//     waiter holds nothing else)
 //   TaskThread::mu_ (the handler thread's queue) -> SharedThread::mu_ (when the first task starts the thread)
 //   SendBatch has no lock (a thread_local list); ending one takes each member's own lock, with nothing else held.
 //   An add-on adapter (sioserver_redis.hpp) takes its own locks with none of these held (init() aside, see
@@ -5027,7 +5033,8 @@ inline void cancel(eio::Engine& engine, TimerId id) { engine.timers().cancel(id)
 //                                              binary, fragments joined)
 //   eio::WebSocket::handle_ws_message     (3c) the codec (2h; v4: decode_packet): MESSAGE `2["chat message","hi"]`,
 //                                              to its Receiver
-//   eio::Socket::handle_packet            (4)  MESSAGE: the on_message handler, through Engine::run_handler
+//   eio::Socket::handle_packet            (4)  MESSAGE: the on_message handler, through Engine::run_handler; with
+//                                              an eventRateLimit, then pace_input: the thread waits for its debt
 //   sio::Client::handle_data              (5e) (Client::start registered it) the server's parser's decoder (JSON:
 //                                              packet::decode): EVENT, nsp "/", data
 //   sio::Client::handle_decoded           (5e) the Socket of that namespace

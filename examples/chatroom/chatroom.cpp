@@ -501,7 +501,7 @@ int main() {
     options.eventRateLimit = sio::Options::EventRateLimit{};
     options.eventRateLimit->perSecond = 50;
     options.eventRateLimit->burst = 100;
-    sio::Server io(options);  // serves /socket.io/socket.io.js itself
+    sio::Server io(options);   // serves /socket.io/socket.io.js itself
     sio::metrics::expose(io);  // GET /metrics
     // The admin UI (@socket.io/admin-ui's dashboard) at /admin/: with ADMIN_USER and ADMIN_PASSWORD set, a login
     // (the password is bcrypt-hashed here; ADMIN_PASSWORD_HASH takes a hash instead), otherwise open to anyone.
