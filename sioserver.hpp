@@ -30,8 +30,8 @@
 //        may rely on besides the API: the counts (eio::Traffic, ServerStats, AdapterStats: Engine::traffic(),
 //        Server::stats(), Adapter::counters()), Adapter's protected members (send_to, encode, deliver,
 //        deliver_with_ack, post, after, cancel, run_handler, share_counters) and namespace sio::ext (parse_json,
-//        SendBatch, may_join_threads, post, post_after, cancel; end of layer 4). Never detail. User code an add-on's own thread leads to runs on the engine's handler thread
-//        (post), never on its thread or a timer.
+//        SendBatch, may_join_threads, post, post_after, cancel; end of layer 4). Never detail. User code an
+//        add-on's own thread leads to runs on the engine's handler thread (post), never on its thread or a timer.
 // DEBUG  Run any program built with it as `SIO_DEBUG=1 ./app` to print every packet in and out on stderr.
 // KNOBS  #define before including (defaults in brackets):
 //          SIOSERVER_THREAD_STACK_SIZE   stack of each connection thread in bytes [524288]
