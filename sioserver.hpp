@@ -4959,15 +4959,15 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
     // The slot goes with the function: a connection that ends before it runs gives its place back.
     auto held = std::make_shared<detail::AddressCounts::Slot>(std::move(slot));
     http.more_follows();  // the open packet (open_session) goes right after the 101, in the same segment
-    http.take_over(response,
-                   [this, sid, copy, held, codec, tls = http.tls()](int fd, const std::string& leftover) mutable {
-                       const bool secure = tls != nullptr;
-                       auto ws = make_websocket(fd, std::move(tls), *codec, !copy->get_param_value("b64").empty());
-                       std::shared_ptr<Socket> s = open(std::move(sid), std::move(*copy), ws, *codec, secure,
-                                                        std::move(*held));  // held while the thread runs
-                       copy.reset();
-                       ws->run(leftover);
-                   });
+    auto run = [this, sid, copy, held, codec, tls = http.tls()](int fd, const std::string& leftover) mutable {
+        const bool secure = tls != nullptr;
+        auto ws = make_websocket(fd, std::move(tls), *codec, !copy->get_param_value("b64").empty());
+        std::shared_ptr<Socket> s =
+            open(std::move(sid), std::move(*copy), ws, *codec, secure, std::move(*held));  // held while it runs
+        copy.reset();
+        ws->run(leftover);
+    };
+    http.take_over(response, std::move(run));
 }
 
 }  // namespace eio
