@@ -23,7 +23,9 @@
 //                                  (its own thread and queue: no caller ever waits for Redis). Use one factory per
 //                                  sio::Server: two servers of one process on one factory would count as one node.
 //        sio::redis::RedisAdapter  the adapter of one namespace (io.of("/x").adapter()); uid() is its node id,
-//                                  stats() the counters of its factory's connections (see Stats)
+//                                  stats() the counters of its factory's connections (see Stats); counters()
+//                                  (sio::AdapterStats, for the metrics add-on) is one object per factory, shared
+//                                  by its namespaces' adapters (all three kinds): see detail::Counters
 //        sio::redis::createShardedAdapter(ShardedOptions) -> sio::AdapterFactory: Node's createShardedAdapter
 //                                  (channelPrefix, subscriptionMode); its adapters are ShardedAdapter (section 7)
 //        sio::redis::createStreamsAdapter(StreamsOptions) -> sio::AdapterFactory: Node's Redis Streams adapter
@@ -1354,12 +1356,32 @@ inline bool decode_sharded(std::string_view bytes, Message& out) {
 // =====================================================================================================================
 namespace detail {
 
-// The counters behind Stats, written by any thread.
+// The counters behind Stats, written by any thread, and the same events in the factory's one sio::AdapterStats,
+// which every adapter of the factory counts into (share_counters), for the metrics add-on: a publish Redis took
+// (published), a message the subscriber or the stream reader got (received), a connection back after it was lost
+// (reconnects), a request of ours that waits for the other nodes' answers (requests) and one that timed out
+// (requestTimeouts), and errors: a publish dropped (unsent), a message dropped as bad (malformed), and a command
+// Redis refused or could not take (an error reply, or none: Redis down, the connection lost, the queue full).
 struct Counters {
     std::atomic<uint64_t> published{0}, unsent{0}, received{0}, malformed{0}, reconnects{0}, requestsTimedOut{0};
+    const std::shared_ptr<AdapterStats> shared = std::make_shared<AdapterStats>();
     Stats snapshot() const {
         return Stats{published.load(), unsent.load(),     received.load(),
                      malformed.load(), reconnects.load(), requestsTimedOut.load()};
+    }
+    void count_published() { bump(published, shared->published); }
+    void count_unsent() { bump(unsent, shared->errors); }
+    void count_received() { bump(received, shared->received); }
+    void count_malformed() { bump(malformed, shared->errors); }
+    void count_reconnect() { bump(reconnects, shared->reconnects); }
+    void count_timeout() { bump(requestsTimedOut, shared->requestTimeouts); }
+    void count_request() { shared->bump(shared->requests); }
+    void count_error() { shared->bump(shared->errors); }  // a command's, not a publish's (count_unsent)
+
+private:
+    void bump(std::atomic<uint64_t>& mine, std::atomic<uint64_t>& theirs) {
+        mine.fetch_add(1, std::memory_order_relaxed);
+        shared->bump(theirs);
     }
 };
 
@@ -1420,6 +1442,8 @@ public:
     RedisLink& operator=(const RedisLink&) = delete;
 
     bool connected() const { return ctx_ != nullptr; }
+    // Whether the last open() failed because Redis refused AUTH or SELECT (an error reply, e.g. a wrong password).
+    bool refused() const { return refused_; }
     void drop() {
         if (ctx_) redisFree(ctx_);  // closes the fd
         ctx_ = nullptr;
@@ -1428,6 +1452,7 @@ public:
     // Connects, then AUTH (when a password is set) and SELECT (when asked and db != 0).
     Io open(const Options& o, int stop_fd, bool select_db) {
         drop();
+        refused_ = false;
         const auto deadline = Clock::now() + std::chrono::milliseconds(std::max(1, o.connectTimeout));
         Io io = connect_socket(o.host, o.port, stop_fd, deadline);
         if (io != Io::Ok) return io;
@@ -1533,12 +1558,16 @@ private:
         Io io = flush(stop_fd, deadline);
         redisReply* reply = nullptr;
         if (io == Io::Ok) io = read(reply, stop_fd, -1, deadline);
-        if (io == Io::Ok && reply->type == REDIS_REPLY_ERROR) io = Io::Failed;  // e.g. a wrong password
+        if (io == Io::Ok && reply->type == REDIS_REPLY_ERROR) {  // e.g. a wrong password
+            refused_ = true;
+            io = Io::Failed;
+        }
         if (reply) freeReplyObject(reply);
         return io;
     }
 
     redisContext* ctx_ = nullptr;
+    bool refused_ = false;
 };
 
 // Sleeps for `ms` unless the stop fd fires first; false when it did.
@@ -1703,7 +1732,8 @@ private:
         fail(c);
     }
     void fail(Command& c) {
-        if (c.is_publish) ++counters_.unsent;
+        if (c.is_publish) counters_.count_unsent();
+        else counters_.count_error();
         if (c.reply) c.reply(nullptr);
     }
     void fail_all(std::deque<Command>& commands) {
@@ -1730,13 +1760,14 @@ private:
         for (;;) {
             if (!link.connected()) {
                 if (link.open(options_, stop_.fd(), true) != Io::Ok) {
+                    if (link.refused()) counters_.count_error();
                     if (stopped()) break;
                     set_state(State::Down);
                     if (!pause_unless_stopped(stop_.fd(), delay)) break;
                     delay = std::min(delay * 2, std::max(delay, options_.reconnectDelayMax));
                     continue;
                 }
-                if (ever_connected) ++counters_.reconnects;
+                if (ever_connected) counters_.count_reconnect();
                 ever_connected = true;
                 delay = std::max(1, options_.reconnectDelay);
                 set_state(State::Up);
@@ -1792,8 +1823,10 @@ private:
             Command c = std::move(batch.front());
             batch.pop_front();
             if (c.is_publish) {
-                if (reply->type == REDIS_REPLY_ERROR) ++counters_.unsent;
-                else ++counters_.published;
+                if (reply->type == REDIS_REPLY_ERROR) counters_.count_unsent();
+                else counters_.count_published();
+            } else if (reply->type == REDIS_REPLY_ERROR) {
+                counters_.count_error();
             }
             if (c.reply) c.reply(reply);
             freeReplyObject(reply);
@@ -1879,11 +1912,12 @@ private:
                 channels.clear();
                 patterns.clear();
                 if (link.open(options_, stop_.fd(), false) != Io::Ok) {
+                    if (link.refused()) counters_.count_error();
                     if (!pause_unless_stopped(stop_.fd(), delay)) break;
                     delay = std::min(delay * 2, std::max(delay, options_.reconnectDelayMax));
                     continue;
                 }
-                if (ever_connected) ++counters_.reconnects;
+                if (ever_connected) counters_.count_reconnect();
                 ever_connected = true;
                 synced = ~uint64_t(0);
             }
@@ -1914,9 +1948,12 @@ private:
                     reply = link.buffered();
                 }
             }
-            if (refused) lost(true);
-            else
+            if (refused) {
+                counters_.count_error();
+                lost(true);
+            } else {
                 delay = std::max(1, options_.reconnectDelay);  // Redis answers as it should: the next loss retries soon
+            }
         }
         ready_ = false;
     }
@@ -1988,10 +2025,10 @@ private:
         if (r->type != REDIS_REPLY_ARRAY || r->elements < 3) return;
         const std::string_view kind = str(r->element[0]);
         if ((kind == "message" || kind == "smessage") && r->elements == 3) {
-            ++counters_.received;
+            counters_.count_received();
             on_message_(std::string(), std::string(str(r->element[1])), str(r->element[2]));
         } else if (kind == "pmessage" && r->elements == 4) {
-            ++counters_.received;
+            counters_.count_received();
             on_message_(std::string(str(r->element[1])), std::string(str(r->element[2])), str(r->element[3]));
         }
     }
@@ -2045,6 +2082,7 @@ private:
         while (!stopped()) {
             if (!link.connected()) {
                 if (link.open(options_, stop_.fd(), false) != Io::Ok || !position(link, ids)) {
+                    if (link.refused()) counters_.count_error();
                     link.drop();
                     if (!warned && !stopped()) {  // once per outage, not once per attempt
                         std::fprintf(stderr,
@@ -2057,7 +2095,7 @@ private:
                     delay = std::min(delay * 2, std::max(delay, options_.reconnectDelayMax));
                     continue;
                 }
-                if (ever_connected) ++counters_.reconnects;
+                if (ever_connected) counters_.count_reconnect();
                 if (warned)
                     std::fprintf(stderr, "[sio::redis] Redis at %s:%d reached\n", options_.host.c_str(), options_.port);
                 warned = false;
@@ -2076,6 +2114,7 @@ private:
             Io io = link.flush(stop_.fd(), deadline);
             if (io == Io::Ok) io = link.read(reply, stop_.fd(), -1, deadline);
             if (io != Io::Ok || reply->type == REDIS_REPLY_ERROR) {
+                if (io == Io::Ok) counters_.count_error();  // Redis refused the XREAD
                 if (reply) freeReplyObject(reply);
                 link.drop();
                 ready_ = false;
@@ -2107,6 +2146,7 @@ private:
             if (link.flush(stop_.fd(), deadline) != Io::Ok || link.read(reply, stop_.fd(), -1, deadline) != Io::Ok)
                 return false;
             bool ok = reply->type == REDIS_REPLY_ARRAY;
+            if (reply->type == REDIS_REPLY_ERROR) counters_.count_error();
             if (ok) {
                 ids[i] = "0-0";
                 if (reply->elements > 0 && reply->element[0]->type == REDIS_REPLY_ARRAY &&
@@ -2140,7 +2180,7 @@ private:
                 const std::string id(text(entry->element[0]));
                 if (id.empty()) continue;
                 ids[size_t(at - streams_.begin())] = id;
-                ++counters_.received;
+                counters_.count_received();
                 Fields fields;
                 const redisReply* kv = entry->element[1];
                 if (kv->type == REDIS_REPLY_ARRAY)
@@ -2323,7 +2363,9 @@ public:
         : Adapter(nsp),
           connections_(std::move(connections)),
           uid_(wire::random_uid()),
-          channels_(connections_->options().key, nsp.name(), uid_) {}
+          channels_(connections_->options().key, nsp.name(), uid_) {
+        share_counters(connections_->counters().shared);  // one sio::AdapterStats for every namespace of the factory
+    }
     ~RedisAdapter() override { close(); }
 
     // This node's id in the namespace's messages (6 alphanumerics, like Node's).
@@ -2380,6 +2422,7 @@ public:
                 self.ack_requests_.erase(id);
             });
         }
+        redis_counters().count_request();
         publish_encoded(channels_.request, [&] { return wire::encode_request(r); });
         auto serverCount = std::move(h.serverCount);
         h.serverCount = nullptr;  // the base would report 1: the count is Redis's
@@ -2486,7 +2529,7 @@ private:
     using Task = std::function<void(RedisAdapter&)>;
 
     const Options& options() const { return connections_->options(); }
-    detail::Counters& counters() { return connections_->counters(); }
+    detail::Counters& redis_counters() { return connections_->counters(); }
 
     // Runs `fn` as a handler on the engine's handler thread (Adapter::post), in the order posted, inside the gate
     // (not at all once the adapter closed): what it runs may be user code, which neither Redis thread runs.
@@ -2509,7 +2552,7 @@ private:
         try {
             bytes = encode();
         } catch (const std::exception&) {
-            ++counters().unsent;
+            redis_counters().count_unsent();
             return;
         }
         connections_->publisher().publish(channel, std::move(bytes));
@@ -2551,6 +2594,7 @@ private:
                 after(options().requestsTimeout, [id = r.requestId](RedisAdapter& self) { self.on_timeout(id); });
             requests_[r.requestId] = std::move(pending);
         }
+        redis_counters().count_request();
         publish_encoded(channels_.request, [&] { return wire::encode_request(r); });
     }
 
@@ -2563,7 +2607,7 @@ private:
             p = std::move(it->second);
             requests_.erase(it);
         }
-        ++counters().requestsTimedOut;
+        redis_counters().count_timeout();
         switch (p.type) {
         case wire::REMOTE_FETCH:
             p.fetch_cb(Error{"timeout reached while waiting for fetchSockets response"}, std::move(p.sockets));
@@ -2608,7 +2652,7 @@ private:
         if (!room.empty() && !hasRoom(room)) return;
         wire::Broadcast b;
         if (!wire::decode_broadcast(payload, b)) {
-            ++counters().malformed;
+            redis_counters().count_malformed();
             return;
         }
         if (b.uid == uid_ || b.nsp != nsp().name()) return;
@@ -2628,7 +2672,7 @@ private:
     void on_request(std::string_view payload) {
         wire::Request r;
         if (!wire::decode_request(payload, r)) {
-            ++counters().malformed;
+            redis_counters().count_malformed();
             return;
         }
         switch (r.type) {
@@ -2741,7 +2785,7 @@ private:
             try {
                 link->adapter->respond(r, wire::encode_broadcast_ack_response(r.requestId, v));
             } catch (const std::exception&) {
-                ++link->adapter->counters().unsent;
+                link->adapter->redis_counters().count_unsent();
             }
         };
         deliver_with_ack(p, options_of(r), std::move(h));  // as deliver()
@@ -2751,7 +2795,7 @@ private:
     void on_response(std::string_view payload) {
         wire::Response r;
         if (!wire::decode_response(payload, r)) {
-            ++counters().malformed;
+            redis_counters().count_malformed();
             return;
         }
         std::unique_lock<std::mutex> lk(mu_);
@@ -2905,6 +2949,7 @@ public:
                 self.ack_requests_.erase(id);
             });
         }
+        redis_counters().count_request();
         publish(message(wire::cluster::BROADCAST,
                         Value::Object{{"packet", packet_value(p)}, {"requestId", id}, {"opts", encode_opts(opts)}}),
                 {});
@@ -2981,7 +3026,7 @@ protected:
 
     // ---- the hooks
     virtual const Options& options() const = 0;
-    virtual detail::Counters& counters() = 0;
+    virtual detail::Counters& redis_counters() = 0;
     virtual detail::Publisher& publisher() = 0;
     // `m` to every node (`to` empty), or an answer to the node whose uid is `to`.
     virtual void publish(const wire::cluster::Message& m, const std::string& to) = 0;
@@ -3047,6 +3092,7 @@ protected:
                 after(ms > 0 ? ms : options().requestsTimeout, [id](ClusterAdapter& self) { self.on_timeout(id); });
             requests_[id] = std::move(pending);
         }
+        redis_counters().count_request();
         publish(m, {});
     }
     void on_timeout(const std::string& id) {
@@ -3058,7 +3104,7 @@ protected:
             p = std::move(it->second);
             requests_.erase(it);
         }
-        ++counters().requestsTimedOut;
+        redis_counters().count_timeout();
         Error err{"timeout reached: only " + std::to_string(p.current) + " responses received out of " +
                   std::to_string(p.expected)};
         if (p.fetch_cb) p.fetch_cb(err, std::move(p.sockets));
@@ -3100,7 +3146,7 @@ inline void ClusterAdapter::on_request(const wire::cluster::Message& m) {
     case wire::cluster::FETCH_SOCKETS: {
         BroadcastOptions opts;
         if (id.empty() || !wire::cluster::decode_opts(m.data["opts"], opts)) {
-            ++counters().malformed;
+            redis_counters().count_malformed();
             return;
         }
         return post([requester, id, opts](ClusterAdapter& self) {
@@ -3117,7 +3163,7 @@ inline void ClusterAdapter::on_request(const wire::cluster::Message& m) {
     }
     case wire::cluster::SERVER_SIDE_EMIT: {
         if (!m.data["packet"].is_array()) {
-            ++counters().malformed;
+            redis_counters().count_malformed();
             return;
         }
         return post([requester, id, packet = m.data["packet"]](ClusterAdapter& self) {
@@ -3146,7 +3192,7 @@ inline void ClusterAdapter::answer_broadcast(const wire::cluster::Message& m) {
     p.nsp = nsp().name();
     BroadcastOptions opts;
     if (!read_broadcast(m.data, p, opts)) {
-        ++counters().malformed;
+        redis_counters().count_malformed();
         return;
     }
     p.id = -1;
@@ -3339,7 +3385,11 @@ public:
           connections_(std::move(connections)),
           stream_(wire::cluster::stream_of(nsp.name(), options().streamName, options().streamCount)),
           public_channel_(options().channelPrefix + "#" + nsp.name() + "#"),
-          private_channel_(public_channel_ + uid_ + "#") {}
+          private_channel_(public_channel_ + uid_ + "#") {
+        // One sio::AdapterStats for every namespace of the factory. Sessions are kept in Redis, which expires them:
+        // none is counted as expired here (AdapterStats::sessionsExpired stays 0 for this adapter).
+        share_counters(connections_->counters().shared);
+    }
     ~StreamsAdapter() override { close(); }
 
     const std::string& stream() const { return stream_; }
@@ -3472,7 +3522,7 @@ private:
     using Task = std::function<void(StreamsAdapter&)>;
 
     const StreamsOptions& options() const override { return connections_->options(); }
-    detail::Counters& counters() override { return connections_->counters(); }
+    detail::Counters& redis_counters() override { return connections_->counters(); }
     detail::Publisher& publisher() override { return connections_->publisher(); }
     static StreamsAdapter& of(detail::StreamsLink& link) { return static_cast<StreamsAdapter&>(*link.adapter); }
     int keep_ms() const {
@@ -3499,7 +3549,7 @@ private:
             auto fields = wire::cluster::entry_fields(m, options().onlyPlaintext);
             argv.insert(argv.end(), std::make_move_iterator(fields.begin()), std::make_move_iterator(fields.end()));
         } catch (const std::length_error&) {
-            ++counters().unsent;
+            redis_counters().count_unsent();
             if (done) done(false);
             return;
         }
@@ -3513,7 +3563,7 @@ private:
         try {
             payload = wire::cluster::encode_pubsub(m);
         } catch (const std::length_error&) {
-            ++counters().unsent;
+            redis_counters().count_unsent();
             return;
         }
         std::string channel = to.empty() ? public_channel_ : public_channel_ + to + "#";
@@ -3617,7 +3667,7 @@ inline void StreamsAdapter::on_entry(const std::string& id, wire::cluster::Messa
         p.nsp = nsp().name();
         BroadcastOptions opts;
         if (!read_broadcast(m.data, p, opts)) {
-            ++counters().malformed;
+            redis_counters().count_malformed();
             return;
         }
         add_offset(p, opts, id);
@@ -3628,7 +3678,7 @@ inline void StreamsAdapter::on_entry(const std::string& id, wire::cluster::Messa
     case wire::cluster::DISCONNECT_SOCKETS: {
         BroadcastOptions opts;
         if (!wire::cluster::decode_opts(m.data["opts"], opts)) {
-            ++counters().malformed;
+            redis_counters().count_malformed();
             return;
         }
         return post([type = m.type, opts, data = std::move(m.data)](StreamsAdapter& self) {
@@ -3646,7 +3696,7 @@ inline void StreamsAdapter::on_entry(const std::string& id, wire::cluster::Messa
 inline void StreamsAdapter::on_pubsub(const std::string& channel, std::string_view payload) {
     wire::cluster::Message m;
     if (!wire::cluster::decode_pubsub(payload, m)) {
-        ++counters().malformed;
+        redis_counters().count_malformed();
         return;
     }
     if (m.uid == uid_ || m.nsp != nsp().name()) return;
@@ -3696,7 +3746,7 @@ struct StreamsAdapter::Restore : std::enable_shared_from_this<Restore> {
         StreamsAdapter& a = of(*link);
         if (!raw || !xrange || xrange->type != REDIS_REPLY_ARRAY || xrange->elements == 0) return finish(false);
         if (!wire::cluster::decode_session(*raw, session)) {
-            ++a.counters().malformed;
+            a.redis_counters().count_malformed();
             return finish(false);
         }
         restored = std::make_shared<Restored>();
@@ -3735,7 +3785,7 @@ struct StreamsAdapter::Restore : std::enable_shared_from_this<Restore> {
                                             std::string_view(kv->element[k + 1]->str, kv->element[k + 1]->len));
             wire::cluster::Message m;
             if (!wire::cluster::decode_entry(fields, m)) {
-                ++a.counters().malformed;
+                a.redis_counters().count_malformed();
                 continue;
             }
             if (m.nsp != a.nsp().name() || m.type != wire::cluster::BROADCAST || !m.data["requestId"].is_null())
@@ -3743,7 +3793,7 @@ struct StreamsAdapter::Restore : std::enable_shared_from_this<Restore> {
             packet::Packet p;
             BroadcastOptions opts;
             if (!read_broadcast(m.data, p, opts)) {
-                ++a.counters().malformed;
+                a.redis_counters().count_malformed();
                 continue;
             }
             if (!reaches(session.rooms, opts)) continue;
@@ -3833,7 +3883,7 @@ inline void detail::StreamConnections::handle_message(const std::string& channel
 inline void detail::StreamConnections::handle_entry(const std::string& id, const StreamReader::Fields& fields) {
     wire::cluster::Message m;
     if (!wire::cluster::decode_entry(fields, m)) {
-        ++counters_.malformed;  // not an adapter's entry: skipped
+        counters_.count_malformed();  // not an adapter's entry: skipped
         return;
     }
     std::shared_ptr<StreamsLink> link;
@@ -3966,7 +4016,9 @@ public:
         : ClusterAdapter(nsp),
           connections_(std::move(connections)),
           channel_(options().channelPrefix + "#" + nsp.name() + "#"),
-          response_channel_(channel_ + uid() + "#") {}
+          response_channel_(channel_ + uid() + "#") {
+        share_counters(connections_->counters().shared);  // one sio::AdapterStats for every namespace of the factory
+    }
     ~ShardedAdapter() override { close(); }
 
     // <prefix>#<nsp>#: every node subscribes to it.
@@ -4038,14 +4090,14 @@ public:
 
 protected:
     const ShardedOptions& options() const override { return connections_->options(); }
-    detail::Counters& counters() override { return connections_->counters(); }
+    detail::Counters& redis_counters() override { return connections_->counters(); }
     detail::Publisher& publisher() override { return connections_->publisher(); }
     void publish(const wire::cluster::Message& m, const std::string& to) override {
         std::string payload;
         try {
             payload = wire::cluster::encode_sharded(m);
         } catch (const std::length_error&) {
-            ++counters().unsent;
+            redis_counters().count_unsent();
             return;
         }
         std::string channel =
@@ -4078,7 +4130,7 @@ private:
 inline void ShardedAdapter::on_pubsub(const std::string& channel, std::string_view payload) {
     wire::cluster::Message m;
     if (!wire::cluster::decode_sharded(payload, m)) {
-        ++counters().malformed;
+        redis_counters().count_malformed();
         return;
     }
     if (channel == response_channel_) return on_response(m);
@@ -4090,7 +4142,7 @@ inline void ShardedAdapter::on_pubsub(const std::string& channel, std::string_vi
         p.nsp = nsp().name();
         BroadcastOptions opts;
         if (!read_broadcast(m.data, p, opts)) {
-            ++counters().malformed;
+            redis_counters().count_malformed();
             return;
         }
         return deliver(p, opts);
@@ -4100,7 +4152,7 @@ inline void ShardedAdapter::on_pubsub(const std::string& channel, std::string_vi
     case wire::cluster::DISCONNECT_SOCKETS: {
         BroadcastOptions opts;
         if (!wire::cluster::decode_opts(m.data["opts"], opts)) {
-            ++counters().malformed;
+            redis_counters().count_malformed();
             return;
         }
         return post([type = m.type, opts, data = std::move(m.data)](ClusterAdapter& self) {

@@ -324,6 +324,7 @@ TEST_CASE("live: garbage on every channel is counted and dropped; the node goes 
     RawRedis raw(c.redis.port());
     REQUIRE(raw.ok());
     const auto before = c.b.adapter().stats().malformed;
+    const uint64_t errors = c.b.adapter().counters().errors;
     raw.command({"PUBLISH", "socket.io#/#", "garbage"});
     raw.command({"PUBLISH", "socket.io#/#", std::string("\x93\xa1x", 3)});                 // truncated msgpack
     raw.command({"PUBLISH", "socket.io-request#/#", "{\"type\":5"});                       // truncated JSON
@@ -332,6 +333,7 @@ TEST_CASE("live: garbage on every channel is counted and dropped; the node goes 
     raw.command({"PUBLISH", "socket.io#/#nope#", "not even decoded: no such room"});
     REQUIRE(wait_until([&] { return c.b.adapter().stats().malformed >= before + 5; }));
     CHECK(c.b.adapter().stats().malformed == before + 5);
+    CHECK(c.b.adapter().counters().errors == errors + 5);  // sio::AdapterStats: malformed messages are errors
 
     std::promise<sio::Args> answered;
     c.b.io->on("still", [](sio::ServerEvent& ev) { ev.ack(Value(true)); });
@@ -371,6 +373,8 @@ TEST_CASE("live: a subscriber that never answers: requests end at requestsTimeou
     CHECK(got.first == "timeout reached: only 1 responses received out of 2");
     CHECK(got.second == sio::Args{Value("B")});
     CHECK(c.a.adapter().stats().requestsTimedOut == 2);
+    CHECK(c.a.adapter().counters().requestTimeouts == 2);
+    CHECK(c.a.adapter().counters().requests == 2);
 }
 
 TEST_CASE("live: Redis killed and restarted: the node neither blocks nor crashes, and traffic resumes") {
@@ -386,6 +390,7 @@ TEST_CASE("live: Redis killed and restarted: the node neither blocks nor crashes
     // ready() is false once either connection has seen Redis go; the publisher may see it a moment after the
     // subscriber, and publishes queued in that moment fail (and are counted) when their write fails.
     CHECK(wait_until([&] { return c.a.adapter().stats().unsent >= unsent + 100; }));
+    CHECK(c.a.adapter().counters().errors >= 100);  // sio::AdapterStats: unsent publishes are errors
 
     // requests answer at once with this node alone
     std::promise<std::pair<std::string, sio::Args>> alone;
@@ -403,6 +408,7 @@ TEST_CASE("live: Redis killed and restarted: the node neither blocks nor crashes
     REQUIRE(c.redis.start());  // same port
     REQUIRE(wait_until([&] { return c.a.adapter().ready() && c.b.adapter().ready(); }, 10000));
     CHECK(c.a.adapter().stats().reconnects >= 2);  // publisher and subscriber
+    CHECK(c.a.adapter().counters().reconnects == c.a.adapter().stats().reconnects);
     std::promise<sio::Args> back;
     c.a.io->serverSideEmit("ping", [&](const sio::Error&, const sio::Args& r) { back.set_value(r); });
     auto h = back.get_future();
@@ -522,4 +528,105 @@ TEST_CASE("live: publishOnSpecificResponseChannel: the answering node publishes 
     REQUIRE(m->elements == 4);
     CHECK(std::string(m->element[2]->str, m->element[2]->len) == a.adapter().channels().own_response);
     freeReplyObject(m);
+}
+
+// sio::AdapterStats (what the metrics add-on reads): one object per factory, which every namespace's adapter of the
+// factory counts into, and what it counts across two nodes: publishes, messages received, requests of ours that
+// wait for answers (fetchSockets, serverSideEmit with an ack, a broadcast with acks), none timed out, no error.
+template <class AdapterType>
+static void adapter_stats_between_two_nodes(const std::function<sio::AdapterFactory(int redis_port)>& make) {
+    redis_test::RedisServer redis;
+    REQUIRE(redis.start());
+    sio::Options o;
+    o.serveClient = false;
+    sio::Server a(o), b(o);
+    a.adapter(make(redis.port()));
+    b.adapter(make(redis.port()));
+    auto& a1 = dynamic_cast<AdapterType&>(a.of("/").adapter());
+    auto& a2 = dynamic_cast<AdapterType&>(a.of("/two").adapter());
+    auto& b1 = dynamic_cast<AdapterType&>(b.of("/").adapter());
+    auto& b2 = dynamic_cast<AdapterType&>(b.of("/two").adapter());
+    CHECK(&a1.counters() == &a2.counters());
+    CHECK(a1.shared_counters() == a2.shared_counters());
+    CHECK(&b1.counters() == &b2.counters());
+    CHECK(&a1.counters() != &b1.counters());  // another factory: another node
+    REQUIRE(wait_until([&] { return a1.ready() && a2.ready() && b1.ready() && b2.ready(); }));
+    sio::AdapterStats& sa = a1.counters();
+    sio::AdapterStats& sb = b1.counters();
+    const uint64_t a_published = sa.published, a_requests = sa.requests, b_requests = sb.requests;
+    const uint64_t b_received = sb.received;
+
+    a.emit("news", 1);  // no client anywhere: B only receives it
+    CHECK(wait_until([&] { return sb.received > b_received; }));
+    CHECK(sa.requests == a_requests);  // a broadcast waits for no answer
+
+    std::promise<std::string> fetched;
+    a.fetchSockets([&](const sio::Error& err, std::vector<sio::RemoteSocket>) { fetched.set_value(err.message); });
+    auto f1 = fetched.get_future();
+    REQUIRE(ready_within(f1, 5000));
+    CHECK(f1.get() == "");
+    CHECK(sa.requests == a_requests + 1);
+
+    b.on("ping", [](sio::ServerEvent& ev) { ev.ack(Value("B")); });
+    std::promise<sio::Args> answered;
+    a.serverSideEmit("ping", [&](const sio::Error&, const sio::Args& r) { answered.set_value(r); });
+    auto f2 = answered.get_future();
+    REQUIRE(ready_within(f2, 5000));
+    CHECK(f2.get() == sio::Args{Value("B")});
+    CHECK(sa.requests == a_requests + 2);
+
+    std::promise<std::string> fetched_two;  // another namespace, the same counters
+    a.of("/two").fetchSockets(
+        [&](const sio::Error& err, std::vector<sio::RemoteSocket>) { fetched_two.set_value(err.message); });
+    auto f3 = fetched_two.get_future();
+    REQUIRE(ready_within(f3, 5000));
+    CHECK(f3.get() == "");
+    CHECK(sa.requests == a_requests + 3);
+
+    std::promise<void> acked;
+    a.timeout(2000).emit("question", [&](const sio::Error&, const sio::Args&) { acked.set_value(); });
+    auto f4 = acked.get_future();
+    REQUIRE(ready_within(f4, 5000));
+    CHECK(sa.requests == a_requests + 4);
+
+    CHECK(sb.requests == b_requests);  // B only answered
+    // broadcast + 4 requests; a PUBLISH (or XADD) is counted once its reply is read
+    CHECK(wait_until([&] { return sa.published >= a_published + 5; }));
+    CHECK(wait_until([&] { return sb.published >= 3; }));  // its answers: 2 fetches, 1 serverSideEmit
+    CHECK(sa.requestTimeouts == 0);
+    CHECK(sa.errors == 0);
+    CHECK(sb.errors == 0);
+    CHECK(sa.reconnects == 0);
+    // the same events as Stats (each is counted in both, one after the other)
+    CHECK(wait_until([&] {
+        auto st = a1.stats();
+        return sa.published == st.published && sa.received == st.received && sa.errors == st.unsent + st.malformed;
+    }));
+}
+
+TEST_CASE("live: sio::AdapterStats of the classic adapter: one per factory, and what moves it") {
+    adapter_stats_between_two_nodes<sio::redis::RedisAdapter>([](int port) {
+        sio::redis::Options ro;
+        ro.host = "127.0.0.1";
+        ro.port = port;
+        return sio::redis::createAdapter(ro);
+    });
+}
+
+TEST_CASE("live: sio::AdapterStats of the sharded adapter: one per factory, and what moves it") {
+    adapter_stats_between_two_nodes<sio::redis::ShardedAdapter>([](int port) {
+        sio::redis::ShardedOptions ro;
+        ro.host = "127.0.0.1";
+        ro.port = port;
+        return sio::redis::createShardedAdapter(ro);
+    });
+}
+
+TEST_CASE("live: sio::AdapterStats of the Streams adapter: one per factory, and what moves it") {
+    adapter_stats_between_two_nodes<sio::redis::StreamsAdapter>([](int port) {
+        sio::redis::StreamsOptions ro;
+        ro.host = "127.0.0.1";
+        ro.port = port;
+        return sio::redis::createStreamsAdapter(ro);
+    });
 }
