@@ -69,6 +69,7 @@ function parseArgs(argv) {
       case '--http-compression':
         opts.httpCompression = value === 'off' ? false : { threshold: intFlag(flag, value) };
         break;
+      case '--max-connections-per-address': intFlag(flag, value); break;  // not in the reference: no such cap
       default: usage(`unknown flag ${flag}`);
     }
   }

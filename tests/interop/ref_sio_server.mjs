@@ -64,6 +64,7 @@ function parseArgs(argv) {
         opts.recovery = { ...(opts.recovery || {}), skipMiddlewares: int(flag, value) !== 0 };
         break;
       case '--recovery-max-session-bytes': int(flag, value); opts.recovery = opts.recovery || {}; break;
+      case '--max-connections-per-address': int(flag, value); break;  // not in the reference: no such cap
       default: usage(`unknown flag ${flag}`);
     }
   }
