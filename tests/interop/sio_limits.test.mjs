@@ -88,7 +88,11 @@ describe('eventRateLimit', { skip: skipForReference('limits are not in the refer
     t.diagnostic(`ack round trip, median: alone ${a.toFixed(3)} ms (${alone.length}), during the flood ` +
       `${d.toFixed(3)} ms (${during.length}); p99 ${alone[Math.floor(alone.length * 0.99)].toFixed(3)} / ` +
       `${during[Math.floor(during.length * 0.99)].toFixed(3)} ms`);
-    assert.ok(d <= Math.max(2 * a, a + 1), `median round trip ${d} ms during the flood, ${a} ms alone`);
+    // SIO_TIMING_CHECKS=0 (the sanitizers' builds, the cpp-httplib matrix) leaves this out: there the times say
+    // more about the build or the machine than about the limit. The other checks above hold everywhere.
+    if (process.env.SIO_TIMING_CHECKS !== '0') {
+      assert.ok(d <= Math.max(2 * a, a + 1), `median round trip ${d} ms during the flood, ${a} ms alone`);
+    }
     assert.equal(await metric(srv, 'sioserver_limit_disconnects_total'), 0);
   });
 
