@@ -334,3 +334,6 @@ include tests/cluster/cluster.mk
 
 # ---- the chat room's history in SQLite: its packages, make chatroom-history (-asan, -tsan)
 include tests/chatroom/chatroom.mk
+
+# ---- the Prometheus metrics endpoint: Debian's promtool and Prometheus, make metrics-interop
+include tests/metrics/metrics.mk
