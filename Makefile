@@ -118,6 +118,7 @@ test:
 	$(MAKE) cluster-interop
 	$(MAKE) browser
 	$(MAKE) chatroom-history
+	$(MAKE) metrics-interop
 
 unit: $(BUILD)/unit_tests
 	./$(BUILD)/unit_tests

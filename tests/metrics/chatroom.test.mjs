@@ -18,7 +18,7 @@ test('the chat room serves /metrics: clean for promtool, counting a login and a 
   const socket = io(url, { transports: ['websocket'], forceNew: true, reconnection: false });
   t.after(() => socket.close());
   await once(socket, 'connect', T);
-  const login = await socket.timeout(T).emitWithAck('login', { nick: 'metrics', room: 'general' });
+  const login = await socket.timeout(T).emitWithAck('login', { nick: 'metrics', room: 'lobby' });
   assert.equal(login.ok, true, JSON.stringify(login));
   const sent = await socket.timeout(T).emitWithAck('chat message', 'counted');
   assert.equal(sent.ok, true, JSON.stringify(sent));

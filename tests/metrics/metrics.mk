@@ -10,6 +10,6 @@ $(BUILD)/.metrics-deps: tests/metrics/metrics.mk | $(BUILD)/.deps
 	@touch $@
 metrics-deps: $(BUILD)/.metrics-deps
 
-# One file at a time: each starts its own Prometheus.
-metrics-interop: node_modules/.package-lock.json $(BUILD)/.metrics-deps
+# One file at a time: each starts its own Prometheus. The servers: sio_test_server --metrics, and the chat room.
+metrics-interop: $(BUILD)/sio_test_server $(BUILD)/chatroom node_modules/.package-lock.json $(BUILD)/.metrics-deps
 	node --test --test-concurrency=1 tests/metrics/
