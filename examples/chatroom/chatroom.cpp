@@ -14,6 +14,7 @@
 //   http://localhost:3000/metrics     what Prometheus scrapes (README, "Metrics"); the admin UI is at /admin/
 // Limits (README, "Limits"): one address may hold 1000 connections (the default); one page may send 50 events a
 // second with bursts of 100, more is read more slowly, and a page that stays over it for 10 s is sent away.
+//   CHATROOM_EVENT_RATE=50:100        that event limit, PER_SECOND:BURST ("0": none; a load test needs none)
 //
 // What the page sends (each answered with {ok:true, ...} or {ok:false, error} when it asks for an answer):
 //   "login"            {nick, room}      enter the chat
@@ -498,9 +499,14 @@ int main() {
     const char* cert = std::getenv("SIO_TLS_CERT");
     const char* key = std::getenv("SIO_TLS_KEY");
     if (cert && *cert && key && *key) options.tls = sio::TlsOptions{cert, key};
-    options.eventRateLimit = sio::Options::EventRateLimit{};
-    options.eventRateLimit->perSecond = 50;
-    options.eventRateLimit->burst = 100;
+    double per_second = 50, burst = 100;
+    if (const char* rate = std::getenv("CHATROOM_EVENT_RATE"); rate && *rate)
+        if (std::sscanf(rate, "%lf:%lf", &per_second, &burst) < 1) per_second = 0;
+    if (per_second > 0) {
+        options.eventRateLimit = sio::Options::EventRateLimit{};
+        options.eventRateLimit->perSecond = per_second;
+        options.eventRateLimit->burst = burst;
+    }
     sio::Server io(options);   // serves /socket.io/socket.io.js itself
     sio::metrics::expose(io);  // GET /metrics
     // The admin UI (@socket.io/admin-ui's dashboard) at /admin/: with ADMIN_USER and ADMIN_PASSWORD set, a login

@@ -40,9 +40,13 @@ function withTimeout(promise, ms, what) {
 
 // Runs the chatroom on a free port with CHATROOM_DB=db; resolves once it listens, with {url, stderr(),
 // logged(pattern) (resolves once stderr matches), kill9(), terminate() (SIGTERM; resolves with {code, signal})}.
-// The test's end stops it (SIGTERM, SIGKILL after 5 s) if it still runs.
+// The test's end stops it (SIGTERM, SIGKILL after 5 s) if it still runs. Its event limit is off
+// (CHATROOM_EVENT_RATE=0): these tests fill the history's queue, 1000 messages from one client at once, which the
+// chat's own limit would spread over 20 s.
 async function startChatroom(t, db) {
-  const child = spawn(CHATROOM, [], { cwd: ROOT, env: { ...process.env, PORT: '0', CHATROOM_DB: db } });
+  const child = spawn(CHATROOM, [], {
+    cwd: ROOT, env: { ...process.env, PORT: '0', CHATROOM_DB: db, CHATROOM_EVENT_RATE: '0' },
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => { out += d; });

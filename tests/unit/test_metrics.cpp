@@ -93,3 +93,27 @@ TEST_CASE("metrics: render() writes each family once, from the server's own coun
     CHECK(value_of(text, "process_start_time_seconds") > 1.7e9);  // after 2023: read from /proc, not zero
     io.engine().traffic().watch(false);
 }
+
+TEST_CASE("metrics: serve() answers on an address of its own while its Endpoint lives, and only then") {
+    sio::Options opt;
+    opt.serveClient = false;
+    sio::Server io(opt);
+    int port = 0;
+    {
+        auto endpoint = sio::metrics::serve(io, "127.0.0.1", 0);
+        port = endpoint->port();
+        REQUIRE(port > 0);
+        CHECK(io.engine().traffic().counting());  // the core counts while an endpoint is there
+        httplib::Client client("127.0.0.1", port);
+        auto res = client.Get("/metrics");
+        REQUIRE(res);
+        CHECK(res->status == 200);
+        CHECK(res->get_header_value("Content-Type") == "text/plain; version=0.0.4; charset=utf-8");
+        CHECK(value_of(res->body, "sioserver_engine_handshakes_total") == 0);
+        CHECK(client.Get("/elsewhere")->status == 404);
+    }
+    CHECK_FALSE(io.engine().traffic().counting());
+    httplib::Client gone("127.0.0.1", port);
+    gone.set_connection_timeout(1, 0);
+    CHECK_FALSE(gone.Get("/metrics"));  // stopped with its Endpoint
+}
