@@ -1,5 +1,6 @@
 // sioserver_metrics.hpp: the exposition format (pure) and what render() reads from a server's counts.
 #include "sioserver_metrics.hpp"
+#include "test_access.hpp"
 
 #include <doctest/doctest.h>
 
@@ -61,6 +62,9 @@ TEST_CASE("metrics: render() writes each family once, from the server's own coun
     sio::Server io(opt);
     io.of("/chat");
     io.of([](const std::string& name, const sio::Value&) { return name.rfind("/room-", 0) == 0; });
+    // Two children of the dynamic namespace: one label, its parent's name (Node's "/_0"), not one per child.
+    REQUIRE(sio::detail::TestAccess::find_namespace(io, "/room-1", sio::Value(sio::Object{})));
+    REQUIRE(sio::detail::TestAccess::find_namespace(io, "/room-2", sio::Value(sio::Object{})));
     io.engine().traffic().watch(true);
     io.stats().bump(io.stats().eventsReceived, 5);
     io.stats().bump(io.stats().middlewareRefusals);
@@ -87,6 +91,8 @@ TEST_CASE("metrics: render() writes each family once, from the server's own coun
     CHECK(value_of(text, "app_middleware_refusals_total") == 1);
     CHECK(value_of(text, "app_recovery_sessions_kept_total") == 3);  // summed over the namespaces' adapters
     CHECK(value_of(text, "app_sockets{namespace=\"/chat\"}") == 0);
+    CHECK(value_of(text, "app_sockets{namespace=\"/_0\"}") == 0);
+    CHECK(text.find("/room-") == std::string::npos);
     CHECK(value_of(text, "app_engine_sessions{transport=\"websocket\"}") == 0);
     CHECK(value_of(text, "process_threads") >= 1);
     CHECK(value_of(text, "process_resident_memory_bytes") > 1e6);
