@@ -143,11 +143,13 @@ describe('per-address limits', { skip: skipForReference('limits are not in the r
   test('a handshake storm from one address meets handshakeRateLimit: the burst gets in, the rest 429', async (t) => {
     const srv = await startSioFor(t, ['--metrics', '/metrics', '--handshake-rate', '1:5']);
     const answers = [];
+    const start = Date.now();
     for (let i = 0; i < 40; i++) answers.push(await handshake(srv));
+    const seconds = (Date.now() - start) / 1000;
     const ok = answers.filter((r) => r.status === 200).length;
     const refused = answers.filter((r) => r.status === 429);
-    // 5 at once, and at most one more for each second the storm took.
-    assert.ok(ok >= 5 && ok <= 7, `${ok} handshakes let in`);
+    // 5 at once, and one more for each second the storm took.
+    assert.ok(ok >= 5 && ok <= 5 + Math.ceil(seconds), `${ok} handshakes let in, in ${seconds} s`);
     assert.equal(ok + refused.length, 40);
     assert.deepEqual(JSON.parse(refused[0].body), { code: 3, message: 'Too many handshakes from this address' });
     assert.equal(await metric(srv, 'sioserver_limit_refusals_total{limit="handshakeRateLimit"}'), refused.length);
