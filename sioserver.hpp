@@ -4104,9 +4104,11 @@ public:
     std::string client_address(const httplib::Request& req) const {
         if (options_.trustProxy <= 0 || !req.has_header("X-Forwarded-For")) return req.remote_addr;
         std::vector<std::string> hops;  // nearest last
-        const size_t headers = req.get_header_value_count("X-Forwarded-For");
-        for (size_t i = 0; i < headers; ++i) {
-            const std::string value = req.get_header_value("X-Forwarded-For", i);
+        // (get_header_value's arguments changed between httplib releases; the header map itself did not, and it
+        // keeps repeated headers in the order they came.)
+        auto lines = req.headers.equal_range("X-Forwarded-For");
+        for (auto line = lines.first; line != lines.second; ++line) {
+            const std::string& value = line->second;
             size_t start = 0;
             while (start <= value.size()) {
                 size_t comma = value.find(',', start);
