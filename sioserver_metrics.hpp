@@ -250,30 +250,32 @@ inline std::string render(Server& io, const Options& o = {}) {
     w.histogram(p + "handler_duration_seconds", "Time user handlers ran.", t.handlerRun);
     w.histogram(p + "handler_lock_wait_seconds", "Time user handlers waited for the handler lock.", t.handlerWait);
 
-    // ---- adapters, and connection state recovery
-    auto sum = [&](std::atomic<uint64_t> AdapterStats::*field) {
-        double n = 0;
-        for (AdapterStats* a : adapters) n += load(a->*field);
-        return n;
+    // ---- adapters, and connection state recovery: each distinct AdapterStats once
+    struct AdapterCounter {
+        const char* name;
+        const char* help;
+        std::atomic<uint64_t> AdapterStats::*field;
     };
-    w.counter(p + "adapter_messages_published_total", "Messages the adapter sent to other nodes.",
-              sum(&AdapterStats::published));
-    w.counter(p + "adapter_messages_received_total", "Messages the adapter received from other nodes.",
-              sum(&AdapterStats::received));
-    w.counter(p + "adapter_requests_total", "Requests to other nodes (fetchSockets, serverSideEmit with ack, ...).",
-              sum(&AdapterStats::requests));
-    w.counter(p + "adapter_request_timeouts_total", "Requests to other nodes that timed out.",
-              sum(&AdapterStats::requestTimeouts));
-    w.counter(p + "adapter_errors_total", "Adapter errors: messages not sent, malformed ones received.",
-              sum(&AdapterStats::errors));
-    w.counter(p + "adapter_reconnects_total", "Times the adapter's connections came back after a loss.",
-              sum(&AdapterStats::reconnects));
-    w.counter(p + "recovery_sessions_kept_total", "Sessions kept for connection state recovery.",
-              sum(&AdapterStats::sessionsKept));
-    w.counter(p + "recovery_sessions_restored_total", "Kept sessions a returning client got back.",
-              sum(&AdapterStats::sessionsRestored));
-    w.counter(p + "recovery_sessions_expired_total", "Kept sessions dropped unrestored.",
-              sum(&AdapterStats::sessionsExpired));
+    static const AdapterCounter adapter_counters[] = {
+        {"adapter_messages_published_total", "Messages the adapter sent to other nodes.", &AdapterStats::published},
+        {"adapter_messages_received_total", "Messages the adapter received from other nodes.", &AdapterStats::received},
+        {"adapter_requests_total", "Requests to other nodes (fetchSockets, serverSideEmit with ack, ...).",
+         &AdapterStats::requests},
+        {"adapter_request_timeouts_total", "Requests to other nodes that timed out.", &AdapterStats::requestTimeouts},
+        {"adapter_errors_total", "Adapter errors: messages not sent, malformed ones received, failed commands.",
+         &AdapterStats::errors},
+        {"adapter_reconnects_total", "Times the adapter's connections came back after a loss.",
+         &AdapterStats::reconnects},
+        {"recovery_sessions_kept_total", "Sessions kept for connection state recovery.", &AdapterStats::sessionsKept},
+        {"recovery_sessions_restored_total", "Kept sessions a returning client got back.",
+         &AdapterStats::sessionsRestored},
+        {"recovery_sessions_expired_total", "Kept sessions dropped unrestored.", &AdapterStats::sessionsExpired},
+    };
+    for (const AdapterCounter& c : adapter_counters) {
+        double n = 0;
+        for (AdapterStats* a : adapters) n += load(a->*c.field);
+        w.counter(p + c.name, c.help, n);
+    }
 
     if (o.processMetrics) process::write(w);
     return w.text();
