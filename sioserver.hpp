@@ -2437,25 +2437,27 @@ private:
 };
 
 // The handshakes each client address may still make: a bucket per address seen lately. Buckets that filled up
-// again are dropped once the table grows, so a scan from many addresses costs memory for a moment only.
+// again are dropped once the table has doubled since the last sweep, so a scan from many addresses costs memory for
+// a while only, and each handshake a constant share of the sweeps.
 class HandshakeBuckets {
 public:
     explicit HandshakeBuckets(const RateLimit& limit) : limit_(limit) {}
     bool try_take(const std::string& address) {
         const auto now = TokenBucket::Clock::now();
         std::lock_guard<std::mutex> lk(mu_);
-        if (buckets_.size() >= kPruneAt) prune(now);
+        if (buckets_.size() >= sweep_at_) {
+            for (auto it = buckets_.begin(); it != buckets_.end();)
+                it = it->second.full(now) ? buckets_.erase(it) : std::next(it);
+            sweep_at_ = std::max<size_t>(4096, 2 * buckets_.size());
+        }
         return buckets_.try_emplace(address, limit_, now).first->second.try_take(now);
     }
 
 private:
-    static constexpr size_t kPruneAt = 4096;
-    void prune(TokenBucket::Clock::time_point now) {
-        for (auto it = buckets_.begin(); it != buckets_.end();) it = it->second.full(now) ? buckets_.erase(it) : ++it;
-    }
     const RateLimit limit_;
     std::mutex mu_;  // a leaf
     std::unordered_map<std::string, TokenBucket> buckets_;
+    size_t sweep_at_ = 4096;
 };
 
 // The sessions each client address holds (maxConnectionsPerAddress). acquire() hands out a slot, which gives its
