@@ -19,13 +19,15 @@
 //          3. transports (polling, WebSocket)     6. server and HTTP glue (cpp-httplib, threads, CORS, bundle)
 // NAMES  In this header `on_<event>(fn)` only ever registers a handler, as Node's `.on(event, fn)` (the add-ons'
 //        own on_* handle their inputs, as their Node originals name them); what handles an input is
-//        `handle_<what>` (handle_packet, handle_data, handle_event, handle_close, ...). Option and method names
-//        that mirror Node's keep its camelCase (maxHttpBufferSize, serverSideEmit); everything else is snake_case.
+//        `handle_<what>` (handle_packet, handle_data, handle_event, handle_close, ...). Option fields and counters
+//        are camelCase, as Node's options are (maxHttpBufferSize; TlsOptions' cert_file and key_file aside);
+//        methods that mirror a Node method keep its camelCase (serverSideEmit); every other name is snake_case.
 //        LOCK ORDER (layer 3a) lists every lock, THREAD STATE (beside it) every thread_local switch; THE PATH OF
 //        ONE EVENT (top of layer 5) follows one packet through.
-// API    Everything public outside a `detail` namespace. The transports (eio::Polling, eio::WebSocket) are made and
-//        run by the Engine only: their constructors take an eio::TransportKey, which only it (and the tests' one
-//        way in, detail::TestAccess) can make. eio::Transport is the interface a session sees of them.
+// API    Everything public outside a `detail` namespace. The transports (eio::Polling, eio::WebSocket) and the
+//        sessions (eio::Socket) are made by the Engine only: their constructors take an eio::EngineKey, which only
+//        it (and the tests' one way in, detail::TestAccess) can make; sio::Client and sio::Socket likewise take a
+//        sio::ServerKey. eio::Transport is the interface a session sees of its transports.
 // EXTEND What an add-on (sioserver_redis.hpp, sioserver_admin.hpp, sioserver_metrics.hpp, an adapter of your own)
 //        may rely on besides the API: the counts (eio::Traffic, ServerStats, AdapterStats: Engine::traffic(),
 //        Server::stats(), Adapter::counters()), Adapter's protected members (send_to, encode, deliver,
@@ -146,7 +148,8 @@ struct CookieOptions {
 struct TlsOptions;
 namespace detail {
 struct TlsContext;
-struct TestAccess;  // tests/unit/test_access.hpp: the tests' one way to internals
+struct TestAccess;    // tests/unit/test_access.hpp: the tests' one way to internals
+struct EngineAccess;  // layer 4: the Engine's internals that the layers above it use
 inline std::shared_ptr<TlsContext> open_tls_context(const TlsOptions& tls, std::string& error);  // layer 3a
 }  // namespace detail
 struct TlsOptions {
@@ -1995,11 +1998,11 @@ inline constexpr Codec codec = {
 // nothing is taken while a leaf is held. Outermost first:
 //   eio::Engine::handler_mu_ (recursive; run_handler takes it when serializeHandlers): every user handler runs under
 //     it and may emit, join, disconnect or close, so it precedes every lock below, and none of them is held when it
-//     is taken (each caller copies what it needs and lets its lock go first). Code that locks handler_mutex()
-//     itself does so before any other lock.
+//     is taken (each caller copies what it needs and lets its lock go first).
 //   detail::ServerState::mu_ (sio::Server's namespaces, clients) -> Namespace::mu_ (a dynamic parent's, for a child)
 //     A namespace is made under it, and so is its adapter (the AdapterFactory and Adapter::init() run there): an
 //     add-on adapter's own locks come after it, and a factory or init() must not call back into the Server.
+//     (io.adapter(factory) makes and inits the adapters of the namespaces that exist already with no lock held.)
 //   detail::Listener::mu_ (start, stop)          -> SharedThread::mu_ (the accept thread's state)
 //   detail::BroadcastAcks::mu_ (the answers)     -> Timers::mu_
 //   sio::Socket::mu_ (listeners, pending acks)   -> Timers::mu_
@@ -2009,7 +2012,8 @@ inline constexpr Codec codec = {
 //   WebSocket::mu_                               -> OpenSslSession::mu_ (a TLS connection's SSL object: a leaf)
 //   eio::Socket::mu_, WebSocket::mu_             -> Timers::mu_ (heartbeat, upgrade and hang-up timers)
 //   A transport calls its session (Transport::Receiver) with none of its locks held, and the session calls a
-//   transport's close() with none of its own held (close() reports back at once).
+//   transport's close() with none of its own held (close() may report back before it returns: a WebSocket's always,
+//   polling's when the client had closed already; else polling reports once a GET has carried the close packet).
 //   leaves: Timers::mu_ (the timer queue), Flusher::mu_, Polling::mu_, SharedThread::mu_, eio::Engine::mu_ (the
 //     session table and the lingering one: close_with() leaves it before locking the session), Adapter::mu_ (one
 //     namespace's room map), Client::mu_ (its sockets), Namespace::mu_, ClientBundle::mu_ (the bundle, read once),
@@ -2025,7 +2029,8 @@ inline constexpr Codec codec = {
 //   An add-on adapter (sioserver_redis.hpp) takes its own locks with none of these held (init() aside, see
 //   ServerState::mu_ above) and lets them go before it calls into the namespace (its request table's lock comes
 //   before Timers::mu_ and TaskThread::mu_, which its post() and after() take; the Streams adapter's also before
-//   Adapter::mu_, as SessionAwareAdapter's store: it chooses the recipients under it); its callbacks into user code go
+//   Adapter::mu_, as SessionAwareAdapter's store: it chooses the recipients under it; the sharded adapter's rooms_mu_
+//   too, in a room listener, as it asks hasRoom and socketRooms and subscribes); its callbacks into user code go
 //   through run_handler like every other. The hooks an add-on watches with (the adapter's room events,
 //   on_new_namespace, Engine::on_upgrade) run the same way, once the lock they were found under is let go;
 //   sioserver_admin.hpp's own locks are leaves.
@@ -2049,12 +2054,15 @@ inline constexpr Codec codec = {
 //     without its own, Client's connect time-out closes the session outside Client::mu_).
 //   - a thread join: SharedThread and Flusher::stop() let their lock go before join(), ThreadPerConnection's wait
 //     for its threads lets its lock go too; a thread in a handler, a connection thread, the timer thread or the
-//     handler thread (NoJoinScope) joins nothing, so close() there only asks the threads to stop.
+//     handler thread (NoJoinScope) joins nothing, so close() there only asks the threads to stop. (One exception,
+//     in sioserver_redis.hpp: its Connections hold lifecycle_mu_ across starting and stopping their own threads,
+//     which never take it.)
 // THREAD STATE (the one place it is written down). Each thread_local below changes what a call does without the
 // call site showing it; each is set and read on one thread only.
 //   detail::connection_stack_low() (3a): where this thread's stack ends. Set by ThreadPerConnection::entry (6c)
 //     when a connection thread starts; read by release_stack_below_here(), which an idle WebSocket (3c, loop())
-//     calls. Null on every other thread: there the call releases nothing.
+//     and a connection thread about to park (6c, next_connection) call. Null on every other thread: there the call
+//     releases nothing.
 //   detail::no_join_depth() (3a): how many NoJoinScopes are open. Raised by Engine::run_handler (every user
 //     handler), Timers::loop (the timer thread), TaskThread::loop (the handler thread) and
 //     HttpServer::process_and_close_socket (6e, a connection thread); read through may_join_server_threads() by
@@ -2064,9 +2072,9 @@ inline constexpr Codec codec = {
 //   detail::SendBatch::current() (3a): the batch open on this thread. Set by the outermost SendBatch (a WebSocket's
 //     receive(), Polling::handle_post, Adapter::send_to / ack_broadcast, BroadcastOperator's emits,
 //     SessionAwareAdapter::resumeSession, an add-on's ext::SendBatch) and cleared while it lets go, and for a moment
-//     by SendBatch::let_go (Client::send_connect_answer); read by WebSocket::write_locked and Polling::send: with a
-//     batch, the bytes wait (the GET is not woken) until the batch ends, else they leave (or the GET is woken) at
-//     once.
+//     by SendBatch::let_go (Client::send_connect_answer; eio::Socket::pace_input before it waits); read by
+//     WebSocket::write_locked and Polling::send: with a batch, the bytes wait (the GET is not woken) until the batch
+//     ends, else they leave (or the GET is woken) at once.
 //   detail::HttpServer::current() (6e): the ConnStream of the request this connection thread is handling. Set
 //     around process_request in serve_keep_alive (6e); read by the pre-routing handler, which ends the header time-out
 //     on it and hands it to Engine::handle as the request's HttpExchange (null there: HTTP 500).
@@ -2914,10 +2922,11 @@ private:
 using TransportPtr = std::shared_ptr<Transport>;
 
 class Engine;
-// Only the Engine makes the transports below (and the unit tests, through detail::TestAccess): they are not API. Their
-// constructors are public for make_shared and take this key, which nobody else can make.
-class TransportKey {
-    TransportKey() {}  // user-provided: `TransportKey{}` is then no aggregate initialization that skips it
+// Only the Engine makes the transports below and the sessions (layer 4), and the unit tests through
+// detail::TestAccess: a user never constructs one. Their constructors are public for make_shared and take this key,
+// which nobody else can make.
+class EngineKey {
+    EngineKey() {}  // user-provided: `EngineKey{}` is then no aggregate initialization that skips it
     friend class Engine;
     friend struct sio::detail::TestAccess;
 };
@@ -3052,7 +3061,7 @@ struct PollingSettings {
 //   - the upgrade: a GET still waiting when "5" comes, or read after, gets 400 "Bad request" (the Upgrade comment, 4).
 class Polling final : public Transport, public detail::SendBatch::Member, public std::enable_shared_from_this<Polling> {
 public:
-    Polling(TransportKey, PollingSettings settings) : settings_(std::move(settings)) {}
+    Polling(EngineKey, PollingSettings settings) : settings_(std::move(settings)) {}
 
     const char* name() const override { return "polling"; }
     bool writable() const override {
@@ -3338,7 +3347,7 @@ public:
 
     // `tls`: the connection's TLS session (3a), or null on plain TCP. `codec`: the session's revision (2h);
     // `base64`: the client asked for binary as base64 text (b64 in its request).
-    WebSocket(TransportKey, int fd, size_t max_message, size_t max_buffered, detail::Timers& timers,
+    WebSocket(EngineKey, int fd, size_t max_message, size_t max_buffered, detail::Timers& timers,
               detail::Flusher& flusher, std::shared_ptr<detail::TlsSession> tls = nullptr,
               const Codec& codec = v4::codec, bool base64 = false)
         : fd_(fd),
@@ -3910,7 +3919,7 @@ public:
 
     // `transport`: the one the handshake came on. `codec`: the revision the client speaks (2h), v4, or v3 when
     // allowEIO3 let it in. `secure`: the handshake came over TLS (opt.tls).
-    Socket(Engine& engine, std::string id, httplib::Request handshake, TransportPtr transport,
+    Socket(EngineKey, Engine& engine, std::string id, httplib::Request handshake, TransportPtr transport,
            const Codec& codec = v4::codec, bool secure = false)
         : engine_(engine),
           id_(std::move(id)),
@@ -4164,8 +4173,6 @@ public:
         for (auto& s : clients()) s->close_with(reason::ServerShuttingDown);
     }
     bool stopping() const { return stopping_; }
-    int stop_fd() const { return stop_fd_; }
-    detail::Timers& timers() { return timers_; }
 
     // Runs a user handler: one at a time unless options().serializeHandlers is off; an exception it throws is
     // reported and swallowed, so it never unwinds through a connection thread. A close() inside joins nothing.
@@ -4192,17 +4199,18 @@ public:
         }
         if (timed) traffic_.handlerRun.observe(std::chrono::steady_clock::now() - start);
     }
-    std::recursive_mutex& handler_mutex() { return handler_mu_; }
     // Runs `fn` as a handler (run_handler) on the engine's handler thread, after every task posted before it: how a
     // timer callback or an add-on's own thread runs user code. Once the server stopped, nothing more is taken.
     void post_handler(std::function<void()> fn) {
         handler_thread_.post([this, fn = std::move(fn)] { run_handler(fn); });
     }
-    detail::TaskThread& handler_thread() { return handler_thread_; }
     Traffic& traffic() { return traffic_; }
 
 private:
     friend class Socket;  // a closing session leaves the table (remove) and tells the upgrade listeners (upgraded)
+    friend struct detail::EngineAccess;
+    int stop_fd() const { return stop_fd_; }
+    detail::Timers& timers() { return timers_; }
     inline void upgraded(Socket& s);
     // open_session() for a handshake the dispatcher let in: the session keeps `slot` (its address's place).
     inline std::shared_ptr<Socket> open(std::string sid, httplib::Request req, TransportPtr transport,
@@ -4239,14 +4247,14 @@ private:
     }
     std::shared_ptr<Polling> make_polling(const httplib::Request& req, const std::string& sid,
                                           const Codec& codec) const {
-        return std::make_shared<Polling>(TransportKey{},
-                                         PollingSettings{sid, &codec, !req.get_param_value("b64").empty(),
-                                                         options_.maxHttpBufferSize, options_.httpCompression});
+        return std::make_shared<Polling>(
+            EngineKey{}, PollingSettings{sid, &codec, !req.get_param_value("b64").empty(), options_.maxHttpBufferSize,
+                                         options_.httpCompression});
     }
     // `b64`: the request asked for base64 binary (?b64=1, a client without binary frames).
     std::shared_ptr<WebSocket> make_websocket(int fd, std::shared_ptr<detail::TlsSession> tls, const Codec& codec,
                                               bool b64) {
-        return std::make_shared<WebSocket>(TransportKey{}, fd, options_.maxHttpBufferSize, options_.maxBufferedBytes,
+        return std::make_shared<WebSocket>(EngineKey{}, fd, options_.maxHttpBufferSize, options_.maxBufferedBytes,
                                            timers_, flusher_, std::move(tls), codec, b64);
     }
     // A WebSocket's 101 in `response` (false: refused). `initial`: it opens a session (no sid).
@@ -4734,7 +4742,8 @@ inline std::shared_ptr<Socket> Engine::open_session(std::string sid, httplib::Re
 inline std::shared_ptr<Socket> Engine::open(std::string sid, httplib::Request req, TransportPtr transport,
                                             const Codec& codec, bool secure, detail::AddressCounts::Slot slot) {
     const bool websocket = std::strcmp(transport->name(), "websocket") == 0;
-    auto s = std::make_shared<Socket>(*this, std::move(sid), std::move(req), std::move(transport), codec, secure);
+    auto s = std::make_shared<Socket>(EngineKey{}, *this, std::move(sid), std::move(req), std::move(transport), codec,
+                                      secure);
     s->address_ = client_address(s->request_);
     s->address_slot_ = std::move(slot);
     s->transport_->attach(s);  // before the session is in the table, where another thread may close it
@@ -4976,6 +4985,16 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
 
 }  // namespace eio
 
+namespace detail {
+// The Engine's parts that are not API but that the layers above it use: its timer thread (Socket.IO's ack, connect
+// and recovery timers; ext::post_after), its handler thread and its stop descriptor (layer 6's connection threads).
+struct EngineAccess {
+    static Timers& timers(eio::Engine& engine) { return engine.timers(); }
+    static TaskThread& handler_thread(eio::Engine& engine) { return engine.handler_thread_; }
+    static int stop_fd(const eio::Engine& engine) { return engine.stop_fd(); }
+};
+}  // namespace detail
+
 // ---- 4, continued. The extension surface: what an add-on may rely on besides the public API -----------------------
 // An add-on (a cluster adapter, the admin UI, metrics) uses the public API, Adapter's protected members (layer 5a)
 // and this namespace, never detail: these names stay as they are while detail changes. A need beyond them grows
@@ -5016,11 +5035,12 @@ inline void post(eio::Engine& engine, std::function<void()> fn) { engine.post_ha
 
 // The same, `ms` from now: the engine's timer thread only hands `fn` over, so that it runs no add-on code.
 inline TimerId post_after(eio::Engine& engine, int ms, std::function<void()> fn) {
-    return engine.timers().after(ms, [&engine, fn = std::move(fn)]() mutable { engine.post_handler(std::move(fn)); });
+    return detail::EngineAccess::timers(engine).after(
+        ms, [&engine, fn = std::move(fn)]() mutable { engine.post_handler(std::move(fn)); });
 }
 
 // Forgets a post_after() that has not been handed over yet (harmless when it has, or for 0).
-inline void cancel(eio::Engine& engine, TimerId id) { engine.timers().cancel(id); }
+inline void cancel(eio::Engine& engine, TimerId id) { detail::EngineAccess::timers(engine).cancel(id); }
 
 }  // namespace ext
 
@@ -5055,7 +5075,8 @@ inline void cancel(eio::Engine& engine, TimerId id) { engine.timers().cancel(id)
 //                                              one receive() opened) calls end_batch -> flush_locked -> send_now:
 //                                              one send(MSG_DONTWAIT) per socket; the rest waits for the Flusher
 //   (On polling, a POST's thread goes through serve_keep_alive, the pre-routing handler, Engine::handle and
-//   dispatch to Polling::handle_post (3b), which stands for the next two lines; Polling::send fills the waiting
+//   dispatch to Polling::handle_post (3b), which stands for the WebSocket::run/loop/receive and handle_ws_message
+//   lines (it opens the SendBatch, decodes the payload, calls handle_packet); Polling::send fills the waiting
 //   GET's answer, which Polling::handle_get writes.)
 // =====================================================================================================================
 class Server;
@@ -5071,6 +5092,15 @@ namespace detail {
 struct ServerState;
 }  // namespace detail
 using SocketPtr = std::shared_ptr<Socket>;
+
+// Only the Server makes a Client, and a Namespace its Sockets (the unit tests too, through detail::TestAccess): the
+// constructors are public for make_shared and take this key, which nobody else can make.
+class ServerKey {
+    ServerKey() {}  // user-provided: `ServerKey{}` is then no aggregate initialization that skips it
+    friend class Server;
+    friend class Namespace;
+    friend struct detail::TestAccess;
+};
 using AckCallback = std::function<void(const Error& err, const Args& response)>;
 using FetchCallback = std::function<void(const Error& err, std::vector<RemoteSocket> sockets)>;
 using ListenerId = uint64_t;
@@ -5829,7 +5859,7 @@ public:
     };
 
     // A new socket, or (with `restored`) the one a client got back with connection state recovery.
-    inline Socket(Namespace& nsp, const std::shared_ptr<Client>& client, Handshake handshake,
+    inline Socket(ServerKey, Namespace& nsp, const std::shared_ptr<Client>& client, Handshake handshake,
                   std::optional<Session> restored = std::nullopt);
 
     const std::string& id() const { return id_; }
@@ -6127,7 +6157,7 @@ private:
 class Client : public std::enable_shared_from_this<Client> {
 public:
     // Only the Server makes one (a user never holds a Client: everything else is for the friends below).
-    Client(Server& server, std::shared_ptr<eio::Socket> conn) : server_(server), conn_(std::move(conn)) {}
+    Client(ServerKey, Server& server, std::shared_ptr<eio::Socket> conn) : server_(server), conn_(std::move(conn)) {}
 
 private:
     friend class Server;
@@ -6469,8 +6499,8 @@ inline void Adapter::disconnectSockets(const BroadcastOptions& opts, bool close)
 inline SessionAwareAdapter::SessionAwareAdapter(Namespace& nsp)
     : Adapter(nsp),
       options_(nsp.server().options().connectionStateRecovery.value_or(ConnectionStateRecoveryOptions{})),
-      store_(std::make_shared<Store>(nsp.server().engine().timers(), options_.maxDisconnectionDuration,
-                                     shared_counters())) {
+      store_(std::make_shared<Store>(detail::EngineAccess::timers(nsp.server().engine()),
+                                     options_.maxDisconnectionDuration, shared_counters())) {
     // Offsets start from the clock, so that one from before a restart is not taken for one of now.
     store_->next_offset = uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(
                                        std::chrono::system_clock::now().time_since_epoch())
@@ -6680,7 +6710,8 @@ public:
     void start_timeout(int ms) {
         auto self = shared_from_this();
         // The callback is user code: the timer hands it to the handler thread (3a).
-        auto timer = engine_.timers().after(ms, [self] { self->engine_.post_handler([self] { self->finish(true); }); });
+        auto timer = detail::EngineAccess::timers(engine_).after(
+            ms, [self] { self->engine_.post_handler([self] { self->finish(true); }); });
         std::lock_guard<std::mutex> lk(mu_);
         timer_ = timer;
     }
@@ -6729,7 +6760,7 @@ private:
             done_ = true;
             cb = std::move(cb_);
             responses = std::move(responses_);
-            if (!timed_out) engine_.timers().cancel(timer_);
+            if (!timed_out) detail::EngineAccess::timers(engine_).cancel(timer_);
         }
         if (timed_out) stats_.bump(stats_.ackTimeouts);
         engine_.run_handler([&] { cb(timed_out ? Error{"operation has timed out"} : Error{}, responses); });
@@ -6831,7 +6862,7 @@ inline eio::Socket& Socket::conn() const {
     return c->conn();
 }
 
-inline Socket::Socket(Namespace& nsp, const std::shared_ptr<Client>& client, Handshake handshake,
+inline Socket::Socket(ServerKey, Namespace& nsp, const std::shared_ptr<Client>& client, Handshake handshake,
                       std::optional<Session> restored)
     : nsp_(nsp),
       client_(client),
@@ -6919,7 +6950,7 @@ inline void Socket::expect_ack(long long id, AckCallback cb, int timeout) {
         std::weak_ptr<Socket> weak = shared_from_this();
         auto& engine = nsp_.server().engine();
         // The callback is user code: the timer hands it to the handler thread (3a), which runs it as a handler.
-        timer = engine.timers().after(timeout, [weak, id, &engine] {
+        timer = detail::EngineAccess::timers(engine).after(timeout, [weak, id, &engine] {
             engine.post_handler([weak, id] {
                 auto self = weak.lock();
                 if (!self) return;
@@ -6946,7 +6977,7 @@ inline void Socket::handle_ack(packet::Packet& p) {
         auto it = acks_.find(p.id);
         if (it == acks_.end()) return;  // unknown or already timed out: ignored, as the reference does
         fn = std::move(it->second.cb);
-        nsp_.server().engine().timers().cancel(it->second.timer);
+        detail::EngineAccess::timers(nsp_.server().engine()).cancel(it->second.timer);
         acks_.erase(it);
     }
     Args response(p.data.as_array());
@@ -7069,7 +7100,7 @@ inline void Socket::handle_close(const std::string& why, const std::string& desc
     connected_ = false;
     {
         std::lock_guard<std::mutex> lk(mu_);
-        for (auto& kv : acks_) nsp_.server().engine().timers().cancel(kv.second.timer);
+        for (auto& kv : acks_) detail::EngineAccess::timers(nsp_.server().engine()).cancel(kv.second.timer);
         acks_.clear();
     }
     Event disconnect(*this, "disconnect", args);
@@ -7141,7 +7172,8 @@ inline void Namespace::add(const std::shared_ptr<Client>& client, const Value& a
 inline void Namespace::add_socket(const std::shared_ptr<Client>& client, const Value& auth,
                                   std::optional<Session> restored) {
     const auto& recovery = server_.options().connectionStateRecovery;
-    auto socket = std::make_shared<Socket>(*this, client, client->make_handshake(auth), std::move(restored));
+    auto socket =
+        std::make_shared<Socket>(ServerKey{}, *this, client, client->make_handshake(auth), std::move(restored));
     std::vector<Middleware> chain;
     if (!(socket->recovered() && recovery->skipMiddlewares)) {
         std::lock_guard<std::mutex> lk(mu_);
@@ -7285,7 +7317,7 @@ inline void Client::start() {
     std::weak_ptr<Client> weak = self;
     auto& engine = server_.engine();
     // Closing reaches the close handlers: the timer hands it to the handler thread (3a).
-    connect_timer_ = engine.timers().after(server_.options().connectTimeout, [weak, &engine] {
+    connect_timer_ = detail::EngineAccess::timers(engine).after(server_.options().connectTimeout, [weak, &engine] {
         engine.post_handler([weak] {
             auto c = weak.lock();
             if (!c) return;
@@ -7404,7 +7436,7 @@ inline void Client::connect(const std::string& name, const Value& auth) {
         p.data = Object{{"message", "Invalid namespace"}};
         return send_connect_answer(p);
     }
-    server_.engine().timers().cancel(connect_timer_);
+    detail::EngineAccess::timers(server_.engine()).cancel(connect_timer_);
     nsp->add(shared_from_this(), auth);
 }
 
@@ -7420,7 +7452,7 @@ inline void Client::disconnect_all(const char* why, const std::string& descripti
 }
 
 inline void Client::handle_conn_close(const std::string& why, const std::string& description) {
-    server_.engine().timers().cancel(connect_timer_);
+    detail::EngineAccess::timers(server_.engine()).cancel(connect_timer_);
     std::map<std::string, SocketPtr> sockets;
     {
         std::lock_guard<std::mutex> lk(mu_);
@@ -7433,7 +7465,7 @@ inline void Client::handle_conn_close(const std::string& why, const std::string&
 // ---- the Server's Socket.IO side ------------------------------------------------------------------------------------
 
 inline void Server::handle_connection(const std::shared_ptr<eio::Socket>& conn) {
-    auto client = std::make_shared<Client>(*this, conn);
+    auto client = std::make_shared<Client>(ServerKey{}, *this, conn);
     {
         std::lock_guard<std::mutex> lk(mu_);
         clients_[conn->id()] = client;
@@ -8167,7 +8199,7 @@ private:
         // TLS first, within the headers time-out: a client that never finishes its handshake (or sends
         // something else) is dropped like one that never finishes its headers.
         std::shared_ptr<TlsSession> tls;
-        if (tls_) tls = tls_->accept(sock, engine_.options().headersTimeout, engine_.stop_fd());
+        if (tls_) tls = tls_->accept(sock, engine_.options().headersTimeout, detail::EngineAccess::stop_fd(engine_));
         // Always true where the seam knows the release; otherwise ConnStream's static_assert is the only error.
         if constexpr (!std::is_abstract<ConnStream>::value) {
             if (!tls_ || tls) ok = serve_keep_alive<ConnStream>(sock, std::move(tls));
@@ -8183,7 +8215,8 @@ private:
     bool serve_keep_alive(socket_t sock, std::shared_ptr<TlsSession> tls) {
         bool ok = true;
         {
-            Stream strm(sock, engine_.stop_fd(), int(read_timeout_sec_ * 1000 + read_timeout_usec_ / 1000),
+            Stream strm(sock, detail::EngineAccess::stop_fd(engine_),
+                        int(read_timeout_sec_ * 1000 + read_timeout_usec_ / 1000),
                         int(write_timeout_sec_ * 1000 + write_timeout_usec_ / 1000), std::move(tls));
             size_t count = keep_alive_max_count_;
             while (!engine_.stopping() && count > 0 && strm.wait_request(int(keep_alive_timeout_sec_ * 1000))) {
@@ -8272,8 +8305,8 @@ private:
     void join_all() {
         if (!may_join_server_threads()) return;
         thread_.join();
-        engine_.timers().stop();
-        engine_.handler_thread().stop();  // after the timers: they hand it tasks
+        detail::EngineAccess::timers(engine_).stop();
+        detail::EngineAccess::handler_thread(engine_).stop();  // after the timers: they hand it tasks
     }
 
     void request_stop() {

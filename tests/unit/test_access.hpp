@@ -16,7 +16,7 @@ struct TestAccess {
     // eio::WebSocket, which only the Engine makes and runs: one on `fd` with the default codec.
     static std::shared_ptr<eio::WebSocket> make_websocket(int fd, size_t max_message, size_t max_buffered,
                                                           Timers& timers, Flusher& flusher) {
-        return std::make_shared<eio::WebSocket>(eio::TransportKey{}, fd, max_message, max_buffered, timers, flusher);
+        return std::make_shared<eio::WebSocket>(eio::EngineKey{}, fd, max_message, max_buffered, timers, flusher);
     }
     // WebSocket::send_frame: one frame as it is.
     static bool send_frame(eio::WebSocket& ws, const std::string& frame) { return ws.send_frame(frame); }
@@ -24,6 +24,13 @@ struct TestAccess {
     static void close(eio::WebSocket& ws, uint16_t code) { ws.close(code); }
     // WebSocket::run: the connection thread's loop.
     static void run(eio::WebSocket& ws, const std::string& leftover) { ws.run(leftover); }
+
+    // A sio::Socket in `nsp` with no Client (only a Namespace makes one): for the adapter tests.
+    static SocketPtr make_socket(Namespace& nsp, Handshake handshake = {}) {
+        return std::make_shared<Socket>(ServerKey{}, nsp, std::shared_ptr<Client>(), std::move(handshake));
+    }
+    // The engine's timer thread (detail::EngineAccess).
+    static Timers& timers(eio::Engine& engine) { return EngineAccess::timers(engine); }
 };
 
 }  // namespace detail

@@ -2,6 +2,7 @@
 // socket id -> (socket, rooms); addAll / del / delAll / socketRooms / rooms / select (the recipients of a broadcast).
 // The sockets are real sio::Socket objects of a sio::Server that is never started.
 #include "sioserver.hpp"
+#include "test_access.hpp"
 
 #include <doctest/doctest.h>
 
@@ -20,9 +21,7 @@ struct Fixture {
     // Each namespace has its own adapter, as in Node.
     sio::Adapter& A(const std::string& nsp) { return server.of(nsp).adapter(); }
 
-    sio::SocketPtr socket(const std::string& nsp) {
-        return std::make_shared<sio::Socket>(server.of(nsp), std::shared_ptr<sio::Client>(), sio::Handshake{});
-    }
+    sio::SocketPtr socket(const std::string& nsp) { return sio::detail::TestAccess::make_socket(server.of(nsp)); }
     // A socket added to its namespace the way the server does it: in the room named after its id, plus `rooms`.
     sio::SocketPtr joined(const std::string& nsp, std::vector<std::string> rooms = {}) {
         auto s = socket(nsp);

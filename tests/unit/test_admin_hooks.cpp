@@ -15,9 +15,7 @@ namespace {
 struct Fixture {
     sio::Server server;
     std::vector<std::string> heard;
-    sio::SocketPtr socket(const std::string& nsp) {
-        return std::make_shared<sio::Socket>(server.of(nsp), std::shared_ptr<sio::Client>(), sio::Handshake{});
-    }
+    sio::SocketPtr socket(const std::string& nsp) { return sio::detail::TestAccess::make_socket(server.of(nsp)); }
     void listen(const std::string& nsp) {
         server.of(nsp).adapter().on_room_event(
             [this](sio::Adapter::RoomEvent e, const std::string& room, const std::string& sid) {

@@ -4,6 +4,7 @@
 // is named after the edge case it pins down. Timers are real (tens of ms); every wait is bounded.
 #include "sioserver.hpp"
 #include "fake_transport.hpp"
+#include "test_access.hpp"
 
 #include <doctest/doctest.h>
 
@@ -431,17 +432,18 @@ TEST_CASE("session: the upgrade's check runs from the probe's answer until the u
     for (int end = 0; end < 3; ++end) {
         CAPTURE(end);
         Session s(engine, "polling", false);
-        const size_t before = engine.timers().pending();  // the heartbeat's
+        const size_t before = sio::detail::TestAccess::timers(engine).pending();  // the heartbeat's
         auto probe = std::make_shared<FakeTransport>("websocket");
         REQUIRE(s.socket->maybe_upgrade(probe));
-        CHECK(engine.timers().pending() == before + 1);  // the upgrade time-out
+        CHECK(sio::detail::TestAccess::timers(engine).pending() == before + 1);  // the upgrade time-out
         receive_on(s.socket, *probe, PacketType::Ping, "probe");
-        CHECK(engine.timers().pending() == before + 2);  // and the check
+        CHECK(sio::detail::TestAccess::timers(engine).pending() == before + 2);  // and the check
         if (end == 0) receive_on(s.socket, *probe, PacketType::Upgrade);
         if (end == 1) s.socket->handle_transport_close(*probe, sio::reason::TransportClose, {});
         if (end == 2) s.socket->close_with(sio::reason::ForcedClose);
-        CHECK(engine.timers().pending() == (end == 2 ? before - 1 : before));  // closed: its heartbeat went too
-        CHECK(s.fake->sent().empty());                                         // no GET waited: no noop
+        CHECK(sio::detail::TestAccess::timers(engine).pending() ==
+              (end == 2 ? before - 1 : before));  // closed: its heartbeat went too
+        CHECK(s.fake->sent().empty());            // no GET waited: no noop
     }
     engine.shutdown();
 }
@@ -802,7 +804,8 @@ TEST_CASE("polling: a session the client closed lingers for pingTimeout at most"
     FakeExchange body("1");
     CHECK(s.request(poll_request("POST", s.sid, "1"), &body).body == "ok");
     const auto end = std::chrono::steady_clock::now() + kLimit;
-    while (engine.timers().pending() > 0 && std::chrono::steady_clock::now() < end) std::this_thread::sleep_for(5ms);
+    while (sio::detail::TestAccess::timers(engine).pending() > 0 && std::chrono::steady_clock::now() < end)
+        std::this_thread::sleep_for(5ms);
     CHECK(s.get().status == 400);  // no GET came in time: forgotten
     engine.shutdown();
 }

@@ -3,6 +3,7 @@
 // time-outs of other sessions. The sockets are on fake transports of a sio::Server that is never started.
 #include "sioserver.hpp"
 #include "fake_transport.hpp"
+#include "test_access.hpp"
 
 #include <doctest/doctest.h>
 
@@ -132,7 +133,7 @@ TEST_CASE("handler thread: a slow ack time-out callback runs on it and does not 
     });
     REQUIRE(b.wait_started());
     // The timer thread is free: a timer due in 20 ms fires while the callback still blocks.
-    io.engine().timers().after(20, [&] {
+    sio::detail::TestAccess::timers(io.engine()).after(20, [&] {
         timer_thread = std::this_thread::get_id();
         b.fire_sentinel();
     });
@@ -154,7 +155,7 @@ TEST_CASE("handler thread: a slow broadcast-ack time-out callback does not hold 
         b.block();
     });
     REQUIRE(b.wait_started());
-    io.engine().timers().after(20, [&] { b.fire_sentinel(); });
+    sio::detail::TestAccess::timers(io.engine()).after(20, [&] { b.fire_sentinel(); });
     const bool on_time = b.sentinel_within(2000ms);
     b.release();
     CHECK(on_time);
@@ -173,7 +174,7 @@ TEST_CASE("handler thread: a ping time-out's close handler runs on it, not on th
         b.block();
     });
     REQUIRE(b.wait_started());  // no pong ever comes
-    engine.timers().after(20, [&] { b.fire_sentinel(); });
+    sio::detail::TestAccess::timers(engine).after(20, [&] { b.fire_sentinel(); });
     const bool on_time = b.sentinel_within(2000ms);
     b.release();
     CHECK(on_time);
