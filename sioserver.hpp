@@ -2014,14 +2014,14 @@ inline constexpr Codec codec = {
 //   A transport calls its session (Transport::Receiver) with none of its locks held, and the session calls a
 //   transport's close() with none of its own held (close() may report back before it returns: a WebSocket's always,
 //   polling's when the client had closed already; else polling reports once a GET has carried the close packet).
-//   leaves: Timers::mu_ (the timer queue), Flusher::mu_, Polling::mu_, SharedThread::mu_, eio::Engine::mu_ (the
-//     session table and the lingering one: close_with() leaves it before locking the session), Adapter::mu_ (one
-//     namespace's room map), Client::mu_ (its sockets), Namespace::mu_, ClientBundle::mu_ (the bundle, read once),
-//     ThreadPerConnection::mu_ (the thread counts, the parked threads), BroadcastOperator::fetchSockets' Gather::mu
-//     (the answers of several nodes), the answer of an asynchronous allowRequest (Engine::allow_request: its
-//     callback locks it from any thread, the handshake's thread waits on it), detail::HandshakeBuckets::mu_ and
-//     detail::AddressCounts::mu_ (the limits per client address; an AddressCounts slot is given back under
-//     eio::Socket::mu_ too).
+//   leaves: Timers::mu_ (the timer queue; a dropped callback is destroyed after it), Flusher::mu_, Polling::mu_,
+//     SharedThread::mu_, eio::Engine::mu_ (the session table and the lingering one: close_with() leaves it before
+//     locking the session), Adapter::mu_ (one namespace's room map), Client::mu_ (its sockets), Namespace::mu_,
+//     ClientBundle::mu_ (the bundle, read once), ThreadPerConnection::mu_ (the thread counts, the parked threads),
+//     BroadcastOperator::fetchSockets' Gather::mu (the answers of several nodes), the answer of an asynchronous
+//     allowRequest (Engine::allow_request: its callback locks it from any thread, the handshake's thread waits on it),
+//     detail::HandshakeBuckets::mu_ and detail::AddressCounts::mu_ (the limits per client address; an AddressCounts
+//     slot is given back under eio::Socket::mu_ too).
 //   eio::Socket::mu_                             -> eio::Socket::InputLimit::mu (its input limit: a leaf, whose
 //     waiter holds nothing else)
 //   TaskThread::mu_ (the handler thread's queue) -> SharedThread::mu_ (when the first task starts the thread)
@@ -2258,13 +2258,22 @@ public:
         return id;
     }
 
+    // The callback is destroyed after the lock is let go, as TaskThread's tasks are: what it holds (a session, an
+    // add-on's function) may take locks as it goes.
     void cancel(Id id) {
         if (!id) return;
-        std::lock_guard<std::mutex> lk(mu_);
-        auto it = index_.find(id);
-        if (it == index_.end()) return;
-        queue_.erase(std::make_pair(it->second, id));
-        index_.erase(it);
+        std::function<void()> dropped;
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            auto it = index_.find(id);
+            if (it == index_.end()) return;
+            auto entry = queue_.find(std::make_pair(it->second, id));
+            if (entry != queue_.end()) {
+                dropped = std::move(entry->second);
+                queue_.erase(entry);
+            }
+            index_.erase(it);
+        }
     }
 
     // No callback starts after this; the thread is joined, unless this thread must not wait (see NoJoinScope).
@@ -2280,10 +2289,11 @@ public:
 
 private:
     void request_stop() {
+        decltype(queue_) dropped;  // destroyed with no lock held, as in cancel()
         {
             std::lock_guard<std::mutex> lk(mu_);
             stopping_ = true;
-            queue_.clear();
+            dropped.swap(queue_);
             index_.clear();
         }
         cv_.notify_one();

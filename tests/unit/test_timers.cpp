@@ -7,7 +7,11 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
+#include <future>
+#include <memory>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 using sio::detail::Timers;
@@ -240,4 +244,54 @@ TEST_CASE("timers: cancelling the earliest timer while the thread waits on it is
     std::lock_guard<std::mutex> lk(events.mu);
     CHECK(std::find(events.fired.begin(), events.fired.end(), -1) == events.fired.end());
     CHECK(events.fired.size() == 40);
+}
+
+namespace {
+
+// Calls back into its Timers when destroyed, as a dropped callback's captures may (a session that cancels its own
+// timers as it goes).
+struct CallsBackWhenDestroyed {
+    Timers* timers;
+    std::atomic<bool>* destroyed;
+    CallsBackWhenDestroyed(Timers* t, std::atomic<bool>* d) : timers(t), destroyed(d) {}
+    CallsBackWhenDestroyed(CallsBackWhenDestroyed&& o) noexcept : timers(o.timers), destroyed(o.destroyed) {
+        o.timers = nullptr;
+    }
+    CallsBackWhenDestroyed(const CallsBackWhenDestroyed& o) : timers(o.timers), destroyed(o.destroyed) {}
+    ~CallsBackWhenDestroyed() {
+        if (!timers) return;
+        (void)timers->pending();  // takes the timers' lock
+        *destroyed = true;
+    }
+    void operator()() const {}
+};
+
+// Runs `step` on a thread of its own and says whether it returned within 5 s. A step that deadlocks is left behind
+// (with the Timers it holds, which the test then leaks) so that the test fails instead of hanging.
+bool returns_in_time(std::function<void()> step) {
+    auto done = std::make_shared<std::promise<void>>();
+    auto finished = done->get_future();
+    std::thread([step = std::move(step), done] {
+        step();
+        done->set_value();
+    }).detach();
+    return finished.wait_for(5s) == std::future_status::ready;
+}
+
+}  // namespace
+
+TEST_CASE("timers: a cancelled or dropped callback is destroyed with the lock let go (it may call back in)") {
+    std::atomic<bool> destroyed{false};
+    auto* timers = new Timers;
+    Timers::Id id = timers->after(60000, CallsBackWhenDestroyed(timers, &destroyed));
+    destroyed = false;  // (the temporary the queued copy was made from is gone by now)
+    REQUIRE(returns_in_time([timers, id] { timers->cancel(id); }));
+    CHECK(destroyed);
+    CHECK(timers->pending() == 0);
+
+    timers->after(60000, CallsBackWhenDestroyed(timers, &destroyed));
+    destroyed = false;
+    REQUIRE(returns_in_time([timers] { timers->stop(); }));
+    CHECK(destroyed);
+    delete timers;
 }
