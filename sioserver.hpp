@@ -6028,6 +6028,11 @@ public:
         std::lock_guard<std::mutex> lk(mu_);
         return sockets_;
     }
+    // How many sockets are connected, without the copy sockets() makes: io.of("/chat").sockets.size in JavaScript.
+    size_t sockets_count() const {
+        std::lock_guard<std::mutex> lk(mu_);
+        return sockets_.size();
+    }
     void fetchSockets(FetchCallback cb) { BroadcastOperator(*this).fetchSockets(std::move(cb)); }
     std::vector<SocketPtr> fetchSockets() { return BroadcastOperator(*this).fetchSockets(); }  // this process's
     void socketsJoin(const Rooms& rooms) { BroadcastOperator(*this).socketsJoin(rooms); }

@@ -231,7 +231,7 @@ inline std::string render(Server& io, const Options& o = {}) {
     std::vector<AdapterStats*> adapters;    // each distinct one once (a cluster adapter shares one)
     for (Namespace* nsp : io.namespaces()) {
         const Namespace* named = nsp->parent() ? nsp->parent() : nsp;
-        sockets[named->name()] += nsp->sockets().size();
+        sockets[named->name()] += nsp->sockets_count();
         AdapterStats* a = &nsp->adapter().counters();
         if (std::find(adapters.begin(), adapters.end(), a) == adapters.end()) adapters.push_back(a);
     }
