@@ -4222,12 +4222,15 @@ private:
     int stop_fd() const { return stop_fd_; }
     detail::Timers& timers() { return timers_; }
     inline void upgraded(Socket& s);
-    // open_session() for a handshake the dispatcher let in: the session keeps `slot` (its address's place).
+    // open_session() for a handshake the dispatcher let in: the session keeps `address` (client_address() of the
+    // request, found once by the dispatcher) and `slot` (its address's place).
     inline std::shared_ptr<Socket> open(std::string sid, httplib::Request req, TransportPtr transport,
-                                        const Codec& codec, bool secure, detail::AddressCounts::Slot slot);
+                                        const Codec& codec, bool secure, std::string address,
+                                        detail::AddressCounts::Slot slot);
     // The limits of one client address on a handshake (handshakeRateLimit, maxConnectionsPerAddress): false when
     // refused (answered and counted); else `slot` holds the session's place, if the cap is on.
-    inline bool admit(const httplib::Request& req, httplib::Response& res, detail::AddressCounts::Slot& slot);
+    inline bool admit(const httplib::Request& req, httplib::Response& res, const std::string& address,
+                      detail::AddressCounts::Slot& slot);
     // A session leaves the table. `lingering`: the polling transport of a session the client closed with a POST.
     // Such a client may have sent a GET with its close, on another connection: which of the two a thread-per-
     // connection server reads first is chance, while the reference, reading bytes in arrival order, takes that GET
@@ -4746,15 +4749,17 @@ inline void Engine::upgraded(Socket& s) {
 
 inline std::shared_ptr<Socket> Engine::open_session(std::string sid, httplib::Request req, TransportPtr transport,
                                                     const Codec& codec, bool secure) {
-    return open(std::move(sid), std::move(req), std::move(transport), codec, secure, {});
+    std::string address = client_address(req);  // before req is moved from
+    return open(std::move(sid), std::move(req), std::move(transport), codec, secure, std::move(address), {});
 }
 
 inline std::shared_ptr<Socket> Engine::open(std::string sid, httplib::Request req, TransportPtr transport,
-                                            const Codec& codec, bool secure, detail::AddressCounts::Slot slot) {
+                                            const Codec& codec, bool secure, std::string address,
+                                            detail::AddressCounts::Slot slot) {
     const bool websocket = std::strcmp(transport->name(), "websocket") == 0;
     auto s = std::make_shared<Socket>(EngineKey{}, *this, std::move(sid), std::move(req), std::move(transport), codec,
                                       secure);
-    s->address_ = client_address(s->request_);
+    s->address_ = std::move(address);
     s->address_slot_ = std::move(slot);
     s->transport_->attach(s);  // before the session is in the table, where another thread may close it
     bool late;                 // shutdown() began after this handshake was let in: it may have missed the session
@@ -4859,9 +4864,9 @@ inline bool Engine::allow_request(const httplib::Request& req, std::string& mess
     return answer->success;
 }
 
-inline bool Engine::admit(const httplib::Request& req, httplib::Response& res, detail::AddressCounts::Slot& slot) {
+inline bool Engine::admit(const httplib::Request& req, httplib::Response& res, const std::string& address,
+                          detail::AddressCounts::Slot& slot) {
     if (!handshake_buckets_ && !options_.maxConnectionsPerAddress) return true;
-    const std::string address = client_address(req);
     if (handshake_buckets_ && !handshake_buckets_->try_take(address)) {
         traffic_.refusedHandshakeRate.fetch_add(1, std::memory_order_relaxed);
         refuse(req, res, ErrorCode::BadRequest, "Too many handshakes from this address", 429);
@@ -4959,8 +4964,10 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
     if (stopping_) return refuse(req, res, ErrorCode::BadRequest, "Server shutting down");
     if (options_.maxConnections && clients_count() >= options_.maxConnections)
         return refuse(req, res, ErrorCode::BadRequest, "Too many connections", 503);
+    // Found once: the limits count it, and the session keeps it (Socket::address()).
+    std::string address = client_address(req);
     detail::AddressCounts::Slot slot;  // given back if the handshake goes no further
-    if (!admit(req, res, slot)) return;
+    if (!admit(req, res, address, slot)) return;
     if (options_.allowRequest) {
         std::string message;
         if (!allow_request(req, message)) return refuse(req, res, ErrorCode::Forbidden, message);
@@ -4968,7 +4975,8 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
     std::string sid = detail::random_id();
     if (transport == "polling") {
         auto polling = make_polling(req, sid, *codec);
-        std::shared_ptr<Socket> s = open(std::move(sid), req, polling, *codec, http.tls() != nullptr, std::move(slot));
+        std::shared_ptr<Socket> s =
+            open(std::move(sid), req, polling, *codec, http.tls() != nullptr, std::move(address), std::move(slot));
         httplib::Headers extra;
         if (options_.cookie) extra.emplace("Set-Cookie", session_cookie(*options_.cookie, s->id()));
         polling->handle_get(req, res, http);
@@ -4982,11 +4990,12 @@ inline void Engine::dispatch(const httplib::Request& req, httplib::Response& res
     // The slot goes with the function: a connection that ends before it runs gives its place back.
     auto held = std::make_shared<detail::AddressCounts::Slot>(std::move(slot));
     http.more_follows();  // the open packet (open_session) goes right after the 101, in the same segment
-    auto run = [this, sid, copy, held, codec, tls = http.tls()](int fd, const std::string& leftover) mutable {
+    auto run = [this, sid, address = std::move(address), copy, held, codec, tls = http.tls()](
+                   int fd, const std::string& leftover) mutable {
         const bool secure = tls != nullptr;
         auto ws = make_websocket(fd, std::move(tls), *codec, !copy->get_param_value("b64").empty());
-        std::shared_ptr<Socket> s =
-            open(std::move(sid), std::move(*copy), ws, *codec, secure, std::move(*held));  // held while it runs
+        std::shared_ptr<Socket> s = open(std::move(sid), std::move(*copy), ws, *codec, secure, std::move(address),
+                                         std::move(*held));  // held while it runs
         copy.reset();
         ws->run(leftover);
     };
@@ -6058,6 +6067,11 @@ public:
     std::map<std::string, SocketPtr> sockets() const {
         std::lock_guard<std::mutex> lk(mu_);
         return sockets_;
+    }
+    // How many sockets are connected, without the copy sockets() makes: io.of("/chat").sockets.size in JavaScript.
+    size_t sockets_count() const {
+        std::lock_guard<std::mutex> lk(mu_);
+        return sockets_.size();
     }
     void fetchSockets(FetchCallback cb) { BroadcastOperator(*this).fetchSockets(std::move(cb)); }
     std::vector<SocketPtr> fetchSockets() { return BroadcastOperator(*this).fetchSockets(); }  // this process's

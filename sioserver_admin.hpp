@@ -897,7 +897,7 @@ private:
         auto sessions = io_.engine().clients();
         s.clientsCount = sessions.size();
         for (auto& c : sessions) s.pollingClientsCount += c->transport() == "polling";
-        for (Namespace* nsp : io_.namespaces()) s.namespaces.emplace_back(nsp->name(), nsp->sockets().size());
+        for (Namespace* nsp : io_.namespaces()) s.namespaces.emplace_back(nsp->name(), nsp->sockets_count());
         auto totals = wire::totals_of(io_.engine().traffic());
         const long long ms =
             std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();

@@ -18,6 +18,7 @@
 //        sio::metrics::expose(io, o)  serves o.path on io.http(), before listen(); once per server
 //        sio::metrics::serve(io, host, port, o)  an endpoint on its own port (0: any free one), until it goes
 //        sio::metrics::render(io, o)  the exposition text itself, for a route or a push of your own
+//        sio::metrics::handler(io, o) the httplib handler expose and serve install: render()'s text, its type
 //        sio::metrics::Writer         the format alone (HELP, TYPE, samples, label escaping), for tests and tools
 // NAMES  By Prometheus's conventions: counters end in _total, times are seconds, sizes bytes; labels are bounded
 //        (transport, code, reason, namespace; a dynamic namespace's children are counted under their parent's
@@ -231,7 +232,7 @@ inline std::string render(Server& io, const Options& o = {}) {
     std::vector<AdapterStats*> adapters;    // each distinct one once (a cluster adapter shares one)
     for (Namespace* nsp : io.namespaces()) {
         const Namespace* named = nsp->parent() ? nsp->parent() : nsp;
-        sockets[named->name()] += nsp->sockets().size();
+        sockets[named->name()] += nsp->sockets_count();
         AdapterStats* a = &nsp->adapter().counters();
         if (std::find(adapters.begin(), adapters.end(), a) == adapters.end()) adapters.push_back(a);
     }
@@ -286,13 +287,18 @@ inline std::string render(Server& io, const Options& o = {}) {
 // =====================================================================================================================
 inline constexpr const char* kContentType = "text/plain; version=0.0.4; charset=utf-8";
 
+// The GET o.path handler, the same on io's own port (expose) and on an Endpoint's.
+inline httplib::Server::Handler handler(Server& io, Options o) {
+    return [&io, o = std::move(o)](const httplib::Request&, httplib::Response& res) {
+        res.set_content(render(io, o), kContentType);
+    };
+}
+
 // GET o.path on io's own port. Call it before listen(); the counting starts now and lasts as long as io.
 inline void expose(Server& io, Options o = {}) {
     if (o.path.empty() || o.path[0] != '/') throw std::invalid_argument("sio::metrics: path must start with '/'");
     io.engine().traffic().watch(true);
-    io.http().Get(o.path, [&io, o](const httplib::Request&, httplib::Response& res) {
-        res.set_content(render(io, o), kContentType);
-    });
+    io.http().Get(o.path, handler(io, o));
 }
 
 // The metrics on an address of their own (a port the world does not reach, say), served by a thread of its own
@@ -300,9 +306,7 @@ inline void expose(Server& io, Options o = {}) {
 class Endpoint {
 public:
     Endpoint(Server& io, const std::string& host, int port, Options o) : io_(io) {
-        http_.Get(o.path, [&io, o](const httplib::Request&, httplib::Response& res) {
-            res.set_content(render(io, o), kContentType);
-        });
+        http_.Get(o.path, handler(io, o));
         port_ = port == 0 ? http_.bind_to_any_port(host.c_str()) : (http_.bind_to_port(host.c_str(), port) ? port : -1);
         if (port_ <= 0) throw std::runtime_error("sio::metrics: cannot listen on " + host + ":" + std::to_string(port));
         io_.engine().traffic().watch(true);

@@ -6,6 +6,8 @@
 // {host, port, path, origin, url, wsUrl, line, pid, stop(), defer(fn), exited, alive, stdout, stderr}.
 // stop() runs the defer()ed client cleanups (last first), sends SIGTERM to this PID only and awaits the exit
 // (SIGKILL after 5 s).
+// killOnExit(child), the last resort for any child a test spawns (the servers here, tests/metrics/prometheus.mjs's
+// Prometheus): SIGKILL to its PID if the test process exits first.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +18,7 @@ const START_TIMEOUT_MS = 10_000;
 const STOP_KILL_AFTER_MS = 5_000;
 const CLEANUP_TIMEOUT_MS = 2_000;
 
+// The children of this process still running (servers here, Prometheus in tests/metrics/prometheus.mjs).
 const running = new Set();
 process.on('exit', () => {
   // Last resort if a test process dies without stopping its servers: only the PIDs started here are signalled.
@@ -28,6 +31,14 @@ process.on('exit', () => {
   }
 });
 
+// killOnExit(child): SIGKILL the spawned child (by its PID) if this process exits while it still runs. A child that
+// could not be spawned has no PID and nothing to kill; one that exits is forgotten.
+export function killOnExit(child) {
+  if (child.pid === undefined) return;
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+}
+
 export async function startServerProcess(commandLine, flags = []) {
   const parts = commandLine.split(' ').filter(Boolean);
   let cmd = parts[0];
@@ -36,7 +47,7 @@ export async function startServerProcess(commandLine, flags = []) {
   const describeCmd = `${cmd} ${args.join(' ')}`;
 
   const child = spawn(cmd, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
+  killOnExit(child);
 
   let stderr = '';
   child.stderr.setEncoding('utf8');
@@ -44,10 +55,7 @@ export async function startServerProcess(commandLine, flags = []) {
     if (stderr.length < 64 * 1024) stderr += d;
   });
   const exited = new Promise((resolve) => {
-    child.once('exit', (code, signal) => {
-      running.delete(child);
-      resolve({ code, signal });
-    });
+    child.once('exit', (code, signal) => resolve({ code, signal }));
   });
 
   // Client cleanups registered with defer() run before the server is signalled, so that lingering client

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { killOnExit } from '../interop/server_process.mjs';
 
 const PROMETHEUS = process.env.PROMETHEUS || 'prometheus';
 const PROMTOOL = process.env.PROMTOOL || 'promtool';
@@ -49,18 +50,6 @@ export function promtoolCheck(text, { timeoutMs = 10000 } = {}) {
   });
 }
 
-// The running Prometheus servers of this process, killed (by PID) if the process exits with them still up.
-const running = new Set();
-process.on('exit', () => {
-  for (const child of running) {
-    try {
-      process.kill(child.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-});
-
 const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // fetch with a time bound.
@@ -85,7 +74,7 @@ export async function startPrometheus({ targets, metricsPath = '/metrics', scrap
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(PROMETHEUS, [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`,
     `--web.listen-address=127.0.0.1:${port}`, '--log.level=info'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  running.add(child);
+  killOnExit(child); // killed (by PID) if this process exits with it still up
   let stderr = '';
   child.stderr.on('data', (d) => {
     stderr += d;
@@ -95,14 +84,12 @@ export async function startPrometheus({ targets, metricsPath = '/metrics', scrap
   const exit = new Promise((resolve) => {
     child.once('exit', (code, signal) => {
       exited = { code, signal };
-      running.delete(child);
       resolve(exited);
     });
   });
   let spawnError = null;
   child.once('error', (err) => {
     spawnError = err;
-    running.delete(child);
   });
   const tail = () => stderr.slice(-TAIL);
   const fail = (what) => new Error(`prometheus (${url}, pid ${child.pid}): ${what}\n--- prometheus stderr (tail):\n${tail()}`);
@@ -127,7 +114,6 @@ export async function startPrometheus({ targets, metricsPath = '/metrics', scrap
       await exit;
       clearTimeout(timer);
     }
-    running.delete(child);
     rmSync(dir, { recursive: true, force: true });
   };
 

@@ -5,8 +5,12 @@
 
 #include <doctest/doctest.h>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 using sio::eio::ErrorCode;
@@ -19,6 +23,12 @@ struct NoExchange : sio::eio::HttpExchange {
     bool read_body(size_t, std::string&) override { return false; }
     void take_over(std::string, std::function<void(int, const std::string&)>) override {}
     void close_after_response() override {}
+};
+
+// Keeps the function a WebSocket handshake hands over, for the test to run as the connection thread would.
+struct TakeOverExchange : NoExchange {
+    std::function<void(int, const std::string&)> run;
+    void take_over(std::string, std::function<void(int, const std::string&)> r) override { run = std::move(r); }
 };
 
 httplib::Request handshake(const std::string& from) {
@@ -85,6 +95,55 @@ TEST_CASE("limits: trustProxy picks the address a request comes from out of X-Fo
     CHECK(address(2, {"6.6.6.6 ,203.0.113.9,  10.0.0.2"}) == "203.0.113.9");
     CHECK(address(2, {"6.6.6.6", "203.0.113.9, 10.0.0.2"}) == "203.0.113.9");  // several headers, in order
     CHECK(address(5, {"203.0.113.9, 10.0.0.2"}) == "203.0.113.9");             // fewer hops: the first
+}
+
+// The dispatcher finds a handshake's address once, for the limits and for the session (eio::Socket::address()):
+// over polling, over a WebSocket (whose session opens when the connection is taken over), and in open_session.
+TEST_CASE("limits: a session keeps the address its handshake came from, with and without a per-address cap") {
+    for (size_t cap : {size_t(0), size_t(3)}) {
+        CAPTURE(cap);
+        sio::EngineOptions o = quiet_options();
+        o.trustProxy = 1;
+        o.maxConnectionsPerAddress = cap;
+        sio::eio::Engine engine(o);
+        auto forwarded = [](httplib::Request req) {
+            req.headers.emplace("X-Forwarded-For", "203.0.113.9");
+            return req;
+        };
+
+        NoExchange http;
+        httplib::Response res;
+        engine.handle(forwarded(handshake("10.0.0.1")), res, http);
+        REQUIRE(res.status == -1);
+        CHECK(engine.find(sid_of(res))->address() == "203.0.113.9");
+
+        httplib::Request upgrade = forwarded(handshake("10.0.0.1"));
+        upgrade.params = {{"EIO", "4"}, {"transport", "websocket"}};
+        upgrade.headers.emplace("Upgrade", "websocket");
+        upgrade.headers.emplace("Connection", "Upgrade");
+        upgrade.headers.emplace("Sec-WebSocket-Version", "13");
+        upgrade.headers.emplace("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==");
+        TakeOverExchange ws_http;
+        httplib::Response ws_res;
+        engine.handle(upgrade, ws_res, ws_http);
+        REQUIRE(ws_http.run);
+        int fds[2];
+        REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
+        std::thread connection([&] { ws_http.run(fds[0], ""); });
+        const auto deadline = Clock::now() + sio::test::kLimit;
+        while (engine.clients_count() < 2 && Clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        REQUIRE(engine.clients_count() == 2);
+        for (auto& session : engine.clients()) CHECK(session->address() == "203.0.113.9");
+        CHECK(engine.sessions_from("203.0.113.9") == (cap ? 2 : 0));
+        ::shutdown(fds[1], SHUT_RDWR);  // the client goes: the connection thread ends
+        connection.join();
+        ::close(fds[0]);
+        ::close(fds[1]);
+
+        auto fake = std::make_shared<FakeTransport>("websocket");
+        CHECK(engine.open_session("direct", forwarded(handshake("10.0.0.1")), fake)->address() == "203.0.113.9");
+    }
 }
 
 TEST_CASE("limits: maxConnectionsPerAddress refuses one more session from an address, 503, until one closes") {

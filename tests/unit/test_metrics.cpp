@@ -1,12 +1,15 @@
 // sioserver_metrics.hpp: the exposition format (pure) and what render() reads from a server's counts.
 #include "sioserver_metrics.hpp"
+#include "fake_transport.hpp"
 #include "test_access.hpp"
 
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 
 namespace {
 
@@ -98,6 +101,45 @@ TEST_CASE("metrics: render() writes each family once, from the server's own coun
     CHECK(value_of(text, "process_resident_memory_bytes") > 1e6);
     CHECK(value_of(text, "process_start_time_seconds") > 1.7e9);  // after 2023: read from /proc, not zero
     io.engine().traffic().watch(false);
+}
+
+// render() counts each namespace's sockets with Namespace::sockets_count(), which must agree with the sockets()
+// snapshot as sockets come and go. Sessions on fake transports (tests/unit/fake_transport.hpp) connect to them.
+TEST_CASE("metrics: Namespace::sockets_count() counts the connected sockets, and render() reports it") {
+    sio::Options opt;
+    opt.serveClient = false;
+    sio::Server io(opt);
+    sio::Namespace& chat = io.of("/chat");
+    CHECK(io.sockets.sockets_count() == 0);
+    CHECK(chat.sockets_count() == 0);
+
+    auto send = [](sio::eio::Socket& session, sio::test::FakeTransport& t, std::string data) {
+        sio::eio::Packet p;
+        p.type = sio::eio::PacketType::Message;
+        p.data = std::move(data);
+        session.handle_packet(t, p);
+    };
+    auto a = std::make_shared<sio::test::FakeTransport>("websocket");
+    auto b = std::make_shared<sio::test::FakeTransport>("websocket");
+    auto session_a = io.engine().open_session("a", httplib::Request{}, a);
+    auto session_b = io.engine().open_session("b", httplib::Request{}, b);
+    send(*session_a, *a, "0");
+    send(*session_a, *a, "0/chat,");
+    send(*session_b, *b, "0/chat,");
+    REQUIRE(a->wait_sent(3));  // the open packet and two CONNECT answers
+    REQUIRE(b->wait_sent(2));
+    CHECK(io.sockets.sockets_count() == 1);
+    CHECK(chat.sockets_count() == 2);
+    CHECK(chat.sockets_count() == chat.sockets().size());
+    CHECK(value_of(sio::metrics::render(io), "sioserver_sockets{namespace=\"/chat\"}") == 2);
+
+    send(*session_b, *b, "1/chat,");  // b leaves /chat
+    const auto deadline = std::chrono::steady_clock::now() + sio::test::kLimit;
+    while (chat.sockets_count() != 1 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    CHECK(chat.sockets_count() == 1);
+    CHECK(chat.sockets_count() == chat.sockets().size());
+    CHECK(io.sockets.sockets_count() == 1);
 }
 
 TEST_CASE("metrics: serve() answers on an address of its own while its Endpoint lives, and only then") {

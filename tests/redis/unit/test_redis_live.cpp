@@ -533,15 +533,23 @@ TEST_CASE("live: publishOnSpecificResponseChannel: the answering node publishes 
 // sio::AdapterStats (what the metrics add-on reads): one object per factory, which every namespace's adapter of the
 // factory counts into, and what it counts across two nodes: publishes, messages received, requests of ours that
 // wait for answers (fetchSockets, serverSideEmit with an ack, a broadcast with acks), none timed out, no error.
-template <class AdapterType>
-static void adapter_stats_between_two_nodes(const std::function<sio::AdapterFactory(int redis_port)>& make) {
+// Each node's factory is `create` (createAdapter, createShardedAdapter, ...) with its options' defaults and this
+// test's Redis; its adapters are AdapterType.
+template <class AdapterType, class KindOptions>
+static void adapter_stats_between_two_nodes(sio::AdapterFactory (*create)(KindOptions)) {
     redis_test::RedisServer redis;
     REQUIRE(redis.start());
+    auto make = [&] {
+        KindOptions ro;
+        ro.host = "127.0.0.1";
+        ro.port = redis.port();
+        return create(ro);
+    };
     sio::Options o;
     o.serveClient = false;
     sio::Server a(o), b(o);
-    a.adapter(make(redis.port()));
-    b.adapter(make(redis.port()));
+    a.adapter(make());
+    b.adapter(make());
     auto& a1 = dynamic_cast<AdapterType&>(a.of("/").adapter());
     auto& a2 = dynamic_cast<AdapterType&>(a.of("/two").adapter());
     auto& b1 = dynamic_cast<AdapterType&>(b.of("/").adapter());
@@ -605,28 +613,13 @@ static void adapter_stats_between_two_nodes(const std::function<sio::AdapterFact
 }
 
 TEST_CASE("live: sio::AdapterStats of the classic adapter: one per factory, and what moves it") {
-    adapter_stats_between_two_nodes<sio::redis::RedisAdapter>([](int port) {
-        sio::redis::Options ro;
-        ro.host = "127.0.0.1";
-        ro.port = port;
-        return sio::redis::createAdapter(ro);
-    });
+    adapter_stats_between_two_nodes<sio::redis::RedisAdapter>(sio::redis::createAdapter);
 }
 
 TEST_CASE("live: sio::AdapterStats of the sharded adapter: one per factory, and what moves it") {
-    adapter_stats_between_two_nodes<sio::redis::ShardedAdapter>([](int port) {
-        sio::redis::ShardedOptions ro;
-        ro.host = "127.0.0.1";
-        ro.port = port;
-        return sio::redis::createShardedAdapter(ro);
-    });
+    adapter_stats_between_two_nodes<sio::redis::ShardedAdapter>(sio::redis::createShardedAdapter);
 }
 
 TEST_CASE("live: sio::AdapterStats of the Streams adapter: one per factory, and what moves it") {
-    adapter_stats_between_two_nodes<sio::redis::StreamsAdapter>([](int port) {
-        sio::redis::StreamsOptions ro;
-        ro.host = "127.0.0.1";
-        ro.port = port;
-        return sio::redis::createStreamsAdapter(ro);
-    });
+    adapter_stats_between_two_nodes<sio::redis::StreamsAdapter>(sio::redis::createStreamsAdapter);
 }
