@@ -1,6 +1,9 @@
 # sioserver — `make run` starts the example, `make test` runs every test. Both install what they need first.
 CXX      ?= g++
-CXXFLAGS ?= -std=c++17 -O2 -g
+# -g1 (line tables, inlined frames kept): a crash's backtrace and a profile still name file:line, and each of the
+# many translation units the tests build compiles about a quarter faster than with -g (28 s -> 20 s for one unit-test
+# file here). Build with CXXFLAGS="-std=c++17 -O2 -g" to step through locals in a debugger.
+CXXFLAGS ?= -std=c++17 -O2 -g1
 # The warning set the header, the examples, the test server and the unit tests must compile clean under, with g++ and
 # clang++ (`make BUILD=build-clang CXX=clang++ all`). Third-party headers come from system directories (Debian's in
 # /usr/include, other releases through -isystem), so their own warnings never fail our build.
@@ -253,7 +256,7 @@ endef
 # g++ with Debian's library is what make test builds (same compiler, flags and libraries): when CXX and CXXFLAGS
 # are the defaults, that build is copied (built first if it is missing) rather than compiled a second time.
 COMPAT_REUSE =
-ifeq ($(strip $(CXX) $(CXXFLAGS)),g++ -std=c++17 -O2 -g)
+ifeq ($(strip $(CXX) $(CXXFLAGS)),g++ -std=c++17 -O2 -g1)
 COMPAT_REUSE = gcc-debian
 $(BUILD)/compat/gcc-debian/engine_echo $(BUILD)/compat/gcc-debian/sio_test_server: \
   $(BUILD)/compat/gcc-debian/%: $(BUILD)/% | $(BUILD)/.compat-deps
