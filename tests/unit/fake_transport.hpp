@@ -8,11 +8,32 @@
 #include <condition_variable>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace sio::test {
 
 constexpr auto kLimit = std::chrono::milliseconds(5000);  // the bound of every wait: a test that fails ends
+
+// Waits until `done()` holds, for kLimit at most, looking every 5 ms: for a state no condition variable announces
+// (the engine's session table, a namespace's sockets, the timer queue). Returns whether it came.
+template <class Done>
+bool wait_until(Done done) {
+    const auto deadline = std::chrono::steady_clock::now() + kLimit;
+    while (!done()) {
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return true;
+}
+
+// The headers that make `req` a WebSocket handshake (RFC 6455 §4.1; the key is the RFC's own example).
+inline void add_websocket_headers(httplib::Request& req) {
+    req.headers.emplace("Upgrade", "websocket");
+    req.headers.emplace("Connection", "Upgrade");
+    req.headers.emplace("Sec-WebSocket-Version", "13");
+    req.headers.emplace("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==");
+}
 
 // A transport that records the text form of every packet it takes from the session. Writable, congested and the
 // result of send() are set by the test; close() reports back to the session as the real transports do.

@@ -1,6 +1,7 @@
 // The `cookie` option (npm engine.io 6.6's): its defaults, the Set-Cookie value it makes (the strings are the ones
 // the reference's own tests expect from it), the options refused at construction, and which answers carry it.
 #include "sioserver.hpp"
+#include "fake_transport.hpp"
 
 #include <doctest/doctest.h>
 
@@ -154,10 +155,7 @@ TEST_CASE("cookie: a WebSocket opened directly gets none in its 101, as with the
     NullExchange http;
     httplib::Response res;
     httplib::Request req = request("websocket");
-    req.headers.emplace("Upgrade", "websocket");
-    req.headers.emplace("Connection", "Upgrade");
-    req.headers.emplace("Sec-WebSocket-Version", "13");
-    req.headers.emplace("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==");
+    sio::test::add_websocket_headers(req);
     engine.handle(req, res, http);
     REQUIRE(http.taken_over);
     CHECK(http.response.find("101 Switching Protocols") != std::string::npos);

@@ -803,9 +803,7 @@ TEST_CASE("polling: a session the client closed lingers for pingTimeout at most"
     PollingSession s(engine);
     FakeExchange body("1");
     CHECK(s.request(poll_request("POST", s.sid, "1"), &body).body == "ok");
-    const auto end = std::chrono::steady_clock::now() + kLimit;
-    while (sio::detail::TestAccess::timers(engine).pending() > 0 && std::chrono::steady_clock::now() < end)
-        std::this_thread::sleep_for(5ms);
+    (void)sio::test::wait_until([&] { return sio::detail::TestAccess::timers(engine).pending() == 0; });
     CHECK(s.get().status == 400);  // no GET came in time: forgotten
     engine.shutdown();
 }

@@ -2,6 +2,7 @@
 // Part of the unit tests (tests/unit/main.cpp has doctest's main).
 // Each case failed before its fix in the header.
 #include "sioserver.hpp"
+#include "fake_transport.hpp"
 
 #include <doctest/doctest.h>
 
@@ -94,10 +95,7 @@ TEST_CASE("fuzz regression: a WebSocket upgrade of a session must be a GET") {
     sio::eio::Engine engine(quiet_options());
     std::string sid = handshake(engine);
     httplib::Request req = make_request("POST", "websocket", sid);
-    req.headers.emplace("Upgrade", "websocket");
-    req.headers.emplace("Connection", "Upgrade");
-    req.headers.emplace("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==");
-    req.headers.emplace("Sec-WebSocket-Version", "13");
+    sio::test::add_websocket_headers(req);
     RecordingExchange http;
     httplib::Response res;
     engine.handle(req, res, http);

@@ -119,10 +119,7 @@ TEST_CASE("limits: a session keeps the address its handshake came from, with and
 
         httplib::Request upgrade = forwarded(handshake("10.0.0.1"));
         upgrade.params = {{"EIO", "4"}, {"transport", "websocket"}};
-        upgrade.headers.emplace("Upgrade", "websocket");
-        upgrade.headers.emplace("Connection", "Upgrade");
-        upgrade.headers.emplace("Sec-WebSocket-Version", "13");
-        upgrade.headers.emplace("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==");
+        sio::test::add_websocket_headers(upgrade);
         TakeOverExchange ws_http;
         httplib::Response ws_res;
         engine.handle(upgrade, ws_res, ws_http);
@@ -130,9 +127,7 @@ TEST_CASE("limits: a session keeps the address its handshake came from, with and
         int fds[2];
         REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
         std::thread connection([&] { ws_http.run(fds[0], ""); });
-        const auto deadline = Clock::now() + sio::test::kLimit;
-        while (engine.clients_count() < 2 && Clock::now() < deadline)
-            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        REQUIRE(sio::test::wait_until([&] { return engine.clients_count() >= 2; }));
         REQUIRE(engine.clients_count() == 2);
         for (auto& session : engine.clients()) CHECK(session->address() == "203.0.113.9");
         CHECK(engine.sessions_from("203.0.113.9") == (cap ? 2 : 0));

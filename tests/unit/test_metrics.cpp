@@ -134,10 +134,7 @@ TEST_CASE("metrics: Namespace::sockets_count() counts the connected sockets, and
     CHECK(value_of(sio::metrics::render(io), "sioserver_sockets{namespace=\"/chat\"}") == 2);
 
     send(*session_b, *b, "1/chat,");  // b leaves /chat
-    const auto deadline = std::chrono::steady_clock::now() + sio::test::kLimit;
-    while (chat.sockets_count() != 1 && std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    CHECK(chat.sockets_count() == 1);
+    CHECK(sio::test::wait_until([&] { return chat.sockets_count() == 1; }));
     CHECK(chat.sockets_count() == chat.sockets().size());
     CHECK(io.sockets.sockets_count() == 1);
 }
